@@ -1,0 +1,150 @@
+"""Serving benchmark: /v1/triage latency over HTTP, batch throughput, and the encoder alone.
+
+Run with ``make bench`` (or ``python -m eval.bench --out BENCHMARKS.md``). Builds the demo under
+``--data-dir`` if needed, starts a real uvicorn process on a free loopback port, and measures on
+held-out generated tickets (seed 1, never trained on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from embeddings import get_encoder
+from eval.report import stamp, update_section
+from training.demo import build_demo
+from training.sample_data import generate_tickets
+from triage.features import model_text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "serving.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with code {process.returncode}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise SystemExit("server not ready within 300 s")
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def run(data_dir: Path, n_single: int, n_batch_tickets: int, batch_size: int) -> dict[str, float]:
+    encoder = get_encoder("use-m3")
+    build_demo(data_dir, encoder)
+    tickets = [{"title": t["title"], "body": t["body"]} for t in generate_tickets(max(n_single, n_batch_tickets), seed=1)]
+    texts = [model_text(t["title"], t["body"]) for t in tickets]
+    encoder.load()
+
+    process, base = _start_server(data_dir)
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for ticket in tickets[:30]:  # warm-up
+                client.post("/v1/triage", json=ticket).raise_for_status()
+            latencies = []
+            for ticket in tickets[:n_single]:
+                started = time.perf_counter()
+                client.post("/v1/triage", json=ticket).raise_for_status()
+                latencies.append((time.perf_counter() - started) * 1000)
+            batch_tickets = tickets[:n_batch_tickets]
+            started = time.perf_counter()
+            for i in range(0, len(batch_tickets), batch_size):
+                client.post("/v1/triage:batch", json={"tickets": batch_tickets[i : i + batch_size]}).raise_for_status()
+            batch_rate = len(batch_tickets) / (time.perf_counter() - started)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    # The encoder alone on the same texts, same batch size, same machine, same run.
+    encode_times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        for i in range(0, n_batch_tickets, batch_size):
+            encoder.encode(texts[i : i + batch_size])
+        encode_times.append(time.perf_counter() - started)
+    encoder_rate = n_batch_tickets / statistics.median(encode_times)
+    single_encode = []
+    for text in texts[:200]:
+        started = time.perf_counter()
+        encoder.encode([text])
+        single_encode.append((time.perf_counter() - started) * 1000)
+    return {
+        "p50_ms": _percentile(latencies, 50),
+        "p99_ms": _percentile(latencies, 99),
+        "batch_tickets_per_s": batch_rate,
+        "encoder_texts_per_s": encoder_rate,
+        "encoder_single_p50_ms": _percentile(single_encode, 50),
+        "mean_chars": float(np.mean([len(t) for t in texts])),
+        "n_single": n_single,
+        "n_batch": n_batch_tickets,
+        "batch_size": batch_size,
+    }
+
+
+def markdown(r: dict[str, float], command: str) -> str:
+    ratio = r["batch_tickets_per_s"] / r["encoder_texts_per_s"]
+    return (
+        "## Serving: /v1/triage over HTTP (demo bundle, USE-m3)\n\n"
+        + stamp(command)
+        + f"- Tickets: held-out generated tickets (seed 1), mean {r['mean_chars']:.0f} characters; "
+        f"{r['n_single']:.0f} sequential single requests after 30 warm-up; batch calls of {r['batch_size']:.0f}.\n\n"
+        "| measure | value | target |\n|---|---|---|\n"
+        f"| single ticket p50 (HTTP round trip) | {r['p50_ms']:.1f} ms | ≤ 10 ms |\n"
+        f"| single ticket p99 | {r['p99_ms']:.1f} ms | ≤ 30 ms |\n"
+        f"| batch throughput | {r['batch_tickets_per_s']:.0f} tickets/s | ≥ 70% of encoder |\n"
+        f"| encoder alone (same texts, same batches) | {r['encoder_texts_per_s']:.0f} texts/s | baseline |\n"
+        f"| batch / encoder | {ratio:.0%} | ≥ 70% |\n"
+        f"| encoder alone, one text, p50 | {r['encoder_single_p50_ms']:.1f} ms | |\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=Path("var"), help="where the demo lives (built if absent)")
+    parser.add_argument("--single", type=int, default=300, help="sequential single-ticket requests")
+    parser.add_argument("--batch-tickets", type=int, default=1024, help="tickets sent through /v1/triage:batch")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--out", type=Path, help="update this BENCHMARKS.md")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args()
+    result = run(args.data_dir, args.single, args.batch_tickets, args.batch_size)
+    text = markdown(result, "make bench")
+    print(text)
+    if args.out:
+        update_section(args.out, "serving", text)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Evaluate a model bundle on labelled tickets: metrics JSON and an HTML report with pictures."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings import Encoder
+from training.data import TicketTable
+from training.metrics import classification_report, precision_coverage_curve
+from triage.bundle import ModelBundle
+
+HEADS = ("department", "category", "priority")
+
+
+def evaluate_bundle(bundle: ModelBundle, table: TicketTable, encoder: Encoder) -> dict[str, Any]:
+    """Per head: the classification report, abstention figures, and the raw arrays for plots."""
+    vectors = encoder.encode(table.texts)
+    predictions = bundle.router.predict(table.texts, vectors)
+    report: dict[str, Any] = {"model_version": bundle.version, "n": len(table), "heads": {}}
+    for head, truth in table.labels.items():
+        if head not in bundle.router.heads:
+            continue
+        preds = [p[head] for p in predictions]
+        y_pred = [p.value for p in preds]
+        confidence = np.array([p.confidence for p in preds])
+        abstained = np.array([p.abstained for p in preds])
+        correct = np.array([t == p for t, p in zip(truth, y_pred, strict=True)])
+        head_report = classification_report(truth, y_pred, confidence)
+        routed = ~abstained
+        head_report["abstention"] = {
+            "coverage": float(routed.mean()),
+            "precision_when_routed": float(correct[routed].mean()) if routed.any() else None,
+            "target_precision": bundle.manifest.get("target_precision"),
+        }
+        head_report["_arrays"] = {"truth": list(truth), "pred": y_pred, "confidence": confidence.tolist()}
+        report["heads"][head] = head_report
+    return report
+
+
+def public(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without the raw arrays. The department head's figures are also at the top level."""
+    heads = {h: {k: v for k, v in r.items() if k != "_arrays"} for h, r in report["heads"].items()}
+    out = {k: v for k, v in report.items() if k != "heads"} | {"heads": heads}
+    if "department" in heads:
+        for key in ("accuracy", "macro_f1", "weighted_f1", "ece", "coverage_at_90", "coverage_at_95"):
+            out[key] = heads["department"][key]
+    return out
+
+
+def _png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _plots(truth: Sequence[str], pred: Sequence[str], confidence: Sequence[float]) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import confusion_matrix
+
+    from training.metrics import ECE_BINS
+
+    labels = sorted(set(truth) | set(pred))
+    conf = np.asarray(confidence)
+    correct = np.asarray(truth) == np.asarray(pred)
+    pictures: dict[str, str] = {}
+
+    size = max(4.0, 0.35 * len(labels))
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    matrix = confusion_matrix(truth, pred, labels=labels)
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if len(labels) <= 20:
+        for (i, j), value in np.ndenumerate(matrix):
+            if value:
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=7)
+    ax.set_title("Confusion matrix")
+    pictures["confusion"] = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    edges = np.linspace(0, 1, ECE_BINS + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, ECE_BINS - 1)
+    centers, accuracy, counts = [], [], []
+    for b in range(ECE_BINS):
+        mask = which == b
+        if mask.any():
+            centers.append(conf[mask].mean())
+            accuracy.append(correct[mask].mean())
+            counts.append(int(mask.sum()))
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    ax.scatter(centers, accuracy, s=[10 + 200 * c / max(counts) for c in counts], label="bins (size = tickets)")
+    ax.plot(centers, accuracy, color="C0")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_title("Reliability diagram")
+    ax.legend(loc="upper left", fontsize=8)
+    pictures["reliability"] = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    precision, coverage = precision_coverage_curve(conf, correct)
+    ax.plot(coverage, precision)
+    for target in (0.9, 0.95):
+        ax.axhline(target, ls=":", color="grey")
+    ax.set_xlabel("coverage (share auto-routed)")
+    ax.set_ylabel("precision")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Precision vs coverage")
+    pictures["coverage"] = _png(fig)
+    plt.close(fig)
+    return pictures
+
+
+def write_html(report: dict[str, Any], path: Path) -> None:
+    """A self-contained HTML page: metrics tables and the three pictures per head."""
+    parts = [
+        "<!doctype html><meta charset='utf-8'><title>Triage evaluation</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
+        "img{margin:8px;border:1px solid #eee}</style>",
+        f"<h1>Evaluation of model {html.escape(str(report['model_version']))}</h1>",
+        f"<p>{report['n']} tickets.</p>",
+    ]
+    for head, r in report["heads"].items():
+        parts.append(f"<h2>{html.escape(head)}</h2><table><tr>")
+        keys = ("accuracy", "macro_f1", "weighted_f1", "ece", "coverage_at_90", "coverage_at_95")
+        parts.append("".join(f"<th>{k}</th>" for k in keys) + "<th>coverage at thresholds</th></tr><tr>")
+        parts.append("".join(f"<td>{r[k]:.3f}</td>" for k in keys))
+        parts.append(f"<td>{r['abstention']['coverage']:.3f}</td></tr></table>")
+        arrays = r["_arrays"]
+        pictures = _plots(arrays["truth"], arrays["pred"], arrays["confidence"])
+        parts.append("<div>" + "".join(f"<img alt='{k}' src='data:image/png;base64,{v}'>" for k, v in pictures.items()))
+        parts.append("</div><h3>Per class</h3><table><tr><th>label</th><th>precision</th><th>recall</th>"
+                     "<th>F1</th><th>support</th></tr>")
+        for label, m in r["per_class"].items():
+            parts.append(
+                f"<tr><td>{html.escape(label)}</td><td>{m['precision']:.3f}</td><td>{m['recall']:.3f}</td>"
+                f"<td>{m['f1']:.3f}</td><td>{m['support']}</td></tr>"
+            )
+        parts.append("</table>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts), encoding="utf-8")
+
+
+def write_json(report: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(public(report), indent=2, ensure_ascii=False), encoding="utf-8")

@@ -1,0 +1,51 @@
+"""BENCHMARKS.md upkeep: each benchmark owns one marked section, rewritten with machine, date and command."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+HEADER = (
+    "# Benchmarks\n\n"
+    "Every section below is written by a script; the command that reproduces it is in the section.\n"
+    "Figures are medians on the machine named, with baselines measured in the same run.\n"
+)
+
+
+def machine() -> str:
+    """CPU model, cores, memory and Python: enough to compare runs."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{memory}, Python {sys.version.split()[0]}, {platform.system()}"
+
+
+def stamp(command: str) -> str:
+    """The provenance lines every section starts with."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"- Machine: {machine()}\n- Date: {now}\n- Command: `{command}`\n"
+
+
+def update_section(path: Path, name: str, markdown: str) -> None:
+    """Replace (or append) the section ``name`` of a benchmarks file, leaving the others alone."""
+    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{begin}\n{markdown.rstrip()}\n{end}"
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,283 @@
+"""The database of solved cases and knowledge-base articles: the source of truth.
+
+SQLite (WAL, synchronous=FULL) by default. Every write appends to a change log whose sequence
+number is the high-water mark that derived indexes (FAISS, BM25) catch up from.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+KINDS = ("case", "article")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    row_id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant      TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('case', 'article')),
+    doc_id      TEXT NOT NULL,
+    title       TEXT NOT NULL DEFAULT '',
+    body        TEXT NOT NULL DEFAULT '',
+    resolution  TEXT NOT NULL DEFAULT '',
+    department  TEXT,
+    category    TEXT,
+    priority    TEXT,
+    language    TEXT,
+    status      TEXT NOT NULL DEFAULT 'resolved',
+    created_at  TEXT,
+    resolved_at TEXT,
+    metadata    TEXT NOT NULL DEFAULT '{}',
+    encoder     TEXT NOT NULL,
+    vector      BLOB NOT NULL,
+    UNIQUE (tenant, kind, doc_id)
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant  TEXT NOT NULL,
+    row_id  INTEGER NOT NULL,
+    op      TEXT NOT NULL CHECK (op IN ('upsert', 'delete'))
+);
+CREATE INDEX IF NOT EXISTS changes_tenant ON changes (tenant, seq);
+"""
+
+_COLUMNS = (
+    "title",
+    "body",
+    "resolution",
+    "department",
+    "category",
+    "priority",
+    "language",
+    "status",
+    "created_at",
+    "resolved_at",
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A solved case or a knowledge-base article as stored."""
+
+    doc_id: str
+    kind: str = "case"
+    tenant: str = "default"
+    title: str = ""
+    body: str = ""
+    resolution: str = ""
+    department: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    language: str | None = None
+    status: str = "resolved"
+    created_at: str | None = None
+    resolved_at: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    row_id: int | None = None
+
+    @property
+    def text(self) -> str:
+        """The text that is embedded and indexed: title and body."""
+        return f"{self.title}\n{self.body}" if self.title else self.body
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    row_id: int
+    op: str
+
+
+class DocumentStore:
+    """Cases and articles in SQLite, one connection guarded by a lock (writes are serialised anyway)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+
+    def open(self) -> None:
+        if self._conn is not None:
+            return
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.executescript(_SCHEMA)
+        conn.row_factory = sqlite3.Row
+        self._conn = conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.open()
+        assert self._conn is not None
+        return self._conn
+
+    def upsert(self, docs: Sequence[Document], vectors: np.ndarray, encoder: str) -> list[int]:
+        """Insert or replace documents with their vectors in one transaction; returns row ids.
+
+        When this returns, the write is durable (fsynced): it is safe to acknowledge.
+        """
+        if len(docs) != len(vectors):
+            raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors")
+        row_ids: list[int] = []
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for doc, vector in zip(docs, vectors, strict=True):
+                    values = [getattr(doc, c) for c in _COLUMNS]
+                    blob = np.asarray(vector, dtype=np.float32).tobytes()
+                    cur = conn.execute(
+                        f"""INSERT INTO documents (tenant, kind, doc_id, {", ".join(_COLUMNS)},
+                                metadata, encoder, vector)
+                            VALUES (?, ?, ?, {", ".join("?" for _ in _COLUMNS)}, ?, ?, ?)
+                            ON CONFLICT (tenant, kind, doc_id) DO UPDATE SET
+                                {", ".join(f"{c}=excluded.{c}" for c in _COLUMNS)},
+                                metadata=excluded.metadata, encoder=excluded.encoder,
+                                vector=excluded.vector
+                            RETURNING row_id""",
+                        [doc.tenant, doc.kind, doc.doc_id, *values, json.dumps(dict(doc.metadata)), encoder, blob],
+                    )
+                    row_id = int(cur.fetchone()[0])
+                    conn.execute(
+                        "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'upsert')", (doc.tenant, row_id)
+                    )
+                    row_ids.append(row_id)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return row_ids
+
+    def delete(self, tenant: str, kind: str, doc_ids: Iterable[str]) -> list[str]:
+        """Delete documents (vector included); returns the ids that existed."""
+        deleted: list[str] = []
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for doc_id in doc_ids:
+                    row = conn.execute(
+                        "DELETE FROM documents WHERE tenant=? AND kind=? AND doc_id=? RETURNING row_id",
+                        (tenant, kind, doc_id),
+                    ).fetchone()
+                    if row is None:
+                        continue
+                    conn.execute("INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'delete')", (tenant, row[0]))
+                    deleted.append(doc_id)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return deleted
+
+    def get(self, tenant: str, kind: str, doc_id: str) -> Document | None:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT * FROM documents WHERE tenant=? AND kind=? AND doc_id=?", (tenant, kind, doc_id)
+            ).fetchone()
+        return _document(row) if row else None
+
+    def get_rows(self, row_ids: Sequence[int]) -> dict[int, Document]:
+        if not row_ids:
+            return {}
+        marks = ",".join("?" for _ in row_ids)
+        with self._lock:
+            rows = self.conn.execute(f"SELECT * FROM documents WHERE row_id IN ({marks})", list(row_ids)).fetchall()
+        return {int(r["row_id"]): _document(r) for r in rows}
+
+    def list(self, tenant: str, kind: str, limit: int = 50, offset: int = 0) -> list[Document]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT * FROM documents WHERE tenant=? AND kind=? ORDER BY row_id LIMIT ? OFFSET ?",
+                (tenant, kind, limit, offset),
+            ).fetchall()
+        return [_document(r) for r in rows]
+
+    def count(self, tenant: str | None = None, kind: str | None = None) -> int:
+        sql, args = "SELECT COUNT(*) FROM documents WHERE 1=1", []
+        if tenant is not None:
+            sql, args = sql + " AND tenant=?", [*args, tenant]
+        if kind is not None:
+            sql, args = sql + " AND kind=?", [*args, kind]
+        with self._lock:
+            return int(self.conn.execute(sql, args).fetchone()[0])
+
+    def tenants(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self.conn.execute("SELECT DISTINCT tenant FROM changes").fetchall()]
+
+    def last_seq(self, tenant: str) -> int:
+        with self._lock:
+            row = self.conn.execute("SELECT MAX(seq) FROM changes WHERE tenant=?", (tenant,)).fetchone()
+        return int(row[0] or 0)
+
+    def changes_since(self, tenant: str, seq: int) -> list[Change]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT seq, row_id, op FROM changes WHERE tenant=? AND seq>? ORDER BY seq", (tenant, seq)
+            ).fetchall()
+        return [Change(int(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+    def vectors(self, row_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored vectors of the rows that still exist."""
+        out: dict[int, np.ndarray] = {}
+        for start in range(0, len(row_ids), 500):
+            chunk = list(row_ids[start : start + 500])
+            marks = ",".join("?" for _ in chunk)
+            with self._lock:
+                rows = self.conn.execute(
+                    f"SELECT row_id, vector FROM documents WHERE row_id IN ({marks})", chunk
+                ).fetchall()
+            for r in rows:
+                out[int(r[0])] = np.frombuffer(r[1], dtype=np.float32)
+        return out
+
+    def iter_vectors(self, tenant: str, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """All (row_ids, vectors) of a tenant, in batches, for rebuilding an index."""
+        last = 0
+        while True:
+            with self._lock:
+                rows = self.conn.execute(
+                    "SELECT row_id, vector FROM documents WHERE tenant=? AND row_id>? ORDER BY row_id LIMIT ?",
+                    (tenant, last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            last = int(ids[-1])
+            yield ids, vecs
+
+    def encoders_in_use(self, tenant: str) -> set[str]:
+        with self._lock:
+            rows = self.conn.execute("SELECT DISTINCT encoder FROM documents WHERE tenant=?", (tenant,)).fetchall()
+        return {str(r[0]) for r in rows}
+
+
+def _document(row: sqlite3.Row) -> Document:
+    return Document(
+        doc_id=row["doc_id"],
+        kind=row["kind"],
+        tenant=row["tenant"],
+        metadata=json.loads(row["metadata"] or "{}"),
+        row_id=int(row["row_id"]),
+        **{c: row[c] for c in _COLUMNS},
+    )

@@ -1,0 +1,1 @@
+"""The HTTP API, the web console and the `triage` command line."""

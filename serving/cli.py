@@ -1,0 +1,312 @@
+"""The `triage` command: serve, demo, train, index, eval.
+
+Options that take several columns accept them after one flag (``--text "Short description"
+Description``) or repeated (``--text A --text B``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from embeddings import UnknownComponentError, get_encoder
+from serving.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="triage",
+    help="Ticket triage: route, summarise and enrich service-desk tickets (Chinese and English).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML settings file (TRIAGE_* variables override it).")
+]
+TextOpt = Annotated[
+    list[str],
+    typer.Option("--text", help="Text column(s), joined with a newline: --text Title Body (or repeat --text)."),
+]
+MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
+
+
+class CliError(Exception):
+    """Shown to the user as 'error: ...' with exit code 2, never as a traceback."""
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code=2)
+
+
+@contextmanager
+def _friendly_errors() -> Iterator[None]:
+    from training.data import DataError
+    from triage.bundle import BundleError
+
+    try:
+        yield
+    except (CliError, SettingsError, DataError, BundleError, UnknownComponentError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted")
+
+
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    settings = load_settings(config, **overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _columns(ctx: typer.Context, given: list[str], flag: str = "--text") -> list[str]:
+    """The columns after ``--text``: its own value(s) plus the extra words that followed it."""
+    extra = [a for a in ctx.args if not a.startswith("-")]
+    unknown = [a for a in ctx.args if a.startswith("-")]
+    if unknown:
+        raise CliError(f"unknown option(s) {' '.join(unknown)}; see --help")
+    columns = [*given, *extra]
+    if not columns:
+        raise CliError(f"give at least one text column with {flag} COLUMN [COLUMN ...]")
+    return columns
+
+
+def _progress() -> Callable[[str], None]:
+    def say(message: str) -> None:
+        console.print(f"[cyan]·[/] {message}")
+
+    return say
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (default 8000).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model bundle directory to serve.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder with the database and index snapshots.")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) and the web console at / ."""
+    with _friendly_errors():
+        settings = _settings(config, host=host, port=port, model_dir=model, data_dir=data_dir)
+        _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from serving.app import create_app
+    from triage.bundle import MANIFEST
+
+    if not (settings.bundle_dir / MANIFEST).exists():
+        raise CliError(
+            f"no model bundle at {settings.bundle_dir}: run 'triage demo' (or 'make demo'), or pass --model DIR"
+        )
+    console.print(f"serving on http://{settings.host}:{settings.port}  (console at /, API docs at /docs)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the demo is built (default ./var).")] = None,
+    tickets: Annotated[int, typer.Option(min=200, help="Sample tickets to generate.")] = 3600,
+    force: Annotated[bool, typer.Option(help="Rebuild everything even if it exists.")] = False,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve when built.")] = True,
+) -> None:
+    """Build the embedded demo (sample data, model, indexed cases) and serve it.
+
+    Reuses whatever is already built, so a second run starts serving in seconds.
+    """
+    from training.demo import build_demo
+
+    with _friendly_errors():
+        settings = _settings(config, host=host, port=port, data_dir=data_dir)
+        encoder = get_encoder(settings.encoder)
+        paths = build_demo(settings.data_dir, encoder, n_tickets=tickets, force=force, progress=_progress())
+        console.print(f"[green]demo ready[/] in {paths.data_dir}")
+        if serve_after:
+            _serve(settings)
+
+
+@app.command(context_settings=MULTI)
+def train(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Option(help="CSV, JSONL or Parquet file of labelled tickets.")],
+    text: TextOpt,
+    label: Annotated[str, typer.Option(help="Column with the department (routing target).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the model bundle to.")],
+    category: Annotated[str | None, typer.Option(help="Column with the category.")] = None,
+    priority: Annotated[str | None, typer.Option(help="Column with the priority.")] = None,
+    id_column: Annotated[str | None, typer.Option("--id", help="Column with ticket ids.")] = None,
+    created: Annotated[str | None, typer.Option(help="Column with created times (for handling time).")] = None,
+    resolved: Annotated[str | None, typer.Option(help="Column with resolved times (for handling time).")] = None,
+    rare: Annotated[
+        str, typer.Option(help="Labels with < 5 examples: error (stop), other (fold into 'other'), drop (drop rows).")
+    ] = "error",
+    target_precision: Annotated[
+        float, typer.Option(min=0.5, max=0.999, help="Precision the abstention thresholds aim for.")
+    ] = 0.90,
+    config: ConfigOpt = None,
+) -> None:
+    """Train a model bundle from your own ticket history, with your own column names.
+
+    Example: triage train --data tickets.csv --text "Short description" Description --label group --out models/v1
+    """
+    from training.data import load_table
+    from training.train import train_bundle
+
+    with _friendly_errors():
+        settings = _settings(config)
+        columns = _columns(ctx, text)
+        say = _progress()
+        table = load_table(
+            data,
+            columns,
+            {"department": label, "category": category, "priority": priority},
+            id_column=id_column,
+            created_column=created,
+            resolved_column=resolved,
+            rare=rare,
+        )
+        for note in table.notes:
+            say(note)
+        say(f"{len(table)} tickets, {len(set(table.labels['department']))} departments")
+        bundle = train_bundle(
+            table, get_encoder(settings.encoder), target_precision=target_precision, progress=say
+        )
+        bundle.save(out_dir)
+        _print_metrics(bundle.manifest["metrics"], "cross-validated on the training data")
+        out.print(f"model bundle {bundle.version} written to {out_dir}")
+
+
+def _print_metrics(metrics: dict[str, Any], title: str) -> None:
+    table = Table(title=title)
+    keys = ("accuracy", "macro_f1", "weighted_f1", "ece", "coverage_at_90", "coverage_at_95")
+    table.add_column("head")
+    for key in keys:
+        table.add_column(key, justify="right")
+    for head, m in metrics.items():
+        table.add_row(head, *(f"{m[k]:.3f}" for k in keys))
+    out.print(table)
+
+
+@app.command(context_settings=MULTI)
+def eval(  # noqa: A001 - the command is called eval
+    ctx: typer.Context,
+    model: Annotated[Path, typer.Option(help="Model bundle directory.")],
+    data: Annotated[Path, typer.Option(help="CSV, JSONL or Parquet file of labelled tickets.")],
+    text: TextOpt,
+    label: Annotated[str, typer.Option(help="Column with the true department.")],
+    category: Annotated[str | None, typer.Option(help="Column with the true category.")] = None,
+    priority: Annotated[str | None, typer.Option(help="Column with the true priority.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON here.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write an HTML report with plots here.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Evaluate a model bundle: accuracy, macro/weighted F1, ECE, coverage at 90/95 % precision."""
+    from eval.classification import evaluate_bundle, public, write_html, write_json
+    from training.data import load_table
+    from triage.bundle import ModelBundle
+
+    with _friendly_errors():
+        _settings(config)
+        columns = _columns(ctx, text)
+        bundle = ModelBundle.load(model)
+        table = load_table(
+            data, columns, {"department": label, "category": category, "priority": priority}, rare="other",
+            min_examples=1,
+        )
+        result = evaluate_bundle(bundle, table, get_encoder(bundle.encoder))
+        _print_metrics(public(result)["heads"], f"{model} on {data} ({len(table)} tickets)")
+        if json_out:
+            write_json(result, json_out)
+            out.print(f"metrics written to {json_out}")
+        if report:
+            write_html(result, report)
+            out.print(f"report written to {report}")
+
+
+@app.command(context_settings=MULTI)
+def index(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Option(help="CSV, JSONL or Parquet file of solved cases.")],
+    text: TextOpt,
+    resolution: Annotated[str, typer.Option(help="Column with the resolution text.")],
+    id_column: Annotated[str | None, typer.Option("--id", help="Column with case ids (default: row number).")] = None,
+    title: Annotated[str | None, typer.Option(help="Column with the title (shown in results).")] = None,
+    department: Annotated[str | None, typer.Option(help="Column with the department.")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant the cases belong to.")] = "default",
+    batch: Annotated[int, typer.Option(min=1, help="Cases embedded per batch.")] = 256,
+    config: ConfigOpt = None,
+) -> None:
+    """Store solved cases in the database and index them for similar-case search."""
+    from rich.progress import Progress
+
+    from knowledge import Document, DocumentStore, KnowledgeBase
+    from training.data import read_frame
+    from triage.features import model_text
+    from triage.language import detect_language
+
+    with _friendly_errors():
+        settings = _settings(config)
+        columns = _columns(ctx, text)
+        frame = read_frame(data)
+        wanted = [*columns, resolution, *(c for c in (id_column, title, department) if c)]
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise CliError(f"column(s) {missing} not found; columns are: {', '.join(map(str, frame.columns))}")
+        frame = frame.fillna("")
+        encoder = get_encoder(settings.encoder)
+        knowledge = KnowledgeBase(DocumentStore(settings.database_path), encoder, settings.snapshot_dir)
+        knowledge.load()
+        docs = []
+        for i, row in enumerate(frame.to_dict("records")):
+            body = "\n".join(str(row[c]) for c in columns).strip()
+            if not body:
+                continue
+            docs.append(
+                Document(
+                    doc_id=str(row[id_column]) if id_column else str(i),
+                    tenant=tenant,
+                    title=str(row[title]) if title else "",
+                    body=body,
+                    resolution=str(row[resolution]),
+                    department=str(row[department]) if department else None,
+                    language=detect_language(body),
+                )
+            )
+        with Progress(console=console) as progress:
+            task = progress.add_task("indexing", total=len(docs))
+            for start in range(0, len(docs), batch):
+                chunk = docs[start : start + batch]
+                knowledge.add(chunk, encoder.encode([model_text(d.title, d.body) for d in chunk]))
+                progress.advance(task, len(chunk))
+        knowledge.flush()
+        out.print(f"indexed {len(docs)} cases for tenant {tenant!r} ({knowledge.size(tenant)} in the index)")
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as exc:  # last resort: a message, not a traceback
+        console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
+

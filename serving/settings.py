@@ -1,0 +1,72 @@
+"""One validated settings object per process: YAML file, then TRIAGE_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from embeddings import ENCODERS
+
+
+class SettingsError(ValueError):
+    """Configuration is invalid; the message names the setting and the fix."""
+
+
+class Settings(BaseSettings):
+    """Service configuration. Every field can be set in the YAML file or as TRIAGE_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", extra="forbid")
+
+    data_dir: Path = Field(Path("var"), description="Folder for the database, index snapshots and models.")
+    model_dir: Path | None = Field(None, description="Model bundle to serve (default: <data_dir>/models/demo).")
+    database: Path | None = Field(None, description="SQLite file (default: <data_dir>/knowledge.db).")
+    encoder: str = Field("use-m3", description="Encoder spec, e.g. 'use-m3' or 'hashing:256'.")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    similar_k: int = Field(5, ge=1, le=50, description="Similar solved cases returned per ticket.")
+    log_level: str = "INFO"
+
+    @field_validator("encoder")
+    @classmethod
+    def _known_encoder(cls, value: str) -> str:
+        kind = value.partition(":")[0]
+        if kind not in ENCODERS:
+            raise ValueError(f"unknown encoder {kind!r}; known: {', '.join(sorted(ENCODERS))}")
+        return value
+
+    @property
+    def bundle_dir(self) -> Path:
+        return self.model_dir or self.data_dir / "models" / "demo"
+
+    @property
+    def database_path(self) -> Path:
+        return self.database or self.data_dir / "knowledge.db"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from an optional YAML file, the environment and explicit overrides (CLI flags)."""
+    values: dict[str, Any] = {}
+    if config is not None:
+        try:
+            loaded = yaml.safe_load(config.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise SettingsError(f"cannot read config file {config}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise SettingsError(f"config file {config} must hold a mapping of setting: value")
+        values.update(loaded)
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        # Precedence: command-line flags, then TRIAGE_* environment variables, then the file.
+        env = Settings().model_dump(exclude_unset=True)
+        return Settings(**(values | env | flags))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SettingsError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embeddings import Encoder, UnknownComponentError, get_encoder
+
+
+def test_get_encoder_unknown_lists_known_names() -> None:
+    with pytest.raises(UnknownComponentError, match=r"unknown encoder 'nope'; known: .*hashing.*use-m3"):
+        get_encoder("nope")
+
+
+@pytest.mark.parametrize("bad", ["hashing:abc", "hashing:-"])
+def test_hashing_encoder_rejects_bad_dimension(bad: str) -> None:
+    with pytest.raises(UnknownComponentError, match="dimension"):
+        get_encoder(bad)
+
+
+def test_hashing_encoder_is_deterministic_and_normalised() -> None:
+    encoder = get_encoder("hashing:64")
+    assert isinstance(encoder, Encoder)
+    a = encoder.encode(["printer offline on floor 3", "打印机 无法 打印"])
+    b = encoder.encode(["printer offline on floor 3", "打印机 无法 打印"])
+    assert a.shape == (2, 64) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-5)
+
+
+def test_hashing_encoder_puts_similar_texts_closer() -> None:
+    encoder = get_encoder("hashing:256")
+    v = encoder.encode(["vpn connection fails", "vpn connection failed again", "invoice amount wrong"])
+    assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_encoder_empty_batch_has_right_shape() -> None:
+    assert get_encoder("hashing:32").encode([]).shape == (0, 32)
+
+
+@pytest.fixture(scope="session")
+def use_m3() -> Encoder:
+    encoder = get_encoder("use-m3")
+    encoder.load()
+    return encoder
+
+
+def test_use_m3_encodes_cross_lingual(use_m3: Encoder) -> None:
+    v = use_m3.encode(["The printer does not print", "打印机无法打印", "Please reimburse my travel expenses"])
+    assert v.shape == (3, 512)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
+    # The Chinese printer ticket is nearer the English printer ticket than the expense claim is.
+    assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_use_m3_load_is_idempotent(use_m3: Encoder) -> None:
+    use_m3.load()
+    assert use_m3.name == "use-m3" and use_m3.dim == 512

@@ -1,0 +1,156 @@
+"""The HTTP API in-process (real bundled models, real SQLite): shapes, validation, cases."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.schemas import MAX_BATCH, MAX_BODY_CHARS
+
+pytestmark = pytest.mark.slow
+
+EN = {"title": "VPN down", "body": "Hi team, my VPN cannot connect since this morning, error 809 on host srv-vpn-02. Pls help asap."}
+ZH = {"title": "报销未到账", "body": "您好，我上个月的差旅报销 ¥3,200 还没有到账，发票号 INV-2026-004512，请财务帮忙查一下。"}
+
+
+def test_triage_returns_the_whole_result(client: TestClient) -> None:
+    response = client.post("/v1/triage", json=EN)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["language"] == "en"
+    assert body["headline"] and body["summary"]
+    for head in ("department", "category", "priority"):
+        prediction = body[head]
+        assert 0.0 <= prediction["confidence"] <= 1.0
+        assert len(prediction["alternatives"]) == 3
+        assert prediction["alternatives"][0]["value"] == prediction["value"]
+        assert isinstance(prediction["abstained"], bool) and prediction["reason"]
+    assert body["handling_time"]["p50_hours"] <= body["handling_time"]["p90_hours"]
+    assert body["similar_cases"] and 0.0 <= body["similar_cases"][0]["score"] <= 1.0
+    text = EN["title"] + "\n" + EN["body"]
+    for field in body["fields"]:
+        assert text[field["start"] : field["end"]] == field["text"]
+    assert any(f["type"] == "hostname" for f in body["fields"])
+
+
+def test_triage_chinese_ticket(client: TestClient) -> None:
+    body = client.post("/v1/triage", json=ZH).json()
+    assert body["language"] == "zh"
+    assert body["department"]["value"] == "Finance"
+    types = {f["type"] for f in body["fields"]}
+    assert {"amount", "invoice_number"} <= types
+
+
+def test_triage_batch_keeps_order(client: TestClient) -> None:
+    response = client.post("/v1/triage:batch", json={"tickets": [EN | {"id": "a"}, ZH | {"id": "b"}]})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["ticket_id"] for r in results] == ["a", "b"]
+    assert [r["language"] for r in results] == ["en", "zh"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"title": "", "body": ""}, "body"),
+        ({"title": "", "body": " \n\t "}, "body"),
+        ({"title": "x", "body": "y" * (MAX_BODY_CHARS + 1)}, "body"),
+        ({"title": "x" * 1001, "body": "ok"}, "title"),
+        ({"title": "x"}, "body"),
+        ({"title": 5, "body": "ok"}, "title"),
+        ({"body": ["a list"]}, "body"),
+        ({"body": "ok", "colour": "red"}, "colour"),
+        ({"body": "ok", "created_at": "yesterday-ish"}, "created_at"),
+        ({"body": "ok", "language": "fr"}, "language"),
+        ({"body": "ok", "tenant": "../etc"}, "tenant"),
+    ],
+)
+def test_triage_rejects_bad_input_naming_the_field(client: TestClient, payload: dict[str, object], field: str) -> None:
+    response = client.post("/v1/triage", json=payload)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert any(field in map(str, d["loc"]) for d in detail), detail
+    assert all(d["msg"] for d in detail)
+    assert "Traceback" not in response.text
+
+
+def test_triage_size_limit_is_named_in_the_error(client: TestClient) -> None:
+    response = client.post("/v1/triage", json={"body": "y" * (MAX_BODY_CHARS + 1)})
+    assert "20000" in response.json()["detail"][0]["msg"]
+    # The oversized input is not echoed back.
+    assert len(response.text) < 1000
+
+
+def test_triage_rejects_invalid_json(client: TestClient) -> None:
+    response = client.post("/v1/triage", content=b'{"body": "unterminated', headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_batch_limits(client: TestClient) -> None:
+    assert client.post("/v1/triage:batch", json={"tickets": []}).status_code == 422
+    too_many = {"tickets": [{"body": "x"}] * (MAX_BATCH + 1)}
+    response = client.post("/v1/triage:batch", json=too_many)
+    assert response.status_code == 422 and "tickets" in response.json()["detail"][0]["loc"]
+
+
+def test_classify_extract_summarize(client: TestClient) -> None:
+    classify = client.post("/v1/classify", json=ZH).json()
+    assert classify["department"]["value"] == "Finance" and classify["model_version"]
+    extract = client.post("/v1/extract", json=EN).json()
+    assert extract["language"] == "en" and extract["fields"]
+    summary = client.post("/v1/summarize", json=ZH).json()
+    assert summary["headline"] and summary["language"] == "zh"
+
+
+def test_cases_crud_and_similar(client: TestClient) -> None:
+    case = {
+        "id": "T-1",
+        "title": "Badge reader at gate 4 rejects all cards",
+        "body": "The badge reader at gate 4 rejects every access card since the firmware update.",
+        "resolution": "Rolled back the reader firmware to 2.1 and re-synced the card list.",
+        "department": "Security",
+        "tenant": "acme",
+    }
+    assert client.post("/v1/cases", json={"cases": [case]}).status_code == 201
+    assert client.get("/v1/cases/T-1", params={"tenant": "acme"}).json()["resolution"].startswith("Rolled back")
+    similar = client.post("/v1/similar", json={"body": "gate 4 badge reader refuses my card", "tenant": "acme", "k": 3})
+    assert [c["id"] for c in similar.json()["similar_cases"]] == ["T-1"]
+    # Another tenant never sees it.
+    other = client.post("/v1/similar", json={"body": "gate 4 badge reader refuses my card", "k": 50}).json()
+    assert "T-1" not in [c["id"] for c in other["similar_cases"]]
+    assert client.delete("/v1/cases/T-1", params={"tenant": "acme"}).status_code == 204
+    assert client.get("/v1/cases/T-1", params={"tenant": "acme"}).status_code == 404
+    assert client.delete("/v1/cases/T-1", params={"tenant": "acme"}).status_code == 404
+
+
+def test_cases_reject_blank_body(client: TestClient) -> None:
+    response = client.post("/v1/cases", json={"cases": [{"id": "x", "body": "  "}]})
+    assert response.status_code == 422 and "body" in response.json()["detail"][0]["loc"]
+
+
+def test_ops_endpoints(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["encoder"] == "use-m3" and ready["cases"] > 0
+    client.post("/v1/triage", json=EN)
+    metrics = client.get("/metrics").text
+    assert "triage_tickets_total" in metrics and 'endpoint="/v1/triage"' in metrics
+
+
+def test_openapi_documents_every_field_with_examples(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    for path in ("/v1/triage", "/v1/triage:batch", "/v1/classify", "/v1/extract", "/v1/summarize", "/v1/similar"):
+        assert path in schema["paths"], path
+    undocumented = []
+    for name, component in schema["components"]["schemas"].items():
+        if not (name.endswith("In") or name.endswith("Out") or name in ("CaseList",)):
+            continue
+        model_examples = bool(component.get("examples"))
+        for prop, spec in component.get("properties", {}).items():
+            if not spec.get("description"):
+                undocumented.append(f"{name}.{prop}: no description")
+            nested = "$ref" in str(spec)
+            if not (model_examples or nested or "examples" in spec or "enum" in str(spec) or "const" in str(spec)):
+                undocumented.append(f"{name}.{prop}: no example")
+    assert not undocumented, undocumented

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings import get_encoder
+from training.data import DataError, TicketTable, load_table
+from training.metrics import coverage_at_precision, expected_calibration_error
+from training.train import choose_thresholds, fit_temperature, train_bundle
+from triage.bundle import BundleError, ModelBundle
+
+_TEMPLATES = {
+    "IT": ["vpn cannot connect error {n}", "laptop screen broken asset AST-{n}", "VPN 无法连接 错误 {n}", "电脑蓝屏 {n}"],
+    "Finance": ["invoice INV-{n} amount wrong", "reimbursement of {n} yuan delayed", "发票 {n} 金额 错误", "报销 {n} 元 未到账"],
+    "HR": ["annual leave balance {n} days wrong", "payslip for month {n} missing", "年假 {n} 天 余额 不对", "工资条 {n} 缺失"],
+}
+
+
+def _table(n_per_label: int = 40, seed: int = 0) -> TicketTable:
+    rng = random.Random(seed)
+    ids, texts, labels, prios = [], [], [], []
+    for label, templates in _TEMPLATES.items():
+        for i in range(n_per_label):
+            ids.append(f"{label}-{i}")
+            texts.append(rng.choice(templates).format(n=rng.randint(100, 999)) + f" case {i}")
+            labels.append(label)
+            prios.append(rng.choice(["P2", "P3"]))
+    created = [f"2026-01-{1 + i % 28:02d}T09:00:00+08:00" for i in range(len(ids))]
+    resolved = [f"2026-01-{1 + i % 28:02d}T{10 + i % 9:02d}:00:00+08:00" for i in range(len(ids))]
+    return TicketTable(ids, texts, {"department": labels, "priority": prios}, created, resolved)
+
+
+@pytest.fixture(scope="module")
+def bundle() -> ModelBundle:
+    return train_bundle(_table(), get_encoder("hashing:128"), version="t1")
+
+
+def test_train_bundle_learns_departments(bundle: ModelBundle) -> None:
+    encoder = get_encoder("hashing:128")
+    texts = ["VPN 无法连接 错误 555", "invoice INV-777 amount wrong", "年假 3 天 余额 不对"]
+    predictions = bundle.router.predict(texts, encoder.encode(texts))
+    assert [p["department"].value for p in predictions] == ["IT", "Finance", "HR"]
+    top = predictions[0]["department"]
+    assert len(top.alternatives) == 3 and top.alternatives[0].value == "IT"
+    assert abs(sum(a.confidence for a in top.alternatives) - 1.0) < 0.02
+    assert top.examples and all(e.startswith("IT-") for e in top.examples)
+    assert "department 'IT'" in top.reason
+
+
+def test_train_bundle_records_manifest(bundle: ModelBundle, tmp_path: Path) -> None:
+    bundle.save(tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["version"] == "t1" and manifest["encoder"] == "hashing:128"
+    assert set(manifest["labels"]) == {"department", "priority"}
+    assert 0.0 <= manifest["metrics"]["department"]["macro_f1"] <= 1.0
+    assert manifest["thresholds"]["department"]["default"] <= 1.0
+    loaded = ModelBundle.load(tmp_path / "b", expected_encoder="hashing:128")
+    assert loaded.version == "t1" and loaded.handling_time is not None
+
+
+def test_bundle_load_refuses_other_encoder_and_schema(bundle: ModelBundle, tmp_path: Path) -> None:
+    bundle.save(tmp_path / "b")
+    with pytest.raises(BundleError, match="trained with encoder 'hashing:128'"):
+        ModelBundle.load(tmp_path / "b", expected_encoder="use-m3")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest | {"schema_version": 99}))
+    with pytest.raises(BundleError, match="schema version 99"):
+        ModelBundle.load(tmp_path / "b")
+    with pytest.raises(BundleError, match="triage demo"):
+        ModelBundle.load(tmp_path / "nothing")
+
+
+def test_handling_time_depends_on_priority(bundle: ModelBundle) -> None:
+    assert bundle.handling_time is not None
+    estimate = bundle.handling_time.predict("IT", "P2")
+    assert 0 < estimate.p50_hours <= estimate.p90_hours
+    assert estimate.sla_hours == 8.0 and 0.0 <= (estimate.breach_risk or 0.0) <= 1.0
+
+
+def test_fit_temperature_softens_overconfident_logits() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, size=400)
+    logits = rng.normal(size=(400, 3)) * 5
+    logits[np.arange(400), y] += 2.0  # right half the time, but very confident
+    assert fit_temperature(logits, y) > 1.0
+
+
+def test_choose_thresholds_reaches_target_on_held_out() -> None:
+    confidence = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3])
+    correct = np.array([1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 0, 0], dtype=bool)
+    predicted = np.zeros(12, dtype=int)
+    per_class, default = choose_thresholds(confidence, predicted, correct, ["A"], target=0.9)
+    assert per_class["A"] == pytest.approx(0.7)
+    assert default == pytest.approx(0.7)
+
+
+def test_metrics_ece_and_coverage_on_known_values() -> None:
+    assert expected_calibration_error(np.array([0.9, 0.9]), np.array([1, 0])) == pytest.approx(0.4)
+    assert expected_calibration_error(np.array([1.0, 1.0]), np.array([1, 1])) == pytest.approx(0.0)
+    assert coverage_at_precision(np.array([0.9, 0.8, 0.7, 0.6]), np.array([1, 1, 0, 0]), 0.9) == 0.5
+    assert coverage_at_precision(np.array([0.9]), np.array([0]), 0.9) == 0.0
+
+
+def _csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    import csv
+
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_load_table_names_missing_columns(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "t.csv", [{"desc": "x", "grp": "A"}])
+    with pytest.raises(DataError, match=r"'body' not found; columns are: desc, grp; pass --text"):
+        load_table(path, ["body"], {"department": "grp"})
+
+
+def test_load_table_rare_labels_error_fold_drop(tmp_path: Path) -> None:
+    rows = [{"t": f"text {i}", "g": "A"} for i in range(6)] + [{"t": "lonely", "g": "B"}]
+    path = _csv(tmp_path / "t.csv", rows)
+    with pytest.raises(DataError, match=r"fewer than 5 examples: 'B' \(1\).*--rare other"):
+        load_table(path, ["t"], {"department": "g"})
+    folded = load_table(path, ["t"], {"department": "g"}, rare="other")
+    assert folded.labels["department"].count("other") == 1
+    dropped = load_table(path, ["t"], {"department": "g"}, rare="drop")
+    assert len(dropped) == 6
+
+
+def test_load_table_drops_empty_and_duplicates(tmp_path: Path) -> None:
+    rows = [{"t": f"text {i}", "g": "A"} for i in range(5)] + [{"t": "text 0", "g": "A"}, {"t": "  ", "g": "A"}]
+    table = load_table(_csv(tmp_path / "t.csv", rows), ["t"], {"department": "g"})
+    assert len(table) == 5
+    assert any("duplicate" in n for n in table.notes) and any("empty" in n for n in table.notes)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_load_table_reads_jsonl_and_parquet(tmp_path: Path, suffix: str) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"subject": [f"s{i}" for i in range(6)], "desc": ["d"] * 6, "team": ["X"] * 6})
+    path = tmp_path / f"t{suffix}"
+    if suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_parquet(path)
+    table = load_table(path, ["subject", "desc"], {"department": "team"})
+    assert table.texts[0] == "s0 d" and table.labels["department"][0] == "X"

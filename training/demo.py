@@ -1,0 +1,142 @@
+"""The embedded demo: generated sample tickets -> trained bundle -> indexed solved cases.
+
+Every step is skipped when its output is already there and up to date, so a second
+``make demo`` starts serving in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from embeddings import Encoder
+from knowledge import Document, DocumentStore, KnowledgeBase
+from training.data import TicketTable
+from training.sample_data import generate_articles, generate_tickets, write_jsonl
+from training.train import train_bundle
+from triage.bundle import MANIFEST
+from triage.features import model_text
+from triage.language import detect_language
+
+logger = logging.getLogger(__name__)
+
+DEMO_TICKETS = 3600
+DEMO_SEED = 0
+DEMO_VERSION = "demo-v1"
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    data_dir: Path
+
+    @property
+    def tickets(self) -> Path:
+        return self.data_dir / "sample" / "tickets.jsonl"
+
+    @property
+    def articles(self) -> Path:
+        return self.data_dir / "sample" / "articles.jsonl"
+
+    @property
+    def bundle(self) -> Path:
+        return self.data_dir / "models" / "demo"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "knowledge.db"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.data_dir / "index"
+
+
+def _read_jsonl(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def sample_table(rows: list[dict[str, str]]) -> TicketTable:
+    """The generated tickets as a training table (resolved and open ones alike)."""
+    return TicketTable(
+        ids=[r["id"] for r in rows],
+        texts=[model_text(r["title"], r["body"]) for r in rows],
+        labels={head: [r[head] for r in rows] for head in ("department", "category", "priority")},
+        created_at=[r["created_at"] for r in rows],
+        resolved_at=[r["resolved_at"] for r in rows],
+    )
+
+
+def case_documents(rows: list[dict[str, str]], kind: str = "case") -> list[Document]:
+    return [
+        Document(
+            doc_id=r["id"],
+            kind=kind,
+            title=r["title"],
+            body=r["body"],
+            resolution=r.get("resolution", ""),
+            department=r.get("department"),
+            category=r.get("category"),
+            priority=r.get("priority"),
+            language=r.get("language") or detect_language(r["body"]),
+            status=r.get("status", "resolved"),
+            created_at=r.get("created_at"),
+            resolved_at=r.get("resolved_at"),
+        )
+        for r in rows
+    ]
+
+
+def build_demo(
+    data_dir: Path,
+    encoder: Encoder,
+    n_tickets: int = DEMO_TICKETS,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> DemoPaths:
+    """Generate, train and index the demo under ``data_dir``; reuse whatever is already built."""
+    say = progress or (lambda message: logger.info("%s", message))
+    paths = DemoPaths(data_dir)
+    if force or not paths.tickets.exists():
+        say(f"generating {n_tickets} sample tickets (seed {DEMO_SEED})")
+        write_jsonl(generate_tickets(n_tickets, seed=DEMO_SEED), paths.tickets)
+        write_jsonl(generate_articles(seed=DEMO_SEED), paths.articles)
+    rows = _read_jsonl(paths.tickets)
+    table = sample_table(rows)
+
+    vectors = None
+    bundle_ok = (paths.bundle / MANIFEST).exists() and not force
+    if bundle_ok:
+        manifest = json.loads((paths.bundle / MANIFEST).read_text())
+        bundle_ok = manifest.get("data_fingerprint") == table.fingerprint() and manifest.get("encoder") == encoder.name
+    if not bundle_ok:
+        say(f"encoding {len(rows)} tickets with {encoder.name}")
+        vectors = encoder.encode(table.texts)
+        bundle = train_bundle(table, encoder, version=DEMO_VERSION, vectors=vectors, progress=say)
+        bundle.save(paths.bundle)
+        say(f"model bundle {bundle.version} written to {paths.bundle}")
+    else:
+        say(f"model bundle at {paths.bundle} is up to date")
+
+    store = DocumentStore(paths.database)
+    knowledge = KnowledgeBase(store, encoder, paths.snapshots)
+    knowledge.load()
+    articles = _read_jsonl(paths.articles) if paths.articles.exists() else []
+    if force or store.count("default", "case") < len(rows) or store.count("default", "article") < len(articles):
+        say(f"indexing {len(rows)} cases and {len(articles)} articles")
+        if vectors is None:
+            vectors = encoder.encode(table.texts)
+        knowledge.add(case_documents(rows), vectors)
+        if articles:
+            knowledge.add(
+                case_documents(articles, kind="article"),
+                encoder.encode([model_text(a["title"], a["body"]) for a in articles]),
+            )
+        knowledge.flush()
+    else:
+        say(f"knowledge base at {paths.database} is up to date ({store.count('default', 'case')} cases)")
+    store.close()
+    return paths
+

@@ -1,0 +1,67 @@
+"""Classification quality measures shared by training (thresholds, manifest) and eval (reports)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+ECE_BINS = 15
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE over equal-width confidence bins: the weighted mean |accuracy - confidence| gap."""
+    confidence = np.asarray(confidence, dtype=float)
+    correct = np.asarray(correct, dtype=float)
+    if len(confidence) == 0:
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    # Bin i holds (edges[i], edges[i+1]]; a confidence of exactly 0 goes into the first bin.
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    return float(total)
+
+
+def precision_coverage_curve(confidence: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Precision of the auto-routed tickets against the share routed, sweeping one global threshold."""
+    order = np.argsort(-np.asarray(confidence, dtype=float), kind="stable")
+    hits = np.asarray(correct, dtype=float)[order]
+    routed = np.arange(1, len(hits) + 1)
+    return np.cumsum(hits) / routed, routed / max(len(hits), 1)
+
+
+def coverage_at_precision(confidence: np.ndarray, correct: np.ndarray, target: float) -> float:
+    """The largest share of tickets that can be auto-routed with precision >= target (0 if none)."""
+    if len(confidence) == 0:
+        return 0.0
+    precision, coverage = precision_coverage_curve(confidence, correct)
+    ok = precision >= target
+    return float(coverage[ok].max()) if ok.any() else 0.0
+
+
+def classification_report(
+    y_true: Sequence[str], y_pred: Sequence[str], confidence: np.ndarray
+) -> dict[str, object]:
+    """Accuracy, macro/weighted F1, ECE, coverage at 90/95 % precision and per-class P/R/F1."""
+    y_true_a, y_pred_a = np.asarray(y_true), np.asarray(y_pred)
+    correct = y_true_a == y_pred_a
+    labels = sorted(set(y_true_a.tolist()) | set(y_pred_a.tolist()))
+    p, r, f, s = precision_recall_fscore_support(y_true_a, y_pred_a, labels=labels, zero_division=0)
+    return {
+        "n": len(y_true_a),
+        "accuracy": float(accuracy_score(y_true_a, y_pred_a)),
+        "macro_f1": float(f1_score(y_true_a, y_pred_a, average="macro", labels=sorted(set(y_true_a)), zero_division=0)),
+        "weighted_f1": float(f1_score(y_true_a, y_pred_a, average="weighted", zero_division=0)),
+        "ece": expected_calibration_error(confidence, correct),
+        "coverage_at_90": coverage_at_precision(confidence, correct, 0.90),
+        "coverage_at_95": coverage_at_precision(confidence, correct, 0.95),
+        "per_class": {
+            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, label in enumerate(labels)
+        },
+    }

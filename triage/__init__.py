@@ -1,0 +1,1 @@
+"""One ticket in, one TriageResult out: language, fields, summary, routing, time, similar cases."""
