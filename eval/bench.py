@@ -62,7 +62,10 @@ def _percentile(values: Sequence[float], q: float) -> float:
 def run(data_dir: Path, n_single: int, n_batch_tickets: int, batch_size: int) -> dict[str, float]:
     encoder = get_encoder("use-m3")
     build_demo(data_dir, encoder)
-    tickets = [{"title": t["title"], "body": t["body"]} for t in generate_tickets(max(n_single, n_batch_tickets), seed=1)]
+    tickets = [
+        {"title": t["title"], "body": t["body"]}
+        for t in generate_tickets(max(n_single, n_batch_tickets), seed=1)
+    ]
     texts = [model_text(t["title"], t["body"]) for t in tickets]
     encoder.load()
 
@@ -79,7 +82,9 @@ def run(data_dir: Path, n_single: int, n_batch_tickets: int, batch_size: int) ->
             batch_tickets = tickets[:n_batch_tickets]
             started = time.perf_counter()
             for i in range(0, len(batch_tickets), batch_size):
-                client.post("/v1/triage:batch", json={"tickets": batch_tickets[i : i + batch_size]}).raise_for_status()
+                client.post(
+                    "/v1/triage:batch", json={"tickets": batch_tickets[i : i + batch_size]}
+                ).raise_for_status()
             batch_rate = len(batch_tickets) / (time.perf_counter() - started)
     finally:
         process.terminate()
@@ -130,9 +135,13 @@ def markdown(r: dict[str, float], command: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", type=Path, default=Path("var"), help="where the demo lives (built if absent)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path("var"), help="where the demo lives (built if absent)"
+    )
     parser.add_argument("--single", type=int, default=300, help="sequential single-ticket requests")
-    parser.add_argument("--batch-tickets", type=int, default=1024, help="tickets sent through /v1/triage:batch")
+    parser.add_argument(
+        "--batch-tickets", type=int, default=1024, help="tickets sent through /v1/triage:batch"
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", type=Path, help="update this BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")

@@ -102,7 +102,9 @@ def _plots(truth: Sequence[str], pred: Sequence[str], confidence: Sequence[float
             accuracy.append(correct[mask].mean())
             counts.append(int(mask.sum()))
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-    ax.scatter(centers, accuracy, s=[10 + 200 * c / max(counts) for c in counts], label="bins (size = tickets)")
+    ax.scatter(
+        centers, accuracy, s=[10 + 200 * c / max(counts) for c in counts], label="bins (size = tickets)"
+    )
     ax.plot(centers, accuracy, color="C0")
     ax.set_xlabel("confidence")
     ax.set_ylabel("accuracy")
@@ -143,9 +145,13 @@ def write_html(report: dict[str, Any], path: Path) -> None:
         parts.append(f"<td>{r['abstention']['coverage']:.3f}</td></tr></table>")
         arrays = r["_arrays"]
         pictures = _plots(arrays["truth"], arrays["pred"], arrays["confidence"])
-        parts.append("<div>" + "".join(f"<img alt='{k}' src='data:image/png;base64,{v}'>" for k, v in pictures.items()))
-        parts.append("</div><h3>Per class</h3><table><tr><th>label</th><th>precision</th><th>recall</th>"
-                     "<th>F1</th><th>support</th></tr>")
+        parts.append(
+            "<div>" + "".join(f"<img alt='{k}' src='data:image/png;base64,{v}'>" for k, v in pictures.items())
+        )
+        parts.append(
+            "</div><h3>Per class</h3><table><tr><th>label</th><th>precision</th><th>recall</th>"
+            "<th>F1</th><th>support</th></tr>"
+        )
         for label, m in r["per_class"].items():
             parts.append(
                 f"<tr><td>{html.escape(label)}</td><td>{m['precision']:.3f}</td><td>{m['recall']:.3f}</td>"

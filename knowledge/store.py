@@ -203,7 +203,8 @@ class DocumentStore:
             rows = self.conn.execute(f"SELECT * FROM documents WHERE row_id IN ({marks})", list(row_ids)).fetchall()
         return {int(r["row_id"]): _document(r) for r in rows}
 
-    def list(self, tenant: str, kind: str, limit: int = 50, offset: int = 0) -> list[Document]:
+    def page(self, tenant: str, kind: str, limit: int = 50, offset: int = 0) -> list[Document]:
+        """Documents of one tenant and kind, oldest first."""
         with self._lock:
             rows = self.conn.execute(
                 "SELECT * FROM documents WHERE tenant=? AND kind=? ORDER BY row_id LIMIT ? OFFSET ?",
@@ -212,7 +213,7 @@ class DocumentStore:
         return [_document(r) for r in rows]
 
     def count(self, tenant: str | None = None, kind: str | None = None) -> int:
-        sql, args = "SELECT COUNT(*) FROM documents WHERE 1=1", []
+        sql, args = "SELECT COUNT(*) FROM documents WHERE 1=1", list[str]()
         if tenant is not None:
             sql, args = sql + " AND tenant=?", [*args, tenant]
         if kind is not None:

@@ -58,7 +58,9 @@ class Metrics:
             buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
-        self.tickets = Counter("triage_tickets_total", "Tickets triaged", ["department"], registry=self.registry)
+        self.tickets = Counter(
+            "triage_tickets_total", "Tickets triaged", ["department"], registry=self.registry
+        )
         self.abstained = Counter(
             "triage_abstained_total", "Predictions that abstained", ["head"], registry=self.registry
         )
@@ -85,7 +87,8 @@ def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
     # The offending input is not echoed back: it may be a 20 kB ticket or personal data.
     return {
         "detail": [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
         ]
     }
 
@@ -200,7 +203,9 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     def extract(ticket: TicketIn, svc: ServiceDep) -> ExtractOut:
         """Key fields with types, normalised values and character spans."""
         analysis = svc.analyse(ticket.to_ticket())
-        return ExtractOut.model_validate({"language": analysis.language, "fields": [vars(f) for f in analysis.fields]})
+        return ExtractOut.model_validate(
+            {"language": analysis.language, "fields": [vars(f) for f in analysis.fields]}
+        )
 
     @app.post("/v1/summarize", response_model=SummaryOut, tags=["triage"])
     def summarize(ticket: TicketIn, svc: ServiceDep) -> SummaryOut:
@@ -214,7 +219,9 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     def similar(query: SimilarIn, svc: ServiceDep) -> SimilarOut:
         """Similar solved cases for a ticket text."""
         cases = svc.similar(query.to_ticket(), k=query.k)
-        return SimilarOut(similar_cases=[SimilarCaseOut.model_validate(vars(c) | {"matched_terms": []}) for c in cases])
+        return SimilarOut(
+            similar_cases=[SimilarCaseOut.model_validate(vars(c) | {"matched_terms": []}) for c in cases]
+        )
 
     def case_out(doc: Document) -> CaseOut:
         return CaseOut(
@@ -264,7 +271,7 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> CaseList:
         """Stored cases, oldest first."""
-        docs = svc.knowledge.store.list(tenant, "case", limit=limit, offset=offset)
+        docs = svc.knowledge.store.page(tenant, "case", limit=limit, offset=offset)
         return CaseList(cases=[case_out(d) for d in docs], total=svc.knowledge.store.count(tenant, "case"))
 
     @app.get("/v1/cases/{case_id}", response_model=CaseOut, tags=["knowledge"], responses={404: {}})

@@ -35,7 +35,9 @@ ConfigOpt = Annotated[
 ]
 TextOpt = Annotated[
     list[str],
-    typer.Option("--text", help="Text column(s), joined with a newline: --text Title Body (or repeat --text)."),
+    typer.Option(
+        "--text", help="Text column(s), joined with a newline: --text Title Body (or repeat --text)."
+    ),
 ]
 MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
 
@@ -93,7 +95,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (default 8000).")] = None,
     model: Annotated[Path | None, typer.Option(help="Model bundle directory to serve.")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Folder with the database and index snapshots.")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder with the database and index snapshots.")
+    ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web console at / ."""
     with _friendly_errors():
@@ -150,10 +154,17 @@ def train(
     category: Annotated[str | None, typer.Option(help="Column with the category.")] = None,
     priority: Annotated[str | None, typer.Option(help="Column with the priority.")] = None,
     id_column: Annotated[str | None, typer.Option("--id", help="Column with ticket ids.")] = None,
-    created: Annotated[str | None, typer.Option(help="Column with created times (for handling time).")] = None,
-    resolved: Annotated[str | None, typer.Option(help="Column with resolved times (for handling time).")] = None,
+    created: Annotated[
+        str | None, typer.Option(help="Column with created times (for handling time).")
+    ] = None,
+    resolved: Annotated[
+        str | None, typer.Option(help="Column with resolved times (for handling time).")
+    ] = None,
     rare: Annotated[
-        str, typer.Option(help="Labels with < 5 examples: error (stop), other (fold into 'other'), drop (drop rows).")
+        str,
+        typer.Option(
+            help="Labels with < 5 examples: error (stop), other (fold into 'other'), drop (drop rows)."
+        ),
     ] = "error",
     target_precision: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Precision the abstention thresholds aim for.")
@@ -203,7 +214,7 @@ def _print_metrics(metrics: dict[str, Any], title: str) -> None:
 
 
 @app.command(context_settings=MULTI)
-def eval(  # noqa: A001 - the command is called eval
+def eval(  # the command is called eval
     ctx: typer.Context,
     model: Annotated[Path, typer.Option(help="Model bundle directory.")],
     data: Annotated[Path, typer.Option(help="CSV, JSONL or Parquet file of labelled tickets.")],
@@ -225,7 +236,10 @@ def eval(  # noqa: A001 - the command is called eval
         columns = _columns(ctx, text)
         bundle = ModelBundle.load(model)
         table = load_table(
-            data, columns, {"department": label, "category": category, "priority": priority}, rare="other",
+            data,
+            columns,
+            {"department": label, "category": category, "priority": priority},
+            rare="other",
             min_examples=1,
         )
         result = evaluate_bundle(bundle, table, get_encoder(bundle.encoder))
@@ -244,7 +258,9 @@ def index(
     data: Annotated[Path, typer.Option(help="CSV, JSONL or Parquet file of solved cases.")],
     text: TextOpt,
     resolution: Annotated[str, typer.Option(help="Column with the resolution text.")],
-    id_column: Annotated[str | None, typer.Option("--id", help="Column with case ids (default: row number).")] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="Column with case ids (default: row number).")
+    ] = None,
     title: Annotated[str | None, typer.Option(help="Column with the title (shown in results).")] = None,
     department: Annotated[str | None, typer.Option(help="Column with the department.")] = None,
     tenant: Annotated[str, typer.Option(help="Tenant the cases belong to.")] = "default",
@@ -266,7 +282,9 @@ def index(
         wanted = [*columns, resolution, *(c for c in (id_column, title, department) if c)]
         missing = [c for c in wanted if c not in frame.columns]
         if missing:
-            raise CliError(f"column(s) {missing} not found; columns are: {', '.join(map(str, frame.columns))}")
+            raise CliError(
+                f"column(s) {missing} not found; columns are: {', '.join(map(str, frame.columns))}"
+            )
         frame = frame.fillna("")
         encoder = get_encoder(settings.encoder)
         knowledge = KnowledgeBase(DocumentStore(settings.database_path), encoder, settings.snapshot_dir)
@@ -309,4 +327,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from triage.types import Prediction, Ticket, TriageResult
 
@@ -13,7 +13,7 @@ MAX_TITLE_CHARS = 1_000
 MAX_BODY_CHARS = 20_000
 MAX_BATCH = 256
 
-_EXAMPLE_TICKET = {
+_EXAMPLE_TICKET: dict[str, JsonValue] = {
     "title": "VPN 无法连接",
     "body": "您好，从今天早上开始 VPN 连不上，报错 809，主机 srv-vpn-02 (10.2.3.4)。请尽快处理，谢谢！",
     "channel": "email",
@@ -37,13 +37,23 @@ class TicketIn(_Strict):
         max_length=MAX_BODY_CHARS,
         description=f"Ticket text (Chinese, English or mixed); 1 to {MAX_BODY_CHARS:,} characters, not blank.",
     )
-    id: str | None = Field(None, max_length=200, description="The ticket system's id; excluded from its own similar cases.")
-    language: Literal["zh", "en", "mixed", "other"] | None = Field(None, description="Skip detection and use this.")
+    id: str | None = Field(
+        None, max_length=200, description="The ticket system's id; excluded from its own similar cases."
+    )
+    language: Literal["zh", "en", "mixed", "other"] | None = Field(
+        None, description="Skip detection and use this."
+    )
     channel: str | None = Field(None, max_length=50, description="email, portal, phone, chat, wechat, ...")
     requester: str | None = Field(None, max_length=200, description="Who raised the ticket.")
-    created_at: datetime | None = Field(None, description="ISO 8601; relative dates ('yesterday') resolve against it.")
-    tenant: str = Field("default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Tenant id.")
-    metadata: dict[str, Any] = Field(default_factory=dict, description="Anything else; stored, not interpreted.")
+    created_at: datetime | None = Field(
+        None, description="ISO 8601; relative dates ('yesterday') resolve against it."
+    )
+    tenant: str = Field(
+        "default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Tenant id."
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Anything else; stored, not interpreted."
+    )
 
     @field_validator("body")
     @classmethod
@@ -68,7 +78,11 @@ class TicketIn(_Strict):
 
 class BatchIn(_Strict):
     tickets: list[TicketIn] = Field(
-        ..., min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} tickets.", examples=[[_EXAMPLE_TICKET]]
+        ...,
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"1 to {MAX_BATCH} tickets.",
+        examples=[[_EXAMPLE_TICKET]],
     )
 
 
@@ -79,29 +93,53 @@ class AlternativeOut(BaseModel):
 
 class PredictionOut(BaseModel):
     value: str = Field(..., description="Best label (also when abstained).", examples=["IT"])
-    confidence: float = Field(..., ge=0, le=1, description="Calibrated probability that value is right.", examples=[0.93])
+    confidence: float = Field(
+        ..., ge=0, le=1, description="Calibrated probability that value is right.", examples=[0.93]
+    )
     alternatives: list[AlternativeOut] = Field(..., description="Top 3 labels with their confidence.")
-    abstained: bool = Field(..., description="True when confidence is below the label's threshold: needs a human.")
-    reason: str = Field(..., description="Why, in words.", examples=["department 'IT' with confidence 0.93; words: 'vpn', '连接'; like DEMO-000123"])
-    phrases: list[str] = Field(..., description="Words that pushed the prediction most.", examples=[["vpn", "连接"]])
-    examples: list[str] = Field(..., description="Ids of the nearest labelled training tickets.", examples=[["DEMO-000123"]])
-    rules: list[str] = Field(..., description="Business rules that changed or boosted this prediction.", examples=[[]])
+    abstained: bool = Field(
+        ..., description="True when confidence is below the label's threshold: needs a human."
+    )
+    reason: str = Field(
+        ...,
+        description="Why, in words.",
+        examples=["department 'IT' with confidence 0.93; words: 'vpn', '连接'; like DEMO-000123"],
+    )
+    phrases: list[str] = Field(
+        ..., description="Words that pushed the prediction most.", examples=[["vpn", "连接"]]
+    )
+    examples: list[str] = Field(
+        ..., description="Ids of the nearest labelled training tickets.", examples=[["DEMO-000123"]]
+    )
+    rules: list[str] = Field(
+        ..., description="Business rules that changed or boosted this prediction.", examples=[[]]
+    )
 
 
 class FieldOut(BaseModel):
-    type: str = Field(..., description="Field type (ipv4, email, amount, date, person, ...).", examples=["ipv4"])
-    text: str = Field(..., description="Exact text; equals (title + '\\n' + body)[start:end].", examples=["10.2.3.4"])
+    type: str = Field(
+        ..., description="Field type (ipv4, email, amount, date, person, ...).", examples=["ipv4"]
+    )
+    text: str = Field(
+        ..., description="Exact text; equals (title + '\\n' + body)[start:end].", examples=["10.2.3.4"]
+    )
     value: Any = Field(..., description="Normalised value (string, number or object).", examples=["10.2.3.4"])
     start: int = Field(..., ge=0, description="Start offset in title + '\\n' + body.", examples=[52])
     end: int = Field(..., ge=0, description="End offset (exclusive).", examples=[60])
     source: str = Field(..., description="rule, ner or dictionary.", examples=["rule"])
-    pii: bool = Field(..., description="Personal data (e-mail, phone, ID number, bank card).", examples=[False])
+    pii: bool = Field(
+        ..., description="Personal data (e-mail, phone, ID number, bank card).", examples=[False]
+    )
 
 
 class CompletenessOut(BaseModel):
     department: str = Field(..., description="The department whose template was checked.", examples=["IT"])
-    missing: list[str] = Field(..., description="Required fields the ticket lacks.", examples=[["error_code"]])
-    present: list[str] = Field(..., description="Required fields the ticket has.", examples=[["host_or_asset"]])
+    missing: list[str] = Field(
+        ..., description="Required fields the ticket lacks.", examples=[["error_code"]]
+    )
+    present: list[str] = Field(
+        ..., description="Required fields the ticket has.", examples=[["host_or_asset"]]
+    )
     question: str | None = Field(
         None,
         description="A question to send the requester, in the ticket's language (null when complete).",
@@ -110,9 +148,13 @@ class CompletenessOut(BaseModel):
 
 
 class HandlingTimeOut(BaseModel):
-    p50_hours: float = Field(..., ge=0, description="Median predicted handling time in hours.", examples=[3.5])
+    p50_hours: float = Field(
+        ..., ge=0, description="Median predicted handling time in hours.", examples=[3.5]
+    )
     p90_hours: float = Field(..., ge=0, description="90th-percentile handling time in hours.", examples=[9.0])
-    sla_hours: float | None = Field(None, description="SLA target for the predicted priority.", examples=[8.0])
+    sla_hours: float | None = Field(
+        None, description="SLA target for the predicted priority.", examples=[8.0]
+    )
     breach_risk: float | None = Field(
         None, ge=0, le=1, description="Share of comparable history that exceeded the SLA.", examples=[0.2]
     )
@@ -120,13 +162,25 @@ class HandlingTimeOut(BaseModel):
 
 class SimilarCaseOut(BaseModel):
     id: str = Field(..., description="Case id in the knowledge base.", examples=["DEMO-000871"])
-    title: str = Field(..., description="Case title (first line of the text when it had none).", examples=["VPN error 809"])
-    resolution: str = Field(..., description="How it was solved.", examples=["Reset the VPN profile and re-imported the certificate."])
+    title: str = Field(
+        ..., description="Case title (first line of the text when it had none).", examples=["VPN error 809"]
+    )
+    resolution: str = Field(
+        ...,
+        description="How it was solved.",
+        examples=["Reset the VPN profile and re-imported the certificate."],
+    )
     score: float = Field(
-        ..., ge=0, le=1, description="(cosine similarity + 1) / 2 of the two embeddings; 1 = same meaning.", examples=[0.87]
+        ...,
+        ge=0,
+        le=1,
+        description="(cosine similarity + 1) / 2 of the two embeddings; 1 = same meaning.",
+        examples=[0.87],
     )
     department: str | None = Field(None, description="Department that solved it.", examples=["IT"])
-    matched_terms: list[str] = Field(default_factory=list, description="Terms shared with the query.", examples=[["vpn"]])
+    matched_terms: list[str] = Field(
+        default_factory=list, description="Terms shared with the query.", examples=[["vpn"]]
+    )
 
 
 def prediction_dict(p: Prediction | None) -> dict[str, Any] | None:
@@ -149,17 +203,25 @@ class TriageOut(BaseModel):
     ticket_id: str | None = Field(None, description="Echo of the request's id.")
     language: str = Field(..., description="zh, en, mixed or other.", examples=["zh"])
     headline: str = Field(..., description="One line, extractive.", examples=["VPN 连不上，报错 809"])
-    summary: str = Field(..., description="1-3 sentences taken from the ticket.", examples=["从今天早上开始 VPN 连不上。"])
+    summary: str = Field(
+        ..., description="1-3 sentences taken from the ticket.", examples=["从今天早上开始 VPN 连不上。"]
+    )
     fields: list[FieldOut] = Field(..., description="Key fields with types, normalised values and spans.")
     completeness: CompletenessOut | None = Field(..., description="What the target department still needs.")
     department: PredictionOut = Field(..., description="Target department.")
-    category: PredictionOut | None = Field(..., description="Category (null if the model has no category head).")
-    priority: PredictionOut | None = Field(..., description="Priority P1-P4 (null if the model has no priority head).")
+    category: PredictionOut | None = Field(
+        ..., description="Category (null if the model has no category head)."
+    )
+    priority: PredictionOut | None = Field(
+        ..., description="Priority P1-P4 (null if the model has no priority head)."
+    )
     handling_time: HandlingTimeOut | None = Field(..., description="Predicted handling time and SLA risk.")
     similar_cases: list[SimilarCaseOut] = Field(..., description="Similar solved cases, best first.")
     model_version: str = Field(..., examples=["demo-v1"])
     timings_ms: dict[str, float] = Field(
-        ..., description="Time spent per stage (encode/classify are batch shares).", examples=[{"encode": 2.4}]
+        ...,
+        description="Time spent per stage (encode/classify are batch shares).",
+        examples=[{"encode": 2.4}],
     )
 
     @classmethod
@@ -175,12 +237,19 @@ class TriageOut(BaseModel):
                 "fields": [vars(f) for f in result.fields],
                 "completeness": None
                 if c is None
-                else {"department": c.department, "missing": list(c.missing), "present": list(c.present), "question": c.question},
+                else {
+                    "department": c.department,
+                    "missing": list(c.missing),
+                    "present": list(c.present),
+                    "question": c.question,
+                },
                 "department": prediction_dict(result.department),
                 "category": prediction_dict(result.category),
                 "priority": prediction_dict(result.priority),
                 "handling_time": None if h is None else vars(h),
-                "similar_cases": [vars(s) | {"matched_terms": list(s.matched_terms)} for s in result.similar_cases],
+                "similar_cases": [
+                    vars(s) | {"matched_terms": list(s.matched_terms)} for s in result.similar_cases
+                ],
                 "model_version": result.model_version,
                 "timings_ms": dict(result.timings_ms),
             }
@@ -194,7 +263,9 @@ class BatchOut(BaseModel):
 class ClassifyOut(BaseModel):
     department: PredictionOut = Field(..., description="Target department.")
     category: PredictionOut | None = Field(..., description="Category, when the model has a category head.")
-    priority: PredictionOut | None = Field(..., description="Priority P1-P4, when the model has a priority head.")
+    priority: PredictionOut | None = Field(
+        ..., description="Priority P1-P4, when the model has a priority head."
+    )
     model_version: str = Field(..., description="Model bundle version that answered.", examples=["demo-v1"])
 
 
@@ -206,28 +277,57 @@ class ExtractOut(BaseModel):
 class SummaryOut(BaseModel):
     language: str = Field(..., description="zh, en, mixed or other.", examples=["zh"])
     headline: str = Field(..., description="One line, extractive.", examples=["VPN 连不上，报错 809"])
-    summary: str = Field(..., description="1-3 sentences taken from the ticket.", examples=["从今天早上开始 VPN 连不上，报错 809。"])
+    summary: str = Field(
+        ...,
+        description="1-3 sentences taken from the ticket.",
+        examples=["从今天早上开始 VPN 连不上，报错 809。"],
+    )
 
 
 class CaseIn(_Strict):
     """A solved case (or with status 'open', an open incident) to store and index."""
 
-    id: str = Field(..., min_length=1, max_length=200, description="Case id; posting it again replaces it.", examples=["INC-1042"])
-    title: str = Field("", max_length=MAX_TITLE_CHARS, description="Case title.", examples=["VPN error 809"])
-    body: str = Field(..., max_length=MAX_BODY_CHARS, description="Problem description; not blank.", examples=["VPN fails with 809."])
-    resolution: str = Field(
-        "", max_length=MAX_BODY_CHARS, description="How it was solved.", examples=["Re-imported the VPN certificate."]
+    id: str = Field(
+        ...,
+        min_length=1,
+        max_length=200,
+        description="Case id; posting it again replaces it.",
+        examples=["INC-1042"],
     )
-    department: str | None = Field(None, max_length=100, description="Department that solved it.", examples=["IT"])
+    title: str = Field("", max_length=MAX_TITLE_CHARS, description="Case title.", examples=["VPN error 809"])
+    body: str = Field(
+        ...,
+        max_length=MAX_BODY_CHARS,
+        description="Problem description; not blank.",
+        examples=["VPN fails with 809."],
+    )
+    resolution: str = Field(
+        "",
+        max_length=MAX_BODY_CHARS,
+        description="How it was solved.",
+        examples=["Re-imported the VPN certificate."],
+    )
+    department: str | None = Field(
+        None, max_length=100, description="Department that solved it.", examples=["IT"]
+    )
     category: str | None = Field(None, max_length=100, description="Category.", examples=["network"])
     priority: str | None = Field(None, max_length=20, description="Priority.", examples=["P2"])
     status: Literal["open", "resolved", "closed"] = Field("resolved", description="open, resolved or closed.")
     created_at: datetime | None = Field(None, description="ISO 8601.", examples=["2026-11-20T09:00:00+08:00"])
-    resolved_at: datetime | None = Field(None, description="ISO 8601.", examples=["2026-11-20T11:30:00+08:00"])
-    tenant: str = Field(
-        "default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Tenant id.", examples=["acme"]
+    resolved_at: datetime | None = Field(
+        None, description="ISO 8601.", examples=["2026-11-20T11:30:00+08:00"]
     )
-    metadata: dict[str, Any] = Field(default_factory=dict, description="Stored, not interpreted.", examples=[{}])
+    tenant: str = Field(
+        "default",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Tenant id.",
+        examples=["acme"],
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Stored, not interpreted.", examples=[{}]
+    )
 
     @field_validator("body")
     @classmethod
@@ -245,7 +345,9 @@ class CaseOut(BaseModel):
     id: str = Field(..., description="Case id.", examples=["INC-1042"])
     title: str = Field(..., description="Case title.", examples=["VPN error 809"])
     body: str = Field(..., description="Problem description.", examples=["VPN fails with 809."])
-    resolution: str = Field(..., description="How it was solved.", examples=["Re-imported the VPN certificate."])
+    resolution: str = Field(
+        ..., description="How it was solved.", examples=["Re-imported the VPN certificate."]
+    )
     department: str | None = Field(..., description="Department.", examples=["IT"])
     category: str | None = Field(..., description="Category.", examples=["network"])
     priority: str | None = Field(..., description="Priority.", examples=["P2"])

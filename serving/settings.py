@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRIAGE_", extra="forbid")
 
     data_dir: Path = Field(Path("var"), description="Folder for the database, index snapshots and models.")
-    model_dir: Path | None = Field(None, description="Model bundle to serve (default: <data_dir>/models/demo).")
+    model_dir: Path | None = Field(
+        None, description="Model bundle to serve (default: <data_dir>/models/demo)."
+    )
     database: Path | None = Field(None, description="SQLite file (default: <data_dir>/knowledge.db).")
     encoder: str = Field("use-m3", description="Encoder spec, e.g. 'use-m3' or 'hashing:256'.")
     host: str = "127.0.0.1"

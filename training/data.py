@@ -70,7 +70,9 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], flag: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         have = ", ".join(map(str, frame.columns))
-        raise DataError(f"column(s) {', '.join(map(repr, missing))} not found; columns are: {have}; pass {flag}")
+        raise DataError(
+            f"column(s) {', '.join(map(repr, missing))} not found; columns are: {have}; pass {flag}"
+        )
 
 
 def load_table(
@@ -99,14 +101,16 @@ def load_table(
     heads = {h: c for h, c in label_columns.items() if c}
     for head, column in heads.items():
         _require(frame, [column], f"--{head if head != 'department' else 'label'} COLUMN")
-    for column, flag in ((id_column, "--id"), (created_column, "--created"), (resolved_column, "--resolved")):
-        if column:
-            _require(frame, [column], f"{flag} COLUMN")
+    for optional, flag in ((id_column, "--id"), (created_column, "--created"), (resolved_column, "--resolved")):
+        if optional:
+            _require(frame, [optional], f"{flag} COLUMN")
 
     parts = [frame[c].fillna("").astype(str).str.strip() for c in text_columns]
     joined = parts[0] if len(parts) == 1 else parts[0].str.cat(parts[1:], sep="\n")
     texts = [model_text("", t) for t in joined]
-    ids = frame[id_column].astype(str).tolist() if id_column else [str(i) for i in range(len(frame))]
+    ids: list[str | None] = (
+        frame[id_column].astype(str).tolist() if id_column else [str(i) for i in range(len(frame))]
+    )
     notes: list[str] = []
 
     keep = [bool(t) for t in texts]
@@ -147,7 +151,9 @@ def load_table(
         raise DataError(f"{path}: no usable rows after dropping empty texts and labels")
     if require_labels:
         table = _handle_rare(table, rare, min_examples, notes)
-    return TicketTable(table.ids, table.texts, table.labels, table.created_at, table.resolved_at, tuple(notes))
+    return TicketTable(
+        table.ids, table.texts, table.labels, table.created_at, table.resolved_at, tuple(notes)
+    )
 
 
 def _handle_rare(table: TicketTable, rare: str, min_examples: int, notes: list[str]) -> TicketTable:

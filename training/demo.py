@@ -110,7 +110,10 @@ def build_demo(
     bundle_ok = (paths.bundle / MANIFEST).exists() and not force
     if bundle_ok:
         manifest = json.loads((paths.bundle / MANIFEST).read_text())
-        bundle_ok = manifest.get("data_fingerprint") == table.fingerprint() and manifest.get("encoder") == encoder.name
+        bundle_ok = (
+            manifest.get("data_fingerprint") == table.fingerprint()
+            and manifest.get("encoder") == encoder.name
+        )
     if not bundle_ok:
         say(f"encoding {len(rows)} tickets with {encoder.name}")
         vectors = encoder.encode(table.texts)
@@ -124,7 +127,11 @@ def build_demo(
     knowledge = KnowledgeBase(store, encoder, paths.snapshots)
     knowledge.load()
     articles = _read_jsonl(paths.articles) if paths.articles.exists() else []
-    if force or store.count("default", "case") < len(rows) or store.count("default", "article") < len(articles):
+    if (
+        force
+        or store.count("default", "case") < len(rows)
+        or store.count("default", "article") < len(articles)
+    ):
         say(f"indexing {len(rows)} cases and {len(articles)} articles")
         if vectors is None:
             vectors = encoder.encode(table.texts)
@@ -139,4 +146,3 @@ def build_demo(
         say(f"knowledge base at {paths.database} is up to date ({store.count('default', 'case')} cases)")
     store.close()
     return paths
-

@@ -40,7 +40,9 @@ class HandlingTimeModel:
         values = np.asarray(hours, dtype=float)
         ok = np.isfinite(values) & (values >= 0)
         if not ok.any():
-            raise ValueError("no usable handling times: need created and resolved times with resolved >= created")
+            raise ValueError(
+                "no usable handling times: need created and resolved times with resolved >= created"
+            )
         model = cls(sla_hours=dict(sla_hours or DEFAULT_SLA_HOURS), min_group=min_group)
         buckets: dict[str, list[float]] = {"*": []}
         for dept, prio, h, good in zip(departments, priorities, values, ok, strict=True):
@@ -76,4 +78,6 @@ class HandlingTimeModel:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HandlingTimeModel:
-        return cls(groups=dict(data["groups"]), sla_hours=dict(data["sla_hours"]), min_group=int(data["min_group"]))
+        return cls(
+            groups=dict(data["groups"]), sla_hours=dict(data["sla_hours"]), min_group=int(data["min_group"])
+        )

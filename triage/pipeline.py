@@ -96,7 +96,9 @@ class TriageService:
     def encode(self, tickets: Sequence[Ticket]) -> np.ndarray:
         return self.encoder.encode([model_text(t.title, t.body) for t in tickets])
 
-    def classify(self, tickets: Sequence[Ticket], vectors: np.ndarray | None = None) -> list[dict[str, Prediction]]:
+    def classify(
+        self, tickets: Sequence[Ticket], vectors: np.ndarray | None = None
+    ) -> list[dict[str, Prediction]]:
         """Department, category and priority predictions for each ticket."""
         if vectors is None:
             vectors = self.encode(tickets)
@@ -108,7 +110,9 @@ class TriageService:
         vectors = self.encoder.encode([model_text(d.title, d.body) for d in docs])
         return self.knowledge.add(docs, vectors)
 
-    def similar(self, ticket: Ticket, vector: np.ndarray | None = None, k: int | None = None) -> list[SimilarCase]:
+    def similar(
+        self, ticket: Ticket, vector: np.ndarray | None = None, k: int | None = None
+    ) -> list[SimilarCase]:
         if vector is None:
             vector = self.encode([ticket])[0]
         hits = self.knowledge.search(
@@ -152,7 +156,9 @@ class TriageService:
             completeness = self.completeness.check(department.value, analysis.fields, analysis.language)
             handling = None
             if bundle.handling_time is not None:
-                handling = bundle.handling_time.predict(department.value, priority.value if priority else None)
+                handling = bundle.handling_time.predict(
+                    department.value, priority.value if priority else None
+                )
             results.append(
                 TriageResult(
                     ticket_id=ticket.id,
@@ -175,4 +181,3 @@ class TriageService:
                 )
             )
         return results
-

@@ -72,7 +72,9 @@ def live_server(demo_dir: Path) -> Iterator[str]:
     try:
         while True:
             if process.poll() is not None:
-                pytest.fail(f"server exited with {process.returncode}: {(demo_dir / 'server.log').read_text()[-2000:]}")
+                pytest.fail(
+                    f"server exited with {process.returncode}: {(demo_dir / 'server.log').read_text()[-2000:]}"
+                )
             try:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break

@@ -9,8 +9,14 @@ from serving.schemas import MAX_BATCH, MAX_BODY_CHARS
 
 pytestmark = pytest.mark.slow
 
-EN = {"title": "VPN down", "body": "Hi team, my VPN cannot connect since this morning, error 809 on host srv-vpn-02. Pls help asap."}
-ZH = {"title": "报销未到账", "body": "您好，我上个月的差旅报销 ¥3,200 还没有到账，发票号 INV-2026-004512，请财务帮忙查一下。"}
+EN = {
+    "title": "VPN down",
+    "body": "Hi team, my VPN cannot connect since this morning, error 809 on host srv-vpn-02. Pls help asap.",
+}
+ZH = {
+    "title": "报销未到账",
+    "body": "您好，我上个月的差旅报销 ¥3,200 还没有到账，发票号 INV-2026-004512，请财务帮忙查一下。",
+}
 
 
 def test_triage_returns_the_whole_result(client: TestClient) -> None:
@@ -65,7 +71,9 @@ def test_triage_batch_keeps_order(client: TestClient) -> None:
         ({"body": "ok", "tenant": "../etc"}, "tenant"),
     ],
 )
-def test_triage_rejects_bad_input_naming_the_field(client: TestClient, payload: dict[str, object], field: str) -> None:
+def test_triage_rejects_bad_input_naming_the_field(
+    client: TestClient, payload: dict[str, object], field: str
+) -> None:
     response = client.post("/v1/triage", json=payload)
     assert response.status_code == 422
     detail = response.json()["detail"]
@@ -82,7 +90,9 @@ def test_triage_size_limit_is_named_in_the_error(client: TestClient) -> None:
 
 
 def test_triage_rejects_invalid_json(client: TestClient) -> None:
-    response = client.post("/v1/triage", content=b'{"body": "unterminated', headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/triage", content=b'{"body": "unterminated', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "json_invalid"
 
@@ -113,8 +123,12 @@ def test_cases_crud_and_similar(client: TestClient) -> None:
         "tenant": "acme",
     }
     assert client.post("/v1/cases", json={"cases": [case]}).status_code == 201
-    assert client.get("/v1/cases/T-1", params={"tenant": "acme"}).json()["resolution"].startswith("Rolled back")
-    similar = client.post("/v1/similar", json={"body": "gate 4 badge reader refuses my card", "tenant": "acme", "k": 3})
+    assert (
+        client.get("/v1/cases/T-1", params={"tenant": "acme"}).json()["resolution"].startswith("Rolled back")
+    )
+    similar = client.post(
+        "/v1/similar", json={"body": "gate 4 badge reader refuses my card", "tenant": "acme", "k": 3}
+    )
     assert [c["id"] for c in similar.json()["similar_cases"]] == ["T-1"]
     # Another tenant never sees it.
     other = client.post("/v1/similar", json={"body": "gate 4 badge reader refuses my card", "k": 50}).json()
@@ -140,7 +154,14 @@ def test_ops_endpoints(client: TestClient) -> None:
 
 def test_openapi_documents_every_field_with_examples(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
-    for path in ("/v1/triage", "/v1/triage:batch", "/v1/classify", "/v1/extract", "/v1/summarize", "/v1/similar"):
+    for path in (
+        "/v1/triage",
+        "/v1/triage:batch",
+        "/v1/classify",
+        "/v1/extract",
+        "/v1/summarize",
+        "/v1/similar",
+    ):
         assert path in schema["paths"], path
     undocumented = []
     for name, component in schema["components"]["schemas"].items():
@@ -151,6 +172,8 @@ def test_openapi_documents_every_field_with_examples(client: TestClient) -> None
             if not spec.get("description"):
                 undocumented.append(f"{name}.{prop}: no description")
             nested = "$ref" in str(spec)
-            if not (model_examples or nested or "examples" in spec or "enum" in str(spec) or "const" in str(spec)):
+            if not (
+                model_examples or nested or "examples" in spec or "enum" in str(spec) or "const" in str(spec)
+            ):
                 undocumented.append(f"{name}.{prop}: no example")
     assert not undocumented, undocumented

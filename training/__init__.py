@@ -1,0 +1,1 @@
+"""Datasets in, versioned model bundle out: training, calibration, export and demo data."""
