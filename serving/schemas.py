@@ -98,7 +98,7 @@ class PredictionOut(BaseModel):
     )
     alternatives: list[AlternativeOut] = Field(..., description="Top 3 labels with their confidence.")
     abstained: bool = Field(
-        ..., description="True when confidence is below the label's threshold: needs a human."
+        ..., description="True when confidence is below the label's threshold: needs a human.", examples=[False]
     )
     reason: str = Field(
         ...,
@@ -200,7 +200,7 @@ def prediction_dict(p: Prediction | None) -> dict[str, Any] | None:
 
 
 class TriageOut(BaseModel):
-    ticket_id: str | None = Field(None, description="Echo of the request's id.")
+    ticket_id: str | None = Field(None, description="Echo of the request's id.", examples=["INC-1042"])
     language: str = Field(..., description="zh, en, mixed or other.", examples=["zh"])
     headline: str = Field(..., description="One line, extractive.", examples=["VPN 连不上，报错 809"])
     summary: str = Field(
@@ -217,7 +217,7 @@ class TriageOut(BaseModel):
     )
     handling_time: HandlingTimeOut | None = Field(..., description="Predicted handling time and SLA risk.")
     similar_cases: list[SimilarCaseOut] = Field(..., description="Similar solved cases, best first.")
-    model_version: str = Field(..., examples=["demo-v1"])
+    model_version: str = Field(..., description="Model bundle version that answered.", examples=["demo-v1"])
     timings_ms: dict[str, float] = Field(
         ...,
         description="Time spent per stage (encode/classify are batch shares).",

@@ -55,7 +55,9 @@ def classification_report(
     return {
         "n": len(y_true_a),
         "accuracy": float(accuracy_score(y_true_a, y_pred_a)),
-        "macro_f1": float(f1_score(y_true_a, y_pred_a, average="macro", labels=sorted(set(y_true_a)), zero_division=0)),
+        "macro_f1": float(
+            f1_score(y_true_a, y_pred_a, average="macro", labels=sorted(set(y_true_a)), zero_division=0)
+        ),
         "weighted_f1": float(f1_score(y_true_a, y_pred_a, average="weighted", zero_division=0)),
         "ece": expected_calibration_error(confidence, correct),
         "coverage_at_90": coverage_at_precision(confidence, correct, 0.90),

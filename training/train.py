@@ -39,7 +39,10 @@ def build_vectorizer() -> FeatureUnion:
     """Words (jieba for Chinese) with bigrams, plus character 1-3 grams; the word block comes first."""
     return FeatureUnion(
         [
-            ("words", TfidfVectorizer(analyzer=word_analyzer, min_df=2, sublinear_tf=True, max_features=50_000)),
+            (
+                "words",
+                TfidfVectorizer(analyzer=word_analyzer, min_df=2, sublinear_tf=True, max_features=50_000),
+            ),
             (
                 "chars",
                 TfidfVectorizer(
@@ -109,7 +112,9 @@ def _fit_head(
     min_count = int(np.bincount(y).min())
     n_splits = max(2, min(folds, min_count))
     oof = np.zeros((len(y), len(labels)))
-    for train_idx, test_idx in StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0).split(features, y):
+    for train_idx, test_idx in StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0).split(
+        features, y
+    ):
         model = _classifier(c).fit(features[train_idx], y[train_idx])
         logits = model.decision_function(features[test_idx])
         if logits.ndim == 1:
@@ -123,7 +128,9 @@ def _fit_head(
     predicted = probs.argmax(axis=1)
     confidence = probs.max(axis=1)
     correct = predicted == y
-    thresholds, default_threshold = choose_thresholds(confidence, predicted, correct, labels, target_precision)
+    thresholds, default_threshold = choose_thresholds(
+        confidence, predicted, correct, labels, target_precision
+    )
     final = _classifier(c).fit(features, np.array(y_labels))
     head = Head(
         name=name,
@@ -221,12 +228,20 @@ def train_bundle(
         "n_train": len(table),
         "labels": {name: head.labels for name, head in heads.items()},
         "thresholds": {
-            name: {"per_class": head.thresholds, "default": head.default_threshold} for name, head in heads.items()
+            name: {"per_class": head.thresholds, "default": head.default_threshold}
+            for name, head in heads.items()
         },
         "target_precision": target_precision,
-        "params": {"C": c, "folds": folds, "vectorizer": "words+bigrams (jieba) | char_wb 1-3", "model": "logreg"},
+        "params": {
+            "C": c,
+            "folds": folds,
+            "vectorizer": "words+bigrams (jieba) | char_wb 1-3",
+            "model": "logreg",
+        },
         "metrics": metrics,
         "data_notes": list(table.notes),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
-    return ModelBundle(manifest=manifest, router=Router(vectorizer, heads, neighbours), handling_time=handling)
+    return ModelBundle(
+        manifest=manifest, router=Router(vectorizer, heads, neighbours), handling_time=handling
+    )

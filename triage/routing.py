@@ -1,10 +1,20 @@
-"""Department, category and priority: calibrated classifiers over lexical + embedding features.
+"""Department, category and priority: a calibrated blend of lexical, semantic and neighbour evidence.
 
-Each head is a logistic regression over TF-IDF (jieba/Latin words and character n-grams) joined
-with the ticket's sentence embedding, temperature-scaled on out-of-fold predictions. A head
-abstains when its confidence is below the per-class threshold chosen on held-out data for the
-target precision. Every prediction carries the words that pushed it most and the ids of the
-nearest labelled training tickets.
+Each head scores a ticket three ways and adds the log-probabilities with weights chosen by
+cross-validation on the training data:
+
+- lexical: a linear model (LinearSVC or logistic regression) over TF-IDF words (jieba for Chinese)
+  and character n-grams; its word weights explain the prediction ("phrases");
+- semantic: logistic regression over the ticket's sentence embedding;
+- neighbours: a similarity-weighted vote of the nearest labelled training tickets (a sharp kernel,
+  so a near-identical earlier ticket decides).
+
+The blend is temperature-scaled into a distribution over labels. The confidence of the top label
+comes from a small calibrator fitted on out-of-fold predictions (how peaked the blend is, whether
+the three agree, how close the nearest labelled ticket is), so that it means "probability this
+routing is right". A head abstains when that confidence is below the per-class threshold chosen on
+held-out data for the target precision. Every prediction carries the words that pushed it most and
+the ids of the nearest labelled training tickets.
 """
 
 from __future__ import annotations
@@ -19,15 +29,10 @@ from scipy import sparse
 from triage.features import words
 from triage.types import Alternative, Prediction
 
-# Weight of the (L2-normalised) embedding block beside the TF-IDF block in the joint features.
-EMBEDDING_WEIGHT = 2.0
-
-
-def joint_features(vectorizer: Any, texts: Sequence[str], vectors: np.ndarray) -> sparse.csr_matrix:
-    """TF-IDF of the texts side by side with the weighted embedding vectors."""
-    lexical = vectorizer.transform(texts)
-    dense = sparse.csr_matrix(np.asarray(vectors, dtype=np.float64) * EMBEDDING_WEIGHT)
-    return sparse.hstack([lexical, dense], format="csr")
+# A training ticket at least this similar (cosine of the embeddings) counts as the same text.
+DUPLICATE_SIMILARITY = 0.995
+# Share of the neighbour vote given to the class prior, so an unseen label is unlikely, not impossible.
+VOTE_SMOOTHING = 0.1
 
 
 def word_analyzer(text: str) -> list[str]:
@@ -42,26 +47,173 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # type: ignore[no-any-return]
+
+
+def scores_matrix(model: Any, features: Any, n_labels: int, fill: float = -1e3) -> np.ndarray:
+    """Decision scores of a fitted sklearn classifier as an (n, n_labels) matrix.
+
+    Binary models give one column; classes the model never saw (a cross-validation fold may miss
+    a rare one) get ``fill``.
+    """
+    scores = np.asarray(model.decision_function(features), dtype=np.float64)
+    if scores.ndim == 1:
+        scores = np.stack([-scores, scores], axis=1)
+    classes = np.asarray(model.classes_, dtype=int)
+    if len(classes) == n_labels:
+        return scores
+    full = np.full((scores.shape[0], n_labels), fill)
+    full[:, classes] = scores
+    return full
+
+
+def top_similar(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and similarities of the k most similar columns of each row, best first."""
+    k = max(1, min(k, sims.shape[1]))
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    order = np.argsort(-top_sims, axis=1)
+    return np.take_along_axis(top, order, axis=1), np.take_along_axis(top_sims, order, axis=1)
+
+
+def neighbour_votes(
+    top: np.ndarray, top_sims: np.ndarray, codes: np.ndarray, n_labels: int, k: int, sigma: float
+) -> np.ndarray:
+    """Vote shares of the k nearest labelled tickets, each weighted exp((sim - best sim) / sigma)."""
+    top, top_sims = top[:, :k], top_sims[:, :k]
+    weights = np.exp((top_sims - top_sims[:, :1]) / sigma)
+    votes = np.zeros((top.shape[0], n_labels))
+    rows = np.repeat(np.arange(top.shape[0]), top.shape[1])
+    np.add.at(votes, (rows, codes[top].ravel()), weights.ravel())
+    return votes / votes.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Blend:
+    """How one head weighs its evidence; every number is chosen on out-of-fold predictions."""
+
+    lexical_temperature: float = 1.0
+    semantic_temperature: float = 1.0
+    semantic_weight: float = 0.0
+    knn_weight: float = 0.0
+    knn_k: int = 10
+    knn_sigma: float = 0.05
+    prior_weight: float = 0.0
+
+    def describe(self) -> str:
+        return (
+            f"semantic {self.semantic_weight:g}, neighbours {self.knn_weight:g} "
+            f"(k={self.knn_k}, sigma={self.knn_sigma:g}), prior {self.prior_weight:g}"
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One head's raw scores for a batch, before blending: lexical and semantic log-probabilities,
+    neighbour votes and the similarity of the nearest labelled ticket."""
+
+    lexical: np.ndarray  # (n, labels) log-probabilities
+    semantic: np.ndarray | None  # (n, labels) log-probabilities
+    votes: np.ndarray | None  # (n, labels) vote shares
+    nearest_similarity: np.ndarray  # (n,)
+
+
+def blend_logits(evidence: Evidence, blend: Blend, log_prior: np.ndarray) -> np.ndarray:
+    """The weighted sum of the evidence's log-probabilities, prior-adjusted."""
+    logits = evidence.lexical.copy()
+    if evidence.semantic is not None and blend.semantic_weight:
+        logits += blend.semantic_weight * evidence.semantic
+    if evidence.votes is not None and blend.knn_weight:
+        smoothed = (1 - VOTE_SMOOTHING) * evidence.votes + VOTE_SMOOTHING * np.exp(log_prior)
+        logits += blend.knn_weight * np.log(smoothed)
+    if blend.prior_weight:
+        logits -= blend.prior_weight * log_prior
+    return logits
+
+
+def confidence_features(probs: np.ndarray, evidence: Evidence, log_prior: np.ndarray) -> np.ndarray:
+    """What the confidence calibrator sees for each row's top label."""
+    best = probs.argmax(axis=1)
+    rows = np.arange(len(best))
+    ordered = np.sort(probs, axis=1)
+    top = np.log(np.clip(ordered[:, -1], 1e-12, None))
+    second = np.log(np.clip(ordered[:, -2], 1e-12, None)) if probs.shape[1] > 1 else top - 10.0
+    lexical_agrees = evidence.lexical.argmax(axis=1) == best
+    semantic_agrees = evidence.semantic.argmax(axis=1) == best if evidence.semantic is not None else lexical_agrees
+    if evidence.votes is not None:
+        vote_share = evidence.votes[rows, best]
+    else:
+        vote_share = np.zeros(len(best))
+    duplicate = evidence.nearest_similarity >= DUPLICATE_SIMILARITY
+    return np.column_stack(
+        [
+            top,
+            top - second,
+            evidence.nearest_similarity,
+            duplicate,
+            duplicate * vote_share,
+            vote_share,
+            lexical_agrees,
+            semantic_agrees,
+            log_prior[best],
+        ]
+    ).astype(np.float64)
+
+
 @dataclass
 class Head:
-    """One fitted prediction head (department, category or priority)."""
+    """One fitted prediction head (department, category or priority).
+
+    ``classifier`` is the lexical model over the TF-IDF block; ``semantic`` (optional) the model
+    over embeddings; ``confidence_model`` (optional) maps ``confidence_features`` to the probability
+    that the top label is right. Without ``blend`` the head is the lexical model alone.
+    """
 
     name: str
-    classifier: Any  # sklearn LogisticRegression fitted on joint_features
+    classifier: Any
     temperature: float = 1.0
     thresholds: dict[str, float] = field(default_factory=dict)
     default_threshold: float = 0.0
     word_feature_names: np.ndarray | None = None  # names of the word block's columns
+    semantic: Any = None
+    blend: Blend | None = None
+    confidence_model: Any = None
+    log_prior: np.ndarray | None = None
+    neighbour_codes: np.ndarray | None = None  # label index of every Neighbours row
 
     @property
     def labels(self) -> list[str]:
         return [str(c) for c in self.classifier.classes_]
 
-    def probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
-        logits = self.classifier.decision_function(features)
-        if logits.ndim == 1:  # binary problems give one column
-            logits = np.stack([-logits, logits], axis=1)
-        return softmax(logits / self.temperature)
+    def evidence(
+        self, features: sparse.csr_matrix, vectors: np.ndarray, top: np.ndarray | None, top_sims: np.ndarray | None
+    ) -> Evidence:
+        n_labels = len(self.classifier.classes_)
+        blend = self.blend or Blend()
+        lexical = log_softmax(scores_matrix(self.classifier, features, n_labels) / blend.lexical_temperature)
+        semantic = None
+        if self.semantic is not None and blend.semantic_weight:
+            semantic = log_softmax(scores_matrix(self.semantic, vectors, n_labels) / blend.semantic_temperature)
+        votes = None
+        nearest = np.zeros(len(lexical))
+        if top is not None and top_sims is not None:
+            nearest = top_sims[:, 0]
+            if self.neighbour_codes is not None and blend.knn_weight:
+                votes = neighbour_votes(top, top_sims, self.neighbour_codes, n_labels, blend.knn_k, blend.knn_sigma)
+        return Evidence(lexical, semantic, votes, nearest)
+
+    def distribution(self, evidence: Evidence) -> tuple[np.ndarray, np.ndarray]:
+        """Label probabilities (n, labels) and the calibrated confidence of each row's top label."""
+        log_prior = self.log_prior if self.log_prior is not None else np.zeros(evidence.lexical.shape[1])
+        logits = blend_logits(evidence, self.blend or Blend(), log_prior)
+        probs = softmax(logits / self.temperature)
+        confidence = probs.max(axis=1)
+        if self.confidence_model is not None:
+            features = confidence_features(probs, evidence, log_prior)
+            confidence = self.confidence_model.predict_proba(features)[:, 1]
+        return probs, confidence
 
     def threshold(self, label: str) -> float:
         return self.thresholds.get(label, self.default_threshold)
@@ -83,15 +235,26 @@ class Head:
 
 @dataclass
 class Neighbours:
-    """Labelled training tickets, for the 'nearest examples' part of every reason."""
+    """Labelled training tickets: the neighbour vote and the 'nearest examples' part of every reason."""
 
     ids: np.ndarray  # (n,) str
     vectors: np.ndarray  # (n, dim) float32, L2-normalised
     labels: dict[str, np.ndarray]  # head name -> (n,) str
 
-    def nearest(self, vectors: np.ndarray, head: str, labels: Sequence[str], k: int = 3) -> list[tuple[str, ...]]:
+    def similarities(self, vectors: np.ndarray) -> np.ndarray:
+        return np.asarray(vectors, dtype=np.float32) @ self.vectors.T  # type: ignore[no-any-return]
+
+    def nearest(
+        self,
+        vectors: np.ndarray,
+        head: str,
+        labels: Sequence[str],
+        k: int = 3,
+        sims: np.ndarray | None = None,
+    ) -> list[tuple[str, ...]]:
         """For each query, ids of the k most similar training tickets carrying the given label."""
-        sims = np.asarray(vectors, dtype=np.float32) @ self.vectors.T
+        if sims is None:
+            sims = self.similarities(vectors)
         out: list[tuple[str, ...]] = []
         column = self.labels.get(head)
         for row, label in enumerate(labels):
@@ -106,28 +269,39 @@ class Neighbours:
 
 @dataclass
 class Router:
-    """All heads over one shared vectoriser."""
+    """All heads over one shared vectoriser and one set of labelled neighbours."""
 
     vectorizer: Any
     heads: dict[str, Head]
     neighbours: Neighbours | None = None
 
+    def _top_neighbours(self, sims: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if sims is None:
+            return None, None
+        k = max((h.blend.knn_k for h in self.heads.values() if h.blend is not None), default=1)
+        return top_similar(sims, k)
+
     def predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[dict[str, Prediction]]:
         """Predictions of every head for each (text, vector)."""
-        features = joint_features(self.vectorizer, texts, vectors)
+        features = self.vectorizer.transform(texts)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        sims = self.neighbours.similarities(vectors) if self.neighbours is not None else None
+        top, top_sims = self._top_neighbours(sims)
         results: list[dict[str, Prediction]] = [{} for _ in texts]
         for name, head in self.heads.items():
-            probs = head.probabilities(features)
+            probs, confidence = head.distribution(head.evidence(features, vectors, top, top_sims))
             labels = head.labels
             best = probs.argmax(axis=1)
             best_labels = [labels[i] for i in best]
             examples = (
-                self.neighbours.nearest(vectors, name, best_labels)
+                self.neighbours.nearest(vectors, name, best_labels, sims=sims)
                 if self.neighbours is not None
                 else [() for _ in texts]
             )
             for row in range(len(texts)):
-                results[row][name] = self._prediction(head, features, probs[row], row, int(best[row]), examples[row])
+                results[row][name] = self._prediction(
+                    head, features, probs[row], float(confidence[row]), row, int(best[row]), examples[row]
+                )
         return results
 
     @staticmethod
@@ -135,13 +309,14 @@ class Router:
         head: Head,
         features: sparse.csr_matrix,
         probs: np.ndarray,
+        confidence: float,
         row: int,
         best: int,
         examples: tuple[str, ...],
     ) -> Prediction:
         labels = head.labels
         order = np.argsort(-probs)[:3]
-        value, confidence = labels[best], float(probs[best])
+        value = labels[best]
         threshold = head.threshold(value)
         abstained = confidence < threshold
         phrases = head.top_words(features, row, best)
@@ -156,10 +331,16 @@ class Router:
             reason += "; words: " + ", ".join(f"'{p}'" for p in phrases)
         if examples:
             reason += "; like " + ", ".join(examples)
+        # The alternatives keep the blend's shape; the top one carries the calibrated confidence.
+        rest = 1.0 - float(probs[best])
+        scale = (1.0 - confidence) / rest if rest > 1e-12 else 0.0
+        alternatives = tuple(
+            Alternative(labels[i], round(confidence if i == best else float(probs[i]) * scale, 4)) for i in order
+        )
         return Prediction(
             value=value,
             confidence=round(confidence, 4),
-            alternatives=tuple(Alternative(labels[i], round(float(probs[i]), 4)) for i in order),
+            alternatives=alternatives,
             abstained=abstained,
             reason=reason,
             phrases=phrases,

@@ -14,9 +14,24 @@ from training.train import choose_thresholds, fit_temperature, train_bundle
 from triage.bundle import BundleError, ModelBundle
 
 _TEMPLATES = {
-    "IT": ["vpn cannot connect error {n}", "laptop screen broken asset AST-{n}", "VPN 无法连接 错误 {n}", "电脑蓝屏 {n}"],
-    "Finance": ["invoice INV-{n} amount wrong", "reimbursement of {n} yuan delayed", "发票 {n} 金额 错误", "报销 {n} 元 未到账"],
-    "HR": ["annual leave balance {n} days wrong", "payslip for month {n} missing", "年假 {n} 天 余额 不对", "工资条 {n} 缺失"],
+    "IT": [
+        "vpn cannot connect error {n}",
+        "laptop screen broken asset AST-{n}",
+        "VPN 无法连接 错误 {n}",
+        "电脑蓝屏 {n}",
+    ],
+    "Finance": [
+        "invoice INV-{n} amount wrong",
+        "reimbursement of {n} yuan delayed",
+        "发票 {n} 金额 错误",
+        "报销 {n} 元 未到账",
+    ],
+    "HR": [
+        "annual leave balance {n} days wrong",
+        "payslip for month {n} missing",
+        "年假 {n} 天 余额 不对",
+        "工资条 {n} 缺失",
+    ],
 }
 
 
@@ -133,7 +148,10 @@ def test_load_table_rare_labels_error_fold_drop(tmp_path: Path) -> None:
 
 
 def test_load_table_drops_empty_and_duplicates(tmp_path: Path) -> None:
-    rows = [{"t": f"text {i}", "g": "A"} for i in range(5)] + [{"t": "text 0", "g": "A"}, {"t": "  ", "g": "A"}]
+    rows = [{"t": f"text {i}", "g": "A"} for i in range(5)] + [
+        {"t": "text 0", "g": "A"},
+        {"t": "  ", "g": "A"},
+    ]
     table = load_table(_csv(tmp_path / "t.csv", rows), ["t"], {"department": "g"})
     assert len(table) == 5
     assert any("duplicate" in n for n in table.notes) and any("empty" in n for n in table.notes)
