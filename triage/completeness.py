@@ -1,0 +1,211 @@
+"""Department completeness checks: which key fields a ticket still lacks, and how to ask for them.
+
+Templates (``triage/resources/field_templates.yaml`` unless given) hold two sections:
+
+``requirements``
+    name -> ``{any_of: [field types], zh: ..., en: ...}``. A requirement is met when the ticket has
+    a field of any listed type; ``any_of`` defaults to ``[name]``, which must then be a field type.
+``departments``
+    department code -> ``{required: [requirement names], optional: [...]}``.
+
+Missing required fields become one polite question in the ticket's language: Chinese for ``zh`` and
+``mixed`` tickets, English otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from triage.fields import FIELD_TYPES
+from triage.types import Completeness, ExtractedField
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "resources" / "field_templates.yaml"
+DEPARTMENTS = ("IT", "HR", "Finance", "Facilities", "Procurement", "Legal", "CustomerService", "Security")
+
+_QUESTION = {
+    "zh": "为尽快处理，请补充：{items}。",
+    "en": "To help us resolve this quickly, please provide: {items}.",
+}
+_JOINER = {"zh": "、", "en": ", "}
+
+
+class TemplateError(ValueError):
+    """Completeness templates that cannot be used; the message names the source and the key."""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One thing a department needs, met by a field of any type in ``any_of``."""
+
+    name: str
+    any_of: frozenset[str]
+    zh: str
+    en: str
+
+    def label(self, language: str) -> str:
+        """The display name in ``"zh"`` or (for anything else) English."""
+        return self.zh if language == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class DepartmentTemplate:
+    """A department's required and optional requirements, in display order."""
+
+    required: tuple[Requirement, ...]
+    optional: tuple[Requirement, ...]
+
+
+class CompletenessChecker:
+    """Checks extracted fields against each department's required and optional fields."""
+
+    def __init__(self, templates: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self._departments: dict[str, DepartmentTemplate] | None = None
+        self._lock = threading.Lock()
+        if templates is not None:
+            # Validated here (no I/O): a bad mapping fails where it is built, not on the first ticket.
+            self._departments = _parse_templates(templates, "templates")
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> CompletenessChecker:
+        """Read and validate templates from a YAML file; errors name the file and the bad key."""
+        checker = cls()
+        checker._departments = _parse_templates(_read_yaml(Path(path)), str(path))
+        return checker
+
+    @property
+    def departments(self) -> tuple[str, ...]:
+        """Department codes with a template (loads the bundled templates if needed)."""
+        return tuple(self._templates())
+
+    def load(self) -> None:
+        """Read the bundled templates when none were given; safe to call again."""
+        if self._departments is not None:
+            return
+        with self._lock:
+            if self._departments is None:
+                self._departments = _parse_templates(_read_yaml(BUNDLED_TEMPLATES), str(BUNDLED_TEMPLATES))
+                logger.info("completeness templates loaded for %d departments", len(self._departments))
+
+    def _templates(self) -> dict[str, DepartmentTemplate]:
+        self.load()
+        if self._departments is None:  # pragma: no cover - load() always sets it or raises
+            raise RuntimeError("completeness templates failed to load")
+        return self._departments
+
+    def check(self, department: str, fields: Sequence[ExtractedField], language: str) -> Completeness:
+        """Report met and missing requirements, with a question for the requester when any is missing."""
+        template = self._templates().get(department)
+        if template is None:
+            logger.debug("no completeness template for department %r", department)
+            return Completeness(department=department)
+        types = {f.type for f in fields}
+        missing = tuple(r for r in template.required if not r.any_of & types)
+        present = tuple(r.name for r in (*template.required, *template.optional) if r.any_of & types)
+        question = None
+        if missing:
+            lang = "zh" if language in ("zh", "mixed") else "en"
+            items = _JOINER[lang].join(r.label(lang) for r in missing)
+            question = _QUESTION[lang].format(items=items)
+        return Completeness(
+            department=department,
+            missing=tuple(r.name for r in missing),
+            present=present,
+            question=question,
+        )
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise TemplateError(f"{path}: cannot read completeness templates ({e}); check the path") from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise TemplateError(f"{path}: invalid YAML ({e}); fix the syntax at the position shown") from e
+    if not isinstance(data, Mapping):
+        raise TemplateError(
+            f"{path}: expected a mapping with 'requirements' and 'departments' at the top level"
+        )
+    return data
+
+
+def _parse_templates(data: Mapping[str, Any], source: str) -> dict[str, DepartmentTemplate]:
+    unknown = set(data) - {"version", "requirements", "departments"}
+    if unknown:
+        raise TemplateError(
+            f"{source}: unknown top-level key(s) {', '.join(map(repr, sorted(unknown)))}; "
+            "expected 'version', 'requirements' and 'departments'"
+        )
+    requirements = _parse_requirements(_mapping(data.get("requirements"), f"{source}: requirements"), source)
+    departments = _mapping(data.get("departments"), f"{source}: departments")
+    parsed: dict[str, DepartmentTemplate] = {}
+    for code, spec in departments.items():
+        where = f"{source}: departments.{code}"
+        spec = _mapping(spec, where)
+        extra = set(spec) - {"required", "optional"}
+        if extra:
+            raise TemplateError(
+                f"{where}: unknown key(s) {', '.join(map(repr, sorted(extra)))}; use 'required', 'optional'"
+            )
+        parsed[str(code)] = DepartmentTemplate(
+            required=_requirement_list(spec.get("required", []), requirements, f"{where}.required"),
+            optional=_requirement_list(spec.get("optional", []), requirements, f"{where}.optional"),
+        )
+    return parsed
+
+
+def _parse_requirements(raw: Mapping[str, Any], source: str) -> dict[str, Requirement]:
+    parsed: dict[str, Requirement] = {}
+    for name, spec in raw.items():
+        where = f"{source}: requirements.{name}"
+        spec = _mapping(spec, where)
+        members = spec.get("any_of", [name])
+        if not isinstance(members, list) or not members:
+            raise TemplateError(f"{where}.any_of: expected a non-empty list of field types")
+        for member in members:
+            if member not in FIELD_TYPES:
+                raise TemplateError(
+                    f"{where}.any_of: unknown field type {member!r}; known types: {', '.join(FIELD_TYPES)}"
+                )
+        labels = {}
+        for lang in ("zh", "en"):
+            label = spec.get(lang)
+            if not isinstance(label, str) or not label.strip():
+                raise TemplateError(
+                    f"{where}.{lang}: missing display name; give the {lang} text to ask for it"
+                )
+            labels[lang] = label.strip()
+        parsed[str(name)] = Requirement(str(name), frozenset(members), labels["zh"], labels["en"])
+    return parsed
+
+
+def _requirement_list(
+    raw: Any, requirements: Mapping[str, Requirement], where: str
+) -> tuple[Requirement, ...]:
+    if not isinstance(raw, list):
+        raise TemplateError(f"{where}: expected a list of requirement names")
+    resolved = []
+    for name in raw:
+        if name not in requirements:
+            known = ", ".join(sorted(requirements))
+            raise TemplateError(
+                f"{where}: unknown requirement {name!r}; define it under 'requirements' (known: {known})"
+            )
+        resolved.append(requirements[name])
+    return tuple(resolved)
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TemplateError(f"{where}: expected a mapping, got {type(value).__name__}")
+    return value
