@@ -16,19 +16,28 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from embeddings import get_encoder
+from eval.drift import drift_report
 from knowledge import Document, DocumentStore, KnowledgeBase
+from knowledge.ledger import Feedback, Ledger
 from serving.schemas import (
     BatchIn,
     BatchOut,
+    CandidateIn,
     CaseList,
     CaseOut,
     CasesIn,
     ClassifyOut,
     ExtractOut,
+    FeedbackIn,
+    FeedbackOut,
+    ModelsOut,
+    ModelVersionOut,
+    PromoteIn,
     SimilarCaseOut,
     SimilarIn,
     SimilarOut,
     SummaryOut,
+    TenantIn,
     TicketIn,
     TriageOut,
     prediction_dict,
@@ -36,7 +45,9 @@ from serving.schemas import (
 from serving.settings import Settings
 from triage.bundle import BundleError
 from triage.language import detect_language
+from triage.models import ModelProvider
 from triage.pipeline import TriageService
+from triage.registry import GateRefused, ModelRegistry, RegistryError
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +81,12 @@ def build_service(settings: Settings) -> TriageService:
     """Wire the components named by the settings (constructors only: no I/O yet)."""
     encoder = get_encoder(settings.encoder)
     knowledge = KnowledgeBase(DocumentStore(settings.database_path), encoder, settings.snapshot_dir)
-    return TriageService(settings.bundle_dir, knowledge, encoder, similar_k=settings.similar_k)
+    models = ModelProvider(
+        None if settings.model_dir else ModelRegistry(settings.models_dir), encoder.name, settings.model_dir
+    )
+    return TriageService(
+        models, knowledge, encoder, similar_k=settings.similar_k, ledger=Ledger(settings.database_path)
+    )
 
 
 def _service(request: Request) -> TriageService:
@@ -81,6 +97,7 @@ def _service(request: Request) -> TriageService:
 
 
 ServiceDep = Annotated[TriageService, Depends(_service)]
+TenantQuery = Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
 def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
@@ -102,8 +119,7 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.load()
         yield
-        service.knowledge.flush()
-        service.knowledge.store.close()
+        service.close()
 
     app = FastAPI(
         title="Ticket triage",
@@ -121,6 +137,16 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     @app.exception_handler(BundleError)
     async def _bundle(request: Request, exc: BundleError) -> JSONResponse:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(GateRefused)
+    async def _gate(request: Request, exc: GateRefused) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc), "gate": exc.report})
+
+    @app.exception_handler(RegistryError)
+    async def _registry(request: Request, exc: RegistryError) -> JSONResponse:
+        return JSONResponse(
+            status_code=404 if "no model version" in str(exc) else 409, content={"detail": str(exc)}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -287,5 +313,105 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         if not svc.knowledge.delete(tenant, "case", [case_id]):
             raise HTTPException(status_code=404, detail=f"case {case_id!r} not found for tenant {tenant!r}")
         return Response(status_code=204)
+
+    def registry(svc: TriageService) -> ModelRegistry:
+        if svc.models.registry is None:
+            raise HTTPException(
+                status_code=409, detail="this service serves a fixed bundle (model_dir): no registry"
+            )
+        return svc.models.registry
+
+    @app.get("/v1/models", response_model=ModelsOut, tags=["models"])
+    def list_models(svc: ServiceDep, tenant: TenantQuery = "default") -> ModelsOut:
+        """Versions of a tenant's model, which is active, the candidate and the history."""
+        reg = registry(svc)
+        state = reg.state(tenant)
+        return ModelsOut(
+            tenant=tenant,
+            active=state.active,
+            candidate=state.candidate,
+            candidate_mode=state.candidate_mode,
+            canary_share=state.canary_share,
+            versions=[ModelVersionOut.of(m) for m in reg.versions(tenant)],
+            history=list(state.history),
+        )
+
+    @app.get("/v1/models/{version}", tags=["models"], responses={404: {}})
+    def show_model(version: str, svc: ServiceDep, tenant: TenantQuery = "default") -> dict[str, Any]:
+        """A version's manifest: data fingerprint, parameters, metrics, thresholds, parent."""
+        return registry(svc).manifest(tenant, version)
+
+    @app.post("/v1/models/{version}/promote", response_model=ModelsOut, tags=["models"], responses={409: {}})
+    def promote_model(version: str, body: PromoteIn, svc: ServiceDep) -> ModelsOut:
+        """Make a version active after the quality gate (force overrides it and is recorded). Atomic."""
+        svc.models.check(body.tenant, version)  # loads before the switch: a bad bundle never goes live
+        registry(svc).promote(
+            body.tenant, version, force=body.force, margins=body.margins, by=body.by or "api"
+        )
+        svc.models.refresh(body.tenant)
+        return list_models(svc, body.tenant)
+
+    @app.post("/v1/models/rollback", response_model=ModelsOut, tags=["models"], responses={409: {}})
+    def rollback_model(body: TenantIn, svc: ServiceDep) -> ModelsOut:
+        """Re-activate the version that was active before the current one. Atomic."""
+        registry(svc).rollback(body.tenant, by=body.by or "api")
+        svc.models.refresh(body.tenant)
+        return list_models(svc, body.tenant)
+
+    @app.post("/v1/models/{version}/candidate", response_model=ModelsOut, tags=["models"])
+    def candidate_model(version: str, body: CandidateIn, svc: ServiceDep) -> ModelsOut:
+        """Run a version in shadow (logged, never returned) or as a canary (a sticky share of tickets)."""
+        svc.models.check(body.tenant, version)
+        registry(svc).set_candidate(body.tenant, version, mode=body.mode, share=body.share)
+        svc.models.refresh(body.tenant)
+        return list_models(svc, body.tenant)
+
+    @app.delete("/v1/models/candidate", response_model=ModelsOut, tags=["models"])
+    def clear_candidate(svc: ServiceDep, tenant: TenantQuery = "default") -> ModelsOut:
+        """Stop the shadow or canary."""
+        registry(svc).set_candidate(tenant, None)
+        svc.models.refresh(tenant)
+        return list_models(svc, tenant)
+
+    @app.get("/v1/models:compare", tags=["models"])
+    def compare_models(
+        svc: ServiceDep, tenant: TenantQuery = "default", head: str = "department"
+    ) -> dict[str, Any]:
+        """Active vs candidate on the same tickets: agreement, and accuracy where agents gave feedback."""
+        if svc.ledger is None:
+            raise HTTPException(status_code=409, detail="no prediction log configured")
+        svc.ledger.flush()
+        return svc.ledger.comparison(tenant, head)
+
+    @app.get("/v1/drift", tags=["models"])
+    def drift(
+        svc: ServiceDep, tenant: TenantQuery = "default", head: str = "department", since: str | None = None
+    ) -> dict[str, Any]:
+        """Population stability index of live predictions against the training data."""
+        if svc.ledger is None:
+            raise HTTPException(status_code=409, detail="no prediction log configured")
+        svc.ledger.flush()
+        live = [p for p in svc.ledger.predictions(tenant, head, since) if p["role"] != "shadow"]
+        return drift_report(svc.models.assign(tenant, None).serving, live, head)
+
+    @app.post("/v1/feedback", response_model=FeedbackOut, status_code=201, tags=["feedback"])
+    def feedback(body: FeedbackIn, svc: ServiceDep) -> FeedbackOut:
+        """An agent accepted or corrected a prediction, or judged a suggested case. Durable when this returns."""
+        if svc.ledger is None:
+            raise HTTPException(status_code=409, detail="no feedback store configured")
+        item = Feedback(
+            tenant=body.tenant,
+            ticket_id=body.ticket_id,
+            kind="case" if body.case_id else "label",
+            head=body.head,
+            predicted=body.predicted,
+            correct=body.correct,
+            accepted=body.accepted,
+            case_id=body.case_id,
+            helpful=body.helpful,
+            text=body.text,
+            agent=body.agent,
+        )
+        return FeedbackOut(id=svc.ledger.add_feedback(item))
 
     return app

@@ -110,10 +110,16 @@ def _serve(settings: Settings) -> None:
 
     from serving.app import create_app
     from triage.bundle import MANIFEST
+    from triage.registry import ModelRegistry
 
-    if not (settings.bundle_dir / MANIFEST).exists():
+    if settings.model_dir is not None:
+        if not (settings.model_dir / MANIFEST).exists():
+            raise CliError(
+                f"no model bundle at {settings.model_dir}: pass the directory 'triage train --out' wrote"
+            )
+    elif ModelRegistry(settings.models_dir).state("default").active is None:
         raise CliError(
-            f"no model bundle at {settings.bundle_dir}: run 'triage demo' (or 'make demo'), or pass --model DIR"
+            f"no active model under {settings.models_dir}: run 'triage demo' (or 'make demo'), or pass --model DIR"
         )
     console.print(f"serving on http://{settings.host}:{settings.port}  (console at /, API docs at /docs)")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
@@ -169,6 +175,12 @@ def train(
     target_precision: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Precision the abstention thresholds aim for.")
     ] = 0.90,
+    register: Annotated[
+        str | None,
+        typer.Option(
+            help="Also add the bundle to this tenant's registry (its first version becomes active)."
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Train a model bundle from your own ticket history, with your own column names.
@@ -200,6 +212,27 @@ def train(
         bundle.save(out_dir)
         _print_metrics(bundle.manifest["metrics"], "cross-validated on the training data")
         out.print(f"model bundle {bundle.version} written to {out_dir}")
+        if register:
+            _register(settings, register, bundle.version, out_dir)
+
+
+def _register(settings: Settings, tenant: str, version: str, bundle_dir: Path) -> None:
+    """Copy a bundle into the tenant's registry (versions there are immutable) and record it."""
+    import shutil
+
+    from triage.registry import ModelRegistry
+
+    registry = ModelRegistry(settings.models_dir)
+    target = registry.path(tenant, version)
+    if target.exists():
+        raise CliError(f"version {version!r} already exists for tenant {tenant!r}; versions are immutable")
+    if bundle_dir.resolve() != target.resolve():
+        shutil.copytree(bundle_dir, target)
+    state = registry.register(tenant, version)
+    note = (
+        "active" if state.active == version else f"registered; promote with 'triage models promote {version}'"
+    )
+    out.print(f"tenant {tenant!r}: {version} {note}")
 
 
 def _print_metrics(metrics: dict[str, Any], title: str) -> None:
@@ -313,6 +346,119 @@ def index(
                 progress.advance(task, len(chunk))
         knowledge.flush()
         out.print(f"indexed {len(docs)} cases for tenant {tenant!r} ({knowledge.size(tenant)} in the index)")
+
+
+models_app = typer.Typer(
+    help="Model versions per tenant: list, show, promote, rollback, candidate.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+TenantOpt = Annotated[str, typer.Option(help="Tenant whose models to manage.")]
+
+
+def _registry(config: Path | None) -> Any:
+    from triage.registry import ModelRegistry
+
+    return ModelRegistry(_settings(config).models_dir)
+
+
+@models_app.command("list")
+def models_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+    """Every version with its cross-validated metrics; marks the active one and the candidate."""
+    with _friendly_errors():
+        registry = _registry(config)
+        state = registry.state(tenant)
+        table = Table(title=f"models of tenant {tenant!r}")
+        for column in (
+            "version",
+            "created",
+            "parent",
+            "n_train",
+            "macro_f1",
+            "ece",
+            "coverage_at_90",
+            "status",
+        ):
+            table.add_column(column)
+        for manifest in registry.versions(tenant):
+            version = manifest["version"]
+            m = manifest.get("metrics", {}).get("department", {})
+            status = (
+                "active"
+                if version == state.active
+                else state.candidate_mode
+                if version == state.candidate
+                else ""
+            )
+            table.add_row(
+                version,
+                str(manifest.get("created", "")),
+                str(manifest.get("parent") or ""),
+                str(manifest.get("n_train", "")),
+                *(f"{m[k]:.3f}" if k in m else "" for k in ("macro_f1", "ece", "coverage_at_90")),
+                status or "",
+            )
+        out.print(table)
+
+
+@models_app.command("show")
+def models_show(version: str, tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+    """Print a version's manifest (data fingerprint, parameters, metrics, thresholds, parent)."""
+    import json
+
+    with _friendly_errors():
+        out.print_json(json.dumps(_registry(config).manifest(tenant, version)))
+
+
+@models_app.command("promote")
+def models_promote(
+    version: str,
+    tenant: TenantOpt = "default",
+    force: Annotated[bool, typer.Option(help="Override a refusing quality gate (recorded).")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Make a version active after the quality gate. A running server picks it up on its next request."""
+    from triage.registry import GateRefused
+
+    with _friendly_errors():
+        registry = _registry(config)
+        try:
+            state = registry.promote(tenant, version, force=force, by="cli")
+        except GateRefused as exc:
+            for check in exc.report["checks"]:
+                mark = "ok" if check["ok"] else "WORSE"
+                console.print(
+                    f"  {check['metric']}: {check['candidate']:.3f} vs {check['active']:.3f} [{mark}]"
+                )
+            raise CliError(str(exc)) from exc
+        out.print(f"tenant {tenant!r}: {state.active} is active")
+
+
+@models_app.command("rollback")
+def models_rollback(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+    """Re-activate the version that was active before the current one."""
+    with _friendly_errors():
+        state = _registry(config).rollback(tenant, by="cli")
+        out.print(f"tenant {tenant!r}: rolled back, {state.active} is active")
+
+
+@models_app.command("candidate")
+def models_candidate(
+    version: Annotated[str, typer.Argument(help="Version to try, or 'none' to stop.")],
+    tenant: TenantOpt = "default",
+    mode: Annotated[
+        str, typer.Option(help="shadow (logged, never returned) or canary (served to a share).")
+    ] = "shadow",
+    share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Canary share of tickets, sticky per ticket id.")
+    ] = 0.1,
+    config: ConfigOpt = None,
+) -> None:
+    """Run a version beside the active one, in shadow or as a canary."""
+    with _friendly_errors():
+        state = _registry(config).set_candidate(
+            tenant, None if version == "none" else version, mode=mode, share=share
+        )
+        out.print(f"tenant {tenant!r}: candidate {state.candidate} ({state.candidate_mode})")
 
 
 def main() -> None:

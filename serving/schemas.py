@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from triage.types import Prediction, Ticket, TriageResult
 
@@ -98,7 +98,9 @@ class PredictionOut(BaseModel):
     )
     alternatives: list[AlternativeOut] = Field(..., description="Top 3 labels with their confidence.")
     abstained: bool = Field(
-        ..., description="True when confidence is below the label's threshold: needs a human.", examples=[False]
+        ...,
+        description="True when confidence is below the label's threshold: needs a human.",
+        examples=[False],
     )
     reason: str = Field(
         ...,
@@ -368,3 +370,102 @@ class SimilarIn(TicketIn):
 
 class SimilarOut(BaseModel):
     similar_cases: list[SimilarCaseOut] = Field(..., description="Best first.")
+
+
+class TenantIn(_Strict):
+    tenant: str = Field(
+        "default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Tenant id."
+    )
+    by: str | None = Field(None, max_length=200, description="Who did it (recorded in the history).")
+
+
+class PromoteIn(TenantIn):
+    force: bool = Field(False, description="Override a refusing quality gate (recorded).")
+    margins: dict[str, float] | None = Field(
+        None,
+        description="Allowed regression per metric, e.g. {'macro_f1': 0.01, 'ece': 0.02, 'coverage_at_90': 0.05}.",
+    )
+
+
+class CandidateIn(TenantIn):
+    mode: Literal["shadow", "canary"] = Field(
+        "shadow", description="shadow: logged, never returned; canary: served."
+    )
+    share: float = Field(0.1, ge=0.0, le=1.0, description="Canary: share of tickets (sticky per ticket id).")
+
+
+class ModelVersionOut(BaseModel):
+    version: str = Field(..., description="Version id.", examples=["v20261123-101500"])
+    created: str | None = Field(None, description="When it was trained (UTC).")
+    parent: str | None = Field(None, description="The version it was derived from.")
+    n_train: int | None = Field(None, description="Training tickets.")
+    metrics: dict[str, Any] = Field(default_factory=dict, description="Cross-validated department metrics.")
+
+    @classmethod
+    def of(cls, manifest: dict[str, Any]) -> ModelVersionOut:
+        department = manifest.get("metrics", {}).get("department", {})
+        keys = ("accuracy", "macro_f1", "ece", "coverage_at_90", "expected_coverage")
+        return cls(
+            version=manifest["version"],
+            created=manifest.get("created"),
+            parent=manifest.get("parent"),
+            n_train=manifest.get("n_train"),
+            metrics={k: department[k] for k in keys if k in department},
+        )
+
+
+class ModelsOut(BaseModel):
+    tenant: str = Field(..., description="Tenant id.")
+    active: str | None = Field(..., description="The version that answers.")
+    candidate: str | None = Field(..., description="The version in shadow or canary, if any.")
+    candidate_mode: str | None = Field(..., description="shadow or canary.")
+    canary_share: float = Field(..., description="Share of tickets the canary answers.")
+    versions: list[ModelVersionOut] = Field(..., description="Every version, oldest first.")
+    history: list[dict[str, Any]] = Field(..., description="Registrations, promotions and rollbacks.")
+
+
+class FeedbackIn(_Strict):
+    """An agent's verdict: accept or correct a label, or judge a suggested case."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"ticket_id": "INC-1042", "head": "department", "predicted": "IT", "correct": "Security"},
+                {"ticket_id": "INC-1042", "case_id": "DEMO-000871", "helpful": True},
+            ]
+        },
+    )
+
+    ticket_id: str = Field(..., min_length=1, max_length=200, description="The ticket the feedback is about.")
+    tenant: str = Field(
+        "default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Tenant id."
+    )
+    head: Literal["department", "category", "priority"] | None = Field(None, description="Which prediction.")
+    predicted: str | None = Field(None, max_length=200, description="What the service suggested.")
+    correct: str | None = Field(
+        None, max_length=200, description="The right label, when the agent corrected it."
+    )
+    accepted: bool | None = Field(None, description="True when the agent accepted the suggestion as is.")
+    case_id: str | None = Field(None, max_length=200, description="A suggested similar case being judged.")
+    helpful: bool | None = Field(None, description="Whether that case helped.")
+    text: str | None = Field(
+        None, max_length=MAX_BODY_CHARS, description="Ticket text, for retraining on corrections."
+    )
+    agent: str | None = Field(None, max_length=200, description="Who gave the feedback.")
+
+    @model_validator(mode="after")
+    def _says_something(self) -> FeedbackIn:
+        if self.case_id is None and self.head is None:
+            raise ValueError(
+                "give head (with accepted or correct) for a label, or case_id (with helpful) for a case"
+            )
+        if self.head is not None and self.accepted is None and self.correct is None:
+            raise ValueError("label feedback needs accepted=true or a correct label")
+        if self.case_id is not None and self.helpful is None:
+            raise ValueError("case feedback needs helpful=true or false")
+        return self
+
+
+class FeedbackOut(BaseModel):
+    id: int = Field(..., description="Feedback id.", examples=[17])

@@ -41,8 +41,9 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def bundle_dir(self) -> Path:
-        return self.model_dir or self.data_dir / "models" / "demo"
+    def models_dir(self) -> Path:
+        """Root of the model registry (one folder per tenant)."""
+        return self.data_dir / "models"
 
     @property
     def database_path(self) -> Path:

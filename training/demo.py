@@ -20,6 +20,7 @@ from training.train import train_bundle
 from triage.bundle import MANIFEST
 from triage.features import model_text
 from triage.language import detect_language
+from triage.registry import ModelRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,12 @@ class DemoPaths:
         return self.data_dir / "sample" / "articles.jsonl"
 
     @property
+    def models(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
     def bundle(self) -> Path:
-        return self.data_dir / "models" / "demo"
+        return self.models / "default" / DEMO_VERSION
 
     @property
     def database(self) -> Path:
@@ -119,6 +124,7 @@ def build_demo(
         vectors = encoder.encode(table.texts)
         bundle = train_bundle(table, encoder, version=DEMO_VERSION, vectors=vectors, progress=say)
         bundle.save(paths.bundle)
+        ModelRegistry(paths.models).register("default", DEMO_VERSION)
         say(f"model bundle {bundle.version} written to {paths.bundle}")
     else:
         say(f"model bundle at {paths.bundle} is up to date")

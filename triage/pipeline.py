@@ -10,17 +10,18 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from embeddings import Encoder
 from knowledge import Document, KnowledgeBase
+from knowledge.ledger import Ledger, PredictionRecord
 from triage.bundle import ModelBundle
 from triage.completeness import CompletenessChecker
 from triage.features import model_text
 from triage.fields import FieldExtractor
 from triage.language import detect_language
+from triage.models import Assignment, ModelProvider
 from triage.summary import Summarizer
 from triage.types import ExtractedField, Prediction, SimilarCase, Summary, Ticket, TriageResult
 
@@ -43,47 +44,58 @@ class TriageService:
 
     def __init__(
         self,
-        bundle_dir: Path,
+        models: ModelProvider,
         knowledge: KnowledgeBase,
         encoder: Encoder,
         similar_k: int = 5,
         extractor: FieldExtractor | None = None,
         summarizer: Summarizer | None = None,
         completeness: CompletenessChecker | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
-        self.bundle_dir = bundle_dir
+        self.models = models
+        self.ledger = ledger
         self.knowledge = knowledge
         self.encoder = encoder
         self.similar_k = similar_k
         self.extractor = extractor or FieldExtractor()
         self.summarizer = summarizer or Summarizer()
         self.completeness = completeness or CompletenessChecker()
-        self._bundle: ModelBundle | None = None
+        self._ready = False
 
     def load(self) -> None:
         """Load every model so the first request pays nothing; idempotent."""
-        if self._bundle is not None:
+        if self._ready:
             return
         started = time.perf_counter()
-        bundle = ModelBundle.load(self.bundle_dir, expected_encoder=self.encoder.name)
+        self.models.load()
         self.encoder.load()
         self.extractor.load()
         self.completeness.load()
         self.knowledge.load()
-        self._bundle = bundle
+        if self.ledger is not None:
+            self.ledger.open()
         # One throw-away triage warms caches (jieba dictionary, spaCy, BLAS) before real traffic.
-        self.triage(Ticket(title="warm-up", body="VPN 无法连接 error 809 on host srv-01"))
-        logger.info("triage service ready in %.1fs (model %s)", time.perf_counter() - started, bundle.version)
+        self._triage([Ticket(title="warm-up", body="VPN 无法连接 error 809 on host srv-01")], log=False)
+        self._ready = True
+        logger.info(
+            "triage service ready in %.1fs (model %s)", time.perf_counter() - started, self.bundle.version
+        )
+
+    def close(self) -> None:
+        self.knowledge.flush()
+        self.knowledge.store.close()
+        if self.ledger is not None:
+            self.ledger.close()
 
     @property
     def bundle(self) -> ModelBundle:
-        if self._bundle is None:
-            raise RuntimeError("TriageService.load() has not been called")
-        return self._bundle
+        """The default tenant's active model."""
+        return self.models.default
 
     @property
     def ready(self) -> bool:
-        return self._bundle is not None
+        return self._ready
 
     def analyse(self, ticket: Ticket) -> Analysis:
         """Language, key fields and summary: no routing model needed."""
@@ -99,11 +111,12 @@ class TriageService:
     def classify(
         self, tickets: Sequence[Ticket], vectors: np.ndarray | None = None
     ) -> list[dict[str, Prediction]]:
-        """Department, category and priority predictions for each ticket."""
+        """Department, category and priority predictions for each ticket (by its tenant's model)."""
         if vectors is None:
             vectors = self.encode(tickets)
-        texts = [model_text(t.title, t.body) for t in tickets]
-        return self.bundle.router.predict(texts, vectors)
+        assignments = [self.models.assign(t.tenant, t.id) for t in tickets]
+        predictions, _ = self._predict(tickets, vectors, assignments, log=True)
+        return predictions
 
     def add_documents(self, docs: Sequence[Document]) -> list[int]:
         """Store and index cases or articles, embedded exactly as tickets are for search."""
@@ -133,19 +146,66 @@ class TriageService:
         return self.triage_many([ticket])[0]
 
     def triage_many(self, tickets: Sequence[Ticket]) -> list[TriageResult]:
-        """Triage a batch: one encoder call and one classifier call for all of them."""
+        """Triage a batch: one encoder call, and one classifier call per model version in it."""
+        return self._triage(tickets, log=True)
+
+    def _predict(
+        self, tickets: Sequence[Ticket], vectors: np.ndarray, assignments: Sequence[Assignment], log: bool
+    ) -> tuple[list[dict[str, Prediction]], list[str]]:
+        """Predictions from each ticket's assigned model; shadow candidates predict and are logged only."""
+        texts = [model_text(t.title, t.body) for t in tickets]
+        out: list[dict[str, Prediction]] = [{} for _ in tickets]
+        versions = [a.serving.version for a in assignments]
+        groups: dict[int, list[int]] = {}
+        for index, assignment in enumerate(assignments):
+            groups.setdefault(id(assignment.serving), []).append(index)
+        records: list[PredictionRecord] = []
+        for rows in groups.values():
+            assignment = assignments[rows[0]]
+            predicted = assignment.serving.router.predict([texts[i] for i in rows], vectors[rows])
+            for i, heads in zip(rows, predicted, strict=True):
+                out[i] = heads
+                records.extend(self._records(tickets[i], assignment.serving.version, assignment.role, heads))
+        shadows: dict[int, list[int]] = {}
+        for index, assignment in enumerate(assignments):
+            if assignment.shadow is not None:
+                shadows.setdefault(id(assignment.shadow), []).append(index)
+        for rows in shadows.values():
+            shadow = assignments[rows[0]].shadow
+            assert shadow is not None
+            predicted = shadow.router.predict([texts[i] for i in rows], vectors[rows])
+            for i, heads in zip(rows, predicted, strict=True):
+                records.extend(self._records(tickets[i], shadow.version, "shadow", heads))
+        if log and self.ledger is not None:
+            self.ledger.log(records)
+        return out, versions
+
+    @staticmethod
+    def _records(
+        ticket: Ticket, version: str, role: str, heads: dict[str, Prediction]
+    ) -> list[PredictionRecord]:
+        return [
+            PredictionRecord(
+                ticket.tenant, ticket.id, version, role, head, p.value, p.confidence, p.abstained
+            )
+            for head, p in heads.items()
+        ]
+
+    def _triage(self, tickets: Sequence[Ticket], log: bool) -> list[TriageResult]:
         if not tickets:
             return []
-        bundle = self.bundle  # one version for the whole batch, even if a promotion swaps it meanwhile
+        # Each ticket keeps the model it was assigned here, even if a promotion swaps models meanwhile.
+        assignments = [self.models.assign(t.tenant, t.id) for t in tickets]
         t0 = time.perf_counter()
         vectors = self.encode(tickets)
         t1 = time.perf_counter()
-        texts = [model_text(t.title, t.body) for t in tickets]
-        predictions = bundle.router.predict(texts, vectors)
+        predictions, versions = self._predict(tickets, vectors, assignments, log)
         t2 = time.perf_counter()
         share = 1000.0 / len(tickets)
         results = []
-        for ticket, vector, heads in zip(tickets, vectors, predictions, strict=True):
+        for ticket, vector, heads, assignment, version in zip(
+            tickets, vectors, predictions, assignments, versions, strict=True
+        ):
             s0 = time.perf_counter()
             analysis = self.analyse(ticket)
             s1 = time.perf_counter()
@@ -155,8 +215,8 @@ class TriageService:
             priority = heads.get("priority")
             completeness = self.completeness.check(department.value, analysis.fields, analysis.language)
             handling = None
-            if bundle.handling_time is not None:
-                handling = bundle.handling_time.predict(
+            if assignment.serving.handling_time is not None:
+                handling = assignment.serving.handling_time.predict(
                     department.value, priority.value if priority else None
                 )
             results.append(
@@ -171,7 +231,7 @@ class TriageService:
                     priority=priority,
                     handling_time=handling,
                     similar_cases=tuple(similar),
-                    model_version=bundle.version,
+                    model_version=version,
                     timings_ms={
                         "encode": round((t1 - t0) * share, 3),
                         "classify": round((t2 - t1) * share, 3),

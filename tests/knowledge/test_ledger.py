@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.ledger import Feedback, Ledger, PredictionRecord
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    ledger = Ledger(tmp_path / "db.sqlite")
+    ledger.open()
+    yield ledger
+    ledger.close()
+
+
+def _record(ticket: str, role: str, value: str, version: str = "v1") -> PredictionRecord:
+    return PredictionRecord("acme", ticket, version, role, "department", value, 0.9, False)
+
+
+def test_ledger_logs_predictions_in_the_background(ledger: Ledger) -> None:
+    ledger.log([_record(f"t{i}", "active", "IT") for i in range(25)])
+    ledger.flush()
+    rows = ledger.predictions("acme")
+    assert len(rows) == 25 and rows[0]["value"] == "IT"
+    assert ledger.predictions("other") == []
+
+
+def test_ledger_feedback_is_durable_across_reopen(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "db.sqlite")
+    feedback_id = ledger.add_feedback(
+        Feedback("acme", "t1", "label", head="department", predicted="IT", correct="HR")
+    )
+    ledger.close()
+    again = Ledger(tmp_path / "db.sqlite")
+    rows = again.feedback("acme")
+    assert feedback_id >= 1 and rows[0]["correct"] == "HR"
+    again.close()
+
+
+def test_ledger_comparison_counts_agreement_and_accuracy(ledger: Ledger) -> None:
+    ledger.log(
+        [
+            _record("t1", "active", "IT"),
+            _record("t1", "shadow", "IT", "v2"),
+            _record("t2", "active", "IT"),
+            _record("t2", "shadow", "HR", "v2"),
+            _record("t3", "active", "Finance"),
+        ]
+    )
+    ledger.add_feedback(Feedback("acme", "t2", "label", head="department", correct="HR"))
+    ledger.add_feedback(Feedback("acme", "t1", "label", head="department", predicted="IT", accepted=True))
+    ledger.flush()
+    report = ledger.comparison("acme")
+    assert report["tickets_compared"] == 2 and report["agreement"] == 0.5
+    assert report["with_feedback"] == 2
+    assert report["accuracy_active"] == 0.5 and report["accuracy_candidate"] == 1.0

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from triage.bundle import MANIFEST, SCHEMA_VERSION, BundleError
+from triage.registry import GateRefused, ModelRegistry, RegistryError
+
+
+def _version(
+    registry: ModelRegistry, version: str, macro_f1: float, ece: float = 0.03, cov: float = 0.5
+) -> None:
+    path = registry.path("acme", version)
+    path.mkdir(parents=True)
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "version": version,
+        "created": f"2026-11-{len(list(path.parent.iterdir())):02d}T00:00:00+00:00",
+        "metrics": {"department": {"macro_f1": macro_f1, "ece": ece, "coverage_at_90": cov}},
+    }
+    (path / MANIFEST).write_text(json.dumps(manifest))
+    registry.register("acme", version)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> ModelRegistry:
+    return ModelRegistry(tmp_path / "models")
+
+
+def test_registry_first_version_becomes_active(registry: ModelRegistry) -> None:
+    _version(registry, "v1", 0.70)
+    _version(registry, "v2", 0.75)
+    state = registry.state("acme")
+    assert state.active == "v1"
+    assert [m["version"] for m in registry.versions("acme")] == ["v1", "v2"]
+    assert registry.active_path("acme") == registry.path("acme", "v1")
+
+
+def test_registry_promote_and_rollback_walk_history(registry: ModelRegistry) -> None:
+    for version, f1 in (("v1", 0.70), ("v2", 0.72), ("v3", 0.74)):
+        _version(registry, version, f1)
+    registry.promote("acme", "v2")
+    registry.promote("acme", "v3")
+    assert registry.rollback("acme").active == "v2"
+    assert registry.rollback("acme").active == "v1"
+    with pytest.raises(RegistryError, match="nothing to roll back to"):
+        registry.rollback("acme")
+    actions = [e["action"] for e in registry.state("acme").history]
+    assert actions.count("rollback") == 2
+
+
+def test_registry_gate_refuses_worse_candidate_unless_forced(registry: ModelRegistry) -> None:
+    _version(registry, "v1", 0.70)
+    _version(registry, "bad", 0.60, ece=0.10)
+    with pytest.raises(GateRefused, match=r"macro_f1 0.600 vs active 0.700") as refused:
+        registry.promote("acme", "bad")
+    assert len(refused.value.report["regressions"]) == 2
+    assert registry.state("acme").active == "v1"
+    state = registry.promote("acme", "bad", force=True, by="ml-eng")
+    assert state.active == "bad" and state.history[-1]["forced"] is True
+
+
+def test_registry_gate_allows_small_regression_within_margin(registry: ModelRegistry) -> None:
+    _version(registry, "v1", 0.70)
+    _version(registry, "v2", 0.695)
+    assert registry.promote("acme", "v2").active == "v2"
+
+
+def test_registry_candidate_modes(registry: ModelRegistry) -> None:
+    _version(registry, "v1", 0.70)
+    _version(registry, "v2", 0.71)
+    state = registry.set_candidate("acme", "v2", mode="canary", share=0.2)
+    assert (state.candidate, state.candidate_mode, state.canary_share) == ("v2", "canary", 0.2)
+    with pytest.raises(RegistryError, match="already active"):
+        registry.set_candidate("acme", "v1")
+    with pytest.raises(RegistryError, match="choose one of shadow, canary"):
+        registry.set_candidate("acme", "v2", mode="blue-green")
+    # Promoting the candidate clears it.
+    assert registry.promote("acme", "v2").candidate is None
+
+
+def test_registry_rejects_unknown_and_unsafe_names(registry: ModelRegistry) -> None:
+    _version(registry, "v1", 0.70)
+    with pytest.raises(RegistryError, match="no model version 'v9'; versions: v1"):
+        registry.promote("acme", "v9")
+    with pytest.raises(RegistryError, match="not valid"):
+        registry.path("acme", "../etc")
+    with pytest.raises(BundleError, match="no active model"):
+        registry.active_path("nobody")
+
+
+def test_registry_state_file_is_replaced_atomically(registry: ModelRegistry) -> None:
+    _version(registry, "v1", 0.70)
+    _version(registry, "v2", 0.71)
+    registry.promote("acme", "v2")
+    folder = registry.tenant_dir("acme")
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+    assert json.loads((folder / "registry.json").read_text())["active"] == "v2"

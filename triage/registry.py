@@ -1,0 +1,296 @@
+"""Model registry per tenant: immutable versions, the active one, a candidate, and the history.
+
+```
+<root>/<tenant>/<version>/      one model bundle per version (never modified after it is written)
+<root>/<tenant>/registry.json   {"active", "candidate", "candidate_mode", "canary_share", "history"}
+```
+
+``registry.json`` is replaced atomically (temp file, fsync, rename), so promote and rollback are
+all-or-nothing and a reader sees either the old state or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from triage.bundle import MANIFEST, BundleError
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+CANDIDATE_MODES = ("shadow", "canary")
+
+# Metrics compared by the quality gate, with the direction that is better.
+GATE_METRICS: dict[str, int] = {"macro_f1": +1, "ece": -1, "coverage_at_90": +1}
+DEFAULT_MARGINS: dict[str, float] = {"macro_f1": 0.01, "ece": 0.02, "coverage_at_90": 0.05}
+
+
+class RegistryError(ValueError):
+    """A registry operation cannot be done; the message says why and what to do."""
+
+
+class GateRefused(RegistryError):
+    """The quality gate refused a candidate; ``report`` lists the regressions."""
+
+    def __init__(self, message: str, report: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    active: str | None = None
+    candidate: str | None = None
+    candidate_mode: str | None = None  # "shadow" | "canary"
+    canary_share: float = 0.0
+    history: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "active": self.active,
+            "candidate": self.candidate,
+            "candidate_mode": self.candidate_mode,
+            "canary_share": self.canary_share,
+            "history": list(self.history),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RegistryState:
+        return cls(
+            active=data.get("active"),
+            candidate=data.get("candidate"),
+            candidate_mode=data.get("candidate_mode"),
+            canary_share=float(data.get("canary_share", 0.0)),
+            history=tuple(data.get("history", ())),
+        )
+
+
+def _check_name(kind: str, value: str) -> str:
+    if not _SAFE.match(value):
+        raise RegistryError(f"{kind} {value!r} is not valid: use letters, digits, '.', '_' or '-' (max 100)")
+    return value
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class ModelRegistry:
+    """The versions of every tenant under one root folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+
+    def tenant_dir(self, tenant: str) -> Path:
+        return self.root / _check_name("tenant", tenant)
+
+    def path(self, tenant: str, version: str) -> Path:
+        return self.tenant_dir(tenant) / _check_name("version", version)
+
+    def state(self, tenant: str) -> RegistryState:
+        path = self.tenant_dir(tenant) / "registry.json"
+        if not path.exists():
+            return RegistryState()
+        try:
+            return RegistryState.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise RegistryError(
+                f"registry file {path} is unreadable ({exc}); restore it from a backup"
+            ) from exc
+
+    def _save(self, tenant: str, state: RegistryState) -> None:
+        _write_atomic(self.tenant_dir(tenant) / "registry.json", json.dumps(state.to_dict(), indent=2))
+
+    def versions(self, tenant: str) -> list[dict[str, Any]]:
+        """Every complete version with its manifest, oldest first."""
+        directory = self.tenant_dir(tenant)
+        if not directory.is_dir():
+            return []
+        found = []
+        for child in directory.iterdir():
+            manifest = child / MANIFEST
+            if child.is_dir() and manifest.exists():
+                found.append(json.loads(manifest.read_text(encoding="utf-8")))
+        return sorted(found, key=lambda m: (m.get("created", ""), m.get("version", "")))
+
+    def manifest(self, tenant: str, version: str) -> dict[str, Any]:
+        path = self.path(tenant, version) / MANIFEST
+        if not path.exists():
+            known = ", ".join(m["version"] for m in self.versions(tenant)) or "none"
+            raise RegistryError(f"tenant {tenant!r} has no model version {version!r}; versions: {known}")
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+    def register(self, tenant: str, version: str, activate_if_first: bool = True) -> RegistryState:
+        """Record a newly written bundle; the first version of a tenant becomes active."""
+        self.manifest(tenant, version)
+        with self._lock:
+            state = self.state(tenant)
+            entry: dict[str, Any] = {"action": "register", "version": version, "at": _now()}
+            active = state.active
+            if active is None and activate_if_first:
+                active = version
+                entry["activated"] = True
+            new = RegistryState(
+                active, state.candidate, state.candidate_mode, state.canary_share, (*state.history, entry)
+            )
+            self._save(tenant, new)
+            return new
+
+    def set_candidate(
+        self, tenant: str, version: str | None, mode: str = "shadow", share: float = 0.1
+    ) -> RegistryState:
+        """Run ``version`` beside the active one in shadow (never returned) or canary (a share of traffic)."""
+        if mode not in CANDIDATE_MODES:
+            raise RegistryError(f"candidate mode {mode!r}; choose one of {', '.join(CANDIDATE_MODES)}")
+        if not 0.0 <= share <= 1.0:
+            raise RegistryError(f"canary share {share} must be between 0 and 1")
+        if version is not None:
+            self.manifest(tenant, version)
+        with self._lock:
+            state = self.state(tenant)
+            if version is not None and version == state.active:
+                raise RegistryError(f"{version!r} is already active; a candidate must be another version")
+            entry = {"action": "candidate", "version": version, "mode": mode, "share": share, "at": _now()}
+            new = RegistryState(
+                state.active,
+                version,
+                mode if version else None,
+                share if version else 0.0,
+                (*state.history, entry),
+            )
+            self._save(tenant, new)
+            return new
+
+    def gate(self, tenant: str, version: str, margins: Mapping[str, float] | None = None) -> dict[str, Any]:
+        """Compare a version's department metrics with the active one's; lists regressions beyond margins."""
+        margins = {**DEFAULT_MARGINS, **(margins or {})}
+        candidate = self.manifest(tenant, version).get("metrics", {}).get("department", {})
+        state = self.state(tenant)
+        report: dict[str, Any] = {
+            "candidate": version,
+            "active": state.active,
+            "checks": [],
+            "regressions": [],
+        }
+        if state.active is None:
+            return report
+        active = self.manifest(tenant, state.active).get("metrics", {}).get("department", {})
+        for metric, direction in GATE_METRICS.items():
+            if metric not in candidate or metric not in active:
+                continue
+            delta = (float(candidate[metric]) - float(active[metric])) * direction
+            check = {
+                "metric": metric,
+                "candidate": candidate[metric],
+                "active": active[metric],
+                "margin": margins[metric],
+                "ok": delta >= -margins[metric],
+            }
+            report["checks"].append(check)
+            if not check["ok"]:
+                report["regressions"].append(
+                    f"{metric} {candidate[metric]:.3f} vs active {active[metric]:.3f} "
+                    f"(worse by more than the {margins[metric]:.3f} margin)"
+                )
+        return report
+
+    def promote(
+        self,
+        tenant: str,
+        version: str,
+        force: bool = False,
+        margins: Mapping[str, float] | None = None,
+        by: str = "",
+    ) -> RegistryState:
+        """Make ``version`` active after the quality gate (``force`` overrides it and is recorded)."""
+        report = self.gate(tenant, version, margins)
+        if report["regressions"] and not force:
+            raise GateRefused(
+                f"quality gate refused {version!r}: "
+                + "; ".join(report["regressions"])
+                + "; pass force to override",
+                report,
+            )
+        with self._lock:
+            state = self.state(tenant)
+            entry = {
+                "action": "promote",
+                "version": version,
+                "previous": state.active,
+                "forced": bool(force and report["regressions"]),
+                "gate": report["checks"],
+                "by": by,
+                "at": _now(),
+            }
+            candidate = None if state.candidate == version else state.candidate
+            new = RegistryState(
+                version,
+                candidate,
+                state.candidate_mode if candidate else None,
+                state.canary_share if candidate else 0.0,
+                (*state.history, entry),
+            )
+            self._save(tenant, new)
+            return new
+
+    def rollback(self, tenant: str, by: str = "") -> RegistryState:
+        """Re-activate the version that was active before the current one was promoted.
+
+        Repeated rollbacks walk further back (v3 -> v2 -> v1).
+        """
+        with self._lock:
+            state = self.state(tenant)
+            previous = None
+            for entry in reversed(state.history):
+                # The promotion that made the current version active says what was active before it.
+                if entry.get("action") == "promote" and entry.get("version") == state.active:
+                    previous = entry.get("previous")
+                    break
+            if previous is None:
+                raise RegistryError(
+                    f"tenant {tenant!r}: nothing to roll back to (active {state.active!r} has no predecessor)"
+                )
+            entry = {
+                "action": "rollback",
+                "version": previous,
+                "previous": state.active,
+                "by": by,
+                "at": _now(),
+            }
+            new = RegistryState(
+                previous, state.candidate, state.candidate_mode, state.canary_share, (*state.history, entry)
+            )
+            self._save(tenant, new)
+            return new
+
+    def active_path(self, tenant: str) -> Path:
+        state = self.state(tenant)
+        if state.active is None:
+            raise BundleError(
+                f"tenant {tenant!r} has no active model under {self.tenant_dir(tenant)}: run 'triage demo' or "
+                "'triage train --register' and 'triage models promote'"
+            )
+        return self.path(tenant, state.active)
