@@ -348,6 +348,64 @@ def index(
         out.print(f"indexed {len(docs)} cases for tenant {tenant!r} ({knowledge.size(tenant)} in the index)")
 
 
+@app.command(context_settings=MULTI)
+def retrain(
+    ctx: typer.Context,
+    data: Annotated[
+        Path, typer.Option(help="The ticket history the active model was trained on (or newer).")
+    ],
+    text: TextOpt,
+    label: Annotated[str, typer.Option(help="Column with the department.")],
+    category: Annotated[str | None, typer.Option(help="Column with the category.")] = None,
+    priority: Annotated[str | None, typer.Option(help="Column with the priority.")] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="Column with ticket ids (matched to feedback).")
+    ] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant whose feedback and registry to use.")] = "default",
+    mode: Annotated[
+        str, typer.Option(help="Register the new version as a 'shadow' or 'canary' candidate.")
+    ] = "shadow",
+    rare: Annotated[str, typer.Option(help="Rare labels: error, other or drop.")] = "other",
+    config: ConfigOpt = None,
+) -> None:
+    """Train on history plus agents' corrections (POST /v1/feedback), register as a candidate, report changes."""
+    from knowledge.ledger import Ledger
+    from training.data import load_table
+    from training.retrain import load_corrections
+    from training.retrain import retrain as run_retrain
+    from triage.bundle import ModelBundle
+    from triage.registry import ModelRegistry
+
+    with _friendly_errors():
+        settings = _settings(config)
+        columns = _columns(ctx, text)
+        say = _progress()
+        registry = ModelRegistry(settings.models_dir)
+        state = registry.state(tenant)
+        parent = ModelBundle.load(registry.path(tenant, state.active)) if state.active else None
+        table = load_table(
+            data,
+            columns,
+            {"department": label, "category": category, "priority": priority},
+            id_column=id_column,
+            rare=rare,
+        )
+        ledger = Ledger(settings.database_path)
+        corrections = load_corrections(ledger, tenant)
+        ledger.close()
+        say(f"{len(table)} history tickets, {len(corrections.labels)} corrections from agents")
+        encoder = get_encoder(parent.encoder if parent else settings.encoder)
+        bundle, report = run_retrain(table, corrections, encoder, parent, progress=say)
+        bundle.save(registry.path(tenant, bundle.version))
+        registry.register(tenant, bundle.version)
+        if state.active and state.active != bundle.version:
+            registry.set_candidate(tenant, bundle.version, mode=mode)
+        out.print_json(data=report)
+        out.print(
+            f"tenant {tenant!r}: {bundle.version} registered as {mode} candidate (parent {state.active})"
+        )
+
+
 models_app = typer.Typer(
     help="Model versions per tenant: list, show, promote, rollback, candidate.", no_args_is_help=True
 )
