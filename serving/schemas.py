@@ -373,6 +373,10 @@ class SimilarOut(BaseModel):
 
 
 class TenantIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"tenant": "default", "by": "ml-eng"}]}
+    )
+
     tenant: str = Field(
         "default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Tenant id."
     )
@@ -380,6 +384,13 @@ class TenantIn(_Strict):
 
 
 class PromoteIn(TenantIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"tenant": "default", "force": False, "margins": {"macro_f1": 0.01}}]
+        },
+    )
+
     force: bool = Field(False, description="Override a refusing quality gate (recorded).")
     margins: dict[str, float] | None = Field(
         None,
@@ -388,6 +399,11 @@ class PromoteIn(TenantIn):
 
 
 class CandidateIn(TenantIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"tenant": "default", "mode": "canary", "share": 0.1}]},
+    )
+
     mode: Literal["shadow", "canary"] = Field(
         "shadow", description="shadow: logged, never returned; canary: served."
     )
@@ -395,6 +411,20 @@ class CandidateIn(TenantIn):
 
 
 class ModelVersionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": "v20261123-101500",
+                    "created": "2026-11-23T10:15:00+00:00",
+                    "parent": "demo-v1",
+                    "n_train": 3600,
+                    "metrics": {"macro_f1": 0.91, "ece": 0.02},
+                }
+            ]
+        }
+    )
+
     version: str = Field(..., description="Version id.", examples=["v20261123-101500"])
     created: str | None = Field(None, description="When it was trained (UTC).")
     parent: str | None = Field(None, description="The version it was derived from.")
@@ -415,6 +445,22 @@ class ModelVersionOut(BaseModel):
 
 
 class ModelsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tenant": "default",
+                    "active": "demo-v1",
+                    "candidate": None,
+                    "candidate_mode": None,
+                    "canary_share": 0.0,
+                    "versions": [],
+                    "history": [{"action": "register", "version": "demo-v1"}],
+                }
+            ]
+        }
+    )
+
     tenant: str = Field(..., description="Tenant id.")
     active: str | None = Field(..., description="The version that answers.")
     candidate: str | None = Field(..., description="The version in shadow or canary, if any.")
