@@ -148,7 +148,7 @@ def test_console_triages_the_chinese_example(console: ConsolePage, tmp_path: Pat
     expect(page.get_by_test_id("headline")).not_to_be_empty()
     expect(page.get_by_test_id("model-version")).not_to_have_text("—")
 
-    # Similar solved cases, and accepting one changes only the page (no request is sent yet).
+    # Similar solved cases; accepting one is stored as feedback (the page marks it only on a 2xx).
     cases = page.get_by_test_id("similar-case")
     assert cases.count() >= 1, "no similar solved case was rendered"
     first_case = cases.first
@@ -157,10 +157,13 @@ def test_console_triages_the_chinese_example(console: ConsolePage, tmp_path: Pat
     expect(first_case).to_contain_text(case_id)
     requests_before = len(console.requests)
     first_case.get_by_test_id("accept-solution").click()
-    expect(first_case).to_have_attribute("data-accepted", "true")
-    page.wait_for_timeout(300)
-    sent = [u for u in console.requests[requests_before:] if urlsplit(u).path != "/readyz"]  # status polling
-    assert sent == [], f"accepting a solution sent {sent}"
+    expect(first_case).to_have_attribute("data-accepted", "true", timeout=TRIAGE_TIMEOUT_MS)
+    sent = [urlsplit(u).path for u in console.requests[requests_before:] if urlsplit(u).path != "/readyz"]
+    assert sent == ["/v1/feedback"], f"accepting a solution sent {sent}"
+
+    # Accepting the department is stored as label feedback too.
+    page.get_by_test_id("department-accept").click()
+    expect(page.get_by_test_id("department-verdict")).to_have_attribute("data-state", "accepted")
 
     # At least one extracted field is highlighted, and each highlight is text of the ticket.
     marks = page.locator('[data-testid="highlighted-text"] mark')
