@@ -874,7 +874,7 @@ _NER_JUNK = re.compile(r"^[\W\d_]+$|[@/\\:=<>{}\[\]|\n\t]")
 
 
 class FieldExtractor:
-    """Finds typed key fields in ticket text; call ``load()`` once before ``extract()``.
+    """Finds typed key fields in ticket text; ``load()`` once at start-up (else the first call does).
 
     ``patterns`` maps a type in ``CUSTOMISABLE_TYPES`` to an extra regular expression for that
     deployment's ids (``{"order_number": r"SO-\\d{6}"}``); its matches win over every built-in
@@ -924,7 +924,11 @@ class FieldExtractor:
     def extract(
         self, text: str, language: str, reference_time: datetime | None = None
     ) -> list[ExtractedField]:
-        """Return the fields found in ``text``, sorted by start and non-overlapping."""
+        """Return the fields found in ``text``, sorted by start and non-overlapping.
+
+        Rules run for every language; jieba for ``zh`` and ``mixed``; spaCy for ``en`` and ``mixed``.
+        Safe to call from several threads once loaded.
+        """
         if language not in LANGUAGES:
             raise ValueError(f"unknown language {language!r}; pass one of: {', '.join(LANGUAGES)}")
         if not text:
@@ -1039,7 +1043,8 @@ class FieldExtractor:
         joined_starts = list(
             itertools.accumulate((hi - lo + len(_NER_JOIN) for lo, hi in windows[:-1]), initial=0)
         )
-        doc = self._nlp(_NER_JOIN.join(text[lo:hi] for lo, hi in windows))
+        with _SPACY_LOCK:  # spaCy's string store is not thread-safe
+            doc = self._nlp(_NER_JOIN.join(text[lo:hi] for lo, hi in windows))
         for ent in doc.ents:
             field_type = _NER_LABELS.get(ent.label_)
             if field_type is None:
@@ -1112,6 +1117,7 @@ def _compile_systems(extra: Iterable[str]) -> tuple[dict[str, str], re.Pattern[s
 
 _SHARED: dict[str, tuple[Any, Any]] = {}
 _SHARED_LOCK = threading.Lock()
+_SPACY_LOCK = threading.Lock()
 
 
 def _shared_models(name: str) -> tuple[Any, Any]:
