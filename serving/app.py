@@ -246,7 +246,10 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         """Similar solved cases for a ticket text."""
         cases = svc.similar(query.to_ticket(), k=query.k)
         return SimilarOut(
-            similar_cases=[SimilarCaseOut.model_validate(vars(c) | {"matched_terms": []}) for c in cases]
+            similar_cases=[
+                SimilarCaseOut.model_validate(vars(c) | {"matched_terms": list(c.matched_terms)})
+                for c in cases
+            ]
         )
 
     def case_out(doc: Document) -> CaseOut:

@@ -219,6 +219,9 @@ class TriageOut(BaseModel):
     )
     handling_time: HandlingTimeOut | None = Field(..., description="Predicted handling time and SLA risk.")
     similar_cases: list[SimilarCaseOut] = Field(..., description="Similar solved cases, best first.")
+    articles: list[SimilarCaseOut] = Field(
+        ..., description="Knowledge-base articles, best first (resolution holds the article text)."
+    )
     model_version: str = Field(..., description="Model bundle version that answered.", examples=["demo-v1"])
     timings_ms: dict[str, float] = Field(
         ...,

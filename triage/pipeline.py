@@ -28,6 +28,7 @@ from triage.types import ExtractedField, Prediction, SimilarCase, Summary, Ticke
 logger = logging.getLogger(__name__)
 
 ROUTING_HEADS = ("department", "category", "priority")
+ARTICLES_K = 3
 
 
 @dataclass(frozen=True)
@@ -124,20 +125,27 @@ class TriageService:
         return self.knowledge.add(docs, vectors)
 
     def similar(
-        self, ticket: Ticket, vector: np.ndarray | None = None, k: int | None = None
+        self, ticket: Ticket, vector: np.ndarray | None = None, k: int | None = None, kind: str = "case"
     ) -> list[SimilarCase]:
+        """Similar solved cases (or knowledge-base articles) for a ticket, best first."""
         if vector is None:
             vector = self.encode([ticket])[0]
         hits = self.knowledge.search(
-            vector, tenant=ticket.tenant, k=k or self.similar_k, exclude_ids=[ticket.id] if ticket.id else []
+            vector,
+            tenant=ticket.tenant,
+            k=k or self.similar_k,
+            kind=kind,
+            exclude_ids=[ticket.id] if ticket.id else [],
         )
         return [
             SimilarCase(
                 id=h.document.doc_id,
                 title=h.document.title or h.document.body.strip().split("\n", 1)[0][:120],
-                resolution=h.document.resolution,
+                # An article has no resolution: its text is the answer.
+                resolution=h.document.resolution if kind == "case" else h.document.body,
                 score=round(h.score, 4),
                 department=h.document.department,
+                matched_terms=tuple(getattr(h, "matched_terms", ())),
             )
             for h in hits
         ]
@@ -210,6 +218,7 @@ class TriageService:
             analysis = self.analyse(ticket)
             s1 = time.perf_counter()
             similar = self.similar(ticket, vector)
+            articles = self.similar(ticket, vector, k=ARTICLES_K, kind="article")
             s2 = time.perf_counter()
             department = heads["department"]
             priority = heads.get("priority")
@@ -231,6 +240,7 @@ class TriageService:
                     priority=priority,
                     handling_time=handling,
                     similar_cases=tuple(similar),
+                    articles=tuple(articles),
                     model_version=version,
                     timings_ms={
                         "encode": round((t1 - t0) * share, 3),

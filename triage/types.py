@@ -124,4 +124,5 @@ class TriageResult:
     handling_time: HandlingTime | None
     similar_cases: tuple[SimilarCase, ...]
     model_version: str
+    articles: tuple[SimilarCase, ...] = ()  # knowledge-base articles (resolution = the article text)
     timings_ms: Mapping[str, float] = field(default_factory=dict)

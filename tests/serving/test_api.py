@@ -33,6 +33,7 @@ def test_triage_returns_the_whole_result(client: TestClient) -> None:
         assert isinstance(prediction["abstained"], bool) and prediction["reason"]
     assert body["handling_time"]["p50_hours"] <= body["handling_time"]["p90_hours"]
     assert body["similar_cases"] and 0.0 <= body["similar_cases"][0]["score"] <= 1.0
+    assert body["articles"] and body["articles"][0]["resolution"], "the demo has KB articles to suggest"
     text = EN["title"] + "\n" + EN["body"]
     for field in body["fields"]:
         assert text[field["start"] : field["end"]] == field["text"]
