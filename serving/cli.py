@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from embeddings import UnknownComponentError, get_encoder
@@ -47,7 +48,7 @@ class CliError(Exception):
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -55,10 +56,11 @@ def _fail(message: str) -> None:
 def _friendly_errors() -> Iterator[None]:
     from training.data import DataError
     from triage.bundle import BundleError
+    from triage.registry import RegistryError
 
     try:
         yield
-    except (CliError, SettingsError, DataError, BundleError, UnknownComponentError) as exc:
+    except (CliError, SettingsError, DataError, BundleError, UnknownComponentError, RegistryError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted")
@@ -525,7 +527,7 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # last resort: a message, not a traceback
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(1)
 
 

@@ -1,0 +1,166 @@
+"""The `triage` command: real training, evaluation and indexing on small files (hashing encoder)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from serving.cli import app
+
+pytestmark = pytest.mark.slow
+
+_TOPICS = {
+    "IT": ["vpn cannot connect error {n}", "VPN 无法连接 错误 {n}", "laptop blue screen {n}"],
+    "Finance": ["invoice INV-{n} amount wrong", "报销 {n} 元 未到账", "payment overdue {n}"],
+    "HR": ["annual leave balance {n} days", "年假 {n} 天 余额 不对", "payslip {n} missing"],
+}
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TRIAGE_ENCODER", "hashing:64")
+    monkeypatch.setenv("TRIAGE_DATA_DIR", str(tmp_path / "var"))
+    rng = random.Random(0)
+    with (tmp_path / "tickets.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ticket", "Short description", "Description", "group", "fix"])
+        for i in range(90):
+            group = list(_TOPICS)[i % 3]
+            text = rng.choice(_TOPICS[group]).format(n=rng.randint(100, 999))
+            writer.writerow([f"T{i}", text, f"details {i}", group, f"fixed {i}"])
+    return tmp_path
+
+
+def test_cli_train_eval_and_register(env: Path) -> None:
+    runner = CliRunner()
+    data = str(env / "tickets.csv")
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            data,
+            "--text",
+            "Short description",
+            "Description",
+            "--label",
+            "group",
+            "--out",
+            str(env / "m1"),
+            "--register",
+            "default",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (env / "m1" / "manifest.json").exists()
+    assert "active" in result.output
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "--model",
+            str(env / "m1"),
+            "--data",
+            data,
+            "--text",
+            "Short description",
+            "Description",
+            "--label",
+            "group",
+            "--json",
+            str(env / "r.json"),
+            "--report",
+            str(env / "r.html"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((env / "r.json").read_text())
+    assert {"accuracy", "macro_f1", "weighted_f1", "ece", "coverage_at_90", "coverage_at_95"} <= set(report)
+    assert report["accuracy"] > 0.8
+    html = (env / "r.html").read_text()
+    assert html.count("data:image/png;base64,") == 3
+    listing = runner.invoke(app, ["models", "list"])
+    assert listing.exit_code == 0 and "active" in listing.output
+
+
+def test_cli_train_names_missing_columns(env: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(env / "tickets.csv"),
+            "--text",
+            "body",
+            "--label",
+            "group",
+            "--out",
+            str(env / "x"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert (
+        "'body' not found; columns are: ticket, Short description, Description, group, fix" in result.output
+    )
+    assert "Traceback" not in result.output
+
+
+def test_cli_unknown_file_and_encoder(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["train", "--data", str(env / "nope.csv"), "--text", "t", "--label", "g", "--out", str(env / "x")],
+    )
+    assert result.exit_code == 2 and "not found" in result.output
+    monkeypatch.setenv("TRIAGE_ENCODER", "bert-huge")
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(env / "tickets.csv"),
+            "--text",
+            "Description",
+            "--label",
+            "group",
+            "--out",
+            "x",
+        ],
+    )
+    assert result.exit_code == 2 and "unknown encoder 'bert-huge'; known:" in result.output
+
+
+def test_cli_index_stores_cases(env: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "index",
+            "--data",
+            str(env / "tickets.csv"),
+            "--text",
+            "Short description",
+            "Description",
+            "--resolution",
+            "fix",
+            "--id",
+            "ticket",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "indexed 90 cases" in result.output
+
+
+def test_cli_models_promote_refuses_unknown_version(env: Path) -> None:
+    result = CliRunner().invoke(app, ["models", "promote", "v9"])
+    assert result.exit_code == 2 and "no model version 'v9'" in result.output
+
+
+@pytest.mark.parametrize("command", ["serve", "demo", "train", "index", "eval", "models", "retrain"])
+def test_cli_help_explains_each_command(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output and len(result.output) > 300
