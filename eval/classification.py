@@ -20,9 +20,12 @@ from triage.bundle import ModelBundle
 HEADS = ("department", "category", "priority")
 
 
-def evaluate_bundle(bundle: ModelBundle, table: TicketTable, encoder: Encoder) -> dict[str, Any]:
+def evaluate_bundle(
+    bundle: ModelBundle, table: TicketTable, encoder: Encoder, vectors: np.ndarray | None = None
+) -> dict[str, Any]:
     """Per head: the classification report, abstention figures, and the raw arrays for plots."""
-    vectors = encoder.encode(table.texts)
+    if vectors is None:
+        vectors = encoder.encode(table.texts)
     predictions = bundle.router.predict(table.texts, vectors)
     report: dict[str, Any] = {"model_version": bundle.version, "n": len(table), "heads": {}}
     for head, truth in table.labels.items():

@@ -84,6 +84,22 @@ def _columns(ctx: typer.Context, given: list[str], flag: str = "--text") -> list
     return columns
 
 
+def _encode(encoder: Any, texts: list[str], batch: int = 256) -> Any:
+    """Encode texts in batches behind a progress bar (the longest step of training and indexing)."""
+    import numpy as np
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    encoder.load()
+    parts = []
+    columns = (TextColumn("encoding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("encoding", total=len(texts))
+        for start in range(0, len(texts), batch):
+            parts.append(encoder.encode(texts[start : start + batch]))
+            progress.advance(task, min(batch, len(texts) - start))
+    return np.vstack(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
+
+
 def _progress() -> Callable[[str], None]:
     def say(message: str) -> None:
         console.print(f"[cyan]·[/] {message}")
@@ -208,8 +224,10 @@ def train(
         for note in table.notes:
             say(note)
         say(f"{len(table)} tickets, {len(set(table.labels['department']))} departments")
+        encoder = get_encoder(settings.encoder)
+        vectors = _encode(encoder, table.texts)
         bundle = train_bundle(
-            table, get_encoder(settings.encoder), target_precision=target_precision, progress=say
+            table, encoder, target_precision=target_precision, progress=say, vectors=vectors
         )
         bundle.save(out_dir)
         _print_metrics(bundle.manifest["metrics"], "cross-validated on the training data")
@@ -277,7 +295,8 @@ def eval(  # the command is called eval
             rare="other",
             min_examples=1,
         )
-        result = evaluate_bundle(bundle, table, get_encoder(bundle.encoder))
+        encoder = get_encoder(bundle.encoder)
+        result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts))
         _print_metrics(public(result)["heads"], f"{model} on {data} ({len(table)} tickets)")
         if json_out:
             write_json(result, json_out)
