@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-fast check format bench browser clean
+.PHONY: demo serve test test-fast check format bench bench-scale browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,8 +39,18 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Serving speed on the demo, then quality against baselines on ../shared/datasets (same run, same splits).
 bench: $(STAMP)
 	$(BIN)/python -m eval.bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.headline_bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.fields_bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.routing_bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.retrieval_bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.handling_bench --out BENCHMARKS.md
+
+# FAISS at 100k and 1M real-structured vectors (long: embeds ~1M texts once, cached under var/cache).
+bench-scale: $(STAMP)
+	$(BIN)/python -m eval.scale_bench --out BENCHMARKS.md
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

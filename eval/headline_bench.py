@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from eval.report import stamp, update_section
 from triage.language import detect_language
 from triage.summary import Summarizer, first_sentence_headline, textrank_headline
 
@@ -224,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: print the report and optionally write it to a file."""
     parser = argparse.ArgumentParser(prog="python -m eval.headline_bench", description=__doc__)
     parser.add_argument("--datasets", type=Path, default=_DEFAULT_DATASETS, help="the shared datasets folder")
-    parser.add_argument("--out", type=Path, default=None, help="also write the markdown report here")
+    parser.add_argument("--out", type=Path, default=None, help="update this BENCHMARKS.md (its 'headlines' section)")
     args = parser.parse_args(argv)
     datasets: Path = args.datasets
     if not datasets.is_dir():
@@ -240,7 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(report, end="")
     if args.out is not None:
-        args.out.write_text(report, encoding="utf-8")
+        section = "## Headlines: ROUGE-L against the requester's own short description\n\n"
+        update_section(args.out, "headlines", section + stamp("make bench") + "\n" + report)
     return 0
 
 
