@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -225,8 +226,13 @@ class TriageService:
             completeness = self.completeness.check(department.value, analysis.fields, analysis.language)
             handling = None
             if assignment.serving.handling_time is not None:
+                category = heads.get("category")
                 handling = assignment.serving.handling_time.predict(
-                    department.value, priority.value if priority else None
+                    department.value,
+                    priority.value if priority else None,
+                    category=category.value if category else None,
+                    created_at=ticket.created_at or datetime.now(UTC),
+                    text=model_text(ticket.title, ticket.body),
                 )
             results.append(
                 TriageResult(
