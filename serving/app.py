@@ -48,6 +48,7 @@ from triage.language import detect_language
 from triage.models import ModelProvider
 from triage.pipeline import TriageService
 from triage.registry import GateRefused, ModelRegistry, RegistryError
+from triage.rules import RuleEngine
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,16 @@ def build_service(settings: Settings) -> TriageService:
     models = ModelProvider(
         None if settings.model_dir else ModelRegistry(settings.models_dir), encoder.name, settings.model_dir
     )
+    rules = None
+    if settings.rules_enabled:
+        rules = RuleEngine.from_yaml(settings.rules_file) if settings.rules_file else RuleEngine.default()
     return TriageService(
-        models, knowledge, encoder, similar_k=settings.similar_k, ledger=Ledger(settings.database_path)
+        models,
+        knowledge,
+        encoder,
+        similar_k=settings.similar_k,
+        ledger=Ledger(settings.database_path),
+        rules=rules,
     )
 
 

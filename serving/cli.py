@@ -57,10 +57,19 @@ def _friendly_errors() -> Iterator[None]:
     from training.data import DataError
     from triage.bundle import BundleError
     from triage.registry import RegistryError
+    from triage.rules import RuleError
 
     try:
         yield
-    except (CliError, SettingsError, DataError, BundleError, UnknownComponentError, RegistryError) as exc:
+    except (
+        CliError,
+        SettingsError,
+        DataError,
+        BundleError,
+        UnknownComponentError,
+        RegistryError,
+        RuleError,
+    ) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted")
@@ -139,6 +148,10 @@ def _serve(settings: Settings) -> None:
         raise CliError(
             f"no active model under {settings.models_dir}: run 'triage demo' (or 'make demo'), or pass --model DIR"
         )
+    if settings.rules_enabled and settings.rules_file:
+        from triage.rules import RuleEngine
+
+        RuleEngine.from_yaml(settings.rules_file).load()  # a bad rule file fails here, with its message
     console.print(f"serving on http://{settings.host}:{settings.port}  (console at /, API docs at /docs)")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 

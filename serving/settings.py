@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     similar_k: int = Field(5, ge=1, le=50, description="Similar solved cases returned per ticket.")
+    rules_file: Path | None = Field(
+        None, description="Business rules YAML (default: the bundled triage/resources/rules.yaml)."
+    )
+    rules_enabled: bool = Field(True, description="Apply business rules after the models.")
     log_level: str = "INFO"
 
     @field_validator("encoder")

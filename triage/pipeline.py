@@ -23,6 +23,7 @@ from triage.features import model_text
 from triage.fields import FieldExtractor
 from triage.language import detect_language
 from triage.models import Assignment, ModelProvider
+from triage.rules import RuleEngine
 from triage.summary import Summarizer
 from triage.types import ExtractedField, Prediction, SimilarCase, Summary, Ticket, TriageResult
 
@@ -54,9 +55,11 @@ class TriageService:
         summarizer: Summarizer | None = None,
         completeness: CompletenessChecker | None = None,
         ledger: Ledger | None = None,
+        rules: RuleEngine | None = None,
     ) -> None:
         self.models = models
         self.ledger = ledger
+        self.rules = rules
         self.knowledge = knowledge
         self.encoder = encoder
         self.similar_k = similar_k
@@ -74,6 +77,8 @@ class TriageService:
         self.encoder.load()
         self.extractor.load()
         self.completeness.load()
+        if self.rules is not None:
+            self.rules.load()
         self.knowledge.load()
         if self.ledger is not None:
             self.ledger.open()
@@ -118,7 +123,13 @@ class TriageService:
             vectors = self.encode(tickets)
         assignments = [self.models.assign(t.tenant, t.id) for t in tickets]
         predictions, _ = self._predict(tickets, vectors, assignments, log=True)
-        return predictions
+        if self.rules is None:
+            return predictions
+        out = []
+        for ticket, heads in zip(tickets, predictions, strict=True):
+            analysis = self.analyse(ticket)
+            out.append(self.rules.apply(ticket, analysis.fields, heads, analysis.language))
+        return out
 
     def add_documents(self, docs: Sequence[Document]) -> list[int]:
         """Store and index cases or articles, embedded exactly as tickets are for search."""
@@ -217,6 +228,10 @@ class TriageService:
         ):
             s0 = time.perf_counter()
             analysis = self.analyse(ticket)
+            if self.rules is not None:
+                # Business rules see the model's predictions and the extracted fields; they may
+                # set or boost a head, and say so in the prediction's rules and reason.
+                heads = self.rules.apply(ticket, analysis.fields, heads, analysis.language)
             s1 = time.perf_counter()
             similar = self.similar(ticket, vector)
             articles = self.similar(ticket, vector, k=ARTICLES_K, kind="article")

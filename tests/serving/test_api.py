@@ -178,3 +178,16 @@ def test_openapi_documents_every_field_with_examples(client: TestClient) -> None
             ):
                 undocumented.append(f"{name}.{prop}: no example")
     assert not undocumented, undocumented
+
+
+def test_business_rules_raise_priority_and_say_why(client: TestClient) -> None:
+    ticket = {
+        "title": "Email outage",
+        "body": "Outlook is down for everyone in the Shanghai office, all users cannot send mail.",
+        "requester": "ceo@example.com",
+    }
+    body = client.post("/v1/triage", json=ticket).json()
+    priority = body["priority"]
+    assert priority["value"] == "P1"
+    assert priority["rules"] and any("P1" in r for r in priority["rules"])
+    assert "rule" in priority["reason"]
