@@ -1,11 +1,15 @@
 """Key-field extraction from Chinese and English ticket text, with PII marking and redaction.
 
-Precompiled rules (regexes plus checksums) find identifiers, contacts, amounts, dates, durations,
-error codes, versions, paths and known system names. People, organisations and places come from
-jieba words with its dictionary's part-of-speech tags plus a few Chinese rules ("张经理",
-"xx公司", "财务部"), and, for English and mixed text, from spaCy's English NER. spaCy costs about
-0.1 ms a token on two cores, so it reads only short windows around capitalised words that no rule
-has claimed, joined into one document (about 20-40 tokens instead of 150 for a long ticket).
+Precompiled rules (regexes plus checksums) find identifiers, contacts, amounts, dates, times,
+durations, error codes, versions, paths and known system names. People, organisations and places
+come from jieba words with its dictionary's part-of-speech tags plus Chinese rules ("张经理",
+"xx公司", "财务部", "国网湖北电力", "运检中心"), and, for English and mixed text, from spaCy's English
+NER. spaCy costs about 0.1 ms a token on two cores, so it reads only short windows around
+capitalised words that no rule has claimed, joined into one document (about 20-40 tokens instead
+of 150 for a long ticket). Lowercase English names ("user john smith") come from cue words and a
+first-name list instead, since the cased model does not see them. Word lists (common English
+words, first names, place names, Chinese organisation parts, words jieba wrongly tags as places)
+live in ``resources/field_lexicon.yaml`` and are read by ``load()``.
 
 Overlapping candidates resolve in three tiers: custom patterns, then rules and the system
 dictionary, then statistical spans (jieba, spaCy). Within a tier the longest span wins, then the
@@ -16,7 +20,13 @@ their value is the surface text behind the marker ``UNRESOLVED_PREFIX``
 (``"unresolved:昨天下午三点"``), never ``None``; a month and day without a year and without a
 reference keep the ISO 8601 truncated form ``"--03-05"``. Weeks start on Monday: "上周五" and
 "last Friday" are the Friday of the previous calendar week, "下周一" and "next Monday" the Monday
-of the next one. "03/05/2026" reads month first unless the first number exceeds 12.
+of the next one; a bare "Friday" is this week's. "03/05/2026" reads month first unless the first
+number exceeds 12; "31.05.2017" reads day first. "23日" alone is ``"---23"`` without a reference.
+
+A time of day joins a date right before or after it ("3月24日，15:20", "3.45 am et on 10/31") into
+one ``datetime``; alone ("13:40", "下午3点20分") it is a ``datetime`` valued ``"T13:40:00"``. In a
+range ("6月13日05:35-06:00") the second time takes the first one's date. Zone names other than
+UTC/GMT stay in the span but not in the value (their offset depends on daylight saving).
 """
 
 from __future__ import annotations
@@ -29,8 +39,9 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from triage.types import LANGUAGES, ExtractedField
@@ -140,6 +151,9 @@ class _Candidate:
     tier: int = _TIER_RULE
     source: str = "rule"
     pii: bool = False
+    # Dates and times: what joining a date with a nearby time needs ("date", expr, hms, tz) or
+    # ("time", hms, tz); ``None`` for everything else.
+    detail: Any = field(default=None, compare=False)
 
 
 class _Rule:
@@ -239,13 +253,42 @@ _FQDN = re.compile(
 _HOST_LABEL = re.compile(
     r"(?<![A-Za-z0-9_.@/\\-])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+){1,5}(?![A-Za-z0-9_-])(?!\.[A-Za-z0-9])"
 )
+# A name after a machine word: "server db01", "computer name: ts04562", "主机名 hr14". It must end
+# in a digit, and a product or OS name ("win10", "v2") is no host.
 _HOST_CONTEXT = _Rule(
     re.compile(
-        r"(?:服务器|主机名?|机器|节点|server|host(?:name)?|node)\s*(?:名|名称|name)?\s*[:：]?\s*"
-        r"(?P<id>[A-Za-z][A-Za-z0-9-]{1,62}\d)(?![A-Za-z0-9_.-])",
+        r"(?:服务器|主机名?|机器|节点|计算机名?|电脑名|(?<![A-Za-z])(?:server|host(?:name)?|node|computer|pc|"
+        r"machine|workstation|device|printer)(?:\s*name)?)\s*(?:名称|名|name)?\s*(?:is|为|是)?\s*[:：#]?\s*"
+        r"(?P<id>(?!(?:win(?:dows)?|ie|office|v|sp|rhel|centos|ubuntu|server|host)[\s_-]?\d)"
+        r"[A-Za-z][A-Za-z0-9_-]{1,62}\d)(?![A-Za-z0-9_.-])",
         re.IGNORECASE,
     ),
-    ("服务器", "主机", "机器", "节点", "server", "host", "node"),
+    (
+        "服务器",
+        "主机",
+        "机器",
+        "节点",
+        "计算机",
+        "电脑名",
+        "server",
+        "host",
+        "node",
+        "computer",
+        "pc",
+        "machine",
+        "workstation",
+        "device",
+        "printer",
+    ),
+)
+# Numbered machine names standing alone: "server01", "HostName_769", "vm-12".
+_HOST_NUMBERED = _Rule(
+    re.compile(
+        r"(?<![A-Za-z0-9_.@/\\-])(?:host(?:name)?|server|srv|node|vm|computer|workstation)[_-]?\d{1,6}"
+        r"(?![A-Za-z0-9_.@-])",
+        re.IGNORECASE,
+    ),
+    ("host", "server", "srv", "node", "vm", "computer", "workstation"),
 )
 _IPV4 = re.compile(
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\d|\.\d)"
@@ -347,6 +390,16 @@ _ID_PATTERNS: Mapping[str, tuple[_Rule, ...]] = {
             "资产",
             "asset",
         ),
+        _keyword_rule(
+            rf"设备序列号|序列号|设备编号|SN[码号]|{_EN}service\s*tag|{_EN}serial\s*(?:no\.?|number|#)?|"
+            rf"{_EN}s/n|{_EN}sn(?![A-Za-z])",
+            "序列号",
+            "设备编号",
+            "sn",
+            "service",
+            "serial",
+            "s/n",
+        ),
     ),
     "ticket_number": (
         _prefix_rule(r"(?:INC|REQ|RITM|CHG|PRB|TKT)[-_]?\d{5,12}", "inc", "req", "ritm", "chg", "prb", "tkt"),
@@ -360,11 +413,41 @@ _ID_PATTERNS: Mapping[str, tuple[_Rule, ...]] = {
             ("工单", "单号", "ticket", "case"),
         ),
         _keyword_rule(rf"{_TICKET_WORDS}|{_EN}case\s*(?:no\.?|number|id)", "工单", "单号", "ticket", "case"),
+        # "incident #4711", "ref# 88120", "SR number: 3-1234567"
+        _Rule(
+            re.compile(
+                rf"{_EN}(?:incident|sr|service\s+request|request|ref(?:erence)?)\s*(?:no\.?|number|id)?\s*"
+                r"(?:[:：]\s*#?|#\s*[:：]?)\s*(?P<id>(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,19})(?![A-Za-z0-9_-])",
+                re.IGNORECASE,
+            ),
+            ("incident", "sr", "request", "ref"),
+        ),
+        # A vendor's or carrier's own ticket: "vendor ticket 5512345", "telecom_vendor_2#25191486".
+        _Rule(
+            re.compile(
+                r"(?<![A-Za-z])(?:[A-Za-z0-9]+[_-])*(?:vendor|carrier|supplier|provider|isp|telco)(?:[_-][A-Za-z0-9]+)*"
+                r"(?:\s*(?:ticket|case|ref(?:erence)?|incident)\s*(?:no\.?|number|id)?\s*[:：#]?|\s*[#:：])\s*"
+                r"(?P<id>(?=[A-Za-z0-9-]*\d{4})[A-Za-z0-9][A-Za-z0-9-]{3,19})(?![A-Za-z0-9_-])",
+                re.IGNORECASE,
+            ),
+            ("vendor", "carrier", "supplier", "provider", "isp", "telco"),
+        ),
     ),
     "order_number": (
         _prefix_rule(r"(?:SO|ORD)[-_]?\d{4}[-_]?\d{3,10}", "so", "ord"),
         _keyword_rule(
             rf"(?<!采购)订单(?:号码?|编号)?|{_EN}(?<!purchase\s)order\s*(?:no\.?|number|id)?", "订单", "order"
+        ),
+        # Sales, stock-transport and delivery orders, with an item suffix: "so#5019411580/00001",
+        # "sto 4500123", "delivery note 80012345". A bare "so" needs "#", ":" or a long number.
+        _Rule(
+            re.compile(
+                r"(?<![A-Za-z])(?:(?:so|dn)\s*(?:no\.?|number)?\s*[#:：]\s*|(?:so|dn)\s+(?=\d{6})|"
+                r"(?:sto|sales\s+order|stock\s+transport\s+order|delivery(?:\s+note)?)\s*(?:no\.?|number)?\s*[#:：]?\s*)"
+                r"(?P<id>\d{4,12}(?:/\d{1,6})?)(?![A-Za-z0-9_/-])",
+                re.IGNORECASE,
+            ),
+            ("so", "dn", "sto", "sales", "stock", "delivery"),
         ),
     ),
 }
@@ -616,9 +699,10 @@ _EN_MONTHS = {
     "nov": 11,
     "dec": 12,
 }
+# Any case ("oct 31", "OCT 31"), except that the verb "may" is no month.
 _MONTH_RE = (
-    r"(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+    r"(?P<mon>(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)|May|MAY)"
 )
 _EN_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _ZH_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
@@ -660,7 +744,9 @@ _EN_WEEK_NEEDLES = ("last ", "next ", "this ", "coming ", "past ")
 class _DateExpr:
     """A parsed date expression before resolution against a reference time."""
 
-    kind: str  # "abs": year (maybe None), month, day; "days": offset days; "week": offset weeks, weekday
+    # "abs": year (maybe None), month, day; "dom": day of an unnamed month; "days": offset days;
+    # "week": offset weeks, weekday
+    kind: str
     year: int | None = None
     month: int = 0
     day: int = 0
@@ -671,8 +757,14 @@ class _DateExpr:
 
 _ISO_DATE = re.compile(
     r"(?<![\d/.-])(?P<y>(?:19|20)\d{2})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?!\d|\.\d)"
-    r"(?:(?:T|\s+)(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d{1,6})?)?"
-    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?(?!\d))?"
+    r"(?:(?P<t>T|\s+)(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d{1,6})?)?"
+    r"(?P<tz>Z|[+-]\d{2}:?\d{2}(?![\d:]))?(?!\d))?"
+)
+# 31.05.2017: day first, as everywhere dots separate a date's parts.
+_DOTTED_DMY = re.compile(r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>(?:19|20)\d{2})(?![\d.])")
+# "23日" with no month: a day of the current month, unless 日 starts another word (日志, 日内).
+_ZH_DAY_ONLY = re.compile(
+    r"(?<![\d月年./-])(?P<d>[12]?\d|3[01])\s?日(?![志期常本元语文记程均报内益后前以久夜间子常用])"
 )
 _ZH_DATE = re.compile(
     r"(?:(?P<y>\d{4}|\d{2})\s*年\s*)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
@@ -702,6 +794,10 @@ _EN_RELATIVE = re.compile(
     r"this (?:morning|afternoon|evening))(?![A-Za-z])",
     re.IGNORECASE,
 )
+_EN_WEEKDAY = re.compile(
+    r"(?<![A-Za-z])(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?![A-Za-z])",
+    re.IGNORECASE,
+)
 _EN_WEEK = re.compile(
     r"(?<![A-Za-z])(?P<wk>last|next|this|coming|past)\s+"
     r"(?P<wd>mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday|s|r|rs)?(?![A-Za-z])",
@@ -715,7 +811,8 @@ _EN_AGO = re.compile(
 _ZH_TIME = re.compile(
     r"\s*(?P<period>凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|深夜)?\s*"
     r"(?:(?P<h>\d{1,2}|[零一二两三四五六七八九十]{1,3})\s*(?:(?P<dian>点钟?|时)|(?P<colon>[:：])(?=\s*\d))"
-    r"(?:\s*(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>\d{1,2}|[零一二三四五六七八九十]{1,3})(?:\s*分)?))?)?"
+    r"(?:\s*(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>\d{1,2}|[零一二三四五六七八九十]{1,3})"
+    r"(?:\s*分|[:：](?P<s>\d{2})(?!\d))?))?)?"
 )
 _EN_TIME = re.compile(
     r"(?:\s*,?\s*(?:in\s+the\s+)?(?P<period>morning|afternoon|evening|night))?"
@@ -724,6 +821,44 @@ _EN_TIME = re.compile(
     re.IGNORECASE,
 )
 _ZH_EVENING = ("下午", "傍晚", "晚上", "晚间", "夜里", "夜间", "深夜", "午后")
+
+# A time of day on its own: "13:40", "10：25:07", "3.45 am et", "3pm", "下午3点20分".
+# A bare "+08:00" after a time is left out: "05:35-06:00" is a range more often than an offset.
+_TZ_NAMES = (
+    r"(?:utc|gmt)(?:[+-]\d{1,2}(?::?\d{2})?)?|z|et|est|edt|ct|cst|cdt|mt|mst|mdt|pt|pst|pdt|"
+    r"cet|cest|bst|ist|jst|sgt|hkt|aest"
+)
+_CLOCK_TAIL = (
+    r"(?:\s?(?P<ampm>[ap]\.m\.|[ap]m)(?![A-Za-z]))?"
+    rf"(?:\s?(?P<tz>(?i:{_TZ_NAMES}))(?![A-Za-z0-9:]))?(?:\s?(?:uhr|h)(?![A-Za-z]))?"
+)
+_CLOCK = re.compile(
+    r"(?<![A-Za-z0-9_.:：/])(?P<h>[01]?\d|2[0-3])(?P<sep>[:：])(?P<mi>[0-5]\d)"
+    r"(?:(?P=sep)(?P<s>[0-5]\d)(?:\.\d{1,6})?)?(?![\d:：])(?!\.\d)" + _CLOCK_TAIL
+)
+# "3.45 am", "at 11.50", "15.00 uhr": a dot makes a time only beside am/pm, "at" or "uhr".
+_DOT_CLOCK = re.compile(
+    r"(?:(?<![A-Za-z])(?P<at>at|around|about|um|ca\.?|@)\s*)?(?<![A-Za-z0-9_.])(?P<h>[01]?\d|2[0-3])\.(?P<mi>[0-5]\d)"
+    r"(?![\d.]\d)(?P<tail>\s?(?:[ap]\.m\.|[ap]m|uhr)(?![A-Za-z]))?",
+    re.IGNORECASE,
+)
+_AMPM_CLOCK = re.compile(
+    r"(?<![A-Za-z0-9_.:])(?P<h>1[0-2]|0?[1-9])\s?(?P<ampm>[ap]\.m\.|[ap]m)(?![A-Za-z])"
+    rf"(?:\s?(?P<tz>(?i:{_TZ_NAMES}))(?![A-Za-z0-9:]))?",
+    re.IGNORECASE,
+)
+# Chinese hour without a date: needs a period of the day or minutes ("3点" alone may count points).
+_ZH_CLOCK = re.compile(
+    r"(?P<period>凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|深夜)?\s?"
+    r"(?<![\d零一二两三四五六七八九十])(?P<h>\d{1,2}|[零一二两三四五六七八九十]{1,3})\s?(?:点钟?|时)"
+    r"(?:\s?(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>\d{1,2}|[零一二三四五六七八九十]{1,3})\s?分))?"
+)
+# Between a date and a time of day ("10/31 at 3pm", "3月24日，15:20", "3.45 am et on 10/31").
+_DATE_TIME_GAP = re.compile(r"\s{0,3}(?:[,，]|on|at|@)?\s{0,3}", re.IGNORECASE)
+# Between the two ends of a range ("05:35-06:00", "14:00 to 15:30", "9:00至10:00").
+_RANGE_GAP = re.compile(r"\s{0,2}(?:-|–|—|~|～|至|到|to|until|till)\s{0,2}", re.IGNORECASE)
+_UTC_NAMES = frozenset({"utc", "gmt", "z"})
+_TZ_AFTER = re.compile(rf"\s?(?P<tz>(?i:{_TZ_NAMES}))(?![A-Za-z0-9:])")
 
 # --------------------------------------------------------------------------- names, places, systems
 
@@ -738,17 +873,47 @@ _SYSTEMS_ANY_CASE = _words(
     "致远|北森|腾讯会议",
     "|",
 )
-_SYSTEMS_EXACT_CASE = ("Teams", "Exchange", "Word", "Zoom", "Chrome", "Edge", "Lark")
+_SYSTEMS_EXACT_CASE = ("Teams", "Exchange", "Word", "Zoom", "Edge", "Lark")
+_SYSTEMS_ANY_CASE += _words(
+    "Chrome|Skype|Skype for Business|Lync|Internet Explorer|Microsoft Internet Explorer|OneNote|Visio|"
+    "Acrobat|Adobe Reader|AnyConnect|Cisco AnyConnect|GlobalProtect|Webex|Jabber|Dynamics 365|Citrix Receiver|"
+    "Remote Desktop|BitLocker|SCCM|Intune|Lotus Notes|WebLogic|WebSphere|JBoss|IIS|Zabbix|Nagios|Splunk|"
+    "Elasticsearch|Hadoop|MariaDB|SQLite|DB2|vCenter|vSphere|ESXi|Hyper-V|OpenStack|Gmail|Google Drive|"
+    "Dropbox|TeamViewer|QQ|微信|金山文档|向日葵|达梦|人大金仓",
+    "|",
+)
+# snake_case tool names ("hr_tool", "job_scheduler"): the last part says what kind of software it is.
+_SNAKE_SYSTEM = re.compile(
+    r"(?<![A-Za-z0-9_.@/\\-])(?:[A-Za-z][A-Za-z0-9]*_)+(?:tool|tools|system|sys|app|application|portal|"
+    r"scheduler|manager|service|client|console|suite|platform|dashboard|tracker|monitor|db|database)"
+    r"(?![A-Za-z0-9_.@-])",
+    re.IGNORECASE,
+)
 _SYSTEM_SUFFIX_ASCII = re.compile(r"(?<![A-Za-z0-9])(?P<id>[A-Za-z][A-Za-z0-9]{0,15})\s?(?:系统|平台)")
-_SYSTEM_SUFFIXES = ("系统", "平台")
+_SYSTEM_SUFFIXES = ("系统", "平台", "门户")
+_ZH_SYSTEM_SUFFIX = re.compile("系统|平台|门户")
+# Words that may sit inside a system name but do not start one ("营销业务应用系统", not "应用系统").
+_SYSTEM_NON_INITIAL = frozenset(
+    _words("管理 信息 业务 应用 数据 后台 前台 网络 操作 综合 统一 内部 外部 相关 其他 公司 办公 电脑")
+)
+_SYSTEM_NON_INITIAL_RE = re.compile("|".join(sorted(_SYSTEM_NON_INITIAL, key=len, reverse=True)))
+# One-character words that may start a system name: 软视频系统, 云终端系统, 新一代... (not 新).
+_SYSTEM_CHAR_FLAGS = frozenset({"a", "b", "n", "ns", "ng", "j", "new", "vn"})
+_CARRIERS = frozenset(_words("联通 电信 移动"))
+_CARRIER_CONTEXT = frozenset(
+    _words(
+        "专线 线路 链路 宽带 光纤 光缆 公司 运营商 侧 电路 出口 机房 基站 营业厅 传输 互联网 客服 号码 "
+        "卡 手机卡 4G 5G IDC 营业部 分公司 网络侧 方面 那边"
+    )
+)
 # Tokens that cannot start a system name ("登录报销系统" is logging into the 报销系统).
 _SYSTEM_PREFIX_STOP = frozenset(
     _words(
         "登录 登陆 进入 打开 使用 访问 用 上 在 进 连接 连 重启 升级 安装 卸载 新 旧 切换 关闭 启动 "
         "是 有 说 反馈 反映 报告 发现 显示 提示 报错 无法 不能 需要 申请 开通 处理 帮忙 请 查看 查询 "
-        "维护 部署 修复 配置 更新 到 去 从 给 向 对 把 被 让 由 整个 这个 那个 该 此 本 我们 公司 "
-        "内部 外部 相关 其他 各 各个 多个 一个 所有 全部 个 的 和 与 操作 管理 信息 业务 应用 数据 "
-        "后台 前台 网络"
+        "维护 部署 修复 配置 更新 到 去 从 给 向 对 把 被 让 由 整个 这个 那个 该 此 本 我们 "
+        "各 各个 多个 一个 所有 全部 个 的 和 与 子 大 小 老 好 坏 多 少 全 整 这 那 其 及 或 等 中 里 "
+        "内 外 了 也 都 就 还 再 又 会 能 要 可 可以 已 已经 正在 不 没 没有 未 均 后 前 时 新版 旧版"
     )
 )
 _SYSTEM_GENERIC = frozenset(
@@ -867,6 +1032,33 @@ _EN_STOP = frozenset(
         "DB SQL SSL TLS SSO MFA OTP QA UAT PROD DEV TEST CEO CFO CTO VP Mr Mrs Ms Dr"
     )
 )
+# Lowercase English names ("user john smith cannot log in"), which spaCy's cased model misses.
+# After a strong cue two name-like words are a name; after a weak cue too, and a title ("mr") needs
+# one; with no cue the first word must be a common first name ("john smith").
+_EN_PERSON_CUE = re.compile(
+    r"(?P<strong>(?<![A-Za-z])(?:(?:full|display|contact|employee|caller|customer|requester|requestor|user)\s*)?"
+    r"name\s*(?:is\s*|[:：=]\s*|-\s+)|(?<![A-Za-z])(?:my\s+name\s+is|contact\s+person|caller|requested\s+by|"
+    r"reported\s+by|submitted\s+by|opened\s+by|raised\s+by|created\s+by|approved\s+by|on\s+behalf\s+of)"
+    r"\s*[:：]?\s*|(?<![A-Za-z])(?:from|to|cc)\s*:\s*|(?<![\w.])@|(?<=[A-Za-z0-9])\\(?=[A-Za-z]+[ \t]))"
+    r"|(?P<weak>(?<![A-Za-z])(?:users?|employee|colleague|contact|requester|requestor|customer|manager|"
+    r"supervisor|engineer|technician|dear|cc|spoke\s+(?:to|with)|talked\s+to|emailed|informed|"
+    r"assigned\s+to|escalated\s+to|forwarded\s+to)\s*[:：]?\s+|(?<![A-Za-z])(?:thanks|regards|cheers),\s*)"
+    r"|(?P<title>(?<![A-Za-z])(?:mr|mrs|ms|miss|dr)\.?\s+)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# A whole word, lowercase or capitalised, not part of a login, address or camelCase id
+# ("john.smith@", "jsmith_01", "JohnSmith").
+_EN_NAME_WORD = re.compile(r"(?>[A-Za-z][a-z'’]*(?:-[A-Za-z][a-z]+)?)(?![A-Za-z0-9_@]|[.-]\w)")
+# A chat or meeting line spoken by someone: "[10:32] john smith: any update?"
+_EN_SPEAKER = re.compile(
+    r"^[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?(?P<a>[a-z][a-z'’-]+)[ \t]+(?P<b>[a-z][a-z'’-]+)[ \t]*:(?!//)",
+    re.MULTILINE,
+)
+_EN_LOWER_WORD = re.compile(r"(?<![A-Za-z0-9_@.-])(?>[a-z][a-z'’-]+)(?![A-Za-z0-9_@]|\.\w)")
+_NON_NAME_ENDINGS = _words(
+    "tion sion ment ness ity able ible ous ive ful less ing ize ise ance ence ship ally ware"
+)
+_INFLECTIONS = ("s", "es", "ed", "d", "ing", "ly", "er", "ers")
 _NER_JUNK = re.compile(r"^[\W\d_]+$|[@/\\:=<>{}\[\]|\n\t]")
 
 
@@ -880,7 +1072,8 @@ class FieldExtractor:
     deployment's ids (``{"order_number": r"SO-\\d{6}"}``); its matches win over every built-in
     rule on overlap. A named group ``id`` narrows the span to that group. ``systems`` adds names
     to the system dictionary (matched case-insensitively). ``use_ner=False`` skips spaCy, so
-    English people, organisations and places are not found; Chinese ones still come from jieba.
+    capitalised English people, organisations and places are found only after cue words or in
+    the place list; Chinese ones still come from jieba.
     """
 
     def __init__(
@@ -899,6 +1092,7 @@ class FieldExtractor:
         self._word_tags: Mapping[str, str] = {}
         self._en_stop: frozenset[str] = _EN_STOP
         self._nlp: Any = None
+        self._lexicon = _Lexicon()
 
     @property
     def loaded(self) -> bool:
@@ -914,6 +1108,7 @@ class FieldExtractor:
                 return
             started = time.perf_counter()
             self._jieba, self._word_tags = _shared_models("jieba")
+            self._lexicon = _shared_models("lexicon")[0]
             if self._use_ner:
                 self._nlp, self._en_stop = _shared_models("spacy")
             self._loaded = True
@@ -942,7 +1137,10 @@ class FieldExtractor:
         _network_fields(text, lowered, candidates)
         _identifier_fields(text, lowered, candidates)
         _amount_fields(text, lowered, has_han, candidates)
-        _date_fields(text, lowered, has_han, reference_time, candidates)
+        dates: list[_Candidate] = []
+        _date_fields(text, lowered, has_han, reference_time, dates)
+        _time_fields(text, lowered, has_han, dates)
+        candidates += _join_dates_and_times(text, dates, reference_time)
         _duration_fields(text, candidates)
         _error_fields(text, lowered, candidates)
         _version_fields(text, candidates)
@@ -953,6 +1151,9 @@ class FieldExtractor:
             if language in ("zh", "mixed"):
                 self._chinese_tagged_entities(text, candidates)
         _location_rules(text, lowered, candidates)
+        if language in ("en", "mixed", "other"):
+            _english_lowercase_persons(text, self._lexicon, candidates)
+            _english_places(text, self._lexicon, candidates)
         if self._nlp is not None and language in ("en", "mixed"):
             self._english_ner(text, candidates)
         return [
@@ -974,6 +1175,9 @@ class FieldExtractor:
             name = m.group(0)
             canonical = self._system_canonical.get(name) or self._system_canonical.get(name.lower(), name)
             out.append(_Candidate(m.start(), m.end(), "system", canonical, source="dictionary"))
+        if "_" in text:
+            for m in _SNAKE_SYSTEM.finditer(text):
+                out.append(_Candidate(m.start(), m.end(), "system", m.group(0)))
         if "系统" in text or "平台" in text:
             for m in _SYSTEM_SUFFIX_ASCII.finditer(text):
                 out.append(_Candidate(m.start(), m.end(), "system", re.sub(r"\s", "", m.group(0))))
@@ -990,16 +1194,23 @@ class FieldExtractor:
             flag = self._word_tags.get(word) or _guess_tag(word)
             tokens.append((pos, pos + len(word), word, flag))
             pos += len(word)
+        lexicon = self._lexicon
+        organizations: list[_Candidate] = []
+        _organizations_from_tokens(tokens, text, lexicon, organizations)
+        in_organization = bytearray(pos + 1)
+        for c in organizations:
+            in_organization[c.start : c.end] = b"\x01" * (c.end - c.start)
+        out += organizations
         for i, (start, end, word, flag) in enumerate(tokens):
-            if flag in ("nr", _NEW_WORD) and _plausible_chinese_name(word, known=flag == "nr"):
+            if (
+                flag in ("nr", _NEW_WORD)
+                and word not in lexicon.zh_regions
+                and _plausible_chinese_name(word, known=flag == "nr")
+            ):
                 out.append(_Candidate(start, end, "person", word, _TIER_MODEL, "ner"))
             elif flag == "nt" and len(word) >= 3 and word.endswith(_NT_SUFFIXES) and word not in _DEPT_STOP:
                 out.append(_Candidate(start, end, "organization", word, _TIER_MODEL, "ner"))
-            if word.endswith(_SYSTEM_SUFFIXES):
-                _system_from_tokens(tokens, i, text, out)
-            elif word.endswith(_ORG_SUFFIXES):
-                _organization_from_tokens(tokens, i, text, out)
-            elif word in ("部", "部门") and i > 0:
+            if word in ("部", "部门") and i > 0:
                 p_start, _, p_word, p_flag = tokens[i - 1]
                 if (
                     p_flag in ("eng", "n", "vn", "nz", _NEW_WORD)
@@ -1009,7 +1220,8 @@ class FieldExtractor:
                     out.append(_Candidate(p_start, end, "organization", text[p_start:end]))
             elif len(word) >= 3 and word.endswith("部") and word not in _DEPT_STOP and _HAN.match(word):
                 out.append(_Candidate(start, end, "organization", word))
-        _chinese_places(tokens, text, out)
+        _chinese_systems(tokens, text, in_organization, out)
+        _chinese_places(tokens, text, lexicon, out)
 
     def _english_ner(self, text: str, out: list[_Candidate]) -> None:
         """spaCy NER over short windows around capitalised words that could start a name.
@@ -1115,16 +1327,96 @@ def _compile_systems(extra: Iterable[str]) -> tuple[dict[str, str], re.Pattern[s
     return canonical, pattern
 
 
+LEXICON_PATH = Path(__file__).resolve().parent / "resources" / "field_lexicon.yaml"
+_LEXICON_KEYS = (
+    "en_common_words",
+    "en_first_names",
+    "zh_non_places",
+    "zh_org_groups",
+    "zh_org_industries",
+    "zh_org_units",
+    "zh_org_suffixes",
+    "zh_org_stop",
+    "zh_province_abbreviations",
+    "en_places",
+    "en_places_capitalised",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """Word lists from ``resources/field_lexicon.yaml``."""
+
+    en_common: frozenset[str] = frozenset()
+    en_first_names: frozenset[str] = frozenset()
+    zh_non_places: frozenset[str] = frozenset()
+    zh_org_groups: frozenset[str] = frozenset()
+    zh_org_industries: frozenset[str] = frozenset()  # after a place: 湖北|电力, 北京|移动
+    zh_org_units: frozenset[str] = frozenset()  # after a group: 国网|信通|调度 (industries too)
+    zh_org_suffixes: tuple[str, ...] = ()  # longest first
+    zh_org_stop: frozenset[str] = frozenset()
+    zh_regions: frozenset[str] = frozenset()  # 蒙东, 冀北, 苏南
+    en_places: re.Pattern[str] | None = None
+
+
+def _load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise RuntimeError(
+            f"field lexicon {path} could not be read ({e}); restore it from the package"
+        ) from e
+    missing = [key for key in _LEXICON_KEYS if not isinstance((data or {}).get(key), str)]
+    if missing:
+        raise RuntimeError(
+            f"field lexicon {path} lacks {', '.join(missing)}; each key needs one whitespace-separated string"
+        )
+    words = {key: data[key].split() for key in _LEXICON_KEYS}
+    provinces = words["zh_province_abbreviations"]
+    return _Lexicon(
+        en_common=frozenset(w.lower() for w in words["en_common_words"]),
+        en_first_names=frozenset(w.lower() for w in words["en_first_names"]),
+        zh_non_places=frozenset(words["zh_non_places"]),
+        zh_org_groups=frozenset(words["zh_org_groups"]),
+        zh_org_industries=frozenset(words["zh_org_industries"]),
+        zh_org_units=frozenset(words["zh_org_units"] + words["zh_org_industries"]),
+        zh_org_suffixes=tuple(sorted(set(words["zh_org_suffixes"]), key=len, reverse=True)),
+        zh_org_stop=frozenset(words["zh_org_stop"]),
+        zh_regions=frozenset(p + d for p in provinces for d in "东西南北中"),
+        en_places=_place_pattern(words["en_places"], words["en_places_capitalised"]),
+    )
+
+
+def _place_pattern(any_case: Sequence[str], capitalised: Sequence[str]) -> re.Pattern[str]:
+    """One pattern for the place list: "_" in a list entry stands for a space ("hong_kong")."""
+
+    def alternation(names: Iterable[str]) -> str:
+        escaped = (re.escape(n.replace("_", " ")).replace(r"\ ", r"\s+") for n in names)
+        return "|".join(sorted(escaped, key=len, reverse=True))
+
+    titled = [n.replace("_", " ").title().replace(" ", "_") for n in capitalised]
+    return re.compile(
+        rf"(?<![A-Za-z0-9_.@/-])(?:(?i:{alternation(any_case)})|{alternation(titled)})(?![A-Za-z0-9_@-]|\.[A-Za-z])"
+    )
+
+
 _SHARED: dict[str, tuple[Any, Any]] = {}
 _SHARED_LOCK = threading.Lock()
 _SPACY_LOCK = threading.Lock()
 
 
 def _shared_models(name: str) -> tuple[Any, Any]:
-    """Load jieba or spaCy once per process; every extractor reads them and none changes them."""
+    """Load jieba, spaCy or the word lists once per process; every extractor reads them, none changes them."""
     with _SHARED_LOCK:
         if name not in _SHARED:
-            _SHARED[name] = _load_jieba() if name == "jieba" else _load_spacy_ner()
+            if name == "jieba":
+                _SHARED[name] = _load_jieba()
+            elif name == "lexicon":
+                _SHARED[name] = (_load_lexicon(), None)
+            else:
+                _SHARED[name] = _load_spacy_ner()
         return _SHARED[name]
 
 
@@ -1157,11 +1449,36 @@ def _load_spacy_ner() -> tuple[Any, frozenset[str]]:
 # --------------------------------------------------------------------------- rule extractors
 
 
+# A short internal or service line after the word for it: "热线7186", "拨打95598", "ext. 4417".
+_PHONE_HOTLINE = _Rule(
+    re.compile(
+        r"(?:(?:热线|电话|拨打|致电|回拨|(?<![A-Za-z])(?:hotline|dial|call(?:ed)?|phone))\s*"
+        r"(?:号码|电话|号|number|no\.?)?\s*[:：#]?\s*(?P<id>\d{4,6})"
+        r"|(?:分机号?|短号|(?<![A-Za-z])(?:ext|extension)\.?)\s*[:：#]?\s*(?P<ext>\d{3,6})"
+        r")(?![\dA-Za-z.:/-])"
+        r"|(?<![\d.])(?P<pre>\d{4,5})\s?(?:热线|分机)",
+        re.IGNORECASE,
+    ),
+    ("热线", "电话", "拨打", "致电", "回拨", "分机", "短号", "hotline", "dial", "call", "phone", "ext"),
+)
+
+
 def _contact_fields(text: str, out: list[_Candidate]) -> None:
     if "@" in text:
         for m in _EMAIL.finditer(text):
             local, _, domain = m.group(0).rpartition("@")
             out.append(_Candidate(m.start(), m.end(), "email", f"{local}@{domain.lower()}", pii=True))
+    if _PHONE_HOTLINE.applies(text.lower()):
+        lines: set[str] = set()
+        for m in _PHONE_HOTLINE.pattern.finditer(text):
+            group = next(g for g in ("id", "ext", "pre") if m.group(g))
+            start, end = m.span(group)
+            out.append(_Candidate(start, end, "phone", m.group(group), pii=True))
+            lines.add(m.group(group))
+        # Once named as a line ("拨打7186"), the same number elsewhere in the ticket is that line too.
+        for m in re.finditer("|".join(sorted(lines)), text) if lines else ():
+            if not (text[m.start() - 1 : m.start()].isdigit() or text[m.end() : m.end() + 1].isdigit()):
+                out.append(_Candidate(m.start(), m.end(), "phone", m.group(0), pii=True))
     if _DIGITS_4.search(text) is None:
         return  # every id, card and phone pattern below has a run of four digits
     for m in _ID_NUMBER.finditer(text):
@@ -1218,6 +1535,8 @@ def _network_fields(text: str, lowered: str, out: list[_Candidate]) -> None:
                 out.append(_Candidate(m.start(), m.end(), "hostname", m.group(0).lower()))
     for m in _HOST_CONTEXT.pattern.finditer(text) if _HOST_CONTEXT.applies(lowered) else ():
         out.append(_Candidate(m.start("id"), m.end("id"), "hostname", m.group("id").lower()))
+    for m in _HOST_NUMBERED.pattern.finditer(text) if _HOST_NUMBERED.applies(lowered) else ():
+        out.append(_Candidate(m.start(), m.end(), "hostname", m.group(0).lower()))
 
 
 def _plausible_host_label(label: str) -> bool:
@@ -1363,6 +1682,64 @@ def _chinese_rule_entities(text: str, out: list[_Candidate]) -> None:
         out.append(_Candidate(start, start + len(name), "person", name))
 
 
+def _english_lowercase_persons(text: str, lexicon: _Lexicon, out: list[_Candidate]) -> None:
+    """People written in lowercase, found from cues or a first name (see ``_EN_PERSON_CUE``)."""
+    for m in _EN_PERSON_CUE.finditer(text):
+        first = _EN_NAME_WORD.match(text, m.end())
+        if first is None or not _name_like(first.group(0), lexicon):
+            continue
+        second = _next_name_word(text, first.end())
+        if second is not None and _name_like(second.group(0), lexicon):
+            _emit_person(text, first.start(), second.end(), out)
+        elif m.group("title"):
+            _emit_person(text, first.start(), first.end(), out)
+    if ":" in text:
+        for m in _EN_SPEAKER.finditer(text):
+            if _name_like(m.group("a"), lexicon) and _name_like(m.group("b"), lexicon):
+                _emit_person(text, m.start("a"), m.end("b"), out)
+    for m in _EN_LOWER_WORD.finditer(text):
+        if m.group(0) not in lexicon.en_first_names:
+            continue
+        second = _next_name_word(text, m.end())
+        if second is not None and second.group(0).islower() and _name_like(second.group(0), lexicon):
+            _emit_person(text, m.start(), second.end(), out)
+
+
+def _english_places(text: str, lexicon: _Lexicon, out: list[_Candidate]) -> None:
+    """Countries, regions and large cities from the word list, in any case ("germany", "apac")."""
+    if lexicon.en_places is None:
+        return
+    for m in lexicon.en_places.finditer(text):
+        out.append(_Candidate(m.start(), m.end(), "location", m.group(0)))
+
+
+def _next_name_word(text: str, pos: int) -> re.Match[str] | None:
+    """The lowercase word after ``pos`` on the same line, with only spaces between."""
+    gap = pos
+    while gap < len(text) and text[gap] in " \t":
+        gap += 1
+    if gap == pos or gap - pos > 3:
+        return None
+    return _EN_NAME_WORD.match(text, gap)
+
+
+def _name_like(word: str, lexicon: _Lexicon) -> bool:
+    word = word.lower().removesuffix("'s").removesuffix("’s")
+    if not 2 <= len(word) <= 20 or word in lexicon.en_common:
+        return False
+    if any(word.endswith(end) and word[: -len(end)] in lexicon.en_common for end in _INFLECTIONS):
+        return False  # "requires", "locked", "printing"
+    return not (len(word) > 5 and word.endswith(_NON_NAME_ENDINGS))
+
+
+def _emit_person(text: str, start: int, end: int, out: list[_Candidate]) -> None:
+    name = text[start:end]
+    for possessive in ("'s", "’s"):
+        if name.endswith(possessive):
+            name, end = name[: -len(possessive)], end - len(possessive)
+    out.append(_Candidate(start, end, "person", name))
+
+
 def _guess_tag(word: str) -> str:
     """A tag for a word missing from jieba's dictionary."""
     if _HAN.match(word):
@@ -1389,12 +1766,14 @@ def _plausible_chinese_name(word: str, known: bool) -> bool:
     return word[0] in _COMMON_SURNAMES and not any(ch in _NOT_IN_NAME for ch in word)
 
 
-def _chinese_places(tokens: list[tuple[int, int, str, str]], text: str, out: list[_Candidate]) -> None:
+def _chinese_places(
+    tokens: list[tuple[int, int, str, str]], text: str, lexicon: _Lexicon, out: list[_Candidate]
+) -> None:
     """Places from dictionary ``ns`` words, chained into addresses: 杭州市滨江区网商路699号."""
     i, n = 0, len(tokens)
     while i < n:
         j = i
-        while j < n and _is_place_token(tokens[j], first=j == i):
+        while j < n and _is_place_token(tokens[j], lexicon, first=j == i):
             j += 1
         if j == i:
             i += 1
@@ -1410,49 +1789,145 @@ def _chinese_places(tokens: list[tuple[int, int, str, str]], text: str, out: lis
         i = j
 
 
-def _is_place_token(token: tuple[int, int, str, str], first: bool) -> bool:
+def _is_place_token(token: tuple[int, int, str, str], lexicon: _Lexicon, first: bool) -> bool:
     _, _, word, flag = token
-    if len(word) < 2 or word in _LOCATION_STOP or not _HAN.match(word):
+    if len(word) < 2 or word in _LOCATION_STOP or word in lexicon.zh_non_places or not _HAN.match(word):
         return False
-    if flag == "ns":
+    if flag == "ns" or word in lexicon.zh_regions:
         return True
     # Unknown words ending like a place ("网商路") may start a chain; "超市", "小区" only extend one.
     return word[-1] in _PLACE_SUFFIXES and (flag == _NEW_WORD or (not first and flag == "n"))
 
 
-def _system_from_tokens(
-    tokens: list[tuple[int, int, str, str]], i: int, text: str, out: list[_Candidate]
+def _chinese_systems(
+    tokens: list[tuple[int, int, str, str]], text: str, in_organization: bytearray, out: list[_Candidate]
 ) -> None:
-    """Grow "系统"/"平台" leftwards over up to two content tokens: 报销系统, 人力资源管理系统."""
-    start, end, word, _ = tokens[i]
-    j = i
-    while j > 0 and i - j < 2:
-        p_start, _, p_word, p_flag = tokens[j - 1]
-        if p_flag not in _SYSTEM_PREFIX_FLAGS or p_word in _SYSTEM_PREFIX_STOP or len(p_word) > 6:
-            break
-        j -= 1
-        start = p_start
-    name = text[start:end]
-    has_prefix = len(name) > len(word) or (len(word) > 2 and word[:-2] not in _SYSTEM_PREFIX_STOP)
-    if has_prefix and name not in _SYSTEM_GENERIC and len(name) >= 3:
-        out.append(_Candidate(start, end, "system", name))
+    """Grow "系统"/"平台"/"门户" leftwards over up to three content words: 报销系统, 软视频系统,
+    营销业务应用系统. An owning organisation or place ("国网湖北电力云终端系统") stays outside."""
+    if not any(suffix in text for suffix in _SYSTEM_SUFFIXES):
+        return
+    starts = [t[0] for t in tokens]
+    limit = tokens[-1][1] if tokens else 0
+    for m in _ZH_SYSTEM_SUFFIX.finditer(text, 0, limit):
+        s_start, s_end = m.span()
+        if text[s_end : s_end + 1] in ("性", "化"):
+            continue  # 系统性, 平台化
+        i = bisect.bisect_right(starts, s_start) - 1
+        t_start, t_end, _, _ = tokens[i]
+        if t_end < s_end:
+            continue  # the suffix straddles two words
+        parts: list[tuple[int, str]] = []
+        if t_start < s_start:
+            glued = text[t_start:s_start]
+            if glued in _SYSTEM_PREFIX_STOP or in_organization.find(1, t_start, s_start) != -1:
+                continue  # "该系统", or a prefix inside an organisation name
+            parts.append((t_start, glued))
+        k = i - 1
+        while k >= 0 and len(parts) < 3:
+            p_start, p_end, p_word, p_flag = tokens[k]
+            if (
+                p_word in _SYSTEM_PREFIX_STOP
+                or in_organization.find(1, p_start, p_end) != -1
+                or s_start - p_start > 8
+                or (len(p_word) >= 2 and p_flag == "ns")  # an owning place: 湖北|营销系统
+                or not (p_flag in _SYSTEM_PREFIX_FLAGS or (len(p_word) == 1 and p_flag in _SYSTEM_CHAR_FLAGS))
+            ):
+                break
+            parts.insert(0, (p_start, p_word))
+            k -= 1
+        start = parts[0][0] if parts else s_start
+        # 管理信息系统 is generic; 营销业务应用系统 is not.
+        while start < s_start and (generic := _SYSTEM_NON_INITIAL_RE.match(text, start, s_start)):
+            start = generic.end()
+        if start == s_start:
+            if m.group(0) == "门户" and t_start == s_start:
+                out.append(_Candidate(t_start, t_end if t_end - t_start <= 4 else s_end, "system", "门户"))
+            continue
+        name = text[start:s_end]
+        if len(name) >= 3 and name not in _SYSTEM_GENERIC:
+            out.append(_Candidate(start, s_end, "system", name))
 
 
-def _organization_from_tokens(
-    tokens: list[tuple[int, int, str, str]], i: int, text: str, out: list[_Candidate]
+def _organizations_from_tokens(
+    tokens: list[tuple[int, int, str, str]], text: str, lexicon: _Lexicon, out: list[_Candidate]
 ) -> None:
-    """Grow a company suffix leftwards over name-like tokens: 北京字节跳动科技有限公司."""
-    start, end, word, _ = tokens[i]
+    """Chinese organisations: a name before a suffix (北京字节跳动科技有限公司, 宜昌供电公司, 运检中心),
+    a group abbreviation with what follows it (国网湖北电力, 国网信通调度), a place with a trade
+    (湖北电力, 北京移动), and the carriers (联通, 电信) where the context says so."""
+    n = len(tokens)
+    for i, (start, end, word, flag) in enumerate(tokens):
+        if not _HAN.match(word):
+            continue
+        suffix = _org_suffix(word, lexicon)
+        if suffix is not None and word not in lexicon.zh_org_stop:
+            org_start = _organization_start(tokens, i, lexicon)
+            name = text[org_start:end]
+            if end - org_start - len(suffix) >= 2 and name not in lexicon.zh_org_stop:
+                out.append(_Candidate(org_start, end, "organization", name))
+        is_group = word in lexicon.zh_org_groups
+        if is_group or (
+            i + 1 < n
+            and tokens[i + 1][2] in lexicon.zh_org_industries
+            and _is_place_token(tokens[i], lexicon, True)
+        ):
+            j = i + 1
+            while j < n and tokens[j][1] - start <= 20 and _continues_organization(tokens[j], lexicon):
+                j += 1
+            if j > i + 1 or (is_group and len(word) >= 4):
+                out.append(
+                    _Candidate(start, tokens[j - 1][1], "organization", text[start : tokens[j - 1][1]])
+                )
+        elif word in _CARRIERS and _carrier_in_context(tokens, i):
+            out.append(_Candidate(start, end, "organization", word))
+        elif flag in ("nz", "nt") and any(
+            word.endswith(industry) and len(word) - len(industry) >= 2
+            for industry in lexicon.zh_org_industries
+        ):
+            out.append(_Candidate(start, end, "organization", word))  # one dictionary word: 广东电信
+
+
+def _org_suffix(word: str, lexicon: _Lexicon) -> str | None:
+    return next((s for s in lexicon.zh_org_suffixes if word.endswith(s)), None)
+
+
+def _organization_start(tokens: list[tuple[int, int, str, str]], i: int, lexicon: _Lexicon) -> int:
+    """Walk left from a suffix over name-like words; a verb only right before the suffix and with a
+    noun before it (技术保障中心, but not 通知运检中心)."""
+    end = tokens[i][1]
     j = i
     while j > 0 and end - tokens[j - 1][0] <= 16:
-        p_start, _, p_word, p_flag = tokens[j - 1]
-        if p_flag not in _ORG_WALK_FLAGS or p_word in _ORG_WALK_STOP:
+        _, _, p_word, p_flag = tokens[j - 1]
+        if p_word in _ORG_WALK_STOP or (not _HAN.match(p_word) and p_flag != "eng"):
+            break
+        known = (
+            p_word in lexicon.zh_org_groups or p_word in lexicon.zh_org_units or p_word in lexicon.zh_regions
+        )
+        verb_before_suffix = (
+            p_flag in ("v", "vn") and j == i and j >= 2 and tokens[j - 2][3] in _ORG_WALK_FLAGS
+        )
+        if not (known or p_flag in _ORG_WALK_FLAGS or verb_before_suffix):
             break
         j -= 1
-        start = p_start
-    suffix = next(s for s in _ORG_SUFFIXES if word.endswith(s))
-    if end - start - len(suffix) >= 2:
-        out.append(_Candidate(start, end, "organization", text[start:end]))
+    return tokens[j][0]
+
+
+def _continues_organization(token: tuple[int, int, str, str], lexicon: _Lexicon) -> bool:
+    word = token[2]
+    if word in lexicon.zh_org_units or word in lexicon.zh_org_groups or word in lexicon.zh_regions:
+        return True
+    if _org_suffix(word, lexicon) is not None and word not in lexicon.zh_org_stop:
+        return True
+    return _is_place_token(token, lexicon, first=False) and token[3] == "ns"
+
+
+def _carrier_in_context(tokens: list[tuple[int, int, str, str]], i: int) -> bool:
+    """联通/电信/移动 name a carrier beside "中国", a line or network word, or another carrier."""
+    previous = tokens[i - 1][2] if i > 0 else ""
+    following = tokens[i + 1][2] if i + 1 < len(tokens) else ""
+    if previous == "中国" or following in _CARRIER_CONTEXT:
+        return True
+    neighbours = (tokens[i - 2][2] if i > 1 else "", tokens[i + 2][2] if i + 2 < len(tokens) else "")
+    return any(w in _CARRIERS for w in neighbours) and "、" in (previous, following)
 
 
 def _clean_ner_span(ent_text: str, start: int, label: str, stop: frozenset[str]) -> tuple[int, int] | None:
@@ -1488,8 +1963,15 @@ def _date_fields(text: str, lowered: str, has_han: bool, ref: datetime | None, o
                 continue
             if m.group("h") is not None:
                 hms = (int(m.group("h")), int(m.group("mi")), int(m.group("s") or 0))
-                _emit_date(text, m.start(), m.end(), expr, hms, m.group("tz"), ref, out)
+                tz, end = m.group("tz"), m.end()
+                if tz and tz != "Z" and m.group("t") != "T" and m.group("s") is None:
+                    tz, end = None, m.end("mi")  # "2026-03-05 13:00-14:00" is a range, not an offset
+                _emit_date(text, m.start(), end, expr, hms, tz, ref, out)
             else:
+                _emit_with_time(text, m.start(), m.end(), expr, ref, out)
+        for m in _DOTTED_DMY.finditer(text) if "." in text else ():
+            expr = _abs(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+            if expr is not None:
                 _emit_with_time(text, m.start(), m.end(), expr, ref, out)
         for m in _NUMERIC_DMY.finditer(text) if "/" in text else ():
             a, b = int(m.group("a")), int(m.group("b"))
@@ -1517,6 +1999,10 @@ def _date_fields(text: str, lowered: str, has_han: bool, ref: datetime | None, o
     for m in _EN_WEEK.finditer(text) if any(w in lowered for w in _EN_WEEK_NEEDLES) else ():
         expr = _week_expr(m.group("wk").lower(), _EN_WEEKDAYS[m.group("wd")[:3].lower()], ref)
         _emit_with_time(text, m.start(), m.end(), expr, ref, out)
+    for m in _EN_WEEKDAY.finditer(text) if "day" in lowered else ():
+        # A bare "Friday" is this week's, like a bare "周五"; "last Friday" above is longer and wins.
+        expr = _DateExpr("week", offset=0, weekday=_EN_WEEKDAYS[m.group("wd")[:3].lower()])
+        _emit_with_time(text, m.start(), m.end(), expr, ref, out)
     if "ago" in lowered:
         for m in _EN_AGO.finditer(text):
             _emit_ago(m, ref, out)
@@ -1531,6 +2017,8 @@ def _date_fields(text: str, lowered: str, has_han: bool, ref: datetime | None, o
         expr = _abs(full_year, int(month_number), int(day_number))
         if expr is not None:
             _emit_with_time(text, m.start(), m.end(), expr, ref, out)
+    for m in _ZH_DAY_ONLY.finditer(text) if "日" in text else ():
+        _emit_with_time(text, m.start(), m.end(), _DateExpr("dom", day=int(m.group("d"))), ref, out)
     for m in _ZH_YEAR_MONTH.finditer(text) if "年" in text else ():
         if 1 <= int(m.group("m")) <= 12:
             value = f"{int(m.group('y')):04d}-{int(m.group('m')):02d}"
@@ -1625,14 +2113,16 @@ def _zh_time(m: re.Match[str], pm_hint: bool) -> tuple[tuple[int, int, int] | No
         minute = 15 if m.group("quarter") == "一刻" else 45
     elif m.group("mi"):
         minute = int(_number(m.group("mi")) or 0)
+    second_text = m.groupdict().get("s")
+    second = int(second_text) if second_text else 0
     period = m.group("period") or ""
     if ((period in _ZH_EVENING or (pm_hint and not period)) and hour < 12) or (
         period == "中午" and hour < 11
     ):
         hour += 12
-    if hour > 23 or minute > 59:
+    if hour > 23 or minute > 59 or second > 59:
         return None, m.start("h")
-    return (hour, minute, 0), m.end()
+    return (hour, minute, second), m.end()
 
 
 def _en_time(m: re.Match[str], pm_hint: bool) -> tuple[int, int, int] | None:
@@ -1667,18 +2157,135 @@ def _emit_date(
     day = _resolve_day(expr, ref)
     value: str
     if day is None:
-        if expr.kind == "abs":  # month and day without a year, and nothing to infer it from
-            value = f"--{expr.month:02d}-{expr.day:02d}"
+        if expr.kind in ("abs", "dom"):  # no year (or month), and nothing to infer it from
+            value = f"--{expr.month:02d}-{expr.day:02d}" if expr.kind == "abs" else f"---{expr.day:02d}"
             if hms is not None:
                 value += "T{:02d}:{:02d}:{:02d}".format(*hms)
+                if tz:
+                    value += _tz_suffix(tz)
         else:
             value = UNRESOLVED_PREFIX + text[start:end]
     elif hms is None:
         value = day.isoformat()
     else:
-        tzinfo = _parse_tz(tz) if tz else (ref.tzinfo if ref is not None and expr.kind != "abs" else None)
+        absolute = expr.kind in ("abs", "dom")
+        tzinfo = _zone(tz) if tz else (ref.tzinfo if ref is not None and not absolute else None)
         value = datetime(day.year, day.month, day.day, *hms, tzinfo=tzinfo).isoformat()
-    out.append(_Candidate(start, end, field_type, value))
+    out.append(_Candidate(start, end, field_type, value, detail=("date", expr, hms, tz)))
+
+
+def _time_fields(text: str, lowered: str, has_han: bool, out: list[_Candidate]) -> None:
+    """Times of day on their own ("13:40", "3.45 am et", "下午3点"); joined with dates later."""
+    if ":" in text or "：" in text:
+        for m in _CLOCK.finditer(text):
+            hour = _apply_ampm(int(m.group("h")), m.group("ampm"))
+            if hour is not None:
+                hms = (hour, int(m.group("mi")), int(m.group("s") or 0))
+                _emit_time(m.start(), m.end(), hms, m.group("tz"), out)
+    if "." in text:
+        for m in _DOT_CLOCK.finditer(text):
+            if not (m.group("at") or m.group("tail")):
+                continue  # "11.50" alone is as likely a number as a time
+            tail = (m.group("tail") or "").strip().lower()
+            dot_hour = _apply_ampm(int(m.group("h")), tail if tail != "uhr" else None)
+            if dot_hour is not None:
+                after = _TZ_AFTER.match(text, m.end())
+                end, tz = (after.end(), after.group("tz")) if after else (m.end(), None)
+                _emit_time(m.start("h"), end, (dot_hour, int(m.group("mi")), 0), tz, out)
+    if "m" in lowered:
+        for m in _AMPM_CLOCK.finditer(text):
+            pm_hour = _apply_ampm(int(m.group("h")), m.group("ampm"))
+            if pm_hour is not None:
+                _emit_time(m.start(), m.end(), (pm_hour, 0, 0), m.group("tz"), out)
+    if has_han and ("点" in text or "时" in text):
+        for m in _ZH_CLOCK.finditer(text):
+            if not (m.group("period") or m.group("half") or m.group("quarter") or m.group("mi")):
+                continue
+            zh_hms, end = _zh_time(m, pm_hint=False)
+            if zh_hms is not None:
+                _emit_time(m.start(), end, zh_hms, None, out)
+
+
+def _apply_ampm(hour: int, ampm: str | None) -> int | None:
+    marker = (ampm or "").lower().replace(".", "")
+    if marker and not 1 <= hour <= 12:
+        return None  # "15:00 pm"
+    if marker == "pm" and hour < 12:
+        return hour + 12
+    if marker == "am" and hour == 12:
+        return 0
+    return hour
+
+
+def _emit_time(
+    start: int, end: int, hms: tuple[int, int, int], tz: str | None, out: list[_Candidate]
+) -> None:
+    value = "T{:02d}:{:02d}:{:02d}".format(*hms) + (_tz_suffix(tz) if tz else "")
+    out.append(_Candidate(start, end, "datetime", value, detail=("time", hms, tz)))
+
+
+def _join_dates_and_times(text: str, found: list[_Candidate], ref: datetime | None) -> list[_Candidate]:
+    """Join each time of day with a date right before or after it, and give a range's second time
+    the date of its first ("6月13日05:35-06:00" -> --06-13T05:35, --06-13T06:00)."""
+    times = [c for c in found if c.detail is not None and c.detail[0] == "time"]
+    if not times:
+        return found
+    dates_by_end: dict[int, _Candidate] = {}
+    dates_by_start: dict[int, _Candidate] = {}
+    for c in found:
+        if c.detail is None or c.detail[0] != "date" or c.detail[2] is not None:
+            continue
+        if c.end not in dates_by_end or c.start < dates_by_end[c.end].start:
+            dates_by_end[c.end] = c
+        if c.start not in dates_by_start or c.end > dates_by_start[c.start].end:
+            dates_by_start[c.start] = c
+    joined: list[_Candidate] = []
+    for t in times:
+        _, hms, tz = t.detail
+        date_first = next(
+            (
+                dates_by_end[k]
+                for k in range(t.start, max(-1, t.start - 8), -1)
+                if k in dates_by_end and _DATE_TIME_GAP.fullmatch(text, k, t.start)
+            ),
+            None,
+        )
+        date_after = next(
+            (
+                dates_by_start[k]
+                for k in range(t.end, min(len(text), t.end + 8) + 1)
+                if k in dates_by_start and _DATE_TIME_GAP.fullmatch(text, t.end, k)
+            ),
+            None,
+        )
+        if date_first is not None:
+            _emit_date(text, date_first.start, t.end, date_first.detail[1], hms, tz, ref, joined)
+        elif date_after is not None:
+            _emit_date(text, t.start, date_after.end, date_after.detail[1], hms, tz, ref, joined)
+    # The second end of a range takes the first end's date.
+    with_time = [
+        c for c in (*found, *joined) if c.detail is not None and c.detail[0] == "date" and c.detail[2]
+    ]
+    ends: dict[int, _Candidate] = {}
+    for c in with_time:
+        if c.end not in ends or c.start < ends[c.end].start:
+            ends[c.end] = c
+    replaced: set[int] = set()
+    for t in times:
+        first = next(
+            (
+                ends[k]
+                for k in range(t.start, max(-1, t.start - 8), -1)
+                if k in ends and _RANGE_GAP.fullmatch(text, k, t.start)
+            ),
+            None,
+        )
+        if first is None:
+            continue
+        _, hms, tz = t.detail
+        _emit_date(text, t.start, t.end, first.detail[1], hms, tz or first.detail[3], ref, joined)
+        replaced.add(id(t))
+    return [c for c in found if id(c) not in replaced] + joined
 
 
 def _resolve_day(expr: _DateExpr, ref: datetime | None) -> date | None:
@@ -1692,6 +2299,20 @@ def _resolve_day(expr: _DateExpr, ref: datetime | None) -> date | None:
     if expr.kind == "week":
         monday = today - timedelta(days=today.weekday())
         return monday + timedelta(days=7 * expr.offset + expr.weekday)
+    if expr.kind == "dom":  # the day of the previous, this or the next month nearest the reference
+        first = today.replace(day=1)
+        months = (
+            (first - timedelta(days=1)).replace(day=1),
+            first,
+            (first + timedelta(days=31)).replace(day=1),
+        )
+        days = []
+        for month_start in months:
+            try:
+                days.append(month_start.replace(day=expr.day))
+            except ValueError:
+                continue
+        return min(days, key=lambda d: abs((d - today).days)) if days else None
     # A month and day without a year: the year that puts it nearest the reference.
     options = []
     for year in (today.year - 1, today.year, today.year + 1):
@@ -1702,12 +2323,31 @@ def _resolve_day(expr: _DateExpr, ref: datetime | None) -> date | None:
     return min(options, key=lambda d: abs((d - today).days)) if options else None
 
 
-def _parse_tz(tz: str) -> timezone:
-    if tz == "Z":
+def _tz_suffix(tz: str) -> str:
+    """The ISO 8601 offset for a zone written as "Z", "+08:00" or "utc"; "" for named zones."""
+    zone = _zone(tz)
+    if zone is None:
+        return ""
+    offset = zone.utcoffset(None)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _zone(tz: str) -> timezone | None:
+    """A fixed zone for "Z", "utc" or "+08:00"; ``None`` for names such as "et" (daylight saving)."""
+    lowered = tz.lower()
+    if lowered in _UTC_NAMES:
         return UTC
+    if lowered.startswith(("utc", "gmt")):
+        tz = tz[3:]  # "UTC+8", "GMT-05:00"
+    if tz[0] not in "+-":
+        return None
     sign = -1 if tz[0] == "-" else 1
-    digits = tz[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    hours, _, minutes = tz[1:].partition(":")
+    if not minutes and len(hours) > 2:
+        hours, minutes = hours[:-2], hours[-2:]
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes or 0)))
 
 
 # --------------------------------------------------------------------------- resolution, redaction

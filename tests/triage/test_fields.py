@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from triage.fields import FIELD_TYPES, PII_PLACEHOLDERS, UNRESOLVED_PREFIX, FieldExtractor, redact
+from triage.fields import (
+    FIELD_TYPES,
+    PII_PLACEHOLDERS,
+    UNRESOLVED_PREFIX,
+    FieldExtractor,
+    _load_lexicon,
+    redact,
+)
 from triage.types import ExtractedField
 
 # A Wednesday: "last Friday" is 2026-02-27, "next Monday" 2026-03-09.
@@ -453,6 +461,170 @@ def test_field_extractor_load_is_idempotent(extractor: FieldExtractor) -> None:
 def test_field_extractor_constructor_loads_nothing() -> None:
     fx = FieldExtractor()
     assert not fx.loaded
+
+
+# Recall on shapes service-desk tickets use all the time; each weakness has its own examples.
+RECALL_CASES: list[tuple[str, str, str, str, Any]] = [
+    # (language, text, type, surface text, normalised value or None to skip the value check)
+    # Lowercase English names: after cue words, in headers, chat lines, domain\\user, or a first name.
+    ("en", "user john smith cannot login to outlook", "person", "john smith", "john smith"),
+    ("en", "name: tbvpkjoh wnxzhqoa\nlanguage: english", "person", "tbvpkjoh wnxzhqoa", None),
+    ("en", "Name: Tbvpkjoh Wnxzhqoa\nbrowser: chrome", "person", "Tbvpkjoh Wnxzhqoa", None),
+    ("en", "caller confirmed, spoke with rajesh kumar about it", "person", "rajesh kumar", None),
+    ("en", "from: mary jones <mary.jones@corp.com>", "person", "mary jones", None),
+    ("en", "[10:32] anna lee: any update on this?", "person", "anna lee", None),
+    ("en", "please ask mr smith to call back", "person", "smith", None),
+    ("en", "corp\\john smith is locked out", "person", "john smith", None),
+    ("en", "escalated to priya sharma's team", "person", "priya sharma", None),
+    # Times alone, times next to dates in either order, times in ranges, seconds kept.
+    ("zh", "系统在13:40开始报错", "datetime", "13:40", "T13:40:00"),
+    ("zh", "10：25恢复正常", "datetime", "10：25", "T10:25:00"),
+    ("zh", "6月13日05:35-06:00网络中断", "datetime", "6月13日05:35", "2026-06-13T05:35:00"),
+    ("zh", "6月13日05:35-06:00网络中断", "datetime", "06:00", "2026-06-13T06:00:00"),
+    ("en", "2026-03-05 13:00-14:00 maintenance", "datetime", "14:00", "2026-03-05T14:00:00"),
+    (
+        "en",
+        "job failed on 10/30/2016 00:11:00 again",
+        "datetime",
+        "10/30/2016 00:11:00",
+        "2016-10-30T00:11:00",
+    ),
+    ("en", "outage from 3.45 am et on 10/31", "datetime", "3.45 am et on 10/31", "2025-10-31T03:45:00"),
+    (
+        "en",
+        "went down at 9:15 UTC on 2026-03-02",
+        "datetime",
+        "9:15 UTC on 2026-03-02",
+        "2026-03-02T09:15:00+00:00",
+    ),
+    ("zh", "3月24日，15:20出现告警", "datetime", "3月24日，15:20", "2026-03-24T15:20:00"),
+    ("zh", "6月8日05:40发现告警", "datetime", "6月8日05:40", "2026-06-08T05:40:00"),
+    ("zh", "下午3点20分断网", "datetime", "下午3点20分", "T15:20:00"),
+    ("zh", "23日05:35发生故障", "datetime", "23日05:35", "2026-02-23T05:35:00"),
+    ("en", "call me back at 3pm", "datetime", "3pm", "T15:00:00"),
+    ("en", "logged 31.05.2017 14:20 by the monitor", "datetime", "31.05.2017 14:20", "2017-05-31T14:20:00"),
+    ("en", "printer broke on oct 31", "date", "oct 31", "2025-10-31"),
+    ("en", "It failed on monday", "date", "monday", "2026-03-02"),
+    # Chinese organisations: group abbreviations, places with trades, suffixes.
+    ("zh", "国网湖北电力云终端系统无法登录", "organization", "国网湖北电力", None),
+    ("zh", "国网信通调度通知运检中心处理", "organization", "国网信通调度", None),
+    ("zh", "国网信通调度通知运检中心处理", "organization", "运检中心", None),
+    ("zh", "软视频系统故障，请技术保障中心协助", "organization", "技术保障中心", None),
+    ("zh", "冀北电力公司和宜昌供电公司都已确认", "organization", "宜昌供电公司", None),
+    ("zh", "华北分部反馈链路抖动", "organization", "华北分部", None),
+    ("zh", "北京移动和广东电信都有故障", "organization", "北京移动", None),
+    ("zh", "北京移动和广东电信都有故障", "organization", "广东电信", None),
+    ("zh", "联通专线中断两小时", "organization", "联通", None),
+    (
+        "zh",
+        "国网湖北省电力有限公司信息通信公司发来通知",
+        "organization",
+        "国网湖北省电力有限公司信息通信公司",
+        None,
+    ),
+    # Region abbreviations are places.
+    ("zh", "蒙东地区联通专线中断", "location", "蒙东地区", None),
+    # Chinese system names: whole prefix, but no owning organisation or place.
+    ("zh", "软视频系统故障，请尽快处理", "system", "软视频系统", None),
+    ("zh", "国网湖北电力云终端系统无法登录", "system", "云终端系统", None),
+    ("zh", "营销业务应用系统异常", "system", "营销业务应用系统", None),
+    ("zh", "公司门户打不开", "system", "门户", None),
+    # English identifiers.
+    ("en", "hr_tool and job_scheduler are down", "system", "hr_tool", "hr_tool"),
+    ("en", "hr_tool and job_scheduler are down", "system", "job_scheduler", "job_scheduler"),
+    ("en", "skype keeps crashing", "system", "skype", "Skype"),
+    ("en", "computer name: ts04562 is slow", "hostname", "ts04562", "ts04562"),
+    ("en", "printer name hr14 is offline", "hostname", "hr14", "hr14"),
+    ("en", "server01 rebooted twice", "hostname", "server01", "server01"),
+    ("en", "so#5019411580/00001 not delivered", "order_number", "5019411580/00001", "5019411580/00001"),
+    ("en", "sto 4500123 is stuck", "order_number", "4500123", "4500123"),
+    ("en", "vendor ticket 5512345 opened", "ticket_number", "5512345", "5512345"),
+    ("en", "telecom_vendor_2#25191486 was updated", "ticket_number", "25191486", "25191486"),
+    ("en", "incident #4711 reopened", "ticket_number", "4711", "4711"),
+    ("en", "service tag: 7hx9k2 overheats", "asset_number", "7hx9k2", "7HX9K2"),
+    ("zh", "设备序列号：SN20240123的电脑蓝屏", "asset_number", "SN20240123", "SN20240123"),
+    # Short hotline and extension numbers; the same number again later is the same line.
+    ("zh", "请拨打热线7186反馈", "phone", "7186", "7186"),
+    ("zh", "已拨打7186，7186答复稍后处理", "phone", "7186", "7186"),
+    ("zh", "拨打95598报修", "phone", "95598", "95598"),
+    ("en", "reach me on ext. 4417", "phone", "4417", "4417"),
+    # English places in lowercase text.
+    ("en", "users in germany and apac cannot connect", "location", "germany", "germany"),
+    ("en", "users in germany and apac cannot connect", "location", "apac", "apac"),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "field_type", "surface", "value"), RECALL_CASES)
+def test_extract_finds_common_ticket_shapes(
+    extractor: FieldExtractor, language: str, text: str, field_type: str, surface: str, value: Any
+) -> None:
+    fields = extractor.extract(text, language, REF)
+    found = _find(fields, field_type, surface)
+    if value is not None:
+        assert found.value == value
+    _assert_spans(text, fields)
+
+
+def test_extract_finds_both_times_of_a_range_without_a_date(extractor: FieldExtractor) -> None:
+    fields = extractor.extract("维护窗口13:00-14:30，期间业务中断", "zh", REF)
+    assert _find(fields, "datetime", "13:00").value == "T13:00:00"
+    assert _find(fields, "datetime", "14:30").value == "T14:30:00"
+
+
+def test_extract_keeps_day_of_month_unresolved_without_reference(extractor: FieldExtractor) -> None:
+    fields = extractor.extract("23日05:35发生故障", "zh", None)
+    assert _find(fields, "datetime", "23日05:35").value == "---23T05:35:00"
+
+
+# Look-alikes that must stay unmarked: the same rules, read precisely.
+PRECISION_CASES: list[tuple[str, str, str]] = [
+    # (language, text, type that must not appear)
+    ("zh", "日志显示链路中断已恢复", "location"),  # jieba tags 中断 and 日志 as places
+    ("zh", "蒙东地区的链路中断", "person"),
+    ("en", "user account locked after password reset", "person"),
+    ("en", "user requires new laptop asap", "person"),
+    ("en", "user facing onboarding issues", "person"),
+    ("en", "hello team, thanks for the quick help", "person"),
+    ("en", "john.smith@corp.com cannot login", "person"),
+    ("en", "error message: access denied", "person"),
+    ("zh", "网络联通正常，可以访问", "organization"),
+    ("zh", "整体布局和格局都没问题", "organization"),
+    ("zh", "数据中心断电，市中心停电", "organization"),
+    ("zh", "湖北营销系统升级", "organization"),
+    ("en", "resolution 1920x1080 on a call", "phone"),
+    ("zh", "提出3点建议", "datetime"),
+    ("en", "step 2: 30 users affected", "datetime"),
+    ("en", "upgrade to version 1.12 and 2.30", "datetime"),
+    ("en", "mac 00:11:22:33:44:55 on port 10.0.0.1:22", "datetime"),
+    ("en", "we may 5 users", "date"),
+    ("en", "laptop t480 and windows 10", "hostname"),
+    ("en", "so 2019 was a bad year", "order_number"),
+    ("en", "Nice work on the turkey sandwich", "location"),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "field_type"), PRECISION_CASES)
+def test_extract_leaves_look_alikes_unmarked(
+    extractor: FieldExtractor, language: str, text: str, field_type: str
+) -> None:
+    fields = extractor.extract(text, language, REF)
+    assert not [(f.type, f.text) for f in fields if f.type == field_type]
+
+
+def test_extract_keeps_system_name_outside_owning_organisation(extractor: FieldExtractor) -> None:
+    text = "国网湖北电力云终端系统无法登录"
+    fields = extractor.extract(text, "zh", REF)
+    assert [(f.type, f.text) for f in fields if f.type in ("organization", "system")] == [
+        ("organization", "国网湖北电力"),
+        ("system", "云终端系统"),
+    ]
+
+
+def test_load_lexicon_names_missing_keys(tmp_path: Path) -> None:
+    path = tmp_path / "lexicon.yaml"
+    path.write_text("version: 1\nen_common_words: a b\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="lacks en_first_names"):
+        _load_lexicon(path)
 
 
 def test_redact_replaces_pii_with_placeholders(extractor: FieldExtractor) -> None:
