@@ -255,6 +255,7 @@ class TriageOut(BaseModel):
                 "similar_cases": [
                     vars(s) | {"matched_terms": list(s.matched_terms)} for s in result.similar_cases
                 ],
+                "articles": [vars(a) | {"matched_terms": list(a.matched_terms)} for a in result.articles],
                 "model_version": result.model_version,
                 "timings_ms": dict(result.timings_ms),
             }
