@@ -225,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: print the report and optionally write it to a file."""
     parser = argparse.ArgumentParser(prog="python -m eval.headline_bench", description=__doc__)
     parser.add_argument("--datasets", type=Path, default=_DEFAULT_DATASETS, help="the shared datasets folder")
-    parser.add_argument("--out", type=Path, default=None, help="update this BENCHMARKS.md (its 'headlines' section)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="update this BENCHMARKS.md (its 'headlines' section)"
+    )
     args = parser.parse_args(argv)
     datasets: Path = args.datasets
     if not datasets.is_dir():

@@ -1,39 +1,57 @@
-"""FAISS vector index per tenant: derived from the database, snapshotted atomically, caught up on start.
+"""FAISS vector indexes per tenant and encoder, and the atomic snapshots of every derived index.
 
-The snapshot holds the index and the change-log sequence number it reflects (its high-water
-mark). Replaying changes is idempotent (an upsert removes then re-adds, a delete removes), so a
-crash between writing the index and its mark only replays a few changes again.
+Derived data: the database is the source of truth. A snapshot holds an index and the change-log
+sequence number it reflects (its high-water mark). Replaying changes is idempotent (an upsert
+replaces, a delete of a missing row does nothing), so a crash between writing an index and its
+mark only replays a few changes again.
+
+Index type by size (``VectorIndex.for_size``): exact inner product (``IndexFlatIP``) below
+``EXACT_LIMIT`` vectors, HNSW above. HNSW cannot remove a vector, so the HNSW index keeps its own
+labels: a replaced or deleted row's label is a tombstone, never returned (searches over-fetch and
+drop tombstones), and the graph is rebuilt from the live vectors once tombstones pass
+``REBUILD_SHARE`` of it. Recall and latency are measured by ``eval.scale_bench``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import faiss
 import numpy as np
 
-from knowledge.store import DocumentStore
-
 logger = logging.getLogger(__name__)
 
-# Exact inner-product search below this many vectors; HNSW above (recall measured in BENCHMARKS.md).
 EXACT_LIMIT = 200_000
 HNSW_M = 32
-HNSW_EF_SEARCH = 64
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+# Rebuild an HNSW graph once this share of its labels are tombstones.
+REBUILD_SHARE = 0.2
+# A filter that keeps at most this many vectors is searched exactly over just those vectors.
+EXACT_SUBSET = 50_000
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, rename over the target, fsync the folder."""
+def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
+    """Write (bytes, or a function streaming into the file) to a temp file in the same folder, fsync,
+    rename over the target, fsync the folder: a reader sees the old file or the new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if callable(data):
+                data(handle)
+            else:
+                handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -47,24 +65,46 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+@contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """Run FAISS with ``n`` OpenMP threads. One query on 2 busy cores is ~20x slower with 2 threads
+    (thread wake-up dominates), while bulk adds and HNSW builds gain from every core."""
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
+
+
+def _as_matrix(vectors: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+
+
 class VectorIndex:
-    """Inner-product search over L2-normalised vectors with stable int64 ids (the database row ids)."""
+    """Inner-product search over L2-normalised vectors keyed by int64 row ids (the database row ids)."""
 
     def __init__(self, dim: int, kind: str = "flat") -> None:
+        if kind not in ("flat", "hnsw"):
+            raise ValueError(f"unknown index kind {kind!r}; known: flat, hnsw")
         self.dim = dim
         self.kind = kind
-        self._index = self._new(dim, kind)
         self._lock = threading.RLock()
+        self.ef_search = HNSW_EF_SEARCH
+        # flat: an IndexIDMap2 keyed by row id. hnsw: labels 0..ntotal-1 mapped to row ids.
+        self._index: Any = self._new()
+        self._label_row = np.zeros(0, dtype=np.int64)
+        self._row_label: dict[int, int] = {}
+        self._dead = 0
+        self._sum = np.zeros(dim, dtype=np.float64)  # of the live vectors, for ``centre``
 
-    @staticmethod
-    def _new(dim: int, kind: str) -> faiss.Index:
-        if kind == "flat":
-            return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        if kind == "hnsw":
-            inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efSearch = HNSW_EF_SEARCH
-            return faiss.IndexIDMap2(inner)
-        raise ValueError(f"unknown index kind {kind!r}; known: flat, hnsw")
+    def _new(self) -> Any:
+        if self.kind == "flat":
+            return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        index = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        return index
 
     @classmethod
     def for_size(cls, dim: int, n: int) -> VectorIndex:
@@ -72,92 +112,314 @@ class VectorIndex:
         return cls(dim, "flat" if n < EXACT_LIMIT else "hnsw")
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        with self._lock:
+            if self.kind == "flat":
+                return int(self._index.ntotal)
+            return len(self._row_label)
+
+    @property
+    def tombstones(self) -> int:
+        return self._dead
+
+    def __contains__(self, row_id: int) -> bool:
+        return bool(self.vectors([row_id]))
+
+    # ------------------------------------------------------------------ writes
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add rows or replace their vectors."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = _as_matrix(vectors)
+        if len(ids) == 0:
+            return
+        ordered = np.sort(ids)
+        if (ordered[1:] == ordered[:-1]).any():  # a row given twice: its last vector wins
+            last = {int(r): i for i, r in enumerate(ids.tolist())}
+            keep = np.array(sorted(last.values()), dtype=np.int64)
+            ids, vectors = ids[keep], vectors[keep]
         with self._lock:
-            # HNSW cannot remove; its ids are replaced by a rebuild (see KnowledgeBase.rebuild).
+            self._forget_sum(ids)
+            self._sum += vectors.sum(axis=0, dtype=np.float64)
             if self.kind == "flat":
                 self._index.remove_ids(faiss.IDSelectorBatch(ids))
-            self._index.add_with_ids(vectors, ids)
+                self._index.add_with_ids(vectors, ids)
+                return
+            self._bury(ids)
+            start = int(self._index.ntotal)
+            with _threads(1 if len(ids) < 1000 else os.cpu_count() or 1):
+                self._index.add(vectors)
+            self._label_row = np.concatenate([self._label_row, ids])
+            self._row_label.update((int(r), start + i) for i, r in enumerate(ids))
+            self._maybe_rebuild()
 
     def remove(self, ids: np.ndarray) -> None:
-        if self.kind != "flat":
-            raise NotImplementedError("removing from an HNSW index needs a rebuild")
+        """Remove rows; unknown ids are ignored (replaying a delete is harmless)."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
         with self._lock:
-            self._index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64)))
+            self._forget_sum(ids)
+            if self.kind == "flat":
+                self._index.remove_ids(faiss.IDSelectorBatch(ids))
+                return
+            self._bury(ids)
+            self._maybe_rebuild()
 
-    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, ids) per query row; missing slots have id -1."""
-        vectors = np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+    def _present(self, ids: np.ndarray) -> np.ndarray:
+        if self.kind == "hnsw":
+            return np.array([r for r in ids.tolist() if r in self._row_label], dtype=np.int64)
+        if self._index.ntotal == 0:
+            return np.zeros(0, dtype=np.int64)
+        return ids[np.isin(ids, faiss.vector_to_array(self._index.id_map))]
+
+    def _forget_sum(self, ids: np.ndarray) -> None:
+        old = self.vectors(self._present(ids).tolist())
+        if old:
+            self._sum -= np.sum(np.stack(list(old.values())), axis=0, dtype=np.float64)
+
+    def centre(self, prior: float) -> np.ndarray:
+        """The live vectors' mean, shrunk toward 0 as if ``prior`` zero vectors were added too.
+
+        Cosine after subtracting the collection mean ranks better than raw cosine (measured in
+        ``eval.retrieval_bench``); the shrinkage keeps a small collection from cancelling itself.
+        """
         with self._lock:
-            k = max(1, min(k, len(self) or 1))
-            scores, ids = self._index.search(vectors, k)
-        return scores, ids
+            return (self._sum / (len(self) + prior)).astype(np.float32)
+
+    def _bury(self, ids: np.ndarray) -> None:
+        for row in ids.tolist():
+            label = self._row_label.pop(row, None)
+            if label is not None:
+                self._label_row[label] = -1
+                self._dead += 1
+
+    def _maybe_rebuild(self) -> None:
+        if self._dead > REBUILD_SHARE * max(int(self._index.ntotal), 1):
+            logger.info(
+                "rebuilding HNSW index: %d of %d labels are tombstones", self._dead, self._index.ntotal
+            )
+            self._rebuild("hnsw")
+
+    def _rebuild(self, kind: str) -> None:
+        ids, vectors = self.export()
+        self.kind = kind
+        self._index = self._new()
+        self._label_row = np.zeros(0, dtype=np.int64)
+        self._row_label = {}
+        self._dead = 0
+        self._sum = np.zeros(self.dim, dtype=np.float64)
+        if len(ids):
+            self.upsert(ids, vectors)
+
+    def resize_for(self, n: int) -> None:
+        """Switch to the index type ``for_size`` picks for ``n`` vectors (HNSW back to exact below half the limit)."""
+        with self._lock:
+            if self.kind == "flat" and n >= EXACT_LIMIT:
+                logger.info("switching to HNSW at %d vectors", n)
+                self._rebuild("hnsw")
+            elif self.kind == "hnsw" and n < EXACT_LIMIT // 2:
+                logger.info("switching to exact search at %d vectors", n)
+                self._rebuild("flat")
+
+    # ------------------------------------------------------------------ reads
+
+    def export(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every live (row ids, vectors)."""
+        with self._lock:
+            n = int(self._index.ntotal)
+            if n == 0:
+                return np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
+            if self.kind == "flat":
+                ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+                return ids, self._index.index.reconstruct_n(0, n)
+            live = np.flatnonzero(self._label_row >= 0)
+            return self._label_row[live].copy(), self._index.reconstruct_n(0, n)[live]
+
+    def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored vectors of the rows present."""
+        with self._lock:
+            if self.kind == "flat":
+                wanted = self._present(np.asarray(list(ids), dtype=np.int64))
+                if len(wanted) == 0:
+                    return {}
+                found = self._index.reconstruct_batch(wanted)
+                return dict(zip(wanted.tolist(), found, strict=True))
+            pairs = [(int(r), self._row_label[int(r)]) for r in ids if int(r) in self._row_label]
+            if not pairs:
+                return {}
+            labels = np.array([label for _, label in pairs], dtype=np.int64)
+            found = self._index.reconstruct_batch(labels)
+            return dict(zip([row for row, _ in pairs], found, strict=True))
+
+    def search(
+        self, vectors: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, row ids) per query row, best first; missing slots have id -1.
+
+        ``allowed`` restricts the search to those row ids (a filter), exactly when it is small.
+        """
+        queries = _as_matrix(vectors)
+        with self._lock, _threads(1 if len(queries) < 16 else os.cpu_count() or 1):
+            live = len(self)
+            k = max(1, min(k, live or 1))
+            if allowed is not None:
+                return self._search_subset(queries, k, np.asarray(allowed, dtype=np.int64))
+            if self.kind == "flat":
+                scores, ids = self._index.search(queries, k)
+                return scores, ids
+            return self._search_hnsw(queries, k, None)
+
+    def _search_hnsw(self, queries: np.ndarray, k: int, selector: Any) -> tuple[np.ndarray, np.ndarray]:
+        fetch = k + (k // 4 + 10 if self._dead else 0)
+        while True:
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+            params.efSearch = max(self.ef_search, fetch)
+            if selector is not None:
+                params.sel = selector
+            scores, labels = self._index.search(queries, min(fetch, int(self._index.ntotal)), params=params)
+            rows = np.where(labels >= 0, self._label_row[np.maximum(labels, 0)], -1)
+            enough = bool(((rows >= 0).sum(axis=1) >= min(k, len(self))).all())
+            if enough or fetch >= self._index.ntotal:
+                break
+            fetch *= 2
+        out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        out_ids = np.full((len(queries), k), -1, dtype=np.int64)
+        for q in range(len(queries)):
+            keep = np.flatnonzero(rows[q] >= 0)[:k]
+            out_scores[q, : len(keep)] = scores[q, keep]
+            out_ids[q, : len(keep)] = rows[q, keep]
+        return out_scores, out_ids
+
+    def _search_subset(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if len(allowed) == 0:
+            return np.full((len(queries), k), -np.inf, dtype=np.float32), np.full(
+                (len(queries), k), -1, dtype=np.int64
+            )
+        if self.kind == "flat":
+            params = faiss.SearchParameters()
+            params.sel = faiss.IDSelectorBatch(allowed)
+            scores, ids = self._index.search(queries, k, params=params)
+            return scores, ids
+        if len(allowed) > EXACT_SUBSET:
+            labels = np.array(
+                [self._row_label[r] for r in allowed.tolist() if r in self._row_label], dtype=np.int64
+            )
+            return self._search_hnsw(queries, k, faiss.IDSelectorBatch(labels))
+        found = self.vectors(allowed.tolist())
+        out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        out_ids = np.full((len(queries), k), -1, dtype=np.int64)
+        if not found:
+            return out_scores, out_ids
+        rows = np.fromiter(found, dtype=np.int64, count=len(found))
+        sims = queries @ np.stack([found[int(r)] for r in rows]).T
+        for q in range(len(queries)):
+            order = np.argsort(-sims[q], kind="stable")[:k]
+            out_scores[q, : len(order)] = sims[q, order]
+            out_ids[q, : len(order)] = rows[order]
+        return out_scores, out_ids
+
+    # ------------------------------------------------------------------ bytes
+
+    def write(self, handle: BinaryIO) -> None:
+        """Stream the index (FAISS bytes, HNSW labels) into a binary file."""
+        with self._lock:
+            np.savez(
+                handle,
+                faiss=faiss.serialize_index(self._index),
+                labels=self._label_row,
+                meta=np.array([self.dim, 1 if self.kind == "hnsw" else 0, self._dead], dtype=np.int64),
+            )
 
     def to_bytes(self) -> bytes:
-        with self._lock:
-            return bytes(faiss.serialize_index(self._index))
+        buffer = io.BytesIO()
+        self.write(buffer)
+        return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes, kind: str) -> VectorIndex:
-        index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
-        obj = cls(index.d, kind)
-        obj._index = index
+    def from_bytes(cls, data: bytes) -> VectorIndex:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            dim, hnsw, dead = (int(x) for x in arrays["meta"])
+            obj = cls(dim, "hnsw" if hnsw else "flat")
+            obj._index = faiss.deserialize_index(arrays["faiss"])
+            obj._label_row = arrays["labels"].astype(np.int64)
+        obj._dead = dead
+        if obj.kind == "hnsw":
+            obj._index.hnsw.efSearch = obj.ef_search
+            obj._row_label = {int(r): i for i, r in enumerate(obj._label_row.tolist()) if r >= 0}
+        _, vectors = obj.export()
+        obj._sum = vectors.sum(axis=0, dtype=np.float64) if len(vectors) else np.zeros(dim, dtype=np.float64)
         return obj
 
 
+def _safe(name: str) -> str:
+    """A file-name-safe, collision-free rendering of a tenant or component name."""
+    clean = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60]
+    if clean == name:
+        return clean
+    return f"{clean}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
+
+
 class IndexSnapshots:
-    """Where a tenant's snapshot lives: ``<dir>/<tenant>.faiss`` plus ``<tenant>.json`` (mark, encoder)."""
+    """A tenant's snapshots: ``<dir>/<tenant>/<component>.bin`` plus ``<component>.json`` (mark, identity).
+
+    Components are ``dense-<encoder>`` (a FAISS index) and ``bm25``. The data file is written
+    before its mark, each atomically, so a mark never claims more than its data holds.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def _paths(self, tenant: str) -> tuple[Path, Path]:
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in tenant)
-        return self.directory / f"{safe}.faiss", self.directory / f"{safe}.json"
+    def _folder(self, tenant: str) -> Path:
+        return self.directory / _safe(tenant)
 
-    def save(self, tenant: str, index: VectorIndex, mark: int, encoder: str) -> None:
-        index_path, meta_path = self._paths(tenant)
-        _atomic_write(index_path, index.to_bytes())
-        meta = {"mark": mark, "encoder": encoder, "kind": index.kind, "size": len(index)}
-        _atomic_write(meta_path, json.dumps(meta).encode())
+    def _paths(self, tenant: str, component: str) -> tuple[Path, Path]:
+        folder = self._folder(tenant)
+        name = _safe(component)
+        return folder / f"{name}.bin", folder / f"{name}.json"
 
-    def load(self, tenant: str, encoder: str) -> tuple[VectorIndex, int] | None:
-        """The snapshot and its mark, or None when absent, unreadable or built with another encoder."""
-        index_path, meta_path = self._paths(tenant)
-        if not index_path.exists() or not meta_path.exists():
+    def save(
+        self,
+        tenant: str,
+        component: str,
+        data: bytes | Callable[[BinaryIO], None],
+        mark: int,
+        identity: Mapping[str, Any],
+    ) -> None:
+        data_path, meta_path = self._paths(tenant, component)
+        _atomic_write(data_path, data)
+        meta = {"mark": mark, "component": component, **identity}
+        _atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode())
+
+    def load(self, tenant: str, component: str, identity: Mapping[str, Any]) -> tuple[bytes, int] | None:
+        """The snapshot bytes and mark, or None when absent, unreadable or built differently."""
+        data_path, meta_path = self._paths(tenant, component)
+        if not data_path.exists() or not meta_path.exists():
             return None
         try:
             meta = json.loads(meta_path.read_text())
-            if meta.get("encoder") != encoder:
-                logger.warning("snapshot for tenant %s was built with %s; rebuilding", tenant, meta.get("encoder"))
+            if any(meta.get(key) != value for key, value in identity.items()):
+                logger.warning(
+                    "snapshot %s of tenant %s was built differently; rebuilding", component, tenant
+                )
                 return None
-            index = VectorIndex.from_bytes(index_path.read_bytes(), meta.get("kind", "flat"))
-        except (OSError, ValueError, RuntimeError) as exc:
-            logger.warning("snapshot for tenant %s unreadable (%s); rebuilding from the database", tenant, exc)
+            return data_path.read_bytes(), int(meta["mark"])
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("snapshot %s of tenant %s unreadable (%s); rebuilding", component, tenant, exc)
             return None
-        return index, int(meta["mark"])
+
+    def prune(self, tenant: str, keep: Sequence[str]) -> None:
+        """Delete the tenant's snapshot files of components no longer in use, and stray temp files."""
+        folder = self._folder(tenant)
+        if not folder.is_dir():
+            return
+        wanted = {_safe(c) for c in keep}
+        for path in folder.iterdir():
+            stem = path.name.split(".", 1)[0] if not path.name.startswith(".") else ""
+            if path.name.startswith(".") or stem not in wanted:
+                path.unlink(missing_ok=True)
 
     def delete(self, tenant: str) -> None:
-        for path in self._paths(tenant):
-            path.unlink(missing_ok=True)
-
-
-def catch_up(index: VectorIndex, store: DocumentStore, tenant: str, mark: int) -> int:
-    """Apply the database's changes after ``mark`` to the index; returns the new mark."""
-    changes = store.changes_since(tenant, mark)
-    if not changes:
-        return mark
-    touched = sorted({c.row_id for c in changes})
-    current = store.vectors(touched)
-    gone = np.array([r for r in touched if r not in current], dtype=np.int64)
-    if len(gone):
-        index.remove(gone)
-    if current:
-        ids = np.array(list(current), dtype=np.int64)
-        index.upsert(ids, np.stack([current[int(i)] for i in ids]))
-    logger.info("tenant %s: caught up %d changes (%d rows)", tenant, len(changes), len(touched))
-    return changes[-1].seq
+        folder = self._folder(tenant)
+        if folder.is_dir():
+            for path in folder.iterdir():
+                path.unlink(missing_ok=True)

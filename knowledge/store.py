@@ -7,6 +7,7 @@ number is the high-water mark that derived indexes (FAISS, BM25) catch up from.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 KINDS = ("case", "article")
 
@@ -46,6 +49,13 @@ CREATE TABLE IF NOT EXISTS changes (
     op      TEXT NOT NULL CHECK (op IN ('upsert', 'delete'))
 );
 CREATE INDEX IF NOT EXISTS changes_tenant ON changes (tenant, seq);
+CREATE INDEX IF NOT EXISTS documents_filter ON documents (tenant, kind, status, created_at);
+CREATE TABLE IF NOT EXISTS embeddings (
+    row_id  INTEGER NOT NULL,
+    encoder TEXT NOT NULL,
+    vector  BLOB NOT NULL,
+    PRIMARY KEY (row_id, encoder)
+);
 """
 
 _COLUMNS = (
@@ -89,6 +99,49 @@ class Document:
 
 
 @dataclass(frozen=True)
+class SearchFilters:
+    """Which documents a search may return; empty fields do not filter.
+
+    Statuses compare case-insensitively. Dates are ISO-8601 strings compared as text, as stored
+    (``created_from`` inclusive, ``created_to`` exclusive): ``created_from="2024-05-01"`` keeps
+    ``2024-05-01T08:00:00``.
+    """
+
+    departments: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    created_from: str | None = None
+    created_to: str | None = None
+    doc_ids: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.departments
+            or self.statuses
+            or self.languages
+            or self.categories
+            or self.created_from
+            or self.created_to
+            or self.doc_ids
+        )
+
+    def accepts(self, doc: Document) -> bool:
+        """The same test as the SQL in ``DocumentStore.filter_rows``, for one document in hand."""
+        created = doc.created_at or ""
+        return (
+            (not self.departments or doc.department in self.departments)
+            and (not self.statuses or doc.status.lower() in {s.lower() for s in self.statuses})
+            and (not self.languages or doc.language in self.languages)
+            and (not self.categories or doc.category in self.categories)
+            and (self.created_from is None or (bool(created) and created >= self.created_from))
+            and (self.created_to is None or (bool(created) and created < self.created_to))
+            and (not self.doc_ids or doc.doc_id in self.doc_ids)
+        )
+
+
+@dataclass(frozen=True)
 class Change:
     seq: int
     row_id: int
@@ -112,6 +165,8 @@ class DocumentStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
+        # Deleted rows are overwritten with zeros, not just unlinked (right to be forgotten).
+        conn.execute("PRAGMA secure_delete=ON")
         conn.executescript(_SCHEMA)
         conn.row_factory = sqlite3.Row
         self._conn = conn
@@ -129,19 +184,31 @@ class DocumentStore:
         assert self._conn is not None
         return self._conn
 
-    def upsert(self, docs: Sequence[Document], vectors: np.ndarray, encoder: str) -> list[int]:
+    def upsert(
+        self,
+        docs: Sequence[Document],
+        vectors: np.ndarray,
+        encoder: str,
+        extra: Mapping[str, np.ndarray] | None = None,
+    ) -> list[int]:
         """Insert or replace documents with their vectors in one transaction; returns row ids.
 
-        When this returns, the write is durable (fsynced): it is safe to acknowledge.
+        ``extra`` holds the vectors of further encoders (name -> one row per document); a replaced
+        document's vectors of other encoders are dropped. When this returns, the write is durable
+        (fsynced): it is safe to acknowledge.
         """
         if len(docs) != len(vectors):
             raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors")
+        extra = dict(extra or {})
+        for name, more in extra.items():
+            if len(more) != len(docs):
+                raise ValueError(f"{len(docs)} documents but {len(more)} vectors for encoder {name!r}")
         row_ids: list[int] = []
         with self._lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for doc, vector in zip(docs, vectors, strict=True):
+                for position, (doc, vector) in enumerate(zip(docs, vectors, strict=True)):
                     values = [getattr(doc, c) for c in _COLUMNS]
                     blob = np.asarray(vector, dtype=np.float32).tobytes()
                     cur = conn.execute(
@@ -153,11 +220,28 @@ class DocumentStore:
                                 metadata=excluded.metadata, encoder=excluded.encoder,
                                 vector=excluded.vector
                             RETURNING row_id""",
-                        [doc.tenant, doc.kind, doc.doc_id, *values, json.dumps(dict(doc.metadata)), encoder, blob],
+                        [
+                            doc.tenant,
+                            doc.kind,
+                            doc.doc_id,
+                            *values,
+                            json.dumps(dict(doc.metadata)),
+                            encoder,
+                            blob,
+                        ],
                     )
                     row_id = int(cur.fetchone()[0])
+                    conn.execute("DELETE FROM embeddings WHERE row_id=?", (row_id,))
+                    conn.executemany(
+                        "INSERT INTO embeddings (row_id, encoder, vector) VALUES (?, ?, ?)",
+                        [
+                            (row_id, name, np.asarray(more[position], dtype=np.float32).tobytes())
+                            for name, more in extra.items()
+                        ],
+                    )
                     conn.execute(
-                        "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'upsert')", (doc.tenant, row_id)
+                        "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'upsert')",
+                        (doc.tenant, row_id),
                     )
                     row_ids.append(row_id)
                 conn.execute("COMMIT")
@@ -167,7 +251,11 @@ class DocumentStore:
         return row_ids
 
     def delete(self, tenant: str, kind: str, doc_ids: Iterable[str]) -> list[str]:
-        """Delete documents (vector included); returns the ids that existed."""
+        """Delete documents (vectors included); returns the ids that existed.
+
+        The freed pages are zeroed and the write-ahead log is checkpointed and truncated, so the
+        deleted text is not left behind in the database files either.
+        """
         deleted: list[str] = []
         with self._lock:
             conn = self.conn
@@ -180,12 +268,19 @@ class DocumentStore:
                     ).fetchone()
                     if row is None:
                         continue
-                    conn.execute("INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'delete')", (tenant, row[0]))
+                    conn.execute("DELETE FROM embeddings WHERE row_id=?", (row[0],))
+                    conn.execute(
+                        "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'delete')", (tenant, row[0])
+                    )
                     deleted.append(doc_id)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            if deleted:
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if busy:
+                    logger.warning("checkpoint after delete blocked by a reader; it completes on a later one")
         return deleted
 
     def get(self, tenant: str, kind: str, doc_id: str) -> Document | None:
@@ -200,7 +295,9 @@ class DocumentStore:
             return {}
         marks = ",".join("?" for _ in row_ids)
         with self._lock:
-            rows = self.conn.execute(f"SELECT * FROM documents WHERE row_id IN ({marks})", list(row_ids)).fetchall()
+            rows = self.conn.execute(
+                f"SELECT * FROM documents WHERE row_id IN ({marks})", list(row_ids)
+            ).fetchall()
         return {int(r["row_id"]): _document(r) for r in rows}
 
     def page(self, tenant: str, kind: str, limit: int = 50, offset: int = 0) -> list[Document]:
@@ -237,19 +334,76 @@ class DocumentStore:
             ).fetchall()
         return [Change(int(r[0]), int(r[1]), str(r[2])) for r in rows]
 
-    def vectors(self, row_ids: Sequence[int]) -> dict[int, np.ndarray]:
-        """Stored vectors of the rows that still exist."""
+    def vectors(self, row_ids: Sequence[int], encoder: str | None = None) -> dict[int, np.ndarray]:
+        """Stored vectors of the rows that still exist: the main vector, or that of ``encoder``.
+
+        A row's main vector counts as ``encoder``'s when it was written by that encoder.
+        """
         out: dict[int, np.ndarray] = {}
         for start in range(0, len(row_ids), 500):
             chunk = list(row_ids[start : start + 500])
             marks = ",".join("?" for _ in chunk)
             with self._lock:
-                rows = self.conn.execute(
-                    f"SELECT row_id, vector FROM documents WHERE row_id IN ({marks})", chunk
-                ).fetchall()
+                if encoder is None:
+                    rows = self.conn.execute(
+                        f"SELECT row_id, vector FROM documents WHERE row_id IN ({marks})", chunk
+                    ).fetchall()
+                else:
+                    rows = self.conn.execute(
+                        f"""SELECT row_id, vector FROM documents WHERE row_id IN ({marks}) AND encoder=?
+                            UNION ALL
+                            SELECT e.row_id, e.vector FROM embeddings e JOIN documents d ON d.row_id = e.row_id
+                            WHERE e.row_id IN ({marks}) AND e.encoder=?""",
+                        [*chunk, encoder, *chunk, encoder],
+                    ).fetchall()
             for r in rows:
                 out[int(r[0])] = np.frombuffer(r[1], dtype=np.float32)
         return out
+
+    def put_vectors(self, encoder: str, vectors: Mapping[int, np.ndarray]) -> None:
+        """Store (or replace) rows' vectors of a further encoder, e.g. when one is added to the config."""
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    """INSERT INTO embeddings (row_id, encoder, vector)
+                       SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM documents WHERE row_id=?)
+                       ON CONFLICT (row_id, encoder) DO UPDATE SET vector=excluded.vector""",
+                    [
+                        (int(r), encoder, np.asarray(v, dtype=np.float32).tobytes(), int(r))
+                        for r, v in vectors.items()
+                    ],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def filter_rows(self, tenant: str, kind: str, filters: SearchFilters | None = None) -> np.ndarray:
+        """Row ids of the tenant's documents of one kind that pass the filters."""
+        sql = "SELECT row_id FROM documents WHERE tenant=? AND kind=?"
+        args: list[Any] = [tenant, kind]
+        if filters is not None:
+            if filters.statuses:
+                sql += f" AND LOWER(status) IN ({','.join('?' for _ in filters.statuses)})"
+                args.extend(s.lower() for s in filters.statuses)
+            for column, values in (
+                ("department", filters.departments),
+                ("language", filters.languages),
+                ("category", filters.categories),
+                ("doc_id", filters.doc_ids),
+            ):
+                if values:
+                    sql += f" AND {column} IN ({','.join('?' for _ in values)})"
+                    args.extend(values)
+            if filters.created_from is not None:
+                sql, args = sql + " AND created_at >= ?", [*args, filters.created_from]
+            if filters.created_to is not None:
+                sql, args = sql + " AND created_at < ?", [*args, filters.created_to]
+        with self._lock:
+            rows = self.conn.execute(sql, args).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
 
     def iter_vectors(self, tenant: str, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All (row_ids, vectors) of a tenant, in batches, for rebuilding an index."""
@@ -267,9 +421,21 @@ class DocumentStore:
             last = int(ids[-1])
             yield ids, vecs
 
+    def created_between(self, tenant: str, kind: str, since: str, until: str) -> list[tuple[int, str, str]]:
+        """(row id, document id, created_at) of documents created in [since, until), oldest first."""
+        with self._lock:
+            rows = self.conn.execute(
+                """SELECT row_id, doc_id, created_at FROM documents
+                   WHERE tenant=? AND kind=? AND created_at >= ? AND created_at < ? ORDER BY created_at, row_id""",
+                (tenant, kind, since, until),
+            ).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
     def encoders_in_use(self, tenant: str) -> set[str]:
         with self._lock:
-            rows = self.conn.execute("SELECT DISTINCT encoder FROM documents WHERE tenant=?", (tenant,)).fetchall()
+            rows = self.conn.execute(
+                "SELECT DISTINCT encoder FROM documents WHERE tenant=?", (tenant,)
+            ).fetchall()
         return {str(r[0]) for r in rows}
 
 

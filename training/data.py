@@ -101,7 +101,11 @@ def load_table(
     heads = {h: c for h, c in label_columns.items() if c}
     for head, column in heads.items():
         _require(frame, [column], f"--{head if head != 'department' else 'label'} COLUMN")
-    for optional, flag in ((id_column, "--id"), (created_column, "--created"), (resolved_column, "--resolved")):
+    for optional, flag in (
+        (id_column, "--id"),
+        (created_column, "--created"),
+        (resolved_column, "--resolved"),
+    ):
         if optional:
             _require(frame, [optional], f"{flag} COLUMN")
 

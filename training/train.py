@@ -1,60 +1,130 @@
-"""Train a model bundle: routing heads with calibration and abstention thresholds, handling time."""
+"""Train a model bundle: routing heads with calibration and abstention thresholds, handling time.
+
+Per head, everything is chosen on the training data alone, by cross-validation:
+
+1. lexical: LinearSVC (class-balanced) over TF-IDF words + character n-grams, C from a small grid;
+2. semantic: class-balanced logistic regression over the sentence embeddings;
+3. neighbours: a sharp similarity-weighted vote of the nearest training tickets (leave-one-out);
+4. the blend weights, neighbour k and kernel width, and a class-prior correction, by out-of-fold
+   macro-F1 (accuracy breaks near-ties);
+5. a softmax temperature for the blend (out-of-fold negative log-likelihood);
+6. a confidence calibrator over agreement and nearest-neighbour features, kept only when it beats
+   the temperature alone on held-out Brier score;
+7. abstention thresholds for the target precision (plus one standard error) on out-of-fold
+   confidences: one global threshold over the calibrator's output, or per class without it.
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 import time
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
+from sklearn.svm import LinearSVC
 
 from embeddings import Encoder
 from training.data import TicketTable
 from training.metrics import classification_report
 from triage.bundle import SCHEMA_VERSION, ModelBundle
 from triage.handling import HandlingTimeModel
-from triage.routing import Head, Neighbours, Router, joint_features, softmax, word_analyzer
+from triage.routing import (
+    Blend,
+    Evidence,
+    Head,
+    LogisticCalibrator,
+    Neighbours,
+    Router,
+    blend_logits,
+    confidence_features,
+    log_softmax,
+    neighbour_votes,
+    scores_matrix,
+    softmax,
+    top_similar,
+    word_analyzer,
+)
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
 DEFAULT_TARGET_PRECISION = 0.90
-DEFAULT_C = 4.0
+# LinearSVC C candidates for the lexical model (TF-IDF rows are L2-normalised), most trusted first.
+LEXICAL_CS = (0.3, 0.1, 1.0)
+# Cross-validating one C costs about (folds + 1) fits of (non-zeros x one-vs-rest problems) work;
+# big tables try fewer candidates so that training stays within a minute on two cores.
+LEXICAL_SEARCH_BUDGET = 600e6
+SEMANTIC_ALPHA = 0.3
+# Blend grid searched on out-of-fold predictions.
+SEMANTIC_WEIGHTS = (0.0, 0.5, 1.0)
+KNN_WEIGHTS = (0.0, 0.5, 1.0)
+KNN_KS = (5, 10, 20, 40)
+KNN_SIGMAS = (0.02, 0.05, 0.1)
+PRIOR_WEIGHTS = (0.0, 0.3)
+# Weight of accuracy beside macro-F1 when choosing a blend (it breaks near-ties).
+ACCURACY_WEIGHT = 0.1
 # A class needs this many out-of-fold predictions before it gets a threshold of its own.
 MIN_THRESHOLD_SUPPORT = 10
+# Thresholds ask for the target precision plus this many standard errors on the held-out rows.
+THRESHOLD_MARGIN_Z = 1.0
+# The confidence calibrator needs this many held-out rows, right and wrong ones among them.
+MIN_CALIBRATION_ROWS = 50
+# Texts with at least this share of Han characters use character 1-3 grams, others char_wb 2-4.
+HAN_SHARE_FOR_CJK_GRAMS = 0.3
+N_JOBS = 2
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def new_version() -> str:
     return datetime.now(UTC).strftime("v%Y%m%d-%H%M%S")
 
 
-def build_vectorizer() -> FeatureUnion:
-    """Words (jieba for Chinese) with bigrams, plus character 1-3 grams; the word block comes first."""
+def han_share(texts: Sequence[str]) -> float:
+    """Share of Han characters among the non-space characters of a sample of the texts."""
+    sample = "".join(texts[:: max(1, len(texts) // 500)])
+    letters = len(sample) - sample.count(" ")
+    return len(_HAN.findall(sample)) / letters if letters else 0.0
+
+
+def build_vectorizer(texts: Sequence[str] = ()) -> FeatureUnion:
+    """Words (jieba for Chinese) with bigrams, plus character n-grams; the word block comes first.
+
+    Mostly-Chinese data gets character 1-3 grams (a Han character is already a morpheme); other
+    data gets char_wb 2-4 grams, which carry sub-word evidence such as product codes and typos.
+    """
+    cjk = han_share(texts) >= HAN_SHARE_FOR_CJK_GRAMS
+    chars = (
+        TfidfVectorizer(
+            analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=100_000
+        )
+        if cjk
+        else TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=150_000
+        )
+    )
     return FeatureUnion(
         [
             (
                 "words",
                 TfidfVectorizer(analyzer=word_analyzer, min_df=2, sublinear_tf=True, max_features=50_000),
             ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=80_000
-                ),
-            ),
+            ("chars", chars),
         ]
     )
-
-
-def _classifier(c: float) -> LogisticRegression:
-    return LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -69,80 +139,258 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
 
 
 def choose_thresholds(
-    confidence: np.ndarray, predicted: np.ndarray, correct: np.ndarray, labels: Sequence[str], target: float
+    confidence: np.ndarray,
+    predicted: np.ndarray,
+    correct: np.ndarray,
+    labels: Sequence[str],
+    target: float,
+    per_class: bool = True,
+    margin_z: float = 0.0,
 ) -> tuple[dict[str, float], float]:
     """Per-class confidence thresholds reaching the target precision on held-out predictions.
 
     For each predicted class the lowest threshold whose accepted predictions reach ``target``
-    precision; classes with too few held-out predictions use the global threshold. A class that
-    never reaches the target gets 1.0 (always ask a human).
+    precision plus ``margin_z`` standard errors (the lowest threshold that just reaches the target
+    on held-out data is optimistic for new data); classes with too few held-out predictions, or
+    all when ``per_class`` is false, use the global threshold. A class that never reaches the
+    target gets 1.0 (always ask a human).
     """
 
     def lowest(conf: np.ndarray, ok: np.ndarray) -> float:
         if len(conf) == 0:
             return 1.0
         order = np.argsort(-conf, kind="stable")
-        precision = np.cumsum(ok[order]) / np.arange(1, len(order) + 1)
-        good = np.nonzero(precision >= target)[0]
+        accepted = np.arange(1, len(order) + 1)
+        precision = np.cumsum(ok[order]) / accepted
+        needed = target + margin_z * np.sqrt(target * (1 - target) / accepted)
+        good = np.nonzero(precision >= needed)[0]
         if len(good) == 0:
             return 1.0
         return float(conf[order][good.max()])
 
     global_threshold = lowest(confidence, correct)
     thresholds: dict[str, float] = {}
-    for index, label in enumerate(labels):
-        mask = predicted == index
-        if mask.sum() >= MIN_THRESHOLD_SUPPORT:
-            thresholds[label] = lowest(confidence[mask], correct[mask])
+    if per_class:
+        for index, label in enumerate(labels):
+            mask = predicted == index
+            if mask.sum() >= MIN_THRESHOLD_SUPPORT:
+                thresholds[label] = lowest(confidence[mask], correct[mask])
     return thresholds, global_threshold
+
+
+def macro_f1(y: np.ndarray, predicted: np.ndarray, n_labels: int) -> float:
+    """Macro-F1 over the labels present in ``y`` (fast: used inside the blend search)."""
+    tp = np.bincount(y[predicted == y], minlength=n_labels)
+    support = np.bincount(y, minlength=n_labels)
+    predicted_count = np.bincount(predicted, minlength=n_labels)
+    denominator = support + predicted_count
+    present = support > 0
+    f1 = np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+    return float(f1[present].mean())
+
+
+def _folds(y: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    n_splits = max(2, min(folds, len(y) // 2))
+    with warnings.catch_warnings():
+        # Labels rarer than the number of folds are missing from some folds: scores_matrix fills them.
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        return list(
+            StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
+        )
+
+
+def _fold_scores(
+    make: Callable[[], Any], x: Any, y: np.ndarray, n_labels: int, train: np.ndarray, test: np.ndarray
+) -> np.ndarray:
+    model = make().fit(x[train], y[train])
+    return scores_matrix(model, x[test], n_labels)
+
+
+def out_of_fold(
+    makers: Sequence[Callable[[], Any]],
+    x: Any,
+    y: np.ndarray,
+    n_labels: int,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> list[np.ndarray]:
+    """Out-of-fold decision scores of each model maker, folds run in parallel."""
+    jobs = [(m, tr, te) for m in makers for tr, te in splits]
+    parts = Parallel(n_jobs=N_JOBS)(delayed(_fold_scores)(m, x, y, n_labels, tr, te) for m, tr, te in jobs)
+    out = []
+    for i in range(len(makers)):
+        scores = np.zeros((len(y), n_labels))
+        for j, (_, test) in enumerate(splits):
+            scores[test] = parts[i * len(splits) + j]
+        out.append(scores)
+    return out
+
+
+def _lexical(c: float) -> Callable[[], LinearSVC]:
+    return lambda: LinearSVC(C=c, class_weight="balanced", tol=1e-3)
+
+
+def _semantic() -> RidgeClassifier:
+    return RidgeClassifier(alpha=SEMANTIC_ALPHA, class_weight="balanced")
+
+
+def lexical_candidates(features: sparse.csr_matrix, n_labels: int, folds: int) -> tuple[float, ...]:
+    """The C values worth cross-validating within the training-time budget (at least one)."""
+    problems = 1 if n_labels == 2 else n_labels
+    work_per_candidate = features.nnz * problems * (folds + 1)
+    affordable = int(LEXICAL_SEARCH_BUDGET // max(work_per_candidate, 1))
+    return LEXICAL_CS[: max(1, min(len(LEXICAL_CS), affordable))]
+
+
+@dataclass(frozen=True)
+class Choice:
+    lexical_c: float
+    blend: Blend
+    score: float
+
+
+def search_blend(
+    lexical: dict[float, np.ndarray],
+    semantic: np.ndarray | None,
+    top: np.ndarray,
+    top_sims: np.ndarray,
+    y: np.ndarray,
+    log_prior: np.ndarray,
+) -> Choice:
+    """The lexical C and blend with the best out-of-fold macro-F1 (+ a little accuracy)."""
+    n_labels = len(log_prior)
+    lexical_lp = {c: (log_softmax(s / t), t) for c, s in lexical.items() for t in [fit_temperature(s, y)]}
+    semantic_t = fit_temperature(semantic, y) if semantic is not None else 1.0
+    semantic_lp = log_softmax(semantic / semantic_t) if semantic is not None else None
+    votes = {
+        (k, sigma): neighbour_votes(top, top_sims, y, n_labels, k, sigma)
+        for k, sigma in itertools.product(KNN_KS, KNN_SIGMAS)
+    }
+    best: Choice | None = None
+    semantic_weights = SEMANTIC_WEIGHTS if semantic_lp is not None else (0.0,)
+    for c, (lp, lexical_t) in lexical_lp.items():
+        for ws, wk, wp in itertools.product(semantic_weights, KNN_WEIGHTS, PRIOR_WEIGHTS):
+            for k, sigma in itertools.product(KNN_KS, KNN_SIGMAS) if wk else [(KNN_KS[0], KNN_SIGMAS[0])]:
+                blend = Blend(lexical_t, semantic_t, ws, wk, k, sigma, wp)
+                evidence = Evidence(lp, semantic_lp, votes[(k, sigma)], top_sims[:, 0])
+                predicted = blend_logits(evidence, blend, log_prior).argmax(axis=1)
+                score = macro_f1(y, predicted, n_labels) + ACCURACY_WEIGHT * float(np.mean(predicted == y))
+                if best is None or score > best.score + 1e-9:
+                    best = Choice(c, blend, score)
+    assert best is not None
+    return best
+
+
+def _fit_calibrator(features: np.ndarray, correct: np.ndarray) -> LogisticCalibrator:
+    mean = features.mean(axis=0)
+    scale = features.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=1000).fit((features - mean) / scale, correct)
+    return LogisticCalibrator(mean, scale, model.coef_[0].copy(), float(model.intercept_[0]))
+
+
+def fit_confidence_model(
+    features: np.ndarray, correct: np.ndarray, folds: int
+) -> tuple[LogisticCalibrator, np.ndarray] | None:
+    """A calibrator of P(top label right) and its out-of-fold outputs, or None if data is too thin."""
+    ok = correct.astype(int)
+    if len(ok) < MIN_CALIBRATION_ROWS or ok.sum() < 5 or (1 - ok).sum() < 5:
+        return None
+    held_out = np.zeros(len(ok))
+    for train, test in _folds(ok, folds):
+        held_out[test] = _fit_calibrator(features[train], ok[train]).probability(features[test])
+    return _fit_calibrator(features, ok), held_out
+
+
+def _brier(confidence: np.ndarray, correct: np.ndarray) -> float:
+    return float(np.mean((confidence - correct.astype(float)) ** 2))
 
 
 def _fit_head(
     name: str,
     features: sparse.csr_matrix,
+    vectors: np.ndarray,
+    top: np.ndarray,
+    top_sims: np.ndarray,
     y_labels: Sequence[str],
-    n_words: int,
     word_names: np.ndarray,
     target_precision: float,
-    c: float,
     folds: int,
-) -> tuple[Head, dict[str, object]]:
+) -> tuple[Head, dict[str, Any], dict[str, Any]]:
     labels = sorted(set(y_labels))
-    y = np.array([labels.index(v) for v in y_labels])
-    min_count = int(np.bincount(y).min())
-    n_splits = max(2, min(folds, min_count))
-    oof = np.zeros((len(y), len(labels)))
-    for train_idx, test_idx in StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0).split(
-        features, y
-    ):
-        model = _classifier(c).fit(features[train_idx], y[train_idx])
-        logits = model.decision_function(features[test_idx])
-        if logits.ndim == 1:
-            logits = np.stack([-logits, logits], axis=1)
-        # A fold may miss a class: its column stays at a very low logit.
-        full = np.full((len(test_idx), len(labels)), -1e3)
-        full[:, model.classes_] = logits
-        oof[test_idx] = full
-    temperature = fit_temperature(oof, y)
-    probs = softmax(oof / temperature)
-    predicted = probs.argmax(axis=1)
-    confidence = probs.max(axis=1)
-    correct = predicted == y
-    thresholds, default_threshold = choose_thresholds(
-        confidence, predicted, correct, labels, target_precision
+    index = {label: i for i, label in enumerate(labels)}
+    y = np.array([index[v] for v in y_labels])
+    n_labels = len(labels)
+    log_prior = np.log(np.bincount(y, minlength=n_labels) / len(y))
+    splits = _folds(y, folds)
+    clock = time.perf_counter()
+
+    candidates = lexical_candidates(features, n_labels, len(splits))
+    lexical_scores = out_of_fold([_lexical(c) for c in candidates], features, y, n_labels, splits)
+    lexical_oof = dict(zip(candidates, lexical_scores, strict=True))
+    logger.info("%s: lexical out-of-fold scores in %.1fs", name, time.perf_counter() - clock)
+    clock = time.perf_counter()
+    semantic_oof = out_of_fold([_semantic], vectors, y, n_labels, splits)[0]
+    logger.info("%s: semantic out-of-fold scores in %.1fs", name, time.perf_counter() - clock)
+    clock = time.perf_counter()
+    choice = search_blend(lexical_oof, semantic_oof, top, top_sims, y, log_prior)
+    logger.info("%s: blend search in %.1fs", name, time.perf_counter() - clock)
+    clock = time.perf_counter()
+    blend = choice.blend
+
+    evidence = Evidence(
+        log_softmax(lexical_oof[choice.lexical_c] / blend.lexical_temperature),
+        log_softmax(semantic_oof / blend.semantic_temperature) if blend.semantic_weight else None,
+        neighbour_votes(top, top_sims, y, n_labels, blend.knn_k, blend.knn_sigma)
+        if blend.knn_weight
+        else None,
+        top_sims[:, 0],
     )
-    final = _classifier(c).fit(features, np.array(y_labels))
+    logits = blend_logits(evidence, blend, log_prior)
+    temperature = fit_temperature(logits, y)
+    probs = softmax(logits / temperature)
+    predicted = probs.argmax(axis=1)
+    correct = predicted == y
+    confidence = probs.max(axis=1)
+    confidence_model = None
+    calibrated = fit_confidence_model(confidence_features(probs, evidence, log_prior), correct, folds)
+    if calibrated is not None and _brier(calibrated[1], correct) < _brier(confidence, correct):
+        confidence_model, confidence = calibrated
+    # A calibrated confidence already accounts for the class (its prior is a calibrator input):
+    # one global threshold then routes as much as per-class ones, with less variance.
+    thresholds, default_threshold = choose_thresholds(
+        confidence,
+        predicted,
+        correct,
+        labels,
+        target_precision,
+        per_class=confidence_model is None,
+        margin_z=THRESHOLD_MARGIN_Z,
+    )
+
+    logger.info("%s: calibration in %.1fs", name, time.perf_counter() - clock)
+    clock = time.perf_counter()
+    targets = np.array(y_labels)
+    final_jobs = [(_lexical(choice.lexical_c)(), features)] + (
+        [(_semantic(), vectors)] if blend.semantic_weight else []
+    )
+    fitted = Parallel(n_jobs=N_JOBS)(delayed(model.fit)(x, targets) for model, x in final_jobs)
+    classifier, semantic = fitted[0], (fitted[1] if len(fitted) > 1 else None)
+    logger.info("%s: final fit in %.1fs", name, time.perf_counter() - clock)
     head = Head(
         name=name,
-        classifier=final,
+        classifier=classifier,
         temperature=temperature,
         thresholds=thresholds,
         default_threshold=default_threshold,
-        word_feature_names=word_names[:n_words],
+        word_feature_names=word_names,
+        semantic=semantic,
+        blend=blend,
+        confidence_model=confidence_model,
+        log_prior=log_prior,
+        neighbour_codes=y,
     )
     # Held-out (cross-validated) quality, and the share that clears its class threshold.
-    thresh = np.array([thresholds.get(labels[p], default_threshold) for p in predicted])
-    accepted = confidence >= thresh
+    accepted = confidence >= np.array([thresholds.get(labels[p], default_threshold) for p in predicted])
     report = classification_report([labels[i] for i in y], [labels[i] for i in predicted], confidence)
     report.pop("per_class")
     report.update(
@@ -150,10 +398,16 @@ def _fit_head(
             "temperature": temperature,
             "expected_coverage": float(accepted.mean()),
             "precision_when_routed": float(correct[accepted].mean()) if accepted.any() else None,
-            "folds": n_splits,
+            "folds": len(splits),
         }
     )
-    return head, report
+    params = {
+        "lexical": f"LinearSVC C={choice.lexical_c:g} balanced",
+        "semantic": f"RidgeClassifier alpha={SEMANTIC_ALPHA:g} balanced" if semantic is not None else None,
+        "blend": asdict(blend),
+        "confidence_calibrator": confidence_model is not None,
+    }
+    return head, report, params
 
 
 def _hours(created: Sequence[str | None], resolved: Sequence[str | None]) -> list[float]:
@@ -167,13 +421,27 @@ def _hours(created: Sequence[str | None], resolved: Sequence[str | None]) -> lis
     return out
 
 
+def leave_one_out_neighbours(vectors: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Each training row's k nearest other rows (indices, similarities), best first."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    k = max(1, min(k, len(vectors) - 1))
+    tops, sims_out = [], []
+    for start in range(0, len(vectors), chunk):
+        sims = vectors[start : start + chunk] @ vectors.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, start + rows] = -np.inf
+        top, top_sims = top_similar(sims, k)
+        tops.append(top)
+        sims_out.append(top_sims)
+    return np.vstack(tops), np.vstack(sims_out)
+
+
 def train_bundle(
     table: TicketTable,
     encoder: Encoder,
     version: str | None = None,
     target_precision: float = DEFAULT_TARGET_PRECISION,
     parent: str | None = None,
-    c: float = DEFAULT_C,
     folds: int = 5,
     progress: Progress | None = None,
     vectors: np.ndarray | None = None,
@@ -189,25 +457,27 @@ def train_bundle(
     if vectors is None:
         say(f"encoding {len(table)} tickets with {encoder.name}")
         vectors = encoder.encode(table.texts)
+    vectors = np.asarray(vectors, dtype=np.float32)
     say("fitting TF-IDF features")
-    vectorizer = build_vectorizer()
-    vectorizer.fit(table.texts)
-    features = joint_features(vectorizer, table.texts, vectors)
+    vectorizer = build_vectorizer(table.texts)
+    features = vectorizer.fit_transform(table.texts).tocsr()
     word_names = np.asarray(vectorizer.transformer_list[0][1].get_feature_names_out())
-    n_words = len(word_names)
+    logger.info("TF-IDF %s in %.1fs", features.shape, time.perf_counter() - started)
+    top, top_sims = leave_one_out_neighbours(vectors, max(KNN_KS))
     heads: dict[str, Head] = {}
     metrics: dict[str, object] = {}
+    params: dict[str, object] = {}
     for name, y_labels in table.labels.items():
         if len(set(y_labels)) < 2:
             say(f"skipping {name}: only one label")
             continue
-        say(f"training {name} ({len(set(y_labels))} labels, {folds}-fold calibration)")
-        heads[name], metrics[name] = _fit_head(
-            name, features, y_labels, n_words, word_names, target_precision, c, folds
+        say(f"training {name} ({len(set(y_labels))} labels, {folds}-fold model selection and calibration)")
+        heads[name], metrics[name], params[name] = _fit_head(
+            name, features, vectors, top, top_sims, y_labels, word_names, target_precision, folds
         )
     neighbours = Neighbours(
         ids=np.asarray(table.ids),
-        vectors=np.asarray(vectors, dtype=np.float32),
+        vectors=vectors,
         labels={h: np.asarray(v) for h, v in table.labels.items()},
     )
     handling = None
@@ -233,10 +503,10 @@ def train_bundle(
         },
         "target_precision": target_precision,
         "params": {
-            "C": c,
             "folds": folds,
-            "vectorizer": "words+bigrams (jieba) | char_wb 1-3",
-            "model": "logreg",
+            "vectorizer": "words+bigrams (jieba) | " + str(vectorizer.transformer_list[1][1].ngram_range),
+            "model": "lexical LinearSVC + semantic LR + neighbour vote, blended and calibrated by CV",
+            "heads": params,
         },
         "metrics": metrics,
         "data_notes": list(table.notes),

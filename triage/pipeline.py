@@ -148,6 +148,8 @@ class TriageService:
             k=k or self.similar_k,
             kind=kind,
             exclude_ids=[ticket.id] if ticket.id else [],
+            text=ticket.text,  # switches on BM25 beside the dense vector (hybrid search)
+            title=ticket.title or None,
         )
         return [
             SimilarCase(

@@ -55,3 +55,32 @@ def test_use_m3_encodes_cross_lingual(use_m3: Encoder) -> None:
 def test_use_m3_load_is_idempotent(use_m3: Encoder) -> None:
     use_m3.load()
     assert use_m3.name == "use-m3" and use_m3.dim == 512
+
+
+def test_sentence_transformers_spec_needs_a_model() -> None:
+    with pytest.raises(UnknownComponentError, match="model directory or a bundled name"):
+        get_encoder("sentence-transformers")
+
+
+def test_sentence_transformers_missing_directory_is_reported(tmp_path: object) -> None:
+    encoder = get_encoder(f"sentence-transformers:{tmp_path}/nowhere")
+    assert encoder.name.endswith("/nowhere")
+    with pytest.raises(UnknownComponentError, match="not found"):
+        encoder.load()
+
+
+def test_sentence_transformers_bundled_minilm_knows_its_dimension_without_torch() -> None:
+    encoder = get_encoder("sentence-transformers:minilm")
+    assert encoder.dim == 384 and encoder.name == "sentence-transformers:minilm"
+
+
+@pytest.mark.slow
+def test_sentence_transformers_bundled_minilm_encodes_offline() -> None:
+    encoder = get_encoder("sentence-transformers:minilm")
+    encoder.load()
+    v = encoder.encode(
+        ["vpn connection fails", "the vpn keeps failing to connect", "invoice amount is wrong"]
+    )
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
+    assert v[0] @ v[1] > v[0] @ v[2]

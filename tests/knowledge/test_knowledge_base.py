@@ -7,17 +7,37 @@ import pytest
 
 from embeddings import get_encoder
 from knowledge import Document, DocumentStore, KnowledgeBase
+from knowledge.base import HybridConfig
 from knowledge.index import IndexSnapshots, VectorIndex
+from knowledge.lexical import LexicalIndex
+from knowledge.store import SearchFilters
+from knowledge.text import TOKENIZER_VERSION
 
 
-def _kb(tmp_path: Path) -> KnowledgeBase:
-    kb = KnowledgeBase(DocumentStore(tmp_path / "kb.db"), get_encoder("hashing:128"), tmp_path / "index")
+def _kb(tmp_path: Path, extra: tuple[str, ...] = ()) -> KnowledgeBase:
+    kb = KnowledgeBase(
+        DocumentStore(tmp_path / "kb.db"),
+        get_encoder("hashing:128"),
+        tmp_path / "index",
+        extra_encoders=[get_encoder(spec) for spec in extra],
+    )
     kb.load()
     return kb
 
 
-def _doc(doc_id: str, body: str, tenant: str = "default", kind: str = "case") -> Document:
-    return Document(doc_id=doc_id, kind=kind, tenant=tenant, title="", body=body, resolution=f"fixed {doc_id}")
+def _doc(doc_id: str, body: str, tenant: str = "default", kind: str = "case", **fields: str) -> Document:
+    return Document(
+        doc_id=doc_id, kind=kind, tenant=tenant, title="", body=body, resolution=f"fixed {doc_id}", **fields
+    )
+
+
+def _search(kb: KnowledgeBase, text: str, **kwargs: object) -> list[str]:
+    vector = kb.encoder.encode([text])[0]
+    return [h.document.doc_id for h in kb.search(vector, text=text, **kwargs)]  # type: ignore[arg-type]
+
+
+def _snapshot_bytes(tmp_path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted((tmp_path / "index").rglob("*")) if p.is_file())
 
 
 def test_knowledge_base_finds_the_nearest_case(tmp_path: Path) -> None:
@@ -29,40 +49,149 @@ def test_knowledge_base_finds_the_nearest_case(tmp_path: Path) -> None:
     assert hits[0].document.resolution == "fixed a"
 
 
-def test_knowledge_base_update_replaces_vector(tmp_path: Path) -> None:
+def test_hybrid_search_reports_matched_terms_and_channels(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    kb.add([_doc("a", "VPN connection fails with error 809"), _doc("b", "printer on floor 2 jams")])
+    text = "my vpn connections failed, error 809 again"
+    hits = kb.search(kb.encoder.encode([text])[0], "default", k=2, text=text)
+    assert hits[0].document.doc_id == "a"
+    # The query's own words, stemmed to match ("connections" ~ "connection"), rarest first.
+    assert set(hits[0].matched_terms) == {"vpn", "connections", "failed", "error", "809"}
+    assert set(hits[0].channels) == {"hashing:128", "bm25"}
+    assert all(0.0 <= v <= 1.0 for v in hits[0].channels.values())
+    assert 0.0 <= hits[1].score < hits[0].score <= 1.0
+
+
+def test_lexical_channel_finds_a_rare_identifier(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    kb.add([_doc(str(i), f"disk usage alert on host number {i}") for i in range(30)])
+    kb.add([_doc("x", "NameNode crashes with org.apache.hadoop.hdfs.BlockMissingException")])
+    assert _search(kb, "BlockMissingException again", tenant="default", k=1) == ["x"]
+
+
+def test_identical_text_scores_near_one(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    kb.add([_doc("a", "outlook keeps asking for the password"), _doc("b", "printer out of toner")])
+    text = "outlook keeps asking for the password"
+    hit = kb.search(kb.encoder.encode([text])[0], "default", k=1, text=text)[0]
+    assert hit.document.doc_id == "a" and hit.score > 0.9
+
+
+def test_knowledge_base_update_re_embeds_and_re_indexes(tmp_path: Path) -> None:
     kb = _kb(tmp_path)
     kb.add([_doc("a", "printer jam on floor 2")])
     kb.add([_doc("a", "salary slip missing for march")])
     assert kb.size("default") == 1
-    hit = kb.search(kb.encoder.encode(["salary slip missing"])[0], tenant="default", k=1)[0]
+    hit = kb.search(kb.encoder.encode(["salary slip missing"])[0], tenant="default", k=1, text="salary slip")[
+        0
+    ]
     assert hit.document.body == "salary slip missing for march"
+    assert hit.matched_terms == ("salary", "slip") or set(hit.matched_terms) == {"salary", "slip"}
+    # The old text is gone from BM25 too: its words match nothing any more.
+    assert (
+        kb.search(kb.encoder.encode(["printer jam"])[0], "default", k=1, text="printer jam")[0].matched_terms
+        == ()
+    )
 
 
 def test_knowledge_base_keeps_tenants_apart(tmp_path: Path) -> None:
     kb = _kb(tmp_path)
     kb.add([_doc("a", "vpn broken", tenant="acme"), _doc("b", "vpn broken", tenant="globex")])
-    hits = kb.search(kb.encoder.encode(["vpn broken"])[0], tenant="acme", k=5)
-    assert [h.document.doc_id for h in hits] == ["a"]
-    assert kb.search(kb.encoder.encode(["vpn"])[0], tenant="nobody", k=5) == []
+    assert _search(kb, "vpn broken", tenant="acme", k=5) == ["a"]
+    assert _search(kb, "vpn", tenant="nobody", k=5) == []
+    assert not (tmp_path / "index" / "nobody").exists()
 
 
 def test_knowledge_base_separates_cases_and_articles(tmp_path: Path) -> None:
     kb = _kb(tmp_path)
     kb.add([_doc("c1", "reset password"), _doc("kb1", "how to reset your password", kind="article")])
-    vector = kb.encoder.encode(["reset password"])[0]
-    assert [h.document.doc_id for h in kb.search(vector, "default", k=5, kind="article")] == ["kb1"]
-    assert [h.document.doc_id for h in kb.search(vector, "default", k=5)] == ["c1"]
+    kb.add([_doc(f"c{i}", f"reset password for user {i}") for i in range(2, 40)])
+    assert _search(kb, "reset password", tenant="default", k=5, kind="article") == ["kb1"]
+    assert "kb1" not in _search(kb, "reset password", tenant="default", k=50)
 
 
-def test_knowledge_base_delete_removes_from_index_and_snapshot(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (SearchFilters(departments=("network",)), {"a", "c"}),
+        (SearchFilters(statuses=("OPEN",)), {"b", "c"}),
+        (SearchFilters(languages=("en",)), {"a", "b"}),
+        (SearchFilters(created_from="2024-03-01"), {"b", "c"}),
+        (SearchFilters(created_from="2024-03-01", created_to="2024-04-01"), {"b"}),
+        (SearchFilters(departments=("network",), statuses=("open",)), {"c"}),
+        (SearchFilters(doc_ids=("a", "missing")), {"a"}),
+        (SearchFilters(departments=("nobody",)), set()),
+    ],
+)
+def test_search_filters(tmp_path: Path, filters: SearchFilters, expected: set[str]) -> None:
     kb = _kb(tmp_path)
-    kb.add([_doc("a", "vpn broken"), _doc("b", "printer broken")])
+    kb.add(
+        [
+            _doc(
+                "a",
+                "vpn down",
+                department="network",
+                status="resolved",
+                language="en",
+                created_at="2024-02-10",
+            ),
+            _doc(
+                "b",
+                "vpn down",
+                department="it",
+                status="open",
+                language="en",
+                created_at="2024-03-05T09:00:00",
+            ),
+            _doc(
+                "c", "vpn down", department="network", status="Open", language="zh", created_at="2024-05-01"
+            ),
+        ]
+    )
+    assert set(_search(kb, "vpn down", tenant="default", k=10, filters=filters)) == expected
+
+
+def test_exclude_ids_still_returns_k(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    kb.add([_doc(str(i), f"mailbox full warning {i}") for i in range(20)])
+    found = _search(kb, "mailbox full", tenant="default", k=5, exclude_ids=["0", "1", "2"])
+    assert len(found) == 5 and not {"0", "1", "2"} & set(found)
+
+
+def test_delete_removes_from_every_index_and_snapshot(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    secret = "zebracorn"
+    kb.add([_doc("a", f"vpn broken for {secret}"), _doc("b", "printer broken")])
+    kb.flush()
+    assert secret.encode() in _snapshot_bytes(tmp_path)
+    vector_a = kb.store.vectors([r.row_id or 0 for r in kb.store.page("default", "case")])
     assert kb.delete("default", "case", ["a", "missing"]) == ["a"]
     assert kb.store.get("default", "case", "a") is None
     assert kb.size("default") == 1
-    # The snapshot on disk no longer holds the deleted vector either.
-    loaded = IndexSnapshots(tmp_path / "index").load("default", kb.encoder.name)
-    assert loaded is not None and len(loaded[0]) == 1
+    assert _search(kb, f"vpn {secret}", tenant="default", k=5) == ["b"]
+    # Neither snapshot on disk keeps the deleted document: not its terms, not its vector.
+    on_disk = _snapshot_bytes(tmp_path)
+    assert secret.encode() not in on_disk
+    deleted_vector = next(iter(vector_a.values())).tobytes()
+    assert deleted_vector not in on_disk
+    snapshots = IndexSnapshots(tmp_path / "index")
+    dense = snapshots.load("default", "dense-hashing:128", {"encoder": "hashing:128", "dim": 128})
+    lexical = snapshots.load("default", "bm25", {"tokenizer": TOKENIZER_VERSION})
+    assert dense is not None and len(VectorIndex.from_bytes(dense[0])) == 1
+    assert lexical is not None and len(LexicalIndex.from_bytes(lexical[0])) == 1
+    # Nor does the database keep the further encoders' vectors, or the text in its files.
+    assert kb.store.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 0
+    database_files = b"".join(p.read_bytes() for p in tmp_path.glob("kb.db*"))
+    assert secret.encode() not in database_files
+
+
+def test_delete_removes_further_encoder_vectors(tmp_path: Path) -> None:
+    kb = _kb(tmp_path, extra=("hashing:32",))
+    kb.add([_doc("a", "vpn broken"), _doc("b", "printer broken")])
+    assert kb.store.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 2
+    kb.delete("default", "case", ["a"])
+    assert kb.store.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 1
+    assert len(kb._shard("default").dense["hashing:32"]) == 1
 
 
 def test_knowledge_base_catches_up_from_database_after_restart(tmp_path: Path) -> None:
@@ -70,31 +199,75 @@ def test_knowledge_base_catches_up_from_database_after_restart(tmp_path: Path) -
     kb.add([_doc(str(i), f"ticket number {i} about topic {i % 7}") for i in range(30)])
     kb.flush()
     # Writes after the last snapshot reach the database only, as if the process died then.
-    kb.store.upsert([_doc("late", "late ticket vpn")], kb.encoder.encode(["late ticket vpn"]), kb.encoder.name)
+    kb.store.upsert(
+        [_doc("late", "late ticket vpn")], kb.encoder.encode(["late ticket vpn"]), kb.encoder.name
+    )
     kb.store.delete("default", "case", ["3"])
     kb.store.close()
     again = _kb(tmp_path)
     assert again.size("default") == 30
-    hit = again.search(again.encoder.encode(["late ticket vpn"])[0], "default", k=1)[0]
-    assert hit.document.doc_id == "late"
+    hits = again.search(again.encoder.encode(["late ticket vpn"])[0], "default", k=1, text="late ticket vpn")
+    assert hits[0].document.doc_id == "late" and "late" in hits[0].matched_terms
+    assert "3" not in _search(again, "ticket number 3 about topic 3", tenant="default", k=30)
+
+
+def test_added_encoder_backfills_vectors_from_the_database(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    kb.add([_doc("a", "vpn broken"), _doc("b", "printer broken")])
+    kb.flush()
+    kb.store.close()
+    again = _kb(tmp_path, extra=("hashing:32",))
+    assert len(again._shard("default").dense["hashing:32"]) == 2
+    assert again.store.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 2
+    assert _search(again, "printer broken", tenant="default", k=1) == ["b"]
+
+
+def test_removed_encoder_snapshot_is_pruned(tmp_path: Path) -> None:
+    kb = _kb(tmp_path, extra=("hashing:32",))
+    kb.add([_doc("a", "vpn broken")])
+    kb.flush()
+    kb.store.close()
+    assert any("hashing_32" in p.name for p in (tmp_path / "index").rglob("*"))
+    _kb(tmp_path)
+    assert not any("hashing_32" in p.name for p in (tmp_path / "index").rglob("*"))
 
 
 def test_snapshot_from_another_encoder_is_rebuilt(tmp_path: Path) -> None:
     kb = _kb(tmp_path)
     kb.add([_doc("a", "vpn broken")])
     kb.flush()
-    assert IndexSnapshots(tmp_path / "index").load("default", "use-m3") is None
-    assert IndexSnapshots(tmp_path / "index").load("default", kb.encoder.name) is not None
+    snapshots = IndexSnapshots(tmp_path / "index")
+    assert snapshots.load("default", "dense-hashing:128", {"encoder": "use-m3", "dim": 128}) is None
+    assert snapshots.load("default", "dense-hashing:128", {"encoder": "hashing:128", "dim": 128}) is not None
 
 
-def test_corrupt_snapshot_is_rebuilt_from_database(tmp_path: Path) -> None:
+@pytest.mark.parametrize("component", ["dense-hashing_128", "bm25"])
+def test_corrupt_snapshot_is_rebuilt_from_database(tmp_path: Path, component: str) -> None:
     kb = _kb(tmp_path)
     kb.add([_doc("a", "vpn broken"), _doc("b", "printer")])
     kb.flush()
     kb.store.close()
-    (tmp_path / "index" / "default.faiss").write_bytes(b"garbage")
+    matches = list((tmp_path / "index").rglob(f"{component}*.bin"))
+    assert len(matches) == 1
+    matches[0].write_bytes(b"garbage")
     again = _kb(tmp_path)
     assert again.size("default") == 2
+    assert _search(again, "printer", tenant="default", k=1) == ["b"]
+
+
+def test_snapshot_behind_the_database_replays_idempotently(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    kb.add([_doc("a", "vpn broken"), _doc("b", "printer jam")])
+    kb.flush()
+    kb.add([_doc("a", "keyboard missing keys")])
+    kb.delete("default", "case", ["b"])
+    kb.store.close()
+    # Put the older snapshot marks back: the replay re-applies changes the indexes already hold.
+    for meta in (tmp_path / "index").rglob("*.json"):
+        meta.write_text(meta.read_text().replace('"mark": 4', '"mark": 2'))
+    again = _kb(tmp_path)
+    assert again.size("default") == 1
+    assert _search(again, "keyboard keys", tenant="default", k=5) == ["a"]
 
 
 def test_store_rejects_mismatched_vectors(tmp_path: Path) -> None:
@@ -103,13 +276,10 @@ def test_store_rejects_mismatched_vectors(tmp_path: Path) -> None:
         store.upsert([_doc("a", "x"), _doc("b", "y")], np.zeros((1, 4), dtype=np.float32), "hashing:4")
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
-def test_vector_index_round_trips_through_bytes(kind: str) -> None:
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(50, 16)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    index = VectorIndex(16, kind)
-    index.upsert(np.arange(100, 150), vectors)
-    copy = VectorIndex.from_bytes(index.to_bytes(), kind)
-    _, ids = copy.search(vectors[7], 1)
-    assert ids[0][0] == 107
+def test_hybrid_config_weights_fall_back_by_kind() -> None:
+    config = HybridConfig()
+    assert config.weight("en", "sentence-transformers:/models/x") == 1.0
+    assert config.weight("zh", "sentence-transformers:minilm") == 0.0
+    assert config.weight("zh", "hashing:64") == 1.0
+    assert config.language_of("sentence-transformers:minilm") == "en"
+    assert config.language_of("use-m3") is None

@@ -17,8 +17,12 @@ def _table() -> TicketTable:
 
 def test_corrections_relabel_and_append(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "db.sqlite")
-    ledger.add_feedback(Feedback("acme", "t0", "label", head="department", predicted="IT", correct="Security"))
-    ledger.add_feedback(Feedback("acme", "new-1", "label", head="department", correct="HR", text="payslip missing"))
+    ledger.add_feedback(
+        Feedback("acme", "t0", "label", head="department", predicted="IT", correct="Security")
+    )
+    ledger.add_feedback(
+        Feedback("acme", "new-1", "label", head="department", correct="HR", text="payslip missing")
+    )
     ledger.add_feedback(Feedback("acme", "t1", "label", head="department", predicted="IT", accepted=True))
     ledger.add_feedback(Feedback("other", "t2", "label", head="department", correct="HR"))
     corrections = load_corrections(ledger, "acme")
@@ -43,4 +47,3 @@ def test_retrain_records_parent_and_metric_changes() -> None:
     assert bundle.manifest["parent"] == "p1"
     assert set(report["metrics"]["macro_f1"]) == {"parent", "new"}
     assert bundle.manifest["retrain"]["corrections"] == 0
-

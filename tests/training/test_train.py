@@ -10,8 +10,25 @@ import pytest
 from embeddings import get_encoder
 from training.data import DataError, TicketTable, load_table
 from training.metrics import coverage_at_precision, expected_calibration_error
-from training.train import choose_thresholds, fit_temperature, train_bundle
+from training.train import (
+    build_vectorizer,
+    choose_thresholds,
+    fit_temperature,
+    leave_one_out_neighbours,
+    lexical_candidates,
+    macro_f1,
+    train_bundle,
+)
 from triage.bundle import BundleError, ModelBundle
+from triage.routing import (
+    SINGLE_THREAD_BATCH,
+    Head,
+    Router,
+    neighbour_votes,
+    scores_matrix,
+    top_similar,
+    transform,
+)
 
 _TEMPLATES = {
     "IT": [
@@ -66,6 +83,101 @@ def test_train_bundle_learns_departments(bundle: ModelBundle) -> None:
     assert "department 'IT'" in top.reason
 
 
+def test_train_bundle_records_model_choice_and_held_out_metrics(bundle: ModelBundle) -> None:
+    chosen = bundle.manifest["params"]["heads"]["department"]
+    assert chosen["lexical"].startswith("LinearSVC C=")
+    assert set(chosen["blend"]) >= {"knn_weight", "knn_k", "knn_sigma", "semantic_weight", "prior_weight"}
+    metrics = bundle.manifest["metrics"]["department"]
+    assert metrics["accuracy"] > 0.9 and 0.0 <= metrics["expected_coverage"] <= 1.0
+
+
+def test_router_predicts_the_same_alone_and_in_batches(bundle: ModelBundle) -> None:
+    encoder = get_encoder("hashing:128")
+    table = _table(n_per_label=15, seed=7)
+    texts = table.texts[: SINGLE_THREAD_BATCH + 8]  # crosses the single-thread batch limit
+    vectors = encoder.encode(texts)
+    batch = bundle.router.predict(texts, vectors)
+    for i in (0, len(texts) - 1):
+        alone = bundle.router.predict(texts[i : i + 1], vectors[i : i + 1])[0]
+        assert alone["department"] == batch[i]["department"]
+
+
+def test_router_runs_a_lexical_only_head() -> None:
+    """Bundles without blend or neighbours (older ones) still predict from the lexical model."""
+    from sklearn.svm import LinearSVC
+
+    table = _table(n_per_label=10)
+    vectorizer = build_vectorizer(table.texts)
+    features = vectorizer.fit_transform(table.texts)
+    head = Head(name="department", classifier=LinearSVC().fit(features, table.labels["department"]))
+    router = Router(vectorizer, {"department": head})
+    texts = ["invoice INV-123 amount wrong"]
+    prediction = router.predict(texts, get_encoder("hashing:16").encode(texts))[0]["department"]
+    assert prediction.value == "Finance" and prediction.examples == ()
+
+
+def test_transform_matches_sklearn_tfidf() -> None:
+    table = _table(n_per_label=10)
+    vectorizer = build_vectorizer(table.texts).fit(table.texts)
+    texts = [*table.texts[:5], "", "全新 的 文本 unseen words 123"]
+    expected = vectorizer.transform(texts).toarray()
+    assert np.allclose(transform(vectorizer, texts).toarray(), expected)
+
+
+def test_build_vectorizer_picks_character_grams_by_script() -> None:
+    chinese = build_vectorizer(["数据库 连接 失败"] * 3).transformer_list[1][1]
+    english = build_vectorizer(["database connection failed"] * 3).transformer_list[1][1]
+    assert (chinese.analyzer, chinese.ngram_range) == ("char", (1, 3))
+    assert (english.analyzer, english.ngram_range) == ("char_wb", (2, 4))
+
+
+def test_neighbour_votes_let_a_near_duplicate_decide() -> None:
+    sims = np.array([[0.999, 0.80, 0.79, 0.78]], dtype=np.float32)
+    codes = np.array([0, 1, 1, 1])
+    top, top_sims = top_similar(sims, 4)
+    sharp = neighbour_votes(top, top_sims, codes, 2, k=4, sigma=0.02)
+    flat = neighbour_votes(top, top_sims, codes, 2, k=4, sigma=10.0)
+    assert sharp[0, 0] > 0.9 and flat[0, 1] > 0.7
+    assert np.allclose(sharp.sum(axis=1), 1.0)
+
+
+def test_leave_one_out_neighbours_exclude_self() -> None:
+    vectors = get_encoder("hashing:32").encode(["a b", "a b", "c d", "e f"])
+    top, top_sims = leave_one_out_neighbours(vectors, 2)
+    assert top[0, 0] == 1 and top[1, 0] == 0  # the duplicate, never itself
+    assert all(i not in row for i, row in enumerate(top))
+    assert np.all(np.diff(top_sims, axis=1) <= 0)
+
+
+def test_scores_matrix_fills_classes_a_fold_missed() -> None:
+    from sklearn.svm import LinearSVC
+
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1], [0.1, 1.0]])
+    model = LinearSVC().fit(x, np.array([0, 2, 0, 2]))
+    scores = scores_matrix(model, x, 3)
+    assert scores.shape == (4, 3) and np.all(scores[:, 1] == -1e3)
+    assert np.allclose(scores[:, [0, 2]], model.decision_function(x)[:, None] * [-1, 1])
+
+
+def test_macro_f1_matches_sklearn() -> None:
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    y, predicted = rng.integers(0, 5, 300), rng.integers(0, 6, 300)
+    assert macro_f1(y, predicted, 6) == pytest.approx(
+        f1_score(y, predicted, average="macro", labels=np.unique(y))
+    )
+
+
+def test_lexical_candidates_shrink_for_big_tables() -> None:
+    from scipy import sparse
+
+    small = sparse.random(100, 50, density=0.1, format="csr", random_state=0)
+    big = sparse.random(20_000, 1000, density=0.2, format="csr", random_state=0)
+    assert len(lexical_candidates(small, 5, 5)) == 3
+    assert len(lexical_candidates(big, 50, 5)) == 1
+
+
 def test_train_bundle_records_manifest(bundle: ModelBundle, tmp_path: Path) -> None:
     bundle.save(tmp_path / "b")
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
@@ -111,6 +223,11 @@ def test_choose_thresholds_reaches_target_on_held_out() -> None:
     per_class, default = choose_thresholds(confidence, predicted, correct, ["A"], target=0.9)
     assert per_class["A"] == pytest.approx(0.7)
     assert default == pytest.approx(0.7)
+    # A margin of standard errors asks for more than the bare target on few rows.
+    stricter, default_strict = choose_thresholds(
+        confidence, predicted, correct, ["A"], target=0.9, per_class=False, margin_z=1.0
+    )
+    assert stricter == {} and default_strict > 0.7
 
 
 def test_metrics_ece_and_coverage_on_known_values() -> None:

@@ -1,0 +1,337 @@
+"""BM25 over one tenant's documents with bm25s, updatable in place.
+
+bm25s scores a static sparse matrix. Documents change one at a time here, so the index keeps two
+bm25s segments: a large *main* segment, rebuilt rarely, and a small *delta* segment of documents
+added or replaced since, rebuilt (cheaply) before the first search after a change. Both are built
+with the statistics of the whole live collection, so their scores are comparable; a replaced or
+deleted document is masked out of the main segment (``weight_mask``) until the next merge.
+
+The snapshot holds the token ids of every live document and a vocabulary compacted to the terms
+they use: a deleted document leaves no term behind on disk (right to be forgotten). The score
+matrices are rebuilt from it on load, in about a second per 100k documents.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+# Merge the delta into the main segment past this many documents or this share of the main one.
+MERGE_MIN = 2_000
+MERGE_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class LexicalQuery:
+    """A tokenised query: token ids known to the index (repeats kept), and their surface words."""
+
+    ids: np.ndarray
+    surfaces: tuple[str, ...]
+    unknown: tuple[str, ...]  # tokens no document has: they still count in the self-score
+
+
+def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and their counts (a sort: numpy's hash-based unique is far slower here)."""
+    ordered = np.sort(values, kind="stable")
+    if len(ordered) == 0:
+        return ordered, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    counts = np.diff(np.concatenate([starts, [len(ordered)]]))
+    return ordered[starts], counts
+
+
+class _Segment:
+    """One bm25s index over a fixed set of rows; ``alive`` masks rows replaced or deleted since."""
+
+    def __init__(self, rows: np.ndarray, model: bm25s.BM25 | None) -> None:
+        self.rows = rows
+        self.model = model
+        self.position = {int(r): i for i, r in enumerate(rows)}
+        self.alive = np.ones(len(rows), dtype=np.float32)
+
+    def scores(self, ids: np.ndarray) -> np.ndarray:
+        if self.model is None or len(self.rows) == 0:
+            return np.zeros(len(self.rows), dtype=np.float32)
+        n_vocab = len(self.model.scores["indptr"]) - 1
+        ids = ids[ids < n_vocab]
+        if len(ids) == 0:
+            return np.zeros(len(self.rows), dtype=np.float32)
+        return np.asarray(
+            self.model.get_scores_from_ids(ids.tolist(), weight_mask=self.alive), dtype=np.float32
+        )
+
+
+class LexicalIndex:
+    """BM25 ("lucene" variant) over token-id documents keyed by database row id."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self._vocab: dict[str, int] = {}
+        self._terms: list[str] = []
+        self._df = np.zeros(0, dtype=np.int64)
+        self._docs: dict[int, np.ndarray] = {}
+        self._total_len = 0
+        self._main = _Segment(np.zeros(0, dtype=np.int64), None)
+        self._delta = _Segment(np.zeros(0, dtype=np.int64), None)
+        self._pending: set[int] = set()  # rows not in the main segment
+        self._delta_stale = False
+        self._lock = threading.RLock()
+        self.chinese: set[int] = set()  # rows whose text is Chinese: BM25 only compares like with like
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __contains__(self, row_id: int) -> bool:
+        return row_id in self._docs
+
+    # ------------------------------------------------------------------ writes
+
+    def _ids(self, tokens: Sequence[str]) -> np.ndarray:
+        ids = np.empty(len(tokens), dtype=np.int32)
+        for i, token in enumerate(tokens):
+            index = self._vocab.get(token)
+            if index is None:
+                index = len(self._terms)
+                self._vocab[token] = index
+                self._terms.append(token)
+            ids[i] = index
+        if len(self._terms) > len(self._df):
+            grown = np.zeros(max(len(self._terms), 2 * len(self._df), 1024), dtype=np.int64)
+            grown[: len(self._df)] = self._df
+            self._df = grown
+        return ids
+
+    def upsert(self, row_id: int, tokens: Sequence[str], chinese: bool = False) -> None:
+        """Add a document or replace its tokens; ``chinese`` records the document's language."""
+        with self._lock:
+            self.remove([row_id])
+            ids = self._ids(tokens)
+            self._docs[row_id] = ids
+            if chinese:
+                self.chinese.add(row_id)
+            self._df[_unique(ids)[0]] += 1
+            self._total_len += len(ids)
+            self._pending.add(row_id)
+            self._delta_stale = True
+
+    def remove(self, row_ids: Iterable[int]) -> None:
+        """Forget documents (unknown ids are ignored, so replaying a delete is harmless)."""
+        with self._lock:
+            for row_id in row_ids:
+                ids = self._docs.pop(int(row_id), None)
+                if ids is None:
+                    continue
+                self.chinese.discard(int(row_id))
+                self._df[_unique(ids)[0]] -= 1
+                self._total_len -= len(ids)
+                position = self._main.position.get(int(row_id))
+                if position is not None:
+                    self._main.alive[position] = 0.0
+                if int(row_id) in self._pending:
+                    self._pending.discard(int(row_id))
+                    self._delta_stale = True
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self, rows: Iterable[int]) -> _Segment:
+        """A segment over ``rows`` scored with the whole collection's statistics."""
+        rows_array = np.asarray(sorted(rows), dtype=np.int64)
+        if len(rows_array) == 0 or not self._docs:
+            return _Segment(rows_array, None)
+        docs = [self._docs[int(r)] for r in rows_array]
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+        n_rows, n_vocab = len(docs), len(self._terms)
+        tokens = np.concatenate(docs).astype(np.int64)
+        owner = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
+        # Sorted by term, then document: exactly the CSC layout bm25s scores from.
+        keys, tf = _unique(tokens * n_rows + owner)
+        term, doc_index = keys // n_rows, keys % n_rows
+        n_docs = len(self._docs)
+        avg_len = max(self._total_len / n_docs, 1e-9)
+        df = self._df[:n_vocab].astype(np.float64)
+        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        norm = self.k1 * (1 - self.b + self.b * lengths[doc_index] / avg_len)
+        data = (idf[term] * tf / (tf + norm)).astype(np.float32)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(term, minlength=n_vocab))]).astype(np.int64)
+        model = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
+        model.scores = {
+            "data": data,
+            "indices": doc_index.astype(np.int32),
+            "indptr": indptr,
+            "num_docs": n_rows,
+        }
+        model.vocab_dict = self._vocab
+        model.nonoccurrence_array = None
+        return _Segment(rows_array, model)
+
+    def merge(self) -> None:
+        """Rebuild the main segment over every live document; the delta becomes empty."""
+        with self._lock:
+            self._main = self._build(list(self._docs))
+            self._delta = _Segment(np.zeros(0, dtype=np.int64), None)
+            self._pending.clear()
+            self._delta_stale = False
+
+    def _refresh(self) -> None:
+        main_rows = len(self._main.rows)
+        dead = main_rows - int(self._main.alive.sum())
+        if len(self._pending) > max(MERGE_MIN, MERGE_SHARE * main_rows) or dead > MERGE_SHARE * max(
+            main_rows, 1
+        ):
+            self.merge()
+        elif self._delta_stale:
+            self._delta = self._build(self._pending)
+            self._delta_stale = False
+
+    # ------------------------------------------------------------------ search
+
+    def query(self, surface_tokens: Sequence[tuple[str, str]]) -> LexicalQuery:
+        """Token ids of a query's (token, surface) pairs, keeping repeats (a title counts more)."""
+        with self._lock:
+            known = [(self._vocab[t], s) for t, s in surface_tokens if t in self._vocab]
+            unknown = tuple(t for t, _ in surface_tokens if t not in self._vocab)
+        ids = np.array([i for i, _ in known], dtype=np.int32)
+        return LexicalQuery(ids, tuple(s for _, s in known), unknown)
+
+    def self_score(self, query: LexicalQuery) -> float:
+        """BM25 of the query against itself as a document: the most a document can reasonably score."""
+        n_docs = max(len(self._docs), 1)
+        avg_len = max(self._total_len / n_docs, 1e-9)
+        length = len(query.ids) + len(query.unknown)
+        if length == 0:
+            return 0.0
+        norm = self.k1 * (1 - self.b + self.b * length / avg_len)
+        with self._lock:
+            df = self._df[query.ids].astype(np.float64) if len(query.ids) else np.zeros(0)
+        ids, counts = _unique(query.ids)
+        tf_of = dict(zip(ids.tolist(), counts.tolist(), strict=True))
+        known = sum(
+            float(np.log1p((n_docs - d + 0.5) / (d + 0.5))) * tf_of[int(i)] / (tf_of[int(i)] + norm)
+            for i, d in zip(query.ids, df, strict=True)
+        )
+        unknown_idf = float(np.log1p((n_docs + 0.5) / 0.5))
+        unknown_counts: dict[str, int] = {}
+        for token in query.unknown:
+            unknown_counts[token] = unknown_counts.get(token, 0) + 1
+        rest = sum(unknown_idf * c / (c + norm) for c in unknown_counts.values() for _ in range(c))
+        return known + rest
+
+    def search(
+        self,
+        query: LexicalQuery,
+        k: int,
+        candidates: Iterable[int] = (),
+        allowed: np.ndarray | None = None,
+    ) -> dict[int, float]:
+        """BM25 scores of the top-k rows (restricted to ``allowed`` row ids when given) and of ``candidates``."""
+        if len(query.ids) == 0:
+            return {}
+        with self._lock:
+            self._refresh()
+            main, delta = self._main, self._delta
+            rows = np.concatenate([main.rows, delta.rows])
+            scores = np.concatenate([main.scores(query.ids), delta.scores(query.ids)])
+        if allowed is not None:
+            scores = np.where(np.isin(rows, allowed), scores, 0.0)
+        out: dict[int, float] = {}
+        if k > 0 and len(scores):
+            top = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
+            out.update((int(rows[i]), float(scores[i])) for i in top if scores[i] > 0)
+        for row in candidates:
+            if row in out:
+                continue
+            index = delta.position.get(row)
+            index = len(main.rows) + index if index is not None else main.position.get(row)
+            if index is not None and scores[index] > 0:
+                out[row] = float(scores[index])
+        return out
+
+    def matched(self, query: LexicalQuery, row_id: int, limit: int = 6) -> tuple[str, ...]:
+        """The query's own words that the document contains, most informative first."""
+        with self._lock:
+            doc = self._docs.get(row_id)
+            if doc is None or len(query.ids) == 0:
+                return ()
+            present = np.isin(query.ids, doc)
+            df = self._df[query.ids]
+        order = sorted(
+            {
+                s: (int(d), i)
+                for i, (s, d, p) in enumerate(zip(query.surfaces, df, present, strict=True))
+                if p
+            }.items(),
+            key=lambda item: item[1],
+        )
+        return tuple(surface for surface, _ in order[:limit])
+
+    def top_terms(self, rows: Iterable[int], limit: int = 5) -> tuple[str, ...]:
+        """The terms most shared by a group of documents, weighted by rarity in the collection."""
+        with self._lock:
+            docs = [self._docs[r] for r in rows if r in self._docs]
+            if not docs:
+                return ()
+            ids, counts = _unique(np.concatenate([_unique(d)[0] for d in docs]))
+            n = max(len(self._docs), 1)
+            weight = counts * np.log1p((n - self._df[ids] + 0.5) / (self._df[ids] + 0.5))
+            order = np.argsort(-weight, kind="stable")[:limit]
+            return tuple(self._terms[int(ids[i])] for i in order if counts[i] > 1 or len(docs) == 1)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def to_bytes(self) -> bytes:
+        """The live documents' tokens over a compacted vocabulary (no term of a deleted document)."""
+        with self._lock:
+            rows = np.array(sorted(self._docs), dtype=np.int64)
+            used = np.flatnonzero(self._df[: len(self._terms)] > 0)
+            remap = np.full(len(self._terms), -1, dtype=np.int32)
+            remap[used] = np.arange(len(used), dtype=np.int32)
+            docs = [remap[self._docs[int(r)]] for r in rows]
+            terms = [self._terms[i] for i in used]
+        lengths = np.array([len(d) for d in docs], dtype=np.int64)
+        tokens = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int32)
+        blob = "\n".join(terms).encode("utf-8")
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            rows=rows,
+            lengths=lengths,
+            tokens=tokens.astype(np.int32),
+            terms=np.frombuffer(blob, dtype=np.uint8),
+            chinese=np.array(sorted(self.chinese), dtype=np.int64),
+            params=np.array([self.k1, self.b], dtype=np.float64),
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LexicalIndex:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            k1, b = (float(x) for x in arrays["params"])
+            index = cls(k1=k1, b=b)
+            blob = arrays["terms"].tobytes().decode("utf-8")
+            terms = blob.split("\n") if blob else []
+            rows, lengths, tokens = arrays["rows"], arrays["lengths"], arrays["tokens"]
+            index.chinese = {int(r) for r in arrays["chinese"]}
+        index._terms = terms
+        index._vocab = {t: i for i, t in enumerate(terms)}
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        tokens = tokens.astype(np.int32)
+        index._docs = {int(row): tokens[offsets[i] : offsets[i + 1]] for i, row in enumerate(rows)}
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
+        pairs, _ = _unique(tokens.astype(np.int64) * max(len(rows), 1) + owner)
+        index._df = np.bincount(pairs // max(len(rows), 1), minlength=max(len(terms), 1024)).astype(np.int64)
+        index._total_len = int(lengths.sum())
+        index.merge()
+        return index
+
+    def stats(self) -> Mapping[str, int]:
+        return {
+            "documents": len(self._docs),
+            "terms": int((self._df > 0).sum()),
+            "pending": len(self._pending),
+        }

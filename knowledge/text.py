@@ -1,0 +1,130 @@
+"""Search tokens for BM25: jieba words for Chinese, light-stemmed words and identifier parts for English.
+
+Tokens keep the surface word they came from, so a hit can show the query's own words as its
+matched terms. Measured choices (gitbugs duplicates, ``eval.retrieval_bench``): splitting
+identifiers such as ``org.apache.hdfs`` into parts while keeping the whole, dropping English
+stop words and a light plural/-ing/-ed stemmer each raise recall@10.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from bm25s.stopwords import STOPWORDS_EN
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[a-z0-9]+(?:[._\-/:][a-z0-9]+)*")
+_PART = re.compile(r"[._\-/:]")
+_STOP_EN = frozenset(STOPWORDS_EN)
+# Function words jieba keeps as tokens; they match everywhere and say nothing about a ticket.
+_STOP_ZH = frozenset(
+    [
+        "的",
+        "了",
+        "在",
+        "是",
+        "和",
+        "与",
+        "及",
+        "或",
+        "等",
+        "后",
+        "时",
+        "对",
+        "将",
+        "并",
+        "为",
+        "由",
+        "中",
+        "也",
+        "都",
+        "就",
+        "而",
+        "被",
+        "把",
+        "我",
+        "你",
+        "他",
+        "她",
+        "它",
+        "我们",
+        "请",
+        "吗",
+        "呢",
+        "啊",
+    ]
+)
+
+# A ticket title's tokens count this many times over the body's (measured on gitbugs: 3).
+TITLE_WEIGHT = 3
+# Bump when tokens change: BM25 snapshots built with another version are rebuilt from the database.
+TOKENIZER_VERSION = f"1-title{TITLE_WEIGHT}"
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def stem(word: str) -> str:
+    """A light English stemmer: plural -s/-ies, -ing and -ed, enough to match 'fails' with 'failed'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ed"):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _english(text: str) -> Iterator[tuple[str, str]]:
+    for match in _WORD.finditer(text):
+        word = match.group()
+        parts = _PART.split(word)
+        if len(parts) > 1:
+            yield word, word
+        for part in parts:
+            if len(part) > 1 and part not in _STOP_EN:
+                yield stem(part), part
+
+
+def surface_tokens(text: str) -> list[tuple[str, str]]:
+    """(token, surface word) pairs in text order; tokens are what BM25 indexes."""
+    lowered = text.lower()
+    out: list[tuple[str, str]] = []
+    position = 0
+    for run in _CJK_RUN.finditer(lowered):
+        out.extend(_english(lowered[position : run.start()]))
+        for word in _jieba().lcut(run.group()):
+            if word.strip() and word not in _STOP_ZH:
+                out.append((word, word))
+        position = run.end()
+    out.extend(_english(lowered[position:]))
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens of a text."""
+    return [token for token, _ in surface_tokens(text)]
+
+
+def field_tokens(title: str, body: str) -> list[str]:
+    """Tokens of a titled document: the title's count ``TITLE_WEIGHT`` times."""
+    return tokenize(title) * TITLE_WEIGHT + tokenize(body)
+
+
+def is_chinese(text: str) -> bool:
+    """True when Han characters make up at least a fifth of the text's letters."""
+    han = sum(len(run) for run in _CJK_RUN.findall(text))
+    letters = sum(1 for ch in text if ch.isalpha())
+    return letters > 0 and han * 5 >= letters

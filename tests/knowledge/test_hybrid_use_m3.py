@@ -1,0 +1,112 @@
+"""Hybrid search with the real USE-m3 encoder: Chinese and English cases in one knowledge base."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from embeddings import Encoder, get_encoder
+from knowledge import Document, DocumentStore, KnowledgeBase
+
+CASES = [
+    ("zh-printer", "打印机卡纸，无法打印", "打开后盖取出卡住的纸张"),
+    ("zh-laptop", "笔记本电脑无法开机，电源灯不亮", "更换电源适配器"),
+    ("zh-expense", "差旅报销单提交后一直没有审批", "联系财务重新提交审批流程"),
+    (
+        "en-outlook",
+        "Outlook keeps asking for my password",
+        "Cleared cached credentials in Credential Manager",
+    ),
+    ("en-invoice", "Invoice amount is wrong in the billing portal", "Corrected the tax rate on the invoice"),
+    ("en-wifi", "Office Wi-Fi disconnects every few minutes", "Updated the wireless driver"),
+]
+
+
+@pytest.fixture(scope="module")
+def use_m3() -> Encoder:
+    encoder = get_encoder("use-m3")
+    encoder.load()
+    return encoder
+
+
+@pytest.fixture(scope="module")
+def knowledge(use_m3: Encoder, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    folder: Path = tmp_path_factory.mktemp("kb")
+    kb = KnowledgeBase(DocumentStore(folder / "kb.db"), use_m3, folder / "index")
+    kb.load()
+    kb.add([Document(doc_id=i, title=t, resolution=r) for i, t, r in CASES])
+    return kb
+
+
+def _top(kb: KnowledgeBase, text: str, k: int = 1) -> list[str]:
+    hits = kb.search(kb.encoder.encode([text])[0], "default", k=k, text=text)
+    assert all(0.0 <= h.score <= 1.0 for h in hits)
+    return [h.document.doc_id for h in hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("My printer has a paper jam and won't print", "zh-printer"),
+        ("The laptop does not turn on at all", "zh-laptop"),
+        ("我的邮箱一直提示输入密码", "en-outlook"),
+        ("无线网络每隔几分钟就断开", "en-wifi"),
+    ],
+)
+def test_cross_lingual_query_finds_the_case_in_the_other_language(
+    knowledge: KnowledgeBase, query: str, expected: str
+) -> None:
+    assert _top(knowledge, query) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("打印机又卡纸了", "zh-printer"), ("billing portal shows the wrong invoice amount", "en-invoice")],
+)
+def test_same_language_query_ranks_first_with_matched_terms(
+    knowledge: KnowledgeBase, query: str, expected: str
+) -> None:
+    hit = knowledge.search(knowledge.encoder.encode([query])[0], "default", k=1, text=query)[0]
+    assert hit.document.doc_id == expected
+    assert hit.matched_terms  # BM25 saw shared words
+    assert hit.channels["bm25"] > 0 and hit.channels["use-m3"] > 0
+
+
+def test_cross_lingual_hit_is_scored_by_the_multilingual_encoder_alone(knowledge: KnowledgeBase) -> None:
+    query = "My printer has a paper jam and won't print"
+    hit = knowledge.search(knowledge.encoder.encode([query])[0], "default", k=1, text=query)[0]
+    assert hit.document.doc_id == "zh-printer"
+    assert hit.matched_terms == ()
+    assert hit.score == pytest.approx(hit.channels["use-m3"], abs=1e-3)
+
+
+def test_vector_only_search_still_works(knowledge: KnowledgeBase) -> None:
+    vector = knowledge.encoder.encode(["Outlook password prompt"])[0]
+    hits = knowledge.search(vector, "default", k=2)
+    assert hits[0].document.doc_id == "en-outlook" and hits[0].matched_terms == ()
+
+
+@pytest.fixture(scope="module")
+def with_minilm(use_m3: Encoder, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    folder: Path = tmp_path_factory.mktemp("kb-minilm")
+    minilm = get_encoder("sentence-transformers:minilm")
+    kb = KnowledgeBase(DocumentStore(folder / "kb.db"), use_m3, folder / "index", extra_encoders=[minilm])
+    kb.load()
+    kb.add([Document(doc_id=i, title=t, resolution=r) for i, t, r in CASES])
+    return kb
+
+
+@pytest.mark.slow
+def test_english_encoder_joins_english_pairs_only(with_minilm: KnowledgeBase) -> None:
+    english = "Outlook asks for the password again and again"
+    hits = with_minilm.search(with_minilm.encoder.encode([english])[0], "default", k=6, text=english)
+    assert hits[0].document.doc_id == "en-outlook"
+    assert set(hits[0].channels) == {"use-m3", "sentence-transformers:minilm", "bm25"}
+    # A Chinese case is scored for this English query by USE-m3 alone.
+    chinese_hit = next(h for h in hits if h.document.doc_id.startswith("zh-"))
+    assert chinese_hit.score == pytest.approx(chinese_hit.channels["use-m3"], abs=1e-3)
+    chinese = "打印机卡纸了"
+    top = with_minilm.search(with_minilm.encoder.encode([chinese])[0], "default", k=1, text=chinese)[0]
+    assert top.document.doc_id == "zh-printer"
+    assert "sentence-transformers:minilm" not in top.channels  # weight 0 for Chinese queries

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge import index as index_module
+from knowledge.index import IndexSnapshots, VectorIndex
+
+
+def _vectors(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_vector_index_round_trips_through_bytes(kind: str) -> None:
+    vectors = _vectors(50)
+    index = VectorIndex(16, kind)
+    index.upsert(np.arange(100, 150), vectors)
+    index.remove(np.array([101]))
+    copy = VectorIndex.from_bytes(index.to_bytes())
+    assert copy.kind == kind and len(copy) == 49
+    _, ids = copy.search(vectors[7], 1)
+    assert ids[0][0] == 107
+    assert 101 not in copy.search(vectors[1], 49)[1][0]
+    np.testing.assert_allclose(copy.centre(0), index.centre(0), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_vector_index_update_and_delete_never_return_stale_rows(kind: str) -> None:
+    vectors = _vectors(200)
+    index = VectorIndex(16, kind)
+    index.upsert(np.arange(200), vectors)
+    index.upsert(np.array([5]), vectors[150:151])  # row 5 now looks like row 150
+    index.remove(np.arange(100, 150))
+    assert len(index) == 150
+    scores, ids = index.search(vectors[5], 5)
+    assert 5 not in ids[0][:1] or scores[0][0] < 0.999  # its old vector is gone
+    _, ids = index.search(vectors[150], 2)
+    assert set(ids[0]) == {5, 150}
+    _, ids = index.search(vectors[120], 150)
+    assert not set(range(100, 150)) & set(ids[0].tolist())
+    assert len(set(ids[0].tolist())) == 150
+
+
+def test_hnsw_rebuilds_after_many_tombstones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index_module, "REBUILD_SHARE", 0.2)
+    vectors = _vectors(100)
+    index = VectorIndex(16, "hnsw")
+    index.upsert(np.arange(100), vectors)
+    index.remove(np.arange(15))
+    assert index.tombstones == 15
+    index.remove(np.arange(15, 30))
+    assert index.tombstones == 0 and len(index) == 70
+    _, ids = index.search(vectors[50], 1)
+    assert ids[0][0] == 50
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_vector_index_search_within_allowed_rows(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index_module, "EXACT_SUBSET", 10)
+    vectors = _vectors(300)
+    index = VectorIndex(16, kind)
+    index.upsert(np.arange(300), vectors)
+    for query, allowed in ((7, np.array([3, 7, 999])), (8, np.arange(0, 300, 2))):
+        _, ids = index.search(vectors[query], 3, allowed=allowed)
+        assert ids[0][0] == query
+        assert set(ids[0][ids[0] >= 0].tolist()) <= set(allowed.tolist())
+
+
+def test_vector_index_switches_kind_by_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 100)
+    vectors = _vectors(120)
+    index = VectorIndex.for_size(16, 10)
+    assert index.kind == "flat"
+    index.upsert(np.arange(120), vectors)
+    index.resize_for(len(index))
+    assert index.kind == "hnsw" and len(index) == 120
+    index.remove(np.arange(80))
+    index.resize_for(len(index))
+    assert index.kind == "flat" and len(index) == 40
+    _, ids = index.search(vectors[100], 1)
+    assert ids[0][0] == 100
+
+
+def test_centre_is_the_shrunk_mean_of_live_vectors() -> None:
+    vectors = _vectors(10)
+    index = VectorIndex(16)
+    index.upsert(np.arange(10), vectors)
+    index.upsert(np.array([0]), vectors[1:2])
+    index.remove(np.array([9]))
+    live = np.concatenate([vectors[1:2], vectors[1:9]])
+    np.testing.assert_allclose(index.centre(0), live.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(index.centre(9), live.sum(axis=0) / 18, atol=1e-6)
+
+
+def test_snapshots_are_atomic_and_pruned(tmp_path: Path) -> None:
+    snapshots = IndexSnapshots(tmp_path)
+    snapshots.save("acme/corp", "dense-use-m3", b"one", 3, {"encoder": "use-m3"})
+    snapshots.save("acme/corp", "dense-old", b"two", 3, {"encoder": "old"})
+    folder = next(tmp_path.iterdir())
+    (folder / ".dense-use-m3.bin.abc.tmp").write_bytes(b"half-written")
+    assert snapshots.load("acme/corp", "dense-use-m3", {"encoder": "use-m3"}) == (b"one", 3)
+    assert snapshots.load("acme/corp", "dense-use-m3", {"encoder": "other"}) is None
+    snapshots.prune("acme/corp", ["dense-use-m3"])
+    assert sorted(p.name for p in folder.iterdir()) == ["dense-use-m3.bin", "dense-use-m3.json"]
+    assert snapshots.load("other", "dense-use-m3", {}) is None
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_vector_index_row_given_twice_keeps_the_last_vector(kind: str) -> None:
+    vectors = _vectors(3)
+    index = VectorIndex(16, kind)
+    index.upsert(np.array([7, 8, 7]), vectors)
+    assert len(index) == 2
+    _, ids = index.search(vectors[2], 3)
+    assert ids[0][0] == 7 and list(ids[0]).count(7) == 1

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import bm25s
+import numpy as np
+import pytest
+
+from knowledge.lexical import MERGE_MIN, LexicalIndex
+from knowledge.text import field_tokens, is_chinese, stem, surface_tokens, tokenize
+
+_CORPUS = [
+    "vpn connection fails with error 809",
+    "printer on floor 2 jams every morning",
+    "vpn client crashes after windows update",
+    "invoice amount is wrong in the portal",
+    "password reset link expired",
+    "vpn connection drops every hour",
+]
+
+
+def _index(corpus: list[str] = _CORPUS) -> LexicalIndex:
+    index = LexicalIndex(k1=1.5, b=0.75)
+    for row, text in enumerate(corpus):
+        index.upsert(row, tokenize(text))
+    return index
+
+
+def _reference(corpus: list[str], query: str) -> np.ndarray:
+    model = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+    model.index([tokenize(t) for t in corpus], show_progress=False)
+    return np.asarray(model.get_scores(tokenize(query)))
+
+
+@pytest.mark.parametrize("query", ["vpn connection", "printer jams", "vpn error 809 crashes"])
+def test_lexical_scores_equal_bm25s_on_the_same_corpus(query: str) -> None:
+    index = _index()
+    scores = index.search(index.query(surface_tokens(query)), k=len(_CORPUS))
+    expected = _reference(_CORPUS, query)
+    for row in range(len(_CORPUS)):
+        assert scores.get(row, 0.0) == pytest.approx(float(expected[row]), abs=1e-5)
+
+
+def test_lexical_update_and_delete_score_as_a_fresh_build() -> None:
+    index = _index()
+    index.merge()
+    index.upsert(1, tokenize("vpn gateway certificate expired"))
+    index.remove([3, 99])
+    index.upsert(6, tokenize("vpn connection refused"))
+    corpus = {row: text for row, text in enumerate(_CORPUS) if row != 3}
+    corpus[1] = "vpn gateway certificate expired"
+    corpus[6] = "vpn connection refused"
+    rows = sorted(corpus)
+    expected = _reference([corpus[r] for r in rows], "vpn connection expired")
+    scores = index.search(index.query(surface_tokens("vpn connection expired")), k=10)
+    assert 3 not in scores
+    for position, row in enumerate(rows):
+        assert scores.get(row, 0.0) == pytest.approx(float(expected[position]), abs=1e-5)
+
+
+def test_lexical_delta_merges_past_threshold() -> None:
+    index = LexicalIndex()
+    for row in range(MERGE_MIN + 5):
+        index.upsert(row, ["common", f"term{row}"])
+    found = index.search(index.query([("term7", "term7")]), k=3)
+    assert list(found) == [7]
+    assert index.stats()["pending"] == 0
+
+
+def test_lexical_scores_for_given_candidates_and_allowed_rows() -> None:
+    index = _index()
+    query = index.query(surface_tokens("vpn connection"))
+    top = index.search(query, k=1, candidates=[2, 3])
+    assert set(top) == {0, 2} or set(top) == {5, 2}
+    assert 3 not in top  # no shared term: no score
+    only = index.search(query, k=5, allowed=np.array([2, 4]))
+    assert set(only) == {2}
+
+
+def test_self_score_bounds_document_scores() -> None:
+    index = _index()
+    query = index.query(surface_tokens("vpn connection drops every hour"))
+    best = max(index.search(query, k=3).values())
+    assert 0 < best <= index.self_score(query) * 1.05
+
+
+def test_snapshot_round_trip_and_compaction_forgets_deleted_terms() -> None:
+    index = _index()
+    index.upsert(10, tokenize("secretname laptop stolen"), chinese=False)
+    index.upsert(11, tokenize("打印机 无法 打印"), chinese=True)
+    index.remove([10])
+    data = index.to_bytes()
+    assert b"secretname" not in data
+    copy = LexicalIndex.from_bytes(data)
+    assert len(copy) == len(index) and copy.chinese == {11}
+    query = surface_tokens("vpn connection")
+    assert copy.search(copy.query(query), k=3) == pytest.approx(index.search(index.query(query), k=3))
+
+
+def test_matched_terms_are_the_query_words_rarest_first() -> None:
+    index = _index()
+    query = index.query(surface_tokens("VPN connections failing with error 809"))
+    # "failing" matches "fails" through the stemmer; ties in rarity keep the query's order.
+    assert index.matched(query, 0) == ("failing", "error", "809", "connections", "vpn")
+
+
+def test_top_terms_name_a_group() -> None:
+    index = _index()
+    assert index.top_terms([0, 2, 5], limit=2)[0] == "vpn"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Failed connections", ["fail", "connection"]),
+        ("org.apache.hadoop fails", ["org.apache.hadoop", "org", "apache", "hadoop", "fail"]),
+        ("the printer is on", ["printer"]),
+        ("打印机无法打印", ["打印机", "无法", "打印"]),
+        ("VPN 连接失败 error 809", ["vpn", "连接", "失败", "error", "809"]),
+    ],
+)
+def test_tokenize(text: str, expected: list[str]) -> None:
+    assert tokenize(text) == expected
+
+
+def test_surface_tokens_keep_the_original_word() -> None:
+    assert surface_tokens("Printers failed") == [("printer", "printers"), ("fail", "failed")]
+
+
+def test_field_tokens_weight_the_title() -> None:
+    assert field_tokens("vpn down", "since monday").count("vpn") == 3
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"), [("crashes", "crashe"), ("queries", "query"), ("status", "status")]
+)
+def test_stem(word: str, expected: str) -> None:
+    assert stem(word) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("打印机无法打印", True), ("VPN 无法连接 error", True), ("printer offline", False), ("", False)],
+)
+def test_is_chinese(text: str, expected: bool) -> None:
+    assert is_chinese(text) is expected

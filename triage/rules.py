@@ -1,0 +1,597 @@
+"""Business rules: YAML conditions on a ticket that set or boost its department, category or priority.
+
+Rules run after the models, in file order, and every change is explained: the prediction's
+``rules`` gets a line such as ``rule 'vip-outage' raised priority from P3 to P1`` and its
+``reason`` says why (which words, requester, fields or metadata matched). The bundled file
+``triage/resources/rules.yaml`` escalates priority on urgent wording (Chinese and English), many
+affected users, production systems, VIP requesters and repeated contact; its comments document the
+format. In short::
+
+    version: 1
+    priorities: [P1, P2, P3, P4]          # most urgent first; "raise" moves towards the front
+    default_priority: P3                  # base for raises when the bundle has no priority head
+    lists:                                # named lists, used as "@name" inside conditions
+      vip_requesters: [ceo@example.com]
+    rules:
+      - name: vip-outage
+        description: a VIP cannot work
+        when:                             # every key must hold; list values match if any item does
+          requester: ["@vip_requesters"]
+          keywords: [outage, 宕机]
+        then:
+          priority: {raise_to: P1}        # or {raise: 1, at_most: P2}, {set: P2}, {boost: P1, by: 0.2}
+
+Conditions: ``keywords`` (any; case-insensitive, whole words for Latin ones), ``keywords_all``,
+``regex`` (any), ``language``, ``channel``, ``requester``, ``fields`` (any extracted field type
+present), ``fields_all``, ``metadata`` (``{key: value | ">= 2" | [values]}``), ``predicted``
+(``{head: [values]}``, the value so far), and ``all`` / ``any`` / ``not`` over nested conditions.
+A rule with ``stop: true`` ends the run when it fires.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import operator
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from triage.types import LANGUAGES, Alternative, ExtractedField, Prediction, Ticket
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_RULES = Path(__file__).resolve().parent / "resources" / "rules.yaml"
+HEADS = ("department", "category", "priority")
+CONDITION_KEYS = (
+    "keywords",
+    "keywords_all",
+    "regex",
+    "language",
+    "channel",
+    "requester",
+    "fields",
+    "fields_all",
+    "metadata",
+    "predicted",
+    "all",
+    "any",
+    "not",
+)
+ACTION_KEYS = ("set", "boost", "by", "raise", "raise_to", "at_most")
+RULE_KEYS = ("name", "description", "when", "then", "stop")
+TOP_KEYS = ("version", "priorities", "default_priority", "lists", "rules")
+DEFAULT_BOOST = 0.2
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "!=": operator.ne,
+    "==": operator.eq,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+_LATIN_WORD = re.compile(r"^[\w\s.\-']+$", re.ASCII)
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be used; the message names the file, the rule and the key."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What conditions look at: the ticket and the predictions so far."""
+
+    text: str  # lower-cased title + body
+    language: str
+    channel: str | None
+    requester: str | None
+    field_types: frozenset[str]
+    metadata: Mapping[str, Any]
+    predicted: Mapping[str, str]
+
+
+# A condition returns None when it does not hold, else a short note of what matched.
+Condition = Callable[[Facts], "list[str] | None"]
+
+
+@dataclass(frozen=True)
+class Action:
+    head: str
+    set: str | None = None
+    boost: str | None = None
+    by: float = DEFAULT_BOOST
+    raise_levels: int = 0
+    raise_to: str | None = None
+    at_most: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    condition: Condition
+    actions: tuple[Action, ...]
+    stop: bool = False
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    priorities: tuple[str, ...]
+    default_priority: str | None
+
+
+class RuleEngine:
+    """Applies a rule file to one ticket's predictions; cheap to build, ``load()`` reads the file."""
+
+    def __init__(self, path: Path | None = None, data: Mapping[str, Any] | None = None) -> None:
+        self._path = Path(path) if path is not None else BUNDLED_RULES
+        self._ruleset: RuleSet | None = None
+        self._lock = threading.Lock()
+        if data is not None:
+            # Validated here (no I/O): a bad mapping fails where it is built, not on the first ticket.
+            self._ruleset = parse_rules(data, "rules")
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> RuleEngine:
+        """An engine for a rule file; the file is read and validated by ``load()``."""
+        return cls(path=path)
+
+    @classmethod
+    def default(cls) -> RuleEngine:
+        """An engine for the bundled ``triage/resources/rules.yaml``."""
+        return cls(path=BUNDLED_RULES)
+
+    def load(self) -> None:
+        """Read and validate the rule file; safe to call again."""
+        if self._ruleset is not None:
+            return
+        with self._lock:
+            if self._ruleset is None:
+                self._ruleset = parse_rules(_read_yaml(self._path), str(self._path))
+                logger.info("loaded %d rule(s) from %s", len(self._ruleset.rules), self._path)
+
+    @property
+    def ruleset(self) -> RuleSet:
+        self.load()
+        assert self._ruleset is not None
+        return self._ruleset
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(rule.name for rule in self.ruleset.rules)
+
+    def apply(
+        self,
+        ticket: Ticket,
+        fields: Sequence[ExtractedField],
+        predictions: Mapping[str, Prediction],
+        language: str,
+    ) -> dict[str, Prediction]:
+        """The predictions after every matching rule, each change recorded in ``rules`` and ``reason``."""
+        ruleset = self.ruleset
+        out = dict(predictions)
+        facts = Facts(
+            text=ticket.text.lower(),
+            language=language,
+            channel=ticket.channel,
+            requester=ticket.requester,
+            field_types=frozenset(f.type for f in fields),
+            metadata=ticket.metadata,
+            predicted={},
+        )
+        for rule in ruleset.rules:
+            facts = dataclasses.replace(facts, predicted={h: p.value for h, p in out.items()})
+            matched = rule.condition(facts)
+            if matched is None:
+                continue
+            because = "; ".join(matched) if matched else "always"
+            fired = False
+            for action in rule.actions:
+                changed = _act(rule.name, action, out.get(action.head), because, ruleset)
+                if changed is not None:
+                    out[action.head] = changed
+                    fired = True
+            if fired:
+                logger.debug("rule %s fired on ticket %s", rule.name, ticket.id)
+            if fired and rule.stop:
+                break
+        return out
+
+
+# --- actions -----------------------------------------------------------------------------------
+
+
+def _note(prediction: Prediction, message: str, because: str) -> Prediction:
+    reason = f"{prediction.reason}; " if prediction.reason else ""
+    return dataclasses.replace(
+        prediction,
+        rules=(*prediction.rules, message),
+        reason=f"{reason}{message} ({because})",
+    )
+
+
+def _decided(previous: Prediction | None, head: str, value: str) -> Prediction:
+    """A prediction a rule decided: certain, not abstained, the model's view kept in the reason."""
+    others = tuple(
+        Alternative(a.value, 0.0) for a in (previous.alternatives if previous else ()) if a.value != value
+    )
+    reason = f"model said {head} '{previous.value}' ({previous.confidence:.2f})" if previous else ""
+    return Prediction(
+        value=value,
+        confidence=1.0,
+        alternatives=(Alternative(value, 1.0), *others),
+        abstained=False,
+        reason=reason,
+        phrases=previous.phrases if previous else (),
+        examples=previous.examples if previous else (),
+        rules=previous.rules if previous else (),
+    )
+
+
+def _act(
+    name: str, action: Action, current: Prediction | None, because: str, ruleset: RuleSet
+) -> Prediction | None:
+    """The head's prediction after one action, or None when the action changes nothing."""
+    head = action.head
+    if action.set is not None:
+        if current is not None and current.value == action.set and not current.abstained:
+            return None
+        return _note(
+            _decided(current, head, action.set), f"rule '{name}' set {head} to {action.set}", because
+        )
+    if action.boost is not None:
+        if current is None:
+            return None  # nothing to nudge: a boost only shifts the model's own distribution
+        return _boost(name, action, current, because)
+    # raise / raise_to: priority only (checked when parsing).
+    order = ruleset.priorities
+    base = current.value if current is not None else ruleset.default_priority
+    level = order.index(base) if base in order else len(order) - 1
+    targets = [level]
+    if action.raise_to is not None:
+        targets.append(order.index(action.raise_to))
+    if action.raise_levels:
+        raised = max(0, level - action.raise_levels)
+        if action.at_most is not None:
+            raised = max(raised, order.index(action.at_most))
+        targets.append(raised)
+    target = min(targets)
+    if target >= level:
+        return None
+    value = order[target]
+    source = f"from {base} " if base is not None else ""
+    return _note(_decided(current, head, value), f"rule '{name}' raised {head} {source}to {value}", because)
+
+
+def _boost(name: str, action: Action, current: Prediction, because: str) -> Prediction | None:
+    assert action.boost is not None
+    scores = {a.value: a.confidence for a in current.alternatives} or {current.value: current.confidence}
+    scores[action.boost] = scores.get(action.boost, 0.0) + action.by
+    total = sum(scores.values())
+    ranked = sorted(((v / total, k) for k, v in scores.items()), reverse=True)
+    value, confidence = ranked[0][1], ranked[0][0]
+    boosted = dataclasses.replace(
+        current,
+        value=value,
+        confidence=round(confidence, 4),
+        alternatives=tuple(Alternative(k, round(p, 4)) for p, k in ranked[:3]),
+        abstained=current.abstained if value == current.value else False,
+    )
+    if value != current.value:
+        message = f"rule '{name}' boosted {action.head} '{action.boost}' by {action.by:g}: {current.value} -> {value}"
+    else:
+        message = f"rule '{name}' boosted {action.head} '{action.boost}' by {action.by:g}"
+    return _note(boosted, message, because)
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise RuleError(f"{path}: cannot read the rule file ({e}); check the path") from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise RuleError(f"{path}: invalid YAML ({e}); fix the syntax at the position shown") from e
+    if not isinstance(data, Mapping):
+        raise RuleError(f"{path}: expected a mapping with 'rules' at the top level")
+    return data
+
+
+def _unknown(keys: Any, known: Sequence[str], where: str) -> None:
+    extra = sorted(set(keys) - set(known))
+    if extra:
+        raise RuleError(f"{where}: unknown key(s) {', '.join(map(repr, extra))}; known: {', '.join(known)}")
+
+
+def _strings(value: Any, where: str, lists: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """A string or list of strings, with "@name" items replaced by the named list."""
+    items = [value] if isinstance(value, str | int | float) else value
+    if not isinstance(items, list) or not items:
+        raise RuleError(f"{where}: expected a string or a non-empty list of strings")
+    out: list[str] = []
+    for item in items:
+        text = str(item)
+        if text.startswith("@"):
+            if text[1:] not in lists:
+                known = ", ".join(sorted(lists)) or "none defined"
+                raise RuleError(f"{where}: unknown list {text!r}; define it under 'lists' (known: {known})")
+            out.extend(lists[text[1:]])
+        else:
+            out.append(text)
+    return tuple(out)
+
+
+def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str]:
+    """One case-insensitive pattern; Latin words must stand alone ('down' does not match 'download')."""
+    parts = []
+    for word in sorted({w.lower() for w in words if w.strip()}, key=len, reverse=True):
+        escaped = re.escape(word)
+        parts.append(rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if _LATIN_WORD.match(word) else escaped)
+    return re.compile("|".join(parts))
+
+
+def _metadata_test(value: Any, where: str) -> Callable[[Any], bool]:
+    if isinstance(value, list):
+        allowed = {str(v) for v in value}
+        return lambda actual: str(actual) in allowed
+    if isinstance(value, str):
+        match = re.match(r"^\s*(>=|<=|!=|==|>|<)\s*(.+?)\s*$", value)
+        if match:
+            compare, raw = _COMPARISONS[match.group(1)], match.group(2)
+            try:
+                number = float(raw)
+            except ValueError:
+                raise RuleError(f"{where}: {value!r} compares with a non-number; write e.g. '>= 2'") from None
+
+            def test(actual: Any) -> bool:
+                try:
+                    return bool(compare(float(actual), number))
+                except (TypeError, ValueError):
+                    return False
+
+            return test
+    return lambda actual: actual == value or str(actual) == str(value)
+
+
+def _condition(raw: Any, where: str, lists: Mapping[str, tuple[str, ...]]) -> Condition:
+    if not isinstance(raw, Mapping) or not raw:
+        raise RuleError(f"{where}: expected a non-empty mapping of conditions ({', '.join(CONDITION_KEYS)})")
+    _unknown(raw, CONDITION_KEYS, where)
+    checks: list[Condition] = []
+    for key, value in raw.items():
+        at = f"{where}.{key}"
+        checks.append(_one_condition(key, value, at, lists))
+
+    def all_hold(facts: Facts) -> list[str] | None:
+        notes: list[str] = []
+        for check in checks:
+            note = check(facts)
+            if note is None:
+                return None
+            notes.extend(note)
+        return notes
+
+    return all_hold
+
+
+def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str, ...]]) -> Condition:
+    if key in ("all", "any"):
+        if not isinstance(value, list) or not value:
+            raise RuleError(f"{at}: expected a non-empty list of conditions")
+        parts = [_condition(v, f"{at}[{i}]", lists) for i, v in enumerate(value)]
+        if key == "all":
+
+            def every(facts: Facts) -> list[str] | None:
+                notes: list[str] = []
+                for part in parts:
+                    note = part(facts)
+                    if note is None:
+                        return None
+                    notes.extend(note)
+                return notes
+
+            return every
+
+        def some(facts: Facts) -> list[str] | None:
+            for part in parts:
+                note = part(facts)
+                if note is not None:
+                    return note
+            return None
+
+        return some
+    if key == "not":
+        inner = _condition(value, at, lists)
+        return lambda facts: [] if inner(facts) is None else None
+    if key in ("keywords", "keywords_all"):
+        words = _strings(value, at, lists)
+        if key == "keywords":
+            pattern = _keyword_pattern(words)
+
+            def any_word(facts: Facts) -> list[str] | None:
+                found = sorted({m.group() for m in pattern.finditer(facts.text)})
+                return ["words " + ", ".join(f"'{w}'" for w in found[:4])] if found else None
+
+            return any_word
+        patterns = [(w, _keyword_pattern([w])) for w in words]
+
+        def every_word(facts: Facts) -> list[str] | None:
+            if all(p.search(facts.text) for _, p in patterns):
+                return ["words " + ", ".join(f"'{w}'" for w, _ in patterns[:4])]
+            return None
+
+        return every_word
+    if key == "regex":
+        compiled = []
+        for source in _strings(value, at, lists):
+            try:
+                compiled.append(re.compile(source, re.IGNORECASE))
+            except re.error as e:
+                raise RuleError(f"{at}: invalid regular expression {source!r} ({e})") from e
+
+        def any_regex(facts: Facts) -> list[str] | None:
+            for regex in compiled:
+                match = regex.search(facts.text)
+                if match:
+                    return [f"text matches '{match.group()[:40]}'"]
+            return None
+
+        return any_regex
+    if key == "language":
+        languages = _strings(value, at, lists)
+        bad = [lang for lang in languages if lang not in LANGUAGES]
+        if bad:
+            raise RuleError(f"{at}: unknown language(s) {bad}; known: {', '.join(LANGUAGES)}")
+        return lambda facts: [f"language {facts.language}"] if facts.language in languages else None
+    if key in ("channel", "requester"):
+        allowed = {v.lower() for v in _strings(value, at, lists)}
+        listed = (
+            str(value[0])[1:]
+            if isinstance(value, list) and len(value) == 1 and str(value[0]).startswith("@")
+            else ""
+        )
+
+        def member(facts: Facts) -> list[str] | None:
+            actual = getattr(facts, key)
+            if actual is None or actual.strip().lower() not in allowed:
+                return None
+            if listed:
+                return [f"{key} on list {listed}"]
+            # Requester ids are personal data: name the fact, not the person.
+            return [f"{key} listed in the rule" if key == "requester" else f"{key} '{actual}'"]
+
+        return member
+    if key in ("fields", "fields_all"):
+        from triage.fields import FIELD_TYPES
+
+        types = _strings(value, at, lists)
+        bad = [t for t in types if t not in FIELD_TYPES]
+        if bad:
+            raise RuleError(f"{at}: unknown field type(s) {bad}; known: {', '.join(FIELD_TYPES)}")
+        if key == "fields":
+            return lambda facts: (
+                [f"fields {', '.join(t for t in types if t in facts.field_types)}"]
+                if facts.field_types.intersection(types)
+                else None
+            )
+        return lambda facts: [f"fields {', '.join(types)}"] if facts.field_types.issuperset(types) else None
+    if key in ("metadata", "predicted"):
+        if not isinstance(value, Mapping) or not value:
+            raise RuleError(
+                f"{at}: expected a mapping of {'metadata keys' if key == 'metadata' else 'heads'} to values"
+            )
+        if key == "predicted":
+            _unknown(value, HEADS, at)
+        tests = {str(k): _metadata_test(v, f"{at}.{k}") for k, v in value.items()}
+
+        def facts_match(facts: Facts) -> list[str] | None:
+            source = facts.metadata if key == "metadata" else facts.predicted
+            notes = []
+            for name, test in tests.items():
+                if name not in source or not test(source[name]):
+                    return None
+                notes.append(f"{name} {source[name]}")
+            return notes
+
+        return facts_match
+    raise RuleError(f"{at}: unknown condition; known: {', '.join(CONDITION_KEYS)}")  # pragma: no cover
+
+
+def _actions(raw: Any, where: str, priorities: tuple[str, ...]) -> tuple[Action, ...]:
+    if not isinstance(raw, Mapping) or not raw:
+        raise RuleError(f"{where}: expected a mapping of heads ({', '.join(HEADS)}) to actions")
+    _unknown(raw, HEADS, where)
+    actions = []
+    for head, spec in raw.items():
+        at = f"{where}.{head}"
+        if isinstance(spec, str):
+            spec = {"set": spec}
+        if not isinstance(spec, Mapping) or not spec:
+            raise RuleError(f"{at}: expected an action such as {{set: VALUE}} or {{boost: VALUE, by: 0.2}}")
+        _unknown(spec, ACTION_KEYS, at)
+        kinds = [k for k in ("set", "boost", "raise", "raise_to") if k in spec]
+        if len(kinds) != 1 and not (set(kinds) == {"raise", "raise_to"}):
+            raise RuleError(f"{at}: give exactly one of set, boost, raise or raise_to")
+        if ("raise" in spec or "raise_to" in spec or "at_most" in spec) and head != "priority":
+            raise RuleError(f"{at}: raise, raise_to and at_most apply to priority only; use set or boost")
+        for key in ("raise_to", "at_most"):
+            if key in spec and str(spec[key]) not in priorities:
+                raise RuleError(f"{at}.{key}: {spec[key]!r} is not in priorities ({', '.join(priorities)})")
+        if "at_most" in spec and "raise" not in spec:
+            raise RuleError(f"{at}.at_most: only limits 'raise'; use raise_to for a fixed level")
+        levels = spec.get("raise", 0)
+        if not isinstance(levels, int) or levels < 0:
+            raise RuleError(f"{at}.raise: expected a number of levels (1, 2, ...)")
+        by = spec.get("by", DEFAULT_BOOST)
+        if not isinstance(by, int | float) or not 0 < by <= 1:
+            raise RuleError(f"{at}.by: expected a probability to add, between 0 and 1")
+        actions.append(
+            Action(
+                head=str(head),
+                set=str(spec["set"]) if "set" in spec else None,
+                boost=str(spec["boost"]) if "boost" in spec else None,
+                by=float(by),
+                raise_levels=levels,
+                raise_to=str(spec["raise_to"]) if "raise_to" in spec else None,
+                at_most=str(spec["at_most"]) if "at_most" in spec else None,
+            )
+        )
+    return tuple(actions)
+
+
+def parse_rules(data: Mapping[str, Any], source: str) -> RuleSet:
+    """Validate a rule mapping (as read from YAML); errors name the source, the rule and the key."""
+    _unknown(data, TOP_KEYS, source)
+    priorities = tuple(str(p) for p in data.get("priorities", ["P1", "P2", "P3", "P4"]))
+    if not priorities or len(set(priorities)) != len(priorities):
+        raise RuleError(
+            f"{source}: priorities must be a non-empty list of distinct levels, most urgent first"
+        )
+    default_priority = data.get("default_priority")
+    if default_priority is not None and str(default_priority) not in priorities:
+        raise RuleError(f"{source}: default_priority {default_priority!r} is not in priorities")
+    raw_lists = data.get("lists") or {}
+    if not isinstance(raw_lists, Mapping):
+        raise RuleError(f"{source}: lists must map names to lists of strings")
+    lists: dict[str, tuple[str, ...]] = {}
+    for name, items in raw_lists.items():
+        lists[str(name)] = _strings(items, f"{source}: lists.{name}", {})
+    raw_rules = data.get("rules")
+    if not isinstance(raw_rules, list):
+        raise RuleError(f"{source}: 'rules' must be a list of rules")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_rules):
+        if not isinstance(raw, Mapping):
+            raise RuleError(f"{source}: rules[{i}] must be a mapping with name, when and then")
+        name = str(raw.get("name") or "")
+        where = f"{source}: rule {name or f'#{i}'!r}"
+        if not name:
+            raise RuleError(f"{where}: every rule needs a name")
+        if name in seen:
+            raise RuleError(f"{where}: duplicate rule name; names identify rules in explanations")
+        seen.add(name)
+        _unknown(raw, RULE_KEYS, where)
+        for key in ("when", "then"):
+            if key not in raw:
+                raise RuleError(f"{where}: missing '{key}'")
+        rules.append(
+            Rule(
+                name=name,
+                description=str(raw.get("description", "")),
+                condition=_condition(raw["when"], f"{where}.when", lists),
+                actions=_actions(raw["then"], f"{where}.then", priorities),
+                stop=bool(raw.get("stop", False)),
+            )
+        )
+    return RuleSet(tuple(rules), priorities, str(default_priority) if default_priority is not None else None)
