@@ -38,7 +38,11 @@ def machine() -> str:
 def stamp(command: str) -> str:
     """The provenance lines every section starts with."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"- Machine: {machine()}\n- Date: {now}\n- Command: `{command}`\n"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"- Machine: {machine()}\n- Date: {now}\n- Command: `{command}`\n"
+        f"- Load average when written (1/5/15 min): {load} — above the core count, other work shared the CPUs\n"
+    )
 
 
 def update_section(path: Path, name: str, markdown: str) -> None:
