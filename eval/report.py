@@ -38,10 +38,12 @@ def machine() -> str:
 def stamp(command: str) -> str:
     """The provenance lines every section starts with."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    loads = os.getloadavg()
+    busy = " (above the core count: other work shared the CPUs)" if loads[0] > (os.cpu_count() or 1) else ""
+    load = ", ".join(f"{x:.1f}" for x in loads)
     return (
         f"- Machine: {machine()}\n- Date: {now}\n- Command: `{command}`\n"
-        f"- Load average when written (1/5/15 min): {load} — above the core count, other work shared the CPUs\n"
+        f"- Load average when written (1/5/15 min): {load}{busy}\n"
     )
 
 
