@@ -176,7 +176,7 @@ class SimilarCaseOut(BaseModel):
         ...,
         ge=0,
         le=1,
-        description="(cosine similarity + 1) / 2 of the two embeddings; 1 = same meaning.",
+        description="Hybrid similarity in [0, 1]: weighted mean of embedding cosine and BM25 (relative to the query's own BM25 score); 1 = same text.",
         examples=[0.87],
     )
     department: str | None = Field(None, description="Department that solved it.", examples=["IT"])

@@ -106,7 +106,7 @@ class SimilarCase:
     id: str
     title: str
     resolution: str
-    score: float  # cosine similarity of the embeddings mapped to [0, 1]
+    score: float  # hybrid similarity in [0, 1]: weighted mean of dense and BM25 channels (knowledge.base)
     department: str | None = None
     matched_terms: tuple[str, ...] = ()
 

@@ -47,9 +47,15 @@ def test_train_bundle_beats_plain_tfidf_lr(shared_datasets: Path, name: str) -> 
     ours = f1_score(truth, predicted, average="macro", labels=labels, zero_division=0)
 
     vectorizer = TfidfVectorizer(analyzer=word_analyzer)
-    plain = LogisticRegression(max_iter=2000).fit(vectorizer.fit_transform(train.texts), train.labels["department"])
+    plain = LogisticRegression(max_iter=2000).fit(
+        vectorizer.fit_transform(train.texts), train.labels["department"]
+    )
     baseline = f1_score(
-        truth, plain.predict(vectorizer.transform(test.texts)), average="macro", labels=labels, zero_division=0
+        truth,
+        plain.predict(vectorizer.transform(test.texts)),
+        average="macro",
+        labels=labels,
+        zero_division=0,
     )
     correct = np.array(truth) == np.array(predicted)
     ece = expected_calibration_error(np.array([p.confidence for p in predictions]), correct)
