@@ -457,8 +457,9 @@ def markdown(rows: Sequence[Row], command: str, seconds: float) -> str:
         "## Retrieval quality: hybrid search vs single methods",
         "",
         stamp(command).rstrip(),
-        f"- Wall time: {seconds / 60:.1f} min (embeddings cached under `var/cache/retrieval`).",
-        "- Ours = `KnowledgeBase.search` as served: USE-m3 main vectors, `sentence-transformers:minilm`, BM25 "
+        f"- Wall time: {seconds / 60:.1f} min (embeddings are cached under `var/cache/retrieval` for later runs).",
+        "- Ours = `KnowledgeBase.search` with USE-m3 main vectors plus `sentence-transformers:minilm` as a "
+        "further encoder (the default service runs USE-m3 + BM25 only, keeping torch out of serving), BM25 "
         "(jieba + light-stemmed English, title x3), fused by the weighted mean of channel similarities "
         "(`HybridConfig`). Baselines use the same embeddings.",
         "",
