@@ -95,6 +95,7 @@ def build_service(settings: Settings) -> TriageService:
         similar_k=settings.similar_k,
         ledger=Ledger(settings.database_path),
         rules=rules,
+        redact_pii=settings.redact_pii,
     )
 
 

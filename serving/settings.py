@@ -34,6 +34,10 @@ class Settings(BaseSettings):
         None, description="Business rules YAML (default: the bundled triage/resources/rules.yaml)."
     )
     rules_enabled: bool = Field(True, description="Apply business rules after the models.")
+    redact_pii: bool = Field(
+        False,
+        description="Replace e-mails, phones, ID numbers and bank cards in stored case text by placeholders.",
+    )
     log_level: str = "INFO"
 
     @field_validator("encoder")

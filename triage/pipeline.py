@@ -6,6 +6,7 @@ examples and the similar-case search.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from knowledge.ledger import Ledger, PredictionRecord
 from triage.bundle import ModelBundle
 from triage.completeness import CompletenessChecker
 from triage.features import model_text
-from triage.fields import FieldExtractor
+from triage.fields import FieldExtractor, redact
 from triage.language import detect_language
 from triage.models import Assignment, ModelProvider
 from triage.rules import RuleEngine
@@ -56,10 +57,12 @@ class TriageService:
         completeness: CompletenessChecker | None = None,
         ledger: Ledger | None = None,
         rules: RuleEngine | None = None,
+        redact_pii: bool = False,
     ) -> None:
         self.models = models
         self.ledger = ledger
         self.rules = rules
+        self.redact_pii = redact_pii
         self.knowledge = knowledge
         self.encoder = encoder
         self.similar_k = similar_k
@@ -132,9 +135,25 @@ class TriageService:
         return out
 
     def add_documents(self, docs: Sequence[Document]) -> list[int]:
-        """Store and index cases or articles, embedded exactly as tickets are for search."""
+        """Store and index cases or articles, embedded exactly as tickets are for search.
+
+        With ``redact_pii`` on, e-mails, phones, ID numbers and bank cards are replaced by
+        placeholders in the stored title, body and resolution (before anything is written).
+        """
+        if self.redact_pii:
+            docs = [self._redacted(d) for d in docs]
         vectors = self.encoder.encode([model_text(d.title, d.body) for d in docs])
         return self.knowledge.add(docs, vectors)
+
+    def _redacted(self, doc: Document) -> Document:
+        def clean(text: str) -> str:
+            if not text:
+                return text
+            return redact(text, self.extractor.extract(text, doc.language or detect_language(text)))
+
+        return dataclasses.replace(
+            doc, title=clean(doc.title), body=clean(doc.body), resolution=clean(doc.resolution)
+        )
 
     def similar(
         self, ticket: Ticket, vector: np.ndarray | None = None, k: int | None = None, kind: str = "case"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
+from serving.app import create_app
 from serving.schemas import MAX_BATCH, MAX_BODY_CHARS
+from serving.settings import load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -197,3 +201,19 @@ def test_business_rules_raise_priority_and_say_why(client: TestClient) -> None:
     # Without the VIP and the chasing, the model's own priority stands.
     plain = client.post("/v1/triage", json={"title": "Toner", "body": ticket["body"]}).json()["priority"]
     assert plain["rules"] == [] and plain["value"] in ("P3", "P4")
+
+
+def test_redact_pii_setting_scrubs_stored_case_text(demo_dir: Path) -> None:
+    app = create_app(load_settings(data_dir=demo_dir, redact_pii=True))
+    case = {
+        "id": "PII-1",
+        "tenant": "pii",
+        "body": "Please call me on 13812345678 or write to li.lei@example.com about the VPN.",
+        "resolution": "Called 13812345678 and reset the VPN profile.",
+    }
+    with TestClient(app) as redacting:
+        assert redacting.post("/v1/cases", json={"cases": [case]}).status_code == 201
+        stored = redacting.get("/v1/cases/PII-1", params={"tenant": "pii"}).json()
+    assert "13812345678" not in stored["body"] and "li.lei@example.com" not in stored["body"]
+    assert "[PHONE]" in stored["body"] and "[EMAIL]" in stored["body"]
+    assert "13812345678" not in stored["resolution"] and "VPN" in stored["resolution"]
