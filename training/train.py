@@ -2,8 +2,9 @@
 
 Per head, everything is chosen on the training data alone, by cross-validation:
 
-1. lexical: LinearSVC (class-balanced) over TF-IDF words + character n-grams, C from a small grid;
-2. semantic: class-balanced logistic regression over the sentence embeddings;
+1. lexical: class-balanced LinearSVC or logistic regression over TF-IDF words (jieba for Chinese)
+   and character n-grams; which one and its C from a small list, as many as the time budget allows;
+2. semantic: class-balanced ridge classifier over the sentence embeddings;
 3. neighbours: a sharp similarity-weighted vote of the nearest training tickets (leave-one-out);
 4. the blend weights, neighbour k and kernel width, and a class-prior correction, by out-of-fold
    macro-F1 (accuracy breaks near-ties);
@@ -12,6 +13,8 @@ Per head, everything is chosen on the training data alone, by cross-validation:
    the temperature alone on held-out Brier score;
 7. abstention thresholds for the target precision (plus one standard error) on out-of-fold
    confidences: one global threshold over the calibrator's output, or per class without it.
+
+Training uses two worker processes (the folds run in parallel).
 """
 
 from __future__ import annotations
@@ -62,10 +65,41 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 DEFAULT_TARGET_PRECISION = 0.90
-# LinearSVC C candidates for the lexical model (TF-IDF rows are L2-normalised), most trusted first.
-LEXICAL_CS = (0.3, 0.1, 1.0)
-# Cross-validating one C costs about (folds + 1) fits of (non-zeros x one-vs-rest problems) work;
-# big tables try fewer candidates so that training stays within a minute on two cores.
+
+
+@dataclass(frozen=True)
+class LexicalModel:
+    """One candidate lexical model: class-balanced LinearSVC or logistic regression with its C."""
+
+    kind: str  # "svc" | "lr"
+    c: float
+
+    def make(self) -> LinearSVC | LogisticRegression:
+        if self.kind == "svc":
+            return LinearSVC(C=self.c, class_weight="balanced", tol=1e-3)
+        return LogisticRegression(C=self.c, class_weight="balanced", tol=1e-3, max_iter=1000)
+
+    def describe(self) -> str:
+        name = "LinearSVC" if self.kind == "svc" else "LogisticRegression"
+        return f"{name} C={self.c:g} balanced"
+
+    def work(self, features: sparse.csr_matrix, n_labels: int, folds: int) -> float:
+        """Rough cost of cross-validating it: one-vs-rest LinearSVC solves one problem per label; lbfgs
+        logistic regression costs about three times as much per label and grows with the label count."""
+        problems = 1 if n_labels == 2 else n_labels
+        per_fit = features.nnz * problems * (1.0 if self.kind == "svc" else 3.0 * max(1.0, problems / 10))
+        return per_fit * (folds + 1)
+
+
+# Lexical candidates (TF-IDF rows are L2-normalised), most trusted first.
+LEXICAL_MODELS = (
+    LexicalModel("svc", 0.3),
+    LexicalModel("lr", 10.0),
+    LexicalModel("svc", 0.1),
+    LexicalModel("svc", 1.0),
+)
+# Big tables cross-validate fewer candidates (at least the first) so that training stays within a
+# minute on two cores; the unit is LexicalModel.work.
 LEXICAL_SEARCH_BUDGET = 600e6
 SEMANTIC_ALPHA = 0.3
 # Blend grid searched on out-of-fold predictions.
@@ -225,38 +259,39 @@ def out_of_fold(
     return out
 
 
-def _lexical(c: float) -> Callable[[], LinearSVC]:
-    return lambda: LinearSVC(C=c, class_weight="balanced", tol=1e-3)
-
-
 def _semantic() -> RidgeClassifier:
     return RidgeClassifier(alpha=SEMANTIC_ALPHA, class_weight="balanced")
 
 
-def lexical_candidates(features: sparse.csr_matrix, n_labels: int, folds: int) -> tuple[float, ...]:
-    """The C values worth cross-validating within the training-time budget (at least one)."""
-    problems = 1 if n_labels == 2 else n_labels
-    work_per_candidate = features.nnz * problems * (folds + 1)
-    affordable = int(LEXICAL_SEARCH_BUDGET // max(work_per_candidate, 1))
-    return LEXICAL_CS[: max(1, min(len(LEXICAL_CS), affordable))]
+def lexical_candidates(features: sparse.csr_matrix, n_labels: int, folds: int) -> tuple[LexicalModel, ...]:
+    """The lexical models worth cross-validating within the training-time budget (at least one)."""
+    chosen: list[LexicalModel] = []
+    spent = 0.0
+    for model in LEXICAL_MODELS:
+        cost = model.work(features, n_labels, folds)
+        if chosen and spent + cost > LEXICAL_SEARCH_BUDGET:
+            continue
+        chosen.append(model)
+        spent += cost
+    return tuple(chosen)
 
 
 @dataclass(frozen=True)
 class Choice:
-    lexical_c: float
+    lexical: LexicalModel
     blend: Blend
     score: float
 
 
 def search_blend(
-    lexical: dict[float, np.ndarray],
+    lexical: dict[LexicalModel, np.ndarray],
     semantic: np.ndarray | None,
     top: np.ndarray,
     top_sims: np.ndarray,
     y: np.ndarray,
     log_prior: np.ndarray,
 ) -> Choice:
-    """The lexical C and blend with the best out-of-fold macro-F1 (+ a little accuracy)."""
+    """The lexical model and blend with the best out-of-fold macro-F1 (+ a little accuracy)."""
     n_labels = len(log_prior)
     lexical_lp = {c: (log_softmax(s / t), t) for c, s in lexical.items() for t in [fit_temperature(s, y)]}
     semantic_t = fit_temperature(semantic, y) if semantic is not None else 1.0
@@ -325,7 +360,7 @@ def _fit_head(
     clock = time.perf_counter()
 
     candidates = lexical_candidates(features, n_labels, len(splits))
-    lexical_scores = out_of_fold([_lexical(c) for c in candidates], features, y, n_labels, splits)
+    lexical_scores = out_of_fold([c.make for c in candidates], features, y, n_labels, splits)
     lexical_oof = dict(zip(candidates, lexical_scores, strict=True))
     logger.info("%s: lexical out-of-fold scores in %.1fs", name, time.perf_counter() - clock)
     clock = time.perf_counter()
@@ -338,7 +373,7 @@ def _fit_head(
     blend = choice.blend
 
     evidence = Evidence(
-        log_softmax(lexical_oof[choice.lexical_c] / blend.lexical_temperature),
+        log_softmax(lexical_oof[choice.lexical] / blend.lexical_temperature),
         log_softmax(semantic_oof / blend.semantic_temperature) if blend.semantic_weight else None,
         neighbour_votes(top, top_sims, y, n_labels, blend.knn_k, blend.knn_sigma)
         if blend.knn_weight
@@ -370,7 +405,7 @@ def _fit_head(
     logger.info("%s: calibration in %.1fs", name, time.perf_counter() - clock)
     clock = time.perf_counter()
     targets = np.array(y_labels)
-    final_jobs = [(_lexical(choice.lexical_c)(), features)] + (
+    final_jobs = [(choice.lexical.make(), features)] + (
         [(_semantic(), vectors)] if blend.semantic_weight else []
     )
     fitted = Parallel(n_jobs=N_JOBS)(delayed(model.fit)(x, targets) for model, x in final_jobs)
@@ -402,7 +437,7 @@ def _fit_head(
         }
     )
     params = {
-        "lexical": f"LinearSVC C={choice.lexical_c:g} balanced",
+        "lexical": choice.lexical.describe(),
         "semantic": f"RidgeClassifier alpha={SEMANTIC_ALPHA:g} balanced" if semantic is not None else None,
         "blend": asdict(blend),
         "confidence_calibrator": confidence_model is not None,

@@ -5,15 +5,15 @@ cross-validation on the training data:
 
 - lexical: a linear model (LinearSVC or logistic regression) over TF-IDF words (jieba for Chinese)
   and character n-grams; its word weights explain the prediction ("phrases");
-- semantic: logistic regression over the ticket's sentence embedding;
+- semantic: a linear classifier (ridge) over the ticket's sentence embedding;
 - neighbours: a similarity-weighted vote of the nearest labelled training tickets (a sharp kernel,
   so a near-identical earlier ticket decides).
 
 The blend is temperature-scaled into a distribution over labels. The confidence of the top label
 comes from a small calibrator fitted on out-of-fold predictions (how peaked the blend is, whether
 the three agree, how close the nearest labelled ticket is), so that it means "probability this
-routing is right". A head abstains when that confidence is below the per-class threshold chosen on
-held-out data for the target precision. Every prediction carries the words that pushed it most and
+routing is right". A head abstains when that confidence is below the threshold chosen on held-out
+data for the target precision. Every prediction carries the words that pushed it most and
 the ids of the nearest labelled training tickets.
 """
 
@@ -35,6 +35,8 @@ from triage.types import Alternative, Prediction
 DUPLICATE_SIMILARITY = 0.995
 # Share of the neighbour vote given to the class prior, so an unseen label is unlikely, not impossible.
 VOTE_SMOOTHING = 0.1
+# Bundles trained before the blend joined the embedding to the TF-IDF block with this weight.
+LEGACY_EMBEDDING_WEIGHT = 2.0
 # Batches up to this size run with one BLAS thread: waking a thread pool for a (1 x n) product costs
 # more than the product, and far more on a busy machine.
 SINGLE_THREAD_BATCH = 32
@@ -273,6 +275,14 @@ class Head:
     ) -> Evidence:
         n_labels = len(self.classifier.classes_)
         blend = self.blend or Blend()
+        if (
+            self.blend is None
+            and np.atleast_2d(self.classifier.coef_).shape[1] == features.shape[1] + vectors.shape[1]
+        ):
+            # A bundle from before the blend: its one classifier read TF-IDF joined with the embedding.
+            features = sparse.hstack(
+                [features, sparse.csr_matrix(vectors * LEGACY_EMBEDDING_WEIGHT)], format="csr"
+            )
         lexical = log_softmax(scores_matrix(self.classifier, features, n_labels) / blend.lexical_temperature)
         semantic = None
         if self.semantic is not None and blend.semantic_weight:
@@ -424,11 +434,14 @@ class Router:
             reason += "; words: " + ", ".join(f"'{p}'" for p in phrases)
         if examples:
             reason += "; like " + ", ".join(examples)
-        # The alternatives keep the blend's shape; the top one carries the calibrated confidence.
+        # The top alternative carries the calibrated confidence; the others share the rest in the
+        # blend's proportions, never above the top one (so the list stays in order).
         rest = 1.0 - float(probs[best])
         scale = (1.0 - confidence) / rest if rest > 1e-12 else 0.0
         alternatives = tuple(
-            Alternative(labels[i], round(confidence if i == best else float(probs[i]) * scale, 4))
+            Alternative(
+                labels[i], round(confidence if i == best else min(confidence, float(probs[i]) * scale), 4)
+            )
             for i in order
         )
         return Prediction(

@@ -15,6 +15,8 @@ _TEMPLATES = {
 }
 _HASHING = {"use-m3": "hashing:64", "minilm": "hashing:32"}
 
+pytestmark = pytest.mark.slow  # cross-validated baselines and a trained bundle: ~25 s
+
 
 def _write(path: Path, rows: list[tuple[str, str, str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
