@@ -11,5 +11,14 @@ from embeddings.registry import (
     get_encoder,
     register_encoder,
 )
+from embeddings.text import MAX_TEXT_CHARS, ticket_text
 
-__all__ = ["ENCODERS", "Encoder", "UnknownComponentError", "get_encoder", "register_encoder"]
+__all__ = [
+    "ENCODERS",
+    "MAX_TEXT_CHARS",
+    "Encoder",
+    "UnknownComponentError",
+    "get_encoder",
+    "register_encoder",
+    "ticket_text",
+]

@@ -80,7 +80,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from eval.report import stamp, update_section
+from eval.report import missing_datasets, stamp, update_section
 from triage.fields import FIELD_TYPES, FieldExtractor
 from triage.language import detect_language
 from triage.summary import Summarizer
@@ -98,6 +98,7 @@ DATASET_FILES: dict[str, str] = {
 }
 MATCHES = ("exact", "overlap")
 DESCRIPTION = "Field extraction on hand-labelled real tickets: ours, ours without NER, plain regexes."
+HEADING = "## Fields: key-field extraction on hand-labelled real tickets (ours, no NER, plain regexes)\n\n"
 
 Span = tuple[int, int, str]
 Extract = Callable[[str], list[Span]]
@@ -437,21 +438,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="update the 'fields' section of this file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if not args.datasets.is_dir():
-        print(
-            f"datasets folder {args.datasets} not found; pass --datasets PATH (the shared datasets folder)",
-            file=sys.stderr,
-        )
+    datasets: Path = args.datasets
+    if missing_datasets(datasets):
         return 2
     try:
-        result = run(args.datasets)
+        result = run(datasets)
     except FileNotFoundError as e:
-        print(f"{e}; is {args.datasets} the shared datasets folder?", file=sys.stderr)
+        print(f"{e}; is {datasets} the shared datasets folder?", file=sys.stderr)
         return 2
     markdown = render(result)
     print(markdown)
     if args.out is not None:
-        update_section(args.out, "fields", stamp(COMMAND) + "\n" + markdown)
+        update_section(args.out, "fields", HEADING + stamp(COMMAND) + "\n" + markdown)
     return 0
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eval.report import stamp, update_section
+from eval.report import missing_datasets, stamp, update_section
 from triage.features import model_text
 from triage.handling import HandlingTimeModel
 
@@ -333,16 +333,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="update the 'handling' section of this file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if not args.datasets.is_dir():
-        print(
-            f"datasets folder {args.datasets} not found; pass --datasets PATH (the shared datasets folder)",
-            file=sys.stderr,
-        )
+    datasets: Path = args.datasets
+    if missing_datasets(datasets):
         return 2
     try:
-        markdown = run(args.datasets)
+        markdown = run(datasets)
     except FileNotFoundError as e:
-        print(f"{e}; is {args.datasets} the shared datasets folder?", file=sys.stderr)
+        print(f"{e}; is {datasets} the shared datasets folder?", file=sys.stderr)
         return 2
     print(markdown)
     if args.out is not None:

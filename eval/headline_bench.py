@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.report import stamp, update_section
+from eval.report import missing_datasets, stamp, update_section
 from triage.language import detect_language
 from triage.summary import Summarizer, first_sentence_headline, textrank_headline
 
@@ -230,11 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     datasets: Path = args.datasets
-    if not datasets.is_dir():
-        print(
-            f"datasets folder {datasets} not found; pass --datasets PATH (the shared datasets folder)",
-            file=sys.stderr,
-        )
+    if missing_datasets(datasets):
         return 2
     try:
         report = run(datasets)

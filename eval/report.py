@@ -1,4 +1,7 @@
-"""BENCHMARKS.md upkeep: each benchmark owns one marked section, rewritten with machine, date and command."""
+"""BENCHMARKS.md upkeep: each benchmark owns one marked section, rewritten with machine, date and command.
+
+Also what every benchmark's command line shares: ``missing_datasets`` for its ``--datasets`` folder.
+"""
 
 from __future__ import annotations
 
@@ -57,3 +60,17 @@ def update_section(path: Path, name: str, markdown: str) -> None:
         pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     )
     path.write_text(text, encoding="utf-8")
+
+
+def missing_datasets(path: Path) -> bool:
+    """Whether the shared datasets folder is missing; if so, one line on stderr says how to pass it.
+
+    A benchmark's ``main`` then returns 2 (its exit status), as it does for its other usage errors.
+    """
+    if path.is_dir():
+        return False
+    print(
+        f"datasets folder {path} not found; pass --datasets PATH (the shared datasets folder)",
+        file=sys.stderr,
+    )
+    return True

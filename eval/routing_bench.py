@@ -41,7 +41,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from embeddings import get_encoder
-from eval.report import stamp, update_section
+from eval.report import missing_datasets, stamp, update_section
 from training.data import TicketTable
 from training.metrics import classification_report
 from training.train import THRESHOLD_MARGIN_Z, choose_thresholds, fit_temperature, train_bundle
@@ -558,11 +558,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=CACHE, help="where embeddings are cached")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if not args.datasets.is_dir():
-        print(
-            f"datasets folder {args.datasets} not found: pass --datasets PATH to ../shared/datasets",
-            file=sys.stderr,
-        )
+    datasets: Path = args.datasets
+    if missing_datasets(datasets):
         return 2
     keys = [k.strip() for k in args.only.split(",") if k.strip()] or list(DATASETS)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -571,16 +568,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             print(f"unknown {kind}(s) {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
             return 2
-    missing = [DATASETS[k][0] for k in keys if not (args.datasets / DATASETS[k][0] / "train.csv").exists()]
+    missing = [DATASETS[k][0] for k in keys if not (datasets / DATASETS[k][0] / "train.csv").exists()]
     if missing:
-        print(f"{args.datasets} lacks {', '.join(missing)}: pass --datasets PATH or --only", file=sys.stderr)
+        print(f"{datasets} lacks {', '.join(missing)}: pass --datasets PATH or --only", file=sys.stderr)
         return 2
     try:
         encoders = _encoders(args.encoders)
     except ValueError as e:
         print(str(e), file=sys.stderr)
         return 2
-    rows, timings = run(args.datasets, keys, methods, encoders=encoders, cache_dir=args.cache)
+    rows, timings = run(datasets, keys, methods, encoders=encoders, cache_dir=args.cache)
     lines = [markdown(rows), "", summary(rows), ""]
     for key, t in timings.items():
         lines.append(

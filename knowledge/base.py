@@ -35,6 +35,7 @@ from typing import BinaryIO, TypeVar
 import numpy as np
 
 from embeddings import Encoder
+from embeddings.text import ticket_text
 from knowledge.index import IndexSnapshots, VectorIndex
 from knowledge.lexical import LexicalIndex, LexicalQuery
 from knowledge.store import Document, DocumentStore, SearchFilters
@@ -52,10 +53,8 @@ _EMBED_CHARS = 2000
 T = TypeVar("T")
 
 
-def embedding_text(title: str, body: str) -> str:
-    """The text an encoder sees for a document or query: title and body, whitespace collapsed, cut."""
-    text = f"{title}\n{body}" if title else body
-    return _SPACES.sub(" ", text).strip()[:_EMBED_CHARS]
+# The text an encoder sees for a document or query: the same text tickets are encoded with.
+embedding_text = ticket_text
 
 
 @dataclass(frozen=True)
@@ -107,6 +106,10 @@ class HybridConfig:
         return 1.0
 
 
+# A kind holding at most this share of a tenant's documents is searched over its own rows directly.
+MINORITY_SHARE = 0.25
+
+
 @dataclass
 class _Shard:
     """One tenant's derived indexes and the change-log mark each reflects (and last saved)."""
@@ -115,6 +118,8 @@ class _Shard:
     lexical: LexicalIndex
     marks: dict[str, int]
     saved: dict[str, int]
+    # Row ids per document kind, with the mark they were read at (refreshed when the mark moves).
+    kind_rows: dict[str, tuple[int, np.ndarray]] = field(default_factory=dict)
 
     @property
     def mark(self) -> int:
@@ -345,14 +350,30 @@ class KnowledgeBase:
         if len(shard.dense[self.encoder.name]) == 0:
             return []
         filters = filters if filters is not None and not filters.empty else None
-        allowed = self.store.filter_rows(tenant, kind, filters) if filters is not None else None
+        if filters is not None:
+            allowed: np.ndarray | None = self.store.filter_rows(tenant, kind, filters)
+        else:
+            of_kind = self._rows_of_kind(tenant, shard, kind)
+            # A minority kind (articles beside many cases) is searched over its own rows at once,
+            # rather than found missing among the nearest and searched again.
+            size = len(shard.dense[self.encoder.name])
+            allowed = of_kind if len(of_kind) <= MINORITY_SHARE * size else None
         hits = self._search(shard, vector, k, kind, exclude_ids, text, title, filters, allowed)
         if len(hits) < k and allowed is None:
             # Too few of this kind among the nearest: search again over exactly the allowed rows.
-            allowed = self.store.filter_rows(tenant, kind, None)
+            allowed = self._rows_of_kind(tenant, shard, kind)
             if len(allowed) > len(hits):
                 hits = self._search(shard, vector, k, kind, exclude_ids, text, title, filters, allowed)
         return hits
+
+    def _rows_of_kind(self, tenant: str, shard: _Shard, kind: str) -> np.ndarray:
+        with self._lock:
+            cached = shard.kind_rows.get(kind)
+            if cached is not None and cached[0] == shard.mark:
+                return cached[1]
+            rows = self.store.filter_rows(tenant, kind, None)
+            shard.kind_rows[kind] = (shard.mark, rows)
+            return rows
 
     def _channel_weights(self, language: str | None) -> tuple[dict[str, float], float]:
         if language is None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from triage.fields import FIELD_TYPES
 from triage.types import Completeness, ExtractedField
+from triage.yaml_loader import read_yaml_mapping
 
 logger = logging.getLogger(__name__)
 
@@ -122,21 +123,12 @@ class CompletenessChecker:
 
 
 def _read_yaml(path: Path) -> Mapping[str, Any]:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise TemplateError(f"{path}: cannot read completeness templates ({e}); check the path") from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise TemplateError(f"{path}: invalid YAML ({e}); fix the syntax at the position shown") from e
-    if not isinstance(data, Mapping):
-        raise TemplateError(
-            f"{path}: expected a mapping with 'requirements' and 'departments' at the top level"
-        )
-    return data
+    return read_yaml_mapping(
+        path,
+        what="completeness templates",
+        expected="a mapping with 'requirements' and 'departments' at the top level",
+        error=TemplateError,
+    )
 
 
 def _parse_templates(data: Mapping[str, Any], source: str) -> dict[str, DepartmentTemplate]:

@@ -5,18 +5,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from embeddings.text import MAX_TEXT_CHARS, ticket_text
+
 _TOKEN_RUN = re.compile(r"(?P<han>[\u4e00-\u9fff]+)|(?P<latin>[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]|[A-Za-z])")
-_SPACES = re.compile(r"\s+")
 
-# Encoders and vectorisers see at most this many characters; the head of a ticket carries the
-# problem, and long pasted logs only add noise and time.
-MAX_MODEL_CHARS = 2000
-
-
-def model_text(title: str, body: str) -> str:
-    """The text the models see: title and body, whitespace collapsed, cut to MAX_MODEL_CHARS."""
-    text = f"{title}\n{body}" if title else body
-    return _SPACES.sub(" ", text).strip()[:MAX_MODEL_CHARS]
+# The text the models see is the encoders' text (``embeddings.text``); these names stay for their
+# many callers in training/, eval/ and serving/.
+MAX_MODEL_CHARS = MAX_TEXT_CHARS
+model_text = ticket_text
 
 
 @lru_cache(maxsize=1)

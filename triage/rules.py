@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.types import LANGUAGES, Alternative, ExtractedField, Prediction, Ticket
+from triage.yaml_loader import read_yaml_mapping
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,13 @@ class RuleEngine:
             return
         with self._lock:
             if self._ruleset is None:
-                self._ruleset = parse_rules(_read_yaml(self._path), str(self._path))
+                data = read_yaml_mapping(
+                    self._path,
+                    what="the rule file",
+                    expected="a mapping with 'rules' at the top level",
+                    error=RuleError,
+                )
+                self._ruleset = parse_rules(data, str(self._path))
                 logger.info("loaded %d rule(s) from %s", len(self._ruleset.rules), self._path)
 
     @property
@@ -289,22 +296,6 @@ def _boost(name: str, action: Action, current: Prediction, because: str) -> Pred
 
 
 # --- parsing -----------------------------------------------------------------------------------
-
-
-def _read_yaml(path: Path) -> Mapping[str, Any]:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise RuleError(f"{path}: cannot read the rule file ({e}); check the path") from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise RuleError(f"{path}: invalid YAML ({e}); fix the syntax at the position shown") from e
-    if not isinstance(data, Mapping):
-        raise RuleError(f"{path}: expected a mapping with 'rules' at the top level")
-    return data
 
 
 def _unknown(keys: Any, known: Sequence[str], where: str) -> None:

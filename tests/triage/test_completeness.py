@@ -142,7 +142,7 @@ def test_completeness_checker_from_yaml_bundled_file_is_valid() -> None:
 def test_completeness_checker_from_yaml_names_file_on_invalid_yaml(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("departments:\n  IT: {required: [error_code\n", encoding="utf-8")
-    with pytest.raises(TemplateError, match=r"broken\.yaml: invalid YAML"):
+    with pytest.raises(TemplateError, match=r"broken\.yaml: invalid YAML at line 3, column 1"):
         CompletenessChecker.from_yaml(path)
 
 

@@ -224,6 +224,24 @@ def test_rules_reject_bad_files_with_the_fix(rules: list[dict[str, Any]], messag
         _engine(rules)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "rules:\n  - name: r\n    when: {keywords: [vpn}\n",
+            r"invalid YAML at line 3, column 26: expected ',' or '\]', but got '}'",
+        ),
+        ("- name: r\n", r"expected a mapping with 'rules' at the top level, found a list"),
+    ],
+)
+def test_rule_engine_names_file_and_problem_in_bad_yaml(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(RuleError, match=message) as excinfo:
+        RuleEngine.from_yaml(path).load()
+    assert str(excinfo.value).startswith(f"{path}: ")
+
+
 def test_rule_engine_reads_yaml_on_load_only(tmp_path: Path) -> None:
     missing = RuleEngine.from_yaml(tmp_path / "absent.yaml")  # no I/O yet
     with pytest.raises(RuleError, match="cannot read the rule file"):
