@@ -1,4 +1,8 @@
-"""Evaluate a model bundle on labelled tickets: metrics JSON and an HTML report with pictures."""
+"""Evaluate a model bundle on labelled tickets: metrics JSON and an HTML report with pictures.
+
+Besides quality per head, the report has a ``drift`` section: the evaluated tickets' predicted
+labels and confidences against the bundle's training reference (PSI per head, ``eval.drift``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from embeddings import Encoder
+from eval.drift import bundle_drift
 from training.data import TicketTable
 from training.metrics import classification_report, precision_coverage_curve
 from triage.bundle import ModelBundle
@@ -23,7 +28,8 @@ HEADS = ("department", "category", "priority")
 def evaluate_bundle(
     bundle: ModelBundle, table: TicketTable, encoder: Encoder, vectors: np.ndarray | None = None
 ) -> dict[str, Any]:
-    """Per head: the classification report, abstention figures, and the raw arrays for plots."""
+    """Per head: the classification report, abstention figures, and the raw arrays for plots; plus
+    the drift of every head's predictions against the training reference (``drift``)."""
     if vectors is None:
         vectors = encoder.encode(table.texts)
     predictions = bundle.router.predict(table.texts, vectors)
@@ -45,6 +51,10 @@ def evaluate_bundle(
         }
         head_report["_arrays"] = {"truth": list(truth), "pred": y_pred, "confidence": confidence.tolist()}
         report["heads"][head] = head_report
+    # Drift needs no true labels: every head the model predicts is compared with its reference.
+    report["drift"] = bundle_drift(
+        bundle, {head: [p[head] for p in predictions] for head in bundle.router.heads}
+    )
     return report
 
 
@@ -130,8 +140,73 @@ def _plots(truth: Sequence[str], pred: Sequence[str], confidence: Sequence[float
     return pictures
 
 
+def _drift_plot(drift: dict[str, Any]) -> str | None:
+    """Confidence histograms, evaluated vs training reference, one panel per head that has both."""
+    heads = {h: r for h, r in drift["heads"].items() if r.get("confidence_histogram")}
+    if not heads:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(heads), figsize=(4.2 * len(heads), 3.4), squeeze=False)
+    for ax, (head, r) in zip(axes[0], heads.items(), strict=True):
+        edges = np.asarray(r["confidence_bin_edges"])
+        width = np.diff(edges)
+        ax.bar(
+            edges[:-1],
+            r["reference_confidence_histogram"],
+            width=width,
+            align="edge",
+            alpha=0.5,
+            label="training (out-of-fold)",
+        )
+        ax.bar(edges[:-1], r["confidence_histogram"], width=width, align="edge", alpha=0.5, label="evaluated")
+        ax.set_xlabel("confidence")
+        ax.set_ylabel("share of tickets")
+        ax.set_title(f"{head}: confidence PSI {r['confidence_psi']:.3f}")
+        ax.legend(loc="upper left", fontsize=8)
+    picture = _png(fig)
+    plt.close(fig)
+    return picture
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else html.escape(str(value))
+
+
+def _drift_html(drift: dict[str, Any]) -> list[str]:
+    parts = ["<h2>Drift against the training data</h2>"]
+    source = drift.get("reference")
+    parts.append(f"<p>Reference: {html.escape(source) if source else 'none in this bundle'}.</p>")
+    parts.extend(f"<p><b>{html.escape(note)}</b></p>" for note in drift.get("notes", []))
+    bands = "; ".join(f"{html.escape(rule)} {name}" for name, rule in drift["bands"].items())
+    parts.append(f"<p>Population stability index (PSI) bands: {bands}.</p>")
+    columns = (
+        ("n", "tickets"),
+        ("label_psi", "label PSI"),
+        ("label_drift", "label drift"),
+        ("confidence_psi", "confidence PSI"),
+        ("confidence_drift", "confidence drift"),
+        ("mean_confidence", "mean confidence"),
+        ("reference_mean_confidence", "training mean confidence"),
+        ("abstention_rate", "abstention"),
+        ("reference_abstention_rate", "training abstention"),
+    )
+    parts.append("<table><tr><th>head</th>" + "".join(f"<th>{title}</th>" for _, title in columns) + "</tr>")
+    for head, r in drift["heads"].items():
+        cells = "".join(f"<td>{_fmt(r.get(key))}</td>" for key, _ in columns)
+        parts.append(f"<tr><td>{html.escape(head)}</td>{cells}</tr>")
+    parts.append("</table>")
+    picture = _drift_plot(drift)
+    if picture:
+        parts.append(f"<div><img alt='confidence drift' src='data:image/png;base64,{picture}'></div>")
+    return parts
+
+
 def write_html(report: dict[str, Any], path: Path) -> None:
-    """A self-contained HTML page: metrics tables and the three pictures per head."""
+    """A self-contained HTML page: metrics tables and the three pictures per head, then drift."""
     parts = [
         "<!doctype html><meta charset='utf-8'><title>Triage evaluation</title>",
         "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}"
@@ -161,6 +236,8 @@ def write_html(report: dict[str, Any], path: Path) -> None:
                 f"<td>{m['f1']:.3f}</td><td>{m['support']}</td></tr>"
             )
         parts.append("</table>")
+    if "drift" in report:
+        parts.extend(_drift_html(report["drift"]))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts), encoding="utf-8")
 

@@ -190,12 +190,23 @@ class Ledger:
             self._queue.join()
 
     def predictions(
-        self, tenant: str, head: str = "department", since: str | None = None
+        self,
+        tenant: str,
+        head: str = "department",
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]:
+        """One head's logged predictions (value, confidence, abstained, version, role, at), oldest first.
+
+        ``since`` (inclusive) and ``until`` (exclusive) are ISO times or dates, compared with the
+        rows' UTC ``at`` ("2026-01-31" is the start of that day), so drift can be read per window.
+        """
         sql = "SELECT * FROM predictions WHERE tenant=? AND head=?"
         args: list[Any] = [tenant, head]
         if since:
             sql, args = sql + " AND at>=?", [*args, since]
+        if until:
+            sql, args = sql + " AND at<?", [*args, until]
         with self._lock:
             rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
         return [dict(r) for r in rows]

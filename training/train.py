@@ -41,7 +41,7 @@ from sklearn.svm import LinearSVC
 from embeddings import Encoder
 from training.data import TicketTable
 from training.metrics import classification_report
-from triage.bundle import SCHEMA_VERSION, ModelBundle
+from triage.bundle import CONFIDENCE_BINS, DRIFT_REFERENCE, SCHEMA_VERSION, ModelBundle, head_drift_reference
 from triage.handling import HandlingTimeModel
 from triage.routing import (
     Blend,
@@ -350,7 +350,8 @@ def _fit_head(
     word_names: np.ndarray,
     target_precision: float,
     folds: int,
-) -> tuple[Head, dict[str, Any], dict[str, Any]]:
+) -> tuple[Head, dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The head, its held-out metrics, the chosen parameters and its drift reference."""
     labels = sorted(set(y_labels))
     index = {label: i for i, label in enumerate(labels)}
     y = np.array([index[v] for v in y_labels])
@@ -442,7 +443,12 @@ def _fit_head(
         "blend": asdict(blend),
         "confidence_calibrator": confidence_model is not None,
     }
-    return head, report, params
+    # What the model's predictions look like on unseen tickets: the baseline that live drift is
+    # measured against (in-sample confidences would be optimistic).
+    reference = head_drift_reference(
+        [labels[i] for i in y], [labels[i] for i in predicted], confidence, ~accepted, CONFIDENCE_BINS
+    )
+    return head, report, params, reference
 
 
 def _hours(created: Sequence[str | None], resolved: Sequence[str | None]) -> list[float]:
@@ -454,6 +460,30 @@ def _hours(created: Sequence[str | None], resolved: Sequence[str | None]) -> lis
         except (TypeError, ValueError):
             out.append(float("nan"))
     return out
+
+
+def fit_handling_time(table: TicketTable, say: Progress | None = None) -> HandlingTimeModel | None:
+    """Handling time from the table's created/resolved times, or None when it has none usable.
+
+    The model sees what the pipeline gives it at prediction time: department, priority, category
+    (true labels here, predicted ones there), the creation time and the ticket text.
+    """
+    if not (table.created_at and table.resolved_at):
+        return None
+    hours = _hours(table.created_at, table.resolved_at)
+    if not any(np.isfinite(hours)):
+        return None
+    if say is not None:
+        say("fitting handling-time quantiles")
+    n = len(table)
+    return HandlingTimeModel.fit(
+        table.labels["department"],
+        table.labels.get("priority", ["*"] * n),
+        hours,
+        categories=table.labels.get("category"),
+        created_at=table.created_at,
+        texts=table.texts,
+    )
 
 
 def leave_one_out_neighbours(vectors: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
@@ -502,12 +532,13 @@ def train_bundle(
     heads: dict[str, Head] = {}
     metrics: dict[str, object] = {}
     params: dict[str, object] = {}
+    references: dict[str, dict[str, Any]] = {}
     for name, y_labels in table.labels.items():
         if len(set(y_labels)) < 2:
             say(f"skipping {name}: only one label")
             continue
         say(f"training {name} ({len(set(y_labels))} labels, {folds}-fold model selection and calibration)")
-        heads[name], metrics[name], params[name] = _fit_head(
+        heads[name], metrics[name], params[name], references[name] = _fit_head(
             name, features, vectors, top, top_sims, y_labels, word_names, target_precision, folds
         )
     neighbours = Neighbours(
@@ -515,14 +546,7 @@ def train_bundle(
         vectors=vectors,
         labels={h: np.asarray(v) for h, v in table.labels.items()},
     )
-    handling = None
-    if table.created_at and table.resolved_at:
-        hours = _hours(table.created_at, table.resolved_at)
-        if any(np.isfinite(hours)):
-            say("fitting handling-time quantiles")
-            handling = HandlingTimeModel.fit(
-                table.labels["department"], table.labels.get("priority", ["*"] * len(table)), hours
-            )
+    handling = fit_handling_time(table, say)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "version": version or new_version(),
@@ -544,6 +568,11 @@ def train_bundle(
             "heads": params,
         },
         "metrics": metrics,
+        DRIFT_REFERENCE: {
+            "source": f"out-of-fold predictions on the {len(table)} training tickets ({folds}-fold CV)",
+            "confidence_bins": CONFIDENCE_BINS,
+            "heads": references,
+        },
         "data_notes": list(table.notes),
         "train_seconds": round(time.perf_counter() - started, 1),
     }

@@ -1,21 +1,31 @@
 """The model bundle: one directory per trained version, loaded by triage, written by training.
 
 ```
-<dir>/manifest.json        schema version, version id, encoder spec, labels, thresholds, metrics, parent
+<dir>/manifest.json        schema version, version id, encoder spec, labels, thresholds, metrics, parent,
+                           drift reference
 <dir>/router.joblib        vectoriser, classifier heads, labelled neighbours
 <dir>/handling_time.json   handling-time quantiles and SLA targets
 ```
+
+The drift reference (``manifest["drift_reference"]``, absent from bundles trained before it existed)
+holds, per head, what the model's predictions looked like on tickets it had not seen: the training
+label shares, the out-of-fold predicted label shares, a histogram of the out-of-fold confidences
+over fixed bins of [0, 1] (edges stored beside the shares) and the abstention rate. Live or
+evaluated predictions are compared against it (``eval.drift``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 
 from triage.handling import HandlingTimeModel
 from triage.routing import Router
@@ -26,6 +36,8 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 ROUTER = "router.joblib"
 HANDLING_TIME = "handling_time.json"
+DRIFT_REFERENCE = "drift_reference"
+CONFIDENCE_BINS = 10
 
 
 class BundleError(ValueError):
@@ -45,6 +57,12 @@ class ModelBundle:
     @property
     def encoder(self) -> str:
         return str(self.manifest["encoder"])
+
+    def drift_reference(self, head: str) -> dict[str, Any] | None:
+        """The head's training-time drift reference, or None (older bundle, or head not trained)."""
+        heads = self.manifest.get(DRIFT_REFERENCE, {}).get("heads", {})
+        reference = heads.get(head)
+        return dict(reference) if isinstance(reference, Mapping) else None
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -84,3 +102,44 @@ class ModelBundle:
             handling = HandlingTimeModel.from_dict(json.loads((directory / HANDLING_TIME).read_text()))
         logger.info("loaded model bundle %s from %s", manifest.get("version"), directory)
         return cls(manifest=manifest, router=router, handling_time=handling)
+
+
+def confidence_bin_edges(bins: int = CONFIDENCE_BINS) -> list[float]:
+    """Equal-width bin edges over [0, 1]."""
+    return [round(float(e), 6) for e in np.linspace(0.0, 1.0, bins + 1)]
+
+
+def binned_shares(values: Sequence[float] | np.ndarray, edges: Sequence[float]) -> list[float]:
+    """Share of ``values`` in each bin (the last bin includes its right edge; outside values are clipped)."""
+    array = np.clip(np.asarray(values, dtype=float), edges[0], edges[-1])
+    counts, _ = np.histogram(array, bins=np.asarray(edges, dtype=float))
+    total = counts.sum()
+    return [float(c / total) if total else 0.0 for c in counts]
+
+
+def label_shares(values: Sequence[str]) -> dict[str, float]:
+    """Share of each label, sorted by label."""
+    counts = Counter(str(v) for v in values)
+    total = sum(counts.values())
+    return {label: count / total for label, count in sorted(counts.items())} if total else {}
+
+
+def head_drift_reference(
+    labels: Sequence[str],
+    predicted: Sequence[str],
+    confidence: Sequence[float] | np.ndarray,
+    abstained: Sequence[bool] | np.ndarray,
+    bins: int = CONFIDENCE_BINS,
+) -> dict[str, Any]:
+    """One head's drift reference from held-out predictions on the training rows (JSON-ready)."""
+    edges = confidence_bin_edges(bins)
+    conf = np.asarray(confidence, dtype=float)
+    return {
+        "n": len(labels),
+        "label_distribution": label_shares(labels),
+        "predicted_distribution": label_shares(predicted),
+        "confidence_bin_edges": edges,
+        "confidence_histogram": binned_shares(conf, edges),
+        "mean_confidence": float(conf.mean()) if len(conf) else None,
+        "abstention_rate": float(np.mean(np.asarray(abstained, dtype=bool))) if len(conf) else None,
+    }

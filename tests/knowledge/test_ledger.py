@@ -56,3 +56,34 @@ def test_ledger_comparison_counts_agreement_and_accuracy(ledger: Ledger) -> None
     assert report["tickets_compared"] == 2 and report["agreement"] == 0.5
     assert report["with_feedback"] == 2
     assert report["accuracy_active"] == 0.5 and report["accuracy_candidate"] == 1.0
+
+
+def test_ledger_predictions_read_a_time_window_with_confidences(ledger: Ledger) -> None:
+    ledger.log(
+        [
+            PredictionRecord("acme", f"t{i}", "v1", "active", head, "IT", 0.5 + i / 100, False)
+            for i in range(6)
+            for head in ("department", "priority")
+        ]
+    )
+    ledger.flush()
+    # Spread the rows over three days (the writer stamps them all with the write time).
+    with ledger._lock:
+        for ticket, day in (
+            ("t0", "01"),
+            ("t1", "01"),
+            ("t2", "02"),
+            ("t3", "02"),
+            ("t4", "03"),
+            ("t5", "03"),
+        ):
+            ledger.conn.execute(
+                "UPDATE predictions SET at=? WHERE ticket_id=?", (f"2026-03-{day}T12:00:00.000+00:00", ticket)
+            )
+    day_two = ledger.predictions("acme", "department", since="2026-03-02", until="2026-03-03")
+    assert [r["ticket_id"] for r in day_two] == ["t2", "t3"]
+    assert [r["confidence"] for r in day_two] == [0.52, 0.53]
+    assert {r["head"] for r in day_two} == {"department"}
+    assert len(ledger.predictions("acme", "priority", until="2026-03-02")) == 2
+    assert len(ledger.predictions("acme", "priority", since="2026-03-02")) == 4
+    assert len(ledger.predictions("acme", "department")) == 6

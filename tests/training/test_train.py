@@ -14,13 +14,15 @@ from training.train import (
     LEXICAL_MODELS,
     build_vectorizer,
     choose_thresholds,
+    fit_handling_time,
     fit_temperature,
     leave_one_out_neighbours,
     lexical_candidates,
     macro_f1,
     train_bundle,
 )
-from triage.bundle import BundleError, ModelBundle
+from triage.bundle import DRIFT_REFERENCE, BundleError, ModelBundle
+from triage.handling import MIN_ROWS
 from triage.routing import (
     SINGLE_THREAD_BATCH,
     Head,
@@ -69,7 +71,8 @@ def _table(n_per_label: int = 40, seed: int = 0) -> TicketTable:
 
 @pytest.fixture(scope="module")
 def bundle() -> ModelBundle:
-    return train_bundle(_table(), get_encoder("hashing:128"), version="t1")
+    # 210 tickets: enough resolved ones (>= MIN_ROWS) for the boosted handling-time model.
+    return train_bundle(_table(n_per_label=70), get_encoder("hashing:128"), version="t1")
 
 
 def test_train_bundle_learns_departments(bundle: ModelBundle) -> None:
@@ -224,6 +227,70 @@ def test_handling_time_depends_on_priority(bundle: ModelBundle) -> None:
     estimate = bundle.handling_time.predict("IT", "P2")
     assert 0 < estimate.p50_hours <= estimate.p90_hours
     assert estimate.sla_hours == 8.0 and 0.0 <= (estimate.breach_risk or 0.0) <= 1.0
+
+
+def test_train_bundle_stores_drift_reference(bundle: ModelBundle, tmp_path: Path) -> None:
+    bundle.save(tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    reference = manifest[DRIFT_REFERENCE]
+    assert "out-of-fold" in reference["source"] and set(reference["heads"]) == {"department", "priority"}
+    for head in ("department", "priority"):
+        ref = reference["heads"][head]
+        assert ref["n"] == 210
+        assert len(ref["confidence_bin_edges"]) == 11 and ref["confidence_bin_edges"][::10] == [0.0, 1.0]
+        assert len(ref["confidence_histogram"]) == 10
+        assert sum(ref["confidence_histogram"]) == pytest.approx(1.0)
+        assert 0.0 <= ref["mean_confidence"] <= 1.0
+        # Abstention on the held-out predictions is the complement of the expected coverage.
+        coverage = manifest["metrics"][head]["expected_coverage"]
+        assert ref["abstention_rate"] == pytest.approx(1.0 - coverage)
+    department = reference["heads"]["department"]
+    assert department["label_distribution"] == pytest.approx({"Finance": 1 / 3, "HR": 1 / 3, "IT": 1 / 3})
+    assert set(department["predicted_distribution"]) <= {"Finance", "HR", "IT"}
+    # The departments are easy: held-out confidences sit high, not spread evenly.
+    assert sum(department["confidence_histogram"][5:]) > 0.8
+    loaded = ModelBundle.load(tmp_path / "b")
+    assert loaded.drift_reference("department") == department
+    assert loaded.drift_reference("category") is None
+
+
+def test_bundle_without_drift_reference_still_loads(bundle: ModelBundle, tmp_path: Path) -> None:
+    bundle.save(tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    del manifest[DRIFT_REFERENCE]
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
+    loaded = ModelBundle.load(tmp_path / "b")
+    assert loaded.version == "t1" and loaded.drift_reference("department") is None
+
+
+def test_train_bundle_handling_time_uses_text_and_creation_time(bundle: ModelBundle) -> None:
+    assert bundle.handling_time is not None and bundle.handling_time.booster is not None
+    booster = bundle.handling_time.booster
+    assert booster.inputs == ("created_at", "text") and booster.text is not None
+    estimate = bundle.handling_time.quantiles(
+        "IT", "P2", created_at="2026-01-05T09:00:00+08:00", text="vpn cannot connect error 123"
+    )
+    assert estimate[2] == "boosted"
+
+
+def test_fit_handling_time_passes_categories_texts_and_times() -> None:
+    table = _table(n_per_label=70)
+    categories = ["hardware" if i % 2 else "software" for i in range(len(table))]
+    table = TicketTable(
+        table.ids, table.texts, table.labels | {"category": categories}, table.created_at, table.resolved_at
+    )
+    assert len(table) >= MIN_ROWS
+    model = fit_handling_time(table)
+    assert model is not None and model.booster is not None
+    assert model.booster.inputs == ("category", "created_at", "text")
+    assert set(model.booster.levels) == {"department", "priority", "category"}
+
+
+def test_fit_handling_time_needs_timestamps() -> None:
+    table = _table(n_per_label=5)
+    assert fit_handling_time(TicketTable(table.ids, table.texts, table.labels)) is None
+    unparsable = TicketTable(table.ids, table.texts, table.labels, ["?"] * len(table), ["?"] * len(table))
+    assert fit_handling_time(unparsable) is None
 
 
 def test_fit_temperature_softens_overconfident_logits() -> None:
