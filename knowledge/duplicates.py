@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from knowledge.base import Hit, KnowledgeBase
 from knowledge.store import SearchFilters
@@ -25,10 +27,38 @@ from knowledge.text import is_chinese
 # Hadoop (checked on SeaMonkey: precision 0.20, recall 0.37) and on half of AFQMC dev (checked on
 # the other half: precision 0.35, recall 0.78). Weak evidence either way: raise it to flag less.
 DUPLICATE_THRESHOLD = {"en": 0.51, "zh": 0.44}
+THRESHOLD_BASIS = {
+    "en": "best F1 on the GitBugs Hadoop duplicate pairs; on held-out SeaMonkey: precision 0.20, recall 0.37",
+    "zh": "best F1 on half of the AFQMC dev paraphrase pairs; on the other half: precision 0.35, recall 0.78",
+}
 OPEN_STATUSES = ("open", "new", "in progress", "pending", "reopened")
 # Centred main-encoder cosine at or above which two cases in a window are "the same issue". A
 # default, not fitted: there is no labelled spike data; tenants tune it with the API parameter.
 SPIKE_SIMILARITY = 0.6
+# Cases in one window that spike detection compares pairwise (memory grows with the square).
+MAX_WINDOW_CASES = 5_000
+# The widest UTC offsets are -12:00 and +14:00: stored text with any offset sorts within this of UTC.
+_MAX_OFFSET = timedelta(hours=14)
+_BLOCK = 2_048
+
+
+class TooManyCases(ValueError):
+    """A spike window holds more cases than can be compared pairwise; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class DuplicateThreshold:
+    """The score a hit needs to count as a duplicate, for the query's language, and how it was chosen."""
+
+    language: str  # "zh" for a Chinese query, "en" for any other
+    value: float
+    basis: str
+
+
+def duplicate_threshold(text: str) -> DuplicateThreshold:
+    """The fitted duplicate threshold that applies to a query text."""
+    language = "zh" if is_chinese(text) else "en"
+    return DuplicateThreshold(language, DUPLICATE_THRESHOLD[language], THRESHOLD_BASIS[language])
 
 
 def find_duplicates(
@@ -44,7 +74,7 @@ def find_duplicates(
     exclude_ids: Sequence[str] = (),
 ) -> list[Hit]:
     """Open cases the ticket repeats, best first (empty when none reaches the threshold)."""
-    limit = threshold if threshold is not None else DUPLICATE_THRESHOLD["zh" if is_chinese(text) else "en"]
+    limit = threshold if threshold is not None else duplicate_threshold(text).value
     hits = knowledge.search(
         vector,
         tenant,
@@ -86,36 +116,42 @@ def detect_spikes(
     Cases in the window are linked when their centred cosine reaches ``similarity``; a connected
     group of at least ``min_size`` is a spike when it is at least ``min_ratio`` times the mean
     number of cases per window, over the ``history`` windows before, that link to one of its members.
-    ``created_at`` values are compared as ISO-8601 text, so pass ``now`` in the stored form
-    (naive or with the same offset).
+    Times compare as instants whatever offset ``created_at`` was stored with; a timestamp without
+    an offset (``now`` included) is taken as UTC. Raises ``TooManyCases`` when the window holds
+    more than ``MAX_WINDOW_CASES``.
     """
+    now = _utc(now)
     start = now - window
-    earliest = start - history * window
-    recent = knowledge.store.created_between(tenant, kind, start.isoformat(), now.isoformat())
+    recent = _created(knowledge, tenant, kind, start, now)
     if len(recent) < min_size:
         return []
-    before = (
-        knowledge.store.created_between(tenant, kind, earliest.isoformat(), start.isoformat())
-        if history
-        else []
-    )
+    if len(recent) > MAX_WINDOW_CASES:
+        raise TooManyCases(
+            f"{len(recent):,} cases were created in the window; spike detection compares at most "
+            f"{MAX_WINDOW_CASES:,}: shorten the window"
+        )
+    before = _created(knowledge, tenant, kind, start - history * window, start) if history else []
     vectors = knowledge.centred_vectors(tenant, [r for r, _, _ in recent] + [r for r, _, _ in before])
     recent = [r for r in recent if r[0] in vectors]
     before = [r for r in before if r[0] in vectors]
     if len(recent) < min_size:
         return []
     matrix = np.stack([vectors[r] for r, _, _ in recent])
-    groups = _components(matrix @ matrix.T >= similarity)
+    _, labels = connected_components(csr_matrix(matrix @ matrix.T >= similarity), directed=False)
+    groups: dict[int, list[int]] = {}
+    for index, label in enumerate(labels.tolist()):
+        groups.setdefault(label, []).append(index)
     past = np.stack([vectors[r] for r, _, _ in before]) if before else np.zeros((0, matrix.shape[1]))
     spikes = []
-    for members in groups:
+    for members in groups.values():
         if len(members) < min_size:
             continue
         # A past case is the same issue when it links to a member as members link to each other.
-        linked = (
-            (past @ matrix[members].T >= similarity).any(axis=1) if len(past) else np.zeros(0, dtype=bool)
+        linked = sum(
+            int((past[i : i + _BLOCK] @ matrix[members].T >= similarity).any(axis=1).sum())
+            for i in range(0, len(past), _BLOCK)
         )
-        baseline = float(linked.sum()) / history if history else 0.0
+        baseline = linked / history if history else 0.0
         if len(members) < min_ratio * baseline:
             continue
         rows = [recent[i] for i in members]
@@ -129,24 +165,31 @@ def detect_spikes(
                 terms=knowledge.top_terms(tenant, [r for r, _, _ in rows]),
             )
         )
-    return sorted(spikes, key=lambda s: (-s.size, s.first_seen))
+    return sorted(spikes, key=lambda s: (-s.size, _utc(datetime.fromisoformat(s.first_seen))))
 
 
-def _components(adjacency: np.ndarray) -> list[list[int]]:
-    """Connected components of a boolean adjacency matrix, members in index order."""
-    parent = list(range(len(adjacency)))
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
 
-    for i, j in zip(*np.nonzero(np.triu(adjacency, 1)), strict=True):
-        a, b = root(int(i)), root(int(j))
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(adjacency)):
-        groups.setdefault(root(i), []).append(i)
-    return list(groups.values())
+def _created(
+    knowledge: KnowledgeBase, tenant: str, kind: str, since: datetime, until: datetime
+) -> list[tuple[int, str, str]]:
+    """(row id, document id, created_at) of documents created in [since, until), oldest first.
+
+    The database compares ``created_at`` as text, so it is asked for a range wide enough for any
+    offset and the instants are compared here.
+    """
+    rows = knowledge.store.created_between(
+        tenant, kind, (since - _MAX_OFFSET).isoformat(), (until + _MAX_OFFSET).isoformat()
+    )
+    kept: list[tuple[datetime, int, str, str]] = []
+    for row_id, doc_id, created in rows:
+        try:
+            moment = _utc(datetime.fromisoformat(created))
+        except ValueError:
+            continue  # not ISO 8601: it cannot be placed in a window
+        if since <= moment < until:
+            kept.append((moment, row_id, doc_id, created))
+    kept.sort()
+    return [(row_id, doc_id, created) for _, row_id, doc_id, created in kept]

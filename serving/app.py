@@ -6,10 +6,13 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as UrlPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -17,16 +20,34 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 
 from embeddings import get_encoder
 from eval.drift import drift_report
-from knowledge import Document, DocumentStore, KnowledgeBase
+from knowledge import Document, DocumentStore, KnowledgeBase, detect_spikes, find_duplicates
+from knowledge.duplicates import TooManyCases, duplicate_threshold
 from knowledge.ledger import Feedback, Ledger
 from serving.schemas import (
+    ArticleList,
+    ArticleOut,
+    ArticleQuery,
+    ArticleReplaceIn,
+    ArticlesIn,
     BatchIn,
     BatchOut,
     CandidateIn,
     CaseList,
     CaseOut,
+    CaseQuery,
+    CaseReplaceIn,
     CasesIn,
     ClassifyOut,
+    DeleteIn,
+    DeleteOut,
+    DocumentIn,
+    DocumentList,
+    DocumentOut,
+    DocumentQuery,
+    DocumentsIn,
+    DriftOut,
+    DuplicatesIn,
+    DuplicatesOut,
     ExtractOut,
     FeedbackIn,
     FeedbackOut,
@@ -36,6 +57,8 @@ from serving.schemas import (
     SimilarCaseOut,
     SimilarIn,
     SimilarOut,
+    SpikesOut,
+    SpikesQuery,
     SummaryOut,
     TenantIn,
     TicketIn,
@@ -99,6 +122,15 @@ def build_service(settings: Settings) -> TriageService:
     )
 
 
+def _utc_iso(moment: datetime | None) -> str | None:
+    """A query time as the prediction log writes its times (UTC ISO); a time without zone is UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
 def _service(request: Request) -> TriageService:
     service: TriageService = request.app.state.service
     if not service.ready:
@@ -118,6 +150,160 @@ def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
             for e in exc.errors()
         ]
     }
+
+
+@dataclass(frozen=True)
+class _Collection:
+    """One kind of stored document and the request and response models of its routes."""
+
+    kind: Literal["case", "article"]
+    plural: str  # in paths and route names
+    bulk_in: type[DocumentsIn]
+    replace_in: type[DocumentIn]
+    query: type[DocumentQuery]
+    item_out: type[DocumentOut]
+    list_out: type[DocumentList]
+
+
+CASES = _Collection("case", "cases", CasesIn, CaseReplaceIn, CaseQuery, CaseOut, CaseList)
+ARTICLES = _Collection(
+    "article", "articles", ArticlesIn, ArticleReplaceIn, ArticleQuery, ArticleOut, ArticleList
+)
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+
+
+def _typed(handler: _Handler, **annotations: Any) -> _Handler:
+    """Give a factory-made handler its collection's models.
+
+    This module's annotations are strings (``from __future__ import annotations``) that FastAPI
+    resolves in the module's globals, where the factory's per-collection models are not.
+    """
+    handler.__annotations__.update(annotations)
+    return handler
+
+
+def _page(store: DocumentStore, kind: str, query: DocumentQuery) -> tuple[list[Document], int]:
+    """One page of a tenant's documents of a kind that pass the query's filters (oldest first), and their total."""
+    filters = query.filters()
+    if filters.empty:
+        docs = store.page(query.tenant, kind, limit=query.limit, offset=query.offset)
+        return docs, store.count(query.tenant, kind)
+    rows = sorted(store.filter_rows(query.tenant, kind, filters).tolist())
+    chosen = rows[query.offset : query.offset + query.limit]
+    found = store.get_rows(chosen)
+    return [found[r] for r in chosen if r in found], len(rows)
+
+
+def _add_document_routes(app: FastAPI, c: _Collection) -> None:
+    """Bulk add, list, get, replace, delete and bulk delete for one kind of document."""
+    one, many = c.kind, c.plural
+    path = f"/v1/{many}"
+    item = f"{path}/{{{one}_id}}"
+    doc_id_param = Annotated[str, UrlPath(alias=f"{one}_id", description=f"The {one}'s id.")]
+    not_found = {404: {"description": f"no such {one} for the tenant"}}
+
+    def missing(doc_id: str, tenant: str) -> HTTPException:
+        return HTTPException(status_code=404, detail=f"{one} {doc_id!r} not found for tenant {tenant!r}")
+
+    def stored(svc: TriageService, row_ids: list[int]) -> list[Document]:
+        # Read back what was written: with redact_pii on, that is not what was sent.
+        found = svc.knowledge.store.get_rows(row_ids)
+        return [found[r] for r in row_ids if r in found]
+
+    def add(body: DocumentsIn, svc: ServiceDep) -> DocumentList:
+        docs = stored(svc, svc.add_documents(body.documents()))
+        return c.list_out.of(docs, total=len(docs))
+
+    def list_(query: DocumentQuery, svc: ServiceDep) -> DocumentList:
+        docs, total = _page(svc.knowledge.store, c.kind, query)
+        return c.list_out.of(docs, total=total)
+
+    def get(doc_id: str, svc: ServiceDep, tenant: TenantQuery = "default") -> DocumentOut:
+        doc = svc.knowledge.store.get(tenant, c.kind, doc_id)
+        if doc is None:
+            raise missing(doc_id, tenant)
+        return c.item_out.of(doc)
+
+    def replace(
+        doc_id: str, body: DocumentIn, svc: ServiceDep, tenant: TenantQuery = "default"
+    ) -> DocumentOut:
+        if svc.knowledge.store.get(tenant, c.kind, doc_id) is None:
+            raise missing(doc_id, tenant)
+        return c.item_out.of(stored(svc, svc.add_documents([body.to_document(doc_id, tenant)]))[0])
+
+    def delete(doc_id: str, svc: ServiceDep, tenant: TenantQuery = "default") -> Response:
+        if not svc.knowledge.delete(tenant, c.kind, [doc_id]):
+            raise missing(doc_id, tenant)
+        return Response(status_code=204)
+
+    def delete_many(body: DeleteIn, svc: ServiceDep) -> DeleteOut:
+        ids = list(dict.fromkeys(body.ids))
+        deleted = set(svc.knowledge.delete(body.tenant, c.kind, ids))
+        return DeleteOut(
+            deleted=[i for i in ids if i in deleted], not_found=[i for i in ids if i not in deleted]
+        )
+
+    routes: list[tuple[str, str, str, Callable[..., Any], dict[str, Any], str]] = [
+        (
+            "POST",
+            path,
+            f"add_{many}",
+            _typed(add, body=c.bulk_in),
+            {"response_model": c.list_out, "status_code": 201},
+            f"Store and index {many} (insert, or replace by id). Durable when this returns.",
+        ),
+        (
+            "GET",
+            path,
+            f"list_{many}",
+            _typed(list_, query=Annotated[c.query, Query()]),
+            {"response_model": c.list_out},
+            f"A page of stored {many}, oldest first, optionally filtered; `total` counts all that match.",
+        ),
+        (
+            "GET",
+            item,
+            f"get_{one}",
+            _typed(get, doc_id=doc_id_param),
+            {"response_model": c.item_out, "responses": not_found},
+            f"One {one}.",
+        ),
+        (
+            "PUT",
+            item,
+            f"replace_{one}",
+            _typed(replace, doc_id=doc_id_param, body=c.replace_in),
+            {"response_model": c.item_out, "responses": not_found},
+            f"Replace an existing {one} (every field) and embed and index it again. "
+            f"404 for an unknown id: create it with POST {path}.",
+        ),
+        (
+            "DELETE",
+            item,
+            f"delete_{one}",
+            _typed(delete, doc_id=doc_id_param),
+            {"status_code": 204, "responses": not_found},
+            f"Delete a {one} from the database, every index and the index snapshots on disk.",
+        ),
+        (
+            "POST",
+            f"{path}:delete",
+            f"delete_{many}",
+            delete_many,
+            {"response_model": DeleteOut},
+            f"Delete several {many} as DELETE {item} does; says which ids were deleted and which not found.",
+        ),
+    ]
+    for method, route_path, name, handler, options, description in routes:
+        app.add_api_route(
+            route_path,
+            handler,
+            methods=[method],
+            name=name,
+            description=description,
+            tags=["knowledge"],
+            **options,
+        )
 
 
 def create_app(settings: Settings, service: TriageService | None = None) -> FastAPI:
@@ -253,8 +439,8 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
 
     @app.post("/v1/similar", response_model=SimilarOut, tags=["knowledge"])
     def similar(query: SimilarIn, svc: ServiceDep) -> SimilarOut:
-        """Similar solved cases for a ticket text."""
-        cases = svc.similar(query.to_ticket(), k=query.k)
+        """Similar solved cases (or, with kind "article", knowledge-base articles) for a ticket text."""
+        cases = svc.similar(query.to_ticket(), k=query.k, kind=query.kind)
         return SimilarOut(
             similar_cases=[
                 SimilarCaseOut.model_validate(vars(c) | {"matched_terms": list(c.matched_terms)})
@@ -262,70 +448,48 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
             ]
         )
 
-    def case_out(doc: Document) -> CaseOut:
-        return CaseOut(
-            id=doc.doc_id,
-            title=doc.title,
-            body=doc.body,
-            resolution=doc.resolution,
-            department=doc.department,
-            category=doc.category,
-            priority=doc.priority,
-            status=doc.status,
-            language=doc.language,
-            created_at=doc.created_at,
-            resolved_at=doc.resolved_at,
+    for collection in (CASES, ARTICLES):
+        _add_document_routes(app, collection)
+
+    @app.post("/v1/duplicates", response_model=DuplicatesOut, tags=["knowledge"])
+    def duplicates(query: DuplicatesIn, svc: ServiceDep) -> DuplicatesOut:
+        """Open cases the ticket likely repeats: hybrid score at or above the threshold fitted for its language."""
+        ticket = query.to_ticket()
+        fitted = duplicate_threshold(ticket.text)
+        hits = find_duplicates(
+            svc.knowledge,
+            svc.encode([ticket])[0],
+            ticket.tenant,
+            text=ticket.text,
+            title=ticket.title or None,
+            k=query.k,
+            threshold=fitted.value if query.threshold is None else query.threshold,
+            exclude_ids=[ticket.id] if ticket.id else [],
         )
+        return DuplicatesOut.of(hits, fitted, query.threshold)
 
-    @app.post("/v1/cases", response_model=CaseList, status_code=201, tags=["knowledge"])
-    def add_cases(body: CasesIn, svc: ServiceDep) -> CaseList:
-        """Store and index solved cases (insert or replace by id). Durable when this returns."""
-        docs = [
-            Document(
-                doc_id=c.id,
-                kind="case",
-                tenant=c.tenant,
-                title=c.title.strip(),
-                body=c.body.strip(),
-                resolution=c.resolution.strip(),
-                department=c.department,
-                category=c.category,
-                priority=c.priority,
-                language=detect_language(f"{c.title}\n{c.body}"),
-                status=c.status,
-                created_at=c.created_at.isoformat() if c.created_at else None,
-                resolved_at=c.resolved_at.isoformat() if c.resolved_at else None,
-                metadata=c.metadata,
+    @app.get("/v1/spikes", response_model=SpikesOut, tags=["knowledge"])
+    def spikes(query: Annotated[SpikesQuery, Query()], svc: ServiceDep) -> SpikesOut:
+        """Recurring-issue spikes: groups of similar cases created in the window ending at `now`, well above their usual rate."""
+        end = query.now or datetime.now(UTC)
+        end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
+        window = timedelta(hours=query.window_hours)
+        try:
+            found = detect_spikes(
+                svc.knowledge,
+                query.tenant,
+                now=end,
+                window=window,
+                history=query.history,
+                min_size=query.min_size,
+                min_ratio=query.min_ratio,
+                similarity=query.similarity,
             )
-            for c in body.cases
-        ]
-        svc.add_documents(docs)
-        return CaseList(cases=[case_out(d) for d in docs], total=len(docs))
-
-    @app.get("/v1/cases", response_model=CaseList, tags=["knowledge"])
-    def list_cases(
-        svc: ServiceDep,
-        tenant: Annotated[str, Query(max_length=100)] = "default",
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> CaseList:
-        """Stored cases, oldest first."""
-        docs = svc.knowledge.store.page(tenant, "case", limit=limit, offset=offset)
-        return CaseList(cases=[case_out(d) for d in docs], total=svc.knowledge.store.count(tenant, "case"))
-
-    @app.get("/v1/cases/{case_id}", response_model=CaseOut, tags=["knowledge"], responses={404: {}})
-    def get_case(case_id: str, svc: ServiceDep, tenant: str = "default") -> CaseOut:
-        doc = svc.knowledge.store.get(tenant, "case", case_id)
-        if doc is None:
-            raise HTTPException(status_code=404, detail=f"case {case_id!r} not found for tenant {tenant!r}")
-        return case_out(doc)
-
-    @app.delete("/v1/cases/{case_id}", status_code=204, tags=["knowledge"], responses={404: {}})
-    def delete_case(case_id: str, svc: ServiceDep, tenant: str = "default") -> Response:
-        """Delete a case from the database, the index and the index snapshot on disk."""
-        if not svc.knowledge.delete(tenant, "case", [case_id]):
-            raise HTTPException(status_code=404, detail=f"case {case_id!r} not found for tenant {tenant!r}")
-        return Response(status_code=204)
+        except TooManyCases as exc:
+            raise RequestValidationError(
+                [{"loc": ("query", "window_hours"), "msg": str(exc), "type": "value_error"}]
+            ) from exc
+        return SpikesOut.of(found, query, end - window, end)
 
     def registry(svc: TriageService) -> ModelRegistry:
         if svc.models.registry is None:
@@ -396,16 +560,24 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         svc.ledger.flush()
         return svc.ledger.comparison(tenant, head)
 
-    @app.get("/v1/drift", tags=["models"])
+    @app.get("/v1/drift", response_model=DriftOut, tags=["models"])
     def drift(
-        svc: ServiceDep, tenant: TenantQuery = "default", head: str = "department", since: str | None = None
-    ) -> dict[str, Any]:
-        """Population stability index of live predictions against the training data."""
+        svc: ServiceDep,
+        tenant: TenantQuery = "default",
+        head: Literal["department", "category", "priority"] = "department",
+        since: Annotated[datetime | None, Query(description="From this time (inclusive), ISO 8601.")] = None,
+        until: Annotated[datetime | None, Query(description="Up to this time (exclusive), ISO 8601.")] = None,
+        window: Annotated[
+            Literal["day", "hour"], Query(description="Width of the per-window figures.")
+        ] = "day",
+    ) -> DriftOut:
+        """Population stability index of live predicted labels and confidences against the training data."""
         if svc.ledger is None:
             raise HTTPException(status_code=409, detail="no prediction log configured")
         svc.ledger.flush()
-        live = [p for p in svc.ledger.predictions(tenant, head, since) if p["role"] != "shadow"]
-        return drift_report(svc.models.assign(tenant, None).serving, live, head)
+        rows = svc.ledger.predictions(tenant, head, _utc_iso(since), _utc_iso(until))
+        live = [p for p in rows if p["role"] != "shadow"]
+        return DriftOut(**drift_report(svc.models.assign(tenant, None).serving, live, head, window))
 
     @app.post("/v1/feedback", response_model=FeedbackOut, status_code=201, tags=["feedback"])
     def feedback(body: FeedbackIn, svc: ServiceDep) -> FeedbackOut:

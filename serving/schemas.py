@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
+from knowledge import Document, Hit, SearchFilters, Spike
+from knowledge.duplicates import (
+    MAX_WINDOW_CASES,
+    OPEN_STATUSES,
+    SPIKE_SIMILARITY,
+    THRESHOLD_BASIS,
+    DuplicateThreshold,
+)
+from triage.language import detect_language
 from triage.types import Prediction, Ticket, TriageResult
 
 MAX_TITLE_CHARS = 1_000
 MAX_BODY_CHARS = 20_000
 MAX_BATCH = 256
+MAX_SPIKE_WINDOW_HOURS = 720
+MAX_SPIKE_HISTORY = 30
 
 _EXAMPLE_TICKET: dict[str, JsonValue] = {
     "title": "VPN 无法连接",
@@ -290,17 +304,69 @@ class SummaryOut(BaseModel):
     )
 
 
-class CaseIn(_Strict):
-    """A solved case (or with status 'open', an open incident) to store and index."""
+_TENANT_PATTERN = r"^[A-Za-z0-9_.-]+$"
+CaseStatus = Literal["new", "open", "in progress", "pending", "reopened", "resolved", "closed"]
+Language = Literal["zh", "en", "mixed", "other"]
+DocumentId = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_DOCUMENTS = 1_000
 
-    id: str = Field(
-        ...,
+
+def _tenant_field() -> Any:
+    return Field(
+        "default",
         min_length=1,
-        max_length=200,
-        description="Case id; posting it again replaces it.",
-        examples=["INC-1042"],
+        max_length=100,
+        pattern=_TENANT_PATTERN,
+        description="Tenant id.",
+        examples=["acme"],
     )
-    title: str = Field("", max_length=MAX_TITLE_CHARS, description="Case title.", examples=["VPN error 809"])
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _unique_ids(items: Sequence[CaseIn] | Sequence[ArticleIn]) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise ValueError(f"id {item.id!r} appears more than once: send each document once")
+        seen.add(item.id)
+
+
+class DocumentIn(_Strict):
+    """What cases and articles share; the id and tenant come from the URL (PUT) or the item (POST)."""
+
+    title: str = Field("", max_length=MAX_TITLE_CHARS, description="Title.", examples=["VPN error 809"])
+    body: str = Field(
+        ...,
+        max_length=MAX_BODY_CHARS,
+        description="Text; not blank.",
+        examples=["VPN fails with 809."],
+    )
+    department: str | None = Field(
+        None, max_length=100, description="Department it belongs to.", examples=["IT"]
+    )
+    category: str | None = Field(None, max_length=100, description="Category.", examples=["network"])
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Stored, not interpreted.", examples=[{"source": "jira"}]
+    )
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("body is empty or only whitespace: send the text")
+        return value
+
+    @abstractmethod
+    def to_document(self, doc_id: str, tenant: str) -> Document:
+        """The document as stored under this id and tenant."""
+
+
+class CaseReplaceIn(DocumentIn):
+    """A case's new content (PUT): every field is replaced, and the text is embedded again."""
+
     body: str = Field(
         ...,
         max_length=MAX_BODY_CHARS,
@@ -313,41 +379,200 @@ class CaseIn(_Strict):
         description="How it was solved.",
         examples=["Re-imported the VPN certificate."],
     )
-    department: str | None = Field(
-        None, max_length=100, description="Department that solved it.", examples=["IT"]
-    )
-    category: str | None = Field(None, max_length=100, description="Category.", examples=["network"])
     priority: str | None = Field(None, max_length=20, description="Priority.", examples=["P2"])
-    status: Literal["open", "resolved", "closed"] = Field("resolved", description="open, resolved or closed.")
-    created_at: datetime | None = Field(None, description="ISO 8601.", examples=["2026-11-20T09:00:00+08:00"])
+    status: CaseStatus = Field(
+        "resolved",
+        description="Case status; new, open, in progress, pending and reopened count as open for /v1/duplicates.",
+        examples=["resolved"],
+    )
+    created_at: datetime | None = Field(
+        None, description="ISO 8601; spikes are counted by it.", examples=["2026-11-20T09:00:00+08:00"]
+    )
     resolved_at: datetime | None = Field(
         None, description="ISO 8601.", examples=["2026-11-20T11:30:00+08:00"]
     )
-    tenant: str = Field(
-        "default",
+
+    def to_document(self, doc_id: str, tenant: str) -> Document:
+        return Document(
+            doc_id=doc_id,
+            kind="case",
+            tenant=tenant,
+            title=self.title.strip(),
+            body=self.body.strip(),
+            resolution=self.resolution.strip(),
+            department=self.department,
+            category=self.category,
+            priority=self.priority,
+            language=detect_language(f"{self.title}\n{self.body}"),
+            status=self.status,
+            created_at=_iso(self.created_at),
+            resolved_at=_iso(self.resolved_at),
+            metadata=self.metadata,
+        )
+
+
+class CaseIn(CaseReplaceIn):
+    """A solved case (or with an open status, an open incident) to store and index."""
+
+    id: str = Field(
+        ...,
         min_length=1,
-        max_length=100,
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="Tenant id.",
-        examples=["acme"],
+        max_length=200,
+        description="Case id; posting it again replaces it.",
+        examples=["INC-1042"],
     )
-    metadata: dict[str, Any] = Field(
-        default_factory=dict, description="Stored, not interpreted.", examples=[{}]
+    tenant: str = _tenant_field()
+
+
+class ArticleReplaceIn(DocumentIn):
+    """A knowledge-base article's new content (PUT): every field is replaced, and the text is embedded again."""
+
+    title: str = Field(
+        "",
+        max_length=MAX_TITLE_CHARS,
+        description="Article title.",
+        examples=["How to reset the VPN profile"],
+    )
+    body: str = Field(
+        ...,
+        max_length=MAX_BODY_CHARS,
+        description="Article text (the answer shown to agents); not blank.",
+        examples=["Open the VPN client, delete the profile and import the certificate again."],
+    )
+    language: Language | None = Field(None, description="zh, en, mixed or other; detected when absent.")
+    created_at: datetime | None = Field(None, description="ISO 8601.", examples=["2026-01-15T10:00:00+08:00"])
+
+    def to_document(self, doc_id: str, tenant: str) -> Document:
+        return Document(
+            doc_id=doc_id,
+            kind="article",
+            tenant=tenant,
+            title=self.title.strip(),
+            body=self.body.strip(),
+            department=self.department,
+            category=self.category,
+            language=self.language or detect_language(f"{self.title}\n{self.body}"),
+            created_at=_iso(self.created_at),
+            metadata=self.metadata,
+        )
+
+
+class ArticleIn(ArticleReplaceIn):
+    """A knowledge-base article to store and index."""
+
+    id: str = Field(
+        ...,
+        min_length=1,
+        max_length=200,
+        description="Article id; posting it again replaces it.",
+        examples=["KB-0042"],
+    )
+    tenant: str = _tenant_field()
+
+
+class DocumentsIn(_Strict):
+    """A bulk insert of cases or articles."""
+
+    @abstractmethod
+    def documents(self) -> list[Document]:
+        """The documents as stored."""
+
+
+class CasesIn(DocumentsIn):
+    cases: list[CaseIn] = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_DOCUMENTS,
+        description=f"1 to {MAX_DOCUMENTS:,} cases, each id once.",
     )
 
-    @field_validator("body")
+    @field_validator("cases")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("body is empty or only whitespace: send the case text")
-        return value
+    def _unique(cls, cases: list[CaseIn]) -> list[CaseIn]:
+        _unique_ids(cases)
+        return cases
+
+    def documents(self) -> list[Document]:
+        return [c.to_document(c.id, c.tenant) for c in self.cases]
 
 
-class CasesIn(_Strict):
-    cases: list[CaseIn] = Field(..., min_length=1, max_length=1000, description="1 to 1,000 cases.")
+class ArticlesIn(DocumentsIn):
+    articles: list[ArticleIn] = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_DOCUMENTS,
+        description=f"1 to {MAX_DOCUMENTS:,} articles, each id once.",
+    )
+
+    @field_validator("articles")
+    @classmethod
+    def _unique(cls, articles: list[ArticleIn]) -> list[ArticleIn]:
+        _unique_ids(articles)
+        return articles
+
+    def documents(self) -> list[Document]:
+        return [a.to_document(a.id, a.tenant) for a in self.articles]
 
 
-class CaseOut(BaseModel):
+class DocumentQuery(_Strict):
+    """Paging and filters of a list of cases or articles (query parameters; unknown ones are rejected)."""
+
+    tenant: str = _tenant_field()
+    limit: int = Field(50, ge=1, le=500, description="Page size, 1 to 500.", examples=[50])
+    offset: int = Field(0, ge=0, description="How many to skip (oldest first).", examples=[0])
+    department: list[str] = Field(
+        default_factory=list,
+        description="Keep these departments (repeat the parameter for several).",
+        examples=[["IT"]],
+    )
+    category: list[str] = Field(
+        default_factory=list, description="Keep these categories.", examples=[["network"]]
+    )
+    language: list[Language] = Field(
+        default_factory=list, description="Keep these languages.", examples=[["zh"]]
+    )
+    created_from: datetime | None = Field(
+        None,
+        description="Created at or after this (ISO 8601, compared with the stored text).",
+        examples=["2026-11-01T00:00:00+08:00"],
+    )
+    created_to: datetime | None = Field(
+        None,
+        description="Created before this (ISO 8601, compared with the stored text).",
+        examples=["2026-12-01T00:00:00+08:00"],
+    )
+
+    def filters(self) -> SearchFilters:
+        return SearchFilters(
+            departments=tuple(self.department),
+            languages=tuple(self.language),
+            categories=tuple(self.category),
+            created_from=_iso(self.created_from),
+            created_to=_iso(self.created_to),
+        )
+
+
+class CaseQuery(DocumentQuery):
+    status: list[CaseStatus] = Field(
+        default_factory=list, description="Keep these statuses.", examples=[["open"]]
+    )
+
+    def filters(self) -> SearchFilters:
+        return replace(super().filters(), statuses=tuple(self.status))
+
+
+class ArticleQuery(DocumentQuery):
+    pass
+
+
+class DocumentOut(BaseModel):
+    @classmethod
+    @abstractmethod
+    def of(cls, doc: Document) -> Self:
+        """The response shape of a stored document."""
+
+
+class CaseOut(DocumentOut):
     id: str = Field(..., description="Case id.", examples=["INC-1042"])
     title: str = Field(..., description="Case title.", examples=["VPN error 809"])
     body: str = Field(..., description="Problem description.", examples=["VPN fails with 809."])
@@ -357,23 +582,304 @@ class CaseOut(BaseModel):
     department: str | None = Field(..., description="Department.", examples=["IT"])
     category: str | None = Field(..., description="Category.", examples=["network"])
     priority: str | None = Field(..., description="Priority.", examples=["P2"])
-    status: str = Field(..., description="open, resolved or closed.", examples=["resolved"])
+    status: str = Field(..., description="Case status.", examples=["resolved"])
     language: str | None = Field(..., description="Detected language.", examples=["en"])
     created_at: str | None = Field(..., description="ISO 8601.", examples=["2026-11-20T09:00:00+08:00"])
     resolved_at: str | None = Field(..., description="ISO 8601.", examples=["2026-11-20T11:30:00+08:00"])
+    metadata: dict[str, Any] = Field(..., description="As stored.", examples=[{"source": "jira"}])
+
+    @classmethod
+    def of(cls, doc: Document) -> Self:
+        return cls(
+            id=doc.doc_id,
+            title=doc.title,
+            body=doc.body,
+            resolution=doc.resolution,
+            department=doc.department,
+            category=doc.category,
+            priority=doc.priority,
+            status=doc.status,
+            language=doc.language,
+            created_at=doc.created_at,
+            resolved_at=doc.resolved_at,
+            metadata=dict(doc.metadata),
+        )
 
 
-class CaseList(BaseModel):
-    cases: list[CaseOut] = Field(..., description="The cases of this page.")
-    total: int = Field(..., description="All cases of the tenant.", examples=[3600])
+class ArticleOut(DocumentOut):
+    id: str = Field(..., description="Article id.", examples=["KB-0042"])
+    title: str = Field(..., description="Article title.", examples=["How to reset the VPN profile"])
+    body: str = Field(
+        ...,
+        description="Article text.",
+        examples=["Open the VPN client, delete the profile and import the certificate again."],
+    )
+    department: str | None = Field(..., description="Department.", examples=["IT"])
+    category: str | None = Field(..., description="Category.", examples=["network"])
+    language: str | None = Field(..., description="Given or detected language.", examples=["en"])
+    created_at: str | None = Field(..., description="ISO 8601.", examples=["2026-01-15T10:00:00+08:00"])
+    metadata: dict[str, Any] = Field(..., description="As stored.", examples=[{}])
+
+    @classmethod
+    def of(cls, doc: Document) -> Self:
+        return cls(
+            id=doc.doc_id,
+            title=doc.title,
+            body=doc.body,
+            department=doc.department,
+            category=doc.category,
+            language=doc.language,
+            created_at=doc.created_at,
+            metadata=dict(doc.metadata),
+        )
+
+
+class DocumentList(BaseModel):
+    total: int = Field(
+        ...,
+        description="Listing: all that match the filters; after a POST: how many were stored.",
+        examples=[3600],
+    )
+
+    @classmethod
+    @abstractmethod
+    def of(cls, docs: Sequence[Document], total: int) -> Self:
+        """A page of stored documents."""
+
+
+class CaseList(DocumentList):
+    cases: list[CaseOut] = Field(..., description="The cases of this page, oldest first (as stored).")
+
+    @classmethod
+    def of(cls, docs: Sequence[Document], total: int) -> Self:
+        return cls(cases=[CaseOut.of(d) for d in docs], total=total)
+
+
+class ArticleList(DocumentList):
+    articles: list[ArticleOut] = Field(
+        ..., description="The articles of this page, oldest first (as stored)."
+    )
+
+    @classmethod
+    def of(cls, docs: Sequence[Document], total: int) -> Self:
+        return cls(articles=[ArticleOut.of(d) for d in docs], total=total)
+
+
+class DeleteIn(_Strict):
+    """Ids to delete in one call; unknown ids are reported, not an error."""
+
+    ids: list[DocumentId] = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_DOCUMENTS,
+        description=f"1 to {MAX_DOCUMENTS:,} ids (each 1 to 200 characters).",
+        examples=[["INC-1042", "INC-1043"]],
+    )
+    tenant: str = _tenant_field()
+
+
+class DeleteOut(BaseModel):
+    deleted: list[str] = Field(
+        ...,
+        description="Ids removed from the database, every index and the snapshots on disk, in request order.",
+        examples=[["INC-1042"]],
+    )
+    not_found: list[str] = Field(
+        ..., description="Ids the tenant does not have (nothing was done for them).", examples=[["INC-1043"]]
+    )
 
 
 class SimilarIn(TicketIn):
     k: int = Field(5, ge=1, le=50, description="How many similar cases to return.")
+    kind: Literal["case", "article"] = Field(
+        "case", description="Search solved cases, or knowledge-base articles."
+    )
 
 
 class SimilarOut(BaseModel):
-    similar_cases: list[SimilarCaseOut] = Field(..., description="Best first.")
+    similar_cases: list[SimilarCaseOut] = Field(
+        ..., description="Best first: cases, or articles (their resolution holds the article text)."
+    )
+
+
+class DuplicatesIn(TicketIn):
+    k: int = Field(3, ge=1, le=20, description="At most this many duplicates, best first.")
+    threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Override the fitted threshold (higher flags less); default: the one for the ticket's language.",
+    )
+
+
+class DuplicateOut(BaseModel):
+    id: str = Field(..., description="The open case the ticket likely repeats.", examples=["INC-1038"])
+    title: str = Field(..., description="Its title.", examples=["VPN error 809"])
+    status: str = Field(..., description="Its status (one of the open ones).", examples=["open"])
+    score: float = Field(
+        ...,
+        ge=0,
+        le=1,
+        description="Hybrid similarity in [0, 1] (as in /v1/similar); at least the threshold.",
+        examples=[0.83],
+    )
+    department: str | None = Field(None, description="Its department.", examples=["IT"])
+    created_at: str | None = Field(
+        None, description="When it was created (ISO 8601).", examples=["2026-11-23T08:40:00+08:00"]
+    )
+    matched_terms: list[str] = Field(
+        default_factory=list, description="Terms shared with the ticket.", examples=[["vpn", "809"]]
+    )
+
+
+class DuplicatesOut(BaseModel):
+    duplicates: list[DuplicateOut] = Field(
+        ..., description="Open cases at or above the threshold, best first; empty when none."
+    )
+    threshold: float = Field(
+        ..., ge=0, le=1, description="The score a case needed to be listed.", examples=[0.51]
+    )
+    threshold_language: Literal["en", "zh"] = Field(
+        ..., description="Whose fitted threshold applies: zh for a Chinese ticket, en for any other."
+    )
+    threshold_basis: str = Field(
+        ...,
+        description="How the threshold was chosen ('given in the request' when overridden).",
+        examples=[THRESHOLD_BASIS["en"]],
+    )
+    statuses: list[str] = Field(
+        ..., description="Case statuses that count as open.", examples=[list(OPEN_STATUSES)]
+    )
+
+    @classmethod
+    def of(cls, hits: Sequence[Hit], fitted: DuplicateThreshold, override: float | None) -> DuplicatesOut:
+        """The response for ``hits`` found at the fitted threshold, or at ``override`` when given."""
+        basis = (
+            fitted.basis
+            if override is None
+            else f"given in the request (fitted: {fitted.value}, {fitted.basis})"
+        )
+        return cls(
+            duplicates=[
+                DuplicateOut(
+                    id=h.document.doc_id,
+                    title=h.document.title or h.document.body.strip().split("\n", 1)[0][:120],
+                    status=h.document.status,
+                    score=round(min(1.0, max(0.0, h.score)), 4),
+                    department=h.document.department,
+                    created_at=h.document.created_at,
+                    matched_terms=list(h.matched_terms),
+                )
+                for h in hits
+            ],
+            threshold=fitted.value if override is None else override,
+            threshold_language=fitted.language,
+            threshold_basis=basis,
+            statuses=list(OPEN_STATUSES),
+        )
+
+
+class SpikesQuery(_Strict):
+    """Spike detection parameters (query parameters; unknown ones are rejected)."""
+
+    tenant: str = _tenant_field()
+    window_hours: float = Field(
+        24,
+        gt=0,
+        le=MAX_SPIKE_WINDOW_HOURS,
+        description=f"Length of the window that ends at `now`, in hours (over 0, at most {MAX_SPIKE_WINDOW_HOURS}).",
+        examples=[24],
+    )
+    history: int = Field(
+        7,
+        ge=0,
+        le=MAX_SPIKE_HISTORY,
+        description=f"Preceding windows whose mean rate is the baseline (0 to {MAX_SPIKE_HISTORY}; 0: no baseline).",
+        examples=[7],
+    )
+    min_size: int = Field(
+        5,
+        ge=2,
+        le=MAX_WINDOW_CASES,
+        description="Fewest similar cases in the window that make a spike.",
+        examples=[5],
+    )
+    min_ratio: float = Field(
+        3.0,
+        ge=0,
+        le=1000,
+        description="A group must be at least this many times its baseline per window.",
+        examples=[3.0],
+    )
+    similarity: float = Field(
+        SPIKE_SIMILARITY,
+        gt=0,
+        le=1,
+        description="Centred cosine at which two cases are the same issue (a default, not fitted).",
+        examples=[SPIKE_SIMILARITY],
+    )
+    now: datetime | None = Field(
+        None,
+        description="End of the window (ISO 8601; without an offset: UTC). Default: the present.",
+        examples=["2026-11-23T18:00:00+08:00"],
+    )
+
+
+class SpikeOut(BaseModel):
+    case_ids: list[str] = Field(
+        ..., description="The cases of the spike, oldest first.", examples=[["INC-2001", "INC-2002"]]
+    )
+    size: int = Field(..., ge=1, description="How many cases.", examples=[12])
+    baseline: float = Field(
+        ..., ge=0, description="Mean such cases per window over the history windows.", examples=[0.6]
+    )
+    first_seen: str = Field(
+        ..., description="created_at of the oldest case.", examples=["2026-11-23T08:02:00+08:00"]
+    )
+    last_seen: str = Field(
+        ..., description="created_at of the newest case.", examples=["2026-11-23T17:41:00+08:00"]
+    )
+    terms: list[str] = Field(
+        ..., description="Key terms the cases share, to name the issue.", examples=[["outlook", "550"]]
+    )
+
+
+class SpikesOut(BaseModel):
+    spikes: list[SpikeOut] = Field(..., description="Largest first; empty when none.")
+    window_start: str = Field(
+        ..., description="Start of the window (UTC, inclusive).", examples=["2026-11-22T10:00:00+00:00"]
+    )
+    window_end: str = Field(
+        ..., description="End of the window (UTC, exclusive).", examples=["2026-11-23T10:00:00+00:00"]
+    )
+    window_hours: float = Field(..., description="As requested.", examples=[24])
+    history: int = Field(..., description="As requested.", examples=[7])
+    min_size: int = Field(..., description="As requested.", examples=[5])
+    min_ratio: float = Field(..., description="As requested.", examples=[3.0])
+    similarity: float = Field(..., description="As requested.", examples=[SPIKE_SIMILARITY])
+
+    @classmethod
+    def of(cls, spikes: Sequence[Spike], query: SpikesQuery, start: datetime, end: datetime) -> SpikesOut:
+        return cls(
+            spikes=[
+                SpikeOut(
+                    case_ids=list(s.case_ids),
+                    size=s.size,
+                    baseline=s.baseline,
+                    first_seen=s.first_seen,
+                    last_seen=s.last_seen,
+                    terms=list(s.terms),
+                )
+                for s in spikes
+            ],
+            window_start=start.isoformat(),
+            window_end=end.isoformat(),
+            window_hours=query.window_hours,
+            history=query.history,
+            min_size=query.min_size,
+            min_ratio=query.min_ratio,
+            similarity=query.similarity,
+        )
 
 
 class TenantIn(_Strict):
@@ -519,3 +1025,89 @@ class FeedbackIn(_Strict):
 
 class FeedbackOut(BaseModel):
     id: int = Field(..., description="Feedback id.", examples=[17])
+
+
+DriftBand = Literal["stable", "moderate", "significant", "no live predictions yet"]
+
+
+class DriftWindowOut(BaseModel):
+    start: str = Field(
+        ..., description="Window start as an ISO prefix (day or hour, UTC).", examples=["2026-11-23"]
+    )
+    n: int = Field(..., description="Live predictions of this model in the window.", examples=[412])
+    label_psi: float | None = Field(..., description="PSI of the window's predicted labels.", examples=[0.04])
+    label_drift: DriftBand | None = Field(..., description="Band of label_psi.", examples=["stable"])
+    confidence_psi: float | None = Field(
+        ...,
+        description="PSI of the window's confidence histogram (null without a reference).",
+        examples=[0.12],
+    )
+    confidence_drift: DriftBand | None = Field(
+        ..., description="Band of confidence_psi.", examples=["moderate"]
+    )
+    mean_confidence: float | None = Field(..., description="Mean confidence in the window.", examples=[0.81])
+    abstention_rate: float | None = Field(..., description="Share of abstained predictions.", examples=[0.22])
+
+
+class DriftOut(BaseModel):
+    """Drift of one head's live predictions against the training data, overall and per window.
+
+    PSI (population stability index) compares two distributions; the bands are the conventional
+    ones: below 0.1 stable, 0.1 to 0.25 moderate, 0.25 and above significant.
+    """
+
+    model_version: str = Field(..., description="The active model the report is about.", examples=["demo-v1"])
+    head: str = Field(..., description="department, category or priority.", examples=["department"])
+    n_live: int = Field(..., description="Live predictions of this model in the period.", examples=[2048])
+    n_other_versions: int = Field(
+        ..., description="Predictions by other versions (canary), left out of the figures.", examples=[0]
+    )
+    bands: dict[str, str] = Field(
+        ...,
+        description="The PSI bands used.",
+        examples=[{"stable": "PSI < 0.1", "moderate": "0.1 <= PSI < 0.25", "significant": "PSI >= 0.25"}],
+    )
+    error: str | None = Field(None, description="Why no figures could be computed, if so.", examples=[None])
+    reference: str | None = Field(
+        None,
+        description="What the reference distribution was computed on.",
+        examples=["out-of-fold predictions on the 3600 training tickets (5-fold CV)"],
+    )
+    reference_note: str | None = Field(
+        None, description="Set when the model has no (full) reference, with what to do.", examples=[None]
+    )
+    reference_distribution: dict[str, float] | None = Field(
+        None, description="Training label shares.", examples=[{"IT": 0.4, "Finance": 0.6}]
+    )
+    live_distribution: dict[str, float] | None = Field(
+        None, description="Live predicted label shares.", examples=[{"IT": 0.5, "Finance": 0.5}]
+    )
+    label_psi: float | None = Field(None, description="PSI of live vs training labels.", examples=[0.04])
+    label_drift: DriftBand | None = Field(None, description="Band of label_psi.", examples=["stable"])
+    confidence_bin_edges: list[float] | None = Field(
+        None, description="Edges of the confidence histograms.", examples=[[0.0, 0.5, 1.0]]
+    )
+    reference_confidence_histogram: list[float] | None = Field(
+        None, description="Shares per bin of held-out confidences at training.", examples=[[0.3, 0.7]]
+    )
+    live_confidence_histogram: list[float] | None = Field(
+        None, description="Shares per bin of live confidences.", examples=[[0.4, 0.6]]
+    )
+    confidence_psi: float | None = Field(
+        None, description="PSI of the confidence histograms.", examples=[0.03]
+    )
+    confidence_drift: DriftBand | None = Field(
+        None, description="Band of confidence_psi.", examples=["stable"]
+    )
+    mean_confidence: float | None = Field(None, description="Mean live confidence.", examples=[0.82])
+    reference_mean_confidence: float | None = Field(
+        None, description="Mean held-out confidence at training.", examples=[0.84]
+    )
+    abstention_rate: float | None = Field(None, description="Live share of abstentions.", examples=[0.2])
+    reference_abstention_rate: float | None = Field(
+        None, description="Held-out share of abstentions at training.", examples=[0.18]
+    )
+    window: Literal["day", "hour"] | None = Field(None, description="Width of each window.", examples=["day"])
+    windows: list[DriftWindowOut] = Field(
+        default_factory=list, description="The same figures per window, oldest first (at most 31)."
+    )

@@ -162,3 +162,31 @@ def test_feedback_and_drift(client: TestClient) -> None:
     assert drift["n_live"] >= 1 and drift["label_psi"] >= 0.0
     assert drift["label_drift"] in ("stable", "moderate", "significant")
     assert json.dumps(drift)
+
+
+def test_drift_reports_confidence_and_windows(client: TestClient) -> None:
+    client.post("/v1/triage", json=TICKET)
+    drift = client.get("/v1/drift", params={"head": "priority", "window": "hour"}).json()
+    assert drift["head"] == "priority" and drift["window"] == "hour"
+    # The demo bundle is trained with a drift reference: confidence drift is computed, not skipped.
+    assert drift["reference_note"] is None and drift["reference_confidence_histogram"]
+    assert drift["confidence_psi"] is not None and drift["confidence_drift"] in (
+        "stable",
+        "moderate",
+        "significant",
+    )
+    assert abs(sum(drift["live_confidence_histogram"]) - 1.0) < 1e-6
+    assert drift["windows"] and sum(w["n"] for w in drift["windows"]) == drift["n_live"]
+    # A period in the future holds no predictions.
+    empty = client.get("/v1/drift", params={"since": "2999-01-01T00:00:00Z"}).json()
+    assert empty["n_live"] == 0 and empty["label_drift"] == "no live predictions yet"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"head": "team"}, "head"), ({"window": "week"}, "window"), ({"since": "yesterday"}, "since")],
+)
+def test_drift_rejects_bad_parameters(client: TestClient, params: dict[str, str], field: str) -> None:
+    response = client.get("/v1/drift", params=params)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == field
