@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 
 from embeddings import get_encoder
 from eval.drift import drift_report
-from knowledge import Document, DocumentStore, KnowledgeBase, detect_spikes, find_duplicates
+from knowledge import Document, DocumentStore, HybridConfig, KnowledgeBase, detect_spikes, find_duplicates
 from knowledge.duplicates import TooManyCases, duplicate_threshold
 from knowledge.ledger import Feedback, Ledger
 from serving.schemas import (
@@ -104,7 +104,17 @@ class Metrics:
 def build_service(settings: Settings) -> TriageService:
     """Wire the components named by the settings (constructors only: no I/O yet)."""
     encoder = get_encoder(settings.encoder)
-    knowledge = KnowledgeBase(DocumentStore(settings.database_path), encoder, settings.snapshot_dir)
+    defaults = HybridConfig()
+    weights: dict[str, dict[str, float]] = {language: dict(t) for language, t in defaults.weights.items()}
+    for language, table in settings.search_weights.items():
+        weights.setdefault(language, {}).update(table)
+    knowledge = KnowledgeBase(
+        DocumentStore(settings.database_path),
+        encoder,
+        settings.snapshot_dir,
+        extra_encoders=[get_encoder(spec) for spec in settings.search_encoders],
+        config=replace(defaults, weights=weights, candidates=settings.search_candidates),
+    )
     models = ModelProvider(
         None if settings.model_dir else ModelRegistry(settings.models_dir), encoder.name, settings.model_dir
     )

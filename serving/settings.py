@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -38,6 +38,24 @@ class Settings(BaseSettings):
         False,
         description="Replace e-mails, phones, ID numbers and bank cards in stored case text by placeholders.",
     )
+    search_encoders: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Further encoders for similar-case search beside 'encoder', e.g. "
+            "['sentence-transformers:minilm'] (stronger on long English text); each embeds every case once."
+        ),
+    )
+    search_weights: dict[Literal["en", "zh"], dict[str, float]] = Field(
+        default_factory=dict,
+        description=(
+            "Channel weights per query language, merged over the defaults in knowledge/base.py "
+            "HybridConfig: a channel is 'bm25', an encoder name or kind, or '*'; 0 switches it off. "
+            "Example: {'en': {'bm25': 1.0, 'sentence-transformers': 1.0}}."
+        ),
+    )
+    search_candidates: int = Field(
+        50, ge=5, le=1000, description="Candidates fetched per search channel before fusion."
+    )
     log_level: str = "INFO"
 
     @field_validator("encoder")
@@ -46,6 +64,26 @@ class Settings(BaseSettings):
         kind = value.partition(":")[0]
         if kind not in ENCODERS:
             raise ValueError(f"unknown encoder {kind!r}; known: {', '.join(sorted(ENCODERS))}")
+        return value
+
+    @field_validator("search_encoders")
+    @classmethod
+    def _known_search_encoders(cls, values: list[str]) -> list[str]:
+        for value in values:
+            cls._known_encoder(value)
+        if len(set(values)) != len(values):
+            raise ValueError("an encoder is named twice; name each once")
+        return values
+
+    @field_validator("search_weights")
+    @classmethod
+    def _weights_not_negative(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for language, table in value.items():
+            for channel, weight in table.items():
+                if weight < 0:
+                    raise ValueError(
+                        f"weight of {channel!r} for {language!r} is {weight}; use 0 to switch it off"
+                    )
         return value
 
     @property
