@@ -24,7 +24,6 @@ and the score is its centred cosine.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,8 +47,6 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_EVERY = 500
 SNAPSHOT_SHARE = 0.1
 LEXICAL = "bm25"
-_SPACES = re.compile(r"\s+")
-_EMBED_CHARS = 2000
 T = TypeVar("T")
 
 
@@ -398,7 +395,7 @@ class KnowledgeBase:
         fetch = max(self.config.candidates, 4 * k, k + len(exclude_ids) + 10)
         query_vectors = {self.encoder.name: np.asarray(vector, dtype=np.float32).reshape(-1)}
         if text:
-            query_text = _SPACES.sub(" ", text).strip()[:_EMBED_CHARS]
+            query_text = embedding_text("", text)
             for encoder in self.extra_encoders:
                 if encoder.name in dense_weights:
                     query_vectors[encoder.name] = encoder.encode([query_text])[0]
