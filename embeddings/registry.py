@@ -242,3 +242,10 @@ def _hashing(arg: str) -> Encoder:
             f"hashing encoder takes a dimension, e.g. 'hashing:256', not {arg!r}"
         ) from None
     return HashingEncoder(dim)
+
+
+@register_encoder("onnx")
+def _onnx(arg: str) -> Encoder:
+    from embeddings.onnx import OnnxEncoder  # imports this module: bound late, at first use
+
+    return OnnxEncoder(arg)
