@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from embeddings import get_encoder
+from embeddings import Encoder, get_encoder
 from eval.drift import drift_report
 from knowledge import Document, DocumentStore, HybridConfig, KnowledgeBase, detect_spikes, find_duplicates
 from knowledge.duplicates import TooManyCases, duplicate_threshold
@@ -102,20 +102,25 @@ class Metrics:
         )
 
 
-def build_service(settings: Settings) -> TriageService:
-    """Wire the components named by the settings (constructors only: no I/O yet)."""
-    encoder = get_encoder(settings.encoder)
+def build_knowledge(settings: Settings, encoder: Encoder) -> KnowledgeBase:
+    """The knowledge base the settings describe: main encoder, further search encoders, channel weights."""
     defaults = HybridConfig()
     weights: dict[str, dict[str, float]] = {language: dict(t) for language, t in defaults.weights.items()}
     for language, table in settings.search_weights.items():
         weights.setdefault(language, {}).update(table)
-    knowledge = KnowledgeBase(
+    return KnowledgeBase(
         DocumentStore(settings.database_path),
         encoder,
         settings.snapshot_dir,
         extra_encoders=[get_encoder(spec) for spec in settings.search_encoders],
         config=replace(defaults, weights=weights, candidates=settings.search_candidates),
     )
+
+
+def build_service(settings: Settings) -> TriageService:
+    """Wire the components named by the settings (constructors only: no I/O yet)."""
+    encoder = get_encoder(settings.encoder)
+    knowledge = build_knowledge(settings, encoder)
     models = ModelProvider(
         None if settings.model_dir else ModelRegistry(settings.models_dir), encoder.name, settings.model_dir
     )

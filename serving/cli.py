@@ -1,4 +1,4 @@
-"""The `triage` command: serve, demo, train, index, eval.
+"""The `triage` command: serve, demo, train, index, eval, models, retrain, finetune.
 
 Options that take several columns accept them after one flag (``--text "Short description"
 Description``) or repeated (``--text A --text B``).
@@ -337,7 +337,8 @@ def index(
     """Store solved cases in the database and index them for similar-case search."""
     from rich.progress import Progress
 
-    from knowledge import Document, DocumentStore, KnowledgeBase
+    from knowledge import Document
+    from serving.app import build_knowledge
     from training.data import read_frame
     from triage.features import model_text
     from triage.language import detect_language
@@ -354,7 +355,8 @@ def index(
             )
         frame = frame.fillna("")
         encoder = get_encoder(settings.encoder)
-        knowledge = KnowledgeBase(DocumentStore(settings.database_path), encoder, settings.snapshot_dir)
+        # The same store, encoders and weights as the server, so every channel is filled now.
+        knowledge = build_knowledge(settings, encoder)
         knowledge.load()
         docs = []
         for i, row in enumerate(frame.to_dict("records")):
@@ -380,6 +382,86 @@ def index(
                 progress.advance(task, len(chunk))
         knowledge.flush()
         out.print(f"indexed {len(docs)} cases for tenant {tenant!r} ({knowledge.size(tenant)} in the index)")
+
+
+@app.command(context_settings=MULTI)
+def finetune(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Option(help="CSV, JSONL or Parquet file of solved cases.")],
+    text: TextOpt,
+    resolution: Annotated[
+        str, typer.Option(help="Column with the text a ticket should find (resolution or answer).")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory for the fine-tuned sentence-transformers model.")
+    ],
+    onnx_out: Annotated[
+        Path | None, typer.Option(help="Also export it here as an int8 ONNX encoder (serve as onnx:DIR).")
+    ] = None,
+    base: Annotated[str, typer.Option(help="Model to start from: 'minilm' or a local directory.")] = "minilm",
+    epochs: Annotated[int, typer.Option(min=1, max=20)] = 1,
+    batch_size: Annotated[
+        int, typer.Option(min=2, max=512, help="Pairs per step (in-batch negatives).")
+    ] = 32,
+    max_steps: Annotated[int, typer.Option(min=0, help="Stop after this many steps (0: no cap).")] = 0,
+    seed: int = 0,
+) -> None:
+    """Fine-tune a search encoder on ticket <-> resolution pairs (optional; needs the train extra).
+
+    Keep it only where it improves retrieval on your data: compare with `python -m eval.finetune_bench`
+    (BENCHMARKS.md "Encoder fine-tuning"), then add it with TRIAGE_SEARCH_ENCODERS='["onnx:DIR"]'.
+    """
+    from training.data import DataError, read_frame
+    from training.finetune import ExportError, FinetuneSettings, export_onnx
+    from training.finetune import finetune as run_finetune
+    from triage.features import model_text
+
+    with _friendly_errors():
+        columns = _columns(ctx, text)
+        frame = read_frame(data)
+        missing = [c for c in [*columns, resolution] if c not in frame.columns]
+        if missing:
+            raise CliError(
+                f"column(s) {missing} not found; columns are: {', '.join(map(str, frame.columns))}"
+            )
+        frame = frame.fillna("")
+        pairs = []
+        for row in frame.to_dict("records"):
+            ticket = model_text("", "\n".join(str(row[c]) for c in columns))
+            answer = model_text("", str(row[resolution]))
+            if ticket and answer:
+                pairs.append((ticket, answer))
+        if len(pairs) < 2 * batch_size:
+            raise CliError(
+                f"{len(pairs)} rows have both text and {resolution!r}; need at least {2 * batch_size} "
+                "(or a smaller --batch-size)"
+            )
+        settings = FinetuneSettings(
+            base=base,
+            epochs=epochs,
+            batch_size=batch_size,
+            max_steps=max_steps,
+            seed=seed,
+            gitbugs_pairs=0,
+        )
+        logging.getLogger("training.finetune").setLevel(logging.INFO)
+        try:
+            report = run_finetune({"cases": pairs}, out_dir, settings)
+            if onnx_out is not None:
+                export_onnx(out_dir, onnx_out)
+        except ExportError as exc:
+            raise DataError(str(exc)) from exc
+        loss = report["loss"]["cases"]
+        out.print(
+            f"fine-tuned {base} on {len(pairs)} pairs: {report['steps']} steps in {report['seconds']:.0f} s, "
+            f"loss {loss['first']} -> {loss['last']}; model in {out_dir}"
+        )
+        if onnx_out is not None:
+            out.print(
+                f"int8 ONNX encoder in {onnx_out}; search with it: "
+                f"TRIAGE_SEARCH_ENCODERS='[\"onnx:{onnx_out}\"]'",
+                soft_wrap=True,
+            )
 
 
 @app.command(context_settings=MULTI)

@@ -164,3 +164,51 @@ def test_cli_models_promote_refuses_unknown_version(env: Path) -> None:
 def test_cli_help_explains_each_command(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output and len(result.output) > 300
+
+
+def test_cli_finetune_trains_and_exports_a_search_encoder(env: Path) -> None:
+    out_dir, onnx_dir = env / "tuned", env / "tuned-onnx"
+    result = CliRunner().invoke(
+        app,
+        [
+            "finetune",
+            "--data",
+            str(env / "tickets.csv"),
+            "--text",
+            "Short description",
+            "Description",
+            "--resolution",
+            "fix",
+            "--out",
+            str(out_dir),
+            "--onnx-out",
+            str(onnx_dir),
+            "--batch-size",
+            "8",
+            "--max-steps",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "fine-tuned minilm on 90 pairs: 2 steps" in result.output
+    report = json.loads((out_dir / "finetune.json").read_text())
+    assert report["pairs"] == {"cases": 90} and report["steps"] == 2
+    # The exported encoder is what the settings' search_encoders name.
+    from embeddings import get_encoder
+
+    encoder = get_encoder(f"onnx:{onnx_dir}")
+    vectors = encoder.encode(["vpn cannot connect", "年假 余额 不对"])
+    assert vectors.shape == (2, 384)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--resolution", "nope"], "column(s) ['nope'] not found"),
+        (["--resolution", "fix", "--batch-size", "64"], "need at least 128"),
+    ],
+)
+def test_cli_finetune_names_the_problem(env: Path, extra: list[str], message: str) -> None:
+    args = ["finetune", "--data", str(env / "tickets.csv"), "--text", "Description", "--out", str(env / "t")]
+    result = CliRunner().invoke(app, [*args, *extra])
+    assert result.exit_code == 2 and message in result.output
