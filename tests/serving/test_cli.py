@@ -83,7 +83,9 @@ def test_cli_train_eval_and_register(env: Path) -> None:
     assert {"accuracy", "macro_f1", "weighted_f1", "ece", "coverage_at_90", "coverage_at_95"} <= set(report)
     assert report["accuracy"] > 0.8
     html = (env / "r.html").read_text()
-    assert html.count("data:image/png;base64,") == 3
+    # Confusion matrix, reliability diagram, precision-coverage curve, and the confidence-drift histogram.
+    for alt in ("confusion", "reliability", "coverage", "confidence drift"):
+        assert f"<img alt='{alt}' src='data:image/png;base64," in html
     listing = runner.invoke(app, ["models", "list"])
     assert listing.exit_code == 0 and "active" in listing.output
 
