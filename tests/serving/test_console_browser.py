@@ -148,6 +148,10 @@ def test_console_triages_the_chinese_example(console: ConsolePage, tmp_path: Pat
     expect(page.get_by_test_id("headline")).not_to_be_empty()
     expect(page.get_by_test_id("model-version")).not_to_have_text("—")
 
+    # The duplicate check has finished (nothing open repeats the example in the demo store).
+    expect(result).to_have_attribute("data-duplicates", "none", timeout=TRIAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("duplicates")).to_be_hidden()
+
     # Similar solved cases; accepting one is stored as feedback (the page marks it only on a 2xx).
     cases = page.get_by_test_id("similar-case")
     assert cases.count() >= 1, "no similar solved case was rendered"
@@ -228,3 +232,32 @@ def test_console_renders_ticket_text_as_text_not_markup(console: ConsolePage) ->
     assert page.locator("#result img, #result b").count() == 0, "ticket text became elements"
     expect(page.get_by_test_id("highlighted-text")).to_contain_text(payload)
     assert console.page_errors == [], f"script errors on the page: {console.page_errors}"
+
+
+def test_console_flags_an_open_case_the_ticket_repeats(console: ConsolePage) -> None:
+    import httpx
+
+    expect = _expect()
+    page = console.page
+    console.open()
+    page.get_by_test_id("example-zh").click()
+    open_case = {
+        "id": "CONSOLE-OPEN-1",
+        "title": page.locator("#title").input_value(),
+        "body": page.locator("#body").input_value(),
+        "status": "open",
+    }
+    stored = httpx.post(f"{console.base_url}/v1/cases", json={"cases": [open_case]}, timeout=60)
+    assert stored.status_code == 201, stored.text
+    try:
+        console.triage(200)
+        result = page.get_by_test_id("result")
+        expect(result).to_have_attribute("data-duplicates", "found", timeout=TRIAGE_TIMEOUT_MS)
+        banner = page.get_by_test_id("duplicates")
+        expect(banner).to_be_visible()
+        expect(banner.get_by_test_id("duplicate").first).to_have_attribute("data-case-id", "CONSOLE-OPEN-1")
+        expect(banner).to_contain_text("open")
+        assert console.page_errors == [], f"script errors on the page: {console.page_errors}"
+        assert console.foreign_requests() == []
+    finally:
+        httpx.delete(f"{console.base_url}/v1/cases/CONSOLE-OPEN-1", timeout=60)
