@@ -46,6 +46,8 @@ def test_search_settings_from_the_environment(tmp_path: Path, monkeypatch: pytes
         ({"search_candidates": 1}, "search_candidates"),
     ],
 )
-def test_bad_search_settings_name_the_setting(tmp_path: Path, overrides: dict[str, object], named: str) -> None:
+def test_bad_search_settings_name_the_setting(
+    tmp_path: Path, overrides: dict[str, object], named: str
+) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(data_dir=tmp_path, **overrides)
