@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-fast check format bench bench-scale browser clean
+.PHONY: demo serve test test-fast check format bench bench-scale bench-finetune browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: $(STAMP)
 # FAISS at 100k and 1M real-structured vectors (long: embeds ~1M texts once, cached under var/cache).
 bench-scale: $(STAMP)
 	$(BIN)/python -m eval.scale_bench --out BENCHMARKS.md
+
+# Encoder fine-tuning vs the base encoder (long: fine-tunes MiniLM on CPU once, cached under var/cache).
+bench-finetune: $(STAMP)
+	$(BIN)/python -m eval.finetune_bench --out BENCHMARKS.md
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
