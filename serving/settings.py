@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from embeddings import ENCODERS
+from triage.yaml_loader import read_yaml_mapping
 
 
 class SettingsError(ValueError):
@@ -104,12 +104,9 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Build settings from an optional YAML file, the environment and explicit overrides (CLI flags)."""
     values: dict[str, Any] = {}
     if config is not None:
-        try:
-            loaded = yaml.safe_load(config.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise SettingsError(f"cannot read config file {config}: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise SettingsError(f"config file {config} must hold a mapping of setting: value")
+        loaded = read_yaml_mapping(
+            config, what="the config file", expected="a mapping of setting: value", error=SettingsError
+        )
         values.update(loaded)
     flags = {k: v for k, v in overrides.items() if v is not None}
     try:

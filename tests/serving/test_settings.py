@@ -51,3 +51,18 @@ def test_bad_search_settings_name_the_setting(
 ) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(data_dir=tmp_path, **overrides)
+
+
+def test_config_file_is_read_and_its_errors_name_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "triage.yaml"
+    config.write_text("similar_k: 7\nsearch_candidates: 60\n", encoding="utf-8")
+    settings = load_settings(config, data_dir=tmp_path)
+    assert settings.similar_k == 7 and settings.search_candidates == 60
+    config.write_text("similar_k: [7\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"triage\.yaml: invalid YAML at line 2"):
+        load_settings(config)
+    config.write_text("- similar_k\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="expected a mapping of setting: value, found a list"):
+        load_settings(config)
+    with pytest.raises(SettingsError, match="no such file"):
+        load_settings(tmp_path / "missing.yaml")
