@@ -65,12 +65,10 @@ Timing: extraction + ``Summarizer().summarize("", text, language)`` per ticket a
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import re
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -80,7 +78,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from eval.report import missing_datasets, stamp, update_section
+from eval.report import bench_main, stamp
 from triage.fields import FIELD_TYPES, FieldExtractor
 from triage.language import detect_language
 from triage.summary import Summarizer
@@ -88,7 +86,6 @@ from triage.summary import Summarizer
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATASETS = REPO.parent / "shared" / "datasets"
 LABELS = REPO / "eval" / "data" / "field_labels.jsonl"
 COMMAND = "python -m eval.fields_bench --out BENCHMARKS.md"
 #: Where each labelled dataset's texts are, relative to the shared datasets folder.
@@ -433,24 +430,13 @@ def render(result: Result) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: print the tables and optionally write them into a benchmarks file."""
-    parser = argparse.ArgumentParser(prog="python -m eval.fields_bench", description=DESCRIPTION)
-    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS, help="the shared datasets folder")
-    parser.add_argument("--out", type=Path, default=None, help="update the 'fields' section of this file")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    datasets: Path = args.datasets
-    if missing_datasets(datasets):
-        return 2
-    try:
-        result = run(datasets)
-    except FileNotFoundError as e:
-        print(f"{e}; is {datasets} the shared datasets folder?", file=sys.stderr)
-        return 2
-    markdown = render(result)
-    print(markdown)
-    if args.out is not None:
-        update_section(args.out, "fields", HEADING + stamp(COMMAND) + "\n" + markdown)
-    return 0
+    return bench_main(
+        argv,
+        prog="python -m eval.fields_bench",
+        description=DESCRIPTION,
+        section="fields",
+        produce=lambda datasets: HEADING + stamp(COMMAND) + "\n" + render(run(datasets)),
+    )
 
 
 if __name__ == "__main__":

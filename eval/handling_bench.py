@@ -28,10 +28,8 @@ probability of exceeding the priority's SLA (targets per dataset below) against 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,14 +39,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eval.report import missing_datasets, stamp, update_section
+from eval.report import bench_main, stamp
 from triage.features import model_text
 from triage.handling import HandlingTimeModel
 
 logger = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATASETS = REPO.parent / "shared" / "datasets"
 COMMAND = "python -m eval.handling_bench --out BENCHMARKS.md"
 BASELINE_MIN_GROUP = 5
 PLACEHOLDERS = {"", "0", "无报告", "未查清", "nan"}
@@ -328,23 +324,9 @@ def run(root: Path) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: print the table and optionally write it into a benchmarks file."""
-    parser = argparse.ArgumentParser(prog="python -m eval.handling_bench", description=__doc__)
-    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS, help="the shared datasets folder")
-    parser.add_argument("--out", type=Path, default=None, help="update the 'handling' section of this file")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    datasets: Path = args.datasets
-    if missing_datasets(datasets):
-        return 2
-    try:
-        markdown = run(datasets)
-    except FileNotFoundError as e:
-        print(f"{e}; is {datasets} the shared datasets folder?", file=sys.stderr)
-        return 2
-    print(markdown)
-    if args.out is not None:
-        update_section(args.out, "handling", markdown)
-    return 0
+    return bench_main(
+        argv, prog="python -m eval.handling_bench", description=__doc__, section="handling", produce=run
+    )
 
 
 if __name__ == "__main__":

