@@ -46,6 +46,7 @@ from eval.retrieval_bench import (
     _knowledge_base,
     bm25_scores,
     rrf,
+    search_bugs,
 )
 from eval.scale_bench import embed_cached
 from knowledge import Document
@@ -220,18 +221,14 @@ def gitbugs(datasets: Path, project: str, models: Sequence[Contender]) -> Sectio
         metrics |= _found(_ranks(rrf([dense, bm25]), rows, ids), pairs, "RRF+BM25 ")
         with tempfile.TemporaryDirectory(prefix="finetune-bench-") as tmp:
             kb = _knowledge_base(Path(tmp), docs, main, [CachedEncoder(model.encoder, vectors)])
-            hybrid = {}
-            for query in queries:
-                i = position[query]
-                hits = kb.search(
-                    main.encode([texts[i]])[0],
-                    "default",
-                    k=_DEPTH,
-                    exclude_ids=[query],
-                    text=texts[i],
-                    title=titles[i],
-                )
-                hybrid[query] = [h.document.doc_id for h in hits]
+            found = search_bugs(
+                kb,
+                main,
+                queries,
+                [texts[position[q]] for q in queries],
+                [titles[position[q]] for q in queries],
+            )
+            hybrid = {q: [h.document.doc_id for h in hits] for q, hits in found.items()}
             kb.store.close()
         metrics |= _found(hybrid, pairs, "hybrid ")
         results[model.label] = metrics

@@ -32,15 +32,14 @@ import numpy as np
 
 from embeddings import Encoder, get_encoder
 from eval.headline_bench import rouge_l_f1
-from eval.report import stamp, update_section
+from eval.report import DEFAULT_DATASETS, stamp, update_section
 from eval.scale_bench import embed_cached
-from knowledge import Document, DocumentStore, KnowledgeBase
+from knowledge import Document, DocumentStore, Hit, KnowledgeBase
 from knowledge.base import embedding_text
 from knowledge.store import SearchFilters
 
 logger = logging.getLogger(__name__)
 
-_DEFAULT_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 _CACHE = Path("var") / "cache" / "retrieval"
 _MAIN, _EXTRA = "use-m3", "sentence-transformers:minilm"
 _DEPTH = 100
@@ -138,6 +137,18 @@ def rrf(score_sets: Sequence[np.ndarray], k: int = 60) -> np.ndarray:
 # ---------------------------------------------------------------- the service's search
 
 
+def search_bugs(
+    kb: KnowledgeBase, main: Encoder, queries: Sequence[str], texts: Sequence[str], titles: Sequence[str]
+) -> dict[str, list[Hit]]:
+    """The service's hybrid search for each query bug (by id, with its text and title), itself left out."""
+    return {
+        query: kb.search(
+            main.encode([text])[0], "default", k=_DEPTH, exclude_ids=[query], text=text, title=title
+        )
+        for query, text, title in zip(queries, texts, titles, strict=True)
+    }
+
+
 def _knowledge_base(
     folder: Path, docs: Sequence[Document], main: CachedEncoder, extra: Sequence[Encoder]
 ) -> KnowledgeBase:
@@ -211,20 +222,11 @@ def gitbugs(datasets: Path, project: str, folder: Path, samples: list[Sample]) -
     ]
     kb = _knowledge_base(folder / project, docs, main, [extra])
     started = time.perf_counter()
-    ours = {}
-    scores: dict[str, dict[str, float]] = {}
-    for query in queries:
-        i = position[query]
-        hits = kb.search(
-            main.encode([texts[i]])[0],
-            "default",
-            k=_DEPTH,
-            exclude_ids=[query],
-            text=texts[i],
-            title=titles[i],
-        )
-        ours[query] = [h.document.doc_id for h in hits]
-        scores[query] = {h.document.doc_id: h.score for h in hits}
+    hits_of = search_bugs(
+        kb, main, queries, [texts[position[q]] for q in queries], [titles[position[q]] for q in queries]
+    )
+    ours = {q: [h.document.doc_id for h in hits] for q, hits in hits_of.items()}
+    scores = {q: {h.document.doc_id: h.score for h in hits} for q, hits in hits_of.items()}
     per_query_ms = (time.perf_counter() - started) * 1000 / len(queries)
     rankings["Ours: hybrid (KnowledgeBase.search)"] = ours
     gold: dict[str, set[str]] = {}
@@ -484,7 +486,7 @@ def markdown(rows: Sequence[Row], command: str, seconds: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--datasets", type=Path, default=_DEFAULT_DATASETS)
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     parser.add_argument(
         "--out", type=Path, default=None, help="benchmarks file to update (section 'retrieval')"
     )
