@@ -808,8 +808,10 @@ _EN_AGO = re.compile(
     r"(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?)\s+ago(?![A-Za-z])",
     re.IGNORECASE,
 )
+# Periods of the day that may stand before a Chinese hour.
+_ZH_PERIOD = r"(?P<period>凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|深夜)"
 _ZH_TIME = re.compile(
-    r"\s*(?P<period>凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|深夜)?\s*"
+    r"\s*" + _ZH_PERIOD + r"?\s*"
     r"(?:(?P<h>\d{1,2}|[零一二两三四五六七八九十]{1,3})\s*(?:(?P<dian>点钟?|时)|(?P<colon>[:：])(?=\s*\d))"
     r"(?:\s*(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>\d{1,2}|[零一二三四五六七八九十]{1,3})"
     r"(?:\s*分|[:：](?P<s>\d{2})(?!\d))?))?)?"
@@ -849,7 +851,7 @@ _AMPM_CLOCK = re.compile(
 )
 # Chinese hour without a date: needs a period of the day or minutes ("3点" alone may count points).
 _ZH_CLOCK = re.compile(
-    r"(?P<period>凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|深夜)?\s?"
+    _ZH_PERIOD + r"?\s?"
     r"(?<![\d零一二两三四五六七八九十])(?P<h>\d{1,2}|[零一二两三四五六七八九十]{1,3})\s?(?:点钟?|时)"
     r"(?:\s?(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>\d{1,2}|[零一二三四五六七八九十]{1,3})\s?分))?"
 )

@@ -363,16 +363,22 @@ def _condition(raw: Any, where: str, lists: Mapping[str, tuple[str, ...]]) -> Co
         at = f"{where}.{key}"
         checks.append(_one_condition(key, value, at, lists))
 
-    def all_hold(facts: Facts) -> list[str] | None:
+    return _all_of(checks)
+
+
+def _all_of(parts: Sequence[Condition]) -> Condition:
+    """A condition that holds when every part does, with all their notes."""
+
+    def every(facts: Facts) -> list[str] | None:
         notes: list[str] = []
-        for check in checks:
-            note = check(facts)
+        for part in parts:
+            note = part(facts)
             if note is None:
                 return None
             notes.extend(note)
         return notes
 
-    return all_hold
+    return every
 
 
 def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str, ...]]) -> Condition:
@@ -381,17 +387,7 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
             raise RuleError(f"{at}: expected a non-empty list of conditions")
         parts = [_condition(v, f"{at}[{i}]", lists) for i, v in enumerate(value)]
         if key == "all":
-
-            def every(facts: Facts) -> list[str] | None:
-                notes: list[str] = []
-                for part in parts:
-                    note = part(facts)
-                    if note is None:
-                        return None
-                    notes.extend(note)
-                return notes
-
-            return every
+            return _all_of(parts)
 
         def some(facts: Facts) -> list[str] | None:
             for part in parts:
