@@ -461,10 +461,8 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     @app.post("/v1/extract", response_model=ExtractOut, tags=["triage"])
     def extract(ticket: TicketIn, svc: ServiceDep) -> ExtractOut:
         """Key fields with types, normalised values and character spans."""
-        analysis = svc.analyse(ticket.to_ticket())
-        return ExtractOut.model_validate(
-            {"language": analysis.language, "fields": [vars(f) for f in analysis.fields]}
-        )
+        language, fields = svc.extract_fields(ticket.to_ticket())
+        return ExtractOut.model_validate({"language": language, "fields": [vars(f) for f in fields]})
 
     @app.post("/v1/summarize", response_model=SummaryOut, tags=["triage"])
     def summarize(ticket: TicketIn, svc: ServiceDep) -> SummaryOut:

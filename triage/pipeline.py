@@ -109,11 +109,16 @@ class TriageService:
 
     def analyse(self, ticket: Ticket) -> Analysis:
         """Language, key fields and summary: no routing model needed."""
-        text = ticket.text
-        language = ticket.language or detect_language(text)
-        fields = tuple(self.extractor.extract(text, language, reference_time=ticket.created_at))
+        language, fields = self.extract_fields(ticket)
         summary = self.summarizer.summarize(ticket.title, ticket.body, language)
         return Analysis(language, fields, summary)
+
+    def extract_fields(self, ticket: Ticket) -> tuple[str, tuple[ExtractedField, ...]]:
+        """The ticket's language and key fields (what business rules look at)."""
+        language = ticket.language or detect_language(ticket.text)
+        return language, tuple(
+            self.extractor.extract(ticket.text, language, reference_time=ticket.created_at)
+        )
 
     def encode(self, tickets: Sequence[Ticket]) -> np.ndarray:
         return self.encoder.encode([model_text(t.title, t.body) for t in tickets])
@@ -130,8 +135,8 @@ class TriageService:
             return predictions
         out = []
         for ticket, heads in zip(tickets, predictions, strict=True):
-            analysis = self.analyse(ticket)
-            out.append(self.rules.apply(ticket, analysis.fields, heads, analysis.language))
+            language, fields = self.extract_fields(ticket)  # no summary: classify does not return one
+            out.append(self.rules.apply(ticket, fields, heads, language))
         return out
 
     def add_documents(self, docs: Sequence[Document]) -> list[int]:
