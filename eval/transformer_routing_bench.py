@@ -106,7 +106,7 @@ def router_log_probs(
     top = top_sims = None
     if router.neighbours is not None:
         k = max((h.blend.knn_k for h in router.heads.values() if h.blend is not None), default=1)
-        top, top_sims = top_similar(router.neighbours.similarities(vectors), k)
+        top, top_sims = top_similar(router.neighbours.similarities(vectors, features), k)
     probs, _ = head.distribution(head.evidence(features, vectors, top, top_sims))
     full = np.full((len(texts), len(labels)), 1e-12)
     column = {label: i for i, label in enumerate(labels)}

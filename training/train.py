@@ -5,7 +5,8 @@ Per head, everything is chosen on the training data alone, by cross-validation:
 1. lexical: class-balanced LinearSVC or logistic regression over TF-IDF words (jieba for Chinese)
    and character n-grams; which one and its C from a small list, as many as the time budget allows;
 2. semantic: class-balanced ridge classifier over the sentence embeddings;
-3. neighbours: a sharp similarity-weighted vote of the nearest training tickets (leave-one-out);
+3. neighbours: a sharp similarity-weighted vote of the nearest training tickets (leave-one-out),
+   similarity being the mean of the embedding and TF-IDF cosines;
 4. the blend weights, neighbour k and kernel width, and a class-prior correction, by out-of-fold
    macro-F1 (accuracy breaks near-ties);
 5. a softmax temperature for the blend (out-of-fold negative log-likelihood);
@@ -52,6 +53,8 @@ from triage.routing import (
     Router,
     blend_logits,
     confidence_features,
+    hybrid_similarities,
+    lexical_index,
     log_softmax,
     neighbour_votes,
     scores_matrix,
@@ -486,13 +489,20 @@ def fit_handling_time(table: TicketTable, say: Progress | None = None) -> Handli
     )
 
 
-def leave_one_out_neighbours(vectors: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """Each training row's k nearest other rows (indices, similarities), best first."""
+def leave_one_out_neighbours(
+    vectors: np.ndarray, k: int, features: sparse.spmatrix | None = None, chunk: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each training row's k nearest other rows (indices, similarities), best first.
+
+    With ``features`` (the rows' TF-IDF) the similarity is the router's hybrid one.
+    """
     vectors = np.asarray(vectors, dtype=np.float32)
     k = max(1, min(k, len(vectors) - 1))
+    lexical = lexical_index(features) if features is not None else None
     tops, sims_out = [], []
     for start in range(0, len(vectors), chunk):
-        sims = vectors[start : start + chunk] @ vectors.T
+        rows_features = features[start : start + chunk] if features is not None else None
+        sims = hybrid_similarities(vectors[start : start + chunk], vectors, rows_features, lexical)
         rows = np.arange(sims.shape[0])
         sims[rows, start + rows] = -np.inf
         top, top_sims = top_similar(sims, k)
@@ -528,7 +538,7 @@ def train_bundle(
     features = vectorizer.fit_transform(table.texts).tocsr()
     word_names = np.asarray(vectorizer.transformer_list[0][1].get_feature_names_out())
     logger.info("TF-IDF %s in %.1fs", features.shape, time.perf_counter() - started)
-    top, top_sims = leave_one_out_neighbours(vectors, max(KNN_KS))
+    top, top_sims = leave_one_out_neighbours(vectors, max(KNN_KS), features)
     heads: dict[str, Head] = {}
     metrics: dict[str, object] = {}
     params: dict[str, object] = {}
@@ -545,6 +555,7 @@ def train_bundle(
         ids=np.asarray(table.ids),
         vectors=vectors,
         labels={h: np.asarray(v) for h, v in table.labels.items()},
+        lexical=lexical_index(features),
     )
     handling = fit_handling_time(table, say)
     manifest = {
@@ -564,7 +575,8 @@ def train_bundle(
         "params": {
             "folds": folds,
             "vectorizer": "words+bigrams (jieba) | " + str(vectorizer.transformer_list[1][1].ngram_range),
-            "model": "lexical LinearSVC + semantic LR + neighbour vote, blended and calibrated by CV",
+            "model": "lexical linear model + semantic ridge + neighbour vote (embedding + TF-IDF similarity), "
+            "blended and calibrated by CV",
             "heads": params,
         },
         "metrics": metrics,

@@ -7,7 +7,9 @@ cross-validation on the training data:
   and character n-grams; its word weights explain the prediction ("phrases");
 - semantic: a linear classifier (ridge) over the ticket's sentence embedding;
 - neighbours: a similarity-weighted vote of the nearest labelled training tickets (a sharp kernel,
-  so a near-identical earlier ticket decides).
+  so a near-identical earlier ticket decides). Similarity is the mean of the embeddings' cosine and
+  the TF-IDF cosine (hybrid, like the knowledge base's search): the embedding finds paraphrases, the
+  TF-IDF the shared host names, job ids and error codes that an embedding blurs.
 
 The blend is temperature-scaled into a distribution over labels. The confidence of the top label
 comes from a small calibrator fitted on out-of-fold predictions (how peaked the blend is, whether
@@ -31,7 +33,7 @@ from scipy import sparse
 from triage.features import words
 from triage.types import Alternative, Prediction
 
-# A training ticket at least this similar (cosine of the embeddings) counts as the same text.
+# A training ticket at least this similar (Neighbours.similarities) counts as the same text.
 DUPLICATE_SIMILARITY = 0.995
 # Share of the neighbour vote given to the class prior, so an unseen label is unlikely, not impossible.
 VOTE_SMOOTHING = 0.1
@@ -330,6 +332,35 @@ class Head:
         return tuple(str(self.word_feature_names[x.col[i]]) for i in order[:n] if contributions[i] > 0)
 
 
+def unit_rows(features: sparse.spmatrix) -> sparse.csr_matrix:
+    """TF-IDF rows scaled to unit length (float32), so that a dot product is their cosine."""
+    features = sparse.csr_matrix(features, dtype=np.float32)
+    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.diags(1.0 / norms).astype(np.float32) @ features
+
+
+def lexical_index(features: sparse.spmatrix) -> sparse.csr_matrix:
+    """Training TF-IDF rows in the layout Neighbours keeps: unit rows, transposed (terms x tickets),
+    so that a query's similarity to every ticket touches only the postings of its own terms."""
+    return unit_rows(features).T.tocsr()
+
+
+def hybrid_similarities(
+    vectors: np.ndarray,
+    stored_vectors: np.ndarray,
+    features: sparse.spmatrix | None = None,
+    stored_lexical: sparse.csr_matrix | None = None,
+) -> np.ndarray:
+    """(queries, tickets) similarity: the embeddings' cosine, averaged with the TF-IDF cosine when
+    both sides have TF-IDF rows (``stored_lexical`` as made by ``lexical_index``)."""
+    sims = np.asarray(vectors, dtype=np.float32) @ stored_vectors.T
+    if features is None or stored_lexical is None:
+        return sims
+    lexical = (unit_rows(features) @ stored_lexical).toarray()
+    return (sims + lexical) / 2
+
+
 @dataclass
 class Neighbours:
     """Labelled training tickets: the neighbour vote and the 'nearest examples' part of every reason."""
@@ -337,9 +368,13 @@ class Neighbours:
     ids: np.ndarray  # (n,) str
     vectors: np.ndarray  # (n, dim) float32, L2-normalised
     labels: dict[str, np.ndarray]  # head name -> (n,) str
+    # (terms, n) TF-IDF of the same tickets (``lexical_index``); None in bundles trained before the
+    # hybrid similarity, which then compare embeddings only (as they were trained).
+    lexical: sparse.csr_matrix | None = None
 
-    def similarities(self, vectors: np.ndarray) -> np.ndarray:
-        return np.asarray(vectors, dtype=np.float32) @ self.vectors.T
+    def similarities(self, vectors: np.ndarray, features: sparse.spmatrix | None = None) -> np.ndarray:
+        """Similarity of each query to every training ticket (``features``: the queries' TF-IDF)."""
+        return hybrid_similarities(vectors, self.vectors, features, self.lexical)
 
     def nearest(
         self,
@@ -388,7 +423,7 @@ class Router:
     def _predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[dict[str, Prediction]]:
         features = transform(self.vectorizer, texts)
         vectors = np.asarray(vectors, dtype=np.float32)
-        sims = self.neighbours.similarities(vectors) if self.neighbours is not None else None
+        sims = self.neighbours.similarities(vectors, features) if self.neighbours is not None else None
         top, top_sims = self._top_neighbours(sims)
         results: list[dict[str, Prediction]] = [{} for _ in texts]
         for name, head in self.heads.items():

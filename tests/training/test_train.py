@@ -26,11 +26,15 @@ from triage.handling import MIN_ROWS
 from triage.routing import (
     SINGLE_THREAD_BATCH,
     Head,
+    Neighbours,
     Router,
+    hybrid_similarities,
+    lexical_index,
     neighbour_votes,
     scores_matrix,
     top_similar,
     transform,
+    unit_rows,
 )
 
 _TEMPLATES = {
@@ -168,6 +172,39 @@ def test_leave_one_out_neighbours_exclude_self() -> None:
     assert top[0, 0] == 1 and top[1, 0] == 0  # the duplicate, never itself
     assert all(i not in row for i, row in enumerate(top))
     assert np.all(np.diff(top_sims, axis=1) <= 0)
+
+
+def test_hybrid_neighbours_average_embedding_and_tfidf_cosines() -> None:
+    texts = ["job_1343 failed in scheduler", "job_1343 failed in scheduler again", "printer out of paper"]
+    vectors = get_encoder("hashing:32").encode(texts)
+    features = build_vectorizer(texts).fit_transform(texts)
+    lexical = lexical_index(features)
+    tfidf_cosine = (unit_rows(features) @ unit_rows(features).T).toarray()
+    sims = hybrid_similarities(vectors, vectors, features, lexical)
+    assert np.allclose(sims, (vectors @ vectors.T + tfidf_cosine) / 2, atol=1e-5)
+    assert np.allclose(np.diag(sims), 1.0, atol=1e-5)
+    # Without TF-IDF rows on either side it is the embeddings' cosine (bundles from before).
+    assert np.allclose(hybrid_similarities(vectors, vectors), vectors @ vectors.T)
+    assert np.allclose(
+        Neighbours(np.array(["a", "b", "c"]), vectors, {}).similarities(vectors, features),
+        vectors @ vectors.T,
+    )
+    top, top_sims = leave_one_out_neighbours(vectors, 1, features)
+    assert top[0, 0] == 1 and top[1, 0] == 0
+    assert np.isclose(top_sims[0, 0], sims[0, 1], atol=1e-5)
+
+
+def test_router_neighbours_use_the_hybrid_similarity(tmp_path: Path) -> None:
+    bundle = train_bundle(_table(), get_encoder("hashing:256"), version="t")
+    neighbours = bundle.router.neighbours
+    assert neighbours is not None and neighbours.lexical is not None
+    assert neighbours.lexical.shape[1] == len(neighbours.ids)
+    bundle.save(tmp_path / "b")
+    loaded = ModelBundle.load(tmp_path / "b")
+    text = _table().texts[0]
+    features = transform(loaded.router.vectorizer, [text])
+    sims = loaded.router.neighbours.similarities(get_encoder("hashing:256").encode([text]), features)
+    assert sims.max() == pytest.approx(1.0, abs=1e-4)  # the same training ticket, both cosines 1
 
 
 def test_scores_matrix_fills_classes_a_fold_missed() -> None:
