@@ -334,10 +334,14 @@ class Head:
 
 def unit_rows(features: sparse.spmatrix) -> sparse.csr_matrix:
     """TF-IDF rows scaled to unit length (float32), so that a dot product is their cosine."""
-    features = sparse.csr_matrix(features, dtype=np.float32)
-    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    features = sparse.csr_matrix(features)
+    rows = np.repeat(np.arange(features.shape[0]), np.diff(features.indptr))
+    data = features.data.astype(np.float32)
+    norms = np.sqrt(np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=features.shape[0]))
     norms[norms == 0] = 1.0
-    return sparse.diags(1.0 / norms).astype(np.float32) @ features
+    return sparse.csr_matrix(
+        (data / norms[rows].astype(np.float32), features.indices, features.indptr), shape=features.shape
+    )
 
 
 def lexical_index(features: sparse.spmatrix) -> sparse.csr_matrix:
@@ -357,7 +361,12 @@ def hybrid_similarities(
     sims = np.asarray(vectors, dtype=np.float32) @ stored_vectors.T
     if features is None or stored_lexical is None:
         return sims
-    lexical = (unit_rows(features) @ stored_lexical).toarray()
+    queries = unit_rows(features)
+    if queries.shape[0] == 1:
+        # One query: add up the postings of its own terms (about twice as fast as a sparse product).
+        lexical = (stored_lexical[queries.indices].T @ queries.data)[None, :]
+    else:
+        lexical = (queries @ stored_lexical).toarray()
     return (sims + lexical) / 2
 
 
