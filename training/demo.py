@@ -16,7 +16,7 @@ from embeddings import Encoder
 from knowledge import Document, DocumentStore, KnowledgeBase
 from training.data import TicketTable
 from training.sample_data import generate_articles, generate_tickets, write_jsonl
-from training.train import train_bundle
+from training.train import NEIGHBOUR_SIMILARITY, train_bundle
 from triage.bundle import MANIFEST
 from triage.features import model_text
 from triage.language import detect_language
@@ -118,8 +118,9 @@ def build_demo(
         bundle_ok = (
             manifest.get("data_fingerprint") == table.fingerprint()
             and manifest.get("encoder") == encoder.name
-            # Bundles from before drift references were stored are retrained once.
+            # Bundles from before drift references or the hybrid neighbour similarity are retrained once.
             and "drift_reference" in manifest
+            and manifest.get("params", {}).get("neighbours") == NEIGHBOUR_SIMILARITY
         )
     if not bundle_ok:
         say(f"encoding {len(rows)} tickets with {encoder.name}")

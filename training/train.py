@@ -119,6 +119,8 @@ MIN_THRESHOLD_SUPPORT = 10
 THRESHOLD_MARGIN_Z = 1.0
 # The confidence calibrator needs this many held-out rows, right and wrong ones among them.
 MIN_CALIBRATION_ROWS = 50
+# What the neighbour vote compares, recorded in the manifest (the demo retrains bundles made before).
+NEIGHBOUR_SIMILARITY = "mean of embedding and TF-IDF cosines"
 # Texts with at least this share of Han characters use character 1-3 grams, others char_wb 2-4.
 HAN_SHARE_FOR_CJK_GRAMS = 0.3
 N_JOBS = 2
@@ -575,6 +577,7 @@ def train_bundle(
         "params": {
             "folds": folds,
             "vectorizer": "words+bigrams (jieba) | " + str(vectorizer.transformer_list[1][1].ngram_range),
+            "neighbours": NEIGHBOUR_SIMILARITY,
             "model": "lexical linear model + semantic ridge + neighbour vote (embedding + TF-IDF similarity), "
             "blended and calibrated by CV",
             "heads": params,
