@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +99,34 @@ class Document:
         return f"{self.title}\n{self.body}" if self.title else self.body
 
 
+def _instant(text: str | None) -> float | None:
+    """Seconds since the epoch of an ISO-8601 time (no offset: UTC), None if missing or unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _at_or_after(later: float | None, earlier: float | None, strictly: bool = False) -> bool:
+    if later is None or earlier is None:
+        return False
+    return later > earlier if strictly else later >= earlier
+
+
 @dataclass(frozen=True)
 class SearchFilters:
     """Which documents a search may return; empty fields do not filter.
 
-    Statuses compare case-insensitively. Dates are ISO-8601 strings compared as text, as stored
-    (``created_from`` inclusive, ``created_to`` exclusive): ``created_from="2024-05-01"`` keeps
-    ``2024-05-01T08:00:00``.
+    Statuses compare case-insensitively. Dates are ISO-8601 strings compared as instants
+    (``created_from`` inclusive, ``created_to`` exclusive): an offset is honoured, a time without
+    one is UTC and a date alone is its midnight UTC, so ``created_from="2024-05-01"`` keeps
+    ``2024-05-01T08:00:00`` and ``2024-05-01T06:00:00+08:00`` is before it. A document whose
+    ``created_at`` is missing or not ISO 8601 fails any date filter.
     """
 
     departments: tuple[str, ...] = ()
@@ -129,14 +151,14 @@ class SearchFilters:
 
     def accepts(self, doc: Document) -> bool:
         """The same test as the SQL in ``DocumentStore.filter_rows``, for one document in hand."""
-        created = doc.created_at or ""
+        created = _instant(doc.created_at) if (self.created_from or self.created_to) else None
         return (
             (not self.departments or doc.department in self.departments)
             and (not self.statuses or doc.status.lower() in {s.lower() for s in self.statuses})
             and (not self.languages or doc.language in self.languages)
             and (not self.categories or doc.category in self.categories)
-            and (self.created_from is None or (bool(created) and created >= self.created_from))
-            and (self.created_to is None or (bool(created) and created < self.created_to))
+            and (self.created_from is None or _at_or_after(created, _instant(self.created_from)))
+            and (self.created_to is None or _at_or_after(_instant(self.created_to), created, strictly=True))
             and (not self.doc_ids or doc.doc_id in self.doc_ids)
         )
 
@@ -397,10 +419,12 @@ class DocumentStore:
                 if values:
                     sql += f" AND {column} IN ({','.join('?' for _ in values)})"
                     args.extend(values)
+            # julianday() reads ISO 8601 with an offset as the UTC instant (no offset: UTC), as
+            # _instant does; NULL for text it cannot read, which no comparison keeps.
             if filters.created_from is not None:
-                sql, args = sql + " AND created_at >= ?", [*args, filters.created_from]
+                sql, args = sql + " AND julianday(created_at) >= julianday(?)", [*args, filters.created_from]
             if filters.created_to is not None:
-                sql, args = sql + " AND created_at < ?", [*args, filters.created_to]
+                sql, args = sql + " AND julianday(created_at) < julianday(?)", [*args, filters.created_to]
         with self._lock:
             rows = self.conn.execute(sql, args).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)

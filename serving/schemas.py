@@ -533,12 +533,12 @@ class DocumentQuery(_Strict):
     )
     created_from: datetime | None = Field(
         None,
-        description="Created at or after this (ISO 8601, compared with the stored text).",
+        description="Created at or after this instant (ISO 8601; an offset is honoured, none means UTC).",
         examples=["2026-11-01T00:00:00+08:00"],
     )
     created_to: datetime | None = Field(
         None,
-        description="Created before this (ISO 8601, compared with the stored text).",
+        description="Created before this instant (ISO 8601; an offset is honoured, none means UTC).",
         examples=["2026-12-01T00:00:00+08:00"],
     )
 

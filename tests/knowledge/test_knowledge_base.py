@@ -110,6 +110,33 @@ def test_knowledge_base_separates_cases_and_articles(tmp_path: Path) -> None:
     assert "kb1" not in _search(kb, "reset password", tenant="default", k=50)
 
 
+def test_date_filters_compare_instants_not_text(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    kb.add(
+        [
+            _doc("shanghai", "vpn down", created_at="2026-11-23T09:15:00+08:00"),  # 01:15 UTC
+            _doc("utc", "vpn down", created_at="2026-11-23T03:00:00Z"),
+            _doc("naive", "vpn down", created_at="2026-11-23T02:30:00"),  # no offset: UTC
+            _doc("undated", "vpn down"),
+            _doc("garbled", "vpn down", created_at="yesterday"),
+        ]
+    )
+    cases = {
+        SearchFilters(created_from="2026-11-23T02:00:00+00:00"): {"utc", "naive"},
+        SearchFilters(created_to="2026-11-23T10:00:00+08:00"): {"shanghai"},  # 02:00 UTC
+        SearchFilters(created_from="2026-11-23T01:15:00Z", created_to="2026-11-23T02:30:00Z"): {"shanghai"},
+        SearchFilters(created_from="2026-11-23"): {"shanghai", "utc", "naive"},
+    }
+    names = ["shanghai", "utc", "naive", "undated", "garbled"]
+    docs = {name: kb.store.get("default", "case", name) for name in names}
+    for filters, expected in cases.items():
+        rows = kb.store.filter_rows("default", "case", filters)
+        found = kb.store.get_rows([int(r) for r in rows]).values()
+        assert {d.doc_id for d in found} == expected, filters
+        # The in-memory test agrees with the SQL one.
+        assert {i for i, d in docs.items() if d is not None and filters.accepts(d)} == expected, filters
+
+
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [
