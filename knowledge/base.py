@@ -271,10 +271,13 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ writes
 
-    def add(self, docs: Sequence[Document], vectors: np.ndarray | None = None) -> list[int]:
+    def add(
+        self, docs: Sequence[Document], vectors: np.ndarray | None = None, existing_only: bool = False
+    ) -> list[int]:
         """Store documents (embedding them unless the main encoder's vectors are given) and index them.
 
         Every further encoder embeds the documents itself. Durable in the database when this returns.
+        ``existing_only``: replace only documents still stored (``DocumentStore.upsert``).
         """
         if not docs:
             return []
@@ -282,7 +285,7 @@ class KnowledgeBase:
         if vectors is None:
             vectors = self.encoder.encode(texts)
         extra = {e.name: e.encode(texts) for e in self.extra_encoders}
-        row_ids = self.store.upsert(docs, vectors, self.encoder.name, extra)
+        row_ids = self.store.upsert(docs, vectors, self.encoder.name, extra, existing_only=existing_only)
         for tenant in {d.tenant for d in docs}:
             self._sync(tenant)
         return row_ids

@@ -212,12 +212,15 @@ class DocumentStore:
         vectors: np.ndarray,
         encoder: str,
         extra: Mapping[str, np.ndarray] | None = None,
+        existing_only: bool = False,
     ) -> list[int]:
         """Insert or replace documents with their vectors in one transaction; returns row ids.
 
         ``extra`` holds the vectors of further encoders (name -> one row per document); a replaced
-        document's vectors of other encoders are dropped. When this returns, the write is durable
-        (fsynced): it is safe to acknowledge.
+        document's vectors of other encoders are dropped. With ``existing_only`` a document that is
+        not stored (any more) is skipped, checked inside the transaction, so that a replace racing a
+        delete cannot bring the document back; the result then lists the written rows only. When
+        this returns, the write is durable (fsynced): it is safe to acknowledge.
         """
         if len(docs) != len(vectors):
             raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors")
@@ -231,6 +234,8 @@ class DocumentStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for position, (doc, vector) in enumerate(zip(docs, vectors, strict=True)):
+                    if existing_only and not self._exists(conn, doc):
+                        continue
                     values = [getattr(doc, c) for c in _COLUMNS]
                     blob = np.asarray(vector, dtype=np.float32).tobytes()
                     cur = conn.execute(
@@ -271,6 +276,16 @@ class DocumentStore:
                 conn.execute("ROLLBACK")
                 raise
         return row_ids
+
+    @staticmethod
+    def _exists(conn: sqlite3.Connection, doc: Document) -> bool:
+        return (
+            conn.execute(
+                "SELECT 1 FROM documents WHERE tenant=? AND kind=? AND doc_id=?",
+                (doc.tenant, doc.kind, doc.doc_id),
+            ).fetchone()
+            is not None
+        )
 
     def delete(self, tenant: str, kind: str, doc_ids: Iterable[str]) -> list[str]:
         """Delete documents (vectors included); returns the ids that existed.

@@ -273,8 +273,12 @@ def _add_document_routes(app: FastAPI, c: _Collection) -> None:
         doc_id: str, body: DocumentIn, svc: ServiceDep, tenant: TenantQuery = "default"
     ) -> DocumentOut:
         if svc.knowledge.store.get(tenant, c.kind, doc_id) is None:
+            raise missing(doc_id, tenant)  # before the embedding work
+        # Checked again where it is written: a DELETE that lands while this one embeds wins.
+        rows = svc.add_documents([body.to_document(doc_id, tenant)], existing_only=True)
+        if not rows:
             raise missing(doc_id, tenant)
-        return c.item_out.of(stored(svc, svc.add_documents([body.to_document(doc_id, tenant)]))[0])
+        return c.item_out.of(stored(svc, rows)[0])
 
     def delete(doc_id: str, svc: ServiceDep, tenant: TenantQuery = "default") -> Response:
         if not svc.knowledge.delete(tenant, c.kind, [doc_id]):

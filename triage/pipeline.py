@@ -139,16 +139,17 @@ class TriageService:
             out.append(self.rules.apply(ticket, fields, heads, language))
         return out
 
-    def add_documents(self, docs: Sequence[Document]) -> list[int]:
+    def add_documents(self, docs: Sequence[Document], existing_only: bool = False) -> list[int]:
         """Store and index cases or articles, embedded exactly as tickets are for search.
 
         With ``redact_pii`` on, e-mails, phones, ID numbers and bank cards are replaced by
         placeholders in the stored title, body and resolution (before anything is written).
+        ``existing_only``: replace only documents that are still stored (a replace, never a create).
         """
         if self.redact_pii:
             docs = [self._redacted(d) for d in docs]
         vectors = self.encoder.encode([model_text(d.title, d.body) for d in docs])
-        return self.knowledge.add(docs, vectors)
+        return self.knowledge.add(docs, vectors, existing_only=existing_only)
 
     def _redacted(self, doc: Document) -> Document:
         def clean(text: str) -> str:

@@ -303,6 +303,20 @@ def test_store_rejects_mismatched_vectors(tmp_path: Path) -> None:
         store.upsert([_doc("a", "x"), _doc("b", "y")], np.zeros((1, 4), dtype=np.float32), "hashing:4")
 
 
+def test_replace_of_existing_only_never_recreates_a_deleted_document(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    kb.add([_doc("a", "vpn down"), _doc("b", "printer jam")])
+    kb.delete("default", "case", ["a"])  # lands while a replace of "a" is still embedding
+    rows = kb.add([_doc("a", "vpn down again"), _doc("b", "printer jam again")], existing_only=True)
+    assert len(rows) == 1 and kb.store.get_rows(rows)[rows[0]].doc_id == "b"
+    assert kb.store.get("default", "case", "a") is None
+    assert kb.store.get("default", "case", "b").body == "printer jam again"  # type: ignore[union-attr]
+    assert _search(kb, "vpn down again", tenant="default", k=5) == ["b"]
+    # Without the flag it is an upsert: creates.
+    kb.add([_doc("a", "vpn down again")])
+    assert kb.store.get("default", "case", "a") is not None
+
+
 def test_hybrid_config_weights_fall_back_by_kind() -> None:
     config = HybridConfig()
     assert config.weight("en", "sentence-transformers:/models/x") == 1.0
