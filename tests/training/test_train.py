@@ -9,7 +9,7 @@ import pytest
 
 from embeddings import get_encoder
 from training.data import DataError, TicketTable, load_table
-from training.metrics import coverage_at_precision, expected_calibration_error
+from training.metrics import calibrated_ece_floor, coverage_at_precision, expected_calibration_error
 from training.train import (
     LEXICAL_MODELS,
     build_vectorizer,
@@ -205,6 +205,15 @@ def test_router_neighbours_use_the_hybrid_similarity(tmp_path: Path) -> None:
     features = transform(loaded.router.vectorizer, [text])
     sims = loaded.router.neighbours.similarities(get_encoder("hashing:256").encode([text]), features)
     assert sims.max() == pytest.approx(1.0, abs=1e-4)  # the same training ticket, both cosines 1
+
+
+def test_calibrated_ece_floor_shrinks_with_the_test_set() -> None:
+    rng = np.random.default_rng(1)
+    small, large = rng.uniform(0.2, 1.0, 167), rng.uniform(0.2, 1.0, 20_000)
+    assert 0.04 < calibrated_ece_floor(small) < 0.12  # a perfectly calibrated model, 167 rows
+    assert calibrated_ece_floor(large, draws=50) < 0.01
+    assert calibrated_ece_floor(np.array([])) == 0.0
+    assert calibrated_ece_floor(np.ones(50)) == 0.0  # always right at confidence 1: no gap
 
 
 def test_scores_matrix_fills_classes_a_fold_missed() -> None:
