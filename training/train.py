@@ -492,15 +492,19 @@ def fit_handling_time(table: TicketTable, say: Progress | None = None) -> Handli
 
 
 def leave_one_out_neighbours(
-    vectors: np.ndarray, k: int, features: sparse.spmatrix | None = None, chunk: int = 2048
+    vectors: np.ndarray,
+    k: int,
+    features: sparse.spmatrix | None = None,
+    lexical: sparse.csr_matrix | None = None,
+    chunk: int = 2048,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each training row's k nearest other rows (indices, similarities), best first.
 
-    With ``features`` (the rows' TF-IDF) the similarity is the router's hybrid one.
+    With ``features`` (the rows' TF-IDF) and ``lexical`` (``lexical_index(features)``, as the router
+    keeps it) the similarity is the router's hybrid one.
     """
     vectors = np.asarray(vectors, dtype=np.float32)
     k = max(1, min(k, len(vectors) - 1))
-    lexical = lexical_index(features) if features is not None else None
     tops, sims_out = [], []
     for start in range(0, len(vectors), chunk):
         rows_features = features[start : start + chunk] if features is not None else None
@@ -540,7 +544,8 @@ def train_bundle(
     features = vectorizer.fit_transform(table.texts).tocsr()
     word_names = np.asarray(vectorizer.transformer_list[0][1].get_feature_names_out())
     logger.info("TF-IDF %s in %.1fs", features.shape, time.perf_counter() - started)
-    top, top_sims = leave_one_out_neighbours(vectors, max(KNN_KS), features)
+    lexical = lexical_index(features)
+    top, top_sims = leave_one_out_neighbours(vectors, max(KNN_KS), features, lexical)
     heads: dict[str, Head] = {}
     metrics: dict[str, object] = {}
     params: dict[str, object] = {}
@@ -557,7 +562,7 @@ def train_bundle(
         ids=np.asarray(table.ids),
         vectors=vectors,
         labels={h: np.asarray(v) for h, v in table.labels.items()},
-        lexical=lexical_index(features),
+        lexical=lexical,
     )
     handling = fit_handling_time(table, say)
     manifest = {

@@ -189,7 +189,7 @@ def test_hybrid_neighbours_average_embedding_and_tfidf_cosines() -> None:
         Neighbours(np.array(["a", "b", "c"]), vectors, {}).similarities(vectors, features),
         vectors @ vectors.T,
     )
-    top, top_sims = leave_one_out_neighbours(vectors, 1, features)
+    top, top_sims = leave_one_out_neighbours(vectors, 1, features, lexical)
     assert top[0, 0] == 1 and top[1, 0] == 0
     assert np.isclose(top_sims[0, 0], sims[0, 1], atol=1e-5)
 
