@@ -6,7 +6,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
@@ -359,9 +359,30 @@ class DocumentIn(_Strict):
             raise ValueError("body is empty or only whitespace: send the text")
         return value
 
-    @abstractmethod
+    kind: ClassVar[str]
+
     def to_document(self, doc_id: str, tenant: str) -> Document:
         """The document as stored under this id and tenant."""
+        return Document(
+            doc_id=doc_id,
+            kind=self.kind,
+            tenant=tenant,
+            title=self.title.strip(),
+            body=self.body.strip(),
+            department=self.department,
+            category=self.category,
+            language=self._language() or detect_language(f"{self.title}\n{self.body}"),
+            metadata=self.metadata,
+            **self._own_fields(),
+        )
+
+    def _language(self) -> str | None:
+        """The language the client stated, if this kind of document takes one."""
+        return None
+
+    @abstractmethod
+    def _own_fields(self) -> dict[str, Any]:
+        """The Document fields only this kind of document has."""
 
 
 class CaseReplaceIn(DocumentIn):
@@ -392,23 +413,16 @@ class CaseReplaceIn(DocumentIn):
         None, description="ISO 8601.", examples=["2026-11-20T11:30:00+08:00"]
     )
 
-    def to_document(self, doc_id: str, tenant: str) -> Document:
-        return Document(
-            doc_id=doc_id,
-            kind="case",
-            tenant=tenant,
-            title=self.title.strip(),
-            body=self.body.strip(),
-            resolution=self.resolution.strip(),
-            department=self.department,
-            category=self.category,
-            priority=self.priority,
-            language=detect_language(f"{self.title}\n{self.body}"),
-            status=self.status,
-            created_at=_iso(self.created_at),
-            resolved_at=_iso(self.resolved_at),
-            metadata=self.metadata,
-        )
+    kind: ClassVar[str] = "case"
+
+    def _own_fields(self) -> dict[str, Any]:
+        return {
+            "resolution": self.resolution.strip(),
+            "priority": self.priority,
+            "status": self.status,
+            "created_at": _iso(self.created_at),
+            "resolved_at": _iso(self.resolved_at),
+        }
 
 
 class CaseIn(CaseReplaceIn):
@@ -442,19 +456,13 @@ class ArticleReplaceIn(DocumentIn):
     language: Language | None = Field(None, description="zh, en, mixed or other; detected when absent.")
     created_at: datetime | None = Field(None, description="ISO 8601.", examples=["2026-01-15T10:00:00+08:00"])
 
-    def to_document(self, doc_id: str, tenant: str) -> Document:
-        return Document(
-            doc_id=doc_id,
-            kind="article",
-            tenant=tenant,
-            title=self.title.strip(),
-            body=self.body.strip(),
-            department=self.department,
-            category=self.category,
-            language=self.language or detect_language(f"{self.title}\n{self.body}"),
-            created_at=_iso(self.created_at),
-            metadata=self.metadata,
-        )
+    kind: ClassVar[str] = "article"
+
+    def _language(self) -> str | None:
+        return self.language
+
+    def _own_fields(self) -> dict[str, Any]:
+        return {"created_at": _iso(self.created_at)}
 
 
 class ArticleIn(ArticleReplaceIn):
