@@ -45,11 +45,11 @@ from eval.retrieval_bench import (
     _embed,
     _knowledge_base,
     bm25_scores,
+    load_gitbugs,
     rrf,
     search_bugs,
 )
 from eval.scale_bench import embed_cached
-from knowledge import Document
 from knowledge.base import embedding_text
 from training.finetune import (
     DEFAULT_DATASETS,
@@ -195,23 +195,12 @@ def gitbugs(datasets: Path, project: str, models: Sequence[Contender]) -> Sectio
     The hybrid is ``KnowledgeBase.search`` as ``eval.retrieval_bench`` runs it (USE-m3 main vectors,
     BM25, ``HybridConfig`` weights) with the encoder as the further English channel.
     """
-    files = {"hadoop": "hadoop_bugs.csv", "seamonkey": "SeaMonkey_bugs.csv"}
-    root = datasets / "gitbugs-hadoop-seamonkey"
-    bugs = _csv(root / files[project])
-    pairs = [(r["query_id"], r["duplicate_id"]) for r in _csv(root / f"eval_duplicate_pairs_{project}.csv")]
-    ids = [b["Issue id"] for b in bugs]
-    position = {bug_id: i for i, bug_id in enumerate(ids)}
-    titles = [b["Summary"] or "" for b in bugs]
-    bodies = [b["Description"] or "" for b in bugs]
-    texts = [embedding_text(t, b) for t, b in zip(titles, bodies, strict=True)]
-    queries = sorted({q for q, _ in pairs})
+    data = load_gitbugs(datasets, project)
+    ids, titles, texts, pairs, queries = data.ids, data.titles, data.texts, data.pairs, data.queries
+    position = data.position
     rows = [position[q] for q in queries]
     bm25 = bm25_scores(_bm25_english(texts), _bm25_english(texts))
     main = _embed(_MAIN, texts)
-    docs = [
-        Document(doc_id=bug_id, title=t, body=b, status=(bug.get("Status") or "resolved").lower())
-        for bug_id, t, b, bug in zip(ids, titles, bodies, bugs, strict=True)
-    ]
     results: dict[str, dict[str, float]] = {}
     for model in models:
         vectors = _vectors(model, texts)
@@ -220,7 +209,7 @@ def gitbugs(datasets: Path, project: str, models: Sequence[Contender]) -> Sectio
         metrics = _found(_ranks(dense, rows, ids), pairs, "")
         metrics |= _found(_ranks(rrf([dense, bm25]), rows, ids), pairs, "RRF+BM25 ")
         with tempfile.TemporaryDirectory(prefix="finetune-bench-") as tmp:
-            kb = _knowledge_base(Path(tmp), docs, main, [CachedEncoder(model.encoder, vectors)])
+            kb = _knowledge_base(Path(tmp), data.docs, main, [CachedEncoder(model.encoder, vectors)])
             found = search_bugs(
                 kb,
                 main,

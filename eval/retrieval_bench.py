@@ -19,9 +19,7 @@ baselines are computed here from the same embeddings. Embeddings are cached unde
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +35,7 @@ from eval.scale_bench import embed_cached
 from knowledge import Document, DocumentStore, Hit, KnowledgeBase
 from knowledge.base import embedding_text
 from knowledge.store import SearchFilters
+from training.data import DataError, read_dataset_csv
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +72,10 @@ def _embed(spec: str, texts: Sequence[str]) -> CachedEncoder:
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        raise SystemExit(f"{path} not found: pass --datasets pointing at ../shared/datasets")
-    csv.field_size_limit(sys.maxsize)
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    try:
+        return read_dataset_csv(path)
+    except DataError as e:
+        raise SystemExit(str(e)) from None
 
 
 # ---------------------------------------------------------------- baselines
@@ -183,18 +181,46 @@ class Row:
 # ---------------------------------------------------------------- GitBugs
 
 
-def gitbugs(datasets: Path, project: str, folder: Path, samples: list[Sample]) -> list[Row]:
+@dataclass(frozen=True)
+class GitBugs:
+    """One GitBugs project: its bugs as search documents and the gold duplicate pairs."""
+
+    ids: list[str]
+    titles: list[str]
+    texts: list[str]  # title and description, as the service embeds them
+    docs: list[Document]
+    pairs: list[tuple[str, str]]  # (query id, duplicate id)
+
+    @property
+    def queries(self) -> list[str]:
+        return sorted({q for q, _ in self.pairs})
+
+    @property
+    def position(self) -> dict[str, int]:
+        return {bug_id: i for i, bug_id in enumerate(self.ids)}
+
+
+def load_gitbugs(datasets: Path, project: str) -> GitBugs:
     files = {"hadoop": "hadoop_bugs.csv", "seamonkey": "SeaMonkey_bugs.csv"}
     root = datasets / "gitbugs-hadoop-seamonkey"
     bugs = _csv(root / files[project])
     pairs = [(r["query_id"], r["duplicate_id"]) for r in _csv(root / f"eval_duplicate_pairs_{project}.csv")]
     ids = [b["Issue id"] for b in bugs]
-    position = {bug_id: i for i, bug_id in enumerate(ids)}
     titles = [b["Summary"] or "" for b in bugs]
     bodies = [b["Description"] or "" for b in bugs]
+    docs = [
+        Document(doc_id=bug_id, title=t, body=b, status=(bug.get("Status") or "resolved").lower())
+        for bug_id, t, b, bug in zip(ids, titles, bodies, bugs, strict=True)
+    ]
     texts = [embedding_text(t, b) for t, b in zip(titles, bodies, strict=True)]
+    return GitBugs(ids, titles, texts, docs, pairs)
+
+
+def gitbugs(datasets: Path, project: str, folder: Path, samples: list[Sample]) -> list[Row]:
+    data = load_gitbugs(datasets, project)
+    ids, titles, texts, pairs, queries = data.ids, data.titles, data.texts, data.pairs, data.queries
+    position = data.position
     main, extra = _embed(_MAIN, texts), _embed(_EXTRA, texts)
-    queries = sorted({q for q, _ in pairs})
     rows_q = [position[q] for q in queries]
 
     def ranks_from(scores: np.ndarray) -> dict[str, list[str]]:
@@ -216,11 +242,7 @@ def gitbugs(datasets: Path, project: str, folder: Path, samples: list[Sample]) -
         "TF-IDF (sublinear)": ranks_from(tfidf),
         "RRF(MiniLM+BM25)": ranks_from(rrf([dense_mini, bm25])),
     }
-    docs = [
-        Document(doc_id=bug_id, title=t, body=b, status=(bug.get("Status") or "resolved").lower())
-        for bug_id, t, b, bug in zip(ids, titles, bodies, bugs, strict=True)
-    ]
-    kb = _knowledge_base(folder / project, docs, main, [extra])
+    kb = _knowledge_base(folder / project, data.docs, main, [extra])
     started = time.perf_counter()
     hits_of = search_bugs(
         kb, main, queries, [texts[position[q]] for q in queries], [titles[position[q]] for q in queries]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,15 @@ RARE_POLICIES = ("error", "other", "drop")
 
 class DataError(ValueError):
     """The training or evaluation data cannot be used as given; the message says how to fix it."""
+
+
+def read_dataset_csv(path: Path) -> list[dict[str, str]]:
+    """Every row of one CSV file of the shared datasets, as dicts (fields of any length)."""
+    if not path.is_file():
+        raise DataError(f"{path} not found: pass --datasets pointing at ../shared/datasets")
+    csv.field_size_limit(sys.maxsize)
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import hashlib
 import json
 import logging
@@ -39,7 +38,7 @@ import numpy as np
 
 from embeddings.onnx import CONFIG_FILE, MODEL_FILE, POOLING_MODES, TOKENIZER_FILE, OnnxEncoderConfig
 from embeddings.registry import SentenceTransformerEncoder
-from training.data import DataError
+from training.data import DataError, read_dataset_csv
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +82,6 @@ def base_directory(base: str) -> Path:
 # ---------------------------------------------------------------- training pairs
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise DataError(f"{path} not found: pass --datasets pointing at ../shared/datasets")
-    csv.field_size_limit(sys.maxsize)
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def _clean(text: str | None) -> str:
     return " ".join((text or "").split())[:_MAX_CHARS]
 
@@ -99,10 +90,10 @@ def excluded_gitbugs_ids(datasets: Path, project: str) -> set[str]:
     """Bug ids training must not see: every id in the project's duplicate pair files (the benchmark's included)."""
     root = datasets / "gitbugs-hadoop-seamonkey"
     excluded: set[str] = set()
-    for row in _rows(root / f"eval_duplicate_pairs_{project}.csv"):
+    for row in read_dataset_csv(root / f"eval_duplicate_pairs_{project}.csv"):
         excluded.update((row["query_id"], row["duplicate_id"]))
     for path in sorted(root.glob(f"{_GITBUGS[project]}_bugs-*.csv")):
-        for row in _rows(path):
+        for row in read_dataset_csv(path):
             excluded.update(v for k, v in row.items() if k.endswith(" id") and v)
     return excluded
 
@@ -110,7 +101,7 @@ def excluded_gitbugs_ids(datasets: Path, project: str) -> set[str]:
 def gitbugs_pairs(datasets: Path, project: str) -> list[Pair]:
     """Summary <-> description of the project's bugs that are in no duplicate pair and not duplicates."""
     excluded = excluded_gitbugs_ids(datasets, project)
-    bugs = _rows(datasets / "gitbugs-hadoop-seamonkey" / f"{_GITBUGS[project]}_bugs.csv")
+    bugs = read_dataset_csv(datasets / "gitbugs-hadoop-seamonkey" / f"{_GITBUGS[project]}_bugs.csv")
     pairs = []
     for bug in bugs:
         if bug["Issue id"] in excluded or (bug.get("Resolution") or "").lower() == "duplicate":
@@ -123,13 +114,13 @@ def gitbugs_pairs(datasets: Path, project: str) -> list[Pair]:
 
 def ict_pairs(datasets: Path) -> list[Pair]:
     """cn-ict train split: fault description <-> its resolution."""
-    rows = _rows(datasets / "cn-ict-fault-tickets" / "split" / "train.csv")
+    rows = read_dataset_csv(datasets / "cn-ict-fault-tickets" / "split" / "train.csv")
     return [(_clean(r["text"]), _clean(r["resolution"])) for r in rows if r["text"] and r["resolution"]]
 
 
 def afqmc_pairs(datasets: Path) -> list[Pair]:
     """AFQMC train pairs labelled as paraphrases (the dev set stays for evaluation)."""
-    rows = _rows(datasets / "cn-afqmc-pairs" / "train.csv")
+    rows = read_dataset_csv(datasets / "cn-afqmc-pairs" / "train.csv")
     return [(_clean(r["sentence1"]), _clean(r["sentence2"])) for r in rows if r["label"] == "1"]
 
 
