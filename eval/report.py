@@ -102,6 +102,17 @@ def bench_main(
     return 0
 
 
+def chosen_names(spec: str, known: Sequence[str], kind: str) -> list[str] | None:
+    """The comma-separated names of ``spec`` (``--only a,b``), or None when one is unknown: then one
+    line on stderr lists the known ones, and the benchmark's ``main`` returns 2."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        print(f"unknown {kind}(s) {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
+        return None
+    return names
+
+
 def missing_datasets(path: Path) -> bool:
     """Whether the shared datasets folder is missing; if so, one line on stderr says how to pass it.
 

@@ -41,7 +41,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from embeddings import get_encoder
-from eval.report import DEFAULT_DATASETS, missing_datasets, stamp, update_section
+from eval.report import DEFAULT_DATASETS, chosen_names, missing_datasets, stamp, update_section
 from training.data import TicketTable
 from training.metrics import calibrated_ece_floor, classification_report
 from training.train import THRESHOLD_MARGIN_Z, choose_thresholds, fit_temperature, train_bundle
@@ -561,13 +561,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     datasets: Path = args.datasets
     if missing_datasets(datasets):
         return 2
-    keys = [k.strip() for k in args.only.split(",") if k.strip()] or list(DATASETS)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    for kind, asked, known in (("dataset", keys, DATASETS), ("method", methods, METHODS)):
-        unknown = [k for k in asked if k not in known]
-        if unknown:
-            print(f"unknown {kind}(s) {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
-            return 2
+    keys = chosen_names(args.only, list(DATASETS), "dataset")
+    methods = chosen_names(args.methods, METHODS, "method")
+    if keys is None or methods is None:
+        return 2
+    keys = keys or list(DATASETS)
     missing = [DATASETS[k][0] for k in keys if not (datasets / DATASETS[k][0] / "train.csv").exists()]
     if missing:
         print(f"{datasets} lacks {', '.join(missing)}: pass --datasets PATH or --only", file=sys.stderr)

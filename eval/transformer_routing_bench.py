@@ -35,7 +35,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from embeddings import get_encoder
-from eval.report import missing_datasets, stamp, update_section
+from eval.report import chosen_names, missing_datasets, stamp, update_section
 from eval.routing_bench import CACHE, DATASETS, DEFAULT_DATASETS, EmbeddingCache, Split, load_split
 from training.data import TicketTable
 from training.train import train_bundle
@@ -406,11 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     datasets: Path = args.datasets
     if missing_datasets(datasets):
         return 2
-    keys = [k.strip() for k in args.only.split(",") if k.strip()]
-    unknown = [k for k in keys if k not in DATASETS]
-    if unknown or not keys:
-        print(f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(DATASETS)}", file=sys.stderr)
+    keys = chosen_names(args.only, list(DATASETS), "dataset")
+    if keys is None:
         return 2
+    keys = keys or list(DATASETS)
     cache = EmbeddingCache(args.cache)
     command = "python -m eval.transformer_routing_bench " + " ".join(
         argv if argv is not None else sys.argv[1:]

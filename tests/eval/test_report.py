@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.report import missing_datasets
+from eval.report import chosen_names, missing_datasets
 
 BENCHES = ("fields_bench", "handling_bench", "headline_bench", "routing_bench")
 
@@ -40,3 +40,10 @@ def test_bench_main_exits_2_without_datasets(
     assert capsys.readouterr().err == (
         f"datasets folder {missing} not found; pass --datasets PATH (the shared datasets folder)\n"
     )
+
+
+def test_chosen_names_parses_and_refuses_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert chosen_names(" itsm, cn-ict ,", ["itsm", "cn-ict"], "dataset") == ["itsm", "cn-ict"]
+    assert chosen_names("", ["itsm"], "dataset") == []
+    assert chosen_names("itsm,nope", ["itsm", "cn-ict"], "dataset") is None
+    assert "unknown dataset(s) nope; known: itsm, cn-ict" in capsys.readouterr().err
