@@ -412,7 +412,7 @@ def finetune(
     (BENCHMARKS.md "Encoder fine-tuning"), then add it with TRIAGE_SEARCH_ENCODERS='["onnx:DIR"]'.
     """
     from training.data import DataError, read_frame
-    from training.finetune import ExportError, FinetuneSettings, export_onnx
+    from training.finetune import ExportError, FinetuneSettings, distinct_pairs, export_onnx
     from training.finetune import finetune as run_finetune
     from triage.features import model_text
 
@@ -431,9 +431,12 @@ def finetune(
             answer = model_text("", str(row[resolution]))
             if ticket and answer:
                 pairs.append((ticket, answer))
+        # A repeated ticket or resolution in a batch would be a false negative for the in-batch loss.
+        pairs = distinct_pairs(pairs)
         if len(pairs) < 2 * batch_size:
             raise CliError(
-                f"{len(pairs)} rows have both text and {resolution!r}; need at least {2 * batch_size} "
+                f"{len(pairs)} rows have both text and {resolution!r} (repeats dropped); need at least "
+                f"{2 * batch_size} "
                 "(or a smaller --batch-size)"
             )
         settings = FinetuneSettings(

@@ -124,7 +124,7 @@ def afqmc_pairs(datasets: Path) -> list[Pair]:
     return [(_clean(r["sentence1"]), _clean(r["sentence2"])) for r in rows if r["label"] == "1"]
 
 
-def _distinct(pairs: Sequence[Pair]) -> list[Pair]:
+def distinct_pairs(pairs: Sequence[Pair]) -> list[Pair]:
     """Drop pairs repeating an anchor or a positive: a repeat in a batch would be a false negative."""
     seen: set[str] = set()
     out = []
@@ -155,7 +155,7 @@ def training_pairs(datasets: Path, settings: FinetuneSettings) -> dict[str, list
     for name, (load, limit) in sources.items():
         if limit <= 0:
             continue
-        pairs = _distinct(load())
+        pairs = distinct_pairs(load())
         rng.shuffle(pairs)
         out[name] = pairs[:limit]
         logger.info("%s: %d distinct pairs, %d used", name, len(pairs), len(out[name]))

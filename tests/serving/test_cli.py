@@ -208,6 +208,11 @@ def test_cli_finetune_trains_and_exports_a_search_encoder(env: Path) -> None:
     [
         (["--resolution", "nope"], "column(s) ['nope'] not found"),
         (["--resolution", "fix", "--batch-size", "64"], "need at least 128"),
+        # 90 rows but only 3 distinct groups as "resolutions": repeats would be false negatives.
+        (
+            ["--resolution", "group", "--batch-size", "8"],
+            "3 rows have both text and 'group' (repeats dropped)",
+        ),
     ],
 )
 def test_cli_finetune_names_the_problem(env: Path, extra: list[str], message: str) -> None:
