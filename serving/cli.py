@@ -338,9 +338,8 @@ def index(
     from rich.progress import Progress
 
     from knowledge import Document
-    from serving.app import build_knowledge
+    from serving.app import build_service
     from training.data import read_frame
-    from triage.features import model_text
     from triage.language import detect_language
 
     with _friendly_errors():
@@ -354,9 +353,10 @@ def index(
                 f"column(s) {missing} not found; columns are: {', '.join(map(str, frame.columns))}"
             )
         frame = frame.fillna("")
-        encoder = get_encoder(settings.encoder)
-        # The same store, encoders and weights as the server, so every channel is filled now.
-        knowledge = build_knowledge(settings, encoder)
+        # The same store, encoders, weights and PII redaction as the server, so every channel is
+        # filled now and nothing reaches the database that the server would not store.
+        service = build_service(settings)
+        knowledge = service.knowledge
         knowledge.load()
         docs = []
         for i, row in enumerate(frame.to_dict("records")):
@@ -378,7 +378,7 @@ def index(
             task = progress.add_task("indexing", total=len(docs))
             for start in range(0, len(docs), batch):
                 chunk = docs[start : start + batch]
-                knowledge.add(chunk, encoder.encode([model_text(d.title, d.body) for d in chunk]))
+                service.add_documents(chunk)
                 progress.advance(task, len(chunk))
         knowledge.flush()
         out.print(f"indexed {len(docs)} cases for tenant {tenant!r} ({knowledge.size(tenant)} in the index)")

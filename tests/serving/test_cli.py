@@ -157,6 +157,20 @@ def test_cli_index_stores_cases(env: Path) -> None:
     assert "indexed 90 cases" in result.output
 
 
+def test_cli_index_redacts_pii_as_the_server_does(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIAGE_REDACT_PII", "true")
+    path = env / "pii.csv"
+    path.write_text("id,text,fix\nP1,VPN down; call me at 13812345678 or li.wei@example.com,reset\n")
+    args = ["index", "--data", str(path), "--text", "text", "--resolution", "fix", "--id", "id"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    from knowledge import DocumentStore
+
+    stored = DocumentStore(env / "var" / "knowledge.db").get("default", "case", "P1")
+    assert stored is not None and "VPN down" in stored.body
+    assert "13812345678" not in stored.body and "li.wei@example.com" not in stored.body
+
+
 def test_cli_models_promote_refuses_unknown_version(env: Path) -> None:
     result = CliRunner().invoke(app, ["models", "promote", "v9"])
     assert result.exit_code == 2 and "no model version 'v9'" in result.output
