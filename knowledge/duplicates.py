@@ -37,8 +37,6 @@ OPEN_STATUSES = ("open", "new", "in progress", "pending", "reopened")
 SPIKE_SIMILARITY = 0.6
 # Cases in one window that spike detection compares pairwise (memory grows with the square).
 MAX_WINDOW_CASES = 5_000
-# The widest UTC offsets are -12:00 and +14:00: stored text with any offset sorts within this of UTC.
-_MAX_OFFSET = timedelta(hours=14)
 _BLOCK = 2_048
 
 
@@ -175,21 +173,5 @@ def _utc(moment: datetime) -> datetime:
 def _created(
     knowledge: KnowledgeBase, tenant: str, kind: str, since: datetime, until: datetime
 ) -> list[tuple[int, str, str]]:
-    """(row id, document id, created_at) of documents created in [since, until), oldest first.
-
-    The database compares ``created_at`` as text, so it is asked for a range wide enough for any
-    offset and the instants are compared here.
-    """
-    rows = knowledge.store.created_between(
-        tenant, kind, (since - _MAX_OFFSET).isoformat(), (until + _MAX_OFFSET).isoformat()
-    )
-    kept: list[tuple[datetime, int, str, str]] = []
-    for row_id, doc_id, created in rows:
-        try:
-            moment = _utc(datetime.fromisoformat(created))
-        except ValueError:
-            continue  # not ISO 8601: it cannot be placed in a window
-        if since <= moment < until:
-            kept.append((moment, row_id, doc_id, created))
-    kept.sort()
-    return [(row_id, doc_id, created) for _, row_id, doc_id, created in kept]
+    """(row id, document id, created_at) of documents created in [since, until), oldest first."""
+    return knowledge.store.created_between(tenant, kind, since.isoformat(), until.isoformat())

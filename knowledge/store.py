@@ -461,11 +461,17 @@ class DocumentStore:
             yield ids, vecs
 
     def created_between(self, tenant: str, kind: str, since: str, until: str) -> list[tuple[int, str, str]]:
-        """(row id, document id, created_at) of documents created in [since, until), oldest first."""
+        """(row id, document id, created_at) of documents created in [since, until), oldest first.
+
+        Times compare as instants, as the date filters do (``julianday``: an offset is honoured, none
+        means UTC); a document without a readable ``created_at`` is in no window.
+        """
         with self._lock:
             rows = self.conn.execute(
                 """SELECT row_id, doc_id, created_at FROM documents
-                   WHERE tenant=? AND kind=? AND created_at >= ? AND created_at < ? ORDER BY created_at, row_id""",
+                   WHERE tenant=? AND kind=?
+                     AND julianday(created_at) >= julianday(?) AND julianday(created_at) < julianday(?)
+                   ORDER BY julianday(created_at), row_id""",
                 (tenant, kind, since, until),
             ).fetchall()
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]

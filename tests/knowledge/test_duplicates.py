@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -87,6 +87,22 @@ def test_detect_spikes_finds_a_burst_of_similar_cases(tmp_path: Path, history_ra
     )
     assert {"mail", "outage"} <= set(spike.terms) or "550" in spike.terms
     assert spike.first_seen < spike.last_seen
+
+
+def test_created_between_compares_instants_and_orders_by_them(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    shanghai = timezone(timedelta(hours=8))
+    kb.add(
+        [
+            _case("late-utc", "a", datetime(2024, 6, 10, 3, 0, tzinfo=UTC)),
+            _case("early-sh", "b", datetime(2024, 6, 10, 9, 30, tzinfo=shanghai)),  # 01:30 UTC
+            _case("outside-sh", "c", datetime(2024, 6, 10, 13, 0, tzinfo=shanghai)),  # 05:00 UTC
+            _case("naive", "d", datetime(2024, 6, 10, 2, 0)),  # no offset: UTC
+            Document(doc_id="undated", body="e"),
+        ]
+    )
+    rows = kb.store.created_between("default", "case", "2024-06-10T01:00:00+00:00", "2024-06-10T04:00:00Z")
+    assert [doc_id for _, doc_id, _ in rows] == ["early-sh", "naive", "late-utc"]
 
 
 def test_detect_spikes_ignores_an_issue_at_its_usual_rate(tmp_path: Path) -> None:
