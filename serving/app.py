@@ -63,6 +63,7 @@ from serving.schemas import (
     SummaryOut,
     TenantIn,
     TicketIn,
+    Timestamp,
     TriageOut,
     prediction_dict,
 )
@@ -604,8 +605,10 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         svc: ServiceDep,
         tenant: TenantQuery = "default",
         head: Literal["department", "category", "priority"] = "department",
-        since: Annotated[datetime | None, Query(description="From this time (inclusive), ISO 8601.")] = None,
-        until: Annotated[datetime | None, Query(description="Up to this time (exclusive), ISO 8601.")] = None,
+        since: Annotated[Timestamp | None, Query(description="From this time (inclusive), ISO 8601.")] = None,
+        until: Annotated[
+            Timestamp | None, Query(description="Up to this time (exclusive), ISO 8601.")
+        ] = None,
         window: Annotated[
             Literal["day", "hour"], Query(description="Width of the per-window figures.")
         ] = "day",

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from knowledge import Document, Hit, SearchFilters, Spike
 from knowledge.duplicates import (
@@ -26,6 +26,18 @@ MAX_BODY_CHARS = 20_000
 MAX_BATCH = 256
 MAX_SPIKE_WINDOW_HOURS = 720
 MAX_SPIKE_HISTORY = 30
+# Times outside these years are refused (422): window arithmetic on them would overflow datetime.
+MIN_YEAR, MAX_YEAR = 1900, 9000
+
+
+def _in_range(moment: datetime) -> datetime:
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValueError(f"year {moment.year} is out of range: send a time between {MIN_YEAR} and {MAX_YEAR}")
+    return moment
+
+
+# Every time a client sends: ISO 8601, within the years above.
+Timestamp = Annotated[datetime, AfterValidator(_in_range)]
 
 _EXAMPLE_TICKET: dict[str, JsonValue] = {
     "title": "VPN 无法连接",
@@ -59,7 +71,7 @@ class TicketIn(_Strict):
     )
     channel: str | None = Field(None, max_length=50, description="email, portal, phone, chat, wechat, ...")
     requester: str | None = Field(None, max_length=200, description="Who raised the ticket.")
-    created_at: datetime | None = Field(
+    created_at: Timestamp | None = Field(
         None, description="ISO 8601; relative dates ('yesterday') resolve against it."
     )
     tenant: str = Field(
@@ -406,10 +418,10 @@ class CaseReplaceIn(DocumentIn):
         description="Case status; new, open, in progress, pending and reopened count as open for /v1/duplicates.",
         examples=["resolved"],
     )
-    created_at: datetime | None = Field(
+    created_at: Timestamp | None = Field(
         None, description="ISO 8601; spikes are counted by it.", examples=["2026-11-20T09:00:00+08:00"]
     )
-    resolved_at: datetime | None = Field(
+    resolved_at: Timestamp | None = Field(
         None, description="ISO 8601.", examples=["2026-11-20T11:30:00+08:00"]
     )
 
@@ -454,7 +466,9 @@ class ArticleReplaceIn(DocumentIn):
         examples=["Open the VPN client, delete the profile and import the certificate again."],
     )
     language: Language | None = Field(None, description="zh, en, mixed or other; detected when absent.")
-    created_at: datetime | None = Field(None, description="ISO 8601.", examples=["2026-01-15T10:00:00+08:00"])
+    created_at: Timestamp | None = Field(
+        None, description="ISO 8601.", examples=["2026-01-15T10:00:00+08:00"]
+    )
 
     kind: ClassVar[str] = "article"
 
@@ -539,12 +553,12 @@ class DocumentQuery(_Strict):
     language: list[Language] = Field(
         default_factory=list, description="Keep these languages.", examples=[["zh"]]
     )
-    created_from: datetime | None = Field(
+    created_from: Timestamp | None = Field(
         None,
         description="Created at or after this instant (ISO 8601; an offset is honoured, none means UTC).",
         examples=["2026-11-01T00:00:00+08:00"],
     )
-    created_to: datetime | None = Field(
+    created_to: Timestamp | None = Field(
         None,
         description="Created before this instant (ISO 8601; an offset is honoured, none means UTC).",
         examples=["2026-12-01T00:00:00+08:00"],
@@ -826,7 +840,7 @@ class SpikesQuery(_Strict):
         description="Centred cosine at which two cases are the same issue (a default, not fitted).",
         examples=[SPIKE_SIMILARITY],
     )
-    now: datetime | None = Field(
+    now: Timestamp | None = Field(
         None,
         description="End of the window (ISO 8601; without an offset: UTC). Default: the present.",
         examples=["2026-11-23T18:00:00+08:00"],

@@ -284,6 +284,16 @@ def test_spikes_refuses_a_window_too_large_to_compare(
         ("GET", "/v1/spikes?history=-1", None, "history"),
         ("GET", "/v1/spikes?similarity=0", None, "similarity"),
         ("GET", "/v1/spikes?now=next-tuesday", None, "now"),
+        # Window arithmetic on these would overflow (was a 500).
+        ("GET", "/v1/spikes?now=0001-01-01T00:00:00", None, "now"),
+        ("GET", "/v1/spikes?now=9999-12-31T23:00:00", None, "now"),
+        (
+            "POST",
+            "/v1/cases",
+            {"cases": [{"id": "a", "body": "ok", "created_at": "0001-01-01T00:00:00+01:00"}]},
+            "created_at",
+        ),
+        ("GET", "/v1/cases?created_to=9999-12-31T23:59:59", None, "created_to"),
         ("GET", "/v1/spikes?windowhours=3", None, "windowhours"),
         ("GET", "/v1/articles?limit=0", None, "limit"),
         ("GET", "/v1/articles?language=fr", None, "language"),

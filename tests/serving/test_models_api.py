@@ -184,7 +184,12 @@ def test_drift_reports_confidence_and_windows(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"head": "team"}, "head"), ({"window": "week"}, "window"), ({"since": "yesterday"}, "since")],
+    [
+        ({"head": "team"}, "head"),
+        ({"window": "week"}, "window"),
+        ({"since": "yesterday"}, "since"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "since"),  # overflowed into a 500 before
+    ],
 )
 def test_drift_rejects_bad_parameters(client: TestClient, params: dict[str, str], field: str) -> None:
     response = client.get("/v1/drift", params=params)
