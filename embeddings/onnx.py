@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.registry import UnknownComponentError
+from embeddings.registry import UnknownComponentError, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +208,4 @@ class OnnxEncoder:
             rows = order[start : start + _BATCH]
             out[rows] = self._run([texts[i] for i in rows])
         # Unit vectors whether or not the model ends in a Normalize module: the protocol promises them.
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return out / norms
+        return normalise(out)

@@ -58,7 +58,8 @@ def get_encoder(spec: str) -> Encoder:
     return factory(arg)
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float32); all-zero rows stay zero."""
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
@@ -97,7 +98,7 @@ class USEMultilingualEncoder:
         # threadpoolctl limits are process-global: one encode at a time keeps them consistent.
         with self._lock:
             vectors = self._model.encode(list(texts))
-        return _normalise(np.atleast_2d(vectors))
+        return normalise(np.atleast_2d(vectors))
 
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff]|[^\W_]+", re.UNICODE)
@@ -129,7 +130,7 @@ class HashingEncoder:
             for gram in grams:
                 index, sign = self._bucket(gram)
                 out[row, index] += sign
-        return _normalise(out)
+        return normalise(out)
 
 
 # Short names for models bundled as Python packages: the spec stays the same on every machine.
@@ -219,7 +220,7 @@ class SentenceTransformerEncoder:
                 )
             finally:
                 torch.set_num_threads(threads)
-        return _normalise(np.atleast_2d(vectors))
+        return normalise(np.atleast_2d(vectors))
 
 
 @register_encoder("sentence-transformers")

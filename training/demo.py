@@ -17,7 +17,7 @@ from knowledge import Document, DocumentStore, KnowledgeBase
 from training.data import TicketTable
 from training.sample_data import generate_articles, generate_tickets, write_jsonl
 from training.train import NEIGHBOUR_SIMILARITY, train_bundle
-from triage.bundle import MANIFEST
+from triage.bundle import DRIFT_REFERENCE, MANIFEST
 from triage.features import model_text
 from triage.language import detect_language
 from triage.registry import ModelRegistry
@@ -119,7 +119,7 @@ def build_demo(
             manifest.get("data_fingerprint") == table.fingerprint()
             and manifest.get("encoder") == encoder.name
             # Bundles from before drift references or the hybrid neighbour similarity are retrained once.
-            and "drift_reference" in manifest
+            and DRIFT_REFERENCE in manifest
             and manifest.get("params", {}).get("neighbours") == NEIGHBOUR_SIMILARITY
         )
     if not bundle_ok:

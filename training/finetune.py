@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from embeddings.onnx import CONFIG_FILE, MODEL_FILE, POOLING_MODES, TOKENIZER_FILE, OnnxEncoderConfig
-from embeddings.registry import SentenceTransformerEncoder
+from embeddings.registry import SentenceTransformerEncoder, normalise
+from embeddings.text import ticket_text
 from training.data import DataError, read_dataset_csv
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,6 @@ Pair = tuple[str, str]  # (anchor, positive): a ticket and the text that should 
 DEFAULT_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 REPORT_FILE = "finetune.json"
 _GITBUGS = {"hadoop": "hadoop", "seamonkey": "SeaMonkey"}  # project -> file name prefix
-_MAX_CHARS = 2000  # far beyond max_seq_length tokens; keeps tokenisation cheap
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def base_directory(base: str) -> Path:
 
 
 def _clean(text: str | None) -> str:
-    return " ".join((text or "").split())[:_MAX_CHARS]
+    return ticket_text("", text or "")
 
 
 def excluded_gitbugs_ids(datasets: Path, project: str) -> set[str]:
@@ -385,8 +385,7 @@ def _check_export(path: Path, model: Any, texts: Sequence[str], names: Sequence[
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     features = model[0].tokenizer(list(texts), padding=True, truncation=True, return_tensors="np")
     hidden = session.run(None, {n: features[n].astype(np.int64) for n in names})[0]
-    ours = pool(hidden, features["attention_mask"], pooling)
-    ours /= np.linalg.norm(ours, axis=1, keepdims=True)
+    ours = normalise(pool(hidden, features["attention_mask"], pooling))
     reference = model.encode(list(texts), convert_to_numpy=True, normalize_embeddings=True)
     cosine = np.sum(ours * reference, axis=1)
     if float(cosine.min()) < 0.999:

@@ -500,11 +500,13 @@ def leave_one_out_neighbours(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each training row's k nearest other rows (indices, similarities), best first.
 
-    With ``features`` (the rows' TF-IDF) and ``lexical`` (``lexical_index(features)``, as the router
-    keeps it) the similarity is the router's hybrid one.
+    With ``features`` (the rows' TF-IDF) the similarity is the router's hybrid one; ``lexical`` is
+    their ``lexical_index`` when the caller has it already.
     """
     vectors = np.asarray(vectors, dtype=np.float32)
     k = max(1, min(k, len(vectors) - 1))
+    if features is not None and lexical is None:
+        lexical = lexical_index(features)
     tops, sims_out = [], []
     for start in range(0, len(vectors), chunk):
         rows_features = features[start : start + chunk] if features is not None else None

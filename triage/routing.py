@@ -386,16 +386,10 @@ class Neighbours:
         return hybrid_similarities(vectors, self.vectors, features, self.lexical)
 
     def nearest(
-        self,
-        vectors: np.ndarray,
-        head: str,
-        labels: Sequence[str],
-        k: int = 3,
-        sims: np.ndarray | None = None,
+        self, sims: np.ndarray, head: str, labels: Sequence[str], k: int = 3
     ) -> list[tuple[str, ...]]:
-        """For each query, ids of the k most similar training tickets carrying the given label."""
-        if sims is None:
-            sims = self.similarities(vectors)
+        """For each query (a row of ``similarities``), ids of the k most similar training tickets
+        carrying the given label."""
         out: list[tuple[str, ...]] = []
         column = self.labels.get(head)
         for row, label in enumerate(labels):
@@ -441,8 +435,8 @@ class Router:
             best = probs.argmax(axis=1)
             best_labels = [labels[i] for i in best]
             examples = (
-                self.neighbours.nearest(vectors, name, best_labels, sims=sims)
-                if self.neighbours is not None
+                self.neighbours.nearest(sims, name, best_labels)
+                if self.neighbours is not None and sims is not None
                 else [() for _ in texts]
             )
             for row in range(len(texts)):
