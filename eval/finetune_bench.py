@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -199,7 +199,8 @@ def gitbugs(datasets: Path, project: str, models: Sequence[Contender]) -> Sectio
     ids, titles, texts, pairs, queries = data.ids, data.titles, data.texts, data.pairs, data.queries
     position = data.position
     rows = [position[q] for q in queries]
-    bm25 = bm25_scores(_bm25_english(texts), _bm25_english(texts))
+    tokens = _bm25_english(texts)
+    bm25 = bm25_scores(tokens, tokens)
     main = _embed(_MAIN, texts)
     results: dict[str, dict[str, float]] = {}
     for model in models:
@@ -447,9 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     settings = settings_from_arguments(args)
     folders = prepare_models(args.datasets, settings, args.retrain)
+    # The folder is named by the settings' fingerprint: its report was written with these settings.
     report = json.loads((folders[TUNED] / REPORT_FILE).read_text(encoding="utf-8"))
-    if report.get("settings") != asdict(settings):
-        logger.warning("cached model was trained with other settings: pass --retrain")
     models = contenders(settings, folders)
     sections = []
     for name, job in (

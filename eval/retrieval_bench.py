@@ -233,7 +233,8 @@ def gitbugs(datasets: Path, project: str, folder: Path, samples: list[Sample]) -
 
     dense_use = main.encode(texts) @ main.encode(texts).T
     dense_mini = extra.encode(texts) @ extra.encode(texts).T
-    bm25 = bm25_scores(_bm25_english(texts), _bm25_english(texts))
+    tokens = _bm25_english(texts)
+    bm25 = bm25_scores(tokens, tokens)
     tfidf = tfidf_scores(texts, texts, chinese=False)
     rankings: dict[str, dict[str, list[str]]] = {
         "USE-m3": ranks_from(dense_use),

@@ -218,7 +218,8 @@ def _knn_scores(vectors: np.ndarray, y: np.ndarray, n_labels: int) -> Scores:
     return run
 
 
-def _macro_f1(y: np.ndarray, predicted: np.ndarray) -> float:
+def macro_f1(y: np.ndarray, predicted: np.ndarray) -> float:
+    """Macro-F1 over the labels present in ``y``."""
     from sklearn.metrics import f1_score
 
     return float(f1_score(y, predicted, average="macro", labels=np.unique(y), zero_division=0))
@@ -236,7 +237,7 @@ def cv_select(
         oof = np.zeros((len(y), n_labels))
         for f, (_, te) in enumerate(folds):
             oof[te] = parts[g * len(folds) + f]
-        f1 = _macro_f1(y, oof.argmax(axis=1))
+        f1 = macro_f1(y, oof.argmax(axis=1))
         logger.debug("%s: oof macro-F1 %.3f", params, f1)
         if best is None or f1 > best[0]:
             best = (f1, params, oof)

@@ -32,14 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score
 
 from embeddings import get_encoder
 from eval.report import chosen_names, missing_datasets, stamp, update_section
-from eval.routing_bench import CACHE, DATASETS, DEFAULT_DATASETS, EmbeddingCache, Split, load_split
+from eval.routing_bench import CACHE, DATASETS, DEFAULT_DATASETS, EmbeddingCache, Split, load_split, macro_f1
 from training.data import TicketTable
 from training.train import train_bundle
-from triage.routing import Router, log_softmax, top_similar, transform
+from triage.routing import Router, log_softmax
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +53,6 @@ WEIGHT_GRID = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 21))
 LATENCY_SAMPLES = 50
 THREADS = 2
 SEED = 0
-
-
-def macro_f1(y: np.ndarray, predicted: np.ndarray) -> float:
-    """Macro-F1 over the labels present in ``y`` (as the routing benchmark counts it)."""
-    return float(f1_score(y, predicted, average="macro", labels=np.unique(y), zero_division=0))
 
 
 def held_out_split(labels: Sequence[str], share: float = HELD_OUT_SHARE, seed: int = SEED) -> np.ndarray:
@@ -101,13 +96,7 @@ def router_log_probs(
 ) -> np.ndarray:
     """Our department head's log-probabilities (n, len(labels)), columns in ``labels`` order."""
     head = router.heads["department"]
-    vectors = np.asarray(vectors, dtype=np.float32)
-    features = transform(router.vectorizer, texts)
-    top = top_sims = None
-    if router.neighbours is not None:
-        k = max((h.blend.knn_k for h in router.heads.values() if h.blend is not None), default=1)
-        top, top_sims = top_similar(router.neighbours.similarities(vectors, features), k)
-    probs, _ = head.distribution(head.evidence(features, vectors, top, top_sims))
+    probs, _ = router.distribution("department", texts, vectors)
     full = np.full((len(texts), len(labels)), 1e-12)
     column = {label: i for i, label in enumerate(labels)}
     for j, label in enumerate(head.labels):

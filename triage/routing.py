@@ -423,11 +423,24 @@ class Router:
         with _thread_controller().limit(limits=1, user_api="blas"):
             return self._predict(texts, vectors)
 
-    def _predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[dict[str, Prediction]]:
+    def _inputs(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[Any, np.ndarray, Any, Any, Any]:
+        """TF-IDF features, vectors, similarities to the labelled tickets and their top k."""
         features = transform(self.vectorizer, texts)
         vectors = np.asarray(vectors, dtype=np.float32)
         sims = self.neighbours.similarities(vectors, features) if self.neighbours is not None else None
         top, top_sims = self._top_neighbours(sims)
+        return features, vectors, sims, top, top_sims
+
+    def distribution(
+        self, head: str, texts: Sequence[str], vectors: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One head's label probabilities (columns in ``heads[head].labels`` order) and confidences."""
+        features, vectors, _, top, top_sims = self._inputs(texts, vectors)
+        model = self.heads[head]
+        return model.distribution(model.evidence(features, vectors, top, top_sims))
+
+    def _predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[dict[str, Prediction]]:
+        features, vectors, sims, top, top_sims = self._inputs(texts, vectors)
         results: list[dict[str, Prediction]] = [{} for _ in texts]
         for name, head in self.heads.items():
             probs, confidence = head.distribution(head.evidence(features, vectors, top, top_sims))

@@ -216,6 +216,16 @@ def test_calibrated_ece_floor_shrinks_with_the_test_set() -> None:
     assert calibrated_ece_floor(np.ones(50)) == 0.0  # always right at confidence 1: no gap
 
 
+def test_router_distribution_is_what_predict_reports(bundle: ModelBundle) -> None:
+    texts = _table().texts[:5]
+    vectors = get_encoder(bundle.manifest["encoder"]).encode(texts)
+    probs, confidence = bundle.router.distribution("department", texts, vectors)
+    labels = bundle.router.heads["department"].labels
+    predicted = [p["department"] for p in bundle.router.predict(texts, vectors)]
+    assert [labels[i] for i in probs.argmax(axis=1)] == [p.value for p in predicted]
+    assert np.allclose(np.round(confidence, 4), [p.confidence for p in predicted])
+
+
 def test_scores_matrix_fills_classes_a_fold_missed() -> None:
     from sklearn.svm import LinearSVC
 
