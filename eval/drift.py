@@ -87,14 +87,18 @@ def compare(
 ) -> dict[str, Any]:
     """Label and confidence PSI of one head's predictions against its reference, with bands.
 
-    Figures the reference cannot support (no confidence histogram in older bundles) are None.
+    Live predictions are compared like for like with the model's own held-out predicted label
+    shares (a model that over-predicts a label would otherwise show "drift" on unchanged
+    traffic); references from before those were stored fall back to the training labels. Figures
+    the reference cannot support (no confidence histogram in older bundles) are None.
     """
     reference = reference or {}
+    label_reference = reference.get("predicted_distribution") or reference.get("label_distribution")
     conf = np.asarray(confidences, dtype=float)
     out: dict[str, Any] = {
         "n": len(values),
         "label_distribution": label_shares(values),
-        "reference_label_distribution": reference.get("label_distribution"),
+        "reference_label_distribution": label_reference,
         "label_psi": None,
         "label_drift": None,
         "confidence_bin_edges": reference.get("confidence_bin_edges"),

@@ -1099,12 +1099,17 @@ class DriftOut(BaseModel):
         None, description="Set when the model has no (full) reference, with what to do.", examples=[None]
     )
     reference_distribution: dict[str, float] | None = Field(
-        None, description="Training label shares.", examples=[{"IT": 0.4, "Finance": 0.6}]
+        None,
+        description="The model's predicted label shares on held-out training tickets (training label "
+        "shares for models trained before these were stored).",
+        examples=[{"IT": 0.4, "Finance": 0.6}],
     )
     live_distribution: dict[str, float] | None = Field(
         None, description="Live predicted label shares.", examples=[{"IT": 0.5, "Finance": 0.5}]
     )
-    label_psi: float | None = Field(None, description="PSI of live vs training labels.", examples=[0.04])
+    label_psi: float | None = Field(
+        None, description="PSI of live vs reference predicted labels.", examples=[0.04]
+    )
     label_drift: DriftBand | None = Field(None, description="Band of label_psi.", examples=["stable"])
     confidence_bin_edges: list[float] | None = Field(
         None, description="Edges of the confidence histograms.", examples=[[0.0, 0.5, 1.0]]

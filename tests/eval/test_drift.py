@@ -87,6 +87,19 @@ def test_compare_finds_confidence_drift_against_reference() -> None:
     assert unsure["label_drift"] == "stable" and unsure["abstention_rate"] == 1.0
 
 
+def test_label_psi_compares_predictions_with_held_out_predictions() -> None:
+    # The model predicts A for 80 % of held-out tickets whose true share is 50 %: unchanged traffic
+    # is stable against its own predictions, not "drift" against the true labels.
+    reference = {"label_distribution": {"A": 0.5, "B": 0.5}, "predicted_distribution": {"A": 0.8, "B": 0.2}}
+    live = compare(reference, ["A"] * 80 + ["B"] * 20, [0.9] * 100, [False] * 100)
+    assert live["reference_label_distribution"] == {"A": 0.8, "B": 0.2}
+    assert live["label_psi"] == pytest.approx(0.0, abs=1e-12) and live["label_drift"] == "stable"
+    older = compare(
+        {"label_distribution": {"A": 0.5, "B": 0.5}}, ["A"] * 80 + ["B"] * 20, [0.9] * 100, [False] * 100
+    )
+    assert older["label_psi"] > 0.25
+
+
 def test_windowed_reports_psi_per_day() -> None:
     reference = {"label_distribution": {"IT": 0.5, "HR": 0.5}}
     rows = _rows(["IT", "HR"] * 20, [0.9] * 40, at="2026-03-01T10:00:00.000+00:00")
