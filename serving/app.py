@@ -25,6 +25,7 @@ from knowledge import Document, DocumentStore, HybridConfig, KnowledgeBase, dete
 from knowledge.duplicates import TooManyCases, duplicate_threshold
 from knowledge.ledger import Feedback, Ledger
 from serving.schemas import (
+    TENANT_PATTERN,
     ArticleList,
     ArticleOut,
     ArticleQuery,
@@ -185,7 +186,7 @@ def _service(request: Request) -> TriageService:
 
 
 ServiceDep = Annotated[TriageService, Depends(_service)]
-TenantQuery = Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
+TenantQuery = Annotated[str, Query(min_length=1, max_length=100, pattern=TENANT_PATTERN)]
 
 
 def _validation_body(exc: RequestValidationError) -> dict[str, Any]:

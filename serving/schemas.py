@@ -38,6 +38,19 @@ def _in_range(moment: datetime) -> datetime:
 
 # Every time a client sends: ISO 8601, within the years above.
 Timestamp = Annotated[datetime, AfterValidator(_in_range)]
+TENANT_PATTERN = r"^[A-Za-z0-9_.-]+$"
+
+
+def _tenant_field() -> Any:
+    return Field(
+        "default",
+        min_length=1,
+        max_length=100,
+        pattern=TENANT_PATTERN,
+        description="Tenant id.",
+        examples=["acme"],
+    )
+
 
 _EXAMPLE_TICKET: dict[str, JsonValue] = {
     "title": "VPN 无法连接",
@@ -74,9 +87,7 @@ class TicketIn(_Strict):
     created_at: Timestamp | None = Field(
         None, description="ISO 8601; relative dates ('yesterday') resolve against it."
     )
-    tenant: str = Field(
-        "default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Tenant id."
-    )
+    tenant: str = _tenant_field()
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Anything else; stored, not interpreted."
     )
@@ -316,22 +327,10 @@ class SummaryOut(BaseModel):
     )
 
 
-_TENANT_PATTERN = r"^[A-Za-z0-9_.-]+$"
 CaseStatus = Literal["new", "open", "in progress", "pending", "reopened", "resolved", "closed"]
 Language = Literal["zh", "en", "mixed", "other"]
 DocumentId = Annotated[str, Field(min_length=1, max_length=200)]
 MAX_DOCUMENTS = 1_000
-
-
-def _tenant_field() -> Any:
-    return Field(
-        "default",
-        min_length=1,
-        max_length=100,
-        pattern=_TENANT_PATTERN,
-        description="Tenant id.",
-        examples=["acme"],
-    )
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -909,9 +908,7 @@ class TenantIn(_Strict):
         extra="forbid", json_schema_extra={"examples": [{"tenant": "default", "by": "ml-eng"}]}
     )
 
-    tenant: str = Field(
-        "default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Tenant id."
-    )
+    tenant: str = _tenant_field()
     by: str | None = Field(None, max_length=200, description="Who did it (recorded in the history).")
 
 
@@ -1016,9 +1013,7 @@ class FeedbackIn(_Strict):
     )
 
     ticket_id: str = Field(..., min_length=1, max_length=200, description="The ticket the feedback is about.")
-    tenant: str = Field(
-        "default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="Tenant id."
-    )
+    tenant: str = _tenant_field()
     head: Literal["department", "category", "priority"] | None = Field(None, description="Which prediction.")
     predicted: str | None = Field(None, max_length=200, description="What the service suggested.")
     correct: str | None = Field(
