@@ -98,6 +98,11 @@ class Document:
         """The text that is embedded and indexed: title and body."""
         return f"{self.title}\n{self.body}" if self.title else self.body
 
+    @property
+    def display_title(self) -> str:
+        """The title, or the first line of the body (120 characters at most) when there is none."""
+        return self.title or self.body.strip().split("\n", 1)[0][:120]
+
 
 def _instant(text: str | None) -> float | None:
     """Seconds since the epoch of an ISO-8601 time (no offset: UTC), None if missing or unreadable."""

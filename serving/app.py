@@ -504,7 +504,7 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
             text=ticket.text,
             title=ticket.title or None,
             k=query.k,
-            threshold=fitted.value if query.threshold is None else query.threshold,
+            threshold=query.threshold,  # None: find_duplicates uses the fitted one
             exclude_ids=[ticket.id] if ticket.id else [],
         )
         return DuplicatesOut.of(hits, fitted, query.threshold)

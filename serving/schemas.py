@@ -784,7 +784,7 @@ class DuplicatesOut(BaseModel):
             duplicates=[
                 DuplicateOut(
                     id=h.document.doc_id,
-                    title=h.document.title or h.document.body.strip().split("\n", 1)[0][:120],
+                    title=h.document.display_title,
                     status=h.document.status,
                     score=round(min(1.0, max(0.0, h.score)), 4),
                     department=h.document.department,

@@ -179,7 +179,7 @@ class TriageService:
         return [
             SimilarCase(
                 id=h.document.doc_id,
-                title=h.document.title or h.document.body.strip().split("\n", 1)[0][:120],
+                title=h.document.display_title,
                 # An article has no resolution: its text is the answer.
                 resolution=h.document.resolution if kind == "case" else h.document.body,
                 score=round(h.score, 4),
