@@ -1,0 +1,36 @@
+"""safe_regex: RE2 first, a backtracking fallback only after the linear-time check."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage import safe_regex
+
+
+def test_compile_runs_plain_patterns_on_re2() -> None:
+    pattern = safe_regex.compile(r"\d{2,}\s*(个|名|位)?(用户|人|同事)", name="rule 'many-users'")
+    assert safe_regex.uses_re2(pattern)
+    assert pattern.search("有 30 个用户无法登录") is not None
+    assert pattern.search("1" * 20_000) is None
+
+
+def test_compile_applies_flags_on_both_engines() -> None:
+    assert safe_regex.compile("vpn", ignore_case=True).search("My VPN") is not None
+    lookaround = safe_regex.compile(r"(?<![A-Za-z])vpn(?![A-Za-z])", ignore_case=True)
+    assert not safe_regex.uses_re2(lookaround)
+    assert lookaround.search("the VPN is down") is not None
+    assert lookaround.search("myvpnx") is None
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"(?<!y)(\d+\s*)+\s*$", r"(?<!y)\d{2,}\s*(个|名|位)?(用户|人|同事)", r"(?=.)(a|aa)+$"],
+)
+def test_compile_refuses_backtracking_fallbacks_naming_them(pattern: str) -> None:
+    with pytest.raises(safe_regex.UnsafePattern, match="rule 'slow'"):
+        safe_regex.compile(pattern, name="rule 'slow'")
+
+
+def test_compile_refuses_invalid_patterns_naming_them() -> None:
+    with pytest.raises(safe_regex.UnsafePattern, match="rule 'broken'.*not a valid"):
+        safe_regex.compile(r"(unclosed", name="rule 'broken'")
