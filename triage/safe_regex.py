@@ -31,7 +31,26 @@ except ImportError as exc:  # pragma: no cover - installed with the package
 
 # Inputs a pattern is timed on when RE2 cannot take it: runs of each character class that ticket
 # patterns meet, and of two classes alternating (the classic trigger for nested quantifiers).
-_PROBE_UNITS = ("1", "a", "A", " ", "中", ".", "-", "_", "@", "/", ":", "1a", "a ", "1 ", "中 ", "a-", "1.", "a.")
+_PROBE_UNITS = (
+    "1",
+    "a",
+    "A",
+    " ",
+    "中",
+    ".",
+    "-",
+    "_",
+    "@",
+    "/",
+    ":",
+    "1a",
+    "a ",
+    "1 ",
+    "中 ",
+    "a-",
+    "1.",
+    "a.",
+)
 # Sizes grow by about 1.4x, so an exponential pattern is caught at a few dozen characters, before
 # one probe could take long; a quadratic one by the time the runs reach thousands.
 _PROBE_SIZES = (8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024, 2048, 4096, 8192)
