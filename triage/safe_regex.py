@@ -66,7 +66,8 @@ class UnsafePattern(ValueError):
 class Pattern(Protocol):
     """The part of ``re.Pattern`` the project uses; RE2's compiled patterns provide the same."""
 
-    pattern: str
+    @property
+    def pattern(self) -> str: ...
 
     def search(self, string: str, pos: int = ..., endpos: int = ...) -> Any: ...
     def match(self, string: str, pos: int = ..., endpos: int = ...) -> Any: ...
