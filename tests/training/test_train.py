@@ -405,14 +405,18 @@ def test_load_table_rare_labels_error_fold_drop(tmp_path: Path) -> None:
     assert len(dropped) == 6
 
 
-def test_load_table_drops_empty_and_duplicates(tmp_path: Path) -> None:
+def test_load_table_drops_empty_rows_and_keeps_repeats_unless_asked(tmp_path: Path) -> None:
     rows = [{"t": f"text {i}", "g": "A"} for i in range(5)] + [
         {"t": "text 0", "g": "A"},
         {"t": "  ", "g": "A"},
     ]
-    table = load_table(_csv(tmp_path / "t.csv", rows), ["t"], {"department": "g"})
-    assert len(table) == 5
-    assert any("duplicate" in n for n in table.notes) and any("empty" in n for n in table.notes)
+    path = _csv(tmp_path / "t.csv", rows)
+    table = load_table(path, ["t"], {"department": "g"})
+    assert len(table) == 6, "a repeated ticket is real traffic: kept"
+    assert any("1 row(s) repeat" in n for n in table.notes) and any("empty" in n for n in table.notes)
+    deduped = load_table(path, ["t"], {"department": "g"}, dedupe=True)
+    assert len(deduped) == 5
+    assert any("dropped 1 exact duplicate" in n for n in deduped.notes)
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
