@@ -20,8 +20,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from embeddings import Encoder, get_encoder
-from eval.drift import drift_report
 from knowledge import Document, DocumentStore, HybridConfig, KnowledgeBase, detect_spikes, find_duplicates
+from knowledge.drift import drift_report
 from knowledge.duplicates import TooManyCases, duplicate_threshold
 from knowledge.ledger import Feedback, Ledger
 from serving.schemas import (
@@ -69,7 +69,7 @@ from serving.schemas import (
     prediction_dict,
 )
 from serving.settings import Settings
-from triage.bundle import BundleError
+from triage.bundle import BundleError, drift_baseline, drift_source
 from triage.language import detect_language
 from triage.models import ModelProvider
 from triage.pipeline import TriageService
@@ -138,15 +138,6 @@ def build_service(settings: Settings) -> TriageService:
         rules=rules,
         redact_pii=settings.redact_pii,
     )
-
-
-def _utc_iso(moment: datetime | None) -> str | None:
-    """A query time as the prediction log writes its times (UTC ISO); a time without zone is UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 class _MeasureMiddleware:
@@ -614,13 +605,30 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
             Literal["day", "hour"], Query(description="Width of the per-window figures.")
         ] = "day",
     ) -> DriftOut:
-        """Population stability index of live predicted labels and confidences against the training data."""
+        """Population stability index of live predicted labels and confidences against the training data.
+
+        Every PSI has a bootstrap interval; a band is the band of the interval's lower end, and
+        below `min_sample` predictions no band is given ("too few predictions").
+        """
         if svc.ledger is None:
             raise HTTPException(status_code=409, detail="no prediction log configured")
         svc.ledger.flush()
-        rows = svc.ledger.predictions(tenant, head, _utc_iso(since), _utc_iso(until))
-        live = [p for p in rows if p["role"] != "shadow"]
-        return DriftOut(**drift_report(svc.models.assign(tenant, None).serving, live, head, window))
+        bundle = svc.models.assign(tenant, None).serving
+        reference, note = drift_baseline(bundle, head)
+        profile, windows, other = svc.ledger.drift_profile(tenant, head, bundle.version, since, until, window)
+        return DriftOut(
+            **drift_report(
+                reference,
+                profile,
+                windows,
+                model_version=bundle.version,
+                head=head,
+                window=window,
+                reference_source=drift_source(bundle),
+                reference_note=note,
+                n_other_versions=other,
+            )
+        )
 
     @app.post("/v1/feedback", response_model=FeedbackOut, status_code=201, tags=["feedback"])
     def feedback(body: FeedbackIn, svc: ServiceDep) -> FeedbackOut:
