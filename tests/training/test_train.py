@@ -431,3 +431,23 @@ def test_load_table_reads_jsonl_and_parquet(tmp_path: Path, suffix: str) -> None
         frame.to_parquet(path)
     table = load_table(path, ["subject", "desc"], {"department": "team"})
     assert table.texts[0] == "s0 d" and table.labels["department"][0] == "X"
+
+
+def test_router_abstains_on_a_language_it_was_not_trained_on(bundle: ModelBundle) -> None:
+    assert {"en", "zh"} <= set(bundle.manifest["languages"]) and "de" not in bundle.manifest["languages"]
+    encoder = get_encoder("hashing:128")
+    texts = [
+        "Mein Laptop startet seit heute Morgen nicht mehr und der Bildschirm bleibt schwarz",
+        "my laptop does not start since this morning and the screen stays black",
+        "电脑蓝屏 无法 开机 已经 三次",
+    ]
+    german, english, chinese = bundle.router.predict(texts, encoder.encode(texts))
+    for head, prediction in german.items():
+        assert prediction.abstained, head
+        assert "language 'de'" in prediction.reason and "not trained on" in prediction.reason
+    assert not any("not trained on" in p.reason for p in (*english.values(), *chinese.values()))
+
+
+def test_router_from_before_languages_holds_no_language(bundle: ModelBundle) -> None:
+    old = Router(bundle.router.vectorizer, bundle.router.heads, bundle.router.neighbours)
+    assert old.untrained_language("Mein Laptop startet seit heute Morgen nicht mehr, bitte helfen") is None
