@@ -143,7 +143,9 @@ class ModelRegistry:
         path = self.path(tenant, version) / MANIFEST
         if not path.exists():
             known = ", ".join(m["version"] for m in self.versions(tenant)) or "none"
-            raise UnknownModelVersion(f"tenant {tenant!r} has no model version {version!r}; versions: {known}")
+            raise UnknownModelVersion(
+                f"tenant {tenant!r} has no model version {version!r}; versions: {known}"
+            )
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return data
 
