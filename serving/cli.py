@@ -203,6 +203,14 @@ def train(
             help="Labels with < 5 examples: error (stop), other (fold into 'other'), drop (drop rows)."
         ),
     ] = "error",
+    dedupe: Annotated[
+        bool,
+        typer.Option(
+            "--dedupe",
+            help="Drop rows repeating an earlier row's text and label (only for exports that duplicate "
+            "rows by mistake: repeated tickets are real traffic and calibration needs them).",
+        ),
+    ] = False,
     target_precision: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Precision the abstention thresholds aim for.")
     ] = 0.90,
@@ -233,6 +241,7 @@ def train(
             created_column=created,
             resolved_column=resolved,
             rare=rare,
+            dedupe=dedupe,
         )
         for note in table.notes:
             say(note)
@@ -308,9 +317,14 @@ def eval(  # the command is called eval
             rare="other",
             min_examples=1,
         )
+        # Every labelled row is scored, repeats included: they are real traffic.
+        for note in table.notes:
+            out.print(f"· {note}")
         encoder = get_encoder(bundle.encoder)
         result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts))
-        _print_metrics(public(result)["heads"], f"{model} on {data} ({len(table)} tickets)")
+        _print_metrics(
+            public(result)["heads"], f"{model} on {data} ({len(table)} tickets, every labelled row scored)"
+        )
         if json_out:
             write_json(result, json_out)
             out.print(f"metrics written to {json_out}")
