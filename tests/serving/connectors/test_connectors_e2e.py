@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -440,3 +441,36 @@ def test_connector_admin_keeps_secrets_and_names_bad_fields(api: TriageClient, s
     log = (server.data_dir / "server.log").read_text()
     assert CREDENTIALS["zendesk"]["api_token"] not in log and SECRET not in log
     assert (server.data_dir / "network-attempts.log").read_text() == ""
+
+
+def test_webhook_refusals_are_clear_and_counted(api: TriageClient, server: Server) -> None:
+    missing = httpx.post(f"{server.base}/v1/webhooks/nobody", content=b"{}")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    with make_stand_in("generic") as stand_in:
+        add(api, "generic", stand_in, "e2e-edges")
+        url = f"{server.base}/v1/webhooks/e2e-edges"
+        garbage = b"this is not json"
+        invalid = httpx.post(url, content=garbage, headers=fx.generic_headers(SECRET, garbage))
+        assert invalid.status_code == 422 and "not JSON" in invalid.json()["detail"]
+        body = fx.raw(fx.generic_event("created", "T-1", "stale-1"))
+        old = datetime.now(UTC) - timedelta(hours=1)
+        stale = httpx.post(url, content=body, headers=fx.generic_headers(SECRET, body, old))
+        assert stale.status_code == 401 and "stale" in stale.json()["detail"]
+        no_text = fx.raw(fx.generic_event("created", "T-1", "empty-1", body="  "))
+        empty = httpx.post(url, content=no_text, headers=fx.generic_headers(SECRET, no_text))
+        assert empty.status_code == 422 and "ticket.body" in empty.json()["detail"]
+        assert api.list_deliveries(connector="e2e-edges")["total"] == 0
+        body = fx.raw(fx.generic_event("created", "T-1", "fine-1"))
+        assert httpx.post(url, content=body, headers=fx.generic_headers(SECRET, body)).status_code == 202
+        wait_state(api, "e2e-edges", "done")
+    with make_stand_in("zendesk") as zendesk:
+        add(api, "zendesk", zendesk, "e2e-ignored")
+        other = fx.raw(fx.zendesk_event("comment_made_private", "5158", "ign-1"))
+        ignored = httpx.post(
+            f"{server.base}/v1/webhooks/e2e-ignored", content=other, headers=fx.zendesk_headers(SECRET, other)
+        )
+        assert ignored.status_code == 200 and ignored.json() == {"delivery_id": None, "status": "ignored"}
+    metrics = httpx.get(f"{server.base}/metrics").text
+    assert 'triage_webhooks_total{connector="e2e-edges",outcome="unauthorized"} 1.0' in metrics
+    assert 'triage_webhooks_total{connector="e2e-ignored",outcome="ignored"} 1.0' in metrics
+    assert 'triage_deliveries{connector="e2e-edges",state="done"} 1.0' in metrics
