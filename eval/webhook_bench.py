@@ -77,8 +77,8 @@ def _ms(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) * 1000
 
 
-def run(data_dir: Path, n: int) -> dict[str, Any]:
-    build_demo(data_dir, get_encoder("use-m3"))
+def run(data_dir: Path, n: int, demo_tickets: int) -> dict[str, Any]:
+    build_demo(data_dir, get_encoder("use-m3"), n_tickets=demo_tickets)
     tickets = [{"title": t["title"], "body": t["body"]} for t in generate_tickets(n + 30, seed=1)]
     receiver = _Receiver()
     process, base = _start_server(data_dir)
@@ -164,9 +164,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("var"))
     parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--tickets", type=int, default=3600, help="Demo tickets when the demo is built here.")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    result = run(args.data_dir, args.n)
+    result = run(args.data_dir, args.n, args.tickets)
     text = markdown(result, f"python -m eval.webhook_bench --n {args.n}")
     print(text)
     if args.out:
