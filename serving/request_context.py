@@ -17,11 +17,17 @@ logger = logging.getLogger(__name__)
 HEADER = "X-Request-ID"
 _SANE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
+_request_path: ContextVar[str] = ContextVar("request_path", default="")
 
 
 def current_request_id() -> str:
     """The id of the request being served ('-' outside a request)."""
     return _request_id.get()
+
+
+def current_request_path() -> str:
+    """The path of the request being served ('' outside a request): a problem's ``instance``."""
+    return _request_path.get()
 
 
 class RequestIdFilter(logging.Filter):
@@ -64,6 +70,7 @@ class RequestContextMiddleware:
                 break
         request_id = given if _SANE.match(given) else uuid.uuid4().hex
         token = _request_id.set(request_id)
+        path_token = _request_path.set(str(scope.get("path", "")))
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -87,3 +94,4 @@ class RequestContextMiddleware:
             await response(scope, receive, send_with_id)
         finally:
             _request_id.reset(token)
+            _request_path.reset(path_token)

@@ -82,6 +82,24 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/v1/keys/{key_id}"): Call("/v1/keys/{admin_key_id}", tenant_in=""),
     ("DELETE", "/v1/keys/{key_id}"): Call("/v1/keys/{admin_key_id}", tenant_in=""),
 }
+_CONNECTOR = {
+    "name": "xt-secret-conn",
+    "system": "generic",
+    "base_url": "http://127.0.0.1:9/hook",
+    "signing_secret": "xt-signing-secret",
+}
+ROUTES |= {
+    ("POST", "/v1/connectors"): Call("/v1/connectors", _CONNECTOR, tenant_in="body"),
+    ("GET", "/v1/connectors"): Call("/v1/connectors"),
+    ("GET", "/v1/connectors/{name}"): Call("/v1/connectors/xt-secret-conn"),
+    ("DELETE", "/v1/connectors/{name}"): Call("/v1/connectors/xt-secret-conn"),
+    ("POST", "/v1/connectors/{name}:test"): Call("/v1/connectors/xt-secret-conn:test"),
+    ("GET", "/v1/deliveries"): Call("/v1/deliveries"),
+    ("POST", "/v1/deliveries/{delivery_id}:retry"): Call("/v1/deliveries/1:retry"),
+}
+# /v1 routes that a ticket system calls: authenticated by its signature over the raw body, not by
+# an API key (tests/serving/connectors checks the signatures). Nothing else may be listed here.
+NOT_KEYED = {("POST", "/v1/webhooks/{connector}"): "vendor webhook: signature checked on the raw body"}
 for _kind, _one in (("cases", "case"), ("articles", "article")):
     ROUTES |= {
         ("POST", f"/v1/{_kind}"): Call(f"/v1/{_kind}", {_kind: [_DOC]}, tenant_in=f"items:{_kind}"),
@@ -132,9 +150,11 @@ def _send(
 
 @pytest.fixture(scope="module")
 def secret_data(client: TestClient, admin_key: str) -> dict[str, str]:
-    """Tenant 'default' holds a case and an article only it may see; returns ids for the paths."""
+    """Tenant 'default' holds a case, an article and a connector only it may see; ids for the paths."""
     for kind in ("cases", "articles"):
         assert client.post(f"/v1/{kind}", json={kind: [_STORED]}).status_code == 201
+    connector = _CONNECTOR | {"base_url": f"http://{STORED_ONLY}.invalid/hook"}
+    assert client.post("/v1/connectors", json=connector).status_code in (201, 409)
     return {"admin_key_id": admin_key.split("_")[1]}
 
 
@@ -152,7 +172,7 @@ def keys_without(make_key: KeyMaker) -> Callable[[str], str]:
 
 
 def test_every_v1_route_is_in_the_matrix(client: TestClient) -> None:
-    routes = set(_v1_routes(client))
+    routes = set(_v1_routes(client)) - set(NOT_KEYED)
     missing = sorted(routes - set(ROUTES))
     assert not missing, f"add these routes to ROUTES in {__file__}: {missing}"
     assert not sorted(set(ROUTES) - routes), "ROUTES names routes that no longer exist"
@@ -160,7 +180,9 @@ def test_every_v1_route_is_in_the_matrix(client: TestClient) -> None:
 
 def test_every_v1_route_requires_exactly_one_known_scope(client: TestClient) -> None:
     wrong = {
-        f"{m} {p}": scopes for (m, p), r in _v1_routes(client).items() if len(scopes := _scopes_of(r)) != 1
+        f"{m} {p}": scopes
+        for (m, p), r in _v1_routes(client).items()
+        if len(scopes := _scopes_of(r)) != (0 if (m, p) in NOT_KEYED else 1)
     }
     assert not wrong, f"each /v1 route needs one scope alias from serving.deps: {wrong}"
     assert {s for r in _v1_routes(client).values() for s in _scopes_of(r)} <= set(SCOPES)
@@ -219,6 +241,7 @@ def test_another_tenants_key_never_reaches_default_data(
     # And default's data is still there, untouched.
     for kind in ("cases", "articles"):
         assert STORED_ONLY in client.get(f"/v1/{kind}/{SECRET_CASE}").json()["title"]
+    assert STORED_ONLY in client.get("/v1/connectors/xt-secret-conn").json()["base_url"]
 
 
 def test_leaving_the_tenant_out_uses_the_keys_tenant(
@@ -350,9 +373,28 @@ def test_openapi_shows_both_security_schemes_on_every_v1_operation(client: TestC
     assert schemes["apiKey"] == schemes["apiKey"] | {"type": "apiKey", "in": "header", "name": "X-API-Key"}
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
-            if path.startswith("/v1"):
+            if path.startswith("/v1") and (method.upper(), path) not in NOT_KEYED:
                 names = {name for requirement in operation.get("security", []) for name in requirement}
                 assert names == {"bearer", "apiKey"}, f"{method} {path}: {names}"
                 assert "401" in operation["responses"] and "403" in operation["responses"]
     for scope in SCOPES:
         assert f"`{scope}`" in schema["info"]["description"]
+
+
+def test_anonymous_loopback_lets_only_this_machine_in_without_a_key(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = client.app
+    local = TestClient(
+        app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False, client=("127.0.0.1", 50000)
+    )
+    assert local.get("/v1/models").status_code == 401, "off by default"
+    settings = app.state.settings  # type: ignore[attr-defined]
+    monkeypatch.setattr(app.state, "settings", settings.model_copy(update={"anonymous_loopback": True}))  # type: ignore[attr-defined]
+    assert local.get("/v1/models").status_code == 200
+    assert local.get("/v1/models", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 401
+    assert local.get("/v1/models", headers={"Host": "triage.example.com"}).status_code == 401
+    remote = TestClient(app, raise_server_exceptions=False, client=("192.0.2.10", 50000))
+    assert remote.get("/v1/models").status_code == 401
+    # A key that is sent is still checked.
+    assert local.get("/v1/models", headers={"Authorization": "Bearer nope"}).status_code == 401
