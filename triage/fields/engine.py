@@ -173,7 +173,17 @@ class Rx:
     refused match costs one more search from the next boundary, not one per character.
     """
 
-    __slots__ = ("_after", "_before", "_body", "_restart", "check", "index", "pattern")
+    __slots__ = (
+        "_after",
+        "_after_char",
+        "_before",
+        "_body",
+        "_restart",
+        "check",
+        "index",
+        "pattern",
+        "source",
+    )
 
     def __init__(
         self,
@@ -187,6 +197,8 @@ class Rx:
         name: str = "field pattern",
     ) -> None:
         flags = {"ignore_case": ignore_case, "multiline": multiline}
+        # The pattern without its boundaries, flags inline: what a PatternSet prefilter looks for.
+        self.source = ("(?i)" if ignore_case else "") + ("(?m)" if multiline else "") + pattern
         self._before: Pattern | None = None
         self._restart: Pattern | None = None
         self._body = 0
@@ -207,13 +219,20 @@ class Rx:
             if after
             else None
         )
+        # One character class after the match: tested per character, without a regex call.
+        self._after_char = (
+            _CharTest(self._after) if self._after is not None and _is_char_class(after) else None
+        )
         self.check = check
 
     def accepts(self, text: str, hit: Hit) -> bool:
         start, end = hit.span()
         if self._before is not None and start and self._before.search(text[max(0, start - _WINDOW) : start]):
             return False
-        if self._after is not None and end < len(text) and self._after.match(text[end : end + _WINDOW]):
+        if self._after_char is not None:
+            if end < len(text) and self._after_char(text[end]):
+                return False
+        elif self._after is not None and end < len(text) and self._after.match(text[end : end + _WINDOW]):
             return False
         return self.check is None or self.check(hit, text)
 
@@ -260,6 +279,20 @@ class Rx:
     def fullmatch(self, text: str, pos: int = 0, endpos: int | None = None) -> bool:
         """Whether ``text[pos:endpos]`` matches as a whole (meant for short slices; no boundaries)."""
         return self.pattern.fullmatch(text[pos:endpos]) is not None
+
+
+class _CharTest:
+    """Whether one character is in a compiled one-class pattern: ASCII from a table built once."""
+
+    __slots__ = ("_ascii", "_pattern")
+
+    def __init__(self, pattern: Pattern) -> None:
+        self._pattern = pattern
+        self._ascii = tuple(pattern.fullmatch(chr(i)) is not None for i in range(128))
+
+    def __call__(self, ch: str) -> bool:
+        code = ord(ch)
+        return self._ascii[code] if code < 128 else self._pattern.fullmatch(ch) is not None
 
 
 def _is_char_class(pattern: str) -> bool:

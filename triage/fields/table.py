@@ -17,6 +17,7 @@ from typing import Any
 
 import phonenumbers
 
+from triage import safe_regex
 from triage.fields.engine import Candidate, Hit, Rx
 from triage.fields.numbers import CN_NUM_CHARS, NUM, number, valid_luhn, valid_resident_id
 
@@ -991,10 +992,30 @@ def repeated_lines(text: str, out: list[Candidate]) -> None:
             start = text.find(line, end)
 
 
+_PREFILTERS: dict[int, tuple[safe_regex.PatternSet, tuple[int, ...]]] = {}
+
+
+def _prefilter(rules: Sequence[Rule]) -> tuple[safe_regex.PatternSet, tuple[int, ...]]:
+    """One RE2 set of the rules' patterns that run on RE2 (the rest always run)."""
+    key = id(rules)
+    if key not in _PREFILTERS:
+        members = tuple(i for i, r in enumerate(rules) if safe_regex.uses_re2(r.rx.pattern))
+        patterns = safe_regex.PatternSet((rules[i].rx.source for i in members), name="field rules")
+        _PREFILTERS[key] = (patterns, members)
+    return _PREFILTERS[key]
+
+
 def run_rules(rules: Sequence[Rule], text: str, lowered: str, out: list[Candidate]) -> None:
-    """Apply each rule whose needles occur; every accepted match becomes a candidate."""
-    for r in rules:
-        if not r.applies(lowered):
+    """Apply each rule whose needles and pattern occur; every accepted match becomes a candidate.
+
+    One pass of an RE2 set finds which patterns occur at all: each rule's own search (which
+    re-encodes the text in RE2's binding) runs only for those.
+    """
+    patterns, members = _prefilter(rules)
+    occurring = patterns.matching(text)
+    absent = {members[i] for i in range(len(members)) if i not in occurring}
+    for index, r in enumerate(rules):
+        if index in absent or not r.applies(lowered):
             continue
         for hit in r.rx.finditer(text):
             found = r.emit(hit, text)
