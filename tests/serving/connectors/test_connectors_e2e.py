@@ -474,3 +474,29 @@ def test_webhook_refusals_are_clear_and_counted(api: TriageClient, server: Serve
     assert 'triage_webhooks_total{connector="e2e-edges",outcome="unauthorized"} 1.0' in metrics
     assert 'triage_webhooks_total{connector="e2e-ignored",outcome="ignored"} 1.0' in metrics
     assert 'triage_deliveries{connector="e2e-edges",state="done"} 1.0' in metrics
+
+
+def test_zammad_reassignment_is_told_from_the_group_we_wrote(api: TriageClient, server: Server) -> None:
+    """Zammad sends the group as it is now; the move is against the group we wrote (or last saw)."""
+    name = "e2e-zammad-moves"
+    url = f"{server.base}/v1/webhooks/{name}"
+    with make_stand_in("zammad") as stand_in:
+        add(api, "zammad", stand_in, name)
+        body, headers = created("zammad", variant=8)
+        assert httpx.post(url, content=body, headers=headers).status_code == 202
+        [done] = wait_state(api, name, "done")
+        assert stand_in.tickets["17"]["group_id"] == 3, "IT's group was written"
+        moved = fx.raw(
+            fx.zammad_event(17, "2026-12-04T02:00:00.000Z", article_count=2, group_id=4, state="open")
+        )
+        assert httpx.post(url, content=moved, headers=fx.zammad_headers(SECRET, moved)).status_code == 202
+        again = fx.raw(
+            fx.zammad_event(17, "2026-12-04T02:30:00.000Z", article_count=3, group_id=4, state="open")
+        )
+        assert httpx.post(url, content=again, headers=fx.zammad_headers(SECRET, again)).status_code == 202
+        wait_state(api, name, "done", n=3)
+    moves = _ledger(
+        server, "SELECT from_department, to_department FROM reassignments WHERE ticket_id=?", f"{name}:17"
+    )
+    assert moves == [("IT", "Finance")], "one move; the later update in the same group is none"
+    assert done["predicted"]["department"]["value"] == "IT"
