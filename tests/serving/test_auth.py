@@ -381,20 +381,21 @@ def test_openapi_shows_both_security_schemes_on_every_v1_operation(client: TestC
         assert f"`{scope}`" in schema["info"]["description"]
 
 
-def test_anonymous_loopback_lets_only_this_machine_in_without_a_key(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_anonymous_loopback_lets_only_this_machine_in_without_a_key(client: TestClient) -> None:
     app = client.app
     local = TestClient(
         app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False, client=("127.0.0.1", 50000)
     )
+    remote = TestClient(app, raise_server_exceptions=False, client=("192.0.2.10", 50000))
     assert local.get("/v1/models").status_code == 401, "off by default"
     settings = app.state.settings  # type: ignore[attr-defined]
-    monkeypatch.setattr(app.state, "settings", settings.model_copy(update={"anonymous_loopback": True}))  # type: ignore[attr-defined]
-    assert local.get("/v1/models").status_code == 200
-    assert local.get("/v1/models", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 401
-    assert local.get("/v1/models", headers={"Host": "triage.example.com"}).status_code == 401
-    remote = TestClient(app, raise_server_exceptions=False, client=("192.0.2.10", 50000))
-    assert remote.get("/v1/models").status_code == 401
-    # A key that is sent is still checked.
-    assert local.get("/v1/models", headers={"Authorization": "Bearer nope"}).status_code == 401
+    app.state.settings = settings.model_copy(update={"anonymous_loopback": True})  # type: ignore[attr-defined]
+    try:
+        assert local.get("/v1/models").status_code == 200
+        assert local.get("/v1/models", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 401
+        assert local.get("/v1/models", headers={"Host": "triage.example.com"}).status_code == 401
+        assert remote.get("/v1/models").status_code == 401
+        # A key that is sent is still checked.
+        assert local.get("/v1/models", headers={"Authorization": "Bearer nope"}).status_code == 401
+    finally:
+        app.state.settings = settings  # type: ignore[attr-defined]
