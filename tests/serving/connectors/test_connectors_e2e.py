@@ -397,12 +397,23 @@ def test_outcomes_close_the_loop(api: TriageClient, server: Server, admin_header
         moved = fx.generic_event("reassigned", "T-9", "c-2", department="finance", previous_department="it")
         body = fx.raw(moved)
         assert httpx.post(url, content=body, headers=fx.generic_headers(SECRET, body)).status_code == 202
+        wait_state(api, name, "done", n=2)
+        edited = fx.raw(
+            fx.generic_event("updated", "T-9", "c-2b", body=fx.VPN_BODY + " Still failing today.")
+        )
+        assert httpx.post(url, content=edited, headers=fx.generic_headers(SECRET, edited)).status_code == 202
         solved = fx.generic_event(
             "solved", "T-9", "c-3", department="finance", resolution="Finance reset the VPN token."
         )
         body = fx.raw(solved)
         assert httpx.post(url, content=body, headers=fx.generic_headers(SECRET, body)).status_code == 202
-        wait_state(api, name, "done", n=3)
+        wait_state(api, name, "done", n=4)
+        first, again = stand_in.writes[0].body, stand_in.writes[-1].body
+        assert first["group"] == "it", "the first triage writes our group"
+        assert (again["group"], again["priority"], again["category"]) == (None, None, None), (
+            "a re-triage after the agents moved the ticket leaves their fields alone"
+        )
+        assert again["note"] and "triage" in again["tags"]
 
     key = f"{name}:T-9"
     feedback = _ledger(
