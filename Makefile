@@ -9,10 +9,11 @@ PYTEST_ARGS ?=
 
 .PHONY: demo serve test test-fast check format bench bench-scale bench-finetune browser clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev,train]"
+	$(BIN)/pip install --quiet -e clients/python
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -33,7 +34,7 @@ test-fast: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy embeddings knowledge triage training eval serving
+	$(BIN)/mypy embeddings knowledge triage training eval serving clients/python/triage_client
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -42,6 +43,7 @@ format: $(STAMP)
 # Serving speed on the demo, then quality against baselines on ../shared/datasets (same run, same splits).
 bench: $(STAMP)
 	$(BIN)/python -m eval.bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.webhook_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.headline_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.fields_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.routing_bench --out BENCHMARKS.md

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from embeddings import UnknownComponentError, get_encoder
+from serving.request_context import LOG_FORMAT, install_request_id_logging
 from serving.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -54,6 +55,7 @@ def _fail(message: str) -> None:
 
 @contextmanager
 def _friendly_errors() -> Iterator[None]:
+    from serving.keys import KeyRequestError, UnknownKey
     from training.data import DataError
     from triage.bundle import BundleError
     from triage.registry import RegistryError
@@ -69,15 +71,19 @@ def _friendly_errors() -> Iterator[None]:
         UnknownComponentError,
         RegistryError,
         RuleError,
+        KeyRequestError,
     ) as exc:
         _fail(str(exc))
+    except UnknownKey as exc:
+        _fail(f"{exc}; 'triage keys list' shows the keys")
     except KeyboardInterrupt:
         _fail("interrupted")
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
     settings = load_settings(config, **overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    install_request_id_logging()
     return settings
 
 
@@ -136,9 +142,18 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from serving.app import create_app
+    from serving.auth import exposure_problem
+    from serving.keys import KeyStore
     from triage.bundle import MANIFEST
     from triage.registry import ModelRegistry
 
+    keys = KeyStore(settings.database_path)
+    try:
+        problem = exposure_problem(settings.host, keys)
+    finally:
+        keys.close()
+    if problem:
+        raise CliError(problem)
     if settings.model_dir is not None:
         if not (settings.model_dir / MANIFEST).exists():
             raise CliError(
@@ -177,8 +192,42 @@ def demo(
         encoder = get_encoder(settings.encoder)
         paths = build_demo(settings.data_dir, encoder, n_tickets=tickets, force=force, progress=_progress())
         console.print(f"[green]demo ready[/] in {paths.data_dir}")
+        secret, created = _demo_key(settings)
+        out.print(
+            f"demo admin API key (tenant 'default', every scope; {'new' if created else 'kept from last time'}, "
+            f"also in {_demo_key_file(settings)}):\n  {secret}",
+            soft_wrap=True,
+        )
+        out.print("the console at / on this machine gets its own session key: nothing to paste")
         if serve_after:
             _serve(settings)
+
+
+def _demo_key_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo-admin.key"
+
+
+def _demo_key(settings: Settings) -> tuple[str, bool]:
+    """The demo's admin key: the one saved by an earlier run while it still works, else a new one."""
+    import os
+
+    from serving.keys import ALL_SCOPES, KeyStore
+
+    path = _demo_key_file(settings)
+    keys = KeyStore(settings.database_path)
+    try:
+        if path.exists():
+            saved = path.read_text(encoding="utf-8").strip()
+            if keys.verify(saved) is not None:
+                return saved, False
+        secret = keys.create("default", ALL_SCOPES, name="demo admin").secret
+    finally:
+        keys.close()
+    # Only this user may read it: it is an admin key of the demo tenant.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    return secret, True
 
 
 @app.command(context_settings=MULTI)
@@ -652,6 +701,112 @@ def models_candidate(
         out.print(f"tenant {tenant!r}: candidate {state.candidate} ({state.candidate_mode})")
 
 
+keys_app = typer.Typer(
+    help="API keys: create (the secret is printed once), list, revoke.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with the database (default ./var).")]
+
+
+def _key_store(config: Path | None, data_dir: Path | None) -> Any:
+    from serving.keys import KeyStore
+
+    return KeyStore(_settings(config, data_dir=data_dir).database_path)
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Tenant whose data the key reaches.")],
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated scopes, e.g. triage,feedback ('*' for every scope).")
+    ],
+    name: Annotated[str, typer.Option(help="What the key is for (shown in lists and the audit).")] = "",
+    expires: Annotated[
+        str | None, typer.Option(help="Last day it works (YYYY-MM-DD, UTC), an ISO time, or 90d.")
+    ] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create a key and print its secret: the only time it is shown (only a hash is stored)."""
+    from serving.keys import parse_expiry, parse_scopes
+    from serving.schemas import TENANT_PATTERN
+
+    with _friendly_errors():
+        import re
+
+        if not re.match(TENANT_PATTERN, tenant) or len(tenant) > 100:
+            raise CliError(f"tenant {tenant!r} is not valid: use letters, digits, '_', '.' or '-' (max 100)")
+        store = _key_store(config, data_dir)
+        try:
+            created = store.create(
+                tenant,
+                parse_scopes(scopes),
+                name=name,
+                expires=parse_expiry(expires) if expires else None,
+            )
+        finally:
+            store.close()
+        key = created.key
+        console.print(
+            f"created key {key.id} for tenant {key.tenant!r} with scopes {', '.join(key.scopes)}"
+            + (f", expires {key.expires.isoformat()}" if key.expires else "")
+            + ". Store the secret now: it is not shown again."
+        )
+        out.print(created.secret, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Every key (never a secret): id, status, name, tenant, scopes, created, expires, last used (UTC)."""
+    with _friendly_errors():
+        store = _key_store(config, data_dir)
+        try:
+            found = store.list(tenant)
+        finally:
+            store.close()
+        table = Table(title="API keys" + (f" of tenant {tenant!r}" if tenant else ""))
+        table.add_column("id", no_wrap=True, min_width=8)
+        table.add_column("status", no_wrap=True, min_width=7)
+        for column in ("name", "tenant", "scopes", "created", "expires", "last used"):
+            table.add_column(column)
+
+        def when(moment: Any) -> str:
+            return str(moment.strftime("%Y-%m-%d %H:%M")) if moment else ""
+
+        for k in found:
+            table.add_row(
+                k.id,
+                k.status,
+                escape(k.name),
+                k.tenant,
+                ", ".join(k.scopes),
+                when(k.created),
+                when(k.expires) or "never",
+                when(k.last_used),
+            )
+        out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from 'triage keys list').")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke a key: every request with it answers 401 from now on (a running server too)."""
+    with _friendly_errors():
+        store = _key_store(config, data_dir)
+        try:
+            key = store.revoke(key_id)
+        finally:
+            store.close()
+        out.print(f"key {key.id} ({key.prefix}, tenant {key.tenant!r}) revoked at {key.revoked}")
+
+
 def main() -> None:
     try:
         app()
@@ -664,3 +819,182 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+connectors_app = typer.Typer(
+    help="Ticket-system connectors per tenant: add, list, test, remove.", no_args_is_help=True
+)
+app.add_typer(connectors_app, name="connectors")
+
+
+def _connector_store(config: Path | None) -> Any:
+    from serving.connectors.store import ConnectorStore, load_key
+
+    settings = _settings(config)
+    key = settings.connector_key.get_secret_value() if settings.connector_key else None
+    return ConnectorStore(settings.database_path, lambda: load_key(key, settings.data_dir))
+
+
+def _secret_value(text: str, what: str) -> str:
+    """A secret given as ``env:NAME`` is read from the environment (keeps it out of shell history)."""
+    import os
+
+    if text.startswith("env:"):
+        name = text[4:]
+        value = os.environ.get(name)
+        if not value:
+            raise CliError(f"{what}: environment variable {name} is not set")
+        return value
+    return text
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"{what} {item!r} is not KEY=VALUE")
+        found[key.strip()] = value
+    return found
+
+
+@connectors_app.command("add")
+def connectors_add(
+    name: Annotated[str, typer.Option(help="Unique name; the webhook URL is /v1/webhooks/<name>.")],
+    system: Annotated[str, typer.Option(help="zendesk, jira, zammad, glpi or generic.")],
+    base_url: Annotated[str, typer.Option(help="Their API's base URL, e.g. https://acme.zendesk.com.")],
+    signing_secret: Annotated[
+        str, typer.Option(help="The webhook signing secret, or env:VAR to read it from the environment.")
+    ],
+    credential: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KEY=VALUE (repeat); VALUE may be env:VAR. zendesk/jira: email, api_token; "
+            "zammad: api_token; glpi: app_token, user_token."
+        ),
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="HEAD:OURS=THEIRS (repeat), e.g. department:IT=360001, priority:P1=urgent."
+        ),
+    ] = None,
+    tenant: TenantOpt = "default",
+    min_confidence: Annotated[
+        float, typer.Option(help="Write fields only at or above this confidence.")
+    ] = 0.6,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="Tags always added (repeat); default: triage.")
+    ] = None,
+    needs_human_tag: Annotated[str, typer.Option(help="Tag when a head abstains.")] = "triage-needs-human",
+    note: Annotated[bool, typer.Option(help="Write an internal note.")] = True,
+    case_url: Annotated[
+        str | None, typer.Option(help="Similar-case link in the note; {id} is replaced.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add a connector (credentials and secret are stored encrypted)."""
+    from pydantic import ValidationError
+
+    from serving.connectors.api import REQUIRED_CREDENTIALS, ConnectorIn
+    from serving.connectors.store import ConnectorError
+
+    with _friendly_errors():
+        credentials = {
+            k: _secret_value(v, f"credential {k}")
+            for k, v in _pairs(credential or [], "--credential").items()
+        }
+        mapping: dict[str, dict[str, str]] = {}
+        for head_key, value in _pairs(map_ or [], "--map").items():
+            head, sep, ours = head_key.partition(":")
+            if not sep or head not in ("department", "priority", "category"):
+                raise CliError(
+                    f"--map {head_key!r}: use department:, priority: or category: before our label"
+                )
+            mapping.setdefault(head, {})[ours] = value
+        policy: dict[str, Any] = {
+            "min_confidence": min_confidence,
+            "needs_human_tag": needs_human_tag,
+            "note": note,
+            "case_url": case_url,
+        }
+        if tag:
+            policy["tags"] = tag
+        try:
+            body = ConnectorIn.model_validate(
+                {
+                    "name": name,
+                    "tenant": tenant,
+                    "system": system,
+                    "base_url": base_url,
+                    "credentials": credentials,
+                    "signing_secret": _secret_value(signing_secret, "--signing-secret"),
+                    "mapping": mapping,
+                    "policy": policy,
+                }
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise CliError(f"invalid connector: {problems}") from exc
+        missing = [c for c in REQUIRED_CREDENTIALS[body.system] if not body.credentials.get(c)]
+        if missing:
+            raise CliError(f"{body.system} needs --credential {', '.join(f'{m}=...' for m in missing)}")
+        store = _connector_store(config)
+        try:
+            store.put(body.to_config())
+        except ConnectorError as exc:
+            raise CliError(str(exc)) from exc
+        out.print(f"added {name}: point the {system} webhook at <this service>/v1/webhooks/{name}")
+
+
+@connectors_app.command("list")
+def connectors_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+    """A tenant's connectors (never their secrets)."""
+    from serving.connectors.store import ConnectorError
+
+    with _friendly_errors():
+        try:
+            found = _connector_store(config).all(tenant)
+        except ConnectorError as exc:
+            raise CliError(str(exc)) from exc
+        table = Table(title=f"connectors of tenant {tenant!r}")
+        for column in ("name", "system", "base_url", "credentials", "mapped", "webhook"):
+            table.add_column(column)
+        for c in found:
+            mapped = ", ".join(
+                f"{head} {len(getattr(c.mapping, head))}" for head in ("department", "priority", "category")
+            )
+            table.add_row(
+                c.name,
+                c.system,
+                c.base_url,
+                ", ".join(sorted(c.credentials)),
+                mapped,
+                f"/v1/webhooks/{c.name}",
+            )
+        out.print(table)
+
+
+@connectors_app.command("test")
+def connectors_test(name: str, config: ConfigOpt = None) -> None:
+    """Call the ticket system once, read-only, with the stored credentials (exit 1 when it fails)."""
+    from serving.connectors.api import check_connector
+
+    with _friendly_errors():
+        settings = _settings(config)
+        found = _connector_store(config).get(name)
+        if found is None:
+            raise CliError(f"no connector {name!r}; see `triage connectors list`")
+        check = check_connector(found, settings.connector_timeout_seconds)
+        out.print(f"{name}: {'ok' if check.ok else 'FAILED'}: {check.detail}")
+        if not check.ok:
+            raise typer.Exit(code=1)
+
+
+@connectors_app.command("remove")
+def connectors_remove(name: str, config: ConfigOpt = None) -> None:
+    """Remove a connector (its deliveries stay as a record)."""
+    with _friendly_errors():
+        if not _connector_store(config).remove(name):
+            raise CliError(f"no connector {name!r}; see `triage connectors list`")
+        out.print(f"removed {name}")

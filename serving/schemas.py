@@ -47,7 +47,7 @@ def _tenant_field() -> Any:
         min_length=1,
         max_length=100,
         pattern=TENANT_PATTERN,
-        description="Tenant id.",
+        description="Tenant id: leave it out to act on the API key's tenant; another tenant is a 403.",
         examples=["acme"],
     )
 
@@ -168,6 +168,12 @@ class FieldOut(BaseModel):
     source: str = Field(..., description="rule, ner or dictionary.", examples=["rule"])
     pii: bool = Field(
         ..., description="Personal data (e-mail, phone, ID number, bank card).", examples=[False]
+    )
+    partial: bool = Field(
+        False,
+        description="A date or time without its year or day (e.g. '08-13', '03:12:00'): the ticket had no "
+        "created_at to infer it from.",
+        examples=[False],
     )
 
 

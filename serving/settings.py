@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from embeddings import ENCODERS
@@ -57,6 +57,47 @@ class Settings(BaseSettings):
         50, ge=5, le=1000, description="Candidates fetched per search channel before fusion."
     )
     log_level: str = "INFO"
+    anonymous_loopback: bool = Field(
+        False,
+        description=(
+            "Serve requests without an API key when they come from this machine (loopback, not "
+            "forwarded by a proxy), as a caller of tenant 'default' with every scope. For local "
+            "experiments only; clients on other machines always need a key."
+        ),
+    )
+    console_session: bool = Field(
+        True,
+        description=(
+            "The web console opened on this machine (loopback) gets a short-lived key from "
+            "/console/session, so it works without pasting one; clients elsewhere paste a key."
+        ),
+    )
+    metrics_access: Literal["loopback", "key", "open"] = Field(
+        "loopback",
+        description=(
+            "Who may read /metrics: 'loopback' (this machine without a key, others with a key "
+            "holding the 'metrics' scope), 'key' (always such a key) or 'open' (anyone)."
+        ),
+    )
+    connector_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Fernet key that encrypts connector credentials at rest (default: <data_dir>/connector.key, "
+            "created on first use). Make one with cryptography's Fernet.generate_key()."
+        ),
+    )
+    connector_max_attempts: int = Field(
+        6, ge=1, le=50, description="Write-back tries per delivery before it is dead (retry by hand)."
+    )
+    connector_backoff_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="First retry delay; doubles per try, at least the vendor's Retry-After.",
+    )
+    connector_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Time-out of one call to a ticket system's API."
+    )
 
     @field_validator("encoder")
     @classmethod
