@@ -75,6 +75,16 @@ def _friendly_errors() -> Iterator[None]:
         _fail("interrupted")
 
 
+@contextmanager
+def _ray_errors() -> Iterator[None]:
+    from serving.ray_support import DataSourceError, RayUnavailable
+
+    try:
+        yield
+    except (RayUnavailable, DataSourceError) as exc:
+        raise CliError(str(exc)) from exc
+
+
 def _settings(config: Path | None, **overrides: Any) -> Settings:
     settings = load_settings(config, **overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -125,17 +135,36 @@ def serve(
     data_dir: Annotated[
         Path | None, typer.Option(help="Folder with the database and index snapshots.")
     ] = None,
+    on_ray: Annotated[
+        bool, typer.Option("--ray", help="Serve N replicas on Ray Serve behind Ray's HTTP proxy.")
+    ] = False,
+    replicas: Annotated[int, typer.Option(min=1, help="Replicas with --ray.")] = 2,
+    replica_cpus: Annotated[float, typer.Option(min=0.1, help="CPUs Ray reserves per replica.")] = 1.0,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --ray: a Ray cluster ('auto' or HOST:PORT); default a local instance."),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web console at / ."""
-    with _friendly_errors():
+    with _friendly_errors(), _ray_errors():
         settings = _settings(config, host=host, port=port, model_dir=model, data_dir=data_dir)
-        _serve(settings)
+        if not on_ray:
+            _serve(settings)
+            return
+        from serving import ray_serve
+        from serving.ray_support import ray_session
+
+        _require_model(settings)
+        with ray_session(ray_address):
+            console.print(
+                f"serving {replicas} replicas on Ray Serve at http://{settings.host}:{settings.port} "
+                "(Ctrl-C stops)"
+            )
+            ray_serve.run(settings, replicas, replica_cpus)
 
 
-def _serve(settings: Settings) -> None:
-    import uvicorn
-
-    from serving.app import create_app
+def _require_model(settings: Settings) -> None:
+    """Fail with what to do when there is no model to serve."""
     from triage.bundle import MANIFEST
     from triage.registry import ModelRegistry
 
@@ -148,6 +177,14 @@ def _serve(settings: Settings) -> None:
         raise CliError(
             f"no active model under {settings.models_dir}: run 'triage demo' (or 'make demo'), or pass --model DIR"
         )
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from serving.app import create_app
+
+    _require_model(settings)
     if settings.rules_enabled and settings.rules_file:
         from triage.rules import RuleEngine
 
@@ -337,43 +374,35 @@ def index(
     """Store solved cases in the database and index them for similar-case search."""
     from rich.progress import Progress
 
-    from knowledge import Document
     from serving.app import build_service
+    from serving.backfill import BadRow, CaseColumns
     from training.data import read_frame
-    from triage.language import detect_language
 
     with _friendly_errors():
         settings = _settings(config)
-        columns = _columns(ctx, text)
+        spec = CaseColumns(tuple(_columns(ctx, text)), resolution, id_column, title, department, tenant)
         frame = read_frame(data)
-        wanted = [*columns, resolution, *(c for c in (id_column, title, department) if c)]
-        missing = [c for c in wanted if c not in frame.columns]
+        missing = spec.missing(list(frame.columns))
         if missing:
             raise CliError(
                 f"column(s) {missing} not found; columns are: {', '.join(map(str, frame.columns))}"
             )
-        frame = frame.fillna("")
         # The same store, encoders, weights and PII redaction as the server, so every channel is
         # filled now and nothing reaches the database that the server would not store.
         service = build_service(settings)
         knowledge = service.knowledge
         knowledge.load()
-        docs = []
+        docs, bad = [], 0
         for i, row in enumerate(frame.to_dict("records")):
-            body = "\n".join(str(row[c]) for c in columns).strip()
-            if not body:
+            try:
+                doc = spec.document(row, fallback_id=None if id_column else str(i))
+            except BadRow:
+                bad += 1
                 continue
-            docs.append(
-                Document(
-                    doc_id=str(row[id_column]) if id_column else str(i),
-                    tenant=tenant,
-                    title=str(row[title]) if title else "",
-                    body=body,
-                    resolution=str(row[resolution]),
-                    department=str(row[department]) if department else None,
-                    language=detect_language(body),
-                )
-            )
+            if doc is not None:
+                docs.append(doc)
+        if bad:
+            console.print(f"skipped {bad} rows without an id or with a cell that is not text")
         with Progress(console=console) as progress:
             task = progress.add_task("indexing", total=len(docs))
             for start in range(0, len(docs), batch):
@@ -382,6 +411,141 @@ def index(
                 progress.advance(task, len(chunk))
         knowledge.flush()
         out.print(f"indexed {len(docs)} cases for tenant {tenant!r} ({knowledge.size(tenant)} in the index)")
+
+
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        help="Ray cluster: 'auto' or HOST:PORT (default: a local Ray instance on this machine's cores).",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="Model workers (Ray actors; default: one per two CPUs).")
+]
+
+
+@contextmanager
+def _ray_progress(what: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar with rate and ETA, advanced by (done, total) calls."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn(what),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(what, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+@app.command(context_settings=MULTI)
+def backfill(
+    ctx: typer.Context,
+    data: Annotated[
+        Path, typer.Option(help="CSV, TSV, JSONL or Parquet file of solved cases, or a folder of parts.")
+    ],
+    text: TextOpt,
+    resolution: Annotated[str, typer.Option(help="Column with the resolution text.")],
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id", help="Column with case ids (default: a hash of the text and resolution)."),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Column with the title (shown in results).")] = None,
+    department: Annotated[str | None, typer.Option(help="Column with the department.")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant the cases belong to.")] = "default",
+    ray_address: RayOpt = None,
+    workers: WorkersOpt = None,
+    batch: Annotated[int, typer.Option(min=1, max=4096, help="Cases embedded and stored per batch.")] = 256,
+    fields: Annotated[
+        bool, typer.Option("--fields/--no-fields", help="Store each case's key fields in its metadata.")
+    ] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Store and index a large case history on Ray (resumable: run it again to finish or to check).
+
+    Rows with empty text, a repeated id, no id or a cell that is not text are skipped and counted;
+    ids already stored (an earlier, perhaps interrupted, run) are skipped before anything is embedded.
+    """
+    from serving.backfill import CaseColumns, run_backfill
+    from serving.ray_support import ray_session
+
+    with _friendly_errors(), _ray_errors():
+        settings = _settings(config)
+        spec = CaseColumns(tuple(_columns(ctx, text)), resolution, id_column, title, department, tenant)
+        with ray_session(ray_address), _ray_progress("backfill") as progress:
+            summary = run_backfill(
+                settings, data, spec, workers=workers, batch_size=batch, fields=fields, progress=progress
+            )
+        out.print(summary.line())
+
+
+@app.command("triage-file", context_settings=MULTI)
+def triage_file(
+    ctx: typer.Context,
+    source: Annotated[
+        Path, typer.Option("--in", help="CSV, TSV, JSONL or Parquet file of tickets, or a folder of parts.")
+    ],
+    target: Annotated[Path, typer.Option("--out", help="Results file: .jsonl or .parquet.")],
+    text: Annotated[
+        list[str] | None,
+        typer.Option("--text", help="Text column(s) joined into the body (default: body)."),
+    ] = None,
+    title: Annotated[str, typer.Option(help="Column with the title, if present.")] = "title",
+    id_column: Annotated[str, typer.Option("--id", help="Column with ticket ids, if present.")] = "id",
+    ray_address: RayOpt = None,
+    workers: WorkersOpt = None,
+    batch: Annotated[int, typer.Option(min=1, max=256, help="Tickets per triage call.")] = 64,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run in this process without Ray (small files).")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Triage every ticket of a file (routing, fields, summary, similar cases) on Ray, in input order.
+
+    Columns named like the API's ticket fields (created_at, channel, requester, language, tenant)
+    are used; a row the API would refuse gets an 'error' naming the field instead of a result.
+    """
+    from serving.batch_triage import TicketColumns, output_format, run_triage_file, run_triage_file_local
+    from serving.ray_support import ray_session
+
+    with _friendly_errors(), _ray_errors():
+        settings = _settings(config)
+        output_format(target)
+        _require_model(settings)
+        extra = [a for a in ctx.args if not a.startswith("-")]
+        if any(a.startswith("-") for a in ctx.args):
+            raise CliError(f"unknown option(s) {' '.join(ctx.args)}; see --help")
+        columns = TicketColumns(tuple([*(text or []), *extra] or ["body"]), title, id_column)
+        if local:
+            with _ray_progress("triage") as progress:
+                summary = run_triage_file_local(
+                    settings, source, target, columns, batch_size=batch, progress=progress
+                )
+            out.print(f"{summary.line()}; results in {target}")
+            return
+        with ray_session(ray_address), _ray_progress("triage") as progress:
+            summary = run_triage_file(
+                settings, source, target, columns, workers=workers, batch_size=batch, progress=progress
+            )
+        out.print(f"{summary.line()}; results in {target}")
 
 
 @app.command(context_settings=MULTI)

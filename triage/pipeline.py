@@ -146,10 +146,17 @@ class TriageService:
         placeholders in the stored title, body and resolution (before anything is written).
         ``existing_only``: replace only documents that are still stored (a replace, never a create).
         """
-        if self.redact_pii:
-            docs = [self._redacted(d) for d in docs]
-        vectors = self.encoder.encode([model_text(d.title, d.body) for d in docs])
-        return self.knowledge.add(docs, vectors, existing_only=existing_only)
+        prepared, vectors = self.prepare_documents(docs)
+        return self.knowledge.add(prepared, vectors, existing_only=existing_only)
+
+    def prepare_documents(self, docs: Sequence[Document]) -> tuple[list[Document], np.ndarray]:
+        """The documents as they are stored (redacted when ``redact_pii`` is on) and their main vectors.
+
+        What ``add_documents`` writes; bulk loads (``triage backfill``) call it on their workers and
+        store the result with ``KnowledgeBase.store_documents``.
+        """
+        prepared = [self._redacted(d) for d in docs] if self.redact_pii else list(docs)
+        return prepared, self.encoder.encode([model_text(d.title, d.body) for d in prepared])
 
     def _redacted(self, doc: Document) -> Document:
         def clean(text: str) -> str:
