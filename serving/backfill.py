@@ -199,7 +199,7 @@ class EmbedAndStore:
         chosen = [i for i, o in enumerate(outcomes) if o == NEW]
         if chosen:
             records = batch.iloc[chosen].to_dict("records")
-            docs = [Document(tenant=self.tenant, **{c: r[c] for c in _DOC_COLUMNS}) for r in records]
+            docs = [_document(r, self.tenant) for r in records]
             t0 = time.perf_counter()
             if self.fields:
                 docs = [self._with_fields(d) for d in docs]
@@ -223,6 +223,24 @@ class EmbedAndStore:
         found = self.service.extractor.extract(doc.text, doc.language or detect_language(doc.text))
         kept = [{"type": f.type, "value": f.value} for f in found if not f.pii]
         return replace(doc, metadata={**doc.metadata, "fields": kept}) if kept else doc
+
+
+def _document(record: Mapping[str, Any], tenant: str) -> Document:
+    """A cleaned row as a case (a missing value may come back from Ray's blocks as None or NaN)."""
+
+    def text(column: str) -> str | None:
+        value = record[column]
+        return value if isinstance(value, str) else None
+
+    return Document(
+        doc_id=str(record["doc_id"]),
+        tenant=tenant,
+        title=text("title") or "",
+        body=text("body") or "",
+        resolution=text("resolution") or "",
+        department=text("department"),
+        language=text("language"),
+    )
 
 
 def with_encoder_threads(settings: Settings, threads: int) -> Settings:
@@ -312,7 +330,7 @@ def run_backfill(
             fn_constructor_kwargs={"settings": settings, "tenant": columns.tenant},
             batch_format="pandas",
             compute=actor_pool(1),
-            num_cpus=LIGHT_TASK_CPUS / 2,
+            num_cpus=0,  # a set lookup per row: it must not take a CPU from the workers
         )
         .map_batches(
             EmbedAndStore,

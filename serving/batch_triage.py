@@ -56,6 +56,11 @@ class TicketColumns:
                     values[name] = value
         return TicketIn.model_validate(values)
 
+    def raw_id(self, row: Mapping[str, Any]) -> str | None:
+        """The row's id as given, for a row that is not a valid ticket (None if it has no usable one)."""
+        value = row.get(self.id) if self.id else None
+        return value if isinstance(value, str) and 0 < len(value) <= 200 else None
+
 
 def _problem(exc: ValidationError | BadRow) -> str:
     """What is wrong with a row, naming the field; never the input itself."""
@@ -88,7 +93,7 @@ class TriageBatch:
             except (ValidationError, BadRow) as exc:
                 results.append(None)
                 errors.append(_problem(exc))
-                ids.append(None)
+                ids.append(self.columns.raw_id(row))
                 continue
             results.append(None)
             errors.append(None)
@@ -222,7 +227,8 @@ def _write_results(
     rows = refused = 0
     try:
         for batch in batches:
-            records = batch.to_dict("records")
+            # Missing values come back as None or NaN, by the column's dtype: None for all.
+            records = [{k: _text(v) for k, v in r.items()} for r in batch.to_dict("records")]
             writer.write(rows, records)
             rows += len(records)
             refused += sum(1 for r in records if r["error"] is not None)
@@ -232,6 +238,11 @@ def _write_results(
         writer.close()
     os.replace(partial, target)
     return rows, refused
+
+
+def _text(value: Any) -> str | None:
+    """A result column's value: text, or None when missing (None, NaN or pandas' NA)."""
+    return value if isinstance(value, str) else None
 
 
 class _JsonlWriter:

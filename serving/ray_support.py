@@ -126,12 +126,13 @@ def release_actors() -> None:
 def worker_share(workers: int | None) -> tuple[int, float, int]:
     """Model workers (default: one per two CPUs), the CPUs each asks Ray for, and its BLAS threads.
 
-    The read and clean tasks keep a share of a CPU, or they could wait behind the actors; a worker
-    runs as many encoder threads as it has CPUs (more threads than cores is much slower).
+    One CPU stays free for the read and clean tasks and Ray Data's own one-CPU tasks (the Parquet
+    reader samples files with them), or they could wait behind the actors for ever; a worker runs
+    as many encoder threads as it has CPUs (more threads than cores is much slower).
     """
     cpus = cluster_cpus()
     count = workers or max(1, int(cpus // 2))
-    per_worker = max(0.5, min(cpus / count, (cpus - 2 * LIGHT_TASK_CPUS) / count))
+    per_worker = max(0.5, (cpus - 1) / count)
     return count, per_worker, max(1, round(per_worker))
 
 
