@@ -2,9 +2,10 @@
 
 Each replica is a Serve deployment wrapping ``create_app(settings)`` with ``serve.ingress`` (the
 app is built on the replica, from a builder function, so every replica loads the bundle once in
-the app's own lifespan, as ``triage serve`` does): the same HTTP API, the same API keys, the same
-``/readyz``. Ray's proxy spreads requests over the replicas; capacity scales with the replica
-count (``--replicas`` or ``num_replicas`` in ``deploy/serve.yaml``).
+the app's own lifespan, as ``triage serve`` does): the same routes, validation, errors and
+``/readyz`` as one process, whatever ``create_app`` wires. Ray's proxy spreads requests over the
+replicas; capacity scales with the replica count (``--replicas`` or ``num_replicas`` in
+``deploy/serve.yaml``).
 
 Replicas share the database named in the settings. With SQLite that means one machine (Ray on a
 single node); replicas on several nodes need a database they can all reach.
