@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-fast check format bench bench-scale bench-finetune browser clean
+.PHONY: demo serve test test-fast check format bench bench-scale bench-finetune bench-ray browser clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench-scale: $(STAMP)
 # Encoder fine-tuning vs the base encoder (long: fine-tunes MiniLM on CPU once, cached under var/cache).
 bench-finetune: $(STAMP)
 	$(BIN)/python -m eval.finetune_bench --out BENCHMARKS.md
+
+# Backfill and batch triage on Ray against the single-process commands (long: --rows 100000 for the full run).
+bench-ray: $(STAMP)
+	$(BIN)/python -m eval.ray_bench --out BENCHMARKS.md
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

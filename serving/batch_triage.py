@@ -160,11 +160,12 @@ def run_triage_file(
         raise DataSourceError(
             f"text column(s) {missing} not found; columns are: {', '.join(names)}; pass --text"
         )
-    ds = read_dataset(source, read_cpus=LIGHT_TASK_CPUS)
+    # Results in input order (row n is line n): set before the dataset is made, which copies it.
     context = ray.data.DataContext.get_current()
     keep_order = context.execution_options.preserve_order
-    context.execution_options.preserve_order = True  # results in input order: row n is line n
+    context.execution_options.preserve_order = True
     try:
+        ds = read_dataset(source, read_cpus=LIGHT_TASK_CPUS)
         results = ds.map_batches(
             TriageBatch,
             fn_constructor_kwargs={
