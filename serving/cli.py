@@ -554,11 +554,12 @@ def backfill(
     ids already stored (an earlier, perhaps interrupted, run) are skipped before anything is embedded.
     """
     from serving.backfill import CaseColumns, run_backfill
-    from serving.ray_support import ray_session
+    from serving.ray_support import data_files, ray_session
 
     with _friendly_errors(), _ray_errors():
         settings = _settings(config)
         spec = CaseColumns(tuple(_columns(ctx, text)), resolution, id_column, title, department, tenant)
+        data_files(data)  # a missing or unreadable input fails before Ray starts
         with ray_session(ray_address), _ray_progress("backfill") as progress:
             summary = run_backfill(
                 settings, data, spec, workers=workers, batch_size=batch, fields=fields, progress=progress
@@ -593,11 +594,12 @@ def triage_file(
     are used; a row the API would refuse gets an 'error' naming the field instead of a result.
     """
     from serving.batch_triage import TicketColumns, output_format, run_triage_file, run_triage_file_local
-    from serving.ray_support import ray_session
+    from serving.ray_support import data_files, ray_session
 
     with _friendly_errors(), _ray_errors():
         settings = _settings(config)
         output_format(target)
+        data_files(source)  # a missing or unreadable input fails before Ray starts
         _require_model(settings)
         extra = [a for a in ctx.args if not a.startswith("-")]
         if any(a.startswith("-") for a in ctx.args):

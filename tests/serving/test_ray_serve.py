@@ -63,7 +63,9 @@ def proxy(demo_dir: Path) -> Iterator[str]:
             serve.shutdown()
 
 
-def test_two_replicas_answer_the_http_api_as_one_process_does(proxy: str, client: TestClient) -> None:
+def test_two_replicas_answer_the_http_api_as_one_process_does(
+    proxy: str, client: TestClient, live_headers: dict[str, str]
+) -> None:
     from ray import serve
 
     status = serve.status().applications[ray_serve.APPLICATION]
@@ -71,7 +73,7 @@ def test_two_replicas_answer_the_http_api_as_one_process_does(proxy: str, client
     assert deployment.replica_states.get("RUNNING") == 2, deployment.replica_states
 
     def ask(body: str) -> httpx.Response:
-        return httpx.post(f"{proxy}/v1/triage", json={"body": body}, timeout=60)
+        return httpx.post(f"{proxy}/v1/triage", json={"body": body}, headers=live_headers, timeout=60)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(ask, TICKETS * 2))
@@ -84,10 +86,15 @@ def test_two_replicas_answer_the_http_api_as_one_process_does(proxy: str, client
         assert answer.headers.get("x-request-id")
 
 
-def test_replicas_refuse_bad_input_with_the_api_s_own_errors(proxy: str) -> None:
-    response = httpx.post(f"{proxy}/v1/triage", json={"body": "   "}, timeout=60)
+def test_replicas_refuse_bad_input_and_bad_keys_as_the_api_does(
+    proxy: str, live_headers: dict[str, str]
+) -> None:
+    response = httpx.post(f"{proxy}/v1/triage", json={"body": "   "}, headers=live_headers, timeout=60)
     assert response.status_code == 422
     assert "body" in response.json()["detail"][0]["loc"]
+    wrong = {"Authorization": "Bearer not-a-key"}
+    response = httpx.post(f"{proxy}/v1/triage", json={"body": TICKETS[0]}, headers=wrong, timeout=60)
+    assert response.status_code == 401
 
 
 def test_serve_config_file_names_the_app_builder(demo_dir: Path) -> None:
