@@ -91,7 +91,7 @@ def test_replicas_refuse_bad_input_and_bad_keys_as_the_api_does(
 ) -> None:
     response = httpx.post(f"{proxy}/v1/triage", json={"body": "   "}, headers=live_headers, timeout=60)
     assert response.status_code == 422
-    assert "body" in response.json()["detail"][0]["loc"]
+    assert "body" in response.json()["errors"][0]["loc"]
     wrong = {"Authorization": "Bearer not-a-key"}
     response = httpx.post(f"{proxy}/v1/triage", json={"body": TICKETS[0]}, headers=wrong, timeout=60)
     assert response.status_code == 401
