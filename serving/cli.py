@@ -40,6 +40,10 @@ TextOpt = Annotated[
         "--text", help="Text column(s), joined with a newline: --text Title Body (or repeat --text)."
     ),
 ]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(help="Folder with the database, index snapshots and model registry (default ./var)."),
+]
 MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 
@@ -212,6 +216,7 @@ def train(
             help="Also add the bundle to this tenant's registry (its first version becomes active)."
         ),
     ] = None,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Train a model bundle from your own ticket history, with your own column names.
@@ -222,7 +227,7 @@ def train(
     from training.train import train_bundle
 
     with _friendly_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         say = _progress()
         table = load_table(
@@ -233,10 +238,14 @@ def train(
             created_column=created,
             resolved_column=resolved,
             rare=rare,
+            trainable=True,
         )
         for note in table.notes:
             say(note)
-        say(f"{len(table)} tickets, {len(set(table.labels['department']))} departments")
+        say(
+            f"{len(table)} tickets: "
+            + ", ".join(f"{len(set(values))} {head} labels" for head, values in table.labels.items())
+        )
         encoder = get_encoder(settings.encoder)
         vectors = _encode(encoder, table.texts)
         bundle = train_bundle(
@@ -332,6 +341,7 @@ def index(
     department: Annotated[str | None, typer.Option(help="Column with the department.")] = None,
     tenant: Annotated[str, typer.Option(help="Tenant the cases belong to.")] = "default",
     batch: Annotated[int, typer.Option(min=1, help="Cases embedded per batch.")] = 256,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Store solved cases in the database and index them for similar-case search."""
@@ -343,7 +353,7 @@ def index(
     from triage.language import detect_language
 
     with _friendly_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         frame = read_frame(data)
         wanted = [*columns, resolution, *(c for c in (id_column, title, department) if c)]
@@ -485,6 +495,7 @@ def retrain(
         str, typer.Option(help="Register the new version as a 'shadow' or 'canary' candidate.")
     ] = "shadow",
     rare: Annotated[str, typer.Option(help="Rare labels: error, other or drop.")] = "other",
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Train on history plus agents' corrections (POST /v1/feedback), register as a candidate, report changes."""
@@ -496,7 +507,7 @@ def retrain(
     from triage.registry import ModelRegistry
 
     with _friendly_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         say = _progress()
         registry = ModelRegistry(settings.models_dir)
@@ -508,6 +519,7 @@ def retrain(
             {"department": label, "category": category, "priority": priority},
             id_column=id_column,
             rare=rare,
+            trainable=True,
         )
         ledger = Ledger(settings.database_path)
         corrections = load_corrections(ledger, tenant)
@@ -532,17 +544,17 @@ app.add_typer(models_app, name="models")
 TenantOpt = Annotated[str, typer.Option(help="Tenant whose models to manage.")]
 
 
-def _registry(config: Path | None) -> Any:
+def _registry(config: Path | None, data_dir: Path | None) -> Any:
     from triage.registry import ModelRegistry
 
-    return ModelRegistry(_settings(config).models_dir)
+    return ModelRegistry(_settings(config, data_dir=data_dir).models_dir)
 
 
 @models_app.command("list")
-def models_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_list(tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """Every version with its cross-validated metrics; marks the active one and the candidate."""
     with _friendly_errors():
-        registry = _registry(config)
+        registry = _registry(config, data_dir)
         state = registry.state(tenant)
         table = Table(title=f"models of tenant {tenant!r}")
         for column in (
@@ -578,29 +590,39 @@ def models_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None
 
 
 @models_app.command("show")
-def models_show(version: str, tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_show(
+    version: str, tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None
+) -> None:
     """Print a version's manifest (data fingerprint, parameters, metrics, thresholds, parent)."""
     import json
 
     with _friendly_errors():
-        out.print_json(json.dumps(_registry(config).manifest(tenant, version)))
+        out.print_json(json.dumps(_registry(config, data_dir).manifest(tenant, version)))
 
 
 @models_app.command("promote")
 def models_promote(
     version: str,
     tenant: TenantOpt = "default",
-    force: Annotated[bool, typer.Option(help="Override a refusing quality gate (recorded).")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Override metric regressions and changed label sets (recorded); never a missing head."
+        ),
+    ] = False,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Make a version active after the quality gate. A running server picks it up on its next request."""
     from triage.registry import GateRefused
 
     with _friendly_errors():
-        registry = _registry(config)
+        registry = _registry(config, data_dir)
         try:
             state = registry.promote(tenant, version, force=force, by="cli")
         except GateRefused as exc:
+            for problem in (*exc.report["incompatible"], *exc.report["differences"]):
+                console.print(f"  {escape(problem)}", soft_wrap=True)
             for check in exc.report["checks"]:
                 mark = "ok" if check["ok"] else "WORSE"
                 console.print(
@@ -611,10 +633,12 @@ def models_promote(
 
 
 @models_app.command("rollback")
-def models_rollback(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_rollback(
+    tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None
+) -> None:
     """Re-activate the version that was active before the current one."""
     with _friendly_errors():
-        state = _registry(config).rollback(tenant, by="cli")
+        state = _registry(config, data_dir).rollback(tenant, by="cli")
         out.print(f"tenant {tenant!r}: rolled back, {state.active} is active")
 
 
@@ -628,11 +652,12 @@ def models_candidate(
     share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Canary share of tickets, sticky per ticket id.")
     ] = 0.1,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run a version beside the active one, in shadow or as a canary."""
     with _friendly_errors():
-        state = _registry(config).set_candidate(
+        state = _registry(config, data_dir).set_candidate(
             tenant, None if version == "none" else version, mode=mode, share=share
         )
         out.print(f"tenant {tenant!r}: candidate {state.candidate} ({state.candidate_mode})")

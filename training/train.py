@@ -40,7 +40,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from embeddings import Encoder
-from training.data import TicketTable
+from training.data import TicketTable, check_trainable
 from training.metrics import classification_report
 from triage.bundle import CONFIDENCE_BINS, DRIFT_REFERENCE, SCHEMA_VERSION, ModelBundle, head_drift_reference
 from triage.handling import HandlingTimeModel
@@ -192,28 +192,33 @@ def choose_thresholds(
     precision plus ``margin_z`` standard errors (the lowest threshold that just reaches the target
     on held-out data is optimistic for new data); classes with too few held-out predictions, or
     all when ``per_class`` is false, use the global threshold. A class that never reaches the
-    target gets 1.0 (always ask a human).
+    target gets 1.0 (always ask a human). A class whose held-out predictions reach the target all
+    the way down gets no higher threshold than the global one: its lowest held-out confidence only
+    says where its data ends, not where it stops being right (on an easy class every held-out
+    confidence is above 0.999, and that bar sent every new wording to a human).
     """
 
-    def lowest(conf: np.ndarray, ok: np.ndarray) -> float:
+    def lowest(conf: np.ndarray, ok: np.ndarray) -> tuple[float, bool]:
+        """The threshold, and whether even the least confident prediction was within the target."""
         if len(conf) == 0:
-            return 1.0
+            return 1.0, False
         order = np.argsort(-conf, kind="stable")
         accepted = np.arange(1, len(order) + 1)
         precision = np.cumsum(ok[order]) / accepted
         needed = target + margin_z * np.sqrt(target * (1 - target) / accepted)
         good = np.nonzero(precision >= needed)[0]
         if len(good) == 0:
-            return 1.0
-        return float(conf[order][good.max()])
+            return 1.0, False
+        return float(conf[order][good.max()]), bool(good.max() == len(order) - 1)
 
-    global_threshold = lowest(confidence, correct)
+    global_threshold, _ = lowest(confidence, correct)
     thresholds: dict[str, float] = {}
     if per_class:
         for index, label in enumerate(labels):
             mask = predicted == index
             if mask.sum() >= MIN_THRESHOLD_SUPPORT:
-                thresholds[label] = lowest(confidence[mask], correct[mask])
+                threshold, unbounded = lowest(confidence[mask], correct[mask])
+                thresholds[label] = min(threshold, global_threshold) if unbounded else threshold
     return thresholds, global_threshold
 
 
@@ -534,8 +539,8 @@ def train_bundle(
     ``vectors`` are the table's embeddings when the caller already has them (encode once).
     """
     say = progress or (lambda message: logger.info("%s", message))
-    if "department" not in table.labels:
-        raise ValueError("training needs department labels (--label COLUMN)")
+    # Two examples per label at least (cross-validation); the CLI asks for MIN_EXAMPLES up front.
+    check_trainable(table, min_examples=2)
     started = time.perf_counter()
     if vectors is None:
         say(f"encoding {len(table)} tickets with {encoder.name}")
@@ -553,9 +558,6 @@ def train_bundle(
     params: dict[str, object] = {}
     references: dict[str, dict[str, Any]] = {}
     for name, y_labels in table.labels.items():
-        if len(set(y_labels)) < 2:
-            say(f"skipping {name}: only one label")
-            continue
         say(f"training {name} ({len(set(y_labels))} labels, {folds}-fold model selection and calibration)")
         heads[name], metrics[name], params[name], references[name] = _fit_head(
             name, features, vectors, top, top_sims, y_labels, word_names, target_precision, folds

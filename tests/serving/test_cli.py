@@ -233,3 +233,41 @@ def test_cli_finetune_names_the_problem(env: Path, extra: list[str], message: st
     args = ["finetune", "--data", str(env / "tickets.csv"), "--text", "Description", "--out", str(env / "t")]
     result = CliRunner().invoke(app, [*args, *extra])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_cli_models_take_a_data_dir_and_train_refuses_an_untrainable_file(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    monkeypatch.delenv("TRIAGE_DATA_DIR")
+    data_dir = env / "elsewhere"
+    base = ["train", "--data", str(env / "tickets.csv"), "--text", "Short description", "--label", "group"]
+    trained = runner.invoke(
+        app, [*base, "--out", str(env / "m1"), "--register", "default", "--data-dir", str(data_dir)]
+    )
+    assert trained.exit_code == 0, trained.output
+    listing = runner.invoke(app, ["models", "list", "--data-dir", str(data_dir)])
+    assert listing.exit_code == 0 and "active" in listing.output
+    assert (data_dir / "models" / "default" / "registry.json").exists()
+    # Three rows, each its own label: --rare other would train nothing; refused with the minimum.
+    tiny = env / "tiny.csv"
+    tiny.write_text("text,group\nvpn down,IT\npayslip wrong,HR\ninvoice late,Finance\n")
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(tiny),
+            "--text",
+            "text",
+            "--label",
+            "group",
+            "--rare",
+            "other",
+            "--out",
+            str(env / "empty"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "at least 2 departments with at least 5 examples each" in result.output
+    assert not (env / "empty").exists()
