@@ -299,16 +299,31 @@ def eval(  # the command is called eval
     priority: Annotated[str | None, typer.Option(help="Column with the true priority.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON here.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write an HTML report with plots here.")] = None,
+    rules_file: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Business rules to apply (default: the server's, from settings)."),
+    ] = None,
+    no_rules: Annotated[bool, typer.Option("--no-rules", help="Evaluate the model alone.")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Evaluate a model bundle: accuracy, macro/weighted F1, ECE, coverage at 90/95 % precision."""
+    """Evaluate a model bundle: accuracy, macro/weighted F1, ECE, coverage at 90/95 % precision.
+
+    The business rules are applied as the server applies them, and both are reported: the model
+    alone and model + rules.
+    """
     from eval.classification import evaluate_bundle, public, write_html, write_json
     from training.data import load_table
     from triage.bundle import ModelBundle
+    from triage.rules import RuleEngine
 
     with _friendly_errors():
-        _settings(config)
+        settings = _settings(config)
         columns = _columns(ctx, text)
+        rules = None
+        if not no_rules and (rules_file is not None or settings.rules_enabled):
+            path = rules_file or settings.rules_file
+            rules = RuleEngine.from_yaml(path) if path else RuleEngine.default()
+            rules.load()  # a bad rule file fails before the data is encoded
         bundle = ModelBundle.load(model)
         table = load_table(
             data,
@@ -318,8 +333,14 @@ def eval(  # the command is called eval
             min_examples=1,
         )
         encoder = get_encoder(bundle.encoder)
-        result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts))
-        _print_metrics(public(result)["heads"], f"{model} on {data} ({len(table)} tickets)")
+        result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts), rules=rules)
+        summary = public(result)
+        _print_metrics(summary["heads"], f"{model} alone on {data} ({len(table)} tickets)")
+        if "rules" in summary:
+            ruled = summary["rules"]
+            _print_metrics(ruled["heads"], f"model + rules ({ruled['source']})")
+            changed = ", ".join(f"{head} {n}" for head, n in ruled["changed"].items())
+            out.print(f"predictions the rules changed: {changed}")
         if json_out:
             write_json(result, json_out)
             out.print(f"metrics written to {json_out}")

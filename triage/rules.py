@@ -139,6 +139,7 @@ class RuleEngine:
         self._ruleset: RuleSet | None = None
         self._lock = threading.Lock()
         self._skips: set[tuple[str, str]] = set()
+        self._from_file = data is None
         if data is not None:
             # Validated here (no I/O): a bad mapping fails where it is built, not on the first ticket.
             self._ruleset = parse_rules(data, "rules")
@@ -173,6 +174,11 @@ class RuleEngine:
         self.load()
         assert self._ruleset is not None
         return self._ruleset
+
+    @property
+    def source(self) -> str:
+        """Where the rules come from (the file, or "rules" for a mapping given in code)."""
+        return str(self._path) if self._from_file else "rules"
 
     @property
     def names(self) -> tuple[str, ...]:

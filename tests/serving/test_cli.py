@@ -81,6 +81,9 @@ def test_cli_train_eval_and_register(env: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads((env / "r.json").read_text())
     assert {"accuracy", "macro_f1", "weighted_f1", "ece", "coverage_at_90", "coverage_at_95"} <= set(report)
+    # The server's rules are applied too, and both are reported.
+    assert "model + rules" in result.output and "predictions the rules changed: department" in result.output
+    assert report["rules"]["heads"]["department"]["accuracy"] > 0.8
     assert report["accuracy"] > 0.8
     html = (env / "r.html").read_text()
     # Confusion matrix, reliability diagram, precision-coverage curve, and the confidence-drift histogram.
