@@ -597,6 +597,10 @@ def train_bundle(
             "confidence_bins": CONFIDENCE_BINS,
             "heads": references,
         },
+        # Breach risk checked against what happened on held-out tickets (predicted vs observed).
+        "handling_time": {
+            "breach_calibration": handling.breach_calibration if handling is not None else None,
+        },
         "data_notes": list(table.notes),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
