@@ -115,7 +115,12 @@ def _head_reports(
             "precision_when_routed": float(correct[routed].mean()) if routed.any() else None,
             "target_precision": bundle.manifest.get("target_precision"),
         }
-        head_report["_arrays"] = {"truth": list(truth), "pred": y_pred, "confidence": confidence.tolist()}
+        head_report["_arrays"] = {
+            "truth": list(truth),
+            "pred": y_pred,
+            "confidence": confidence.tolist(),
+            "abstained": abstained.tolist(),
+        }
         reports[head] = head_report
     return reports
 

@@ -207,6 +207,14 @@ def train(
             help="Labels with < 5 examples: error (stop), other (fold into 'other'), drop (drop rows)."
         ),
     ] = "error",
+    dedupe: Annotated[
+        bool,
+        typer.Option(
+            "--dedupe",
+            help="Drop rows repeating an earlier row's text and label (only for exports that duplicate "
+            "rows by mistake: repeated tickets are real traffic and calibration needs them).",
+        ),
+    ] = False,
     target_precision: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Precision the abstention thresholds aim for.")
     ] = 0.90,
@@ -238,6 +246,7 @@ def train(
             created_column=created,
             resolved_column=resolved,
             rare=rare,
+            dedupe=dedupe,
             trainable=True,
         )
         for note in table.notes:
@@ -332,10 +341,15 @@ def eval(  # the command is called eval
             rare="other",
             min_examples=1,
         )
+        # Every labelled row is scored, repeats included: they are real traffic.
+        for note in table.notes:
+            out.print(f"· {note}")
         encoder = get_encoder(bundle.encoder)
         result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts), rules=rules)
         summary = public(result)
-        _print_metrics(summary["heads"], f"{model} alone on {data} ({len(table)} tickets)")
+        _print_metrics(
+            summary["heads"], f"{model} alone on {data} ({len(table)} tickets, every labelled row scored)"
+        )
         if "rules" in summary:
             ruled = summary["rules"]
             _print_metrics(ruled["heads"], f"model + rules ({ruled['source']})")
