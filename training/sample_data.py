@@ -988,7 +988,7 @@ _DISCLAIMERS: dict[str, str] = _DRESSING["disclaimers"]
 _FORWARD_TOP: dict[str, list[str]] = _DRESSING["forward_top"]
 _REPLY_TOP: dict[str, list[str]] = _DRESSING["reply_top"]
 _SCOPE: dict[str, dict[str, list[str]]] = _DRESSING["scope"]
-_VAGUE_BODIES: dict[str, list[str]] = _DRESSING["vague_bodies"]
+VAGUE_BODIES: dict[str, list[str]] = _DRESSING["vague_bodies"]
 _VAGUE_SHARE = 0.05  # tickets whose text does not say what the problem is
 _HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
 
@@ -1357,7 +1357,7 @@ def _compose(
         resolution = _render(template.text("resolution", lang), slots, lang)
     if rng.random() < _VAGUE_SHARE:
         # Says nothing about the problem: the labels and resolution are what the agent found out.
-        core = _render(rng.choice(_VAGUE_BODIES["zh" if lang == "zh" else "en"]), slots, lang)
+        core = _render(rng.choice(VAGUE_BODIES["zh" if lang == "zh" else "en"]), slots, lang)
         if lang == "mixed":
             core = core + " " + rng.choice(_MIXED_REMARKS)
         title = rng.choice(_VAGUE_TITLES[voice])

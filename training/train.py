@@ -119,6 +119,11 @@ ACCURACY_WEIGHT = 0.1
 MIN_THRESHOLD_SUPPORT = 10
 # Thresholds ask for the target precision plus this many standard errors on the held-out rows.
 THRESHOLD_MARGIN_Z = 1.0
+# Thresholds reach the target precision over everything they accept, which can still accept a tail
+# of tickets that are mostly wrong (the demo's vague "please call me back" tickets at confidence
+# 0.2 kept the department's pooled precision at 0.96): a prediction more likely wrong than right
+# is never routed without a human.
+MIN_ROUTING_CONFIDENCE = 0.5
 # The confidence calibrator needs this many held-out rows, right and wrong ones among them.
 MIN_CALIBRATION_ROWS = 50
 # What the neighbour vote compares, recorded in the manifest (the demo retrains bundles made before).
@@ -187,6 +192,7 @@ def choose_thresholds(
     target: float,
     per_class: bool = True,
     margin_z: float = 0.0,
+    floor: float = 0.0,
 ) -> tuple[dict[str, float], float]:
     """Per-class confidence thresholds reaching the target precision on held-out predictions.
 
@@ -197,7 +203,8 @@ def choose_thresholds(
     target gets 1.0 (always ask a human). A class whose held-out predictions reach the target all
     the way down gets no higher threshold than the global one: its lowest held-out confidence only
     says where its data ends, not where it stops being right (on an easy class every held-out
-    confidence is above 0.999, and that bar sent every new wording to a human).
+    confidence is above 0.999, and that bar sent every new wording to a human). No threshold is
+    below ``floor``.
     """
 
     def lowest(conf: np.ndarray, ok: np.ndarray) -> tuple[float, bool]:
@@ -220,8 +227,9 @@ def choose_thresholds(
             mask = predicted == index
             if mask.sum() >= MIN_THRESHOLD_SUPPORT:
                 threshold, unbounded = lowest(confidence[mask], correct[mask])
-                thresholds[label] = min(threshold, global_threshold) if unbounded else threshold
-    return thresholds, global_threshold
+                threshold = min(threshold, global_threshold) if unbounded else threshold
+                thresholds[label] = max(threshold, floor)
+    return thresholds, max(global_threshold, floor)
 
 
 def macro_f1(y: np.ndarray, predicted: np.ndarray, n_labels: int) -> float:
@@ -413,6 +421,7 @@ def _fit_head(
         target_precision,
         per_class=confidence_model is None,
         margin_z=THRESHOLD_MARGIN_Z,
+        floor=MIN_ROUTING_CONFIDENCE,
     )
 
     logger.info("%s: calibration in %.1fs", name, time.perf_counter() - clock)

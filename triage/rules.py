@@ -289,32 +289,38 @@ _NEGATED_EN = safe_regex.compile(
     r"(?:\b(?:not|no|non|never|nothing|hardly|without|isn't|isnt|aren't|wasn't|doesn't|don't|"
     r"didn't|needn't|shouldn't)|n't)[\s-]+(?:(?:really|very|that|so|too|particularly|especially|"
     r"super|terribly|an|a|the|any|at all|be|need to be|needs to be)\s+){0,3}$",
+    ignore_case=True,
     name="rules: English negation before a keyword",
 )
 _NEGATED_ZH = safe_regex.compile(
     r"(?:不|没|沒|无|無|非|别|別|勿|未|毋|并不|並不)(?:用|必|需|须|需要|太|算|是|怎么|那么|很|特别|着|必要)?"
     r"(?:很|太|特别|那么|是|算)?\s*$",
+    ignore_case=True,
     name="rules: Chinese negation before a keyword",
 )
 # "For urgent matters call ...", "if urgent", "紧急事项请致电 ...", "如有紧急情况": urgency about other tickets.
 _CONDITIONAL_BEFORE = safe_regex.compile(
     r"(?:\b(?:if|in case of)\s+(?:it is\s+|it's\s+|this is\s+|anything\s+|something\s+|an?\s+)?"
     r"|如有|如遇|如需|若有|若遇|如果有?)$",
+    ignore_case=True,
     name="rules: conditional wording before a keyword",
 )
 _CONDITIONAL_AFTER = safe_regex.compile(
     r"^(?:\s*(?:matters|requests|enquiries|inquiries|hotline)\b|事项|事宜|联系|请拨|请致电|热线|电话)",
+    ignore_case=True,
     name="rules: conditional wording after a keyword",
 )
 # Quoted phrases: a word in quotes is mentioned, not meant ('the "urgent" flag', 「紧急」按钮).
 _QUOTED_PHRASE = safe_regex.compile(
     r"\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”|「[^」\n]{1,40}」|『[^』\n]{1,40}』|‘[^’\n]{1,40}’",
+    ignore_case=True,
     name="rules: quoted phrase",
 )
 _SIGN_OFF_LINE = safe_regex.compile(
     r"^\s*(?:--\s*|_{2,}|(?:with\s+)?(?:best|kind|warm|many)?\s*regards[\s,.!]*|best[\s,.!]*|cheers[\s,.!]*|"
     r"sincerely[\s,.!]*|thanks?[\s,.!]*|thank you[\s,.!]*|br[\s,.!]*|此致|敬礼|祝好|顺祝商祺|谢谢[！!。，,]*|"
     r"多谢[！!。，,]*|感谢[！!。，,]*)\s*$",
+    ignore_case=True,
     name="rules: sign-off line",
 )
 _WINDOW = 40  # characters before a keyword that negation and conditions are looked for in

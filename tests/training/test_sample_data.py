@@ -339,7 +339,7 @@ def test_template_files_that_do_not_pair_up_are_refused(
 
 
 def test_generate_tickets_has_a_few_tickets_too_vague_to_route(tickets: list[dict[str, str]]) -> None:
-    bodies = {b for lang in ("zh", "en") for b in sample_data._VAGUE_BODIES[lang]}
+    bodies = {b for lang in ("zh", "en") for b in sample_data.VAGUE_BODIES[lang]}
     openings = tuple(b.split("{")[0][:12] for b in bodies)
     vague = [t for t in tickets if any(o in t["body"] for o in openings)]
     assert 0.03 <= len(vague) / len(tickets) <= 0.08

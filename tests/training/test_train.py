@@ -443,6 +443,11 @@ def test_choose_thresholds_caps_a_class_right_all_the_way_down_at_the_global_thr
     assert default == pytest.approx(0.55)
     assert per_class["A"] == pytest.approx(0.55)  # not 0.9992: its data ends there, its precision does not
     assert per_class["B"] == pytest.approx(0.6)  # B's own bound, where its precision falls below the target
+    # A floor keeps tickets more likely wrong than right with a human, whatever the pooled precision.
+    floored, default_floored = choose_thresholds(
+        confidence, predicted, correct, ["A", "B"], target=0.9, floor=0.58
+    )
+    assert floored == {"A": pytest.approx(0.58), "B": pytest.approx(0.6)} and default_floored == 0.58
 
 
 def test_load_table_trainable_refuses_what_would_train_nothing_with_the_minimum(tmp_path: Path) -> None:
