@@ -42,7 +42,11 @@ def show_model(version: str, reg: RegistryDep, tenant: TenantQuery = "default") 
 
 @router.post("/v1/models/{version}/promote", response_model=ModelsOut, responses={409: {}})
 def promote_model(version: str, body: PromoteIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
-    """Make a version active after the quality gate (force overrides it and is recorded). Atomic."""
+    """Make a version active after the quality gate. Atomic.
+
+    ``force`` overrides metric regressions and changed label sets (recorded), never a head the
+    active version predicts and this one lacks.
+    """
     svc.models.check(body.tenant, version)  # loads before the switch: a bad bundle never goes live
     reg.promote(body.tenant, version, force=body.force, margins=body.margins, by=body.by or "api")
     svc.models.refresh(body.tenant)
