@@ -70,6 +70,10 @@ def rule(
     check: Callable[[Hit, str], bool] | None = None,
     pii: bool = False,
 ) -> Rule:
+    # An English keyword (group ``en``) starts a word: a line start or a non-letter before it is
+    # part of the match, so RE2 never proposes "ticket" inside "xticket" for a check to refuse.
+    for group in ("(?P<en>", "(?P<en2>"):
+        pattern = pattern.replace(group, "(?:^|[^A-Za-z])" + group)
     return Rule(
         field_type,
         Rx(
@@ -406,6 +410,11 @@ def _prefix_rule(field_type: str, pattern: str, needles: str) -> Rule:
     return rule(field_type, pattern, needles, before=AN, after=AN)
 
 
+def _keyword_start(hit: Hit) -> int:
+    """Where the keyword starts: the ``en`` group when it took part (a boundary character may precede it)."""
+    return hit.start("en") if hit.has("en") else hit.start()
+
+
 def _keyword_rule(
     field_type: str, keywords: str, needles: str, not_after: str = "", word_end: str = ""
 ) -> Rule:
@@ -421,7 +430,9 @@ def _keyword_rule(
     if not_after:
         after_rx = Rx(f"(?:{not_after})$", ignore_case=True, name=f"{field_type} keyword context")
         checks.append(
-            lambda hit, text: not after_rx.pattern.search(text[max(0, hit.start() - 12) : hit.start()])
+            lambda hit, text: (
+                not after_rx.pattern.search(text[max(0, _keyword_start(hit) - 12) : _keyword_start(hit)])
+            )
         )
     return rule(
         field_type,
