@@ -41,6 +41,10 @@ TextOpt = Annotated[
         "--text", help="Text column(s), joined with a newline: --text Title Body (or repeat --text)."
     ),
 ]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(help="Folder with the database, index snapshots and model registry (default ./var)."),
+]
 MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 
@@ -312,6 +316,7 @@ def train(
             help="Also add the bundle to this tenant's registry (its first version becomes active)."
         ),
     ] = None,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Train a model bundle from your own ticket history, with your own column names.
@@ -322,7 +327,7 @@ def train(
     from training.train import train_bundle
 
     with _friendly_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         say = _progress()
         table = load_table(
@@ -334,10 +339,14 @@ def train(
             resolved_column=resolved,
             rare=rare,
             dedupe=dedupe,
+            trainable=True,
         )
         for note in table.notes:
             say(note)
-        say(f"{len(table)} tickets, {len(set(table.labels['department']))} departments")
+        say(
+            f"{len(table)} tickets: "
+            + ", ".join(f"{len(set(values))} {head} labels" for head, values in table.labels.items())
+        )
         encoder = get_encoder(settings.encoder)
         vectors = _encode(encoder, table.texts)
         bundle = train_bundle(
@@ -391,16 +400,31 @@ def eval(  # the command is called eval
     priority: Annotated[str | None, typer.Option(help="Column with the true priority.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON here.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write an HTML report with plots here.")] = None,
+    rules_file: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Business rules to apply (default: the server's, from settings)."),
+    ] = None,
+    no_rules: Annotated[bool, typer.Option("--no-rules", help="Evaluate the model alone.")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Evaluate a model bundle: accuracy, macro/weighted F1, ECE, coverage at 90/95 % precision."""
+    """Evaluate a model bundle: accuracy, macro/weighted F1, ECE, coverage at 90/95 % precision.
+
+    The business rules are applied as the server applies them, and both are reported: the model
+    alone and model + rules.
+    """
     from eval.classification import evaluate_bundle, public, write_html, write_json
     from training.data import load_table
     from triage.bundle import ModelBundle
+    from triage.rules import RuleEngine
 
     with _friendly_errors():
-        _settings(config)
+        settings = _settings(config)
         columns = _columns(ctx, text)
+        rules = None
+        if not no_rules and (rules_file is not None or settings.rules_enabled):
+            path = rules_file or settings.rules_file
+            rules = RuleEngine.from_yaml(path) if path else RuleEngine.default()
+            rules.load()  # a bad rule file fails before the data is encoded
         bundle = ModelBundle.load(model)
         table = load_table(
             data,
@@ -413,10 +437,16 @@ def eval(  # the command is called eval
         for note in table.notes:
             out.print(f"· {note}")
         encoder = get_encoder(bundle.encoder)
-        result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts))
+        result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts), rules=rules)
+        summary = public(result)
         _print_metrics(
-            public(result)["heads"], f"{model} on {data} ({len(table)} tickets, every labelled row scored)"
+            summary["heads"], f"{model} alone on {data} ({len(table)} tickets, every labelled row scored)"
         )
+        if "rules" in summary:
+            ruled = summary["rules"]
+            _print_metrics(ruled["heads"], f"model + rules ({ruled['source']})")
+            changed = ", ".join(f"{head} {n}" for head, n in ruled["changed"].items())
+            out.print(f"predictions the rules changed: {changed}")
         if json_out:
             write_json(result, json_out)
             out.print(f"metrics written to {json_out}")
@@ -438,6 +468,7 @@ def index(
     department: Annotated[str | None, typer.Option(help="Column with the department.")] = None,
     tenant: Annotated[str, typer.Option(help="Tenant the cases belong to.")] = "default",
     batch: Annotated[int, typer.Option(min=1, help="Cases embedded per batch.")] = 256,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Store solved cases in the database and index them for similar-case search."""
@@ -448,7 +479,7 @@ def index(
     from training.data import read_frame
 
     with _friendly_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         spec = CaseColumns(tuple(_columns(ctx, text)), resolution, id_column, title, department, tenant)
         frame = read_frame(data)
         missing = spec.missing(list(frame.columns))
@@ -546,6 +577,7 @@ def backfill(
     fields: Annotated[
         bool, typer.Option("--fields/--no-fields", help="Store each case's key fields in its metadata.")
     ] = True,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Store and index a large case history on Ray (resumable: run it again to finish or to check).
@@ -557,7 +589,7 @@ def backfill(
     from serving.ray_support import data_files, ray_session
 
     with _friendly_errors(), _ray_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         spec = CaseColumns(tuple(_columns(ctx, text)), resolution, id_column, title, department, tenant)
         data_files(data)  # a missing or unreadable input fails before Ray starts
         with ray_session(ray_address), _ray_progress("backfill") as progress:
@@ -586,6 +618,7 @@ def triage_file(
     local: Annotated[
         bool, typer.Option("--local", help="Run in this process without Ray (small files).")
     ] = False,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Triage every ticket of a file (routing, fields, summary, similar cases) on Ray, in input order.
@@ -597,7 +630,7 @@ def triage_file(
     from serving.ray_support import data_files, ray_session
 
     with _friendly_errors(), _ray_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         output_format(target)
         data_files(source)  # a missing or unreadable input fails before Ray starts
         _require_model(settings)
@@ -720,6 +753,7 @@ def retrain(
         str, typer.Option(help="Register the new version as a 'shadow' or 'canary' candidate.")
     ] = "shadow",
     rare: Annotated[str, typer.Option(help="Rare labels: error, other or drop.")] = "other",
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Train on history plus agents' corrections (POST /v1/feedback), register as a candidate, report changes."""
@@ -731,7 +765,7 @@ def retrain(
     from triage.registry import ModelRegistry
 
     with _friendly_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         say = _progress()
         registry = ModelRegistry(settings.models_dir)
@@ -743,6 +777,7 @@ def retrain(
             {"department": label, "category": category, "priority": priority},
             id_column=id_column,
             rare=rare,
+            trainable=True,
         )
         ledger = Ledger(settings.database_path)
         corrections = load_corrections(ledger, tenant)
@@ -767,17 +802,17 @@ app.add_typer(models_app, name="models")
 TenantOpt = Annotated[str, typer.Option(help="Tenant whose models to manage.")]
 
 
-def _registry(config: Path | None) -> Any:
+def _registry(config: Path | None, data_dir: Path | None) -> Any:
     from triage.registry import ModelRegistry
 
-    return ModelRegistry(_settings(config).models_dir)
+    return ModelRegistry(_settings(config, data_dir=data_dir).models_dir)
 
 
 @models_app.command("list")
-def models_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_list(tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """Every version with its cross-validated metrics; marks the active one and the candidate."""
     with _friendly_errors():
-        registry = _registry(config)
+        registry = _registry(config, data_dir)
         state = registry.state(tenant)
         table = Table(title=f"models of tenant {tenant!r}")
         for column in (
@@ -813,29 +848,39 @@ def models_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None
 
 
 @models_app.command("show")
-def models_show(version: str, tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_show(
+    version: str, tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None
+) -> None:
     """Print a version's manifest (data fingerprint, parameters, metrics, thresholds, parent)."""
     import json
 
     with _friendly_errors():
-        out.print_json(json.dumps(_registry(config).manifest(tenant, version)))
+        out.print_json(json.dumps(_registry(config, data_dir).manifest(tenant, version)))
 
 
 @models_app.command("promote")
 def models_promote(
     version: str,
     tenant: TenantOpt = "default",
-    force: Annotated[bool, typer.Option(help="Override a refusing quality gate (recorded).")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Override metric regressions and changed label sets (recorded); never a missing head."
+        ),
+    ] = False,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Make a version active after the quality gate. A running server picks it up on its next request."""
     from triage.registry import GateRefused
 
     with _friendly_errors():
-        registry = _registry(config)
+        registry = _registry(config, data_dir)
         try:
             state = registry.promote(tenant, version, force=force, by="cli")
         except GateRefused as exc:
+            for problem in (*exc.report["incompatible"], *exc.report["differences"]):
+                console.print(f"  {escape(problem)}", soft_wrap=True)
             for check in exc.report["checks"]:
                 mark = "ok" if check["ok"] else "WORSE"
                 console.print(
@@ -846,10 +891,12 @@ def models_promote(
 
 
 @models_app.command("rollback")
-def models_rollback(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_rollback(
+    tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None
+) -> None:
     """Re-activate the version that was active before the current one."""
     with _friendly_errors():
-        state = _registry(config).rollback(tenant, by="cli")
+        state = _registry(config, data_dir).rollback(tenant, by="cli")
         out.print(f"tenant {tenant!r}: rolled back, {state.active} is active")
 
 
@@ -863,11 +910,12 @@ def models_candidate(
     share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Canary share of tickets, sticky per ticket id.")
     ] = 0.1,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run a version beside the active one, in shadow or as a canary."""
     with _friendly_errors():
-        state = _registry(config).set_candidate(
+        state = _registry(config, data_dir).set_candidate(
             tenant, None if version == "none" else version, mode=mode, share=share
         )
         out.print(f"tenant {tenant!r}: candidate {state.candidate} ({state.candidate_mode})")
@@ -877,7 +925,6 @@ keys_app = typer.Typer(
     help="API keys: create (the secret is printed once), list, revoke.", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
-DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with the database (default ./var).")]
 
 
 def _key_store(config: Path | None, data_dir: Path | None) -> Any:

@@ -134,9 +134,9 @@ class TriageService:
         if self.rules is None:
             return predictions
         out = []
-        for ticket, heads in zip(tickets, predictions, strict=True):
+        for ticket, heads, assignment in zip(tickets, predictions, assignments, strict=True):
             language, fields = self.extract_fields(ticket)  # no summary: classify does not return one
-            out.append(self.rules.apply(ticket, fields, heads, language))
+            out.append(self.rules.apply(ticket, fields, heads, language, labels=assignment.serving.labels))
         return out
 
     def add_documents(self, docs: Sequence[Document], existing_only: bool = False) -> list[int]:
@@ -266,7 +266,10 @@ class TriageService:
             if self.rules is not None:
                 # Business rules see the model's predictions and the extracted fields; they may
                 # set or boost a head, and say so in the prediction's rules and reason.
-                heads = self.rules.apply(ticket, analysis.fields, heads, analysis.language)
+                # Only labels the serving model knows (or the rule file declares) may be set.
+                heads = self.rules.apply(
+                    ticket, analysis.fields, heads, analysis.language, labels=assignment.serving.labels
+                )
             s1 = time.perf_counter()
             similar = self.similar(ticket, vector)
             articles = self.similar(ticket, vector, k=ARTICLES_K, kind="article")
