@@ -29,4 +29,5 @@ def feedback(body: FeedbackIn, svc: ServiceDep) -> FeedbackOut:
         text=body.text,
         agent=body.agent,
     )
-    return FeedbackOut(id=svc.ledger.add_feedback(item))
+    # Through the service: with redact_pii on it redacts the text and pseudonymises the agent.
+    return FeedbackOut(id=svc.add_feedback(item))
