@@ -123,7 +123,7 @@ def test_audit_entries_filter_and_page(audit: AuditLog) -> None:
 def test_audit_refuses_summaries_that_could_hold_ticket_text(
     audit: AuditLog, summary: dict[str, object]
 ) -> None:
-    with pytest.raises(AuditSummaryError, match="never ticket text|summarise"):
+    with pytest.raises(AuditSummaryError, match=r"never ticket text|summarise"):
         audit.append(AuditEvent(tenant="acme", action="case.upsert", after=summary))
     assert audit.entries() == []
 

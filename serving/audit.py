@@ -1,0 +1,78 @@
+"""What the audit trail records for each change of state, and the per-request recorder routes use.
+
+Summaries name versions, labels, statuses, ids and counts: never ticket text (``knowledge.audit``
+refuses long strings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from knowledge import Document
+from knowledge.audit import AuditEvent, AuditLog, AuditRecord
+from triage.registry import RegistryState
+
+#: At most this many ids are listed in a bulk change's summary (the count is always there).
+MAX_IDS = 20
+
+
+def model_summary(state: RegistryState) -> dict[str, Any]:
+    """A tenant's model state: active version and candidate."""
+    return {
+        "active": state.active,
+        "candidate": state.candidate,
+        "candidate_mode": state.candidate_mode,
+        "canary_share": state.canary_share if state.candidate else None,
+    }
+
+
+def document_summary(doc: Document | None) -> dict[str, Any]:
+    """A stored case or article without its text: whether it exists, its labels and status."""
+    if doc is None:
+        return {"exists": False}
+    return {
+        "exists": True,
+        "department": doc.department,
+        "category": doc.category,
+        "priority": doc.priority,
+        "status": doc.status,
+        "language": doc.language,
+    }
+
+
+def ids_summary(ids: Sequence[str]) -> dict[str, Any]:
+    """A bulk change: how many ids, and the first ``MAX_IDS`` of them."""
+    return {"count": len(ids), "ids": list(ids[:MAX_IDS])}
+
+
+@dataclass(frozen=True)
+class Auditor:
+    """Appends audit rows on behalf of one request: its key, request id and client address."""
+
+    log: AuditLog
+    key_id: str | None = None
+    request_id: str | None = None
+    client: str | None = None
+
+    def record(
+        self,
+        tenant: str,
+        action: str,
+        target: str | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        return self.log.append(
+            AuditEvent(
+                tenant=tenant,
+                action=action,
+                target=target,
+                before=before,
+                after=after,
+                key_id=self.key_id,
+                request_id=self.request_id,
+                client=self.client,
+            )
+        )
