@@ -24,7 +24,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,7 +214,14 @@ class AuditLog:
 
     def append(self, event: AuditEvent) -> AuditRecord:
         """Chain and store one event durably (fsynced when this returns); returns the stored row."""
-        before, after = _summary(event.before, "before"), _summary(event.after, "after")
+        return self.append_many([event])[0]
+
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:
+        """Chain and store events in order, in one transaction (a bulk change: one fsync for all)."""
+        prepared = [(e, _summary(e.before, "before"), _summary(e.after, "after")) for e in events]
+        if not prepared:
+            return []
+        rows: list[dict[str, Any]] = []
         with self._lock:
             conn = self.conn
             # One writer at a time across threads and processes: the last hash cannot change under us.
@@ -222,33 +229,40 @@ class AuditLog:
             try:
                 last = conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
                 counter = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='audit'").fetchone()
-                row: dict[str, Any] = {
-                    "seq": int(counter[0]) + 1 if counter else 1,
-                    "at": _now(),
-                    "key_id": event.key_id,
-                    "tenant": event.tenant,
-                    "action": event.action,
-                    "target": event.target,
-                    "before": before,
-                    "after": after,
-                    "request_id": event.request_id,
-                    "client": event.client,
-                }
-                row["prev_hash"] = last[0] if last else GENESIS
-                row["hash"] = row_hash(row["prev_hash"], row)
-                conn.execute(
-                    f"INSERT INTO audit ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-                    list(row.values()),
-                )
+                previous, seq, at = last[0] if last else GENESIS, int(counter[0]) if counter else 0, _now()
+                for event, before, after in prepared:
+                    seq += 1
+                    row: dict[str, Any] = {
+                        "seq": seq,
+                        "at": at,
+                        "key_id": event.key_id,
+                        "tenant": event.tenant,
+                        "action": event.action,
+                        "target": event.target,
+                        "before": before,
+                        "after": after,
+                        "request_id": event.request_id,
+                        "client": event.client,
+                        "prev_hash": previous,
+                    }
+                    row["hash"] = previous = row_hash(previous, row)
+                    conn.execute(
+                        f"INSERT INTO audit ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                        list(row.values()),
+                    )
+                    rows.append(row)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return AuditRecord(
-            **{k: v for k, v in row.items() if k not in ("before", "after")},
-            before=json.loads(before) if before else None,
-            after=json.loads(after) if after else None,
-        )
+        return [
+            AuditRecord(
+                **{k: v for k, v in row.items() if k not in ("before", "after")},
+                before=json.loads(row["before"]) if row["before"] else None,
+                after=json.loads(row["after"]) if row["after"] else None,
+            )
+            for row in rows
+        ]
 
     def entries(
         self,

@@ -16,9 +16,11 @@ from fastapi.staticfiles import StaticFiles
 
 from embeddings import Encoder, get_encoder
 from knowledge import DocumentStore, HybridConfig, KnowledgeBase
+from knowledge.audit import AuditLog
 from knowledge.ledger import Ledger
 from serving.errors import install_error_handlers
 from serving.metrics import MeasureMiddleware, Metrics
+from serving.routers import audit as audit_routes
 from serving.routers import feedback, knowledge, models, ops, triage
 from serving.routers.ops import STATIC
 from serving.settings import Settings
@@ -72,12 +74,15 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     """The application; ``service`` may be passed in already built (tests, embedding)."""
     service = service or build_service(settings)
     metrics = Metrics()
+    audit = AuditLog(settings.database_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        audit.open()
         service.load()
         yield
         service.close()
+        audit.close()
 
     app = FastAPI(
         title="Ticket triage",
@@ -88,6 +93,7 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     app.state.service = service
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.audit = audit
 
     install_error_handlers(app)
 
@@ -95,7 +101,7 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     # (rate, work in flight, body size) go here, outside the measuring so refusals are counted too.
     app.add_middleware(MeasureMiddleware, metrics=metrics)
 
-    for area in (ops, triage, knowledge, models, feedback):
+    for area in (ops, triage, knowledge, models, feedback, audit_routes):
         app.include_router(area.router)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")

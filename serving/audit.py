@@ -64,15 +64,27 @@ class Auditor:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> AuditRecord:
-        return self.log.append(
-            AuditEvent(
-                tenant=tenant,
-                action=action,
-                target=target,
-                before=before,
-                after=after,
-                key_id=self.key_id,
-                request_id=self.request_id,
-                client=self.client,
-            )
+        """Append one row (durable when this returns)."""
+        return self.record_many(tenant, [(action, target, before, after)])[0]
+
+    def record_many(
+        self,
+        tenant: str,
+        changes: Sequence[tuple[str, str | None, dict[str, Any] | None, dict[str, Any] | None]],
+    ) -> list[AuditRecord]:
+        """Append one row per (action, target, before, after), in one transaction (bulk changes)."""
+        return self.log.append_many(
+            [
+                AuditEvent(
+                    tenant=tenant,
+                    action=action,
+                    target=target,
+                    before=before,
+                    after=after,
+                    key_id=self.key_id,
+                    request_id=self.request_id,
+                    client=self.client,
+                )
+                for action, target, before, after in changes
+            ]
         )

@@ -1,4 +1,4 @@
-"""Shared request dependencies as ``Annotated`` aliases: the service, the settings, the metrics."""
+"""Shared request dependencies as ``Annotated`` aliases: the service, the settings, the metrics, the audit trail."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
 
+from knowledge.audit import AuditLog
+from serving.audit import Auditor
 from serving.metrics import Metrics
 from serving.schemas import TENANT_PATTERN
 from serving.settings import Settings
@@ -35,6 +37,22 @@ def _metrics(request: Request) -> Metrics:
     return metrics
 
 
+def _request_id(request: Request) -> str | None:
+    """The request's id: the one the request-id middleware set, else a sane one the client sent."""
+    given = getattr(request.state, "request_id", None) or request.headers.get("x-request-id")
+    return given[:100] if given else None
+
+
+def _auditor(request: Request) -> Auditor:
+    log: AuditLog = request.app.state.audit
+    return Auditor(
+        log,
+        key_id=None,
+        request_id=_request_id(request),
+        client=request.client.host if request.client else None,
+    )
+
+
 def _registry(svc: Annotated[TriageService, Depends(_service)]) -> ModelRegistry:
     if svc.models.registry is None:
         raise HTTPException(
@@ -51,4 +69,6 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 RegistryDep = Annotated[ModelRegistry, Depends(_registry)]
 """The model registry; 409 when the service serves one fixed bundle."""
+AuditDep = Annotated[Auditor, Depends(_auditor)]
+"""Records changes of state in the audit trail with this request's key, request id and client address."""
 TenantQuery = Annotated[str, Query(min_length=1, max_length=100, pattern=TENANT_PATTERN)]

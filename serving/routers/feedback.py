@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from knowledge.ledger import Feedback
-from serving.deps import ServiceDep
+from serving.deps import AuditDep, ServiceDep
 from serving.schemas import FeedbackIn, FeedbackOut
 
 router = APIRouter(tags=["feedback"])
 
 
 @router.post("/v1/feedback", response_model=FeedbackOut, status_code=201)
-def feedback(body: FeedbackIn, svc: ServiceDep) -> FeedbackOut:
+def feedback(body: FeedbackIn, svc: ServiceDep, audit: AuditDep) -> FeedbackOut:
     """An agent accepted or corrected a prediction, or judged a suggested case. Durable when this returns."""
     if svc.ledger is None:
         raise HTTPException(status_code=409, detail="no feedback store configured")
@@ -30,4 +30,17 @@ def feedback(body: FeedbackIn, svc: ServiceDep) -> FeedbackOut:
         agent=body.agent,
     )
     # Through the service: with redact_pii on it redacts the text and pseudonymises the agent.
-    return FeedbackOut(id=svc.add_feedback(item))
+    feedback_id = svc.add_feedback(item)
+    summary = {
+        "kind": item.kind,
+        "ticket_id": item.ticket_id,
+        "head": item.head,
+        "predicted": item.predicted,
+        "correct": item.correct,
+        "accepted": item.accepted,
+        "case_id": item.case_id,
+        "helpful": item.helpful,
+        "with_text": item.text is not None,
+    }
+    audit.record(item.tenant, "feedback.create", f"feedback:{feedback_id}", after=summary)
+    return FeedbackOut(id=feedback_id)

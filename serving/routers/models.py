@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from eval.drift import drift_report
-from serving.deps import RegistryDep, ServiceDep, TenantQuery
+from serving.audit import model_summary
+from serving.deps import AuditDep, RegistryDep, ServiceDep, TenantQuery
 from serving.schemas import CandidateIn, DriftOut, ModelsOut, ModelVersionOut, PromoteIn, TenantIn, Timestamp
 from triage.registry import ModelRegistry
 
@@ -50,36 +51,75 @@ def show_model(version: str, reg: RegistryDep, tenant: TenantQuery = "default") 
 
 
 @router.post("/v1/models/{version}/promote", response_model=ModelsOut, responses={409: {}})
-def promote_model(version: str, body: PromoteIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+def promote_model(
+    version: str, body: PromoteIn, svc: ServiceDep, reg: RegistryDep, audit: AuditDep
+) -> ModelsOut:
     """Make a version active after the quality gate (force overrides it and is recorded). Atomic."""
     svc.models.check(body.tenant, version)  # loads before the switch: a bad bundle never goes live
-    reg.promote(body.tenant, version, force=body.force, margins=body.margins, by=body.by or "api")
+    before = reg.state(body.tenant).active
+    state = reg.promote(body.tenant, version, force=body.force, margins=body.margins, by=body.by or "api")
     svc.models.refresh(body.tenant)
+    audit.record(
+        body.tenant,
+        "model.promote",
+        f"model:{version}",
+        before={"active": before},
+        after={"active": state.active, "forced": body.force},
+    )
     return _models(reg, body.tenant)
 
 
 @router.post("/v1/models/rollback", response_model=ModelsOut, responses={409: {}})
-def rollback_model(body: TenantIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+def rollback_model(body: TenantIn, svc: ServiceDep, reg: RegistryDep, audit: AuditDep) -> ModelsOut:
     """Re-activate the version that was active before the current one. Atomic."""
-    reg.rollback(body.tenant, by=body.by or "api")
+    before = reg.state(body.tenant).active
+    state = reg.rollback(body.tenant, by=body.by or "api")
     svc.models.refresh(body.tenant)
+    audit.record(
+        body.tenant,
+        "model.rollback",
+        f"model:{state.active}",
+        before={"active": before},
+        after={"active": state.active},
+    )
     return _models(reg, body.tenant)
 
 
 @router.post("/v1/models/{version}/candidate", response_model=ModelsOut)
-def candidate_model(version: str, body: CandidateIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+def candidate_model(
+    version: str, body: CandidateIn, svc: ServiceDep, reg: RegistryDep, audit: AuditDep
+) -> ModelsOut:
     """Run a version in shadow (logged, never returned) or as a canary (a sticky share of tickets)."""
     svc.models.check(body.tenant, version)
-    reg.set_candidate(body.tenant, version, mode=body.mode, share=body.share)
+    before = reg.state(body.tenant)
+    state = reg.set_candidate(body.tenant, version, mode=body.mode, share=body.share)
     svc.models.refresh(body.tenant)
+    audit.record(
+        body.tenant,
+        "model.candidate.set",
+        f"model:{version}",
+        before=model_summary(before),
+        after=model_summary(state),
+    )
     return _models(reg, body.tenant)
 
 
 @router.delete("/v1/models/candidate", response_model=ModelsOut)
-def clear_candidate(svc: ServiceDep, reg: RegistryDep, tenant: TenantQuery = "default") -> ModelsOut:
+def clear_candidate(
+    svc: ServiceDep, reg: RegistryDep, audit: AuditDep, tenant: TenantQuery = "default"
+) -> ModelsOut:
     """Stop the shadow or canary."""
-    reg.set_candidate(tenant, None)
+    before = reg.state(tenant)
+    state = reg.set_candidate(tenant, None)
     svc.models.refresh(tenant)
+    if before.candidate is not None:  # clearing nothing changes nothing
+        audit.record(
+            tenant,
+            "model.candidate.clear",
+            f"model:{before.candidate}",
+            before=model_summary(before),
+            after=model_summary(state),
+        )
     return _models(reg, tenant)
 
 
