@@ -40,9 +40,10 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from embeddings import Encoder
+from knowledge.drift import CONFIDENCE_BINS
 from training.data import TicketTable
 from training.metrics import classification_report
-from triage.bundle import CONFIDENCE_BINS, DRIFT_REFERENCE, SCHEMA_VERSION, ModelBundle, head_drift_reference
+from triage.bundle import DRIFT_REFERENCE, SCHEMA_VERSION, ModelBundle, head_drift_reference
 from triage.handling import HandlingTimeModel
 from triage.routing import (
     Blend,

@@ -251,9 +251,10 @@ class TriageService:
     def _records(
         ticket: Ticket, version: str, role: str, heads: dict[str, Prediction]
     ) -> list[PredictionRecord]:
+        language = ticket.language or detect_language(ticket.text)
         return [
             PredictionRecord(
-                ticket.tenant, ticket.id, version, role, head, p.value, p.confidence, p.abstained
+                ticket.tenant, ticket.id, version, role, head, p.value, p.confidence, p.abstained, language
             )
             for head, p in heads.items()
         ]

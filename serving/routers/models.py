@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from eval.drift import drift_report
+from knowledge.drift import drift_report
 from serving.audit import model_summary
 from serving.deps import AuditDep, RegistryDep, ServiceDep, TenantQuery
 from serving.schemas import CandidateIn, DriftOut, ModelsOut, ModelVersionOut, PromoteIn, TenantIn, Timestamp
+from triage.bundle import drift_baseline, drift_source
 from triage.registry import ModelRegistry
 
 router = APIRouter(tags=["models"])
-
-
-def _utc_iso(moment: datetime | None) -> str | None:
-    """A query time as the prediction log writes its times (UTC ISO); a time without zone is UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _models(reg: ModelRegistry, tenant: str) -> ModelsOut:
@@ -143,10 +134,27 @@ def drift(
     until: Annotated[Timestamp | None, Query(description="Up to this time (exclusive), ISO 8601.")] = None,
     window: Annotated[Literal["day", "hour"], Query(description="Width of the per-window figures.")] = "day",
 ) -> DriftOut:
-    """Population stability index of live predicted labels and confidences against the training data."""
+    """Population stability index of live predicted labels and confidences against the training data.
+
+    Every PSI has a bootstrap interval; a band is the band of the interval's lower end, and below
+    `min_sample` predictions no band is given ("too few predictions").
+    """
     if svc.ledger is None:
         raise HTTPException(status_code=409, detail="no prediction log configured")
     svc.ledger.flush()
-    rows = svc.ledger.predictions(tenant, head, _utc_iso(since), _utc_iso(until))
-    live = [p for p in rows if p["role"] != "shadow"]
-    return DriftOut(**drift_report(svc.models.assign(tenant, None).serving, live, head, window))
+    bundle = svc.models.assign(tenant, None).serving
+    reference, note = drift_baseline(bundle, head)
+    profile, windows, other = svc.ledger.drift_profile(tenant, head, bundle.version, since, until, window)
+    return DriftOut(
+        **drift_report(
+            reference,
+            profile,
+            windows,
+            model_version=bundle.version,
+            head=head,
+            window=window,
+            reference_source=drift_source(bundle),
+            reference_note=note,
+            n_other_versions=other,
+        )
+    )
