@@ -116,6 +116,20 @@ def _progress() -> Callable[[str], None]:
     return say
 
 
+def _without_pii(settings: Settings, table: Any, say: Callable[[str], None]) -> Any:
+    """With redact_pii on, the training texts redacted as stored cases are (a bundle keeps its vocabulary)."""
+    if not settings.redact_pii:
+        return table
+    from dataclasses import replace
+
+    from triage.fields import FieldExtractor
+    from triage.pii import PiiRedactor
+
+    say(f"redacting personal data in {len(table)} training texts (redact_pii is on)")
+    redactor = PiiRedactor(FieldExtractor())
+    return replace(table, texts=[redactor.text(t) for t in table.texts])
+
+
 def _audit(settings: Settings, tenant: str, action: str, target: str, **summary: Any) -> None:
     """Append a change made from the command line to the audit trail (no key: the client is "cli")."""
     from knowledge.audit import AuditEvent, AuditLog
@@ -257,6 +271,7 @@ def train(
         for note in table.notes:
             say(note)
         say(f"{len(table)} tickets, {len(set(table.labels['department']))} departments")
+        table = _without_pii(settings, table, say)
         encoder = get_encoder(settings.encoder)
         vectors = _encode(encoder, table.texts)
         bundle = train_bundle(
@@ -281,7 +296,16 @@ def _register(settings: Settings, tenant: str, version: str, bundle_dir: Path) -
         raise CliError(f"version {version!r} already exists for tenant {tenant!r}; versions are immutable")
     if bundle_dir.resolve() != target.resolve():
         shutil.copytree(bundle_dir, target)
+    before = registry.state(tenant).active
     state = registry.register(tenant, version)
+    _audit(
+        settings,
+        tenant,
+        "model.register",
+        f"model:{version}",
+        before={"active": before},
+        after={"active": state.active, "registered": version},
+    )
     note = (
         "active" if state.active == version else f"registered; promote with 'triage models promote {version}'"
     )
@@ -530,6 +554,7 @@ def retrain(
             id_column=id_column,
             rare=rare,
         )
+        table = _without_pii(settings, table, say)  # corrections' texts were redacted when stored
         ledger = Ledger(settings.database_path)
         corrections = load_corrections(ledger, tenant)
         ledger.close()

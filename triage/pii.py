@@ -8,7 +8,8 @@ it, no model number or ``: <number>`` right after it. spaCy's PERSON alone is no
 real bug reports nearly all of its 169 PERSON spans were words such as "Safari", "Tools" or
 "Related Help"): an English span found by the NER counts only after a cue ("Hi", "Dear",
 "from:", "contact", "user", "Mr.") or as two or three capitalised words starting with a known
-first name ("Sarah Connor"); spans from the extractor's cue rules count as found. A Chinese name counts after a cue word
+first name and going on with no common word ("Sarah Connor", not "Page Info"; first names from the
+field lexicon and the 5,500 US census first names of the ``names`` package); spans from the extractor's cue rules count as found. A Chinese name counts after a cue word
 (联系人, 姓名, 我是, 申请人, ...) or as surname plus a title of two characters or more (王经理); jieba's
 ``nr`` and new-word guesses alone do not count: on 300 real fault tickets all 23 of them were
 words (连接池, 高峰, 华为), no names. The measurements are in BENCHMARKS.md ("PII: person names").
@@ -26,6 +27,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,7 @@ _PRODUCT_WORDS = frozenset(_PRODUCT_TEXT.split())
 # ... or a value: "cvss score: -1", "tcp ttl:55".
 _MODEL_AFTER = re.compile(r"\s{1,2}(?:[A-Za-z]{0,3}\d{2,5}[A-Za-z]{0,3}|[A-Z]\d{1,2})\b|\s*[:=]\s*-?\d")
 _WORD = re.compile(r"[A-Za-z]+")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # What may stand right before an English name the NER found.
 _EN_CUE_BEFORE = re.compile(
     r"(?:\b(?:hi|hello|hey|dear|thanks|thank you|regards|cheers|contact|name|user|employee|colleague|"
@@ -108,14 +111,33 @@ def is_person_name(field: ExtractedField, text: str) -> bool:
         return True  # the extractor's cue rules: "contact john smith", "Regards, Dennis Pare"
     if _EN_CUE_BEFORE.search(text, max(0, field.start - 24), field.start):
         return True
-    return _EN_NAME.fullmatch(field.text) is not None and field.text.split()[0].lower() in _first_names()
+    if _EN_NAME.fullmatch(field.text) is None:
+        return False
+    first, *rest = field.text.lower().split()
+    # "Page Info", "Grant Access": a first name followed by an ordinary word is a phrase.
+    return first in _first_names() and not any(w in _common_words() for w in rest)
+
+
+@functools.cache
+def _common_words() -> frozenset[str]:
+    """Common English words from the field lexicon (read once)."""
+    data = read_yaml_mapping(LEXICON, what="the field lexicon")
+    return frozenset(str(data.get("en_common_words", "")).lower().split())
 
 
 @functools.cache
 def _first_names() -> frozenset[str]:
-    """English first names from the field lexicon (read once)."""
+    """English first names: the field lexicon's and the US census list of the ``names`` package (read once)."""
     data = read_yaml_mapping(LEXICON, what="the field lexicon")
-    return frozenset(str(data.get("en_first_names", "")).lower().split())
+    lexicon = str(data.get("en_first_names", "")).lower().split()
+    census = resources.files("names")
+    words = [
+        line.split(maxsplit=1)[0].lower()
+        for part in ("dist.male.first", "dist.female.first")
+        for line in census.joinpath(part).read_text(encoding="ascii").splitlines()
+        if line.strip()
+    ]
+    return frozenset(lexicon + words)
 
 
 def _chinese_name(field: ExtractedField, text: str) -> bool:
@@ -160,6 +182,18 @@ def _placeholder(field_type: str) -> str:
     return NAME_PLACEHOLDER if field_type == "person" else "[PII]"
 
 
+def _redaction_language(text: str) -> str:
+    """The detected language, but "mixed" for any Chinese text with a Latin word in it.
+
+    A mostly Chinese ticket still gets the English name rules and NER ("联系人 ... Contact Margaret
+    Thornton"): for redaction a missed name costs more than the extra milliseconds.
+    """
+    language = detect_language(text)
+    if language == "zh" and _LATIN_WORD.search(text):
+        return "mixed"
+    return language
+
+
 class PiiRedactor:
     """Replaces personal data in text and metadata by placeholders; thread-safe once the extractor is loaded."""
 
@@ -170,7 +204,7 @@ class PiiRedactor:
         """The PII fields of ``text``; ``language`` is detected when not given."""
         if not text:
             return []
-        found = self.extractor.extract(text, language or detect_language(text))
+        found = self.extractor.extract(text, language or _redaction_language(text))
         return pii_fields(found, text)
 
     def text(self, text: str, language: str | None = None) -> str:

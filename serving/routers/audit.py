@@ -42,7 +42,7 @@ class AuditRowOut(BaseModel):
     seq: int = Field(..., description="Position in the chain (1, 2, ...); pages go by it.")
     at: str = Field(..., description="When, UTC ISO 8601 with milliseconds.")
     key_id: str | None = Field(..., description="The API key that made the change; null from the CLI.")
-    tenant: str
+    tenant: str = Field(..., description="The tenant whose state changed.")
     action: str = Field(
         ...,
         description="What happened: case.create, case.replace, case.delete, article.*, feedback.create, "

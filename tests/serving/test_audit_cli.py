@@ -84,8 +84,11 @@ def test_cli_model_changes_are_audited_and_verified(env: Path) -> None:
         "model.promote",
         "model.candidate.clear",
         "model.candidate.set",
+        "model.register",
+        "model.register",
     ]
-    rollback, promote, cleared, chosen = rows
+    rollback, promote, cleared, chosen, registered, _ = rows
+    assert registered["after"] == {"active": first, "registered": second}
     assert promote["target"] == f"model:{second}" and promote["before"] == {"active": first}
     assert promote["after"] == {"active": second, "forced": True}
     assert rollback["after"] == {"active": first} and rollback["client"] == "cli"
@@ -98,7 +101,7 @@ def test_cli_model_changes_are_audited_and_verified(env: Path) -> None:
     assert _rows("--tenant", "someone-else") == []
     assert len(_rows("--limit", "2")) == 2
 
-    assert "intact: 4 rows" in _run("audit", "verify")
+    assert "intact: 6 rows" in _run("audit", "verify")
     database = env / "var" / "knowledge.db"
     conn = sqlite3.connect(database, isolation_level=None)
     conn.execute("DROP TRIGGER audit_no_update")

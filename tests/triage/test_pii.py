@@ -27,6 +27,7 @@ def redactor() -> PiiRedactor:
         ("Please ask Sarah Connor from HR to approve the laptop.", "Sarah Connor"),
         ("user john smith cannot log in to Outlook", "john smith"),
         ("Dear Mr. Okonkwo, your ticket is closed.", "Okonkwo"),
+        ("VPN for Margaret Quillfeather", "Margaret Quillfeather"),  # a census first name
         ("联系人：张伟，VPN 连不上", "张伟"),
         ("我是李娜，申请开通 VPN 权限", "李娜"),
         ("申请人：欧阳娜娜 需要开通邮箱", "欧阳娜娜"),
@@ -45,6 +46,7 @@ def test_redactor_replaces_person_names(redactor: PiiRedactor, text: str, name: 
         ("My Dell Latitude 7440 will not boot after the BIOS update.", "Dell Latitude 7440"),
         ("The Lenovo ThinkPad X1 and HP EliteBook 840 both lose Wi-Fi.", "ThinkPad X1"),
         ("Open the Tools menu, then Related Help appears in Safari.", "Related Help"),
+        ("Open the Navigator Page Info dialog.", "Page Info"),  # Page is a first name too
         ("数据库连接池满，业务高峰时段无法访问", "连接池"),
         ("cpu负载较高，造成总线数据堵塞", "造成总线"),
     ],
@@ -99,3 +101,10 @@ def test_pseudonym_is_stable_per_tenant_and_hides_the_name() -> None:
     assert first == pseudonym("acme", " li lei ")
     assert first != pseudonym("other", "Li Lei")
     assert "Li" not in first and first.startswith("agent-")
+
+
+def test_redactor_finds_english_names_in_a_mostly_chinese_text(redactor: PiiRedactor) -> None:
+    text = "联系人：欧阳娜娜，电话13912345678，VPN 报错 809。Contact Margaret Thornton at the front desk."
+    redacted = redactor.text(text)
+    assert "Margaret Thornton" not in redacted and "欧阳娜娜" not in redacted
+    assert redacted.count("[NAME]") == 2
