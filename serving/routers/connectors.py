@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,10 +26,12 @@ from serving.connectors.api import (
     check_connector,
     problem,
 )
-from serving.connectors.base import PayloadError, SignatureError
+from serving.connectors.base import ConnectorConfig, PayloadError, SignatureError
 from serving.connectors.store import ConnectorError, ConnectorStore
 from serving.connectors.worker import DeliveryWorker
+from serving.deps import AuditDep
 from serving.schemas import TENANT_PATTERN
+from triage.pipeline import TriageService
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +91,9 @@ async def webhook(connector: str, request: Request) -> Response:
         metrics.webhooks.labels(config.name, "ignored").inc()
         return JSONResponse(status_code=200, content={"delivery_id": None, "status": "ignored"})
     kept = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+    service: TriageService = request.app.state.service
+    if service.redact_pii:  # the queue keeps no personal data either (checked: the signature was)
+        body = await run_in_threadpool(service.redactor.json_bytes, body)
     delivery_id, new = await run_in_threadpool(
         store.enqueue, config, inbound.ticket_id, inbound.event_id, inbound.kind, kept, body
     )
@@ -100,6 +106,12 @@ async def webhook(connector: str, request: Request) -> Response:
     return JSONResponse(status_code=202, content={"delivery_id": delivery_id, "status": "queued"})
 
 
+def _connector_summary(config: ConnectorConfig) -> dict[str, Any]:
+    """What the audit trail keeps of a connector: never its credentials or signing secret."""
+    host = urlsplit(config.base_url).hostname  # not the URL: it could carry user:password@
+    return {"exists": True, "system": config.system, "host": host, "enabled": config.enabled}
+
+
 @router.post(
     "/v1/connectors",
     status_code=201,
@@ -107,7 +119,7 @@ async def webhook(connector: str, request: Request) -> Response:
     tags=["connectors"],
     responses={409: {}},
 )
-def add_connector(body: ConnectorIn, store: StoreDep) -> Response | ConnectorOut:
+def add_connector(body: ConnectorIn, store: StoreDep, audit: AuditDep) -> Response | ConnectorOut:
     """Add a connector for a tenant (credentials and signing secret are encrypted at rest)."""
     missing = [c for c in REQUIRED_CREDENTIALS[body.system] if not body.credentials.get(c)]
     if missing:
@@ -123,6 +135,9 @@ def add_connector(body: ConnectorIn, store: StoreDep) -> Response | ConnectorOut
         return problem(409, "Connector exists", str(exc))
     config = store.get(body.name)
     assert config is not None
+    audit.record(
+        config.tenant, "connector.create", f"connector:{config.name}", after=_connector_summary(config)
+    )
     return ConnectorOut.of(config)
 
 
@@ -144,12 +159,17 @@ def get_connector_route(
 
 
 @router.delete("/v1/connectors/{name}", status_code=204, tags=["connectors"], responses={404: {}})
-def remove_connector(name: str, store: StoreDep, tenant: TenantQuery = "default") -> Response:
+def remove_connector(
+    name: str, store: StoreDep, audit: AuditDep, tenant: TenantQuery = "default"
+) -> Response:
     """Remove a connector; its deliveries stay as a record."""
     config = store.get(name)
     if config is None or config.tenant != tenant:
         return _missing(name, tenant)
     store.remove(name)
+    audit.record(
+        tenant, "connector.delete", f"connector:{name}", _connector_summary(config), {"exists": False}
+    )
     return Response(status_code=204)
 
 
@@ -187,7 +207,7 @@ def list_deliveries(
     responses={404: {}, 409: {}},
 )
 def retry_delivery(
-    delivery_id: int, request: Request, store: StoreDep, tenant: TenantQuery = "default"
+    delivery_id: int, request: Request, store: StoreDep, audit: AuditDep, tenant: TenantQuery = "default"
 ) -> Response | DeliveryOut:
     """Send a dead delivery through the queue again (with a fresh count of tries)."""
     found = store.delivery(delivery_id)
@@ -200,5 +220,12 @@ def retry_delivery(
             "Delivery is not dead",
             f"delivery {delivery_id} is {found.state}; only a dead one can be retried",
         )
+    audit.record(
+        tenant,
+        "delivery.retry",
+        f"delivery:{delivery_id}",
+        {"state": found.state, "attempts": found.attempts},
+        {"state": retried.state, "attempts": retried.attempts},
+    )
     request.app.state.delivery_worker.wake()
     return DeliveryOut.of(retried)

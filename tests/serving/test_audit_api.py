@@ -224,3 +224,76 @@ def test_audit_chain_stays_intact_through_the_api(client: TestClient) -> None:
     log: AuditLog = client.app.state.audit  # type: ignore[attr-defined]
     result = log.verify()
     assert result.ok, result.problem
+
+
+def test_connector_changes_are_audited_without_credentials(client: TestClient) -> None:
+    start = _latest_seq(client)
+    connector = {
+        "name": "au-conn",
+        "tenant": TENANT,
+        "system": "generic",
+        "base_url": "https://robot:hunter2@tickets.example.org/api",
+        "signing_secret": "a-signing-secret-of-some-length",
+    }
+    assert client.post("/v1/connectors", json=connector).status_code == 201
+    assert client.delete("/v1/connectors/au-conn", params={"tenant": TENANT}).status_code == 204
+    rows = _new_rows(client, start)
+    assert [(r["action"], r["target"]) for r in rows] == [
+        ("connector.create", "connector:au-conn"),
+        ("connector.delete", "connector:au-conn"),
+    ]
+    assert rows[0]["after"] == {
+        "exists": True,
+        "system": "generic",
+        "host": "tickets.example.org",
+        "enabled": True,
+    }
+    assert "hunter2" not in json.dumps(rows) and "a-signing-secret" not in json.dumps(rows)
+
+
+def test_webhook_queue_keeps_no_personal_data_with_redact_pii(demo_dir: Path) -> None:
+    import hashlib
+    import hmac
+    import time
+
+    from serving.app import create_app
+    from serving.settings import load_settings
+
+    secret = "a-signing-secret-of-some-length"
+    app = create_app(load_settings(data_dir=demo_dir, redact_pii=True))
+    body = json.dumps(
+        {
+            "event": "ticket.created",
+            "event_id": "ev-pii-1",
+            "ticket": {
+                "id": "WH-PII-1",
+                "title": "VPN down",
+                "body": "联系人：欧阳娜娜，电话13912345678，邮箱wangfangqzv@xkcdmail.cn，VPN 报错 809。",
+                "requester": "wangfangqzv@xkcdmail.cn",
+            },
+        },
+        ensure_ascii=False,
+    ).encode()
+    stamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Triage-Timestamp": stamp,
+        "X-Triage-Signature": f"sha256={digest}",
+    }
+    connector = {
+        "name": "pii-generic",
+        "tenant": "pii-wh",
+        "system": "generic",
+        "base_url": "http://127.0.0.1:9",
+        "signing_secret": secret,
+    }
+    with TestClient(app) as redacting:
+        assert redacting.post("/v1/connectors", json=connector).status_code == 201
+        accepted = redacting.post("/v1/webhooks/pii-generic", content=body, headers=headers)
+        assert accepted.status_code == 202, accepted.text
+        stored = app.state.connectors.delivery(accepted.json()["delivery_id"])
+    kept = stored.body.decode()
+    assert "WH-PII-1" in kept and "[PHONE]" in kept and "[NAME]" in kept
+    for raw in ("13912345678", "wangfangqzv", "欧阳娜娜"):
+        assert raw not in kept

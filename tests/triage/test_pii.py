@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from triage.fields import FieldExtractor
-from triage.pii import PiiRedactor, is_person_name, pseudonym, redact_spans
+from triage.pii import PiiRedactor, bank_cards, is_person_name, pseudonym, redact_spans, resident_ids
 from triage.types import ExtractedField
 
 # A Chinese resident ID with a valid check digit and a bank card that passes Luhn.
@@ -108,3 +108,22 @@ def test_redactor_finds_english_names_in_a_mostly_chinese_text(redactor: PiiReda
     redacted = redactor.text(text)
     assert "Margaret Thornton" not in redacted and "欧阳娜娜" not in redacted
     assert redacted.count("[NAME]") == 2
+
+
+def test_resident_ids_need_check_digit_and_date_not_a_known_county() -> None:
+    found = resident_ids(f"ID {ID_NUMBER}, 11010519491231002x and 440306198513151234 (month 13)")
+    assert [f.text for f in found] == [ID_NUMBER, "11010519491231002x"]
+    assert all(f.pii and f.type == "id_number" for f in found)
+    assert resident_ids("440306198503151235") == []  # wrong check digit
+
+
+def test_bank_cards_need_luhn_and_a_card_scheme() -> None:
+    text = (
+        f"报销打到银行卡{BANK_CARD}，card 4367 4200 1234 5673; order 1234567890123452; ref 6228480012345672"
+    )
+    assert [f.value for f in bank_cards(text)] == [BANK_CARD, "4367420012345673"]
+
+
+def test_redactor_replaces_a_card_and_an_id_the_extractor_does_not_flag(redactor: PiiRedactor) -> None:
+    text = f"身份证号{ID_NUMBER}，报销打到银行卡{BANK_CARD}，谢谢"
+    assert redactor.text(text) == "身份证号[ID_NUMBER]，报销打到银行卡[BANK_CARD]，谢谢"
