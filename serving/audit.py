@@ -10,12 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
+
 from knowledge import Document
 from knowledge.audit import AuditEvent, AuditLog, AuditRecord
 from triage.registry import RegistryState
-
-#: At most this many ids are listed in a bulk change's summary (the count is always there).
-MAX_IDS = 20
 
 
 def model_summary(state: RegistryState) -> dict[str, Any]:
@@ -42,19 +41,23 @@ def document_summary(doc: Document | None) -> dict[str, Any]:
     }
 
 
-def ids_summary(ids: Sequence[str]) -> dict[str, Any]:
-    """A bulk change: how many ids, and the first ``MAX_IDS`` of them."""
-    return {"count": len(ids), "ids": list(ids[:MAX_IDS])}
-
-
 @dataclass(frozen=True)
 class Auditor:
-    """Appends audit rows on behalf of one request: its key, request id and client address."""
+    """Appends audit rows on behalf of one request: its key, request id and client address.
+
+    With ``request`` given, the key is read from ``request.state.caller`` when a row is written
+    (the authentication dependency sets it, in whatever order FastAPI resolved the two).
+    """
 
     log: AuditLog
     key_id: str | None = None
     request_id: str | None = None
     client: str | None = None
+    request: Request | None = None
+
+    def _key_id(self) -> str | None:
+        caller = getattr(self.request.state, "caller", None) if self.request is not None else None
+        return getattr(caller, "key_id", None) or self.key_id
 
     def record(
         self,
@@ -81,7 +84,7 @@ class Auditor:
                     target=target,
                     before=before,
                     after=after,
-                    key_id=self.key_id,
+                    key_id=self._key_id(),
                     request_id=self.request_id,
                     client=self.client,
                 )

@@ -47,9 +47,9 @@ def _auditor(request: Request) -> Auditor:
     log: AuditLog = request.app.state.audit
     return Auditor(
         log,
-        key_id=None,
         request_id=_request_id(request),
         client=request.client.host if request.client else None,
+        request=request,
     )
 
 
