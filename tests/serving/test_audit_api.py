@@ -263,7 +263,7 @@ def test_webhook_queue_keeps_no_personal_data_with_redact_pii(demo_dir: Path) ->
     app = create_app(load_settings(data_dir=demo_dir, redact_pii=True))
     body = json.dumps(
         {
-            "event": "ticket.created",
+            "event": "created",
             "event_id": "ev-pii-1",
             "ticket": {
                 "id": "WH-PII-1",
