@@ -274,6 +274,8 @@ class DeliveryWorker:
             self.store.save_plan(delivery.id, asdict(plan), result_labels(result))
         calls = connector.write_calls(config, inbound.ticket_id, plan)
         client.run(calls, delivery.steps_done, lambda done: self.store.step_done(delivery.id, done))
+        if plan.group is not None:
+            self.store.set_group(config.name, inbound.ticket_id, plan.group)
 
     def _close_loop(
         self,
@@ -317,11 +319,15 @@ class DeliveryWorker:
                         agent=f"connector:{config.name}",
                     )
                 )
-            source = mapping.ours("department", outcome.previous_group)
+            # Zammad and GLPI send the group as it is now, not the one before: the last one seen is.
+            before = outcome.previous_group or self.store.last_group(config.name, inbound.ticket_id)
+            source = mapping.ours("department", before)
             if source and final["department"] and source != final["department"]:
                 ledger.add_reassignment(
                     config.tenant, ticket_key, source, final["department"], at, source=config.system
                 )
+            if outcome.group is not None:
+                self.store.set_group(config.name, inbound.ticket_id, outcome.group)
             self.store.step_done(delivery.id, 1)
         if not outcome.solved or seen is None:
             return

@@ -217,3 +217,14 @@ def test_redact_pii_setting_scrubs_stored_case_text(demo_dir: Path) -> None:
     assert "13812345678" not in stored["body"] and "li.lei@example.com" not in stored["body"]
     assert "[PHONE]" in stored["body"] and "[EMAIL]" in stored["body"]
     assert "13812345678" not in stored["resolution"] and "VPN" in stored["resolution"]
+
+
+def test_extract_anchors_times_to_created_at_and_marks_partial_dates(client: TestClient) -> None:
+    body = {"title": "VPN down", "body": "VPN dropped at 03:12 UTC; same on 8月13日. Employee ID A10234."}
+    anchored = client.post("/v1/extract", json={**body, "created_at": "2026-03-04T23:30:00-05:00"})
+    assert anchored.status_code == 200, anchored.text
+    fields = {f["text"]: f for f in anchored.json()["fields"]}
+    assert fields["03:12 UTC"]["value"] == "2026-03-05T03:12:00+00:00" and not fields["03:12 UTC"]["partial"]
+    assert fields["A10234"]["type"] == "employee_id"
+    loose = {f["text"]: f for f in client.post("/v1/extract", json=body).json()["fields"]}
+    assert (loose["8月13日"]["value"], loose["8月13日"]["partial"]) == ("08-13", True)

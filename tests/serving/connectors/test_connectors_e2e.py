@@ -333,26 +333,38 @@ def test_dead_letter_then_manual_retry_writes_each_step_once(api: TriageClient, 
 
 
 def test_sigkill_between_accept_and_write_back_loses_nothing(api: TriageClient, server: Server) -> None:
-    name = "e2e-glpi-kill"
-    with make_stand_in("glpi") as stand_in:
-        add(api, "glpi", stand_in, name)
-        stand_in.inject("timeout", 30)  # the worker is inside initSession when the server dies
-        body, headers = created("glpi")
-        assert (
-            httpx.post(f"{server.base}/v1/webhooks/{name}", content=body, headers=headers).status_code == 202
-        )
+    """Every system's event accepted, the server SIGKILLed with the first write-back in flight."""
+    stand_ins = {system: make_stand_in(system) for system in SYSTEMS}
+    for stand_in in stand_ins.values():
+        stand_in.__enter__()
+    try:
+        first = stand_ins[SYSTEMS[0]]
+        first.inject("timeout", 30)  # the worker is inside this call when the server dies
+        for system, stand_in in stand_ins.items():
+            add(api, system, stand_in, f"e2e-kill-{system}")
+        for system in SYSTEMS:
+            body, headers = created(system, variant=9)
+            url = f"{server.base}/v1/webhooks/e2e-kill-{system}"
+            assert httpx.post(url, content=body, headers=headers).status_code == 202
         deadline = time.monotonic() + 60
-        while not stand_in.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert stand_in.requests, "the worker reached the stand-in"
+        while not first.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert first.requests, "the worker reached the first stand-in"
         server.kill()
-        assert not stand_in.writes
+        assert not any(s.writes for s in stand_ins.values()), "killed before any write-back"
         server.start()
-        [done] = wait_state(api, name, "done")
-        want = expected_writes("glpi", done["predicted"])
-        stand_in.wait_writes(len(want))
+        for system, stand_in in stand_ins.items():
+            [done] = wait_state(api, f"e2e-kill-{system}", "done")
+            want = expected_writes(system, done["predicted"])
+            stand_in.wait_writes(len(want))
         time.sleep(0.5)
-        assert [_with_note_placeholder("glpi", w) for w in stand_in.writes] == want
+        for system, stand_in in stand_ins.items():
+            assert [_with_note_placeholder(system, w) for w in stand_in.writes] == expected_writes(
+                system, api.list_deliveries(connector=f"e2e-kill-{system}")["deliveries"][0]["predicted"]
+            ), system
+    finally:
+        for stand_in in stand_ins.values():
+            stand_in.__exit__(None, None, None)
 
 
 def _ledger(server: Server, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -474,3 +486,29 @@ def test_webhook_refusals_are_clear_and_counted(api: TriageClient, server: Serve
     assert 'triage_webhooks_total{connector="e2e-edges",outcome="unauthorized"} 1.0' in metrics
     assert 'triage_webhooks_total{connector="e2e-ignored",outcome="ignored"} 1.0' in metrics
     assert 'triage_deliveries{connector="e2e-edges",state="done"} 1.0' in metrics
+
+
+def test_zammad_reassignment_is_told_from_the_group_we_wrote(api: TriageClient, server: Server) -> None:
+    """Zammad sends the group as it is now; the move is against the group we wrote (or last saw)."""
+    name = "e2e-zammad-moves"
+    url = f"{server.base}/v1/webhooks/{name}"
+    with make_stand_in("zammad") as stand_in:
+        add(api, "zammad", stand_in, name)
+        body, headers = created("zammad", variant=8)
+        assert httpx.post(url, content=body, headers=headers).status_code == 202
+        [done] = wait_state(api, name, "done")
+        assert stand_in.tickets["17"]["group_id"] == 3, "IT's group was written"
+        moved = fx.raw(
+            fx.zammad_event(17, "2026-12-04T02:00:00.000Z", article_count=2, group_id=4, state="open")
+        )
+        assert httpx.post(url, content=moved, headers=fx.zammad_headers(SECRET, moved)).status_code == 202
+        again = fx.raw(
+            fx.zammad_event(17, "2026-12-04T02:30:00.000Z", article_count=3, group_id=4, state="open")
+        )
+        assert httpx.post(url, content=again, headers=fx.zammad_headers(SECRET, again)).status_code == 202
+        wait_state(api, name, "done", n=3)
+    moves = _ledger(
+        server, "SELECT from_department, to_department FROM reassignments WHERE ticket_id=?", f"{name}:17"
+    )
+    assert moves == [("IT", "Finance")], "one move; the later update in the same group is none"
+    assert done["predicted"]["department"]["value"] == "IT"
