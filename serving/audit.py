@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from knowledge import Document
 from knowledge.audit import AuditEvent, AuditLog, AuditRecord
+from serving.keys import ApiKey
 from triage.registry import RegistryState
 
 
@@ -38,6 +39,17 @@ def document_summary(doc: Document | None) -> dict[str, Any]:
         "priority": doc.priority,
         "status": doc.status,
         "language": doc.language,
+    }
+
+
+def key_summary(key: ApiKey) -> dict[str, Any]:
+    """An API key without its secret (there is none to show: only its hash is stored)."""
+    return {
+        "prefix": key.prefix,
+        "name": key.name,
+        "scopes": list(key.scopes),
+        "expires": key.expires.isoformat() if key.expires else None,
+        "revoked": key.revoked is not None,
     }
 
 

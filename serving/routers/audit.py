@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.audit import AuditLog, AuditRecord
-from serving.deps import TenantQuery
+from serving.deps import AuditReader, TenantDep
+from serving.errors import V1_PROBLEMS
 from serving.schemas import Timestamp
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], responses=V1_PROBLEMS)
 
 
 class AuditRowOut(BaseModel):
@@ -72,7 +73,8 @@ class AuditPage(BaseModel):
 @router.get("/v1/audit", response_model=AuditPage)
 def audit_trail(
     request: Request,
-    tenant: TenantQuery = "default",
+    caller: AuditReader,
+    tenant: TenantDep,
     action: Annotated[
         str | None,
         Query(
@@ -91,7 +93,7 @@ def audit_trail(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Rows per page.")] = 50,
 ) -> AuditPage:
-    """The tenant's audit trail, newest first: every change of state with its key, request and before/after."""
+    """The key's tenant's audit trail, newest first: every change of state with its key, request and before/after."""
     log: AuditLog = request.app.state.audit
     rows = log.entries(
         tenant, action=action, key_id=key_id, since=since, until=until, before_seq=before, limit=limit + 1

@@ -29,13 +29,16 @@ from serving.connectors.api import (
 from serving.connectors.base import ConnectorConfig, PayloadError, SignatureError
 from serving.connectors.store import ConnectorError, ConnectorStore
 from serving.connectors.worker import DeliveryWorker
-from serving.deps import AuditDep
-from serving.schemas import TENANT_PATTERN
+from serving.deps import AuditDep, ConnectorsAdmin, TenantDep, bind_tenant
+from serving.errors import V1_PROBLEMS
 from triage.pipeline import TriageService
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["connectors"])
+# Every route but the webhook needs a key with connectors:admin; the webhook is authenticated by the
+# ticket system's signature over the raw body instead (it cannot send our API keys).
+admin = APIRouter(tags=["connectors"], responses=V1_PROBLEMS)
 
 
 def _store(request: Request) -> ConnectorStore:
@@ -44,7 +47,6 @@ def _store(request: Request) -> ConnectorStore:
 
 
 StoreDep = Annotated[ConnectorStore, Depends(_store)]
-TenantQuery = Annotated[str, Query(min_length=1, max_length=100, pattern=TENANT_PATTERN)]
 
 
 def _missing(name: str, tenant: str) -> JSONResponse:
@@ -112,15 +114,18 @@ def _connector_summary(config: ConnectorConfig) -> dict[str, Any]:
     return {"exists": True, "system": config.system, "host": host, "enabled": config.enabled}
 
 
-@router.post(
+@admin.post(
     "/v1/connectors",
     status_code=201,
     response_model=ConnectorOut,
     tags=["connectors"],
     responses={409: {}},
 )
-def add_connector(body: ConnectorIn, store: StoreDep, audit: AuditDep) -> Response | ConnectorOut:
+def add_connector(
+    body: ConnectorIn, caller: ConnectorsAdmin, store: StoreDep, audit: AuditDep
+) -> Response | ConnectorOut:
     """Add a connector for a tenant (credentials and signing secret are encrypted at rest)."""
+    body = bind_tenant(body, caller)
     missing = [c for c in REQUIRED_CREDENTIALS[body.system] if not body.credentials.get(c)]
     if missing:
         return problem(
@@ -141,15 +146,15 @@ def add_connector(body: ConnectorIn, store: StoreDep, audit: AuditDep) -> Respon
     return ConnectorOut.of(config)
 
 
-@router.get("/v1/connectors", response_model=ConnectorList, tags=["connectors"])
-def list_connectors(store: StoreDep, tenant: TenantQuery = "default") -> ConnectorList:
+@admin.get("/v1/connectors", response_model=ConnectorList, tags=["connectors"])
+def list_connectors(caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep) -> ConnectorList:
     """A tenant's connectors (never their credentials or secrets)."""
     return ConnectorList(connectors=[ConnectorOut.of(c) for c in store.all(tenant)])
 
 
-@router.get("/v1/connectors/{name}", response_model=ConnectorOut, tags=["connectors"], responses={404: {}})
+@admin.get("/v1/connectors/{name}", response_model=ConnectorOut, tags=["connectors"], responses={404: {}})
 def get_connector_route(
-    name: str, store: StoreDep, tenant: TenantQuery = "default"
+    name: str, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
 ) -> Response | ConnectorOut:
     """One connector."""
     config = store.get(name)
@@ -158,9 +163,9 @@ def get_connector_route(
     return ConnectorOut.of(config)
 
 
-@router.delete("/v1/connectors/{name}", status_code=204, tags=["connectors"], responses={404: {}})
+@admin.delete("/v1/connectors/{name}", status_code=204, tags=["connectors"], responses={404: {}})
 def remove_connector(
-    name: str, store: StoreDep, audit: AuditDep, tenant: TenantQuery = "default"
+    name: str, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep, audit: AuditDep
 ) -> Response:
     """Remove a connector; its deliveries stay as a record."""
     config = store.get(name)
@@ -173,11 +178,11 @@ def remove_connector(
     return Response(status_code=204)
 
 
-@router.post(
+@admin.post(
     "/v1/connectors/{name}:test", response_model=ConnectorCheck, tags=["connectors"], responses={404: {}}
 )
 def test_connector(
-    name: str, request: Request, store: StoreDep, tenant: TenantQuery = "default"
+    name: str, request: Request, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
 ) -> Response | ConnectorCheck:
     """Call the system once, read-only, with the stored credentials: do they work?"""
     config = store.get(name)
@@ -186,10 +191,11 @@ def test_connector(
     return check_connector(config, request.app.state.delivery_worker.policy.timeout)
 
 
-@router.get("/v1/deliveries", response_model=DeliveryList, tags=["connectors"])
+@admin.get("/v1/deliveries", response_model=DeliveryList, tags=["connectors"])
 def list_deliveries(
+    caller: ConnectorsAdmin,
+    tenant: TenantDep,
     store: StoreDep,
-    tenant: TenantQuery = "default",
     connector: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
     state: Annotated[Literal["pending", "running", "done", "dead"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -200,14 +206,19 @@ def list_deliveries(
     return DeliveryList(deliveries=[DeliveryOut.of(d) for d in rows], total=total, limit=limit, offset=offset)
 
 
-@router.post(
+@admin.post(
     "/v1/deliveries/{delivery_id}:retry",
     response_model=DeliveryOut,
     tags=["connectors"],
     responses={404: {}, 409: {}},
 )
 def retry_delivery(
-    delivery_id: int, request: Request, store: StoreDep, audit: AuditDep, tenant: TenantQuery = "default"
+    delivery_id: int,
+    request: Request,
+    caller: ConnectorsAdmin,
+    tenant: TenantDep,
+    store: StoreDep,
+    audit: AuditDep,
 ) -> Response | DeliveryOut:
     """Send a dead delivery through the queue again (with a fresh count of tries)."""
     found = store.delivery(delivery_id)

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from knowledge.audit import AuditLog
+from tests.serving.conftest import KeyMaker, TenantClient, bearer
 from training.demo import DemoPaths
 from triage.registry import ModelRegistry
 
@@ -30,7 +31,7 @@ def _new_rows(client: TestClient, since: int) -> list[dict[str, Any]]:
     log: AuditLog = client.app.state.audit  # type: ignore[attr-defined]
     rows = [r for r in log.entries(limit=500) if r.seq > since]
     return [
-        {k: getattr(r, k) for k in ("tenant", "action", "target", "before", "after", "request_id")}
+        {k: getattr(r, k) for k in ("tenant", "action", "target", "before", "after", "request_id", "key_id")}
         for r in reversed(rows)
     ]
 
@@ -46,10 +47,11 @@ def _case(case_id: str, department: str = "IT") -> dict[str, Any]:
     }
 
 
-def test_case_writes_and_deletes_append_one_row_each(client: TestClient) -> None:
+def test_case_writes_and_deletes_append_one_row_each(client: TestClient, tenant_client: TenantClient) -> None:
+    http = tenant_client(TENANT)
     start = _latest_seq(client)
     headers = {"X-Request-ID": "req-audit-1"}
-    response = client.post("/v1/cases", json={"cases": [_case("AU-1"), _case("AU-2")]}, headers=headers)
+    response = http.post("/v1/cases", json={"cases": [_case("AU-1"), _case("AU-2")]}, headers=headers)
     assert response.status_code == 201
     rows = _new_rows(client, start)
     assert [(r["action"], r["target"]) for r in rows] == [
@@ -58,16 +60,17 @@ def test_case_writes_and_deletes_append_one_row_each(client: TestClient) -> None
     ]
     assert rows[0]["before"] == {"exists": False} and rows[0]["after"]["department"] == "IT"
     assert {r["request_id"] for r in rows} == {"req-audit-1"} and {r["tenant"] for r in rows} == {TENANT}
+    assert rows[0]["key_id"] and {r["key_id"] for r in rows} == {rows[0]["key_id"]}  # the key that wrote
 
     start = _latest_seq(client)
-    assert client.post("/v1/cases", json={"cases": [_case("AU-1", "Network")]}).status_code == 201
+    assert http.post("/v1/cases", json={"cases": [_case("AU-1", "Network")]}).status_code == 201
     (row,) = _new_rows(client, start)
     assert row["action"] == "case.replace" and row["before"]["department"] == "IT"
     assert row["after"]["department"] == "Network"
 
     start = _latest_seq(client)
     replaced = {k: v for k, v in _case("AU-2", "Finance").items() if k not in ("id", "tenant")}
-    assert client.put("/v1/cases/AU-2", params={"tenant": TENANT}, json=replaced).status_code == 200
+    assert http.put("/v1/cases/AU-2", params={"tenant": TENANT}, json=replaced).status_code == 200
     (row,) = _new_rows(client, start)
     assert (row["action"], row["target"], row["after"]["department"]) == (
         "case.replace",
@@ -76,13 +79,13 @@ def test_case_writes_and_deletes_append_one_row_each(client: TestClient) -> None
     )
 
     start = _latest_seq(client)
-    assert client.delete("/v1/cases/AU-2", params={"tenant": TENANT}).status_code == 204
+    assert http.delete("/v1/cases/AU-2", params={"tenant": TENANT}).status_code == 204
     (row,) = _new_rows(client, start)
     assert (row["action"], row["before"]["exists"], row["after"]) == ("case.delete", True, {"exists": False})
 
     start = _latest_seq(client)
     body = {"tenant": TENANT, "ids": ["AU-1", "AU-404"]}
-    assert client.post("/v1/cases:delete", json=body).json()["deleted"] == ["AU-1"]
+    assert http.post("/v1/cases:delete", json=body).json()["deleted"] == ["AU-1"]
     (row,) = _new_rows(client, start)  # the unknown id changed nothing
     assert (row["action"], row["target"], row["after"]) == (
         "case.delete",
@@ -91,26 +94,29 @@ def test_case_writes_and_deletes_append_one_row_each(client: TestClient) -> None
     )
 
 
-def test_refused_changes_append_nothing(client: TestClient) -> None:
+def test_refused_changes_append_nothing(client: TestClient, tenant_client: TenantClient) -> None:
+    http = tenant_client(TENANT)
     start = _latest_seq(client)
-    assert client.delete("/v1/cases/NOPE", params={"tenant": TENANT}).status_code == 404
-    assert client.put("/v1/articles/NOPE", params={"tenant": TENANT}, json={"body": "x"}).status_code == 404
-    assert client.post("/v1/cases", json={"cases": [{"id": "X", "tenant": TENANT}]}).status_code == 422
+    assert http.delete("/v1/cases/NOPE", params={"tenant": TENANT}).status_code == 404
+    assert http.put("/v1/articles/NOPE", params={"tenant": TENANT}, json={"body": "x"}).status_code == 404
+    assert http.post("/v1/cases", json={"cases": [{"id": "X", "tenant": TENANT}]}).status_code == 422
     assert _new_rows(client, start) == []
 
 
-def test_article_writes_are_audited_as_articles(client: TestClient) -> None:
+def test_article_writes_are_audited_as_articles(client: TestClient, tenant_client: TenantClient) -> None:
+    http = tenant_client(TENANT)
     start = _latest_seq(client)
     article = {"id": "KB-AU", "tenant": TENANT, "title": "Reset VPN", "body": "Open the client and reset."}
-    assert client.post("/v1/articles", json={"articles": [article]}).status_code == 201
-    assert client.delete("/v1/articles/KB-AU", params={"tenant": TENANT}).status_code == 204
+    assert http.post("/v1/articles", json={"articles": [article]}).status_code == 201
+    assert http.delete("/v1/articles/KB-AU", params={"tenant": TENANT}).status_code == 204
     assert [(r["action"], r["target"]) for r in _new_rows(client, start)] == [
         ("article.create", "article:KB-AU"),
         ("article.delete", "article:KB-AU"),
     ]
 
 
-def test_feedback_is_audited_without_its_text(client: TestClient) -> None:
+def test_feedback_is_audited_without_its_text(client: TestClient, tenant_client: TenantClient) -> None:
+    http = tenant_client(TENANT)
     start = _latest_seq(client)
     body = {
         "tenant": TENANT,
@@ -121,7 +127,7 @@ def test_feedback_is_audited_without_its_text(client: TestClient) -> None:
         "text": "Refund for invoice INV-2026-001 please",
         "agent": "li.lei",
     }
-    created = client.post("/v1/feedback", json=body)
+    created = http.post("/v1/feedback", json=body)
     assert created.status_code == 201
     (row,) = _new_rows(client, start)
     assert row["action"] == "feedback.create" and row["target"] == f"feedback:{created.json()['id']}"
@@ -142,17 +148,20 @@ def model_tenant(demo_dir: Path) -> str:
     return "audit-m"
 
 
-def test_model_changes_append_their_rows(client: TestClient, model_tenant: str) -> None:
+def test_model_changes_append_their_rows(
+    client: TestClient, tenant_client: TenantClient, model_tenant: str
+) -> None:
+    http = tenant_client(model_tenant)
     start = _latest_seq(client)
     query = {"tenant": model_tenant}
     assert (
-        client.post("/v1/models/au-v2/candidate", json=query | {"mode": "canary", "share": 0.3}).status_code
+        http.post("/v1/models/au-v2/candidate", json=query | {"mode": "canary", "share": 0.3}).status_code
         == 200
     )
-    assert client.delete("/v1/models/candidate", params=query).status_code == 200
-    assert client.delete("/v1/models/candidate", params=query).status_code == 200  # nothing to clear: no row
-    assert client.post("/v1/models/au-v2/promote", json=query | {"force": True}).status_code == 200
-    assert client.post("/v1/models/rollback", json=query).status_code == 200
+    assert http.delete("/v1/models/candidate", params=query).status_code == 200
+    assert http.delete("/v1/models/candidate", params=query).status_code == 200  # nothing to clear: no row
+    assert http.post("/v1/models/au-v2/promote", json=query | {"force": True}).status_code == 200
+    assert http.post("/v1/models/rollback", json=query).status_code == 200
     rows = _new_rows(client, start)
     assert [(r["action"], r["target"]) for r in rows] == [
         ("model.candidate.set", "model:au-v2"),
@@ -171,36 +180,36 @@ def test_model_changes_append_their_rows(client: TestClient, model_tenant: str) 
     assert {r["tenant"] for r in rows} == {model_tenant}
 
 
-def test_audit_route_pages_and_filters_one_tenant(client: TestClient) -> None:
+def test_audit_route_pages_and_filters_one_tenant(tenant_client: TenantClient) -> None:
+    p, q = tenant_client("audit-p"), tenant_client("audit-q")
     for i in range(3):
         assert (
-            client.post("/v1/cases", json={"cases": [_case(f"PG-{i}") | {"tenant": "audit-p"}]}).status_code
-            == 201
+            p.post("/v1/cases", json={"cases": [_case(f"PG-{i}") | {"tenant": "audit-p"}]}).status_code == 201
         )
-    assert (
-        client.post("/v1/cases", json={"cases": [_case("PG-X") | {"tenant": "audit-q"}]}).status_code == 201
-    )
+    assert q.post("/v1/cases", json={"cases": [_case("PG-X") | {"tenant": "audit-q"}]}).status_code == 201
 
-    first = client.get("/v1/audit", params={"tenant": "audit-p", "limit": 2}).json()
+    first = p.get("/v1/audit", params={"tenant": "audit-p", "limit": 2}).json()
     assert [r["target"] for r in first["items"]] == ["case:PG-2", "case:PG-1"]
-    second = client.get(
+    second = p.get(
         "/v1/audit", params={"tenant": "audit-p", "limit": 2, "before": first["next_before"]}
     ).json()
     assert [r["target"] for r in second["items"]] == ["case:PG-0"] and second["next_before"] is None
-    everything = client.get("/v1/audit", params={"tenant": "audit-p", "limit": 500}).json()["items"]
+    everything = p.get("/v1/audit", params={"tenant": "audit-p", "limit": 500}).json()["items"]
     assert {r["tenant"] for r in everything} == {"audit-p"}  # audit-q's row is not there
 
-    assert (
-        client.get("/v1/audit", params={"tenant": "audit-p", "action": "case.delete"}).json()["items"] == []
-    )
-    assert len(client.get("/v1/audit", params={"tenant": "audit-p", "action": "case.*"}).json()["items"]) == 3
+    assert p.get("/v1/audit", params={"tenant": "audit-p", "action": "case.delete"}).json()["items"] == []
+    assert len(p.get("/v1/audit", params={"tenant": "audit-p", "action": "case.*"}).json()["items"]) == 3
     newest = first["items"][0]["at"]
-    later = client.get("/v1/audit", params={"tenant": "audit-p", "since": newest}).json()["items"]
+    later = p.get("/v1/audit", params={"tenant": "audit-p", "since": newest}).json()["items"]
     assert [r["target"] for r in later] == ["case:PG-2"]
     assert (
-        client.get("/v1/audit", params={"tenant": "audit-p", "until": "2000-01-01T00:00:00Z"}).json()["items"]
+        p.get("/v1/audit", params={"tenant": "audit-p", "until": "2000-01-01T00:00:00Z"}).json()["items"]
         == []
     )
+    # Another tenant's key sees its own rows only, and may not name this tenant.
+    assert {r["tenant"] for r in q.get("/v1/audit").json()["items"]} == {"audit-q"}
+    refused = q.get("/v1/audit", params={"tenant": "audit-p"})
+    assert refused.status_code == 403 and "items" not in refused.json()
 
 
 @pytest.mark.parametrize(
@@ -226,7 +235,10 @@ def test_audit_chain_stays_intact_through_the_api(client: TestClient) -> None:
     assert result.ok, result.problem
 
 
-def test_connector_changes_are_audited_without_credentials(client: TestClient) -> None:
+def test_connector_changes_are_audited_without_credentials(
+    client: TestClient, tenant_client: TenantClient
+) -> None:
+    http = tenant_client(TENANT)
     start = _latest_seq(client)
     connector = {
         "name": "au-conn",
@@ -235,8 +247,8 @@ def test_connector_changes_are_audited_without_credentials(client: TestClient) -
         "base_url": "https://robot:hunter2@tickets.example.org/api",
         "signing_secret": "a-signing-secret-of-some-length",
     }
-    assert client.post("/v1/connectors", json=connector).status_code == 201
-    assert client.delete("/v1/connectors/au-conn", params={"tenant": TENANT}).status_code == 204
+    assert http.post("/v1/connectors", json=connector).status_code == 201
+    assert http.delete("/v1/connectors/au-conn", params={"tenant": TENANT}).status_code == 204
     rows = _new_rows(client, start)
     assert [(r["action"], r["target"]) for r in rows] == [
         ("connector.create", "connector:au-conn"),
@@ -251,7 +263,7 @@ def test_connector_changes_are_audited_without_credentials(client: TestClient) -
     assert "hunter2" not in json.dumps(rows) and "a-signing-secret" not in json.dumps(rows)
 
 
-def test_webhook_queue_keeps_no_personal_data_with_redact_pii(demo_dir: Path) -> None:
+def test_webhook_queue_keeps_no_personal_data_with_redact_pii(demo_dir: Path, make_key: KeyMaker) -> None:
     import hashlib
     import hmac
     import time
@@ -288,7 +300,7 @@ def test_webhook_queue_keeps_no_personal_data_with_redact_pii(demo_dir: Path) ->
         "base_url": "http://127.0.0.1:9",
         "signing_secret": secret,
     }
-    with TestClient(app) as redacting:
+    with TestClient(app, headers=bearer(make_key("pii-wh"))) as redacting:
         assert redacting.post("/v1/connectors", json=connector).status_code == 201
         accepted = redacting.post("/v1/webhooks/pii-generic", content=body, headers=headers)
         assert accepted.status_code == 202, accepted.text
@@ -297,3 +309,21 @@ def test_webhook_queue_keeps_no_personal_data_with_redact_pii(demo_dir: Path) ->
     assert "WH-PII-1" in kept and "[PHONE]" in kept and "[NAME]" in kept
     for raw in ("13912345678", "wangfangqzv", "欧阳娜娜"):
         assert raw not in kept
+
+
+def test_key_create_and_revoke_are_audited_without_the_secret(
+    client: TestClient, tenant_client: TenantClient
+) -> None:
+    http = tenant_client(TENANT)
+    start = _latest_seq(client)
+    created = http.post("/v1/keys", json={"scopes": ["triage"], "name": "audit test key"})
+    assert created.status_code == 201, created.text
+    key = created.json()
+    assert http.delete(f"/v1/keys/{key['id']}").status_code == 200
+    rows = _new_rows(client, start)
+    assert [(r["action"], r["target"]) for r in rows] == [
+        ("key.create", f"key:{key['id']}"),
+        ("key.revoke", f"key:{key['id']}"),
+    ]
+    assert rows[0]["after"]["scopes"] == ["triage"] and rows[1]["after"]["revoked"] is True
+    assert key["secret"] not in json.dumps(rows)

@@ -111,6 +111,18 @@ def test_cli_model_changes_are_audited_and_verified(env: Path) -> None:
     assert result.exit_code == 1 and "row 2" in result.output and "edited" in result.output
 
 
+def test_cli_key_create_and_revoke_are_audited(env: Path) -> None:
+    created = _run("keys", "create", "--tenant", "acme", "--scopes", "triage", "--name", "robot")
+    secret = created.strip().splitlines()[-1]
+    (row,) = _rows("--action", "key.create")
+    key_id = row["target"].removeprefix("key:")
+    _run("keys", "revoke", key_id)
+    (revoked,) = _rows("--action", "key.revoke")
+    assert row["tenant"] == "acme" and row["after"]["name"] == "robot" and row["client"] == "cli"
+    assert revoked["target"] == f"key:{key_id}" and revoked["after"]["revoked"] is True
+    assert secret not in json.dumps(row)
+
+
 def test_cli_audit_rejects_a_bad_time(env: Path) -> None:
     result = CliRunner().invoke(app, ["audit", "--since", "yesterday"])
     assert result.exit_code == 2 and "--since" in result.output and "ISO 8601" in result.output

@@ -28,6 +28,7 @@ import httpx
 import joblib
 import pytest
 
+from serving.keys import ALL_SCOPES, KeyStore
 from training.demo import DemoPaths
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -122,7 +123,7 @@ def _files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
 
 
-def _send_everything(base: str, redact: bool) -> None:
+def _send_everything(base: str, headers: dict[str, str], redact: bool) -> None:
     """Every route that writes (and the read-only ones that see ticket text), each carrying PII."""
     ticket_zh = {"id": "PII-T1", "tenant": "pii", "title": "VPN 连不上", "body": BODY_ZH, "requester": EMAIL}
     ticket_en = {"id": "PII-T2", "tenant": "pii", "title": "Double charge", "body": BODY_EN}
@@ -143,7 +144,7 @@ def _send_everything(base: str, redact: bool) -> None:
         "body": f"For refunds ask 联系人：{NAME_ZH} ({EMAIL}, {PHONE}).",
         "metadata": {"owner": EMAIL},
     }
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as http:
         calls = [
             ("POST", "/v1/triage", ticket_zh),
             ("POST", "/v1/triage", ticket_en),
@@ -218,10 +219,15 @@ def _run_and_scan(demo_dir: Path, tmp_path: Path, redact: bool) -> set[tuple[str
     assert all(checked.values()), f"nothing left to check for {[v for v, p in checked.items() if not p]}"
     pieces = set().union(*checked.values())
 
+    keys = KeyStore(data_dir / "knowledge.db")
+    headers = {"Authorization": f"Bearer {keys.create('pii', ALL_SCOPES, name='pii test').secret}"}
+    keys.close()
     log_path = tmp_path / "server.log"
     with _server(data_dir, log_path, redact) as base:
-        _send_everything(base, redact)
-        with httpx.Client(base_url=base, timeout=60) as http:  # waits for the background prediction log
+        _send_everything(base, headers, redact)
+        with httpx.Client(
+            base_url=base, timeout=60, headers=headers
+        ) as http:  # waits for the background prediction log
             assert http.get("/v1/models:compare", params={"tenant": "pii"}).status_code == 200
         running = _files(data_dir)
         assert {"knowledge.db", "knowledge.db-wal", "knowledge.db-shm"} <= {p.name for p in running}
