@@ -48,7 +48,7 @@ class AuditRowOut(BaseModel):
         ...,
         description="What happened: case.create, case.replace, case.delete, article.*, feedback.create, "
         "model.promote, model.rollback, model.candidate.set, model.candidate.clear, model.retrain, "
-        "key.create, key.revoke.",
+        "model.register, key.create, key.revoke, connector.create, connector.delete, delivery.retry.",
     )
     target: str | None = Field(..., description="What it happened to, e.g. case:DEMO-1 or model:v3.")
     before: dict[str, Any] | None = Field(..., description="Summary of the state before.")
