@@ -488,6 +488,14 @@ def index(
                 service.add_documents(chunk)
                 progress.advance(task, len(chunk))
         knowledge.flush()
+        # One row for the import (a CLI backfill can hold millions of cases), not one per case.
+        _audit(
+            settings,
+            tenant,
+            "case.import",
+            "cases",
+            after={"count": len(docs), "redacted": settings.redact_pii},
+        )
         out.print(f"indexed {len(docs)} cases for tenant {tenant!r} ({knowledge.size(tenant)} in the index)")
 
 

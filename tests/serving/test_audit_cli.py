@@ -123,6 +123,30 @@ def test_cli_key_create_and_revoke_are_audited(env: Path) -> None:
     assert secret not in json.dumps(row)
 
 
+def test_cli_index_appends_one_import_row(env: Path) -> None:
+    path = env / "cases.csv"
+    path.write_text("id,text,fix\nC1,VPN down error 809,reset profile\nC2,printer jams,replace roller\n")
+    _run(
+        "index",
+        "--data",
+        str(path),
+        "--text",
+        "text",
+        "--resolution",
+        "fix",
+        "--id",
+        "id",
+        "--tenant",
+        "acme",
+    )
+    (row,) = _rows("--tenant", "acme")
+    assert (row["action"], row["target"], row["after"]) == (
+        "case.import",
+        "cases",
+        {"count": 2, "redacted": False},
+    )
+
+
 def test_cli_audit_rejects_a_bad_time(env: Path) -> None:
     result = CliRunner().invoke(app, ["audit", "--since", "yesterday"])
     assert result.exit_code == 2 and "--since" in result.output and "ISO 8601" in result.output
