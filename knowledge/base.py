@@ -292,16 +292,26 @@ class KnowledgeBase:
         Every further encoder embeds the documents itself. Durable in the database when this returns.
         ``existing_only``: replace only documents still stored (``DocumentStore.upsert``).
         """
+        row_ids = self.store_documents(docs, vectors, existing_only=existing_only)
+        for tenant in {d.tenant for d in docs}:
+            self._sync(tenant)
+        return row_ids
+
+    def store_documents(
+        self, docs: Sequence[Document], vectors: np.ndarray | None = None, existing_only: bool = False
+    ) -> list[int]:
+        """Store documents with every encoder's vectors in the database, leaving the indexes alone.
+
+        For bulk loads from several processes (``triage backfill``): the indexes catch up from the
+        change log when ``load`` runs next. ``add`` is this plus the catch-up.
+        """
         if not docs:
             return []
         texts = [embedding_text(d.title, d.body) for d in docs]
         if vectors is None:
             vectors = self.encoder.encode(texts)
         extra = {e.name: e.encode(texts) for e in self.extra_encoders}
-        row_ids = self.store.upsert(docs, vectors, self.encoder.name, extra, existing_only=existing_only)
-        for tenant in {d.tenant for d in docs}:
-            self._sync(tenant)
-        return row_ids
+        return self.store.upsert(docs, vectors, self.encoder.name, extra, existing_only=existing_only)
 
     def delete(self, tenant: str, kind: str, doc_ids: Sequence[str]) -> list[str]:
         """Delete documents from the database, every index and every snapshot on disk; returns the ids found."""
