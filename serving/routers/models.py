@@ -60,7 +60,11 @@ def show_model(version: Version, caller: ModelsReader, tenant: TenantDep, reg: R
 def promote_model(
     version: Version, body: PromoteIn, caller: ModelsAdmin, svc: ServiceDep, reg: RegistryDep
 ) -> ModelsOut:
-    """Make a version active after the quality gate (force overrides it and is recorded). Atomic."""
+    """Make a version active after the quality gate. Atomic.
+
+    ``force`` overrides metric regressions and changed label sets (recorded), never a head the
+    active version predicts and this one lacks.
+    """
     body = bind_tenant(body, caller)
     reg.manifest(body.tenant, version)  # an unknown version is a 404 naming it
     svc.models.check(body.tenant, version)  # loads before the switch: a bad bundle never goes live
