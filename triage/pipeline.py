@@ -202,6 +202,7 @@ class TriageService:
             exclude_ids=[ticket.id] if ticket.id else [],
             text=ticket.text,  # switches on BM25 beside the dense vector (hybrid search)
             title=ticket.title or None,
+            relevant_only=True,  # an off-topic ticket gets no suggestions rather than unrelated ones
         )
         return [
             SimilarCase(
