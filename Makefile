@@ -7,12 +7,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune browser clean
+.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune bench-ray browser clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,train]"
+	$(BIN)/pip install --quiet -e ".[dev,train,ray]"
 	$(BIN)/pip install --quiet -e clients/python
 	touch $(STAMP)
 
@@ -61,6 +61,10 @@ bench-scale: $(STAMP)
 # Encoder fine-tuning vs the base encoder (long: fine-tunes MiniLM on CPU once, cached under var/cache).
 bench-finetune: $(STAMP)
 	$(BIN)/python -m eval.finetune_bench --out BENCHMARKS.md
+
+# Backfill and batch triage on Ray against the single-process commands (long: --rows 100000 for the full run).
+bench-ray: $(STAMP)
+	$(BIN)/python -m eval.ray_bench --out BENCHMARKS.md
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -34,12 +34,15 @@ from typing import Any
 
 from embeddings import get_encoder
 from eval.report import DEFAULT_DATASETS, missing_datasets, stamp, update_section
-from serving.app import build_service
-from serving.settings import load_settings
+from knowledge import DocumentStore, KnowledgeBase
+from knowledge.ledger import Ledger
 from training.demo import build_demo
 from triage.features import model_text
 from triage.language import detect_language
+from triage.models import ModelProvider
 from triage.pipeline import ARTICLES_K, TriageService
+from triage.registry import ModelRegistry
+from triage.rules import RuleEngine
 from triage.types import Ticket
 
 # As tests/serving/conftest.py: every department and category learnt, quick to build.
@@ -69,8 +72,16 @@ def real_tickets(datasets: Path, n: int) -> list[Ticket]:
 
 
 def load_service(data_dir: Path) -> TriageService:
-    build_demo(data_dir, get_encoder("use-m3"), n_tickets=PROFILE_DEMO_TICKETS)
-    service = build_service(load_settings(data_dir=data_dir))
+    """The demo's service wired as the server's default settings wire it (eval never imports serving)."""
+    encoder = get_encoder("use-m3")
+    paths = build_demo(data_dir, encoder, n_tickets=PROFILE_DEMO_TICKETS)
+    service = TriageService(
+        ModelProvider(ModelRegistry(paths.models), encoder.name),
+        KnowledgeBase(DocumentStore(paths.database), encoder, data_dir / "index"),
+        encoder,
+        ledger=Ledger(paths.database),
+        rules=RuleEngine.default(),
+    )
     service.load()
     return service
 

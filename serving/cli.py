@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from embeddings import UnknownComponentError, get_encoder
+from serving.request_context import LOG_FORMAT, install_request_id_logging
 from serving.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -40,6 +41,10 @@ TextOpt = Annotated[
         "--text", help="Text column(s), joined with a newline: --text Title Body (or repeat --text)."
     ),
 ]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(help="Folder with the database, index snapshots and model registry (default ./var)."),
+]
 MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 
@@ -54,6 +59,7 @@ def _fail(message: str) -> None:
 
 @contextmanager
 def _friendly_errors() -> Iterator[None]:
+    from serving.keys import KeyRequestError, UnknownKey
     from training.data import DataError
     from triage.bundle import BundleError
     from triage.registry import RegistryError
@@ -69,15 +75,29 @@ def _friendly_errors() -> Iterator[None]:
         UnknownComponentError,
         RegistryError,
         RuleError,
+        KeyRequestError,
     ) as exc:
         _fail(str(exc))
+    except UnknownKey as exc:
+        _fail(f"{exc}; 'triage keys list' shows the keys")
     except KeyboardInterrupt:
         _fail("interrupted")
 
 
+@contextmanager
+def _ray_errors() -> Iterator[None]:
+    from serving.ray_support import DataSourceError, RayUnavailable
+
+    try:
+        yield
+    except (RayUnavailable, DataSourceError) as exc:
+        raise CliError(str(exc)) from exc
+
+
 def _settings(config: Path | None, **overrides: Any) -> Settings:
     settings = load_settings(config, **overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    install_request_id_logging()
     return settings
 
 
@@ -125,17 +145,51 @@ def serve(
     data_dir: Annotated[
         Path | None, typer.Option(help="Folder with the database and index snapshots.")
     ] = None,
+    on_ray: Annotated[
+        bool, typer.Option("--ray", help="Serve N replicas on Ray Serve behind Ray's HTTP proxy.")
+    ] = False,
+    replicas: Annotated[int, typer.Option(min=1, help="Replicas with --ray.")] = 2,
+    replica_cpus: Annotated[float, typer.Option(min=0.1, help="CPUs Ray reserves per replica.")] = 1.0,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --ray: a Ray cluster ('auto' or HOST:PORT); default a local instance."),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web console at / ."""
-    with _friendly_errors():
+    with _friendly_errors(), _ray_errors():
         settings = _settings(config, host=host, port=port, model_dir=model, data_dir=data_dir)
-        _serve(settings)
+        if not on_ray:
+            _serve(settings)
+            return
+        from serving import ray_serve
+        from serving.ray_support import ray_session
+
+        _check_serving(settings)
+        with ray_session(ray_address):
+            console.print(
+                f"serving {replicas} replicas on Ray Serve at http://{settings.host}:{settings.port} "
+                "(Ctrl-C stops)"
+            )
+            ray_serve.run(settings, replicas, replica_cpus)
 
 
-def _serve(settings: Settings) -> None:
-    import uvicorn
+def _check_serving(settings: Settings) -> None:
+    """Fail with what to do when serving would expose the API without keys or there is no model."""
+    from serving.auth import exposure_problem
+    from serving.keys import KeyStore
 
-    from serving.app import create_app
+    keys = KeyStore(settings.database_path)
+    try:
+        problem = exposure_problem(settings.host, keys)
+    finally:
+        keys.close()
+    if problem:
+        raise CliError(problem)
+    _require_model(settings)
+
+
+def _require_model(settings: Settings) -> None:
+    """Fail with what to do when there is no model to serve."""
     from triage.bundle import MANIFEST
     from triage.registry import ModelRegistry
 
@@ -148,6 +202,14 @@ def _serve(settings: Settings) -> None:
         raise CliError(
             f"no active model under {settings.models_dir}: run 'triage demo' (or 'make demo'), or pass --model DIR"
         )
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from serving.app import create_app
+
+    _check_serving(settings)
     if settings.rules_enabled and settings.rules_file:
         from triage.rules import RuleEngine
 
@@ -177,8 +239,42 @@ def demo(
         encoder = get_encoder(settings.encoder)
         paths = build_demo(settings.data_dir, encoder, n_tickets=tickets, force=force, progress=_progress())
         console.print(f"[green]demo ready[/] in {paths.data_dir}")
+        secret, created = _demo_key(settings)
+        out.print(
+            f"demo admin API key (tenant 'default', every scope; {'new' if created else 'kept from last time'}, "
+            f"also in {_demo_key_file(settings)}):\n  {secret}",
+            soft_wrap=True,
+        )
+        out.print("the console at / on this machine gets its own session key: nothing to paste")
         if serve_after:
             _serve(settings)
+
+
+def _demo_key_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo-admin.key"
+
+
+def _demo_key(settings: Settings) -> tuple[str, bool]:
+    """The demo's admin key: the one saved by an earlier run while it still works, else a new one."""
+    import os
+
+    from serving.keys import ALL_SCOPES, KeyStore
+
+    path = _demo_key_file(settings)
+    keys = KeyStore(settings.database_path)
+    try:
+        if path.exists():
+            saved = path.read_text(encoding="utf-8").strip()
+            if keys.verify(saved) is not None:
+                return saved, False
+        secret = keys.create("default", ALL_SCOPES, name="demo admin").secret
+    finally:
+        keys.close()
+    # Only this user may read it: it is an admin key of the demo tenant.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    return secret, True
 
 
 @app.command(context_settings=MULTI)
@@ -220,6 +316,7 @@ def train(
             help="Also add the bundle to this tenant's registry (its first version becomes active)."
         ),
     ] = None,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Train a model bundle from your own ticket history, with your own column names.
@@ -230,7 +327,7 @@ def train(
     from training.train import train_bundle
 
     with _friendly_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         say = _progress()
         table = load_table(
@@ -242,10 +339,14 @@ def train(
             resolved_column=resolved,
             rare=rare,
             dedupe=dedupe,
+            trainable=True,
         )
         for note in table.notes:
             say(note)
-        say(f"{len(table)} tickets, {len(set(table.labels['department']))} departments")
+        say(
+            f"{len(table)} tickets: "
+            + ", ".join(f"{len(set(values))} {head} labels" for head, values in table.labels.items())
+        )
         encoder = get_encoder(settings.encoder)
         vectors = _encode(encoder, table.texts)
         bundle = train_bundle(
@@ -299,16 +400,31 @@ def eval(  # the command is called eval
     priority: Annotated[str | None, typer.Option(help="Column with the true priority.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON here.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write an HTML report with plots here.")] = None,
+    rules_file: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Business rules to apply (default: the server's, from settings)."),
+    ] = None,
+    no_rules: Annotated[bool, typer.Option("--no-rules", help="Evaluate the model alone.")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Evaluate a model bundle: accuracy, macro/weighted F1, ECE, coverage at 90/95 % precision."""
+    """Evaluate a model bundle: accuracy, macro/weighted F1, ECE, coverage at 90/95 % precision.
+
+    The business rules are applied as the server applies them, and both are reported: the model
+    alone and model + rules.
+    """
     from eval.classification import evaluate_bundle, public, write_html, write_json
     from training.data import load_table
     from triage.bundle import ModelBundle
+    from triage.rules import RuleEngine
 
     with _friendly_errors():
-        _settings(config)
+        settings = _settings(config)
         columns = _columns(ctx, text)
+        rules = None
+        if not no_rules and (rules_file is not None or settings.rules_enabled):
+            path = rules_file or settings.rules_file
+            rules = RuleEngine.from_yaml(path) if path else RuleEngine.default()
+            rules.load()  # a bad rule file fails before the data is encoded
         bundle = ModelBundle.load(model)
         table = load_table(
             data,
@@ -321,10 +437,16 @@ def eval(  # the command is called eval
         for note in table.notes:
             out.print(f"· {note}")
         encoder = get_encoder(bundle.encoder)
-        result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts))
+        result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts), rules=rules)
+        summary = public(result)
         _print_metrics(
-            public(result)["heads"], f"{model} on {data} ({len(table)} tickets, every labelled row scored)"
+            summary["heads"], f"{model} alone on {data} ({len(table)} tickets, every labelled row scored)"
         )
+        if "rules" in summary:
+            ruled = summary["rules"]
+            _print_metrics(ruled["heads"], f"model + rules ({ruled['source']})")
+            changed = ", ".join(f"{head} {n}" for head, n in ruled["changed"].items())
+            out.print(f"predictions the rules changed: {changed}")
         if json_out:
             write_json(result, json_out)
             out.print(f"metrics written to {json_out}")
@@ -346,48 +468,41 @@ def index(
     department: Annotated[str | None, typer.Option(help="Column with the department.")] = None,
     tenant: Annotated[str, typer.Option(help="Tenant the cases belong to.")] = "default",
     batch: Annotated[int, typer.Option(min=1, help="Cases embedded per batch.")] = 256,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Store solved cases in the database and index them for similar-case search."""
     from rich.progress import Progress
 
-    from knowledge import Document
     from serving.app import build_service
+    from serving.backfill import BadRow, CaseColumns
     from training.data import read_frame
-    from triage.language import detect_language
 
     with _friendly_errors():
-        settings = _settings(config)
-        columns = _columns(ctx, text)
+        settings = _settings(config, data_dir=data_dir)
+        spec = CaseColumns(tuple(_columns(ctx, text)), resolution, id_column, title, department, tenant)
         frame = read_frame(data)
-        wanted = [*columns, resolution, *(c for c in (id_column, title, department) if c)]
-        missing = [c for c in wanted if c not in frame.columns]
+        missing = spec.missing(list(frame.columns))
         if missing:
             raise CliError(
                 f"column(s) {missing} not found; columns are: {', '.join(map(str, frame.columns))}"
             )
-        frame = frame.fillna("")
         # The same store, encoders, weights and PII redaction as the server, so every channel is
         # filled now and nothing reaches the database that the server would not store.
         service = build_service(settings)
         knowledge = service.knowledge
         knowledge.load()
-        docs = []
+        docs, bad = [], 0
         for i, row in enumerate(frame.to_dict("records")):
-            body = "\n".join(str(row[c]) for c in columns).strip()
-            if not body:
+            try:
+                doc = spec.document(row, fallback_id=None if id_column else str(i))
+            except BadRow:
+                bad += 1
                 continue
-            docs.append(
-                Document(
-                    doc_id=str(row[id_column]) if id_column else str(i),
-                    tenant=tenant,
-                    title=str(row[title]) if title else "",
-                    body=body,
-                    resolution=str(row[resolution]),
-                    department=str(row[department]) if department else None,
-                    language=detect_language(body),
-                )
-            )
+            if doc is not None:
+                docs.append(doc)
+        if bad:
+            console.print(f"skipped {bad} rows without an id or with a cell that is not text")
         with Progress(console=console) as progress:
             task = progress.add_task("indexing", total=len(docs))
             for start in range(0, len(docs), batch):
@@ -396,6 +511,145 @@ def index(
                 progress.advance(task, len(chunk))
         knowledge.flush()
         out.print(f"indexed {len(docs)} cases for tenant {tenant!r} ({knowledge.size(tenant)} in the index)")
+
+
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        help="Ray cluster: 'auto' or HOST:PORT (default: a local Ray instance on this machine's cores).",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="Model workers (Ray actors; default: one per two CPUs).")
+]
+
+
+@contextmanager
+def _ray_progress(what: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar with rate and ETA, advanced by (done, total) calls."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn(what),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(what, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+@app.command(context_settings=MULTI)
+def backfill(
+    ctx: typer.Context,
+    data: Annotated[
+        Path, typer.Option(help="CSV, TSV, JSONL or Parquet file of solved cases, or a folder of parts.")
+    ],
+    text: TextOpt,
+    resolution: Annotated[str, typer.Option(help="Column with the resolution text.")],
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id", help="Column with case ids (default: a hash of the text and resolution)."),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Column with the title (shown in results).")] = None,
+    department: Annotated[str | None, typer.Option(help="Column with the department.")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant the cases belong to.")] = "default",
+    ray_address: RayOpt = None,
+    workers: WorkersOpt = None,
+    batch: Annotated[int, typer.Option(min=1, max=4096, help="Cases embedded and stored per batch.")] = 256,
+    fields: Annotated[
+        bool, typer.Option("--fields/--no-fields", help="Store each case's key fields in its metadata.")
+    ] = True,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Store and index a large case history on Ray (resumable: run it again to finish or to check).
+
+    Rows with empty text, a repeated id, no id or a cell that is not text are skipped and counted;
+    ids already stored (an earlier, perhaps interrupted, run) are skipped before anything is embedded.
+    """
+    from serving.backfill import CaseColumns, run_backfill
+    from serving.ray_support import data_files, ray_session
+
+    with _friendly_errors(), _ray_errors():
+        settings = _settings(config, data_dir=data_dir)
+        spec = CaseColumns(tuple(_columns(ctx, text)), resolution, id_column, title, department, tenant)
+        data_files(data)  # a missing or unreadable input fails before Ray starts
+        with ray_session(ray_address), _ray_progress("backfill") as progress:
+            summary = run_backfill(
+                settings, data, spec, workers=workers, batch_size=batch, fields=fields, progress=progress
+            )
+        out.print(summary.line())
+
+
+@app.command("triage-file", context_settings=MULTI)
+def triage_file(
+    ctx: typer.Context,
+    source: Annotated[
+        Path, typer.Option("--in", help="CSV, TSV, JSONL or Parquet file of tickets, or a folder of parts.")
+    ],
+    target: Annotated[Path, typer.Option("--out", help="Results file: .jsonl or .parquet.")],
+    text: Annotated[
+        list[str] | None,
+        typer.Option("--text", help="Text column(s) joined into the body (default: body)."),
+    ] = None,
+    title: Annotated[str, typer.Option(help="Column with the title, if present.")] = "title",
+    id_column: Annotated[str, typer.Option("--id", help="Column with ticket ids, if present.")] = "id",
+    ray_address: RayOpt = None,
+    workers: WorkersOpt = None,
+    batch: Annotated[int, typer.Option(min=1, max=256, help="Tickets per triage call.")] = 64,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run in this process without Ray (small files).")
+    ] = False,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Triage every ticket of a file (routing, fields, summary, similar cases) on Ray, in input order.
+
+    Columns named like the API's ticket fields (created_at, channel, requester, language, tenant)
+    are used; a row the API would refuse gets an 'error' naming the field instead of a result.
+    """
+    from serving.batch_triage import TicketColumns, output_format, run_triage_file, run_triage_file_local
+    from serving.ray_support import data_files, ray_session
+
+    with _friendly_errors(), _ray_errors():
+        settings = _settings(config, data_dir=data_dir)
+        output_format(target)
+        data_files(source)  # a missing or unreadable input fails before Ray starts
+        _require_model(settings)
+        extra = [a for a in ctx.args if not a.startswith("-")]
+        if any(a.startswith("-") for a in ctx.args):
+            raise CliError(f"unknown option(s) {' '.join(ctx.args)}; see --help")
+        columns = TicketColumns(tuple([*(text or []), *extra] or ["body"]), title, id_column)
+        if local:
+            with _ray_progress("triage") as progress:
+                summary = run_triage_file_local(
+                    settings, source, target, columns, batch_size=batch, progress=progress
+                )
+            out.print(f"{summary.line()}; results in {target}")
+            return
+        with ray_session(ray_address), _ray_progress("triage") as progress:
+            summary = run_triage_file(
+                settings, source, target, columns, workers=workers, batch_size=batch, progress=progress
+            )
+        out.print(f"{summary.line()}; results in {target}")
 
 
 @app.command(context_settings=MULTI)
@@ -499,6 +753,7 @@ def retrain(
         str, typer.Option(help="Register the new version as a 'shadow' or 'canary' candidate.")
     ] = "shadow",
     rare: Annotated[str, typer.Option(help="Rare labels: error, other or drop.")] = "other",
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Train on history plus agents' corrections (POST /v1/feedback), register as a candidate, report changes."""
@@ -510,7 +765,7 @@ def retrain(
     from triage.registry import ModelRegistry
 
     with _friendly_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         say = _progress()
         registry = ModelRegistry(settings.models_dir)
@@ -522,6 +777,7 @@ def retrain(
             {"department": label, "category": category, "priority": priority},
             id_column=id_column,
             rare=rare,
+            trainable=True,
         )
         ledger = Ledger(settings.database_path)
         corrections = load_corrections(ledger, tenant)
@@ -546,17 +802,17 @@ app.add_typer(models_app, name="models")
 TenantOpt = Annotated[str, typer.Option(help="Tenant whose models to manage.")]
 
 
-def _registry(config: Path | None) -> Any:
+def _registry(config: Path | None, data_dir: Path | None) -> Any:
     from triage.registry import ModelRegistry
 
-    return ModelRegistry(_settings(config).models_dir)
+    return ModelRegistry(_settings(config, data_dir=data_dir).models_dir)
 
 
 @models_app.command("list")
-def models_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_list(tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """Every version with its cross-validated metrics; marks the active one and the candidate."""
     with _friendly_errors():
-        registry = _registry(config)
+        registry = _registry(config, data_dir)
         state = registry.state(tenant)
         table = Table(title=f"models of tenant {tenant!r}")
         for column in (
@@ -592,29 +848,39 @@ def models_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None
 
 
 @models_app.command("show")
-def models_show(version: str, tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_show(
+    version: str, tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None
+) -> None:
     """Print a version's manifest (data fingerprint, parameters, metrics, thresholds, parent)."""
     import json
 
     with _friendly_errors():
-        out.print_json(json.dumps(_registry(config).manifest(tenant, version)))
+        out.print_json(json.dumps(_registry(config, data_dir).manifest(tenant, version)))
 
 
 @models_app.command("promote")
 def models_promote(
     version: str,
     tenant: TenantOpt = "default",
-    force: Annotated[bool, typer.Option(help="Override a refusing quality gate (recorded).")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Override metric regressions and changed label sets (recorded); never a missing head."
+        ),
+    ] = False,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Make a version active after the quality gate. A running server picks it up on its next request."""
     from triage.registry import GateRefused
 
     with _friendly_errors():
-        registry = _registry(config)
+        registry = _registry(config, data_dir)
         try:
             state = registry.promote(tenant, version, force=force, by="cli")
         except GateRefused as exc:
+            for problem in (*exc.report["incompatible"], *exc.report["differences"]):
+                console.print(f"  {escape(problem)}", soft_wrap=True)
             for check in exc.report["checks"]:
                 mark = "ok" if check["ok"] else "WORSE"
                 console.print(
@@ -625,10 +891,12 @@ def models_promote(
 
 
 @models_app.command("rollback")
-def models_rollback(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_rollback(
+    tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None
+) -> None:
     """Re-activate the version that was active before the current one."""
     with _friendly_errors():
-        state = _registry(config).rollback(tenant, by="cli")
+        state = _registry(config, data_dir).rollback(tenant, by="cli")
         out.print(f"tenant {tenant!r}: rolled back, {state.active} is active")
 
 
@@ -642,14 +910,120 @@ def models_candidate(
     share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Canary share of tickets, sticky per ticket id.")
     ] = 0.1,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run a version beside the active one, in shadow or as a canary."""
     with _friendly_errors():
-        state = _registry(config).set_candidate(
+        state = _registry(config, data_dir).set_candidate(
             tenant, None if version == "none" else version, mode=mode, share=share
         )
         out.print(f"tenant {tenant!r}: candidate {state.candidate} ({state.candidate_mode})")
+
+
+keys_app = typer.Typer(
+    help="API keys: create (the secret is printed once), list, revoke.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+def _key_store(config: Path | None, data_dir: Path | None) -> Any:
+    from serving.keys import KeyStore
+
+    return KeyStore(_settings(config, data_dir=data_dir).database_path)
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Tenant whose data the key reaches.")],
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated scopes, e.g. triage,feedback ('*' for every scope).")
+    ],
+    name: Annotated[str, typer.Option(help="What the key is for (shown in lists and the audit).")] = "",
+    expires: Annotated[
+        str | None, typer.Option(help="Last day it works (YYYY-MM-DD, UTC), an ISO time, or 90d.")
+    ] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create a key and print its secret: the only time it is shown (only a hash is stored)."""
+    from serving.keys import parse_expiry, parse_scopes
+    from serving.schemas import TENANT_PATTERN
+
+    with _friendly_errors():
+        import re
+
+        if not re.match(TENANT_PATTERN, tenant) or len(tenant) > 100:
+            raise CliError(f"tenant {tenant!r} is not valid: use letters, digits, '_', '.' or '-' (max 100)")
+        store = _key_store(config, data_dir)
+        try:
+            created = store.create(
+                tenant,
+                parse_scopes(scopes),
+                name=name,
+                expires=parse_expiry(expires) if expires else None,
+            )
+        finally:
+            store.close()
+        key = created.key
+        console.print(
+            f"created key {key.id} for tenant {key.tenant!r} with scopes {', '.join(key.scopes)}"
+            + (f", expires {key.expires.isoformat()}" if key.expires else "")
+            + ". Store the secret now: it is not shown again."
+        )
+        out.print(created.secret, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Every key (never a secret): id, status, name, tenant, scopes, created, expires, last used (UTC)."""
+    with _friendly_errors():
+        store = _key_store(config, data_dir)
+        try:
+            found = store.list(tenant)
+        finally:
+            store.close()
+        table = Table(title="API keys" + (f" of tenant {tenant!r}" if tenant else ""))
+        table.add_column("id", no_wrap=True, min_width=8)
+        table.add_column("status", no_wrap=True, min_width=7)
+        for column in ("name", "tenant", "scopes", "created", "expires", "last used"):
+            table.add_column(column)
+
+        def when(moment: Any) -> str:
+            return str(moment.strftime("%Y-%m-%d %H:%M")) if moment else ""
+
+        for k in found:
+            table.add_row(
+                k.id,
+                k.status,
+                escape(k.name),
+                k.tenant,
+                ", ".join(k.scopes),
+                when(k.created),
+                when(k.expires) or "never",
+                when(k.last_used),
+            )
+        out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from 'triage keys list').")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke a key: every request with it answers 401 from now on (a running server too)."""
+    with _friendly_errors():
+        store = _key_store(config, data_dir)
+        try:
+            key = store.revoke(key_id)
+        finally:
+            store.close()
+        out.print(f"key {key.id} ({key.prefix}, tenant {key.tenant!r}) revoked at {key.revoked}")
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ def _tenant_field() -> Any:
         min_length=1,
         max_length=100,
         pattern=TENANT_PATTERN,
-        description="Tenant id.",
+        description="Tenant id: leave it out to act on the API key's tenant; another tenant is a 403.",
         examples=["acme"],
     )
 
@@ -926,7 +926,11 @@ class PromoteIn(TenantIn):
         },
     )
 
-    force: bool = Field(False, description="Override a refusing quality gate (recorded).")
+    force: bool = Field(
+        False,
+        description="Override metric regressions and changed label sets (recorded); never a head the "
+        "active version predicts and this one lacks.",
+    )
     margins: dict[str, float] | None = Field(
         None,
         description="Allowed regression per metric, e.g. {'macro_f1': 0.01, 'ece': 0.02, 'coverage_at_90': 0.05}.",

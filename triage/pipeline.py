@@ -134,9 +134,9 @@ class TriageService:
         if self.rules is None:
             return predictions
         out = []
-        for ticket, heads in zip(tickets, predictions, strict=True):
+        for ticket, heads, assignment in zip(tickets, predictions, assignments, strict=True):
             language, fields = self.extract_fields(ticket)  # no summary: classify does not return one
-            out.append(self.rules.apply(ticket, fields, heads, language))
+            out.append(self.rules.apply(ticket, fields, heads, language, labels=assignment.serving.labels))
         return out
 
     def add_documents(self, docs: Sequence[Document], existing_only: bool = False) -> list[int]:
@@ -146,10 +146,17 @@ class TriageService:
         placeholders in the stored title, body and resolution (before anything is written).
         ``existing_only``: replace only documents that are still stored (a replace, never a create).
         """
-        if self.redact_pii:
-            docs = [self._redacted(d) for d in docs]
-        vectors = self.encoder.encode([model_text(d.title, d.body) for d in docs])
-        return self.knowledge.add(docs, vectors, existing_only=existing_only)
+        prepared, vectors = self.prepare_documents(docs)
+        return self.knowledge.add(prepared, vectors, existing_only=existing_only)
+
+    def prepare_documents(self, docs: Sequence[Document]) -> tuple[list[Document], np.ndarray]:
+        """The documents as they are stored (redacted when ``redact_pii`` is on) and their main vectors.
+
+        What ``add_documents`` writes; bulk loads (``triage backfill``) call it on their workers and
+        store the result with ``KnowledgeBase.store_documents``.
+        """
+        prepared = [self._redacted(d) for d in docs] if self.redact_pii else list(docs)
+        return prepared, self.encoder.encode([model_text(d.title, d.body) for d in prepared])
 
     def _redacted(self, doc: Document) -> Document:
         def clean(text: str) -> str:
@@ -175,6 +182,7 @@ class TriageService:
             exclude_ids=[ticket.id] if ticket.id else [],
             text=ticket.text,  # switches on BM25 beside the dense vector (hybrid search)
             title=ticket.title or None,
+            relevant_only=True,  # an off-topic ticket gets no suggestions rather than unrelated ones
         )
         return [
             SimilarCase(
@@ -259,7 +267,10 @@ class TriageService:
             if self.rules is not None:
                 # Business rules see the model's predictions and the extracted fields; they may
                 # set or boost a head, and say so in the prediction's rules and reason.
-                heads = self.rules.apply(ticket, analysis.fields, heads, analysis.language)
+                # Only labels the serving model knows (or the rule file declares) may be set.
+                heads = self.rules.apply(
+                    ticket, analysis.fields, heads, analysis.language, labels=assignment.serving.labels
+                )
             s1 = time.perf_counter()
             similar = self.similar(ticket, vector)
             articles = self.similar(ticket, vector, k=ARTICLES_K, kind="article")

@@ -36,6 +36,10 @@ class RegistryError(ValueError):
     """A registry operation cannot be done; the message says why and what to do."""
 
 
+class UnknownModelVersion(RegistryError):
+    """The tenant has no model version of this name."""
+
+
 class GateRefused(RegistryError):
     """The quality gate refused a candidate; ``report`` lists the regressions."""
 
@@ -96,6 +100,47 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _listed(values: Any, limit: int = 8) -> str:
+    items = sorted(map(str, values))
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(repr(v) for v in items[:limit]) + more
+
+
+def compare_labels(
+    candidate: str,
+    candidate_labels: Mapping[str, Any] | None,
+    active: str,
+    active_labels: Mapping[str, Any] | None,
+) -> tuple[list[str], list[str]]:
+    """What a candidate predicts against the active version: (heads it lacks, other differences).
+
+    Manifests without label sets (written by hand or before label sets were recorded) are not compared.
+    """
+    if not isinstance(candidate_labels, Mapping) or not isinstance(active_labels, Mapping):
+        return [], []
+    lost = sorted(set(active_labels) - set(candidate_labels))
+    incompatible = (
+        [f"{candidate!r} has no {', '.join(lost)} head(s); active {active!r} predicts them"] if lost else []
+    )
+    differences: list[str] = []
+    added = sorted(set(candidate_labels) - set(active_labels))
+    if added:
+        differences.append(f"{candidate!r} adds head(s) {', '.join(added)} that active {active!r} lacks")
+    for head in sorted(set(candidate_labels) & set(active_labels)):
+        new, old = set(candidate_labels[head]), set(active_labels[head])
+        if new == old:
+            continue
+        parts = []
+        if new - old:
+            parts.append(f"adds {_listed(new - old)}")
+        if old - new:
+            parts.append(f"drops {_listed(old - new)}")
+        differences.append(
+            f"{head} labels differ from active {active!r}: {candidate!r} " + " and ".join(parts)
+        )
+    return incompatible, differences
+
+
 class ModelRegistry:
     """The versions of every tenant under one root folder."""
 
@@ -139,7 +184,9 @@ class ModelRegistry:
         path = self.path(tenant, version) / MANIFEST
         if not path.exists():
             known = ", ".join(m["version"] for m in self.versions(tenant)) or "none"
-            raise RegistryError(f"tenant {tenant!r} has no model version {version!r}; versions: {known}")
+            raise UnknownModelVersion(
+                f"tenant {tenant!r} has no model version {version!r}; versions: {known}"
+            )
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return data
 
@@ -185,19 +232,33 @@ class ModelRegistry:
             return new
 
     def gate(self, tenant: str, version: str, margins: Mapping[str, float] | None = None) -> dict[str, Any]:
-        """Compare a version's department metrics with the active one's; lists regressions beyond margins."""
+        """Compare a version with the active one: what it predicts, then its department metrics.
+
+        The report lists ``incompatible`` (heads the active version predicts and the candidate does
+        not: never promotable), ``differences`` (heads added, labels added or removed per head) and
+        ``regressions`` (metrics worse than the active version's beyond the margins); ``force``
+        overrides the last two only.
+        """
         margins = {**DEFAULT_MARGINS, **(margins or {})}
-        candidate = self.manifest(tenant, version).get("metrics", {}).get("department", {})
+        candidate_manifest = self.manifest(tenant, version)
+        candidate = candidate_manifest.get("metrics", {}).get("department", {})
         state = self.state(tenant)
         report: dict[str, Any] = {
             "candidate": version,
             "active": state.active,
             "checks": [],
+            "incompatible": [],
+            "differences": [],
             "regressions": [],
         }
-        if state.active is None:
+        if state.active is None or state.active == version:
             return report
-        active = self.manifest(tenant, state.active).get("metrics", {}).get("department", {})
+        active_manifest = self.manifest(tenant, state.active)
+        incompatible, differences = compare_labels(
+            version, candidate_manifest.get("labels"), state.active, active_manifest.get("labels")
+        )
+        report["incompatible"], report["differences"] = incompatible, differences
+        active = active_manifest.get("metrics", {}).get("department", {})
         for metric, direction in GATE_METRICS.items():
             if metric not in candidate or metric not in active:
                 continue
@@ -225,13 +286,24 @@ class ModelRegistry:
         margins: Mapping[str, float] | None = None,
         by: str = "",
     ) -> RegistryState:
-        """Make ``version`` active after the quality gate (``force`` overrides it and is recorded)."""
+        """Make ``version`` active after the quality gate.
+
+        ``force`` overrides metric regressions and changed label sets (a reorganisation is
+        legitimate) and is recorded; it never puts live a model that lacks a head the active one
+        predicts (a department-only model over a full one).
+        """
         report = self.gate(tenant, version, margins)
-        if report["regressions"] and not force:
+        if report["incompatible"]:
             raise GateRefused(
                 f"quality gate refused {version!r}: "
-                + "; ".join(report["regressions"])
-                + "; pass force to override",
+                + "; ".join(report["incompatible"])
+                + "; force cannot override this: retrain with those heads (--category, --priority)",
+                report,
+            )
+        objections = [*report["differences"], *report["regressions"]]
+        if objections and not force:
+            raise GateRefused(
+                f"quality gate refused {version!r}: " + "; ".join(objections) + "; pass force to override",
                 report,
             )
         with self._lock:
@@ -240,8 +312,9 @@ class ModelRegistry:
                 "action": "promote",
                 "version": version,
                 "previous": state.active,
-                "forced": bool(force and report["regressions"]),
+                "forced": bool(force and objections),
                 "gate": report["checks"],
+                "differences": report["differences"],
                 "by": by,
                 "at": _now(),
             }

@@ -398,6 +398,15 @@ class ConnectorStore:
                 (connector, ticket_id, group, time.time()),
             )
 
+    def has_outcome(self, connector: str, ticket_id: str) -> bool:
+        """Whether the system has reported agents' decisions on the ticket (then we leave its fields alone)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT 1 FROM deliveries WHERE connector=? AND ticket_id=? AND kind='outcome' LIMIT 1",
+                (connector, ticket_id),
+            ).fetchone()
+        return row is not None
+
     def ticket_delivery(self, connector: str, ticket_id: str) -> Delivery | None:
         """The latest triaged delivery of a ticket (what we predicted and the text we saw)."""
         with self._lock:

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -271,6 +271,10 @@ class DeliveryWorker:
                 )
             )
             plan = plan_write(result, config)
+            if self.store.has_outcome(config.name, inbound.ticket_id):
+                # A re-triage after the agents decided (moved, re-prioritised): note and tags only,
+                # never overwriting their decision.
+                plan = replace(plan, group=None, priority=None, category=None)
             self.store.save_plan(delivery.id, asdict(plan), result_labels(result))
         calls = connector.write_calls(config, inbound.ticket_id, plan)
         client.run(calls, delivery.steps_done, lambda done: self.store.step_done(delivery.id, done))

@@ -98,3 +98,42 @@ def test_registry_state_file_is_replaced_atomically(registry: ModelRegistry) -> 
     folder = registry.tenant_dir("acme")
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
     assert json.loads((folder / "registry.json").read_text())["active"] == "v2"
+
+
+def _labelled(
+    registry: ModelRegistry, version: str, labels: dict[str, list[str]], macro_f1: float = 0.7
+) -> None:
+    _version(registry, version, macro_f1)
+    manifest_path = registry.path("acme", version) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["labels"] = labels
+    manifest_path.write_text(json.dumps(manifest))
+
+
+FULL = {"department": ["Finance", "IT"], "category": ["invoice", "network"], "priority": ["P1", "P2"]}
+
+
+def test_registry_gate_never_promotes_a_model_lacking_a_head_even_forced(registry: ModelRegistry) -> None:
+    _labelled(registry, "full", FULL)
+    _labelled(registry, "dept-only", {"department": ["Finance", "IT"]}, macro_f1=0.9)
+    for force in (False, True):
+        with pytest.raises(
+            GateRefused, match=r"'dept-only' has no category, priority head\(s\).*force cannot"
+        ):
+            registry.promote("acme", "dept-only", force=force)
+    assert registry.state("acme").active == "full"
+
+
+def test_registry_gate_names_label_differences_and_force_may_override_them(registry: ModelRegistry) -> None:
+    _labelled(registry, "full", FULL)
+    other = FULL | {"department": ["Finance", "IT", "Security"], "category": ["invoice"]}
+    _labelled(registry, "reorg", other, macro_f1=0.75)
+    with pytest.raises(GateRefused) as refused:
+        registry.promote("acme", "reorg")
+    message = str(refused.value)
+    assert "category labels differ from active 'full': 'reorg' drops 'network'" in message
+    assert "department labels differ from active 'full': 'reorg' adds 'Security'" in message
+    assert "pass force to override" in message
+    state = registry.promote("acme", "reorg", force=True, by="ml-eng")
+    assert state.active == "reorg" and state.history[-1]["forced"] is True
+    assert len(state.history[-1]["differences"]) == 2

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from triage_client import NotFound, TriageClient, ValidationFailed
 
+from serving.keys import ALL_SCOPES, KeyStore
 from tests.serving.connectors import fixtures as fx
 from tests.serving.connectors.conftest import Server
 from tests.serving.connectors.standins import (
@@ -101,8 +102,19 @@ def created(system: str, variant: int = 0) -> tuple[bytes, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def api(server: Server) -> Iterator[TriageClient]:
-    with TriageClient(server.base, retries=2) as client:
+def admin_headers(server: Server) -> dict[str, str]:
+    """An all-scopes key of tenant 'default', made in the server's own database."""
+    store = KeyStore(server.data_dir / "knowledge.db")
+    try:
+        return {"Authorization": f"Bearer {store.create('default', ALL_SCOPES, name='connector e2e').secret}"}
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def api(server: Server, admin_headers: dict[str, str]) -> Iterator[TriageClient]:
+    api_key = admin_headers["Authorization"].removeprefix("Bearer ")
+    with TriageClient(server.base, api_key=api_key, retries=2) as client:
         yield client
 
 
@@ -372,7 +384,7 @@ def _ledger(server: Server, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return conn.execute(sql, args).fetchall()
 
 
-def test_outcomes_close_the_loop(api: TriageClient, server: Server) -> None:
+def test_outcomes_close_the_loop(api: TriageClient, server: Server, admin_headers: dict[str, str]) -> None:
     name = "e2e-generic-loop"
     url = f"{server.base}/v1/webhooks/{name}"
     with make_stand_in("generic") as stand_in:
@@ -385,12 +397,23 @@ def test_outcomes_close_the_loop(api: TriageClient, server: Server) -> None:
         moved = fx.generic_event("reassigned", "T-9", "c-2", department="finance", previous_department="it")
         body = fx.raw(moved)
         assert httpx.post(url, content=body, headers=fx.generic_headers(SECRET, body)).status_code == 202
+        wait_state(api, name, "done", n=2)
+        edited = fx.raw(
+            fx.generic_event("updated", "T-9", "c-2b", body=fx.VPN_BODY + " Still failing today.")
+        )
+        assert httpx.post(url, content=edited, headers=fx.generic_headers(SECRET, edited)).status_code == 202
         solved = fx.generic_event(
             "solved", "T-9", "c-3", department="finance", resolution="Finance reset the VPN token."
         )
         body = fx.raw(solved)
         assert httpx.post(url, content=body, headers=fx.generic_headers(SECRET, body)).status_code == 202
-        wait_state(api, name, "done", n=3)
+        wait_state(api, name, "done", n=4)
+        first, again = stand_in.writes[0].body, stand_in.writes[-1].body
+        assert first["group"] == "it", "the first triage writes our group"
+        assert (again["group"], again["priority"], again["category"]) == (None, None, None), (
+            "a re-triage after the agents moved the ticket leaves their fields alone"
+        )
+        assert again["note"] and "triage" in again["tags"]
 
     key = f"{name}:T-9"
     feedback = _ledger(
@@ -401,7 +424,7 @@ def test_outcomes_close_the_loop(api: TriageClient, server: Server) -> None:
         server, "SELECT from_department, to_department, source FROM reassignments WHERE ticket_id=?", key
     )
     assert moves == [("IT", "Finance", "generic")]
-    case = httpx.get(f"{server.base}/v1/cases/{key}").json()
+    case = httpx.get(f"{server.base}/v1/cases/{key}", headers=admin_headers).json()
     assert case["resolution"] == "Finance reset the VPN token." and case["department"] == "Finance"
     assert case["title"] == fx.VPN_TITLE
     similar = api.triage(fx.VPN_BODY, title=fx.VPN_TITLE)["similar_cases"]
@@ -409,7 +432,7 @@ def test_outcomes_close_the_loop(api: TriageClient, server: Server) -> None:
 
 
 def test_zendesk_solved_ticket_reads_its_resolution_from_the_comments(
-    api: TriageClient, server: Server
+    api: TriageClient, server: Server, admin_headers: dict[str, str]
 ) -> None:
     name = "e2e-zendesk-loop"
     url = f"{server.base}/v1/webhooks/{name}"
@@ -426,7 +449,7 @@ def test_zendesk_solved_ticket_reads_its_resolution_from_the_comments(
         )
         assert httpx.post(url, content=solved, headers=fx.zendesk_headers(SECRET, solved)).status_code == 202
         wait_state(api, name, "done", n=2)
-    case = httpx.get(f"{server.base}/v1/cases/{name}:5158").json()
+    case = httpx.get(f"{server.base}/v1/cases/{name}:5158", headers=admin_headers).json()
     assert case["resolution"] == "Reinstalled the VPN client; error 809 is gone."
     accepted = _ledger(
         server, "SELECT accepted FROM feedback WHERE ticket_id=? AND head='department'", f"{name}:5158"
