@@ -29,7 +29,7 @@ from serving.connectors.base import PayloadError, SignatureError
 from serving.connectors.store import ConnectorError, ConnectorStore
 from serving.connectors.worker import DeliveryWorker
 from serving.deps import ConnectorsAdmin, TenantDep, bind_tenant
-from serving.errors import V1_PROBLEMS
+from serving.errors import V1_PROBLEMS, ProblemError
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +47,12 @@ def _store(request: Request) -> ConnectorStore:
 StoreDep = Annotated[ConnectorStore, Depends(_store)]
 
 
-def _missing(name: str, tenant: str) -> JSONResponse:
+def _missing(name: str, tenant: str) -> ProblemError:
     return problem(
-        404, "Connector not found", f"no connector {name!r} for tenant {tenant!r}; see GET /v1/connectors"
+        404,
+        "Connector not found",
+        f"no connector {name!r} for tenant {tenant!r}; see GET /v1/connectors",
+        type_="connector-not-found",
     )
 
 
@@ -73,7 +76,12 @@ async def webhook(connector: str, request: Request) -> Response:
     config = await run_in_threadpool(store.get, connector)
     if config is None or not config.enabled:
         metrics.webhooks.labels("unknown", "not_found").inc()
-        return problem(404, "Connector not found", f"no enabled connector {connector!r}; add it first")
+        raise problem(
+            404,
+            "Connector not found",
+            f"no enabled connector {connector!r}; add it first",
+            type_="connector-not-found",
+        )
     system = get_connector(config.system)
     headers = dict(request.headers)
     try:
@@ -81,12 +89,14 @@ async def webhook(connector: str, request: Request) -> Response:
     except SignatureError as exc:
         metrics.webhooks.labels(config.name, "unauthorized").inc()
         logger.warning("webhook for %s refused: %s", config.name, exc)
-        return problem(401, "Webhook signature refused", str(exc))
+        raise problem(401, "Webhook signature refused", str(exc), type_="webhook-signature") from exc
     try:
         inbound = system.parse(headers, body)
     except PayloadError as exc:
         metrics.webhooks.labels(config.name, "invalid").inc()
-        return problem(422, "Unusable webhook payload", str(exc), system=config.system)
+        raise problem(
+            422, "Unusable webhook payload", str(exc), type_="webhook-payload", system=config.system
+        ) from exc
     if inbound.kind == "ignored":
         metrics.webhooks.labels(config.name, "ignored").inc()
         return JSONResponse(status_code=200, content={"delivery_id": None, "status": "ignored"})
@@ -110,21 +120,22 @@ async def webhook(connector: str, request: Request) -> Response:
     tags=["connectors"],
     responses={409: {}},
 )
-def add_connector(body: ConnectorIn, caller: ConnectorsAdmin, store: StoreDep) -> Response | ConnectorOut:
+def add_connector(body: ConnectorIn, caller: ConnectorsAdmin, store: StoreDep) -> ConnectorOut:
     """Add a connector for a tenant (credentials and signing secret are encrypted at rest)."""
     body = bind_tenant(body, caller)
     missing = [c for c in REQUIRED_CREDENTIALS[body.system] if not body.credentials.get(c)]
     if missing:
-        return problem(
+        raise problem(
             422,
             "Missing credentials",
             f"{body.system} needs credentials {', '.join(missing)}",
+            type_="missing-credentials",
             errors=[{"loc": ["body", "credentials", m], "msg": "required"} for m in missing],
         )
     try:
         store.put(body.to_config())
     except ConnectorError as exc:
-        return problem(409, "Connector exists", str(exc))
+        raise problem(409, "Connector exists", str(exc), type_="connector-exists") from exc
     config = store.get(body.name)
     assert config is not None
     return ConnectorOut.of(config)
@@ -139,11 +150,11 @@ def list_connectors(caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep)
 @admin.get("/v1/connectors/{name}", response_model=ConnectorOut, tags=["connectors"], responses={404: {}})
 def get_connector_route(
     name: str, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
-) -> Response | ConnectorOut:
+) -> ConnectorOut:
     """One connector."""
     config = store.get(name)
     if config is None or config.tenant != tenant:
-        return _missing(name, tenant)
+        raise _missing(name, tenant)
     return ConnectorOut.of(config)
 
 
@@ -152,7 +163,7 @@ def remove_connector(name: str, caller: ConnectorsAdmin, tenant: TenantDep, stor
     """Remove a connector; its deliveries stay as a record."""
     config = store.get(name)
     if config is None or config.tenant != tenant:
-        return _missing(name, tenant)
+        raise _missing(name, tenant)
     store.remove(name)
     return Response(status_code=204)
 
@@ -162,11 +173,11 @@ def remove_connector(name: str, caller: ConnectorsAdmin, tenant: TenantDep, stor
 )
 def test_connector(
     name: str, request: Request, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
-) -> Response | ConnectorCheck:
+) -> ConnectorCheck:
     """Call the system once, read-only, with the stored credentials: do they work?"""
     config = store.get(name)
     if config is None or config.tenant != tenant:
-        return _missing(name, tenant)
+        raise _missing(name, tenant)
     return check_connector(config, request.app.state.delivery_worker.policy.timeout)
 
 
@@ -193,17 +204,23 @@ def list_deliveries(
 )
 def retry_delivery(
     delivery_id: int, request: Request, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
-) -> Response | DeliveryOut:
+) -> DeliveryOut:
     """Send a dead delivery through the queue again (with a fresh count of tries)."""
     found = store.delivery(delivery_id)
     if found is None or found.tenant != tenant:
-        return problem(404, "Delivery not found", f"no delivery {delivery_id} for tenant {tenant!r}")
+        raise problem(
+            404,
+            "Delivery not found",
+            f"no delivery {delivery_id} for tenant {tenant!r}",
+            type_="delivery-not-found",
+        )
     retried = store.retry(delivery_id)
     if retried is None:
-        return problem(
+        raise problem(
             409,
             "Delivery is not dead",
             f"delivery {delivery_id} is {found.state}; only a dead one can be retried",
+            type_="delivery-not-dead",
         )
     request.app.state.delivery_worker.wake()
     return DeliveryOut.of(retried)
