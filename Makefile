@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-fast check format bench bench-scale bench-finetune bench-ray browser clean
+.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune bench-ray browser clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,9 +46,14 @@ bench: $(STAMP)
 	$(BIN)/python -m eval.webhook_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.headline_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.fields_bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.pii_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.routing_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.retrieval_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.handling_bench --out BENCHMARKS.md
+
+# Where a ticket's time goes: stage by stage, cProfile, and threads waiting under 8 concurrent callers.
+profile: $(STAMP)
+	$(BIN)/python -m eval.profile_bench --out BENCHMARKS.md
 
 # FAISS at 100k and 1M real-structured vectors (long: embeds ~1M texts once, cached under var/cache).
 bench-scale: $(STAMP)

@@ -35,7 +35,7 @@ from typing import BinaryIO, TypeVar
 import numpy as np
 
 from embeddings import Encoder
-from embeddings.text import ticket_text
+from embeddings.text import MAX_TEXT_CHARS, ticket_text
 from knowledge.index import IndexSnapshots, VectorIndex
 from knowledge.lexical import LexicalIndex, LexicalQuery
 from knowledge.store import Document, DocumentStore, SearchFilters
@@ -210,6 +210,10 @@ class KnowledgeBase:
             saved[LEXICAL] = marks[LEXICAL]
             shard = _Shard(dense, lexical, marks, saved)
             self._catch_up(tenant, shard)
+            if not any(shard.marks.values()):
+                # A tenant without a single stored document (a read naming an unknown tenant) gets
+                # an empty shard that is neither kept nor written: reads never create tenants.
+                return shard
             self._tenants[tenant] = shard
             behind = [c for c in marks if shard.saved[c] != shard.marks[c]]
             if behind:
@@ -452,6 +456,10 @@ class KnowledgeBase:
         filters: SearchFilters | None,
         allowed: np.ndarray | None,
     ) -> list[Hit]:
+        # A query reads what the encoder reads: the lexical channel's jieba HMM costs ~0.1 ms per
+        # Han character, so a 20,000-character ticket would spend seconds on words past the cap.
+        text = text[:MAX_TEXT_CHARS] if text else text
+        title = title[:MAX_TEXT_CHARS] if title else title
         # The query's language: its family picks the weight table, its code which documents'
         # words it can be compared with.
         query_language = text_language(text) if text else None

@@ -362,7 +362,7 @@ def negated_or_conditional(text: str, start: int, end: int) -> bool:
     )
 
 
-def _keyword_hits(pattern: re.Pattern[str], facts: Facts) -> list[str]:
+def _keyword_hits(pattern: safe_regex.Pattern, facts: Facts) -> list[str]:
     """The keywords found in the ticket's own, affirmative words."""
     scoped = facts.scoped or facts.text
     return sorted(
@@ -487,13 +487,22 @@ def _strings(value: Any, where: str, lists: Mapping[str, tuple[str, ...]]) -> tu
     return tuple(out)
 
 
-def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str]:
-    """One case-insensitive pattern; Latin words must stand alone ('down' does not match 'download')."""
+def _edge(char: str) -> str:
+    """RE2's ASCII boundary at a Latin word's edge: ``\\b`` beside a letter or digit, else ``\\B``."""
+    return r"\b" if char.isascii() and char.isalnum() else r"\B"
+
+
+def _keyword_pattern(words: Sequence[str], where: str) -> safe_regex.Pattern:
+    """One pattern on the lower-cased text; Latin words must stand alone ('down' does not match 'download').
+
+    A Latin word stands alone when no ASCII letter, digit or "_" touches it; a Chinese character
+    next to it is a boundary ("vpn连不上" contains "vpn").
+    """
     parts = []
     for word in sorted({w.lower() for w in words if w.strip()}, key=len, reverse=True):
         escaped = re.escape(word)
-        parts.append(rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if _LATIN_WORD.match(word) else escaped)
-    return re.compile("|".join(parts))
+        parts.append(f"{_edge(word[0])}{escaped}{_edge(word[-1])}" if _LATIN_WORD.match(word) else escaped)
+    return safe_regex.compile("|".join(parts), name=where)
 
 
 def _metadata_test(value: Any, where: str) -> Callable[[Any], bool]:
@@ -568,14 +577,14 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
     if key in ("keywords", "keywords_all"):
         words = _strings(value, at, lists)
         if key == "keywords":
-            pattern = _keyword_pattern(words)
+            pattern = _keyword_pattern(words, at)
 
             def any_word(facts: Facts) -> list[str] | None:
                 found = _keyword_hits(pattern, facts)
                 return ["words " + ", ".join(f"'{w}'" for w in found[:4])] if found else None
 
             return any_word
-        patterns = [(w, _keyword_pattern([w])) for w in words]
+        patterns = [(w, _keyword_pattern([w], at)) for w in words]
 
         def every_word(facts: Facts) -> list[str] | None:
             if all(_keyword_hits(p, facts) for _, p in patterns):
@@ -587,9 +596,12 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
         compiled = []
         for source in _strings(value, at, lists):
             try:
-                compiled.append(re.compile(source, re.IGNORECASE))
-            except re.error as e:
-                raise RuleError(f"{at}: invalid regular expression {source!r} ({e})") from e
+                compiled.append(safe_regex.compile(source, ignore_case=True, name=at))
+            except safe_regex.UnsafePattern as e:
+                raise RuleError(
+                    f"{at}: invalid regular expression {source!r} ({e}); rule regexes run on RE2 "
+                    "(linear time: no back-references, look-around only where it cannot backtrack)"
+                ) from e
 
         def any_regex(facts: Facts) -> list[str] | None:
             for regex in compiled:
