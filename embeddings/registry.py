@@ -6,12 +6,13 @@ import hashlib
 import itertools
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from embeddings import safe_regex
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class USEMultilingualEncoder:
         return normalise(np.atleast_2d(vectors))
 
 
-_TOKEN = re.compile(r"[\u4e00-\u9fff]|[^\W_]+", re.UNICODE)
+_TOKEN = safe_regex.compile(r"[\u4e00-\u9fff]|[\p{L}\p{N}]+")  # [^\W_]+ in re's spelling
 
 
 class HashingEncoder:

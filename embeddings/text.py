@@ -6,9 +6,9 @@ base and the vector of a new ticket come from the same text.
 
 from __future__ import annotations
 
-import re
+from embeddings import safe_regex
 
-_SPACES = re.compile(r"\s+")
+_SPACES = safe_regex.compile(r"\s+")
 
 # Encoders and vectorisers see at most this many characters; the head of a ticket carries the
 # problem, and long pasted logs only add noise and time.

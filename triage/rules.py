@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from triage import safe_regex
 from triage.types import LANGUAGES, Alternative, ExtractedField, Prediction, Ticket
 from triage.yaml_loader import read_yaml_mapping
 
@@ -322,13 +323,22 @@ def _strings(value: Any, where: str, lists: Mapping[str, tuple[str, ...]]) -> tu
     return tuple(out)
 
 
-def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str]:
-    """One case-insensitive pattern; Latin words must stand alone ('down' does not match 'download')."""
+def _edge(char: str) -> str:
+    """RE2's ASCII boundary at a Latin word's edge: ``\\b`` beside a letter or digit, else ``\\B``."""
+    return r"\b" if char.isascii() and char.isalnum() else r"\B"
+
+
+def _keyword_pattern(words: Sequence[str], where: str) -> safe_regex.Pattern:
+    """One pattern on the lower-cased text; Latin words must stand alone ('down' does not match 'download').
+
+    A Latin word stands alone when no ASCII letter, digit or "_" touches it; a Chinese character
+    next to it is a boundary ("vpn连不上" contains "vpn").
+    """
     parts = []
     for word in sorted({w.lower() for w in words if w.strip()}, key=len, reverse=True):
         escaped = re.escape(word)
-        parts.append(rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if _LATIN_WORD.match(word) else escaped)
-    return re.compile("|".join(parts))
+        parts.append(f"{_edge(word[0])}{escaped}{_edge(word[-1])}" if _LATIN_WORD.match(word) else escaped)
+    return safe_regex.compile("|".join(parts), name=where)
 
 
 def _metadata_test(value: Any, where: str) -> Callable[[Any], bool]:
@@ -403,14 +413,14 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
     if key in ("keywords", "keywords_all"):
         words = _strings(value, at, lists)
         if key == "keywords":
-            pattern = _keyword_pattern(words)
+            pattern = _keyword_pattern(words, at)
 
             def any_word(facts: Facts) -> list[str] | None:
                 found = sorted({m.group() for m in pattern.finditer(facts.text)})
                 return ["words " + ", ".join(f"'{w}'" for w in found[:4])] if found else None
 
             return any_word
-        patterns = [(w, _keyword_pattern([w])) for w in words]
+        patterns = [(w, _keyword_pattern([w], at)) for w in words]
 
         def every_word(facts: Facts) -> list[str] | None:
             if all(p.search(facts.text) for _, p in patterns):
@@ -422,9 +432,9 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
         compiled = []
         for source in _strings(value, at, lists):
             try:
-                compiled.append(re.compile(source, re.IGNORECASE))
-            except re.error as e:
-                raise RuleError(f"{at}: invalid regular expression {source!r} ({e})") from e
+                compiled.append(safe_regex.compile(source, ignore_case=True, name=at))
+            except safe_regex.UnsafePattern as e:
+                raise RuleError(f"{e}; rule regexes run on RE2 (linear time: no look-around or back-references)") from e
 
         def any_regex(facts: Facts) -> list[str] | None:
             for regex in compiled:

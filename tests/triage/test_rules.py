@@ -255,3 +255,24 @@ def test_rule_engine_reads_yaml_on_load_only(tmp_path: Path) -> None:
     engine.load()
     assert engine.names == ("r",)
     assert BUNDLED_RULES.name == "rules.yaml" and BUNDLED_RULES.exists()
+
+
+@pytest.mark.parametrize("pattern", [r"(?<!x)(\d+\s*)+\s*$", r"(?=.)(a|aa)+$"])
+def test_rules_refuse_super_linear_regexes_naming_the_rule(pattern: str) -> None:
+    with pytest.raises(RuleError, match=r"rule 'slow'\.when\.regex.*backtracks"):
+        _engine([{"name": "slow", "when": {"regex": [pattern]}, "then": {"priority": "P1"}}])
+
+
+def test_rules_bundled_regexes_are_linear_on_long_digit_runs(engine: RuleEngine) -> None:
+    # The many-users pattern \d{2,}\s*(个|名|位)?(用户|人|同事) was quadratic on a run of digits.
+    predictions = engine.apply(_ticket("1" * 20_000, "9" * 20_000), [], _predictions(), "zh")
+    assert predictions["priority"].value == "P3"
+    assert engine.apply(_ticket("３０个用户无法登录"), [], _predictions(), "zh")["priority"].value in ("P1", "P2")
+
+
+def test_rules_latin_keywords_stand_beside_chinese() -> None:
+    engine = _engine(
+        [{"name": "down", "when": {"keywords": ["vpn"]}, "then": {"priority": {"raise_to": "P1"}}}]
+    )
+    assert engine.apply(_ticket("VPN连不上"), [], _predictions(), "zh")["priority"].value == "P1"
+    assert engine.apply(_ticket("myvpnx 连不上"), [], _predictions(), "zh")["priority"].value == "P3"
