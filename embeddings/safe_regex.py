@@ -206,7 +206,9 @@ def _compile(pattern: str, ignore_case: bool, multiline: bool, dotall: bool, nam
         options = _re2.Options()
         options.log_errors = False  # a pattern RE2 cannot take is expected here, not an error to print
         try:
-            compiled: Pattern = _re2.compile(_inline_flags(ignore_case, multiline, dotall) + translated, options)
+            compiled: Pattern = _re2.compile(
+                _inline_flags(ignore_case, multiline, dotall) + translated, options
+            )
             return compiled
         except _re2.error:
             pass  # look-around or a back-reference: RE2 cannot run it; check the backtracking engine

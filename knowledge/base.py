@@ -34,7 +34,7 @@ from typing import BinaryIO, TypeVar
 import numpy as np
 
 from embeddings import Encoder
-from embeddings.text import ticket_text
+from embeddings.text import MAX_TEXT_CHARS, ticket_text
 from knowledge.index import IndexSnapshots, VectorIndex
 from knowledge.lexical import LexicalIndex, LexicalQuery
 from knowledge.store import Document, DocumentStore, SearchFilters
@@ -393,6 +393,10 @@ class KnowledgeBase:
         filters: SearchFilters | None,
         allowed: np.ndarray | None,
     ) -> list[Hit]:
+        # A query reads what the encoder reads: the lexical channel's jieba HMM costs ~0.1 ms per
+        # Han character, so a 20,000-character ticket would spend seconds on words past the cap.
+        text = text[:MAX_TEXT_CHARS] if text else text
+        title = title[:MAX_TEXT_CHARS] if title else title
         language = ("zh" if is_chinese(text) else "en") if text else None
         dense_weights, lexical_weight = self._channel_weights(language)
         fetch = max(self.config.candidates, 4 * k, k + len(exclude_ids) + 10)

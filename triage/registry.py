@@ -6,11 +6,15 @@
 ```
 
 ``registry.json`` is replaced atomically (temp file, fsync, rename), so promote and rollback are
-all-or-nothing and a reader sees either the old state or the new one.
+all-or-nothing and a reader sees either the old state or the new one. The history keeps the last
+``HISTORY_LIMIT`` changes (older ones are dropped when a new one is written; the audit trail keeps
+every change), and a change that changes nothing (promoting the active version, setting the same
+candidate again) writes nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -26,6 +30,9 @@ from triage.bundle import MANIFEST, BundleError
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 CANDIDATE_MODES = ("shadow", "canary")
+# Changes kept in registry.json: enough for rollbacks to walk back through many promotions, small
+# enough that every write stays a few kilobytes.
+HISTORY_LIMIT = 200
 
 # Metrics compared by the quality gate, with the direction that is better.
 GATE_METRICS: dict[str, int] = {"macro_f1": +1, "ece": -1, "coverage_at_90": +1}
@@ -121,7 +128,8 @@ class ModelRegistry:
             ) from exc
 
     def _save(self, tenant: str, state: RegistryState) -> None:
-        _write_atomic(self.tenant_dir(tenant) / "registry.json", json.dumps(state.to_dict(), indent=2))
+        bounded = dataclasses.replace(state, history=state.history[-HISTORY_LIMIT:])
+        _write_atomic(self.tenant_dir(tenant) / "registry.json", json.dumps(bounded.to_dict(), indent=2))
 
     def versions(self, tenant: str) -> list[dict[str, Any]]:
         """Every complete version with its manifest, oldest first."""
@@ -173,6 +181,11 @@ class ModelRegistry:
             state = self.state(tenant)
             if version is not None and version == state.active:
                 raise RegistryError(f"{version!r} is already active; a candidate must be another version")
+            unchanged = state.candidate == version and (
+                version is None or (state.candidate_mode == mode and state.canary_share == share)
+            )
+            if unchanged:
+                return state
             entry = {"action": "candidate", "version": version, "mode": mode, "share": share, "at": _now()}
             new = RegistryState(
                 state.active,
@@ -225,7 +238,14 @@ class ModelRegistry:
         margins: Mapping[str, float] | None = None,
         by: str = "",
     ) -> RegistryState:
-        """Make ``version`` active after the quality gate (``force`` overrides it and is recorded)."""
+        """Make ``version`` active after the quality gate (``force`` overrides it and is recorded).
+
+        Promoting the version that is already active changes nothing and writes nothing.
+        """
+        current = self.state(tenant)
+        if current.active == version:
+            self.manifest(tenant, version)  # an unknown version is still an error
+            return current
         report = self.gate(tenant, version, margins)
         if report["regressions"] and not force:
             raise GateRefused(

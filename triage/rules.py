@@ -434,7 +434,9 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
             try:
                 compiled.append(safe_regex.compile(source, ignore_case=True, name=at))
             except safe_regex.UnsafePattern as e:
-                raise RuleError(f"{e}; rule regexes run on RE2 (linear time: no look-around or back-references)") from e
+                raise RuleError(
+                    f"{e}; rule regexes run on RE2 (linear time: no look-around or back-references)"
+                ) from e
 
         def any_regex(facts: Facts) -> list[str] | None:
             for regex in compiled:

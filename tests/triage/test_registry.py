@@ -98,3 +98,30 @@ def test_registry_state_file_is_replaced_atomically(registry: ModelRegistry) -> 
     folder = registry.tenant_dir("acme")
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
     assert json.loads((folder / "registry.json").read_text())["active"] == "v2"
+
+
+def test_registry_noop_promote_and_candidate_write_nothing(registry: ModelRegistry) -> None:
+    _version(registry, "v1", 0.70)
+    _version(registry, "v2", 0.75)
+    registry.set_candidate("acme", "v2", mode="canary", share=0.2)
+    path = registry.tenant_dir("acme") / "registry.json"
+    before = (path.read_bytes(), path.stat().st_ino, path.stat().st_mtime_ns)
+    assert registry.promote("acme", "v1").active == "v1"
+    assert registry.set_candidate("acme", "v2", mode="canary", share=0.2).candidate == "v2"
+    assert (path.read_bytes(), path.stat().st_ino, path.stat().st_mtime_ns) == before
+    with pytest.raises(RegistryError, match="no model version 'v9'"):
+        registry.promote("acme", "v9")
+
+
+def test_registry_history_is_bounded(registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+    from triage import registry as registry_module
+
+    monkeypatch.setattr(registry_module, "HISTORY_LIMIT", 5)
+    _version(registry, "v1", 0.70)
+    _version(registry, "v2", 0.75)
+    for share in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
+        registry.set_candidate("acme", "v2", mode="canary", share=share)
+    history = registry.state("acme").history
+    assert len(history) == 5 and history[-1]["share"] == 0.6
+    registry.promote("acme", "v2")
+    assert registry.rollback("acme").active == "v1"

@@ -267,7 +267,10 @@ def test_rules_bundled_regexes_are_linear_on_long_digit_runs(engine: RuleEngine)
     # The many-users pattern \d{2,}\s*(个|名|位)?(用户|人|同事) was quadratic on a run of digits.
     predictions = engine.apply(_ticket("1" * 20_000, "9" * 20_000), [], _predictions(), "zh")
     assert predictions["priority"].value == "P3"
-    assert engine.apply(_ticket("３０个用户无法登录"), [], _predictions(), "zh")["priority"].value in ("P1", "P2")
+    assert engine.apply(_ticket("３０个用户无法登录"), [], _predictions(), "zh")["priority"].value in (
+        "P1",
+        "P2",
+    )
 
 
 def test_rules_latin_keywords_stand_beside_chinese() -> None:
