@@ -1,6 +1,8 @@
-"""What the service predicted and what agents said about it: the prediction log and feedback.
+"""What the service predicted and what agents said about it: the prediction log, feedback and
+reassignment events (a ticket moved from one department to another, in the ticket system or by an
+agent's correction).
 
-Both live in the service's SQLite database beside the cases. Feedback is an acknowledged write
+All live in the service's SQLite database beside the cases. Feedback and reassignments are acknowledged writes
 (committed with fsync before the API answers). The prediction log is telemetry: it is buffered
 and written by a background thread about once a second, so logging never adds a disk flush to a
 request; a crash can lose the last second of it.
@@ -51,6 +53,18 @@ CREATE TABLE IF NOT EXISTS feedback (
     at         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_ticket ON feedback (tenant, ticket_id);
+CREATE TABLE IF NOT EXISTS reassignments (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant          TEXT NOT NULL,
+    ticket_id       TEXT NOT NULL,
+    from_department TEXT NOT NULL,
+    to_department   TEXT NOT NULL,
+    at              TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    recorded_at     TEXT NOT NULL,
+    UNIQUE (tenant, ticket_id, from_department, to_department, at, source)
+);
+CREATE INDEX IF NOT EXISTS reassignments_window ON reassignments (tenant, at);
 """
 
 
@@ -83,8 +97,28 @@ class Feedback:
     agent: str | None = None
 
 
+@dataclass(frozen=True)
+class Reassignment:
+    """A ticket passed from one department to another (``source``: who reported it, e.g. "zendesk", "agent")."""
+
+    id: int
+    tenant: str
+    ticket_id: str
+    from_department: str
+    to_department: str
+    at: datetime
+    source: str
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _utc(at: datetime) -> str:
+    """The stored form of an instant: UTC ISO 8601 with milliseconds (sorts as text)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"reassignment time {at.isoformat()} has no time zone; pass an aware datetime (UTC)")
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 class Ledger:
@@ -281,3 +315,80 @@ class Ledger:
             out["accuracy_active"] = sum(v["active"][1] == truth[t] for t, v in judged) / len(judged)
             out["accuracy_candidate"] = sum(v["candidate"][1] == truth[t] for t, v in judged) / len(judged)
         return out
+
+    # -- reassignments ----------------------------------------------------------------------
+    def add_reassignment(
+        self,
+        tenant: str,
+        ticket_id: str,
+        from_department: str,
+        to_department: str,
+        at: datetime,
+        source: str,
+    ) -> int:
+        """Record durably that ``ticket_id`` moved from one department to another at ``at``; returns its id.
+
+        Idempotent: the same event (tenant, ticket, from, to, instant, source) delivered twice is
+        stored once and returns the first id, so a connector may replay vendor webhooks safely.
+        """
+        for name, value in (
+            ("tenant", tenant),
+            ("ticket_id", ticket_id),
+            ("from_department", from_department),
+            ("to_department", to_department),
+            ("source", source),
+        ):
+            if not value or not value.strip():
+                raise ValueError(f"reassignment {name} is empty; pass the {name.replace('_', ' ')}")
+        if from_department == to_department:
+            raise ValueError(
+                f"reassignment of {ticket_id!r} from {from_department!r} to itself is not a move"
+            )
+        key = (tenant, ticket_id, from_department, to_department, _utc(at), source)
+        with self._lock:
+            conn = self.conn
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO reassignments"
+                " (tenant, ticket_id, from_department, to_department, at, source, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*key, _now()),
+            )
+            if cur.rowcount:
+                return int(cur.lastrowid or 0)
+            row = conn.execute(
+                "SELECT id FROM reassignments WHERE tenant=? AND ticket_id=? AND from_department=?"
+                " AND to_department=? AND at=? AND source=?",
+                key,
+            ).fetchone()
+            return int(row["id"])
+
+    def reassignments(
+        self,
+        tenant: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        ticket_id: str | None = None,
+    ) -> list[Reassignment]:
+        """One tenant's reassignments in ``[since, until)`` (optionally of one ticket), oldest first."""
+        sql = "SELECT * FROM reassignments WHERE tenant=?"
+        args: list[Any] = [tenant]
+        if since is not None:
+            sql, args = sql + " AND at>=?", [*args, _utc(since)]
+        if until is not None:
+            sql, args = sql + " AND at<?", [*args, _utc(until)]
+        if ticket_id is not None:
+            sql, args = sql + " AND ticket_id=?", [*args, ticket_id]
+        with self._lock:
+            rows = self.conn.execute(sql + " ORDER BY at, id", args).fetchall()
+        return [
+            Reassignment(
+                id=r["id"],
+                tenant=r["tenant"],
+                ticket_id=r["ticket_id"],
+                from_department=r["from_department"],
+                to_department=r["to_department"],
+                at=datetime.fromisoformat(r["at"]),
+                source=r["source"],
+            )
+            for r in rows
+        ]

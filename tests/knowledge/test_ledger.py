@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,47 @@ def test_ledger_predictions_read_a_time_window_with_confidences(ledger: Ledger) 
     assert len(ledger.predictions("acme", "priority", until="2026-03-02")) == 2
     assert len(ledger.predictions("acme", "priority", since="2026-03-02")) == 4
     assert len(ledger.predictions("acme", "department")) == 6
+
+
+def test_ledger_reassignments_are_durable_idempotent_and_windowed(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "db.sqlite")
+    day = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    first = ledger.add_reassignment("acme", "t1", "IT", "HR", day, "zendesk")
+    # The same vendor event replayed is stored once.
+    assert ledger.add_reassignment("acme", "t1", "IT", "HR", day, "zendesk") == first
+    # An instant given in another zone is the same instant.
+    beijing = day.astimezone(timezone(timedelta(hours=8)))
+    assert ledger.add_reassignment("acme", "t1", "IT", "HR", beijing, "zendesk") == first
+    ledger.add_reassignment("acme", "t1", "HR", "Finance", day + timedelta(days=1), "agent")
+    ledger.add_reassignment("acme", "t2", "IT", "Finance", day - timedelta(days=1), "jira")
+    ledger.add_reassignment("other", "t1", "IT", "HR", day, "zendesk")
+    ledger.close()
+
+    again = Ledger(tmp_path / "db.sqlite")
+    moves = again.reassignments("acme")
+    assert [(m.ticket_id, m.from_department, m.to_department, m.source) for m in moves] == [
+        ("t2", "IT", "Finance", "jira"),
+        ("t1", "IT", "HR", "zendesk"),
+        ("t1", "HR", "Finance", "agent"),
+    ]
+    assert moves[1].id == first and moves[1].at == day and moves[1].tenant == "acme"
+    window = again.reassignments("acme", since=day, until=day + timedelta(days=1))
+    assert [m.to_department for m in window] == ["HR"]
+    assert [m.to_department for m in again.reassignments("acme", ticket_id="t1")] == ["HR", "Finance"]
+    assert len(again.reassignments("other")) == 1
+    again.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("acme", "t1", "IT", "IT", datetime(2026, 3, 2, tzinfo=UTC), "agent"), "to itself"),
+        (("acme", "", "IT", "HR", datetime(2026, 3, 2, tzinfo=UTC), "agent"), "ticket_id"),
+        (("acme", "t1", "IT", "HR", datetime(2026, 3, 2, tzinfo=UTC), " "), "source"),
+        (("acme", "t1", "IT", "HR", datetime(2026, 3, 2), "agent"), "time zone"),
+    ],
+)
+def test_ledger_reassignment_rejects_unusable_events(ledger: Ledger, args: tuple, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ledger.add_reassignment(*args)
+    assert ledger.reassignments("acme") == []

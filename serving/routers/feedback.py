@@ -1,0 +1,32 @@
+"""Agents' feedback on predictions and suggested cases."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from knowledge.ledger import Feedback
+from serving.deps import ServiceDep
+from serving.schemas import FeedbackIn, FeedbackOut
+
+router = APIRouter(tags=["feedback"])
+
+
+@router.post("/v1/feedback", response_model=FeedbackOut, status_code=201)
+def feedback(body: FeedbackIn, svc: ServiceDep) -> FeedbackOut:
+    """An agent accepted or corrected a prediction, or judged a suggested case. Durable when this returns."""
+    if svc.ledger is None:
+        raise HTTPException(status_code=409, detail="no feedback store configured")
+    item = Feedback(
+        tenant=body.tenant,
+        ticket_id=body.ticket_id,
+        kind="case" if body.case_id else "label",
+        head=body.head,
+        predicted=body.predicted,
+        correct=body.correct,
+        accepted=body.accepted,
+        case_id=body.case_id,
+        helpful=body.helpful,
+        text=body.text,
+        agent=body.agent,
+    )
+    return FeedbackOut(id=svc.ledger.add_feedback(item))

@@ -1,0 +1,255 @@
+"""Solved cases and knowledge-base articles: CRUD, similar-case search, duplicates, spikes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi import Path as UrlPath
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+
+from knowledge import Document, DocumentStore, detect_spikes, find_duplicates
+from knowledge.duplicates import TooManyCases, duplicate_threshold
+from serving.deps import ServiceDep, TenantQuery
+from serving.schemas import (
+    ArticleList,
+    ArticleOut,
+    ArticleQuery,
+    ArticleReplaceIn,
+    ArticlesIn,
+    CaseList,
+    CaseOut,
+    CaseQuery,
+    CaseReplaceIn,
+    CasesIn,
+    DeleteIn,
+    DeleteOut,
+    DocumentIn,
+    DocumentList,
+    DocumentOut,
+    DocumentQuery,
+    DocumentsIn,
+    DuplicatesIn,
+    DuplicatesOut,
+    SimilarCaseOut,
+    SimilarIn,
+    SimilarOut,
+    SpikesOut,
+    SpikesQuery,
+)
+from triage.pipeline import TriageService
+
+router = APIRouter(tags=["knowledge"])
+
+
+@router.post("/v1/similar", response_model=SimilarOut)
+def similar(query: SimilarIn, svc: ServiceDep) -> SimilarOut:
+    """Similar solved cases (or, with kind "article", knowledge-base articles) for a ticket text."""
+    cases = svc.similar(query.to_ticket(), k=query.k, kind=query.kind)
+    return SimilarOut(
+        similar_cases=[
+            SimilarCaseOut.model_validate(vars(c) | {"matched_terms": list(c.matched_terms)}) for c in cases
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class _Collection:
+    """One kind of stored document and the request and response models of its routes."""
+
+    kind: Literal["case", "article"]
+    plural: str  # in paths and route names
+    bulk_in: type[DocumentsIn]
+    replace_in: type[DocumentIn]
+    query: type[DocumentQuery]
+    item_out: type[DocumentOut]
+    list_out: type[DocumentList]
+
+
+CASES = _Collection("case", "cases", CasesIn, CaseReplaceIn, CaseQuery, CaseOut, CaseList)
+ARTICLES = _Collection(
+    "article", "articles", ArticlesIn, ArticleReplaceIn, ArticleQuery, ArticleOut, ArticleList
+)
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+
+
+def _typed(handler: _Handler, **annotations: Any) -> _Handler:
+    """Give a factory-made handler its collection's models.
+
+    This module's annotations are strings (``from __future__ import annotations``) that FastAPI
+    resolves in the module's globals, where the factory's per-collection models are not.
+    """
+    handler.__annotations__.update(annotations)
+    return handler
+
+
+def _page(store: DocumentStore, kind: str, query: DocumentQuery) -> tuple[list[Document], int]:
+    """One page of a tenant's documents of a kind that pass the query's filters (oldest first), and their total."""
+    filters = query.filters()
+    if filters.empty:
+        docs = store.page(query.tenant, kind, limit=query.limit, offset=query.offset)
+        return docs, store.count(query.tenant, kind)
+    rows = sorted(store.filter_rows(query.tenant, kind, filters).tolist())
+    chosen = rows[query.offset : query.offset + query.limit]
+    found = store.get_rows(chosen)
+    return [found[r] for r in chosen if r in found], len(rows)
+
+
+def _add_document_routes(router: APIRouter, c: _Collection) -> None:
+    """Bulk add, list, get, replace, delete and bulk delete for one kind of document."""
+    one, many = c.kind, c.plural
+    path = f"/v1/{many}"
+    item = f"{path}/{{{one}_id}}"
+    doc_id_param = Annotated[str, UrlPath(alias=f"{one}_id", description=f"The {one}'s id.")]
+    not_found = {404: {"description": f"no such {one} for the tenant"}}
+
+    def missing(doc_id: str, tenant: str) -> HTTPException:
+        return HTTPException(status_code=404, detail=f"{one} {doc_id!r} not found for tenant {tenant!r}")
+
+    def stored(svc: TriageService, row_ids: list[int]) -> list[Document]:
+        # Read back what was written: with redact_pii on, that is not what was sent.
+        found = svc.knowledge.store.get_rows(row_ids)
+        return [found[r] for r in row_ids if r in found]
+
+    def add(body: DocumentsIn, svc: ServiceDep) -> DocumentList:
+        docs = stored(svc, svc.add_documents(body.documents()))
+        return c.list_out.of(docs, total=len(docs))
+
+    def list_(query: DocumentQuery, svc: ServiceDep) -> DocumentList:
+        docs, total = _page(svc.knowledge.store, c.kind, query)
+        return c.list_out.of(docs, total=total)
+
+    def get(doc_id: str, svc: ServiceDep, tenant: TenantQuery = "default") -> DocumentOut:
+        doc = svc.knowledge.store.get(tenant, c.kind, doc_id)
+        if doc is None:
+            raise missing(doc_id, tenant)
+        return c.item_out.of(doc)
+
+    def replace(
+        doc_id: str, body: DocumentIn, svc: ServiceDep, tenant: TenantQuery = "default"
+    ) -> DocumentOut:
+        if svc.knowledge.store.get(tenant, c.kind, doc_id) is None:
+            raise missing(doc_id, tenant)  # before the embedding work
+        # Checked again where it is written: a DELETE that lands while this one embeds wins.
+        rows = svc.add_documents([body.to_document(doc_id, tenant)], existing_only=True)
+        if not rows:
+            raise missing(doc_id, tenant)
+        return c.item_out.of(stored(svc, rows)[0])
+
+    def delete(doc_id: str, svc: ServiceDep, tenant: TenantQuery = "default") -> Response:
+        if not svc.knowledge.delete(tenant, c.kind, [doc_id]):
+            raise missing(doc_id, tenant)
+        return Response(status_code=204)
+
+    def delete_many(body: DeleteIn, svc: ServiceDep) -> DeleteOut:
+        ids = list(dict.fromkeys(body.ids))
+        deleted = set(svc.knowledge.delete(body.tenant, c.kind, ids))
+        return DeleteOut(
+            deleted=[i for i in ids if i in deleted], not_found=[i for i in ids if i not in deleted]
+        )
+
+    routes: list[tuple[str, str, str, Callable[..., Any], dict[str, Any], str]] = [
+        (
+            "POST",
+            path,
+            f"add_{many}",
+            _typed(add, body=c.bulk_in),
+            {"response_model": c.list_out, "status_code": 201},
+            f"Store and index {many} (insert, or replace by id). Durable when this returns.",
+        ),
+        (
+            "GET",
+            path,
+            f"list_{many}",
+            _typed(list_, query=Annotated[c.query, Query()]),
+            {"response_model": c.list_out},
+            f"A page of stored {many}, oldest first, optionally filtered; `total` counts all that match.",
+        ),
+        (
+            "GET",
+            item,
+            f"get_{one}",
+            _typed(get, doc_id=doc_id_param),
+            {"response_model": c.item_out, "responses": not_found},
+            f"One {one}.",
+        ),
+        (
+            "PUT",
+            item,
+            f"replace_{one}",
+            _typed(replace, doc_id=doc_id_param, body=c.replace_in),
+            {"response_model": c.item_out, "responses": not_found},
+            f"Replace an existing {one} (every field) and embed and index it again. "
+            f"404 for an unknown id: create it with POST {path}.",
+        ),
+        (
+            "DELETE",
+            item,
+            f"delete_{one}",
+            _typed(delete, doc_id=doc_id_param),
+            {"status_code": 204, "responses": not_found},
+            f"Delete a {one} from the database, every index and the index snapshots on disk.",
+        ),
+        (
+            "POST",
+            f"{path}:delete",
+            f"delete_{many}",
+            delete_many,
+            {"response_model": DeleteOut},
+            f"Delete several {many} as DELETE {item} does; says which ids were deleted and which not found.",
+        ),
+    ]
+    for method, route_path, name, handler, options, description in routes:
+        router.add_api_route(
+            route_path, handler, methods=[method], name=name, description=description, **options
+        )
+
+
+for _collection in (CASES, ARTICLES):
+    _add_document_routes(router, _collection)
+
+
+@router.post("/v1/duplicates", response_model=DuplicatesOut)
+def duplicates(query: DuplicatesIn, svc: ServiceDep) -> DuplicatesOut:
+    """Open cases the ticket likely repeats: hybrid score at or above the threshold fitted for its language."""
+    ticket = query.to_ticket()
+    fitted = duplicate_threshold(ticket.text)
+    hits = find_duplicates(
+        svc.knowledge,
+        svc.encode([ticket])[0],
+        ticket.tenant,
+        text=ticket.text,
+        title=ticket.title or None,
+        k=query.k,
+        threshold=query.threshold,  # None: find_duplicates uses the fitted one
+        exclude_ids=[ticket.id] if ticket.id else [],
+    )
+    return DuplicatesOut.of(hits, fitted, query.threshold)
+
+
+@router.get("/v1/spikes", response_model=SpikesOut)
+def spikes(query: Annotated[SpikesQuery, Query()], svc: ServiceDep) -> SpikesOut:
+    """Recurring-issue spikes: groups of similar cases created in the window ending at `now`, well above their usual rate."""
+    end = query.now or datetime.now(UTC)
+    end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
+    window = timedelta(hours=query.window_hours)
+    try:
+        found = detect_spikes(
+            svc.knowledge,
+            query.tenant,
+            now=end,
+            window=window,
+            history=query.history,
+            min_size=query.min_size,
+            min_ratio=query.min_ratio,
+            similarity=query.similarity,
+        )
+    except TooManyCases as exc:
+        raise RequestValidationError(
+            [{"loc": ("query", "window_hours"), "msg": str(exc), "type": "value_error"}]
+        ) from exc
+    return SpikesOut.of(found, query, end - window, end)

@@ -1,0 +1,112 @@
+"""Model versions per tenant: list, show, promote, roll back, candidate, compare, drift."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from eval.drift import drift_report
+from serving.deps import RegistryDep, ServiceDep, TenantQuery
+from serving.schemas import CandidateIn, DriftOut, ModelsOut, ModelVersionOut, PromoteIn, TenantIn, Timestamp
+from triage.registry import ModelRegistry
+
+router = APIRouter(tags=["models"])
+
+
+def _utc_iso(moment: datetime | None) -> str | None:
+    """A query time as the prediction log writes its times (UTC ISO); a time without zone is UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _models(reg: ModelRegistry, tenant: str) -> ModelsOut:
+    state = reg.state(tenant)
+    return ModelsOut(
+        tenant=tenant,
+        active=state.active,
+        candidate=state.candidate,
+        candidate_mode=state.candidate_mode,
+        canary_share=state.canary_share,
+        versions=[ModelVersionOut.of(m) for m in reg.versions(tenant)],
+        history=list(state.history),
+    )
+
+
+@router.get("/v1/models", response_model=ModelsOut)
+def list_models(reg: RegistryDep, tenant: TenantQuery = "default") -> ModelsOut:
+    """Versions of a tenant's model, which is active, the candidate and the history."""
+    return _models(reg, tenant)
+
+
+@router.get("/v1/models/{version}", responses={404: {}})
+def show_model(version: str, reg: RegistryDep, tenant: TenantQuery = "default") -> dict[str, Any]:
+    """A version's manifest: data fingerprint, parameters, metrics, thresholds, parent."""
+    return reg.manifest(tenant, version)
+
+
+@router.post("/v1/models/{version}/promote", response_model=ModelsOut, responses={409: {}})
+def promote_model(version: str, body: PromoteIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+    """Make a version active after the quality gate (force overrides it and is recorded). Atomic."""
+    svc.models.check(body.tenant, version)  # loads before the switch: a bad bundle never goes live
+    reg.promote(body.tenant, version, force=body.force, margins=body.margins, by=body.by or "api")
+    svc.models.refresh(body.tenant)
+    return _models(reg, body.tenant)
+
+
+@router.post("/v1/models/rollback", response_model=ModelsOut, responses={409: {}})
+def rollback_model(body: TenantIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+    """Re-activate the version that was active before the current one. Atomic."""
+    reg.rollback(body.tenant, by=body.by or "api")
+    svc.models.refresh(body.tenant)
+    return _models(reg, body.tenant)
+
+
+@router.post("/v1/models/{version}/candidate", response_model=ModelsOut)
+def candidate_model(version: str, body: CandidateIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+    """Run a version in shadow (logged, never returned) or as a canary (a sticky share of tickets)."""
+    svc.models.check(body.tenant, version)
+    reg.set_candidate(body.tenant, version, mode=body.mode, share=body.share)
+    svc.models.refresh(body.tenant)
+    return _models(reg, body.tenant)
+
+
+@router.delete("/v1/models/candidate", response_model=ModelsOut)
+def clear_candidate(svc: ServiceDep, reg: RegistryDep, tenant: TenantQuery = "default") -> ModelsOut:
+    """Stop the shadow or canary."""
+    reg.set_candidate(tenant, None)
+    svc.models.refresh(tenant)
+    return _models(reg, tenant)
+
+
+@router.get("/v1/models:compare")
+def compare_models(
+    svc: ServiceDep, tenant: TenantQuery = "default", head: str = "department"
+) -> dict[str, Any]:
+    """Active vs candidate on the same tickets: agreement, and accuracy where agents gave feedback."""
+    if svc.ledger is None:
+        raise HTTPException(status_code=409, detail="no prediction log configured")
+    svc.ledger.flush()
+    return svc.ledger.comparison(tenant, head)
+
+
+@router.get("/v1/drift", response_model=DriftOut)
+def drift(
+    svc: ServiceDep,
+    tenant: TenantQuery = "default",
+    head: Literal["department", "category", "priority"] = "department",
+    since: Annotated[Timestamp | None, Query(description="From this time (inclusive), ISO 8601.")] = None,
+    until: Annotated[Timestamp | None, Query(description="Up to this time (exclusive), ISO 8601.")] = None,
+    window: Annotated[Literal["day", "hour"], Query(description="Width of the per-window figures.")] = "day",
+) -> DriftOut:
+    """Population stability index of live predicted labels and confidences against the training data."""
+    if svc.ledger is None:
+        raise HTTPException(status_code=409, detail="no prediction log configured")
+    svc.ledger.flush()
+    rows = svc.ledger.predictions(tenant, head, _utc_iso(since), _utc_iso(until))
+    live = [p for p in rows if p["role"] != "shadow"]
+    return DriftOut(**drift_report(svc.models.assign(tenant, None).serving, live, head, window))
