@@ -182,6 +182,10 @@ class KnowledgeBase:
             saved[LEXICAL] = marks[LEXICAL]
             shard = _Shard(dense, lexical, marks, saved)
             self._catch_up(tenant, shard)
+            if not any(shard.marks.values()):
+                # A tenant without a single stored document (a read naming an unknown tenant) gets
+                # an empty shard that is neither kept nor written: reads never create tenants.
+                return shard
             self._tenants[tenant] = shard
             behind = [c for c in marks if shard.saved[c] != shard.marks[c]]
             if behind:

@@ -18,6 +18,7 @@ from embeddings import Encoder, get_encoder
 from knowledge import DocumentStore, HybridConfig, KnowledgeBase
 from knowledge.ledger import Ledger
 from serving.errors import install_error_handlers
+from serving.limits import LIMIT_RESPONSES, LimitSettings, LimitsMiddleware, RateLimit
 from serving.metrics import MeasureMiddleware, Metrics
 from serving.routers import feedback, knowledge, models, ops, triage
 from serving.routers.ops import STATIC
@@ -84,6 +85,7 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         version="1",
         summary="Routes, summarises and enriches service-desk tickets in Chinese and English.",
         lifespan=lifespan,
+        responses=LIMIT_RESPONSES,
     )
     app.state.service = service
     app.state.settings = settings
@@ -94,6 +96,18 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     # Middleware, innermost first (each add_middleware wraps the ones before it). Request limits
     # (rate, work in flight, body size) go here, outside the measuring so refusals are counted too.
     app.add_middleware(MeasureMiddleware, metrics=metrics)
+    app.add_middleware(
+        LimitsMiddleware,
+        settings=LimitSettings(
+            max_in_flight=settings.in_flight_bound,
+            retry_after=settings.retry_after,
+            max_body_bytes=settings.max_body_bytes,
+            max_bulk_body_bytes=settings.max_bulk_body_bytes,
+            trusted_hosts=tuple(settings.hosts),
+            rate_limits={k: RateLimit(v.per_second, v.burst) for k, v in settings.rate_limits.items()},
+        ),
+        on_refuse=lambda reason: metrics.refused.labels(reason).inc(),
+    )
 
     for area in (ops, triage, knowledge, models, feedback):
         app.include_router(area.router)

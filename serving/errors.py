@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -47,7 +49,29 @@ async def _registry(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s", request.url.path)
-    return JSONResponse(status_code=500, content={"detail": "internal error; it has been logged"})
+    # The server closes the connection after a 500: say so, so the client's next request opens a new one.
+    return JSONResponse(
+        status_code=500,
+        content={"detail": "internal error; it has been logged"},
+        headers={"Connection": "close"},
+    )
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(
+    status: int, detail: str, *, instance: str = "", headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """An RFC 9457 problem response (usable from plain ASGI: ``await problem(...)(scope, receive, send)``)."""
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -136,9 +136,10 @@ def _add_document_routes(router: APIRouter, c: _Collection) -> None:
             raise missing(doc_id, tenant)  # before the embedding work
         # Checked again where it is written: a DELETE that lands while this one embeds wins.
         rows = svc.add_documents([body.to_document(doc_id, tenant)], existing_only=True)
-        if not rows:
+        docs = stored(svc, rows) if rows else []
+        if not docs:  # deleted between the write and the read-back: the DELETE won
             raise missing(doc_id, tenant)
-        return c.item_out.of(stored(svc, rows)[0])
+        return c.item_out.of(docs[0])
 
     def delete(doc_id: str, svc: ServiceDep, tenant: TenantQuery = "default") -> Response:
         if not svc.knowledge.delete(tenant, c.kind, [doc_id]):

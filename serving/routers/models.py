@@ -5,14 +5,33 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from eval.drift import drift_report
 from serving.deps import RegistryDep, ServiceDep, TenantQuery
-from serving.schemas import CandidateIn, DriftOut, ModelsOut, ModelVersionOut, PromoteIn, TenantIn, Timestamp
+from serving.schemas import (
+    VERSION_PATTERN,
+    CandidateIn,
+    DriftOut,
+    ModelsOut,
+    ModelVersionOut,
+    PromoteIn,
+    TenantIn,
+    Timestamp,
+)
 from triage.registry import ModelRegistry
 
-router = APIRouter(tags=["models"])
+router = APIRouter(
+    tags=["models"],
+    responses={
+        404: {"description": "no such model version for the tenant"},
+        409: {"description": "the registry refuses the change (quality gate, fixed bundle, already active)"},
+    },
+)
+# A version name as the registry allows it: anything else is a 422 from the schema, not a 409.
+VersionPath = Annotated[
+    str, Path(min_length=1, max_length=100, pattern=VERSION_PATTERN, description="The model version.")
+]
 
 
 def _utc_iso(moment: datetime | None) -> str | None:
@@ -44,13 +63,13 @@ def list_models(reg: RegistryDep, tenant: TenantQuery = "default") -> ModelsOut:
 
 
 @router.get("/v1/models/{version}", responses={404: {}})
-def show_model(version: str, reg: RegistryDep, tenant: TenantQuery = "default") -> dict[str, Any]:
+def show_model(version: VersionPath, reg: RegistryDep, tenant: TenantQuery = "default") -> dict[str, Any]:
     """A version's manifest: data fingerprint, parameters, metrics, thresholds, parent."""
     return reg.manifest(tenant, version)
 
 
 @router.post("/v1/models/{version}/promote", response_model=ModelsOut, responses={409: {}})
-def promote_model(version: str, body: PromoteIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+def promote_model(version: VersionPath, body: PromoteIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
     """Make a version active after the quality gate (force overrides it and is recorded). Atomic."""
     svc.models.check(body.tenant, version)  # loads before the switch: a bad bundle never goes live
     reg.promote(body.tenant, version, force=body.force, margins=body.margins, by=body.by or "api")
@@ -67,7 +86,7 @@ def rollback_model(body: TenantIn, svc: ServiceDep, reg: RegistryDep) -> ModelsO
 
 
 @router.post("/v1/models/{version}/candidate", response_model=ModelsOut)
-def candidate_model(version: str, body: CandidateIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+def candidate_model(version: VersionPath, body: CandidateIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
     """Run a version in shadow (logged, never returned) or as a canary (a sticky share of tickets)."""
     svc.models.check(body.tenant, version)
     reg.set_candidate(body.tenant, version, mode=body.mode, share=body.share)
