@@ -145,6 +145,8 @@ def run_schemathesis(base: str, max_examples: int, seconds: int) -> dict[str, An
         "--no-color",
         "--suppress-health-check",
         "all",
+        "--request-timeout",
+        "600",
     ]
     started = time.monotonic()
     try:

@@ -6,7 +6,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -77,6 +77,21 @@ Timestamp = Annotated[
     AfterValidator(_in_range),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}),
 ]
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's integer: a number with no fraction (2 or 2.0), never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("expected an integer (no fraction)")
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
 # The registry's rule for tenant and version names: a letter or digit first, at most 100 characters.
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 VERSION_PATTERN = TENANT_PATTERN
@@ -384,12 +399,13 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _unique_ids(items: Sequence[CaseIn] | Sequence[ArticleIn]) -> None:
-    seen: set[str] = set()
-    for item in items:
-        if item.id in seen:
-            raise ValueError(f"id {item.id!r} appears more than once: send each document once")
-        seen.add(item.id)
+_D = TypeVar("_D", "CaseIn", "ArticleIn")
+
+
+def _last_of_each_id(items: list[_D]) -> list[_D]:
+    """A document sent twice in one call counts once, as its last copy (as if sent one after another)."""
+    last = {(item.tenant, item.id): i for i, item in enumerate(items)}
+    return [item for i, item in enumerate(items) if last[(item.tenant, item.id)] == i]
 
 
 class DocumentIn(_Strict):
@@ -554,14 +570,13 @@ class CasesIn(DocumentsIn):
         ...,
         min_length=1,
         max_length=MAX_DOCUMENTS,
-        description=f"1 to {MAX_DOCUMENTS:,} cases, each id once.",
+        description=f"1 to {MAX_DOCUMENTS:,} cases; an id sent twice counts once (the last copy).",
     )
 
     @field_validator("cases")
     @classmethod
     def _unique(cls, cases: list[CaseIn]) -> list[CaseIn]:
-        _unique_ids(cases)
-        return cases
+        return _last_of_each_id(cases)
 
     def documents(self) -> list[Document]:
         return [c.to_document(c.id, c.tenant) for c in self.cases]
@@ -572,14 +587,13 @@ class ArticlesIn(DocumentsIn):
         ...,
         min_length=1,
         max_length=MAX_DOCUMENTS,
-        description=f"1 to {MAX_DOCUMENTS:,} articles, each id once.",
+        description=f"1 to {MAX_DOCUMENTS:,} articles; an id sent twice counts once (the last copy).",
     )
 
     @field_validator("articles")
     @classmethod
     def _unique(cls, articles: list[ArticleIn]) -> list[ArticleIn]:
-        _unique_ids(articles)
-        return articles
+        return _last_of_each_id(articles)
 
     def documents(self) -> list[Document]:
         return [a.to_document(a.id, a.tenant) for a in self.articles]
@@ -761,7 +775,7 @@ class DeleteOut(BaseModel):
 
 
 class SimilarIn(TicketIn):
-    k: int = Field(5, ge=1, le=50, strict=True, description="How many similar cases to return.")
+    k: JsonInt = Field(5, ge=1, le=50, description="How many similar cases to return.")
     kind: Literal["case", "article"] = Field(
         "case", description="Search solved cases, or knowledge-base articles."
     )
@@ -774,7 +788,7 @@ class SimilarOut(BaseModel):
 
 
 class DuplicatesIn(TicketIn):
-    k: int = Field(3, ge=1, le=20, strict=True, description="At most this many duplicates, best first.")
+    k: JsonInt = Field(3, ge=1, le=20, description="At most this many duplicates, best first.")
     threshold: float | None = Field(
         None,
         strict=True,

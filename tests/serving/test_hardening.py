@@ -112,3 +112,12 @@ def test_reads_never_create_a_tenant(client: TestClient, demo_dir: Path) -> None
     assert not list(demo_dir.rglob(tenant))
     service = client.app.state.service  # type: ignore[attr-defined]
     assert tenant not in service.knowledge._tenants
+
+
+def test_an_id_sent_twice_in_one_call_counts_once_as_its_last_copy(client: TestClient) -> None:
+    first = {"id": "TWICE-1", "tenant": "twice", "body": "VPN error 809"}
+    last = {"id": "TWICE-1", "tenant": "twice", "body": "Printer jams on tray 2"}
+    answer = client.post("/v1/cases", json={"cases": [first, last]})
+    assert answer.status_code == 201
+    assert [c["body"] for c in answer.json()["cases"]] == ["Printer jams on tray 2"]
+    assert client.get("/v1/cases/TWICE-1", params={"tenant": "twice"}).json()["body"] == "Printer jams on tray 2"
