@@ -147,6 +147,10 @@ def run_schemathesis(base: str, max_examples: int, seconds: int) -> dict[str, An
         "all",
         "--request-timeout",
         "600",
+        # A batch of 256 long tickets takes tens of seconds on 2 shared cores: its time is measured
+        # by the overload and serving benchmarks, not held to schemathesis' default of 10 s.
+        "--max-response-time",
+        "300",
     ]
     started = time.monotonic()
     try:

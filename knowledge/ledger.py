@@ -16,9 +16,11 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from knowledge.drift import CONFIDENCE_BINS, WINDOWS, Profile, confidence_bin, confidence_bin_edges
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +35,8 @@ CREATE TABLE IF NOT EXISTS predictions (
     value      TEXT NOT NULL,
     confidence REAL NOT NULL,
     abstained  INTEGER NOT NULL,
-    at         TEXT NOT NULL
+    at         TEXT NOT NULL,
+    language   TEXT
 );
 CREATE INDEX IF NOT EXISTS predictions_lookup ON predictions (tenant, at);
 CREATE INDEX IF NOT EXISTS predictions_ticket ON predictions (tenant, ticket_id);
@@ -53,6 +56,32 @@ CREATE TABLE IF NOT EXISTS feedback (
     at         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_ticket ON feedback (tenant, ticket_id);
+CREATE INDEX IF NOT EXISTS feedback_window ON feedback (tenant, at);
+-- Per-hour aggregates of the prediction log, kept in the writer's transaction: the dashboard and
+-- drift read these (a month is a few thousand rows per head) instead of scanning every prediction.
+CREATE TABLE IF NOT EXISTS prediction_hours (
+    tenant    TEXT NOT NULL,
+    head      TEXT NOT NULL,
+    hour      TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    role      TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    language  TEXT NOT NULL,
+    abstained INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    conf_sum  REAL NOT NULL,
+    PRIMARY KEY (tenant, head, hour, version, role, value, language, abstained)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS confidence_hours (
+    tenant    TEXT NOT NULL,
+    head      TEXT NOT NULL,
+    hour      TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    role      TEXT NOT NULL,
+    bin       INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (tenant, head, hour, version, role, bin)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reassignments (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant          TEXT NOT NULL,
@@ -78,6 +107,8 @@ class PredictionRecord:
     value: str
     confidence: float
     abstained: bool
+    language: str | None = None
+    at: datetime | None = None  # when predicted; None: when written (a backfill passes its own)
 
 
 @dataclass(frozen=True)
@@ -121,6 +152,82 @@ def _utc(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
+_HOUR = 13  # "2026-01-31T09": the ISO prefix naming an hour
+
+
+def _add_to_hours(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Fold freshly written prediction rows into the per-hour aggregates (inside the caller's transaction)."""
+    volume: dict[tuple[Any, ...], list[float]] = {}
+    confidence: dict[tuple[Any, ...], int] = {}
+    for tenant, _ticket, version, role, head, value, conf, abstained, at, language in rows:
+        hour = at[:_HOUR]
+        key = (tenant, head, hour, version, role, value, language or "", abstained)
+        slot = volume.setdefault(key, [0, 0.0])
+        slot[0] += 1
+        slot[1] += conf
+        bin_key = (tenant, head, hour, version, role, confidence_bin(conf))
+        confidence[bin_key] = confidence.get(bin_key, 0) + 1
+    conn.executemany(
+        "INSERT INTO prediction_hours (tenant, head, hour, version, role, value, language, abstained, n, conf_sum)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n,"
+        " conf_sum = conf_sum + excluded.conf_sum",
+        [(*k, int(v[0]), v[1]) for k, v in volume.items()],
+    )
+    conn.executemany(
+        "INSERT INTO confidence_hours (tenant, head, hour, version, role, bin, n) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        [(*k, n) for k, n in confidence.items()],
+    )
+
+
+def _rebuild_hours_if_missing(conn: sqlite3.Connection) -> None:
+    """A database from before the aggregates: build them once from the prediction log."""
+    if conn.execute("SELECT 1 FROM prediction_hours LIMIT 1").fetchone() is not None:
+        return
+    if conn.execute("SELECT 1 FROM predictions LIMIT 1").fetchone() is None:
+        return
+    logger.info("building the per-hour prediction aggregates from the prediction log (once)")
+    conn.execute("BEGIN")
+    conn.execute(
+        "INSERT INTO prediction_hours SELECT tenant, head, substr(at, 1, 13), version, role, value,"
+        " coalesce(language, ''), abstained, count(*), sum(confidence) FROM predictions"
+        " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+    )
+    conn.execute(
+        f"INSERT INTO confidence_hours SELECT tenant, head, substr(at, 1, 13), version, role,"
+        f" min(max(cast(confidence * {CONFIDENCE_BINS} AS INTEGER), 0), {CONFIDENCE_BINS - 1}), count(*)"
+        " FROM predictions GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+    conn.execute("COMMIT")
+
+
+def _hour_floor(at: datetime) -> str:
+    return _utc(at)[:_HOUR]
+
+
+def _hour_ceil(at: datetime) -> str:
+    """The first whole hour at or after ``at`` (an exclusive end widened to whole hours)."""
+    utc = at.astimezone(UTC)
+    floor = utc.replace(minute=0, second=0, microsecond=0)
+    return _hour_floor(floor if floor == utc else floor + timedelta(hours=1))
+
+
+def _hours_where(
+    tenant: str, head: str | None, since: datetime | None, until: datetime | None, live: bool = True
+) -> tuple[str, list[Any]]:
+    """WHERE clause over the hourly aggregates: a tenant, a head, a period, live roles only."""
+    where, args = "tenant=?", [tenant]
+    if head is not None:
+        where, args = where + " AND head=?", [*args, head]
+    if since is not None:
+        where, args = where + " AND hour>=?", [*args, _hour_floor(since)]
+    if until is not None:
+        where, args = where + " AND hour<?", [*args, _hour_ceil(until)]
+    if live:
+        where += " AND role<>'shadow'"
+    return where, args
+
+
 class Ledger:
     """Prediction log (buffered) and feedback (durable) in one SQLite file."""
 
@@ -140,7 +247,11 @@ class Ledger:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=10000")
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
+            if columns and "language" not in columns:
+                conn.execute("ALTER TABLE predictions ADD COLUMN language TEXT")
             conn.executescript(_SCHEMA)
+            _rebuild_hours_if_missing(conn)
             conn.row_factory = sqlite3.Row
             self._conn = conn
             self._writer = threading.Thread(target=self._drain, name="ledger-writer", daemon=True)
@@ -191,32 +302,38 @@ class Ledger:
                 return
 
     def _write(self, batch: Sequence[PredictionRecord]) -> None:
-        at = _now()
+        now = _now()
+        rows = [
+            (
+                r.tenant,
+                r.ticket_id,
+                r.version,
+                r.role,
+                r.head,
+                r.value,
+                r.confidence,
+                int(r.abstained),
+                now if r.at is None else _utc(r.at),
+                r.language,
+            )
+            for r in batch
+        ]
         try:
             with self._lock:
                 conn = self.conn
                 conn.execute("BEGIN")
                 conn.executemany(
-                    "INSERT INTO predictions (tenant, ticket_id, version, role, head, value, confidence, abstained, at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            r.tenant,
-                            r.ticket_id,
-                            r.version,
-                            r.role,
-                            r.head,
-                            r.value,
-                            r.confidence,
-                            int(r.abstained),
-                            at,
-                        )
-                        for r in batch
-                    ],
+                    "INSERT INTO predictions (tenant, ticket_id, version, role, head, value, confidence, abstained,"
+                    " at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
                 )
+                _add_to_hours(conn, rows)
                 conn.execute("COMMIT")
         except sqlite3.Error:
             logger.exception("could not write %d prediction log rows", len(batch))
+            with self._lock:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
 
     def flush(self) -> None:
         """Wait until every queued prediction is written (reports, tests, shutdown)."""
@@ -244,6 +361,75 @@ class Ledger:
         with self._lock:
             rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
         return [dict(r) for r in rows]
+
+    def drift_profile(
+        self,
+        tenant: str,
+        head: str,
+        version: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        window: str = "day",
+    ) -> tuple[Profile, list[Profile], int]:
+        """What one model version predicted for a head (live: active and canary), from the hourly aggregates.
+
+        Returns the whole period's profile, one per ``window`` (day or hour, named by its ISO
+        prefix) and the number of live predictions by other versions. The period is widened to
+        whole hours, the aggregates' grain.
+        """
+        if window not in WINDOWS:
+            raise ValueError(f"unknown drift window {window!r}; known: {', '.join(WINDOWS)}")
+        width = WINDOWS[window]
+        where, args = _hours_where(tenant, head, since, until)
+        with self._lock:
+            conn = self.conn
+            labels = conn.execute(
+                f"SELECT substr(hour, 1, {width}) AS w, value, sum(n) AS n, sum(conf_sum) AS conf,"
+                f" sum(abstained * n) AS abst FROM prediction_hours WHERE {where} AND version=?"
+                " GROUP BY w, value",
+                [*args, version],
+            ).fetchall()
+            bins = conn.execute(
+                f"SELECT substr(hour, 1, {width}) AS w, bin, sum(n) AS n FROM confidence_hours"
+                f" WHERE {where} AND version=? GROUP BY w, bin",
+                [*args, version],
+            ).fetchall()
+            other = conn.execute(
+                f"SELECT coalesce(sum(n), 0) FROM prediction_hours WHERE {where} AND version<>?",
+                [*args, version],
+            ).fetchone()[0]
+        edges = confidence_bin_edges(CONFIDENCE_BINS)
+        per_window: dict[str, dict[str, Any]] = {}
+        for r in labels:
+            slot = per_window.setdefault(
+                r["w"], {"labels": {}, "bins": [0] * CONFIDENCE_BINS, "conf": 0.0, "abst": 0}
+            )
+            slot["labels"][r["value"]] = int(r["n"])
+            slot["conf"] += float(r["conf"])
+            slot["abst"] += int(r["abst"])
+        for r in bins:
+            if r["w"] in per_window:
+                per_window[r["w"]]["bins"][int(r["bin"])] += int(r["n"])
+
+        def profile(slots: Sequence[dict[str, Any]], start: str = "") -> Profile:
+            label_counts: dict[str, int] = {}
+            counts = [0] * CONFIDENCE_BINS
+            for slot in slots:
+                for value, n in slot["labels"].items():
+                    label_counts[value] = label_counts.get(value, 0) + n
+                counts = [a + b for a, b in zip(counts, slot["bins"], strict=True)]
+            return Profile(
+                n=sum(label_counts.values()),
+                label_counts=label_counts,
+                confidence_counts=counts,
+                confidence_edges=edges,
+                confidence_sum=sum(slot["conf"] for slot in slots),
+                abstained=sum(slot["abst"] for slot in slots),
+                start=start,
+            )
+
+        windows = [profile([per_window[w]], w) for w in sorted(per_window)]
+        return profile(list(per_window.values())), windows, int(other)
 
     # -- feedback ---------------------------------------------------------------------------
     def add_feedback(self, item: Feedback) -> int:

@@ -231,6 +231,12 @@ class FieldOut(BaseModel):
     pii: bool = Field(
         ..., description="Personal data (e-mail, phone, ID number, bank card).", examples=[False]
     )
+    partial: bool = Field(
+        False,
+        description="A date or time without its year or day (e.g. '08-13', '03:12:00'): the ticket had no "
+        "created_at to infer it from.",
+        examples=[False],
+    )
 
 
 class CompletenessOut(BaseModel):
@@ -1127,7 +1133,8 @@ class FeedbackOut(BaseModel):
     id: int = Field(..., description="Feedback id.", examples=[17])
 
 
-DriftBand = Literal["stable", "moderate", "significant", "no live predictions yet"]
+DriftBand = Literal["stable", "moderate", "significant", "no live predictions yet", "too few predictions"]
+PsiInterval = Annotated[list[float], Field(min_length=2, max_length=2)]
 
 
 class DriftWindowOut(BaseModel):
@@ -1136,11 +1143,21 @@ class DriftWindowOut(BaseModel):
     )
     n: int = Field(..., description="Live predictions of this model in the window.", examples=[412])
     label_psi: float | None = Field(..., description="PSI of the window's predicted labels.", examples=[0.04])
-    label_drift: DriftBand | None = Field(..., description="Band of label_psi.", examples=["stable"])
+    label_psi_interval: PsiInterval | None = Field(
+        None, description="Bootstrap interval of label_psi.", examples=[[0.01, 0.07]]
+    )
+    label_drift: DriftBand | None = Field(
+        ...,
+        description="Band of the interval's lower end (too few predictions below min_sample).",
+        examples=["stable"],
+    )
     confidence_psi: float | None = Field(
         ...,
         description="PSI of the window's confidence histogram (null without a reference).",
         examples=[0.12],
+    )
+    confidence_psi_interval: PsiInterval | None = Field(
+        None, description="Bootstrap interval of confidence_psi.", examples=[[0.08, 0.17]]
     )
     confidence_drift: DriftBand | None = Field(
         ..., description="Band of confidence_psi.", examples=["moderate"]
@@ -1162,9 +1179,13 @@ class DriftOut(BaseModel):
     n_other_versions: int = Field(
         ..., description="Predictions by other versions (canary), left out of the figures.", examples=[0]
     )
+    min_sample: int = Field(
+        ..., description="Fewest predictions (overall or in a window) that get a drift band.", examples=[100]
+    )
+    interval: float = Field(..., description="Coverage of the PSI bootstrap intervals.", examples=[0.9])
     bands: dict[str, str] = Field(
         ...,
-        description="The PSI bands used.",
+        description="The PSI bands used (applied to the lower end of each PSI's interval).",
         examples=[{"stable": "PSI < 0.1", "moderate": "0.1 <= PSI < 0.25", "significant": "PSI >= 0.25"}],
     )
     error: str | None = Field(None, description="Why no figures could be computed, if so.", examples=[None])
@@ -1188,7 +1209,12 @@ class DriftOut(BaseModel):
     label_psi: float | None = Field(
         None, description="PSI of live vs reference predicted labels.", examples=[0.04]
     )
-    label_drift: DriftBand | None = Field(None, description="Band of label_psi.", examples=["stable"])
+    label_psi_interval: PsiInterval | None = Field(
+        None, description="Bootstrap interval of label_psi.", examples=[[0.01, 0.07]]
+    )
+    label_drift: DriftBand | None = Field(
+        None, description="Band of the lower end of label_psi_interval.", examples=["stable"]
+    )
     confidence_bin_edges: list[float] | None = Field(
         None, description="Edges of the confidence histograms.", examples=[[0.0, 0.5, 1.0]]
     )
@@ -1201,8 +1227,11 @@ class DriftOut(BaseModel):
     confidence_psi: float | None = Field(
         None, description="PSI of the confidence histograms.", examples=[0.03]
     )
+    confidence_psi_interval: PsiInterval | None = Field(
+        None, description="Bootstrap interval of confidence_psi.", examples=[[0.01, 0.06]]
+    )
     confidence_drift: DriftBand | None = Field(
-        None, description="Band of confidence_psi.", examples=["stable"]
+        None, description="Band of the lower end of confidence_psi_interval.", examples=["stable"]
     )
     mean_confidence: float | None = Field(None, description="Mean live confidence.", examples=[0.82])
     reference_mean_confidence: float | None = Field(

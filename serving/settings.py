@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from embeddings import ENCODERS
@@ -107,6 +107,25 @@ class Settings(BaseSettings):
             "Host header values served (400 otherwise; '*' allows any). Default: localhost, 127.0.0.1, "
             "::1 and the bind host. Add the names a proxy or browser uses to reach the service."
         ),
+    )
+    connector_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Fernet key that encrypts connector credentials at rest (default: <data_dir>/connector.key, "
+            "created on first use). Make one with cryptography's Fernet.generate_key()."
+        ),
+    )
+    connector_max_attempts: int = Field(
+        6, ge=1, le=50, description="Write-back tries per delivery before it is dead (retry by hand)."
+    )
+    connector_backoff_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="First retry delay; doubles per try, at least the vendor's Retry-After.",
+    )
+    connector_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Time-out of one call to a ticket system's API."
     )
 
     @field_validator("encoder")

@@ -66,3 +66,16 @@ def test_architecture_check_catches_a_wrong_arrow(tmp_path: Path) -> None:
     bad.write_text("from serving.app import create_app\nimport knowledge\n")
     modules = [m for m, _, _ in _imports(bad)]
     assert "serving" in modules and "serving" not in ALLOWED["triage"]
+
+
+def test_nothing_that_serves_imports_eval() -> None:
+    # eval/ is offline reports and benchmarks; the server's monitoring (drift, stats) is runtime code.
+    # Only the CLI's offline commands (triage eval, benchmarks) may reach it.
+    serving = [p for p in sorted((REPO / "serving").rglob("*.py")) if p.name != "cli.py"]
+    wrong = [
+        f"{p.relative_to(REPO)}:{line}"
+        for p in serving
+        for module, line, _ in _imports(p)
+        if module == "eval"
+    ]
+    assert serving and not wrong, f"serving imports eval: {wrong}"

@@ -11,14 +11,13 @@ The drift reference (``manifest["drift_reference"]``, absent from bundles traine
 holds, per head, what the model's predictions looked like on tickets it had not seen: the training
 label shares, the out-of-fold predicted label shares, a histogram of the out-of-fold confidences
 over fixed bins of [0, 1] (edges stored beside the shares) and the abstention rate. Live or
-evaluated predictions are compared against it (``eval.drift``).
+evaluated predictions are compared against it (``knowledge.drift``; ``drift_baseline`` below).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import joblib
 import numpy as np
 
+from knowledge.drift import CONFIDENCE_BINS, binned_shares, confidence_bin_edges, label_shares
 from triage.handling import HandlingTimeModel
 from triage.routing import Router
 
@@ -37,7 +37,6 @@ MANIFEST = "manifest.json"
 ROUTER = "router.joblib"
 HANDLING_TIME = "handling_time.json"
 DRIFT_REFERENCE = "drift_reference"
-CONFIDENCE_BINS = 10
 
 
 class BundleError(ValueError):
@@ -104,26 +103,6 @@ class ModelBundle:
         return cls(manifest=manifest, router=router, handling_time=handling)
 
 
-def confidence_bin_edges(bins: int = CONFIDENCE_BINS) -> list[float]:
-    """Equal-width bin edges over [0, 1]."""
-    return [round(float(e), 6) for e in np.linspace(0.0, 1.0, bins + 1)]
-
-
-def binned_shares(values: Sequence[float] | np.ndarray, edges: Sequence[float]) -> list[float]:
-    """Share of ``values`` in each bin (the last bin includes its right edge; outside values are clipped)."""
-    array = np.clip(np.asarray(values, dtype=float), edges[0], edges[-1])
-    counts, _ = np.histogram(array, bins=np.asarray(edges, dtype=float))
-    total = counts.sum()
-    return [float(c / total) if total else 0.0 for c in counts]
-
-
-def label_shares(values: Sequence[str]) -> dict[str, float]:
-    """Share of each label, sorted by label."""
-    counts = Counter(str(v) for v in values)
-    total = sum(counts.values())
-    return {label: count / total for label, count in sorted(counts.items())} if total else {}
-
-
 def head_drift_reference(
     labels: Sequence[str],
     predicted: Sequence[str],
@@ -143,3 +122,26 @@ def head_drift_reference(
         "mean_confidence": float(conf.mean()) if len(conf) else None,
         "abstention_rate": float(np.mean(np.asarray(abstained, dtype=bool))) if len(conf) else None,
     }
+
+
+def drift_baseline(bundle: ModelBundle, head: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A head's drift reference and, when it is missing or partial, a note that says why and what to do."""
+    reference = bundle.drift_reference(head)
+    if reference is not None:
+        return reference, None
+    neighbours = bundle.router.neighbours
+    if DRIFT_REFERENCE in bundle.manifest:
+        return None, f"model {bundle.version} has no drift reference for {head!r} (head not trained)"
+    note = (
+        f"model {bundle.version} has no drift reference (trained before confidence references were "
+        "stored): confidence drift is unavailable; retrain it with 'triage train' to get it"
+    )
+    if neighbours is not None and head in neighbours.labels:
+        return {"label_distribution": label_shares([str(v) for v in neighbours.labels[head]])}, note
+    return None, note
+
+
+def drift_source(bundle: ModelBundle) -> str | None:
+    """What the bundle's drift reference was computed on."""
+    source = bundle.manifest.get(DRIFT_REFERENCE, {}).get("source")
+    return None if source is None else str(source)

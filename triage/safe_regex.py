@@ -6,6 +6,14 @@ need it too and imports point one way (``triage -> knowledge -> embeddings``).
 
 from __future__ import annotations
 
-from embeddings.safe_regex import Pattern, UnsafePattern, check_linear, compile, to_re2, uses_re2
+from embeddings.safe_regex import (
+    Pattern,
+    PatternSet,
+    UnsafePattern,
+    check_linear,
+    compile,
+    to_re2,
+    uses_re2,
+)
 
-__all__ = ["Pattern", "UnsafePattern", "check_linear", "compile", "to_re2", "uses_re2"]
+__all__ = ["Pattern", "PatternSet", "UnsafePattern", "check_linear", "compile", "to_re2", "uses_re2"]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from eval.drift import drift_report
+from knowledge.drift import drift_report
 from serving.deps import RegistryDep, ServiceDep, TenantQuery
 from serving.schemas import (
     VERSION_PATTERN,
@@ -19,6 +18,7 @@ from serving.schemas import (
     TenantIn,
     Timestamp,
 )
+from triage.bundle import drift_baseline, drift_source
 from triage.registry import ModelRegistry
 
 router = APIRouter(
@@ -32,15 +32,6 @@ router = APIRouter(
 VersionPath = Annotated[
     str, Path(min_length=1, max_length=100, pattern=VERSION_PATTERN, description="The model version.")
 ]
-
-
-def _utc_iso(moment: datetime | None) -> str | None:
-    """A query time as the prediction log writes its times (UTC ISO); a time without zone is UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _models(reg: ModelRegistry, tenant: str) -> ModelsOut:
@@ -122,10 +113,27 @@ def drift(
     until: Annotated[Timestamp | None, Query(description="Up to this time (exclusive), ISO 8601.")] = None,
     window: Annotated[Literal["day", "hour"], Query(description="Width of the per-window figures.")] = "day",
 ) -> DriftOut:
-    """Population stability index of live predicted labels and confidences against the training data."""
+    """Population stability index of live predicted labels and confidences against the training data.
+
+    Every PSI has a bootstrap interval; a band is the band of the interval's lower end, and below
+    `min_sample` predictions no band is given ("too few predictions").
+    """
     if svc.ledger is None:
         raise HTTPException(status_code=409, detail="no prediction log configured")
     svc.ledger.flush()
-    rows = svc.ledger.predictions(tenant, head, _utc_iso(since), _utc_iso(until))
-    live = [p for p in rows if p["role"] != "shadow"]
-    return DriftOut(**drift_report(svc.models.assign(tenant, None).serving, live, head, window))
+    bundle = svc.models.assign(tenant, None).serving
+    reference, note = drift_baseline(bundle, head)
+    profile, windows, other = svc.ledger.drift_profile(tenant, head, bundle.version, since, until, window)
+    return DriftOut(
+        **drift_report(
+            reference,
+            profile,
+            windows,
+            model_version=bundle.version,
+            head=head,
+            window=window,
+            reference_source=drift_source(bundle),
+            reference_note=note,
+            n_other_versions=other,
+        )
+    )

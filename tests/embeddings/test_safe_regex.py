@@ -65,3 +65,14 @@ def test_triage_name_is_the_same_engine() -> None:
     from triage import safe_regex as triage_safe_regex
 
     assert triage_safe_regex.compile is safe_regex.compile
+
+
+def test_pattern_set_reports_which_patterns_occur() -> None:
+    patterns = safe_regex.PatternSet([r"(?i)vpn", r"\d{3}", "中文"])
+    assert patterns.matching("My VPN dropped, 中文") == {0, 2}
+    assert patterns.matching("nothing here") == set()
+
+
+def test_pattern_set_refuses_a_pattern_re2_cannot_run() -> None:
+    with pytest.raises(safe_regex.UnsafePattern, match="field rules: pattern 1"):
+        safe_regex.PatternSet(["ok", r"(?<!a)b"], name="field rules")

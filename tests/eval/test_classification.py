@@ -7,7 +7,7 @@ import pytest
 
 from embeddings import get_encoder
 from eval.classification import evaluate_bundle, write_html, write_json
-from eval.drift import BANDS
+from knowledge.drift import BANDS
 from tests.eval.tables import ENCODER, department_table, without_reference
 from triage.bundle import ModelBundle
 
@@ -18,26 +18,26 @@ def bundle(drift_bundle: ModelBundle) -> ModelBundle:
 
 
 def test_eval_json_has_drift_per_head(bundle: ModelBundle, tmp_path: Path) -> None:
-    report = evaluate_bundle(bundle, department_table(10, seed=5), get_encoder(ENCODER))
+    report = evaluate_bundle(bundle, department_table(40, seed=5), get_encoder(ENCODER))
     write_json(report, tmp_path / "metrics.json")
     drift = json.loads((tmp_path / "metrics.json").read_text())["drift"]
     assert drift["bands"] == BANDS and drift["notes"] == []
     assert "out-of-fold" in drift["reference"]
     head = drift["heads"]["department"]
-    assert head["n"] == 30 and head["label_drift"] == "stable" and head["label_psi"] < 0.1
+    assert head["n"] == 120 and head["label_drift"] == "stable" and head["label_psi"] < 0.1
     assert head["confidence_psi"] is not None and head["confidence_drift"] in BANDS
     assert len(head["confidence_histogram"]) == len(head["reference_confidence_histogram"]) == 10
 
 
 def test_eval_drift_flags_shifted_data(bundle: ModelBundle) -> None:
-    report = evaluate_bundle(bundle, department_table(10, seed=5, only="HR"), get_encoder(ENCODER))
+    report = evaluate_bundle(bundle, department_table(120, seed=5, only="HR"), get_encoder(ENCODER))
     head = report["drift"]["heads"]["department"]
     assert head["label_distribution"] == {"HR": 1.0}
     assert head["label_psi"] > 0.25 and head["label_drift"] == "significant"
 
 
 def test_eval_drift_of_a_bundle_without_reference(bundle: ModelBundle) -> None:
-    report = evaluate_bundle(without_reference(bundle), department_table(10, seed=5), get_encoder(ENCODER))
+    report = evaluate_bundle(without_reference(bundle), department_table(40, seed=5), get_encoder(ENCODER))
     drift = report["drift"]
     assert drift["reference"] is None and "retrain" in drift["notes"][0]
     head = drift["heads"]["department"]
@@ -45,11 +45,11 @@ def test_eval_drift_of_a_bundle_without_reference(bundle: ModelBundle) -> None:
 
 
 def test_eval_html_has_a_drift_section(bundle: ModelBundle, tmp_path: Path) -> None:
-    report = evaluate_bundle(bundle, department_table(10, seed=5), get_encoder(ENCODER))
+    report = evaluate_bundle(bundle, department_table(40, seed=5), get_encoder(ENCODER))
     write_html(report, tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text()
     assert "Drift against the training data" in page and "confidence PSI" in page
     assert "PSI &lt; 0.1 stable" in page and "alt='confidence drift'" in page
-    old = evaluate_bundle(without_reference(bundle), department_table(10, seed=5), get_encoder(ENCODER))
+    old = evaluate_bundle(without_reference(bundle), department_table(40, seed=5), get_encoder(ENCODER))
     write_html(old, tmp_path / "old.html")
     assert "no drift reference" in (tmp_path / "old.html").read_text()

@@ -160,7 +160,11 @@ def test_feedback_and_drift(client: TestClient) -> None:
     client.post("/v1/triage", json=TICKET)
     drift = client.get("/v1/drift").json()
     assert drift["n_live"] >= 1 and drift["label_psi"] >= 0.0
-    assert drift["label_drift"] in ("stable", "moderate", "significant")
+    # A handful of predictions is never called drift, whatever its PSI (issue 15: 11 predictions
+    # were "significant"); the PSI still comes with its interval.
+    assert drift["n_live"] < drift["min_sample"] and drift["label_drift"] == "too few predictions"
+    low, high = drift["label_psi_interval"]
+    assert 0.0 <= low <= high
     assert json.dumps(drift)
 
 
@@ -170,11 +174,8 @@ def test_drift_reports_confidence_and_windows(client: TestClient) -> None:
     assert drift["head"] == "priority" and drift["window"] == "hour"
     # The demo bundle is trained with a drift reference: confidence drift is computed, not skipped.
     assert drift["reference_note"] is None and drift["reference_confidence_histogram"]
-    assert drift["confidence_psi"] is not None and drift["confidence_drift"] in (
-        "stable",
-        "moderate",
-        "significant",
-    )
+    assert drift["confidence_psi"] is not None and drift["confidence_psi_interval"] is not None
+    assert drift["confidence_drift"] == "too few predictions"
     assert abs(sum(drift["live_confidence_histogram"]) - 1.0) < 1e-6
     assert drift["windows"] and sum(w["n"] for w in drift["windows"]) == drift["n_live"]
     # A period in the future holds no predictions.
