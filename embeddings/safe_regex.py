@@ -215,7 +215,7 @@ def _compile(pattern: str, ignore_case: bool, multiline: bool, dotall: bool, nam
     try:
         fallback = re.compile(pattern, _re_flags(ignore_case, multiline, dotall))
     except re.error as exc:
-        raise UnsafePattern(f"{name}: invalid regular expression {pattern!r} ({exc})") from exc
+        raise UnsafePattern(f"{name}: pattern {pattern!r} is not a valid regular expression: {exc}") from exc
     check_linear(fallback, name)
     logger.debug("%s: RE2 cannot run %r; using re after the linear-time check", name, pattern)
     return fallback

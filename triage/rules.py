@@ -435,7 +435,8 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
                 compiled.append(safe_regex.compile(source, ignore_case=True, name=at))
             except safe_regex.UnsafePattern as e:
                 raise RuleError(
-                    f"{e}; rule regexes run on RE2 (linear time: no look-around or back-references)"
+                    f"{at}: invalid regular expression {source!r} ({e}); rule regexes run on RE2 "
+                    "(linear time: no back-references, look-around only where it cannot backtrack)"
                 ) from e
 
         def any_regex(facts: Facts) -> list[str] | None:

@@ -120,4 +120,6 @@ def test_an_id_sent_twice_in_one_call_counts_once_as_its_last_copy(client: TestC
     answer = client.post("/v1/cases", json={"cases": [first, last]})
     assert answer.status_code == 201
     assert [c["body"] for c in answer.json()["cases"]] == ["Printer jams on tray 2"]
-    assert client.get("/v1/cases/TWICE-1", params={"tenant": "twice"}).json()["body"] == "Printer jams on tray 2"
+    assert (
+        client.get("/v1/cases/TWICE-1", params={"tenant": "twice"}).json()["body"] == "Printer jams on tray 2"
+    )
