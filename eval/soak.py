@@ -498,6 +498,9 @@ def main() -> None:
     parser.add_argument("--schemathesis-seconds", type=int, default=1200)
     parser.add_argument("--overload-seconds", type=float, default=60)
     parser.add_argument("--steady-minutes", type=float, default=30)
+    parser.add_argument(
+        "--steady-rate", type=float, help="requests/s of the steady soak (default: half the measured capacity)"
+    )
     parser.add_argument("--out", type=Path, help="update the Reliability section of this BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
@@ -529,7 +532,7 @@ def main() -> None:
         result["overload"] = run_overload(args.data_dir, args.overload_seconds)
     if "steady" in parts:
         capacity = result.get("overload", {}).get("capacity_per_s") or 4.0
-        result["steady"] = run_steady(args.data_dir, args.steady_minutes, capacity / 2)
+        result["steady"] = run_steady(args.data_dir, args.steady_minutes, args.steady_rate or capacity / 2)
     command = "make soak" if parts == list(PARTS) else f"python -m eval.soak --parts {','.join(parts)}"
     text = markdown(result, command)
     print(text)
