@@ -30,6 +30,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -154,7 +155,9 @@ def run_schemathesis(base: str, max_examples: int, seconds: int) -> dict[str, An
     ]
     started = time.monotonic()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds)
+        # schemathesis keeps its state in ./.schemathesis: run it in a scratch folder, not the checkout.
+        with tempfile.TemporaryDirectory() as scratch:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=seconds, cwd=scratch)
         out, code = done.stdout + done.stderr, done.returncode
     except subprocess.TimeoutExpired as exc:
         out, code = str(exc.stdout or "") + "\n(time limit reached)", -1
@@ -499,7 +502,9 @@ def main() -> None:
     parser.add_argument("--overload-seconds", type=float, default=60)
     parser.add_argument("--steady-minutes", type=float, default=30)
     parser.add_argument(
-        "--steady-rate", type=float, help="requests/s of the steady soak (default: half the measured capacity)"
+        "--steady-rate",
+        type=float,
+        help="requests/s of the steady soak (default: half the measured capacity)",
     )
     parser.add_argument("--out", type=Path, help="update the Reliability section of this BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
