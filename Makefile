@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune bench-ray browser clean
+.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune bench-ray soak browser clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ bench-finetune: $(STAMP)
 # Backfill and batch triage on Ray against the single-process commands (long: --rows 100000 for the full run).
 bench-ray: $(STAMP)
 	$(BIN)/python -m eval.ray_bench --out BENCHMARKS.md
+
+# Chaos and load, loopback only, bounded: schemathesis (all checks), 20 SIGKILL rounds during writes,
+# the adversarial corpus, the overload ramp at 2x and 5x capacity (60 s each) and a 30-minute steady
+# soak with RSS sampled every 30 s; figures into BENCHMARKS.md "Reliability" (about 45 minutes).
+soak: $(STAMP)
+	$(BIN)/python -m eval.soak --data-dir var/soak --out BENCHMARKS.md
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

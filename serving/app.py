@@ -7,7 +7,7 @@ Only wiring lives here: the routes are in ``serving/routers/<area>.py``, the sha
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -19,12 +19,13 @@ from embeddings import Encoder, get_encoder
 from knowledge import DocumentStore, HybridConfig, KnowledgeBase
 from knowledge.audit import AuditLog
 from knowledge.ledger import Ledger
-from serving.auth import ConsoleSessions
+from serving.auth import CONSOLE_PREFIX, ConsoleSessions
 from serving.connectors.api import ConnectorMetrics
 from serving.connectors.store import ConnectorStore, load_key
 from serving.connectors.worker import DeliveryWorker, RetryPolicy
 from serving.errors import Problem, install_error_handlers, unexpected
 from serving.keys import SCOPES, KeyStore
+from serving.limits import LIMIT_RESPONSES, LimitSettings, LimitsMiddleware, RateLimit
 from serving.metrics import MeasureMiddleware, Metrics
 from serving.request_context import RequestContextMiddleware
 from serving.routers import audit as audit_routes
@@ -118,6 +119,23 @@ def build_connectors(settings: Settings, service: TriageService) -> tuple[Connec
     return store, DeliveryWorker(store, service, policy)
 
 
+def _key_identifier(keys: KeyStore, console: ConsoleSessions) -> Callable[[str], str | None]:
+    """The id of the valid key (or console session) a token is, for the rate limits; None otherwise.
+
+    A token that is not a valid key counts against the client address, so a made-up key naming
+    someone else's id cannot drain that key's bucket.
+    """
+
+    def identify(token: str) -> str | None:
+        if token.startswith(f"{CONSOLE_PREFIX}_"):
+            caller = console.verify(token)
+            return caller.key_id if caller else None
+        key = keys.verify(token)
+        return key.id if key else None
+
+    return identify
+
+
 def create_app(settings: Settings, service: TriageService | None = None) -> FastAPI:
     """The application; ``service`` may be passed in already built (tests, embedding)."""
     service = service or build_service(settings)
@@ -145,13 +163,14 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         summary="Routes, summarises and enriches service-desk tickets in Chinese and English.",
         description=_DESCRIPTION,
         lifespan=lifespan,
+        responses=LIMIT_RESPONSES,
     )
     app.state.service = service
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.audit = audit
     app.state.keys = key_store
-    app.state.console = ConsoleSessions()
+    app.state.console = console = ConsoleSessions()
     app.state.connectors = connectors
     app.state.delivery_worker = worker
     app.state.connector_metrics = connector_metrics = ConnectorMetrics(metrics.registry, connectors)
@@ -162,8 +181,21 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
 
     # Middleware, innermost first: each add_middleware wraps the ones added before it.
     app.add_middleware(MeasureMiddleware, metrics=metrics)
-    # Request limits (rate, work in flight, body size) go here: outside the measuring, so refusals
-    # are counted too, and inside the request context, so they carry X-Request-ID and problem+json.
+    # Request limits (rate, work in flight, body size): outside the measuring, so refusals are
+    # counted too, and inside the request context, so they carry X-Request-ID and problem+json.
+    app.add_middleware(
+        LimitsMiddleware,
+        settings=LimitSettings(
+            max_in_flight=settings.in_flight_bound,
+            retry_after=settings.retry_after,
+            max_body_bytes=settings.max_body_bytes,
+            max_bulk_body_bytes=settings.max_bulk_body_bytes,
+            trusted_hosts=tuple(settings.hosts),
+            rate_limits={k: RateLimit(v.per_second, v.burst) for k, v in settings.rate_limits.items()},
+        ),
+        on_refuse=lambda reason: metrics.refused.labels(reason).inc(),
+        identify=_key_identifier(key_store, console),
+    )
     app.add_middleware(RequestContextMiddleware, on_error=unexpected)
 
     for area in (ops, triage, knowledge, models, feedback, keys, audit_routes):

@@ -55,7 +55,7 @@ class Problem(BaseModel):
     errors: list[ProblemItem] | None = Field(None, description="Each invalid field (validation problems).")
 
 
-def _problem_response(code: int, description: str) -> dict[str, Any]:
+def problem_response(code: int, description: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
@@ -64,16 +64,16 @@ def _problem_response(code: int, description: str) -> dict[str, Any]:
 
 # OpenAPI responses every /v1 route documents; routes add their own 404 and 409.
 V1_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: _problem_response(401, "No API key, or one that is unknown, revoked or expired."),
-    403: _problem_response(403, "The key lacks the scope, or names another tenant."),
-    422: _problem_response(422, "The request is invalid; `errors` names each field."),
-    503: _problem_response(503, "Models are still loading; retry shortly."),
+    401: problem_response(401, "No API key, or one that is unknown, revoked or expired."),
+    403: problem_response(403, "The key lacks the scope, or names another tenant."),
+    422: problem_response(422, "The request is invalid; `errors` names each field."),
+    503: problem_response(503, "Models are still loading; retry shortly."),
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: _problem_response(404, "Not found for the caller's tenant.")
+    404: problem_response(404, "Not found for the caller's tenant.")
 }
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: _problem_response(409, "The state does not allow it; `detail` says why.")
+    409: problem_response(409, "The state does not allow it; `detail` says why.")
 }
 
 
@@ -213,6 +213,8 @@ def unexpected(request: Request) -> JSONResponse:
         f"internal error; it has been logged under request id {current_request_id()}",
         type_="internal",
         title="Internal error",
+        # The server closes the connection after a 500: say so, so the client's next request opens a new one.
+        headers={"Connection": "close"},
     )
 
 

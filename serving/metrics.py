@@ -26,6 +26,12 @@ class Metrics:
         self.tickets = Counter(
             "triage_tickets_total", "Tickets triaged", ["department"], registry=self.registry
         )
+        self.refused = Counter(
+            "triage_refused_total",
+            "Requests refused before any work (overload, rate, size, content-type, host, disconnected)",
+            ["reason"],
+            registry=self.registry,
+        )
         self.abstained = Counter(
             "triage_abstained_total", "Predictions that abstained", ["head"], registry=self.registry
         )

@@ -6,9 +6,21 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    StrictFloat,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from knowledge import Document, Hit, SearchFilters, Spike
 from knowledge.duplicates import (
@@ -18,6 +30,7 @@ from knowledge.duplicates import (
     THRESHOLD_BASIS,
     DuplicateThreshold,
 )
+from triage import safe_regex
 from triage.language import detect_language
 from triage.types import Prediction, Ticket, TriageResult
 
@@ -36,9 +49,57 @@ def _in_range(moment: datetime) -> datetime:
     return moment
 
 
+# What the server reads as a time, and the schema publishes: an RFC 3339 date-time (seconds and an
+# offset or "Z" required, fraction optional) in the years above. Numbers, dates without a time and
+# times without an offset are refused (422), so the schema and the server agree.
+TIMESTAMP_PATTERN = (
+    r"^(?:19\d\d|[2-8]\d\d\d|9000)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"[Tt](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$"
+)
+_TIMESTAMP = safe_regex.compile(TIMESTAMP_PATTERN, name="timestamp")
+
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _TIMESTAMP.match(value):
+        raise ValueError(
+            f"expected an RFC 3339 date and time with seconds and an offset, such as "
+            f"2026-11-23T09:15:00+08:00 or 2026-11-23T01:15:00Z (years {MIN_YEAR}-{MAX_YEAR})"
+        )
+    return value
+
+
 # Every time a client sends: ISO 8601, within the years above.
-Timestamp = Annotated[datetime, AfterValidator(_in_range)]
-TENANT_PATTERN = r"^[A-Za-z0-9_.-]+$"
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_in_range),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}),
+]
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's integer: a number with no fraction (2 or 2.0), never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("expected an integer (no fraction)")
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+# The registry's rule for tenant and version names: a letter or digit first, at most 100 characters.
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+VERSION_PATTERN = TENANT_PATTERN
+# Not blank: at least one character that is not whitespace (JSON Schema's \s).
+NOT_BLANK_PATTERN = r"[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+_NOT_BLANK = safe_regex.compile(NOT_BLANK_PATTERN, name="not blank")
+# Paging stops well before SQLite's 64-bit OFFSET would overflow.
+MAX_OFFSET = 1_000_000_000
 
 
 def _tenant_field() -> Any:
@@ -75,6 +136,7 @@ class TicketIn(_Strict):
         ...,
         max_length=MAX_BODY_CHARS,
         description=f"Ticket text (Chinese, English or mixed); 1 to {MAX_BODY_CHARS:,} characters, not blank.",
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
     )
     id: str | None = Field(
         None, max_length=200, description="The ticket system's id; excluded from its own similar cases."
@@ -95,7 +157,7 @@ class TicketIn(_Strict):
     @field_validator("body")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not _NOT_BLANK.search(value):
             raise ValueError("body is empty or only whitespace: send the ticket text")
         return value
 
@@ -343,12 +405,13 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _unique_ids(items: Sequence[CaseIn] | Sequence[ArticleIn]) -> None:
-    seen: set[str] = set()
-    for item in items:
-        if item.id in seen:
-            raise ValueError(f"id {item.id!r} appears more than once: send each document once")
-        seen.add(item.id)
+_D = TypeVar("_D", "CaseIn", "ArticleIn")
+
+
+def _last_of_each_id(items: list[_D]) -> list[_D]:
+    """A document sent twice in one call counts once, as its last copy (as if sent one after another)."""
+    last = {(item.tenant, item.id): i for i, item in enumerate(items)}
+    return [item for i, item in enumerate(items) if last[(item.tenant, item.id)] == i]
 
 
 class DocumentIn(_Strict):
@@ -360,6 +423,7 @@ class DocumentIn(_Strict):
         max_length=MAX_BODY_CHARS,
         description="Text; not blank.",
         examples=["VPN fails with 809."],
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
     )
     department: str | None = Field(
         None, max_length=100, description="Department it belongs to.", examples=["IT"]
@@ -372,7 +436,7 @@ class DocumentIn(_Strict):
     @field_validator("body")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not _NOT_BLANK.search(value):
             raise ValueError("body is empty or only whitespace: send the text")
         return value
 
@@ -410,6 +474,7 @@ class CaseReplaceIn(DocumentIn):
         max_length=MAX_BODY_CHARS,
         description="Problem description; not blank.",
         examples=["VPN fails with 809."],
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
     )
     resolution: str = Field(
         "",
@@ -469,6 +534,7 @@ class ArticleReplaceIn(DocumentIn):
         max_length=MAX_BODY_CHARS,
         description="Article text (the answer shown to agents); not blank.",
         examples=["Open the VPN client, delete the profile and import the certificate again."],
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
     )
     language: Language | None = Field(None, description="zh, en, mixed or other; detected when absent.")
     created_at: Timestamp | None = Field(
@@ -510,14 +576,13 @@ class CasesIn(DocumentsIn):
         ...,
         min_length=1,
         max_length=MAX_DOCUMENTS,
-        description=f"1 to {MAX_DOCUMENTS:,} cases, each id once.",
+        description=f"1 to {MAX_DOCUMENTS:,} cases; an id sent twice counts once (the last copy).",
     )
 
     @field_validator("cases")
     @classmethod
     def _unique(cls, cases: list[CaseIn]) -> list[CaseIn]:
-        _unique_ids(cases)
-        return cases
+        return _last_of_each_id(cases)
 
     def documents(self) -> list[Document]:
         return [c.to_document(c.id, c.tenant) for c in self.cases]
@@ -528,14 +593,13 @@ class ArticlesIn(DocumentsIn):
         ...,
         min_length=1,
         max_length=MAX_DOCUMENTS,
-        description=f"1 to {MAX_DOCUMENTS:,} articles, each id once.",
+        description=f"1 to {MAX_DOCUMENTS:,} articles; an id sent twice counts once (the last copy).",
     )
 
     @field_validator("articles")
     @classmethod
     def _unique(cls, articles: list[ArticleIn]) -> list[ArticleIn]:
-        _unique_ids(articles)
-        return articles
+        return _last_of_each_id(articles)
 
     def documents(self) -> list[Document]:
         return [a.to_document(a.id, a.tenant) for a in self.articles]
@@ -546,7 +610,7 @@ class DocumentQuery(_Strict):
 
     tenant: str = _tenant_field()
     limit: int = Field(50, ge=1, le=500, description="Page size, 1 to 500.", examples=[50])
-    offset: int = Field(0, ge=0, description="How many to skip (oldest first).", examples=[0])
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="How many to skip (oldest first).", examples=[0])
     department: list[str] = Field(
         default_factory=list,
         description="Keep these departments (repeat the parameter for several).",
@@ -560,12 +624,12 @@ class DocumentQuery(_Strict):
     )
     created_from: Timestamp | None = Field(
         None,
-        description="Created at or after this instant (ISO 8601; an offset is honoured, none means UTC).",
+        description="Created at or after this instant (RFC 3339 with an offset, e.g. 2026-11-01T00:00:00+08:00).",
         examples=["2026-11-01T00:00:00+08:00"],
     )
     created_to: Timestamp | None = Field(
         None,
-        description="Created before this instant (ISO 8601; an offset is honoured, none means UTC).",
+        description="Created before this instant (RFC 3339 with an offset, e.g. 2026-11-01T00:00:00+08:00).",
         examples=["2026-12-01T00:00:00+08:00"],
     )
 
@@ -717,7 +781,7 @@ class DeleteOut(BaseModel):
 
 
 class SimilarIn(TicketIn):
-    k: int = Field(5, ge=1, le=50, description="How many similar cases to return.")
+    k: JsonInt = Field(5, ge=1, le=50, description="How many similar cases to return.")
     kind: Literal["case", "article"] = Field(
         "case", description="Search solved cases, or knowledge-base articles."
     )
@@ -730,9 +794,10 @@ class SimilarOut(BaseModel):
 
 
 class DuplicatesIn(TicketIn):
-    k: int = Field(3, ge=1, le=20, description="At most this many duplicates, best first.")
+    k: JsonInt = Field(3, ge=1, le=20, description="At most this many duplicates, best first.")
     threshold: float | None = Field(
         None,
+        strict=True,
         ge=0,
         le=1,
         description="Override the fitted threshold (higher flags less); default: the one for the ticket's language.",
@@ -926,12 +991,12 @@ class PromoteIn(TenantIn):
         },
     )
 
-    force: bool = Field(
+    force: StrictBool = Field(
         False,
         description="Override metric regressions and changed label sets (recorded); never a head the "
         "active version predicts and this one lacks.",
     )
-    margins: dict[str, float] | None = Field(
+    margins: dict[str, StrictFloat] | None = Field(
         None,
         description="Allowed regression per metric, e.g. {'macro_f1': 0.01, 'ece': 0.02, 'coverage_at_90': 0.05}.",
     )
@@ -946,7 +1011,9 @@ class CandidateIn(TenantIn):
     mode: Literal["shadow", "canary"] = Field(
         "shadow", description="shadow: logged, never returned; canary: served."
     )
-    share: float = Field(0.1, ge=0.0, le=1.0, description="Canary: share of tickets (sticky per ticket id).")
+    share: float = Field(
+        0.1, ge=0.0, le=1.0, strict=True, description="Canary: share of tickets (sticky per ticket id)."
+    )
 
 
 class ModelVersionOut(BaseModel):
@@ -1009,16 +1076,30 @@ class ModelsOut(BaseModel):
     history: list[dict[str, Any]] = Field(..., description="Registrations, promotions and rollbacks.")
 
 
+def _given(name: str) -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+
+
+# FeedbackIn's rules in JSON Schema: head or case_id; a head needs accepted or correct; a case_id
+# needs helpful (so a schema-valid request is never refused).
+_FEEDBACK_RULES: list[JsonValue] = [
+    {"anyOf": [_given("head"), _given("case_id")]},
+    {"anyOf": [{"not": _given("head")}, _given("accepted"), _given("correct")]},
+    {"anyOf": [{"not": _given("case_id")}, _given("helpful")]},
+]
+
+
 class FeedbackIn(_Strict):
     """An agent's verdict: accept or correct a label, or judge a suggested case."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "allOf": _FEEDBACK_RULES,
             "examples": [
                 {"ticket_id": "INC-1042", "head": "department", "predicted": "IT", "correct": "Security"},
                 {"ticket_id": "INC-1042", "case_id": "DEMO-000871", "helpful": True},
-            ]
+            ],
         },
     )
 
@@ -1029,16 +1110,18 @@ class FeedbackIn(_Strict):
     correct: str | None = Field(
         None, max_length=200, description="The right label, when the agent corrected it."
     )
-    accepted: bool | None = Field(None, description="True when the agent accepted the suggestion as is.")
+    accepted: StrictBool | None = Field(
+        None, description="True when the agent accepted the suggestion as is."
+    )
     case_id: str | None = Field(None, max_length=200, description="A suggested similar case being judged.")
-    helpful: bool | None = Field(None, description="Whether that case helped.")
+    helpful: StrictBool | None = Field(None, description="Whether that case helped.")
     text: str | None = Field(
         None, max_length=MAX_BODY_CHARS, description="Ticket text, for retraining on corrections."
     )
     agent: str | None = Field(None, max_length=200, description="Who gave the feedback.")
 
     @model_validator(mode="after")
-    def _says_something(self) -> FeedbackIn:
+    def _says_something(self) -> FeedbackIn:  # the schema states the same rules (_FEEDBACK_RULES)
         if self.case_id is None and self.head is None:
             raise ValueError(
                 "give head (with accepted or correct) for a label, or case_id (with helpful) for a case"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from embeddings import ENCODERS
@@ -14,6 +15,26 @@ from triage.yaml_loader import read_yaml_mapping
 
 class SettingsError(ValueError):
     """Configuration is invalid; the message names the setting and the fix."""
+
+
+class RateLimitSetting(BaseModel):
+    """A token bucket: ``per_second`` requests on average, bursts of up to ``burst``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_second: float = Field(..., ge=0)
+    burst: float = Field(..., ge=1)
+
+
+ScopeClass = Literal["triage", "write", "read"]
+
+
+def _default_rate_limits() -> dict[ScopeClass, RateLimitSetting]:
+    return {
+        "triage": RateLimitSetting(per_second=50, burst=100),
+        "write": RateLimitSetting(per_second=100, burst=200),
+        "read": RateLimitSetting(per_second=200, burst=400),
+    }
 
 
 class Settings(BaseSettings):
@@ -57,6 +78,36 @@ class Settings(BaseSettings):
         50, ge=5, le=1000, description="Candidates fetched per search channel before fusion."
     )
     log_level: str = "INFO"
+    max_in_flight: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="Requests doing work at once; beyond it /v1 answers 503 at once (default: 2 per CPU core).",
+    )
+    retry_after: int = Field(1, ge=1, le=3600, description="Retry-After seconds of a 503 when overloaded.")
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Largest request body (one ticket or document); 413 beyond."
+    )
+    max_bulk_body_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of /v1/triage:batch, /v1/cases and /v1/articles (many tickets); 413 beyond.",
+    )
+    rate_limits: dict[ScopeClass, RateLimitSetting] = Field(
+        default_factory=_default_rate_limits,
+        description=(
+            "Token bucket per API key id (else client address) and scope class: triage (triage, classify, "
+            "extract, summarize, similar, duplicates), write (other POST/PUT/DELETE), read (GET); "
+            "per_second 0 switches a class off. 429 with Retry-After when a bucket is empty."
+        ),
+    )
+    trusted_hosts: list[str] | None = Field(
+        None,
+        description=(
+            "Host header values served (400 otherwise; '*' allows any). Default: localhost, 127.0.0.1, "
+            "::1 and the bind host. Add the names a proxy or browser uses to reach the service."
+        ),
+    )
     anonymous_loopback: bool = Field(
         False,
         description=(
@@ -126,6 +177,18 @@ class Settings(BaseSettings):
                         f"weight of {channel!r} for {language!r} is {weight}; use 0 to switch it off"
                     )
         return value
+
+    @property
+    def in_flight_bound(self) -> int:
+        """``max_in_flight``, or two per CPU core: enough to keep the cores busy, no queue behind them."""
+        return self.max_in_flight or 2 * (os.cpu_count() or 1)
+
+    @property
+    def hosts(self) -> list[str]:
+        """The trusted hosts: the setting, else the localhost names and the bind host."""
+        if self.trusted_hosts is not None:
+            return self.trusted_hosts
+        return sorted({"localhost", "127.0.0.1", "::1", self.host})
 
     @property
     def models_dir(self) -> Path:

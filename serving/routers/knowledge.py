@@ -170,9 +170,10 @@ def _add_document_routes(router: APIRouter, c: _Collection) -> None:
             raise missing(doc_id, tenant)  # before the embedding work
         # Checked again where it is written: a DELETE that lands while this one embeds wins.
         rows = svc.add_documents([body.to_document(doc_id, tenant)], existing_only=True)
-        if not rows:
+        docs = stored(svc, rows) if rows else []
+        if not docs:  # deleted between the write and the read-back: the DELETE won
             raise missing(doc_id, tenant)
-        after = stored(svc, rows)[0]
+        after = docs[0]
         audit.record(
             tenant, f"{one}.replace", f"{one}:{doc_id}", document_summary(before), document_summary(after)
         )

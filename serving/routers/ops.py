@@ -23,13 +23,13 @@ def console() -> FileResponse:
 
 
 @router.get("/healthz", tags=["ops"])
-def healthz() -> dict[str, str]:
-    """The process is alive."""
+async def healthz() -> dict[str, str]:
+    """The process is alive (answered on the event loop: never waits behind inference)."""
     return {"status": "ok"}
 
 
 @router.get("/readyz", tags=["ops"], responses={503: {"description": "models still loading"}})
-def readyz(service: LoadingServiceDep) -> JSONResponse:
+def readyz(service: LoadingServiceDep, settings: SettingsDep) -> JSONResponse:
     """Models are loaded and requests will be served."""
     if not service.ready:
         return JSONResponse(status_code=503, content={"status": "loading"})
@@ -40,6 +40,7 @@ def readyz(service: LoadingServiceDep) -> JSONResponse:
             "encoder": service.encoder.name,
             "heads": sorted(service.bundle.router.heads),
             "cases": service.knowledge.store.count(kind="case"),
+            "max_in_flight": settings.in_flight_bound,
         }
     )
 

@@ -275,12 +275,6 @@ def test_spikes_refuses_a_window_too_large_to_compare(
         ("POST", "/v1/articles", {"articles": [{"id": "a", "body": "  "}]}, "body"),
         ("POST", "/v1/articles", {"articles": [{"id": "", "body": "ok"}]}, "id"),
         ("POST", "/v1/articles", {"articles": [{"id": "a", "body": "ok", "language": "fr"}]}, "language"),
-        (
-            "POST",
-            "/v1/articles",
-            {"articles": [{"id": "a", "body": "x"}, {"id": "a", "body": "y"}]},
-            "articles",
-        ),
         ("POST", "/v1/articles", {"articles": [{"id": "a", "body": "ok", "resolution": "r"}]}, "resolution"),
         ("POST", "/v1/cases", {"cases": [{"id": "a", "body": "ok", "status": "bogus"}]}, "status"),
         ("POST", "/v1/cases", {"cases": [{"id": "a", "body": "ok", "created_at": "soon"}]}, "created_at"),

@@ -1,0 +1,388 @@
+"""Request limits, as one plain ASGI middleware in front of everything else.
+
+In order, for every HTTP request:
+
+1. ``Host`` must be one of the trusted hosts (default: the localhost names and the bind host), so a
+   page in a browser on the same machine cannot reach a loopback API through DNS rebinding (400).
+2. ``/healthz``, ``/readyz``, ``/metrics``, the console and the API docs pass straight through:
+   they never wait behind inference and never count against the bounds below.
+3. A body is read in full before anything parses it, and refused beyond the route's size limit
+   (413; ``Content-Length`` is checked before a byte is read). A body on ``/v1`` must be JSON (415).
+4. Each caller (the id of a valid API key, else the client address) has a token bucket per scope class (``triage``,
+   ``write``, ``read``): an empty bucket answers 429 with ``Retry-After`` (seconds until a token).
+5. At most ``max_in_flight`` requests do work at once; beyond that the answer is 503 with
+   ``Retry-After`` at once (shed, never queued), so admitted requests keep their latency.
+6. A request whose client disconnected while it waited is dropped before it starts.
+
+Every refusal is an RFC 9457 ``application/problem+json`` body (``serving.errors.problem``) and is
+counted in ``triage_refused_total{reason}``. A 405 answer gets an ``Allow`` header listing every
+method of the path (Starlette lists only the first route's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serving.errors import problem, problem_response
+
+logger = logging.getLogger(__name__)
+
+# Paths answered outside the bounds: probes, metrics, the console and its assets, the API docs.
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/", "/docs", "/redoc", "/openapi.json"})
+OPEN_PREFIXES = ("/static/",)
+# Routes that triage text (the CPU-heavy ones); other writes and reads are their own classes.
+TRIAGE_PATHS = frozenset(
+    {
+        "/v1/triage",
+        "/v1/triage:batch",
+        "/v1/classify",
+        "/v1/extract",
+        "/v1/summarize",
+        "/v1/similar",
+        "/v1/duplicates",
+    }
+)
+# Routes whose bodies carry many tickets or documents get the larger size limit.
+BULK_PATHS = frozenset({"/v1/triage:batch", "/v1/cases", "/v1/articles"})
+SCOPE_CLASSES = ("triage", "write", "read")
+_MAX_CALLERS = 10_000  # buckets kept; the least recently used caller's bucket is forgotten first
+# What any operation may answer before its handler runs (documented on every operation).
+LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: problem_response(400, "Malformed body (not JSON, not UTF-8) or a Host header not in trusted_hosts."),
+    413: problem_response(
+        413, "Body larger than max_body_bytes (max_bulk_body_bytes for batch and bulk routes)."
+    ),
+    415: problem_response(415, "Body is not sent as application/json."),
+    429: problem_response(429, "The key's token bucket for this scope class is empty; see Retry-After."),
+    503: problem_response(503, "At the bound of work in flight (or models still loading); see Retry-After."),
+}
+
+
+def scope_class(method: str, path: str) -> str:
+    """The rate-limit class of a request: ``triage``, ``write`` or ``read``."""
+    if method == "POST" and path in TRIAGE_PATHS:
+        return "triage"
+    return "read" if method in ("GET", "HEAD", "OPTIONS") else "write"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: ``per_second`` tokens flow in, at most ``burst`` are kept."""
+
+    per_second: float
+    burst: float
+
+
+class TokenBuckets:
+    """Token buckets per (caller, class); thread-safe, bounded in the number of callers kept."""
+
+    def __init__(self, limits: dict[str, RateLimit], clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
+
+    def take(self, caller: str, klass: str) -> float:
+        """0 when a token was taken, else the seconds until one will be there."""
+        limit = self.limits.get(klass)
+        if limit is None or limit.per_second <= 0:
+            return 0.0
+        now = self._clock()
+        key = (caller, klass)
+        with self._lock:
+            tokens, seen = self._buckets.pop(key, (limit.burst, now))
+            tokens = min(limit.burst, tokens + (now - seen) * limit.per_second)
+            wait = 0.0
+            if tokens >= 1:
+                tokens -= 1
+            else:
+                wait = (1 - tokens) / limit.per_second
+            self._buckets[key] = (tokens, now)
+            while len(self._buckets) > _MAX_CALLERS:
+                self._buckets.popitem(last=False)
+            return wait
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    max_in_flight: int
+    retry_after: int
+    max_body_bytes: int
+    max_bulk_body_bytes: int
+    trusted_hosts: tuple[str, ...]
+    rate_limits: dict[str, RateLimit]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _host_name(host: str) -> str:
+    """The host without its port; IPv6 literals keep their brackets off."""
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _caller(scope: Scope, identify: Callable[[str], str | None]) -> str:
+    """Who a bucket belongs to: the id of the valid API key sent, else the client address."""
+    auth = _header(scope, b"authorization") or ""
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else (_header(scope, b"x-api-key") or "")
+    key_id = identify(token) if token else None
+    if key_id:
+        return f"key:{key_id}"
+    client = scope.get("client")
+    return f"addr:{client[0]}" if client else "addr:unknown"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+class LimitsMiddleware:
+    """Trusted hosts, body size and type, per-caller rate and the bound on work in flight (see module doc)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: LimitSettings,
+        on_refuse: Callable[[str], None],
+        identify: Callable[[str], str | None] = lambda token: None,
+    ) -> None:
+        self.app = app
+        self.identify = identify
+        self.settings = settings
+        self.buckets = TokenBuckets(settings.rate_limits)
+        self.on_refuse = on_refuse
+        self.in_flight = 0
+        self._any_host = "*" in settings.trusted_hosts
+        self._hosts = frozenset(h.lower() for h in settings.trusted_hosts)
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        reason: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.on_refuse(reason)
+        type_, title = _PROBLEMS[reason]
+        response = problem(Request(scope), status, detail, type_=type_, title=title, headers=headers)
+        await response(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = _host_name(_header(scope, b"host") or "").lower()
+        if not self._any_host and host not in self._hosts:
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                400,
+                "host",
+                f"host {host!r} is not served here; add it to the trusted_hosts setting if it should be",
+            )
+            return
+        path: str = scope.get("path", "")
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or not path.startswith("/v1"):
+            await self.app(scope, receive, self._with_allow(scope, send))
+            return
+        method: str = scope.get("method", "GET")
+        wait = self.buckets.take(_caller(scope, self.identify), scope_class(method, path))
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                429,
+                "rate",
+                f"too many {scope_class(method, path)} requests for this key; retry in {seconds} s",
+                {"Retry-After": str(seconds)},
+            )
+            return
+        try:
+            body = await self._read_body(scope, receive, path)
+        except _TooLarge:
+            limit = self._body_limit(path)
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                413,
+                "size",
+                f"request body is larger than {limit:,} bytes; send fewer tickets or documents per call",
+            )
+            return
+        except _Disconnected:
+            self.on_refuse("disconnected")
+            return
+        if body and not _is_json(_header(scope, b"content-type")):
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                415,
+                "content-type",
+                "send the body as JSON with 'Content-Type: application/json'",
+            )
+            return
+        if self.in_flight >= self.settings.max_in_flight:
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                503,
+                "overload",
+                f"the service is at its bound of {self.settings.max_in_flight} requests in flight; "
+                f"retry in {self.settings.retry_after} s",
+                {"Retry-After": str(self.settings.retry_after)},
+            )
+            return
+        self.in_flight += 1
+        try:
+            replay = _Replay(body, receive)
+            if await replay.disconnected():
+                self.on_refuse("disconnected")
+                logger.info("client left before %s %s started; dropped", method, path)
+                return
+            await self.app(scope, replay, self._with_allow(scope, send))
+        finally:
+            self.in_flight -= 1
+            replay.close()
+
+    def _body_limit(self, path: str) -> int:
+        return self.settings.max_bulk_body_bytes if path in BULK_PATHS else self.settings.max_body_bytes
+
+    async def _read_body(self, scope: Scope, receive: Receive, path: str) -> bytes:
+        limit = self._body_limit(path)
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            raise _TooLarge
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _with_allow(self, scope: Scope, send: Send) -> Send:
+        """``send`` that completes the ``Allow`` header of a 405 with every method of the path."""
+        before_routing = dict(scope)  # the router adds path_params to the scope it is given
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                methods = sorted(_methods(before_routing))
+                if methods:
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                    headers.append((b"allow", ", ".join(methods).encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        return sending
+
+
+# The problem type (after urn:triage:problem:) and title of each refusal.
+_PROBLEMS = {
+    "host": ("untrusted-host", "Host not served"),
+    "rate": ("rate-limited", "Too many requests"),
+    "size": ("body-too-large", "Request body too large"),
+    "content-type": ("unsupported-media-type", "Body is not JSON"),
+    "overload": ("overloaded", "Service at capacity"),
+}
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _leaf_routes(routes: Iterable[object]) -> Iterator[object]:
+    """The routes themselves, looking inside routers an app included (FastAPI keeps them nested)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _leaf_routes(getattr(inner, "routes", ()))
+        else:
+            yield route
+
+
+def _methods(scope: Scope) -> set[str]:
+    """Every method the app serves on the request's path, as the schema lists it: a literal path
+    (``/v1/models/rollback``) hides a template that would also match (``/v1/models/{version}``)."""
+    app = scope.get("app")
+    literal: set[str] = set()
+    templated: set[str] = set()
+    for route in _leaf_routes(getattr(getattr(app, "router", None), "routes", ())):
+        matches = getattr(route, "matches", None)
+        if matches is None:
+            continue
+        for method in _METHODS:
+            match, child = matches({**scope, "method": method})
+            if match == Match.FULL:
+                (templated if child.get("path_params") else literal).add(method)
+    return literal or templated
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+class _Replay:
+    """The app's ``receive``: the body read up front, then the client's own messages (disconnect)."""
+
+    def __init__(self, body: bytes, receive: Receive) -> None:
+        self._body: bytes | None = body
+        self._receive = receive
+        self._next: asyncio.Task[Message] | None = None
+
+    async def disconnected(self) -> bool:
+        """Whether the client has already gone (its disconnect is waiting to be read)."""
+        self._next = asyncio.ensure_future(self._receive())
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return self._next.done() and self._next.result().get("type") == "http.disconnect"
+
+    def close(self) -> None:
+        if self._next is not None and not self._next.done():
+            self._next.cancel()
+
+    async def __call__(self) -> Message:
+        if self._body is not None:
+            body, self._body = self._body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        if self._next is not None:
+            task, self._next = self._next, None
+            return await task
+        return await self._receive()
