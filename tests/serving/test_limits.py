@@ -8,6 +8,7 @@ tight read bucket; the others use the session's in-process app.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
-from serving.keys import key_id_of
+from serving.keys import ALL_SCOPES, KeyStore, key_id_of
 from serving.limits import RateLimit, TokenBuckets, scope_class
 from serving.settings import Settings, load_settings
 from tests.serving.conftest import KeyMaker, bearer
@@ -38,8 +39,29 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def bounded_server(demo_dir: Path) -> Iterator[str]:
+def bounded_dir(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo: the batches triaged here must not add to the predictions other tests count."""
+    target = tmp_path_factory.mktemp("limits") / "demo"
+    shutil.copytree(demo_dir, target, ignore=shutil.ignore_patterns("*.log"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def bounded_key(bounded_dir: Path) -> Iterator[KeyMaker]:
+    """make_key for the copy's database: bounded_key(name) -> an all-scopes key of tenant 'default'."""
+    store = KeyStore(load_settings(data_dir=bounded_dir).database_path)
+
+    def make(name: str = "limits test") -> str:
+        return store.create("default", ALL_SCOPES, name=name).secret
+
+    yield make
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def bounded_server(bounded_dir: Path) -> Iterator[str]:
     """uvicorn serving the demo with one request in flight at most and 2 reads/s per key."""
+    demo_dir = bounded_dir
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
     env.update(
@@ -78,8 +100,8 @@ def bounded_server(demo_dir: Path) -> Iterator[str]:
         log.close()
 
 
-def test_overload_is_shed_at_once_and_probes_still_answer(bounded_server: str, make_key: KeyMaker) -> None:
-    headers = bearer(make_key("default", name="overload test"))
+def test_overload_is_shed_at_once_and_probes_still_answer(bounded_server: str, bounded_key: KeyMaker) -> None:
+    headers = bearer(bounded_key("overload test"))
     stop = threading.Event()
     busy_statuses: list[int] = []
 
@@ -127,8 +149,8 @@ def test_overload_is_shed_at_once_and_probes_still_answer(bounded_server: str, m
     )
 
 
-def test_rate_limit_answers_429_with_retry_after_per_key(bounded_server: str, make_key: KeyMaker) -> None:
-    secret = make_key("default", name="rate test")
+def test_rate_limit_answers_429_with_retry_after_per_key(bounded_server: str, bounded_key: KeyMaker) -> None:
+    secret = bounded_key("rate test")
     statuses = [
         httpx.get(f"{bounded_server}/v1/cases", params={"limit": 1}, headers=bearer(secret), timeout=60)
         for _ in range(5)
@@ -144,7 +166,7 @@ def test_rate_limit_answers_429_with_retry_after_per_key(bounded_server: str, ma
     other = httpx.get(
         f"{bounded_server}/v1/cases",
         params={"limit": 1},
-        headers={"X-API-Key": make_key("default", name="rate test 2")},
+        headers={"X-API-Key": bounded_key("rate test 2")},
         timeout=60,
     )
     assert other.status_code == 200
