@@ -7,7 +7,8 @@ In order, for every HTTP request:
 2. ``/healthz``, ``/readyz``, ``/metrics``, the console and the API docs pass straight through:
    they never wait behind inference and never count against the bounds below.
 3. A body is read in full before anything parses it, and refused beyond the route's size limit
-   (413; ``Content-Length`` is checked before a byte is read). A body on ``/v1`` must be JSON (415).
+   (413; ``Content-Length`` is checked before a byte is read). A body on ``/v1`` must be JSON (415),
+   except on ``/v1/webhooks/`` (the connector checks what a ticket system sends).
 4. Each caller (the id of a valid API key, else the client address) has a token bucket per scope class (``triage``,
    ``write``, ``read``): an empty bucket answers 429 with ``Retry-After`` (seconds until a token).
 5. At most ``max_in_flight`` requests do work at once; beyond that the answer is 503 with
@@ -57,6 +58,9 @@ TRIAGE_PATHS = frozenset(
 # Routes whose bodies carry many tickets or documents get the larger size limit.
 BULK_PATHS = frozenset({"/v1/triage:batch", "/v1/cases", "/v1/articles"})
 SCOPE_CLASSES = ("triage", "write", "read")
+# Ticket systems' webhooks: the vendor picks the Content-Type; the connector checks the signature on
+# the raw body and answers a body that is not JSON itself (422), so no 415 here.
+WEBHOOK_PREFIX = "/v1/webhooks/"
 _MAX_CALLERS = 10_000  # buckets kept; the least recently used caller's bucket is forgotten first
 # What any operation may answer before its handler runs (documented on every operation).
 LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -241,7 +245,7 @@ class LimitsMiddleware:
         except _Disconnected:
             self.on_refuse("disconnected")
             return
-        if body and not _is_json(_header(scope, b"content-type")):
+        if body and not path.startswith(WEBHOOK_PREFIX) and not _is_json(_header(scope, b"content-type")):
             await self._refuse(
                 scope,
                 receive,
