@@ -72,6 +72,25 @@ CREATE TABLE IF NOT EXISTS prediction_hours (
     conf_sum  REAL NOT NULL,
     PRIMARY KEY (tenant, head, hour, version, role, value, language, abstained)
 ) WITHOUT ROWID;
+-- One row per triaged ticket with an id: the predicted handling time and SLA breach risk, and
+-- when the ticket system reports it closed (Ledger.close_ticket). The dashboard's SLA panels.
+CREATE TABLE IF NOT EXISTS handling (
+    tenant      TEXT NOT NULL,
+    ticket_id   TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    department  TEXT NOT NULL,
+    priority    TEXT,
+    created_at  TEXT NOT NULL,
+    due_at      TEXT,
+    p50_hours   REAL NOT NULL,
+    p90_hours   REAL NOT NULL,
+    breach_risk REAL,
+    closed_at   TEXT,
+    PRIMARY KEY (tenant, ticket_id)
+);
+CREATE INDEX IF NOT EXISTS handling_open ON handling (tenant, closed_at, due_at);
+CREATE INDEX IF NOT EXISTS predictions_ticket_head ON predictions (tenant, ticket_id, head, id);
+CREATE INDEX IF NOT EXISTS feedback_label_window ON feedback (tenant, kind, at);
 CREATE TABLE IF NOT EXISTS confidence_hours (
     tenant    TEXT NOT NULL,
     head      TEXT NOT NULL,
@@ -109,6 +128,22 @@ class PredictionRecord:
     abstained: bool
     language: str | None = None
     at: datetime | None = None  # when predicted; None: when written (a backfill passes its own)
+
+
+@dataclass(frozen=True)
+class HandlingRecord:
+    """The predicted handling time of one triaged ticket (``due_at``: created + SLA hours, if known)."""
+
+    tenant: str
+    ticket_id: str
+    version: str
+    department: str
+    priority: str | None
+    created_at: datetime
+    p50_hours: float
+    p90_hours: float
+    sla_hours: float | None = None
+    breach_risk: float | None = None
 
 
 @dataclass(frozen=True)
@@ -235,7 +270,7 @@ class Ledger:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
-        self._queue: queue.Queue[PredictionRecord | None] = queue.Queue()
+        self._queue: queue.Queue[PredictionRecord | HandlingRecord | None] = queue.Queue()
         self._writer: threading.Thread | None = None
 
     def open(self) -> None:
@@ -275,8 +310,8 @@ class Ledger:
                 self._conn = None
 
     # -- prediction log ---------------------------------------------------------------------
-    def log(self, records: Sequence[PredictionRecord]) -> None:
-        """Queue predictions for the background writer (returns at once)."""
+    def log(self, records: Sequence[PredictionRecord | HandlingRecord]) -> None:
+        """Queue predictions (and handling-time estimates) for the background writer (returns at once)."""
         for record in records:
             self._queue.put(record)
 
@@ -301,8 +336,25 @@ class Ledger:
             if item is None:
                 return
 
-    def _write(self, batch: Sequence[PredictionRecord]) -> None:
+    def _write(self, items: Sequence[PredictionRecord | HandlingRecord]) -> None:
         now = _now()
+        batch = [r for r in items if isinstance(r, PredictionRecord)]
+        handling = [
+            (
+                h.tenant,
+                h.ticket_id,
+                h.version,
+                h.department,
+                h.priority,
+                _utc(h.created_at),
+                None if h.sla_hours is None else _utc(h.created_at + timedelta(hours=h.sla_hours)),
+                h.p50_hours,
+                h.p90_hours,
+                h.breach_risk,
+            )
+            for h in items
+            if isinstance(h, HandlingRecord)
+        ]
         rows = [
             (
                 r.tenant,
@@ -328,9 +380,18 @@ class Ledger:
                     rows,
                 )
                 _add_to_hours(conn, rows)
+                # A ticket triaged again gets the newer estimate; a close already reported stays.
+                conn.executemany(
+                    "INSERT INTO handling (tenant, ticket_id, version, department, priority, created_at, due_at,"
+                    " p50_hours, p90_hours, breach_risk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (tenant, ticket_id) DO UPDATE SET version=excluded.version,"
+                    " department=excluded.department, priority=excluded.priority, due_at=excluded.due_at,"
+                    " p50_hours=excluded.p50_hours, p90_hours=excluded.p90_hours, breach_risk=excluded.breach_risk",
+                    handling,
+                )
                 conn.execute("COMMIT")
         except sqlite3.Error:
-            logger.exception("could not write %d prediction log rows", len(batch))
+            logger.exception("could not write %d prediction log rows", len(items))
             with self._lock:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
@@ -430,6 +491,26 @@ class Ledger:
 
         windows = [profile([per_window[w]], w) for w in sorted(per_window)]
         return profile(list(per_window.values())), windows, int(other)
+
+    def close_ticket(self, tenant: str, ticket_id: str, closed_at: datetime) -> bool:
+        """The ticket system reports the ticket closed (real handling time = closed - created).
+
+        Durable; False when no triaged ticket has that id (nothing predicted to compare with).
+        """
+        self.flush()
+        with self._lock:
+            cur = self.conn.execute(
+                "UPDATE handling SET closed_at=? WHERE tenant=? AND ticket_id=?",
+                (_utc(closed_at), tenant, ticket_id),
+            )
+            return cur.rowcount > 0
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """Run one read-only aggregate query (the dashboard's statistics): column names and rows."""
+        with self._lock:
+            cursor = self.conn.execute(sql, list(args))
+            rows = cursor.fetchall()
+        return tuple(d[0] for d in cursor.description), [tuple(r) for r in rows]
 
     # -- feedback ---------------------------------------------------------------------------
     def add_feedback(self, item: Feedback) -> int:

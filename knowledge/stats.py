@@ -1,0 +1,260 @@
+"""The operations dashboard's figures: aggregates over the ledger, computed in the database.
+
+Every figure is one SQL statement over the ledger's tables (the per-hour prediction aggregates,
+feedback, reassignments, handling estimates), grouped in the database and returned as a ``Table``
+(column names + rows), so a month of a busy tenant never travels into Python row by row and
+every chart has its table view and CSV export for free.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from knowledge.ledger import Ledger
+
+HEADS = ("department", "category", "priority")
+VOLUME_BY = (*HEADS, "language")
+BUCKETS = {"hour": 13, "day": 10}  # ISO prefix lengths: "2026-01-31T09", "2026-01-31"
+HIGH_RISK = 0.5
+MAX_ROWS = 500  # longest lists (tickets behind a cell, SLA lists)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A dashboard time range: [since, until) in UTC, shown per ``bucket`` (hour or day)."""
+
+    since: datetime
+    until: datetime
+    bucket: str
+
+    @classmethod
+    def of(
+        cls, name: str, now: datetime, since: datetime | None = None, until: datetime | None = None
+    ) -> Period:
+        """``today``, ``7d``, ``30d`` (ending now) or ``custom`` (``since``/``until``); hours up to 2 days."""
+        now = now.astimezone(UTC)
+        if name == "custom":
+            if since is None:
+                raise ValueError(
+                    "a custom range needs 'since' (and optionally 'until'); or pass range=today|7d|30d"
+                )
+            start, end = _aware(since), _aware(until) if until is not None else now
+        elif name == "today":
+            start, end = now.replace(hour=0, minute=0, second=0, microsecond=0), now
+        elif name in ("7d", "30d"):
+            start, end = now - timedelta(days=int(name[:-1])), now
+        else:
+            raise ValueError(f"unknown range {name!r}; known: today, 7d, 30d, custom")
+        if end <= start:
+            raise ValueError(f"range ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+        return cls(start, end, "hour" if end - start <= timedelta(days=2) else "day")
+
+    @property
+    def width(self) -> int:
+        return BUCKETS[self.bucket]
+
+    def hours(self) -> tuple[str, str]:
+        """Bounds on the hourly aggregates' ``hour`` (whole hours containing the period)."""
+        start = self.since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        end = self.until.astimezone(UTC)
+        ceil = end.replace(minute=0, second=0, microsecond=0)
+        if ceil < end:
+            ceil += timedelta(hours=1)
+        return start.isoformat()[:13], ceil.isoformat()[:13]
+
+    def instants(self) -> tuple[str, str]:
+        """Bounds on stored instants (ISO UTC text, as the ledger writes them)."""
+        return _iso(self.since), _iso(self.until)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One figure: column names and rows (JSON-ready values)."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows(self.rows)
+        return out.getvalue()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return _aware(moment).astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _table(ledger: Ledger, sql: str, args: Sequence[Any]) -> Table:
+    columns, rows = ledger.query(sql, args)
+    return Table(columns, rows)
+
+
+def _check(name: str, value: str, known: Sequence[str]) -> None:
+    if value not in known:
+        raise ValueError(f"unknown {name} {value!r}; known: {', '.join(known)}")
+
+
+def volume(ledger: Ledger, tenant: str, period: Period, by: str = "department") -> Table:
+    """Tickets per bucket and department / category / priority / language (live predictions)."""
+    _check("by", by, VOLUME_BY)
+    head, key = ("department", "language") if by == "language" else (by, "value")
+    low, high = period.hours()
+    return _table(
+        ledger,
+        f"SELECT substr(hour, 1, {period.width}) AS bucket, {key} AS key, sum(n) AS tickets"
+        " FROM prediction_hours WHERE tenant=? AND head=? AND hour>=? AND hour<? AND role<>'shadow'"
+        " GROUP BY bucket, key ORDER BY bucket, key",
+        [tenant, head, low, high],
+    )
+
+
+def routing(ledger: Ledger, tenant: str, period: Period) -> Table:
+    """Per head and bucket: tickets routed automatically vs sent to a person (the model abstained)."""
+    low, high = period.hours()
+    return _table(
+        ledger,
+        f"SELECT head AS head, substr(hour, 1, {period.width}) AS bucket,"
+        " sum(CASE WHEN abstained=0 THEN n ELSE 0 END) AS auto_routed,"
+        " sum(CASE WHEN abstained=1 THEN n ELSE 0 END) AS needs_human"
+        " FROM prediction_hours WHERE tenant=? AND hour>=? AND hour<? AND role<>'shadow'"
+        " GROUP BY head, bucket ORDER BY head, bucket",
+        [tenant, low, high],
+    )
+
+
+def coverage(ledger: Ledger, tenant: str, period: Period) -> Table:
+    """Per head, model version and bucket: predictions, share answered (not abstained), mean confidence."""
+    low, high = period.hours()
+    return _table(
+        ledger,
+        f"SELECT head AS head, version AS version, substr(hour, 1, {period.width}) AS bucket,"
+        " sum(n) AS predictions, round(1.0 * sum(CASE WHEN abstained=0 THEN n ELSE 0 END) / sum(n), 4) AS coverage,"
+        " round(sum(conf_sum) / sum(n), 4) AS mean_confidence"
+        " FROM prediction_hours WHERE tenant=? AND hour>=? AND hour<? AND role<>'shadow'"
+        " GROUP BY head, version, bucket ORDER BY head, version, bucket",
+        [tenant, low, high],
+    )
+
+
+# The model version that answered a ticket's head: its latest live prediction (feedback names no version).
+_VERSION_OF = (
+    "coalesce((SELECT p.version FROM predictions p WHERE p.tenant=f.tenant AND p.ticket_id=f.ticket_id"
+    " AND p.head=f.head AND p.role<>'shadow' ORDER BY p.id DESC LIMIT 1), 'unknown')"
+)
+# Label feedback that says what the right answer was: accepted, or corrected (to the same or another label).
+_JUDGED = "f.kind='label' AND f.predicted IS NOT NULL AND (f.accepted=1 OR f.correct IS NOT NULL)"
+_RIGHT = "CASE WHEN f.accepted=1 OR f.correct=f.predicted THEN 1 ELSE 0 END"
+
+
+def accuracy(ledger: Ledger, tenant: str, period: Period) -> Table:
+    """Per head, model version and bucket: agents' verdicts and the share where we were right."""
+    low, high = period.instants()
+    return _table(
+        ledger,
+        f"SELECT f.head AS head, {_VERSION_OF} AS version, substr(f.at, 1, {period.width}) AS bucket,"
+        f" count(*) AS judged, round(1.0 * sum({_RIGHT}) / count(*), 4) AS accuracy"
+        f" FROM feedback f WHERE f.tenant=? AND {_JUDGED} AND f.at>=? AND f.at<?"
+        " GROUP BY head, version, bucket ORDER BY head, version, bucket",
+        [tenant, low, high],
+    )
+
+
+def confusion(ledger: Ledger, tenant: str, period: Period, head: str = "department") -> Table:
+    """What we predicted vs what agents chose (accepted = same label), with counts."""
+    _check("head", head, HEADS)
+    low, high = period.instants()
+    return _table(
+        ledger,
+        "SELECT f.predicted AS predicted, coalesce(f.correct, f.predicted) AS chosen, count(*) AS tickets"
+        f" FROM feedback f WHERE f.tenant=? AND f.head=? AND {_JUDGED} AND f.at>=? AND f.at<?"
+        " GROUP BY predicted, chosen ORDER BY predicted, chosen",
+        [tenant, head, low, high],
+    )
+
+
+_HANDOFFS = (
+    "SELECT from_department AS from_department, to_department AS to_department, source AS source,"
+    " ticket_id AS ticket_id, at AS at FROM reassignments WHERE tenant=? AND at>=? AND at<?"
+    " UNION ALL SELECT predicted, correct, 'correction', ticket_id, at FROM feedback"
+    " WHERE tenant=? AND kind='label' AND head='department' AND predicted IS NOT NULL"
+    " AND correct IS NOT NULL AND correct<>predicted AND at>=? AND at<?"
+)
+
+
+def handoffs(ledger: Ledger, tenant: str, period: Period) -> Table:
+    """Who passes tickets to whom: reassignments (by source) and agents' corrections, from -> to."""
+    low, high = period.instants()
+    return _table(
+        ledger,
+        "SELECT from_department AS from_department, to_department AS to_department, source AS source,"
+        f" count(*) AS tickets FROM ({_HANDOFFS}) GROUP BY from_department, to_department, source"
+        " ORDER BY tickets DESC, from_department, to_department",
+        [tenant, low, high, tenant, low, high],
+    )
+
+
+def handoff_tickets(
+    ledger: Ledger, tenant: str, period: Period, from_department: str, to_department: str
+) -> Table:
+    """The tickets behind one cell of the handoff matrix, newest first."""
+    low, high = period.instants()
+    return _table(
+        ledger,
+        "SELECT ticket_id AS ticket_id, source AS source, at AS at"
+        f" FROM ({_HANDOFFS}) WHERE from_department=? AND to_department=? ORDER BY at DESC LIMIT {MAX_ROWS}",
+        [tenant, low, high, tenant, low, high, from_department, to_department],
+    )
+
+
+def sla_risk(ledger: Ledger, tenant: str, now: datetime, threshold: float = HIGH_RISK) -> Table:
+    """Open tickets whose predicted breach risk is at least ``threshold``, least time left first."""
+    return _table(
+        ledger,
+        "SELECT ticket_id AS ticket_id, department AS department, priority AS priority,"
+        " created_at AS created_at, due_at AS due_at,"
+        " round((julianday(due_at) - julianday(?)) * 24, 2) AS hours_left,"
+        " round(breach_risk, 4) AS breach_risk, p50_hours AS p50_hours, p90_hours AS p90_hours"
+        " FROM handling WHERE tenant=? AND closed_at IS NULL AND breach_risk>=? AND due_at IS NOT NULL"
+        f" ORDER BY due_at LIMIT {MAX_ROWS}",
+        [_iso(now), tenant, threshold],
+    )
+
+
+def handling_accuracy(ledger: Ledger, tenant: str, period: Period) -> Table:
+    """Closed tickets per department: predicted p50 vs real handling hours, and the share within p90."""
+    low, high = period.instants()
+    return _table(
+        ledger,
+        "SELECT department AS department, count(*) AS closed,"
+        " round(avg(p50_hours), 2) AS predicted_p50_hours,"
+        " round(avg((julianday(closed_at) - julianday(created_at)) * 24), 2) AS real_hours,"
+        " round(avg(abs((julianday(closed_at) - julianday(created_at)) * 24 - p50_hours)), 2) AS mean_abs_error_hours,"
+        " round(avg(CASE WHEN (julianday(closed_at) - julianday(created_at)) * 24 <= p90_hours THEN 1.0 ELSE 0.0 END),"
+        " 4) AS within_p90 FROM handling WHERE tenant=? AND closed_at IS NOT NULL AND closed_at>=? AND closed_at<?"
+        " GROUP BY department ORDER BY department",
+        [tenant, low, high],
+    )
+
+
+def suggestions(ledger: Ledger, tenant: str, period: Period) -> Table:
+    """Suggested cases and articles agents judged: helpful and not helpful, most rejected first."""
+    low, high = period.instants()
+    return _table(
+        ledger,
+        "SELECT case_id AS case_id, sum(CASE WHEN helpful=1 THEN 1 ELSE 0 END) AS helpful,"
+        " sum(CASE WHEN helpful=0 THEN 1 ELSE 0 END) AS not_helpful FROM feedback"
+        " WHERE tenant=? AND kind='case' AND helpful IS NOT NULL AND at>=? AND at<?"
+        f" GROUP BY case_id ORDER BY not_helpful DESC, helpful, case_id LIMIT {MAX_ROWS}",
+        [tenant, low, high],
+    )
