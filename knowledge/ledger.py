@@ -91,15 +91,31 @@ CREATE TABLE IF NOT EXISTS handling (
 CREATE INDEX IF NOT EXISTS handling_open ON handling (tenant, closed_at, due_at);
 CREATE INDEX IF NOT EXISTS predictions_ticket_head ON predictions (tenant, ticket_id, head, id);
 CREATE INDEX IF NOT EXISTS feedback_label_window ON feedback (tenant, kind, at);
-CREATE TABLE IF NOT EXISTS confidence_hours (
+-- Per hour, head and version: predictions by confidence bin and abstention (drift's confidence
+-- histogram; routing and coverage without the value and language dimensions).
+CREATE TABLE IF NOT EXISTS score_hours (
     tenant    TEXT NOT NULL,
     head      TEXT NOT NULL,
     hour      TEXT NOT NULL,
     version   TEXT NOT NULL,
     role      TEXT NOT NULL,
     bin       INTEGER NOT NULL,
+    abstained INTEGER NOT NULL,
     n         INTEGER NOT NULL,
-    PRIMARY KEY (tenant, head, hour, version, role, bin)
+    conf_sum  REAL NOT NULL,
+    PRIMARY KEY (tenant, head, hour, version, role, bin, abstained)
+) WITHOUT ROWID;
+-- Per day of closing and department: closed tickets' predicted vs real handling time.
+CREATE TABLE IF NOT EXISTS handling_days (
+    tenant      TEXT NOT NULL,
+    day         TEXT NOT NULL,
+    department  TEXT NOT NULL,
+    closed      INTEGER NOT NULL,
+    p50_sum     REAL NOT NULL,
+    real_sum    REAL NOT NULL,
+    abs_err_sum REAL NOT NULL,
+    within_p90  INTEGER NOT NULL,
+    PRIMARY KEY (tenant, day, department)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reassignments (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -193,15 +209,18 @@ _HOUR = 13  # "2026-01-31T09": the ISO prefix naming an hour
 def _add_to_hours(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Fold freshly written prediction rows into the per-hour aggregates (inside the caller's transaction)."""
     volume: dict[tuple[Any, ...], list[float]] = {}
-    confidence: dict[tuple[Any, ...], int] = {}
+    scores: dict[tuple[Any, ...], list[float]] = {}
     for tenant, _ticket, version, role, head, value, conf, abstained, at, language in rows:
         hour = at[:_HOUR]
         key = (tenant, head, hour, version, role, value, language or "", abstained)
         slot = volume.setdefault(key, [0, 0.0])
         slot[0] += 1
         slot[1] += conf
-        bin_key = (tenant, head, hour, version, role, confidence_bin(conf))
-        confidence[bin_key] = confidence.get(bin_key, 0) + 1
+        score = scores.setdefault(
+            (tenant, head, hour, version, role, confidence_bin(conf), abstained), [0, 0.0]
+        )
+        score[0] += 1
+        score[1] += conf
     conn.executemany(
         "INSERT INTO prediction_hours (tenant, head, hour, version, role, value, language, abstained, n, conf_sum)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n,"
@@ -209,30 +228,32 @@ def _add_to_hours(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> 
         [(*k, int(v[0]), v[1]) for k, v in volume.items()],
     )
     conn.executemany(
-        "INSERT INTO confidence_hours (tenant, head, hour, version, role, bin, n) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT DO UPDATE SET n = n + excluded.n",
-        [(*k, n) for k, n in confidence.items()],
+        "INSERT INTO score_hours (tenant, head, hour, version, role, bin, abstained, n, conf_sum)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n,"
+        " conf_sum = conf_sum + excluded.conf_sum",
+        [(*k, int(v[0]), v[1]) for k, v in scores.items()],
     )
 
 
 def _rebuild_hours_if_missing(conn: sqlite3.Connection) -> None:
     """A database from before the aggregates: build them once from the prediction log."""
-    if conn.execute("SELECT 1 FROM prediction_hours LIMIT 1").fetchone() is not None:
-        return
     if conn.execute("SELECT 1 FROM predictions LIMIT 1").fetchone() is None:
         return
-    logger.info("building the per-hour prediction aggregates from the prediction log (once)")
     conn.execute("BEGIN")
-    conn.execute(
-        "INSERT INTO prediction_hours SELECT tenant, head, substr(at, 1, 13), version, role, value,"
-        " coalesce(language, ''), abstained, count(*), sum(confidence) FROM predictions"
-        " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
-    )
-    conn.execute(
-        f"INSERT INTO confidence_hours SELECT tenant, head, substr(at, 1, 13), version, role,"
-        f" min(max(cast(confidence * {CONFIDENCE_BINS} AS INTEGER), 0), {CONFIDENCE_BINS - 1}), count(*)"
-        " FROM predictions GROUP BY 1, 2, 3, 4, 5, 6"
-    )
+    if conn.execute("SELECT 1 FROM prediction_hours LIMIT 1").fetchone() is None:
+        logger.info("building the per-hour prediction aggregates from the prediction log (once)")
+        conn.execute(
+            "INSERT INTO prediction_hours SELECT tenant, head, substr(at, 1, 13), version, role, value,"
+            " coalesce(language, ''), abstained, count(*), sum(confidence) FROM predictions"
+            " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+        )
+    if conn.execute("SELECT 1 FROM score_hours LIMIT 1").fetchone() is None:
+        logger.info("building the per-hour confidence aggregates from the prediction log (once)")
+        conn.execute(
+            f"INSERT INTO score_hours SELECT tenant, head, substr(at, 1, 13), version, role,"
+            f" min(max(cast(confidence * {CONFIDENCE_BINS} AS INTEGER), 0), {CONFIDENCE_BINS - 1}), abstained,"
+            " count(*), sum(confidence) FROM predictions GROUP BY 1, 2, 3, 4, 5, 6, 7"
+        )
     conn.execute("COMMIT")
 
 
@@ -396,6 +417,11 @@ class Ledger:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
 
+    def backfill(self, records: Sequence[PredictionRecord | HandlingRecord]) -> None:
+        """Write records now, in one transaction, bypassing the queue (imports of history, benchmarks)."""
+        self.flush()
+        self._write(records)
+
     def flush(self) -> None:
         """Wait until every queued prediction is written (reports, tests, shutdown)."""
         if self._writer is not None:
@@ -451,7 +477,7 @@ class Ledger:
                 [*args, version],
             ).fetchall()
             bins = conn.execute(
-                f"SELECT substr(hour, 1, {width}) AS w, bin, sum(n) AS n FROM confidence_hours"
+                f"SELECT substr(hour, 1, {width}) AS w, bin, sum(n) AS n FROM score_hours"
                 f" WHERE {where} AND version=? GROUP BY w, bin",
                 [*args, version],
             ).fetchall()
@@ -495,15 +521,55 @@ class Ledger:
     def close_ticket(self, tenant: str, ticket_id: str, closed_at: datetime) -> bool:
         """The ticket system reports the ticket closed (real handling time = closed - created).
 
-        Durable; False when no triaged ticket has that id (nothing predicted to compare with).
+        Durable; adds the ticket to the per-day handling aggregates once. False when no triaged
+        ticket has that id (nothing predicted to compare with) or it was already closed.
         """
+        return self.close_tickets([(tenant, ticket_id, closed_at)]) == 1
+
+    def close_tickets(self, closes: Sequence[tuple[str, str, datetime]]) -> int:
+        """``close_ticket`` for many (tenant, ticket id, closed at) in one transaction; returns how many closed."""
         self.flush()
+        done = 0
         with self._lock:
-            cur = self.conn.execute(
-                "UPDATE handling SET closed_at=? WHERE tenant=? AND ticket_id=?",
-                (_utc(closed_at), tenant, ticket_id),
-            )
-            return cur.rowcount > 0
+            conn = self.conn
+            conn.execute("BEGIN")
+            try:
+                for tenant, ticket_id, closed_at in closes:
+                    closed = _utc(closed_at)
+                    row = conn.execute(
+                        "SELECT department, created_at, p50_hours, p90_hours FROM handling"
+                        " WHERE tenant=? AND ticket_id=? AND closed_at IS NULL",
+                        (tenant, ticket_id),
+                    ).fetchone()
+                    if row is None:
+                        continue
+                    hours = (closed_at - datetime.fromisoformat(row["created_at"])).total_seconds() / 3600
+                    conn.execute(
+                        "UPDATE handling SET closed_at=? WHERE tenant=? AND ticket_id=?",
+                        (closed, tenant, ticket_id),
+                    )
+                    conn.execute(
+                        "INSERT INTO handling_days VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+                        " closed = closed + 1, p50_sum = p50_sum + excluded.p50_sum,"
+                        " real_sum = real_sum + excluded.real_sum, abs_err_sum = abs_err_sum + excluded.abs_err_sum,"
+                        " within_p90 = within_p90 + excluded.within_p90",
+                        (
+                            tenant,
+                            closed[:10],
+                            row["department"],
+                            row["p50_hours"],
+                            hours,
+                            abs(hours - row["p50_hours"]),
+                            int(hours <= row["p90_hours"]),
+                        ),
+                    )
+                    done += 1
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return done
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         """Run one read-only aggregate query (the dashboard's statistics): column names and rows."""

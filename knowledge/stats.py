@@ -127,7 +127,7 @@ def routing(ledger: Ledger, tenant: str, period: Period) -> Table:
         f"SELECT head AS head, substr(hour, 1, {period.width}) AS bucket,"
         " sum(CASE WHEN abstained=0 THEN n ELSE 0 END) AS auto_routed,"
         " sum(CASE WHEN abstained=1 THEN n ELSE 0 END) AS needs_human"
-        " FROM prediction_hours WHERE tenant=? AND hour>=? AND hour<? AND role<>'shadow'"
+        " FROM score_hours WHERE tenant=? AND hour>=? AND hour<? AND role<>'shadow'"
         " GROUP BY head, bucket ORDER BY head, bucket",
         [tenant, low, high],
     )
@@ -141,7 +141,7 @@ def coverage(ledger: Ledger, tenant: str, period: Period) -> Table:
         f"SELECT head AS head, version AS version, substr(hour, 1, {period.width}) AS bucket,"
         " sum(n) AS predictions, round(1.0 * sum(CASE WHEN abstained=0 THEN n ELSE 0 END) / sum(n), 4) AS coverage,"
         " round(sum(conf_sum) / sum(n), 4) AS mean_confidence"
-        " FROM prediction_hours WHERE tenant=? AND hour>=? AND hour<? AND role<>'shadow'"
+        " FROM score_hours WHERE tenant=? AND hour>=? AND hour<? AND role<>'shadow'"
         " GROUP BY head, version, bucket ORDER BY head, version, bucket",
         [tenant, low, high],
     )
@@ -232,18 +232,20 @@ def sla_risk(ledger: Ledger, tenant: str, now: datetime, threshold: float = HIGH
 
 
 def handling_accuracy(ledger: Ledger, tenant: str, period: Period) -> Table:
-    """Closed tickets per department: predicted p50 vs real handling hours, and the share within p90."""
-    low, high = period.instants()
+    """Tickets closed in the period (whole UTC days) per department: predicted p50 vs real hours, share within p90."""
     return _table(
         ledger,
-        "SELECT department AS department, count(*) AS closed,"
-        " round(avg(p50_hours), 2) AS predicted_p50_hours,"
-        " round(avg((julianday(closed_at) - julianday(created_at)) * 24), 2) AS real_hours,"
-        " round(avg(abs((julianday(closed_at) - julianday(created_at)) * 24 - p50_hours)), 2) AS mean_abs_error_hours,"
-        " round(avg(CASE WHEN (julianday(closed_at) - julianday(created_at)) * 24 <= p90_hours THEN 1.0 ELSE 0.0 END),"
-        " 4) AS within_p90 FROM handling WHERE tenant=? AND closed_at IS NOT NULL AND closed_at>=? AND closed_at<?"
-        " GROUP BY department ORDER BY department",
-        [tenant, low, high],
+        "SELECT department AS department, sum(closed) AS closed,"
+        " round(sum(p50_sum) / sum(closed), 2) AS predicted_p50_hours,"
+        " round(sum(real_sum) / sum(closed), 2) AS real_hours,"
+        " round(sum(abs_err_sum) / sum(closed), 2) AS mean_abs_error_hours,"
+        " round(1.0 * sum(within_p90) / sum(closed), 4) AS within_p90"
+        " FROM handling_days WHERE tenant=? AND day>=? AND day<=? GROUP BY department ORDER BY department",
+        [
+            tenant,
+            period.since.astimezone(UTC).isoformat()[:10],
+            period.until.astimezone(UTC).isoformat()[:10],
+        ],
     )
 
 
