@@ -19,7 +19,7 @@ from knowledge import DocumentStore, HybridConfig, KnowledgeBase
 from knowledge.ledger import Ledger
 from serving.errors import install_error_handlers
 from serving.metrics import MeasureMiddleware, Metrics
-from serving.routers import feedback, knowledge, models, ops, triage
+from serving.routers import docs, feedback, knowledge, models, ops, stats, triage
 from serving.routers.ops import STATIC
 from serving.settings import Settings
 from triage.models import ModelProvider
@@ -84,6 +84,8 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         version="1",
         summary="Routes, summarises and enriches service-desk tickets in Chinese and English.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own assets (serving/routers/docs.py)
+        redoc_url=None,
     )
     app.state.service = service
     app.state.settings = settings
@@ -95,8 +97,9 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     # (rate, work in flight, body size) go here, outside the measuring so refusals are counted too.
     app.add_middleware(MeasureMiddleware, metrics=metrics)
 
-    for area in (ops, triage, knowledge, models, feedback):
+    for area in (ops, triage, knowledge, models, feedback, stats):
         app.include_router(area.router)
+    docs.install(app)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

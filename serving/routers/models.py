@@ -40,6 +40,12 @@ def show_model(version: str, reg: RegistryDep, tenant: TenantQuery = "default") 
     return reg.manifest(tenant, version)
 
 
+@router.get("/v1/models/{version}/gate", responses={404: {}})
+def gate_model(version: str, reg: RegistryDep, tenant: TenantQuery = "default") -> dict[str, Any]:
+    """What the quality gate would say if `version` were promoted now (checks and regressions; changes nothing)."""
+    return reg.gate(tenant, version)
+
+
 @router.post("/v1/models/{version}/promote", response_model=ModelsOut, responses={409: {}})
 def promote_model(version: str, body: PromoteIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
     """Make a version active after the quality gate (force overrides it and is recorded). Atomic."""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from serving.deps import MetricsDep, ServiceDep
-from serving.metrics import Metrics
 from serving.schemas import (
     BatchIn,
     BatchOut,
@@ -21,28 +20,24 @@ from triage.language import detect_language
 router = APIRouter(tags=["triage"])
 
 
-def _count(metrics: Metrics, result: TriageOut) -> None:
-    metrics.tickets.labels(result.department.value).inc()
-    for head in ("department", "category", "priority"):
-        prediction = getattr(result, head)
-        if prediction is not None and prediction.abstained:
-            metrics.abstained.labels(head).inc()
-
-
 @router.post("/v1/triage", response_model=TriageOut)
-def triage_ticket(ticket: TicketIn, svc: ServiceDep, metrics: MetricsDep) -> TriageOut:
+def triage_ticket(ticket: TicketIn, svc: ServiceDep, metrics: MetricsDep, request: Request) -> TriageOut:
     """Route, summarise and enrich one ticket."""
-    result = TriageOut.of(svc.triage(ticket.to_ticket()))
-    _count(metrics, result)
+    t = ticket.to_ticket()
+    request.state.tenant = t.tenant
+    result = TriageOut.of(svc.triage(t))
+    metrics.triaged(t.tenant, result)
     return result
 
 
 @router.post("/v1/triage:batch", response_model=BatchOut)
-def triage_batch(batch: BatchIn, svc: ServiceDep, metrics: MetricsDep) -> BatchOut:
+def triage_batch(batch: BatchIn, svc: ServiceDep, metrics: MetricsDep, request: Request) -> BatchOut:
     """Triage up to 256 tickets in one call (one encoder pass for all)."""
-    results = [TriageOut.of(r) for r in svc.triage_many([t.to_ticket() for t in batch.tickets])]
-    for result in results:
-        _count(metrics, result)
+    tickets = [t.to_ticket() for t in batch.tickets]
+    request.state.tenant = tickets[0].tenant if len({t.tenant for t in tickets}) == 1 else "(several)"
+    results = [TriageOut.of(r) for r in svc.triage_many(tickets)]
+    for ticket, result in zip(tickets, results, strict=True):
+        metrics.triaged(ticket.tenant, result)
     return BatchOut(results=results)
 
 
