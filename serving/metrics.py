@@ -9,8 +9,8 @@ Families (all prefixed ``triage_``):
 - ``predictions_total{tenant, model_version, head, abstained, language}``: what was predicted.
 - ``stage_seconds{stage}``: per-ticket time in each pipeline stage (encode, classify,
   extract_summarize, similar).
-- ``connector_deliveries_total{connector, state}``: delivery state changes, reported by the
-  connectors through ``Metrics.delivery``.
+- connector deliveries by state (``triage_deliveries{connector, state}``) and attempts come from
+  ``serving.connectors.api.ConnectorMetrics`` on the same registry.
 
 Labels take only bounded values (route templates, tenants, versions, heads, languages), never
 ticket text or ids.
@@ -62,12 +62,6 @@ class Metrics:
             buckets=STAGE_BUCKETS,
             registry=self.registry,
         )
-        self.deliveries = Counter(
-            "triage_connector_deliveries_total",
-            "Connector deliveries entering a state (received, delivered, retrying, dead), by connector",
-            ["connector", "state"],
-            registry=self.registry,
-        )
 
     def triaged(self, tenant: str, result: TriageOut) -> None:
         """Count one triage result's predictions and observe its per-stage timings."""
@@ -83,10 +77,6 @@ class Metrics:
                 ).inc()
         for stage, milliseconds in result.timings_ms.items():
             self.stages.labels(stage).observe(milliseconds / 1000.0)
-
-    def delivery(self, connector: str, state: str) -> None:
-        """The hook connectors call when a delivery enters ``state``."""
-        self.deliveries.labels(connector, state).inc()
 
 
 class MeasureMiddleware:

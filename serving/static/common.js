@@ -118,7 +118,10 @@ function renderTable(container, captionKey, columns, rows, format) {
   const head = el("tr", {}, columns.map((c, i) => el("th", { scope: "col", class: numeric[i] ? "num" : "", text: t(`col.${c}`) })));
   const body = rows.map((r) =>
     el("tr", {}, r.map((v, i) => {
-      const shown = format && format[columns[i]] ? format[columns[i]](v, r) : (numeric[i] ? fmtNumber(v) : v === null ? "—" : String(v));
+      let shown;
+      if (v instanceof Node) shown = v;
+      else if (format && format[columns[i]]) shown = format[columns[i]](v, r);
+      else shown = numeric[i] ? fmtNumber(v) : v === null ? "—" : String(v);
       const cell = el("td", { class: numeric[i] ? "num" : "" });
       cell.append(shown instanceof Node ? shown : document.createTextNode(shown));
       return cell;

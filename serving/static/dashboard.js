@@ -43,7 +43,7 @@ function card(id, titleKey, options) {
   if (!opts.tableOnly) {
     section.append(el("div", { class: "chart" }, [el("canvas", { role: "img", "data-i18n-aria": titleKey })]));
   }
-  section.append(el("div", { class: "table-wrap", id: `${id}-table`, hidden: opts.tableOnly ? null : "" }));
+  section.append(el("div", { class: "table-wrap", id: `${id}-table`, tabindex: "0", hidden: "" }));
   if (opts.tableOnly) section.querySelector(".table-wrap").hidden = false;
   section.append(el("p", { class: "status-line error", role: "alert", hidden: "" }));
   document.getElementById("figures").append(section);
@@ -120,7 +120,7 @@ async function refresh() {
         Object.assign(timeFormat(), { head: (v) => t(`head.${v}`), accuracy: fmtPercent }));
     }),
     figure("confusion", "confusion.title", "/v1/stats/confusion", { head: "department" }, (section, data) => {
-      matrix(section, data, "confusion.title", (a, b) => null);
+      matrix(section, data, "confusion.title", null);
       barOfOffDiagonal("confusion", data);
     }),
     figure("handoffs", "handoffs.title", "/v1/stats/handoffs", {}, (section, data) => {
