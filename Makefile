@@ -9,10 +9,11 @@ PYTEST_ARGS ?=
 
 .PHONY: demo serve test test-fast check format bench bench-scale bench-finetune browser clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev,train]"
+	$(BIN)/pip install --quiet -e clients/python
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -33,7 +34,7 @@ test-fast: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy embeddings knowledge triage training eval serving
+	$(BIN)/mypy embeddings knowledge triage training eval serving clients/python/triage_client
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -49,7 +49,12 @@ def evaluate_bundle(
             "precision_when_routed": float(correct[routed].mean()) if routed.any() else None,
             "target_precision": bundle.manifest.get("target_precision"),
         }
-        head_report["_arrays"] = {"truth": list(truth), "pred": y_pred, "confidence": confidence.tolist()}
+        head_report["_arrays"] = {
+            "truth": list(truth),
+            "pred": y_pred,
+            "confidence": confidence.tolist(),
+            "abstained": abstained.tolist(),
+        }
         report["heads"][head] = head_report
     # Drift needs no true labels: every head the model predicts is compared with its reference.
     report["drift"] = bundle_drift(

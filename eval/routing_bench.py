@@ -8,7 +8,9 @@ For each split (train on ``split/train.csv``, evaluate on ``split/test.csv``) it
   Chinese), LogisticRegression / LinearSVC with C and class weights chosen by 5-fold CV (macro-F1);
 - ``use+lr`` / ``minilm+lr``: LogisticRegression over USE-m3 / MiniLM-L6 embeddings, tuned the same way;
 - ``knn-use``: similarity-weighted vote of the k nearest USE-m3 neighbours, k chosen by CV;
-- ``ours``: ``training.train.train_bundle`` (the service's trainer) and ``Router.predict``.
+- ``ours``: exactly what a user runs: ``triage train --rare other`` then ``triage eval`` (the same
+  ``training.data.load_table`` for both files, ``training.train.train_bundle`` and
+  ``eval.classification.evaluate_bundle``; every test row is scored, repeats included).
 
 Every method gets a deployable figure: a confidence threshold chosen on its out-of-fold training
 predictions for 90 % precision, applied to the test set (the share it routes, and its precision
@@ -31,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -41,11 +42,11 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from embeddings import get_encoder
+from eval.classification import evaluate_bundle
 from eval.report import DEFAULT_DATASETS, chosen_names, missing_datasets, stamp, update_section
-from training.data import TicketTable
+from training.data import TicketTable, load_table
 from training.metrics import calibrated_ece_floor, classification_report
 from training.train import THRESHOLD_MARGIN_Z, choose_thresholds, fit_temperature, train_bundle
-from triage.features import model_text
 from triage.routing import softmax, word_analyzer
 
 logger = logging.getLogger(__name__)
@@ -98,20 +99,15 @@ class Outcome:
     params: str = ""
 
 
-def _table(path: Path) -> TicketTable:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in ("id", "text", "label") if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: column(s) {missing} not found; columns are: {', '.join(frame.columns)}")
-    texts = [model_text("", t) for t in frame["text"]]
-    return TicketTable(
-        ids=frame["id"].astype(str).tolist(), texts=texts, labels={"department": frame["label"].tolist()}
-    )
-
-
 def load_split(root: Path, key: str) -> Split:
+    """The split as the CLI reads it: ``triage train --rare other`` for train, ``triage eval`` for test."""
     folder, language = DATASETS[key]
-    return Split(key, language, _table(root / folder / "train.csv"), _table(root / folder / "test.csv"))
+    columns = {"department": "label"}
+    train = load_table(root / folder / "train.csv", ["text"], columns, id_column="id", rare="other")
+    test = load_table(
+        root / folder / "test.csv", ["text"], columns, id_column="id", rare="other", min_examples=1
+    )
+    return Split(key, language, train, test)
 
 
 def _minilm_path() -> Path:
@@ -351,10 +347,12 @@ def ours(
 ) -> tuple[Outcome, dict[str, float]]:
     """The service's trainer and router; also per-ticket latency and batch throughput of prediction."""
     started = time.perf_counter()
-    bundle = train_bundle(split.train, get_encoder(encoder), version="bench", vectors=train_vectors)
+    service_encoder = get_encoder(encoder)
+    bundle = train_bundle(split.train, service_encoder, version="bench", vectors=train_vectors)
     seconds = time.perf_counter() - started
     router = bundle.router
-    predictions = [p["department"] for p in router.predict(split.test.texts, test_vectors)]
+    scored = evaluate_bundle(bundle, split.test, service_encoder, vectors=test_vectors)
+    arrays = scored["heads"]["department"]["_arrays"]
     head = bundle.manifest["params"]["heads"]["department"]
     blend = head["blend"]
     chosen = (
@@ -364,9 +362,9 @@ def ours(
     )
     outcome = Outcome(
         "ours",
-        [p.value for p in predictions],
-        np.array([p.confidence for p in predictions]),
-        np.array([not p.abstained for p in predictions]),
+        list(arrays["pred"]),
+        np.array(arrays["confidence"]),
+        ~np.array(arrays["abstained"], dtype=bool),
         seconds,
         chosen,
     )

@@ -13,8 +13,9 @@ Search gathers candidates from every channel, gives each candidate every channel
   itself, clipped at 1.
 
 ``Hit.score = sum(w_c * s_c) / sum(w_c)`` over the channels that can compare the query's language
-with the document's: BM25 only within one language, an English-only encoder only when both are
-English, USE-m3 always. So 1.0 means every such channel sees the document as the query itself and
+with the document's: BM25 only within one language (languages are ISO 639 codes from
+``knowledge.text.identify_language``, so Portuguese words are not compared with English ones), an
+English-only encoder only when both are English, USE-m3 always. So 1.0 means every such channel sees the document as the query itself and
 0 nothing in common; a Chinese query's English hit is scored by USE-m3 alone. The score is
 comparable across queries (the duplicate thresholds rely on that) but it is not a probability.
 Weights per query language are ``HybridConfig``. Without query text only the given vector is used
@@ -38,7 +39,15 @@ from embeddings.text import ticket_text
 from knowledge.index import IndexSnapshots, VectorIndex
 from knowledge.lexical import LexicalIndex, LexicalQuery
 from knowledge.store import Document, DocumentStore, SearchFilters
-from knowledge.text import TITLE_WEIGHT, TOKENIZER_VERSION, field_tokens, is_chinese, surface_tokens
+from knowledge.text import (
+    TITLE_WEIGHT,
+    TOKENIZER_VERSION,
+    field_tokens,
+    is_chinese,
+    same_language,
+    surface_tokens,
+    text_language,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +73,10 @@ class Hit:
 
 @dataclass(frozen=True)
 class HybridConfig:
-    """Channel weights per query language ("en" for any non-Chinese query, "zh").
+    """Channel weights per query language family ("en" for any non-Chinese query, "zh").
+
+    The table gives the weights of a query's channels; which channels apply to a document depends
+    on the pair of languages (query, document): see ``KnowledgeBase._fuse``.
 
     Chosen on training data only: English on the Hadoop *train* duplicate pairs (100 of the 127
     evaluation pairs; SeaMonkey is held out), Chinese by leave-one-out over the cn-ict train tickets.
@@ -246,8 +258,9 @@ class KnowledgeBase:
                 index.upsert(ids, np.stack([vectors[int(i)] for i in ids]))
         shard.lexical.remove(gone.tolist())
         for row, doc in docs.items():
+            text = f"{doc.title}\n{doc.body}"
             shard.lexical.upsert(
-                row, field_tokens(doc.title, doc.body), is_chinese(f"{doc.title}\n{doc.body}")
+                row, field_tokens(doc.title, doc.body), is_chinese(text), language=text_language(text)
             )
 
     def _snapshot(self, tenant: str, shard: _Shard, components: Iterable[str] | None = None) -> None:
@@ -393,7 +406,10 @@ class KnowledgeBase:
         filters: SearchFilters | None,
         allowed: np.ndarray | None,
     ) -> list[Hit]:
-        language = ("zh" if is_chinese(text) else "en") if text else None
+        # The query's language: its family picks the weight table, its code which documents'
+        # words it can be compared with.
+        query_language = text_language(text) if text else None
+        language = None if query_language is None else ("zh" if query_language == "zh" else "en")
         dense_weights, lexical_weight = self._channel_weights(language)
         fetch = max(self.config.candidates, 4 * k, k + len(exclude_ids) + 10)
         query_vectors = {self.encoder.name: np.asarray(vector, dtype=np.float32).reshape(-1)}
@@ -426,7 +442,7 @@ class KnowledgeBase:
         if lexical_query is not None:
             weights[LEXICAL] = lexical_weight
         fused = dict(
-            zip(rows, self._fuse(rows, language, weights, similarities, shard).tolist(), strict=True)
+            zip(rows, self._fuse(rows, query_language, weights, similarities, shard).tolist(), strict=True)
         )
         ranked = sorted(fused, key=lambda r: (-fused[r], r))
         excluded = set(exclude_ids)
@@ -471,17 +487,31 @@ class KnowledgeBase:
         similarities: Mapping[str, Mapping[int, float]],
         shard: _Shard,
     ) -> np.ndarray:
-        """Weighted mean over the channels that understand both the query's and each document's language."""
-        chinese = np.fromiter((r in shard.lexical.chinese for r in rows), dtype=bool, count=len(rows))
+        """Weighted mean over the channels that understand both the query's and each document's language.
+
+        Pairs of languages, not "Chinese or not": BM25 compares words only within one language
+        (``same_language``), an English-only encoder only when both texts are English, and a
+        cross-lingual encoder (USE-m3) any pair; a pair's channels that cannot apply drop out of its mean.
+        """
+        documents = [
+            shard.lexical.languages.get(r, "zh" if r in shard.lexical.chinese else "und") for r in rows
+        ]
         total = np.zeros(len(rows))
         score = np.zeros(len(rows))
         for channel, weight in weights.items():
             only = "same" if channel == LEXICAL else self.config.language_of(channel)
             if language is None or only is None:
                 applies = np.ones(len(rows), dtype=bool)
+            elif only == "same":
+                applies = np.fromiter(
+                    (same_language(language, d) for d in documents), dtype=bool, count=len(rows)
+                )
+            elif same_language(language, only):
+                applies = np.fromiter(
+                    (same_language(only, d) for d in documents), dtype=bool, count=len(rows)
+                )
             else:
-                same = chinese == (language == "zh")
-                applies = same if only in (language, "same") else np.zeros(len(rows), dtype=bool)
+                applies = np.zeros(len(rows), dtype=bool)
             values = similarities[channel]
             column = np.fromiter((values.get(r, 0.0) for r in rows), dtype=np.float64, count=len(rows))
             total += weight * applies

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
+from knowledge.text import UNDETERMINED
+
 # Merge the delta into the main segment past this many documents or this share of the main one.
 MERGE_MIN = 2_000
 MERGE_SHARE = 0.1
@@ -83,6 +85,8 @@ class LexicalIndex:
         self._delta_stale = False
         self._lock = threading.RLock()
         self.chinese: set[int] = set()  # rows whose text is Chinese: BM25 only compares like with like
+        # Each row's language (ISO 639 code or "und"): words are compared within one language only.
+        self.languages: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -107,14 +111,18 @@ class LexicalIndex:
             self._df = grown
         return ids
 
-    def upsert(self, row_id: int, tokens: Sequence[str], chinese: bool = False) -> None:
-        """Add a document or replace its tokens; ``chinese`` records the document's language."""
+    def upsert(
+        self, row_id: int, tokens: Sequence[str], chinese: bool = False, language: str | None = None
+    ) -> None:
+        """Add a document or replace its tokens; ``chinese`` and ``language`` (an ISO 639 code, by
+        default "zh" or "und") record the document's language."""
         with self._lock:
             self.remove([row_id])
             ids = self._ids(tokens)
             self._docs[row_id] = ids
             if chinese:
                 self.chinese.add(row_id)
+            self.languages[row_id] = language or ("zh" if chinese else UNDETERMINED)
             self._df[_unique(ids)[0]] += 1
             self._total_len += len(ids)
             self._pending.add(row_id)
@@ -128,6 +136,7 @@ class LexicalIndex:
                 if ids is None:
                     continue
                 self.chinese.discard(int(row_id))
+                self.languages.pop(int(row_id), None)
                 self._df[_unique(ids)[0]] -= 1
                 self._total_len -= len(ids)
                 position = self._main.position.get(int(row_id))
@@ -304,6 +313,8 @@ class LexicalIndex:
             tokens=tokens.astype(np.int32),
             terms=np.frombuffer(blob, dtype=np.uint8),
             chinese=np.array(sorted(self.chinese), dtype=np.int64),
+            language_rows=np.array(sorted(self.languages), dtype=np.int64),
+            language_codes=np.array([self.languages[r] for r in sorted(self.languages)], dtype="<U16"),
             params=np.array([self.k1, self.b], dtype=np.float64),
         )
         return buffer.getvalue()
@@ -317,6 +328,14 @@ class LexicalIndex:
             terms = blob.split("\n") if blob else []
             rows, lengths, tokens = arrays["rows"], arrays["lengths"], arrays["tokens"]
             index.chinese = {int(r) for r in arrays["chinese"]}
+            if "language_rows" in arrays:
+                index.languages = dict(
+                    zip(arrays["language_rows"].tolist(), arrays["language_codes"].tolist(), strict=True)
+                )
+            else:  # a snapshot from before languages were kept: Chinese or undetermined
+                index.languages = {
+                    int(r): "zh" if int(r) in index.chinese else UNDETERMINED for r in arrays["rows"]
+                }
         index._terms = terms
         index._vocab = {t: i for i, t in enumerate(terms)}
         offsets = np.concatenate([[0], np.cumsum(lengths)])

@@ -17,8 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from embeddings import Encoder, get_encoder
 from knowledge import DocumentStore, HybridConfig, KnowledgeBase
 from knowledge.ledger import Ledger
+from serving.connectors.api import ConnectorMetrics
+from serving.connectors.store import ConnectorStore, load_key
+from serving.connectors.worker import DeliveryWorker, RetryPolicy
 from serving.errors import install_error_handlers
 from serving.metrics import MeasureMiddleware, Metrics
+from serving.routers import connectors as connector_routes
 from serving.routers import docs, feedback, knowledge, models, ops, stats, triage
 from serving.routers.ops import STATIC
 from serving.settings import Settings
@@ -29,7 +33,7 @@ from triage.rules import RuleEngine
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Metrics", "build_knowledge", "build_service", "create_app"]
+__all__ = ["Metrics", "build_connectors", "build_knowledge", "build_service", "create_app"]
 
 
 def build_knowledge(settings: Settings, encoder: Encoder) -> KnowledgeBase:
@@ -68,15 +72,31 @@ def build_service(settings: Settings) -> TriageService:
     )
 
 
+def build_connectors(settings: Settings, service: TriageService) -> tuple[ConnectorStore, DeliveryWorker]:
+    """The connector store (same database) and the delivery worker (started in the lifespan)."""
+    key = settings.connector_key.get_secret_value() if settings.connector_key else None
+    store = ConnectorStore(settings.database_path, lambda: load_key(key, settings.data_dir))
+    policy = RetryPolicy(
+        max_attempts=settings.connector_max_attempts,
+        base_delay=settings.connector_backoff_seconds,
+        timeout=settings.connector_timeout_seconds,
+    )
+    return store, DeliveryWorker(store, service, policy)
+
+
 def create_app(settings: Settings, service: TriageService | None = None) -> FastAPI:
     """The application; ``service`` may be passed in already built (tests, embedding)."""
     service = service or build_service(settings)
     metrics = Metrics()
+    connectors, worker = build_connectors(settings, service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.load()
+        worker.start()  # after the models: deliveries left pending by a stop are worked first
         yield
+        worker.stop()
+        connectors.close()
         service.close()
 
     app = FastAPI(
@@ -90,6 +110,10 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     app.state.service = service
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.connectors = connectors
+    app.state.delivery_worker = worker
+    app.state.connector_metrics = connector_metrics = ConnectorMetrics(metrics.registry, connectors)
+    worker.on_result = lambda name, state: connector_metrics.attempts.labels(name, state).inc()
 
     install_error_handlers(app)
 
@@ -99,6 +123,7 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
 
     for area in (ops, triage, knowledge, models, feedback, stats):
         app.include_router(area.router)
+    app.include_router(connector_routes.router)
     docs.install(app)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -203,6 +203,14 @@ def train(
             help="Labels with < 5 examples: error (stop), other (fold into 'other'), drop (drop rows)."
         ),
     ] = "error",
+    dedupe: Annotated[
+        bool,
+        typer.Option(
+            "--dedupe",
+            help="Drop rows repeating an earlier row's text and label (only for exports that duplicate "
+            "rows by mistake: repeated tickets are real traffic and calibration needs them).",
+        ),
+    ] = False,
     target_precision: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Precision the abstention thresholds aim for.")
     ] = 0.90,
@@ -233,6 +241,7 @@ def train(
             created_column=created,
             resolved_column=resolved,
             rare=rare,
+            dedupe=dedupe,
         )
         for note in table.notes:
             say(note)
@@ -308,9 +317,14 @@ def eval(  # the command is called eval
             rare="other",
             min_examples=1,
         )
+        # Every labelled row is scored, repeats included: they are real traffic.
+        for note in table.notes:
+            out.print(f"· {note}")
         encoder = get_encoder(bundle.encoder)
         result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts))
-        _print_metrics(public(result)["heads"], f"{model} on {data} ({len(table)} tickets)")
+        _print_metrics(
+            public(result)["heads"], f"{model} on {data} ({len(table)} tickets, every labelled row scored)"
+        )
         if json_out:
             write_json(result, json_out)
             out.print(f"metrics written to {json_out}")
@@ -650,3 +664,182 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+connectors_app = typer.Typer(
+    help="Ticket-system connectors per tenant: add, list, test, remove.", no_args_is_help=True
+)
+app.add_typer(connectors_app, name="connectors")
+
+
+def _connector_store(config: Path | None) -> Any:
+    from serving.connectors.store import ConnectorStore, load_key
+
+    settings = _settings(config)
+    key = settings.connector_key.get_secret_value() if settings.connector_key else None
+    return ConnectorStore(settings.database_path, lambda: load_key(key, settings.data_dir))
+
+
+def _secret_value(text: str, what: str) -> str:
+    """A secret given as ``env:NAME`` is read from the environment (keeps it out of shell history)."""
+    import os
+
+    if text.startswith("env:"):
+        name = text[4:]
+        value = os.environ.get(name)
+        if not value:
+            raise CliError(f"{what}: environment variable {name} is not set")
+        return value
+    return text
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"{what} {item!r} is not KEY=VALUE")
+        found[key.strip()] = value
+    return found
+
+
+@connectors_app.command("add")
+def connectors_add(
+    name: Annotated[str, typer.Option(help="Unique name; the webhook URL is /v1/webhooks/<name>.")],
+    system: Annotated[str, typer.Option(help="zendesk, jira, zammad, glpi or generic.")],
+    base_url: Annotated[str, typer.Option(help="Their API's base URL, e.g. https://acme.zendesk.com.")],
+    signing_secret: Annotated[
+        str, typer.Option(help="The webhook signing secret, or env:VAR to read it from the environment.")
+    ],
+    credential: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KEY=VALUE (repeat); VALUE may be env:VAR. zendesk/jira: email, api_token; "
+            "zammad: api_token; glpi: app_token, user_token."
+        ),
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="HEAD:OURS=THEIRS (repeat), e.g. department:IT=360001, priority:P1=urgent."
+        ),
+    ] = None,
+    tenant: TenantOpt = "default",
+    min_confidence: Annotated[
+        float, typer.Option(help="Write fields only at or above this confidence.")
+    ] = 0.6,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="Tags always added (repeat); default: triage.")
+    ] = None,
+    needs_human_tag: Annotated[str, typer.Option(help="Tag when a head abstains.")] = "triage-needs-human",
+    note: Annotated[bool, typer.Option(help="Write an internal note.")] = True,
+    case_url: Annotated[
+        str | None, typer.Option(help="Similar-case link in the note; {id} is replaced.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add a connector (credentials and secret are stored encrypted)."""
+    from pydantic import ValidationError
+
+    from serving.connectors.api import REQUIRED_CREDENTIALS, ConnectorIn
+    from serving.connectors.store import ConnectorError
+
+    with _friendly_errors():
+        credentials = {
+            k: _secret_value(v, f"credential {k}")
+            for k, v in _pairs(credential or [], "--credential").items()
+        }
+        mapping: dict[str, dict[str, str]] = {}
+        for head_key, value in _pairs(map_ or [], "--map").items():
+            head, sep, ours = head_key.partition(":")
+            if not sep or head not in ("department", "priority", "category"):
+                raise CliError(
+                    f"--map {head_key!r}: use department:, priority: or category: before our label"
+                )
+            mapping.setdefault(head, {})[ours] = value
+        policy: dict[str, Any] = {
+            "min_confidence": min_confidence,
+            "needs_human_tag": needs_human_tag,
+            "note": note,
+            "case_url": case_url,
+        }
+        if tag:
+            policy["tags"] = tag
+        try:
+            body = ConnectorIn.model_validate(
+                {
+                    "name": name,
+                    "tenant": tenant,
+                    "system": system,
+                    "base_url": base_url,
+                    "credentials": credentials,
+                    "signing_secret": _secret_value(signing_secret, "--signing-secret"),
+                    "mapping": mapping,
+                    "policy": policy,
+                }
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise CliError(f"invalid connector: {problems}") from exc
+        missing = [c for c in REQUIRED_CREDENTIALS[body.system] if not body.credentials.get(c)]
+        if missing:
+            raise CliError(f"{body.system} needs --credential {', '.join(f'{m}=...' for m in missing)}")
+        store = _connector_store(config)
+        try:
+            store.put(body.to_config())
+        except ConnectorError as exc:
+            raise CliError(str(exc)) from exc
+        out.print(f"added {name}: point the {system} webhook at <this service>/v1/webhooks/{name}")
+
+
+@connectors_app.command("list")
+def connectors_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+    """A tenant's connectors (never their secrets)."""
+    from serving.connectors.store import ConnectorError
+
+    with _friendly_errors():
+        try:
+            found = _connector_store(config).all(tenant)
+        except ConnectorError as exc:
+            raise CliError(str(exc)) from exc
+        table = Table(title=f"connectors of tenant {tenant!r}")
+        for column in ("name", "system", "base_url", "credentials", "mapped", "webhook"):
+            table.add_column(column)
+        for c in found:
+            mapped = ", ".join(
+                f"{head} {len(getattr(c.mapping, head))}" for head in ("department", "priority", "category")
+            )
+            table.add_row(
+                c.name,
+                c.system,
+                c.base_url,
+                ", ".join(sorted(c.credentials)),
+                mapped,
+                f"/v1/webhooks/{c.name}",
+            )
+        out.print(table)
+
+
+@connectors_app.command("test")
+def connectors_test(name: str, config: ConfigOpt = None) -> None:
+    """Call the ticket system once, read-only, with the stored credentials (exit 1 when it fails)."""
+    from serving.connectors.api import check_connector
+
+    with _friendly_errors():
+        settings = _settings(config)
+        found = _connector_store(config).get(name)
+        if found is None:
+            raise CliError(f"no connector {name!r}; see `triage connectors list`")
+        check = check_connector(found, settings.connector_timeout_seconds)
+        out.print(f"{name}: {'ok' if check.ok else 'FAILED'}: {check.detail}")
+        if not check.ok:
+            raise typer.Exit(code=1)
+
+
+@connectors_app.command("remove")
+def connectors_remove(name: str, config: ConfigOpt = None) -> None:
+    """Remove a connector (its deliveries stay as a record)."""
+    with _friendly_errors():
+        if not _connector_store(config).remove(name):
+            raise CliError(f"no connector {name!r}; see `triage connectors list`")
+        out.print(f"removed {name}")

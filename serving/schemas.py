@@ -169,6 +169,12 @@ class FieldOut(BaseModel):
     pii: bool = Field(
         ..., description="Personal data (e-mail, phone, ID number, bank card).", examples=[False]
     )
+    partial: bool = Field(
+        False,
+        description="A date or time without its year or day (e.g. '08-13', '03:12:00'): the ticket had no "
+        "created_at to infer it from.",
+        examples=[False],
+    )
 
 
 class CompletenessOut(BaseModel):

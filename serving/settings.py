@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from embeddings import ENCODERS
@@ -57,6 +57,25 @@ class Settings(BaseSettings):
         50, ge=5, le=1000, description="Candidates fetched per search channel before fusion."
     )
     log_level: str = "INFO"
+    connector_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Fernet key that encrypts connector credentials at rest (default: <data_dir>/connector.key, "
+            "created on first use). Make one with cryptography's Fernet.generate_key()."
+        ),
+    )
+    connector_max_attempts: int = Field(
+        6, ge=1, le=50, description="Write-back tries per delivery before it is dead (retry by hand)."
+    )
+    connector_backoff_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="First retry delay; doubles per try, at least the vendor's Retry-After.",
+    )
+    connector_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Time-out of one call to a ticket system's API."
+    )
 
     @field_validator("encoder")
     @classmethod

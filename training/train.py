@@ -55,6 +55,7 @@ from triage.routing import (
     blend_logits,
     confidence_features,
     hybrid_similarities,
+    known_languages,
     lexical_index,
     log_softmax,
     neighbour_votes,
@@ -568,6 +569,8 @@ def train_bundle(
         lexical=lexical,
     )
     handling = fit_handling_time(table, say)
+    # Tickets in a language none of these were written in abstain on routing (Router.untrained_language).
+    languages = known_languages(table.texts)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "version": version or new_version(),
@@ -576,6 +579,7 @@ def train_bundle(
         "encoder": encoder.name,
         "data_fingerprint": table.fingerprint(),
         "n_train": len(table),
+        "languages": languages,
         "labels": {name: head.labels for name, head in heads.items()},
         "thresholds": {
             name: {"per_class": head.thresholds, "default": head.default_threshold}
@@ -600,5 +604,7 @@ def train_bundle(
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     return ModelBundle(
-        manifest=manifest, router=Router(vectorizer, heads, neighbours), handling_time=handling
+        manifest=manifest,
+        router=Router(vectorizer, heads, neighbours, languages=languages),
+        handling_time=handling,
     )

@@ -1,12 +1,21 @@
-"""Department completeness checks: which key fields a ticket still lacks, and how to ask for them.
+"""Completeness checks: which key fields a ticket still lacks for its type, and how to ask for them.
 
-Templates (``triage/resources/field_templates.yaml`` unless given) hold two sections:
+Templates (``triage/resources/field_templates.yaml`` unless given) hold three sections:
 
 ``requirements``
     name -> ``{any_of: [field types], zh: ..., en: ...}``. A requirement is met when the ticket has
     a field of any listed type; ``any_of`` defaults to ``[name]``, which must then be a field type.
 ``departments``
     department code -> ``{required: [requirement names], optional: [...]}``.
+``categories`` (optional)
+    department code -> category code -> ``{required: [...], optional: [...]}``: what a ticket of
+    that type needs. A password reset needs the account, not a host or an error code.
+
+A ticket whose category is known (and not abstained) is checked against its category's template.
+When the category is uncertain, or has no template, only what every category of the department
+requires is asked for (the department template's requirements they all share): a question never
+asks for something the ticket's type may not need. With no category at all (``category=None``)
+the department template applies as written.
 
 Missing required fields become one polite question in the ticket's language: Chinese for ``zh`` and
 ``mixed`` tickets, English otherwise.
@@ -63,11 +72,19 @@ class DepartmentTemplate:
     optional: tuple[Requirement, ...]
 
 
+@dataclass(frozen=True)
+class Templates:
+    """Department templates plus category templates per department."""
+
+    departments: dict[str, DepartmentTemplate]
+    categories: dict[str, dict[str, DepartmentTemplate]]
+
+
 class CompletenessChecker:
-    """Checks extracted fields against each department's required and optional fields."""
+    """Checks extracted fields against what each ticket category (or department) needs."""
 
     def __init__(self, templates: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        self._departments: dict[str, DepartmentTemplate] | None = None
+        self._departments: Templates | None = None
         self._lock = threading.Lock()
         if templates is not None:
             # Validated here (no I/O): a bad mapping fails where it is built, not on the first ticket.
@@ -83,7 +100,7 @@ class CompletenessChecker:
     @property
     def departments(self) -> tuple[str, ...]:
         """Department codes with a template (loads the bundled templates if needed)."""
-        return tuple(self._templates())
+        return tuple(self._templates().departments)
 
     def load(self) -> None:
         """Read the bundled templates when none were given; safe to call again."""
@@ -92,17 +109,50 @@ class CompletenessChecker:
         with self._lock:
             if self._departments is None:
                 self._departments = _parse_templates(_read_yaml(BUNDLED_TEMPLATES), str(BUNDLED_TEMPLATES))
-                logger.info("completeness templates loaded for %d departments", len(self._departments))
+                logger.info(
+                    "completeness templates loaded for %d departments", len(self._departments.departments)
+                )
 
-    def _templates(self) -> dict[str, DepartmentTemplate]:
+    def _templates(self) -> Templates:
         self.load()
         if self._departments is None:  # pragma: no cover - load() always sets it or raises
             raise RuntimeError("completeness templates failed to load")
         return self._departments
 
-    def check(self, department: str, fields: Sequence[ExtractedField], language: str) -> Completeness:
-        """Report met and missing requirements, with a question for the requester when any is missing."""
-        template = self._templates().get(department)
+    @property
+    def categories(self) -> dict[str, tuple[str, ...]]:
+        """Category codes with a template, per department."""
+        return {d: tuple(c) for d, c in self._templates().categories.items()}
+
+    def template_for(
+        self, department: str, category: str | None = None, category_abstained: bool = False
+    ) -> DepartmentTemplate | None:
+        """The template a ticket is checked against (see the module docstring)."""
+        templates = self._templates()
+        by_category = templates.categories.get(department, {})
+        if category is not None and not category_abstained and category in by_category:
+            return by_category[category]
+        base = templates.departments.get(department)
+        if base is None or category is None or not by_category:
+            return base
+        # The type is uncertain: ask only for what every type of this department needs.
+        common = tuple(r for r in base.required if all(r in t.required for t in by_category.values()))
+        return DepartmentTemplate(required=common, optional=base.optional)
+
+    def check(
+        self,
+        department: str,
+        fields: Sequence[ExtractedField],
+        language: str,
+        category: str | None = None,
+        category_abstained: bool = False,
+    ) -> Completeness:
+        """Report met and missing requirements, with a question for the requester when any is missing.
+
+        ``category`` (the predicted ticket type) picks the category's template; when it is
+        ``category_abstained`` (or unknown), only requirements every category shares are asked for.
+        """
+        template = self.template_for(department, category, category_abstained)
         if template is None:
             logger.debug("no completeness template for department %r", department)
             return Completeness(department=department)
@@ -131,29 +181,45 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
     )
 
 
-def _parse_templates(data: Mapping[str, Any], source: str) -> dict[str, DepartmentTemplate]:
-    unknown = set(data) - {"version", "requirements", "departments"}
+def _parse_templates(data: Mapping[str, Any], source: str) -> Templates:
+    unknown = set(data) - {"version", "requirements", "departments", "categories"}
     if unknown:
         raise TemplateError(
             f"{source}: unknown top-level key(s) {', '.join(map(repr, sorted(unknown)))}; "
-            "expected 'version', 'requirements' and 'departments'"
+            "expected 'version', 'requirements', 'departments' and 'categories'"
         )
     requirements = _parse_requirements(_mapping(data.get("requirements"), f"{source}: requirements"), source)
     departments = _mapping(data.get("departments"), f"{source}: departments")
-    parsed: dict[str, DepartmentTemplate] = {}
-    for code, spec in departments.items():
-        where = f"{source}: departments.{code}"
-        spec = _mapping(spec, where)
-        extra = set(spec) - {"required", "optional"}
-        if extra:
+    parsed = {
+        str(code): _template(spec, requirements, f"{source}: departments.{code}")
+        for code, spec in departments.items()
+    }
+    categories: dict[str, dict[str, DepartmentTemplate]] = {}
+    for department, by_category in _mapping(data.get("categories", {}), f"{source}: categories").items():
+        where = f"{source}: categories.{department}"
+        if department not in parsed:
             raise TemplateError(
-                f"{where}: unknown key(s) {', '.join(map(repr, sorted(extra)))}; use 'required', 'optional'"
+                f"{where}: department {department!r} has no template under 'departments'; add one "
+                "(its fallback when the category is uncertain)"
             )
-        parsed[str(code)] = DepartmentTemplate(
-            required=_requirement_list(spec.get("required", []), requirements, f"{where}.required"),
-            optional=_requirement_list(spec.get("optional", []), requirements, f"{where}.optional"),
+        categories[str(department)] = {
+            str(code): _template(spec, requirements, f"{where}.{code}")
+            for code, spec in _mapping(by_category, where).items()
+        }
+    return Templates(parsed, categories)
+
+
+def _template(spec: Any, requirements: Mapping[str, Requirement], where: str) -> DepartmentTemplate:
+    spec = _mapping(spec, where)
+    extra = set(spec) - {"required", "optional"}
+    if extra:
+        raise TemplateError(
+            f"{where}: unknown key(s) {', '.join(map(repr, sorted(extra)))}; use 'required', 'optional'"
         )
-    return parsed
+    return DepartmentTemplate(
+        required=_requirement_list(spec.get("required", []), requirements, f"{where}.required"),
+        optional=_requirement_list(spec.get("optional", []), requirements, f"{where}.optional"),
+    )
 
 
 def _parse_requirements(raw: Mapping[str, Any], source: str) -> dict[str, Requirement]:

@@ -266,10 +266,16 @@ class TriageService:
             s2 = time.perf_counter()
             department = heads["department"]
             priority = heads.get("priority")
-            completeness = self.completeness.check(department.value, analysis.fields, analysis.language)
+            category = heads.get("category")
+            completeness = self.completeness.check(
+                department.value,
+                analysis.fields,
+                analysis.language,
+                category=category.value if category is not None else None,
+                category_abstained=category is not None and category.abstained,
+            )
             handling = None
             if assignment.serving.handling_time is not None:
-                category = heads.get("category")
                 handling = assignment.serving.handling_time.predict(
                     department.value,
                     priority.value if priority else None,

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 
+from knowledge.text import UNDETERMINED, identify_language
 from triage.features import words
 from triage.types import Alternative, Prediction
 
@@ -402,6 +403,22 @@ class Neighbours:
         return out
 
 
+# A ticket is only held to the languages a model was trained on when the detector is this sure
+# and the text has this many letters (short or code-heavy tickets are often misjudged).
+UNTRAINED_LANGUAGE_PROBABILITY = 0.9
+UNTRAINED_LANGUAGE_MIN_LETTERS = 20
+
+
+def known_languages(texts: Sequence[str], min_share: float = 0.002, min_count: int = 3) -> dict[str, int]:
+    """Training tickets per language (ISO 639), for the languages with enough of them to have been learnt."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        code = identify_language(text)[0]
+        counts[code] = counts.get(code, 0) + 1
+    floor = max(min_count, int(min_share * len(texts)))
+    return {c: n for c, n in sorted(counts.items()) if n >= floor and c != UNDETERMINED}
+
+
 @dataclass
 class Router:
     """All heads over one shared vectoriser and one set of labelled neighbours."""
@@ -409,6 +426,40 @@ class Router:
     vectorizer: Any
     heads: dict[str, Head]
     neighbours: Neighbours | None = None
+    # Training tickets per language; None for a bundle trained before languages were recorded.
+    languages: dict[str, int] | None = None
+
+    def untrained_language(self, text: str) -> str | None:
+        """The ticket's language when the model was clearly not trained on it, else None."""
+        if not self.languages or sum(ch.isalpha() for ch in text) < UNTRAINED_LANGUAGE_MIN_LETTERS:
+            return None
+        code, probability = identify_language(text)
+        if code == UNDETERMINED or probability < UNTRAINED_LANGUAGE_PROBABILITY or code in self.languages:
+            return None
+        return code
+
+    def _hold_untrained_languages(
+        self, texts: Sequence[str], results: list[dict[str, Prediction]]
+    ) -> list[dict[str, Prediction]]:
+        """Abstain on every head for a ticket in a language the model never saw (with that reason)."""
+        known = ", ".join(sorted(self.languages or ()))
+        for row, text in enumerate(texts):
+            code = self.untrained_language(text)
+            if code is None:
+                continue
+            results[row] = {
+                name: replace(
+                    prediction,
+                    abstained=True,
+                    reason=(
+                        f"the ticket is written in language '{code}', which this model was not trained on "
+                        f"(it knows {known}): needs a human; the model would say {name} "
+                        f"'{prediction.value}' at confidence {prediction.confidence:.2f}"
+                    ),
+                )
+                for name, prediction in results[row].items()
+            }
+        return results
 
     def _top_neighbours(self, sims: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         if sims is None:
@@ -456,7 +507,7 @@ class Router:
                 results[row][name] = self._prediction(
                     head, features, probs[row], float(confidence[row]), row, int(best[row]), examples[row]
                 )
-        return results
+        return self._hold_untrained_languages(texts, results)
 
     @staticmethod
     def _prediction(

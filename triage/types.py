@@ -47,6 +47,8 @@ class ExtractedField:
     end: int
     source: str = "rule"  # "rule" | "ner" | "dictionary"
     pii: bool = False
+    # A date or time missing its year, month or day ("08-13", "03:12:00"): no created_at to infer it.
+    partial: bool = False
 
 
 @dataclass(frozen=True)

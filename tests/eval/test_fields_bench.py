@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from eval.fields_bench import (
+    HELDOUT,
     LABELS,
     extractor_method,
+    load_heldout,
     load_labels,
     load_texts,
     match_counts,
@@ -90,3 +92,30 @@ def test_ours_beats_regex_baseline_on_overlap_micro_f1(shared_datasets: Path) ->
     ours = micro(score(predictions["ours"], tickets, "overlap")).f1
     regex = micro(score(predictions["regex"], tickets, "overlap")).f1
     assert ours > regex, (ours, regex)
+
+
+def test_heldout_labels_are_well_formed_and_apart_from_the_tuning_set() -> None:
+    tickets, values = load_heldout()
+    per_dataset = Counter(t.dataset for t in tickets)
+    assert len(tickets) >= 100 and set(per_dataset) == {"itsm", "cn-ict"}
+    assert not {(t.dataset, t.id) for t in tickets} & {(t.dataset, t.id) for t in load_labels()}
+    header = HELDOUT.read_text(encoding="utf-8").splitlines()[0]
+    assert header == "dataset,split,row_id,field_type,start,end,value", "ids, offsets and values only"
+    spans = {(t.dataset, t.id, s, e): kind for t in tickets for s, e, kind in t.spans}
+    assert values and all(spans[key] in ("date", "datetime") for key in values)
+
+
+def test_load_heldout_rejects_unknown_type(tmp_path: Path) -> None:
+    bad = tmp_path / "heldout.csv"
+    bad.write_text(
+        "dataset,split,row_id,field_type,start,end,value\nitsm,test,1,colour,0,3,\n", encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match="unknown type 'colour'"):
+        load_heldout(bad)
+
+
+@pytest.mark.data
+def test_heldout_label_spans_fit_their_texts(shared_datasets: Path) -> None:
+    tickets, _ = load_heldout()
+    texts = load_texts(shared_datasets, tickets)
+    assert span_problems(tickets, texts) == []

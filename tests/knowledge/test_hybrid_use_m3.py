@@ -110,3 +110,46 @@ def test_english_encoder_joins_english_pairs_only(with_minilm: KnowledgeBase) ->
     top = with_minilm.search(with_minilm.encoder.encode([chinese])[0], "default", k=1, text=chinese)[0]
     assert top.document.doc_id == "zh-printer"
     assert "sentence-transformers:minilm" not in top.channels  # weight 0 for Chinese queries
+
+
+MULTILINGUAL = [
+    (
+        "en-printer",
+        "The printer has a paper jam and does not print",
+        "Opened the rear cover and removed the paper",
+    ),
+    ("en-vpn", "VPN connection drops every hour", "Renewed the VPN client certificate"),
+    ("en-payroll", "My salary was not paid this month", "Payroll re-ran the payment batch"),
+    ("pt-cafe", "A máquina de café não está funcionando e está com vazamento", "Técnico trocou a válvula"),
+    ("pt-porta", "A porta da sala não está fechando e está com barulho", "Ajustamos a dobradiça"),
+    ("de-parken", "Der Parkplatz ist nicht frei und die Schranke ist kaputt", "Schranke repariert"),
+]
+
+
+@pytest.fixture(scope="module")
+def multilingual(use_m3: Encoder, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    folder: Path = tmp_path_factory.mktemp("kb-multi")
+    kb = KnowledgeBase(DocumentStore(folder / "kb.db"), use_m3, folder / "index")
+    kb.load()
+    kb.add([Document(doc_id=i, title=t, resolution=r) for i, t, r in MULTILINGUAL])
+    return kb
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # Portuguese and German queries share function words ("não está com", "ist nicht") with
+        # unrelated cases in their own language; their English versions must still win.
+        ("A impressora está com papel preso e não está imprimindo", "en-printer"),
+        ("Mein Gehalt ist diesen Monat nicht gezahlt worden und die Abrechnung ist falsch", "en-payroll"),
+        ("Die VPN-Verbindung ist jede Stunde weg und ist nicht stabil", "en-vpn"),
+    ],
+)
+def test_words_are_compared_only_within_one_language(
+    multilingual: KnowledgeBase, query: str, expected: str
+) -> None:
+    assert _top(multilingual, query) == [expected]
+
+
+def test_same_language_cases_still_match_by_words(multilingual: KnowledgeBase) -> None:
+    assert _top(multilingual, "A máquina de café está com vazamento") == ["pt-cafe"]

@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 
 from knowledge.lexical import MERGE_MIN, LexicalIndex
-from knowledge.text import field_tokens, is_chinese, stem, surface_tokens, tokenize
+from knowledge.text import (
+    field_tokens,
+    identify_language,
+    is_chinese,
+    same_language,
+    stem,
+    surface_tokens,
+    tokenize,
+)
 
 _CORPUS = [
     "vpn connection fails with error 809",
@@ -86,11 +94,13 @@ def test_snapshot_round_trip_and_compaction_forgets_deleted_terms() -> None:
     index = _index()
     index.upsert(10, tokenize("secretname laptop stolen"), chinese=False)
     index.upsert(11, tokenize("打印机 无法 打印"), chinese=True)
+    index.upsert(12, tokenize("impressora não imprime"), language="pt")
     index.remove([10])
     data = index.to_bytes()
     assert b"secretname" not in data
     copy = LexicalIndex.from_bytes(data)
     assert len(copy) == len(index) and copy.chinese == {11}
+    assert copy.languages == index.languages and (copy.languages[11], copy.languages[12]) == ("zh", "pt")
     query = surface_tokens("vpn connection")
     assert copy.search(copy.query(query), k=3) == pytest.approx(index.search(index.query(query), k=3))
 
@@ -142,3 +152,27 @@ def test_stem(word: str, expected: str) -> None:
 )
 def test_is_chinese(text: str, expected: bool) -> None:
     assert is_chinese(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mein Drucker druckt seit heute Morgen nicht mehr", "de"),
+        ("A impressora não imprime desde ontem", "pt"),
+        ("Принтер не печатает с утра", "ru"),
+        ("プリンターが印刷できません", "ja"),
+        ("打印机无法打印 error 809", "zh"),
+        ("The VPN drops every hour since the update", "en"),
+        ("12345 -- 678", "und"),
+    ],
+)
+def test_identify_language_names_the_language(text: str, expected: str) -> None:
+    assert identify_language(text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "comparable"),
+    [("en", "en", True), ("en", "pt", False), ("und", "de", True), ("und", "zh", False), ("zh", "zh", True)],
+)
+def test_same_language_pairs(a: str, b: str, comparable: bool) -> None:
+    assert same_language(a, b) is comparable

@@ -405,14 +405,18 @@ def test_load_table_rare_labels_error_fold_drop(tmp_path: Path) -> None:
     assert len(dropped) == 6
 
 
-def test_load_table_drops_empty_and_duplicates(tmp_path: Path) -> None:
+def test_load_table_drops_empty_rows_and_keeps_repeats_unless_asked(tmp_path: Path) -> None:
     rows = [{"t": f"text {i}", "g": "A"} for i in range(5)] + [
         {"t": "text 0", "g": "A"},
         {"t": "  ", "g": "A"},
     ]
-    table = load_table(_csv(tmp_path / "t.csv", rows), ["t"], {"department": "g"})
-    assert len(table) == 5
-    assert any("duplicate" in n for n in table.notes) and any("empty" in n for n in table.notes)
+    path = _csv(tmp_path / "t.csv", rows)
+    table = load_table(path, ["t"], {"department": "g"})
+    assert len(table) == 6, "a repeated ticket is real traffic: kept"
+    assert any("1 row(s) repeat" in n for n in table.notes) and any("empty" in n for n in table.notes)
+    deduped = load_table(path, ["t"], {"department": "g"}, dedupe=True)
+    assert len(deduped) == 5
+    assert any("dropped 1 exact duplicate" in n for n in deduped.notes)
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
@@ -427,3 +431,23 @@ def test_load_table_reads_jsonl_and_parquet(tmp_path: Path, suffix: str) -> None
         frame.to_parquet(path)
     table = load_table(path, ["subject", "desc"], {"department": "team"})
     assert table.texts[0] == "s0 d" and table.labels["department"][0] == "X"
+
+
+def test_router_abstains_on_a_language_it_was_not_trained_on(bundle: ModelBundle) -> None:
+    assert {"en", "zh"} <= set(bundle.manifest["languages"]) and "de" not in bundle.manifest["languages"]
+    encoder = get_encoder("hashing:128")
+    texts = [
+        "Mein Laptop startet seit heute Morgen nicht mehr und der Bildschirm bleibt schwarz",
+        "my laptop does not start since this morning and the screen stays black",
+        "电脑蓝屏 无法 开机 已经 三次",
+    ]
+    german, english, chinese = bundle.router.predict(texts, encoder.encode(texts))
+    for head, prediction in german.items():
+        assert prediction.abstained, head
+        assert "language 'de'" in prediction.reason and "not trained on" in prediction.reason
+    assert not any("not trained on" in p.reason for p in (*english.values(), *chinese.values()))
+
+
+def test_router_from_before_languages_holds_no_language(bundle: ModelBundle) -> None:
+    old = Router(bundle.router.vectorizer, bundle.router.heads, bundle.router.neighbours)
+    assert old.untrained_language("Mein Laptop startet seit heute Morgen nicht mehr, bitte helfen") is None

@@ -209,6 +209,19 @@ FIELD_CASES: list[tuple[str, str, str, str, Any]] = [
     ("en", f"Her resident ID is {VALID_ID.lower()}.", "id_number", VALID_ID.lower(), VALID_ID),
     ("zh", f"工资卡号{VALID_CARD}。", "bank_card", VALID_CARD, VALID_CARD),
     ("en", "Card 4111 1111 1111 1111 was declined.", "bank_card", "4111 1111 1111 1111", "4111111111111111"),
+    # Issue 18: employee ids, expense claims and devices.
+    ("zh", "我的工号 A10234，登录不了考勤系统。", "employee_id", "A10234", "A10234"),
+    ("en", "Employee ID A10234 cannot log in.", "employee_id", "A10234", "A10234"),
+    ("zh", "报销单BX-2026-11-0087一直未审批。", "expense_claim_number", "BX-2026-11-0087", "BX-2026-11-0087"),
+    (
+        "en",
+        "Expense claim no. EC-2026-03-0412 was rejected.",
+        "expense_claim_number",
+        "EC-2026-03-0412",
+        "EC-2026-03-0412",
+    ),
+    ("zh", "我的联想ThinkPad E14开不了机。", "device", "联想ThinkPad E14", "联想ThinkPad E14"),
+    ("en", "My Dell Latitude 7440 will not boot.", "device", "Dell Latitude 7440", "Dell Latitude 7440"),
 ]
 
 
@@ -327,7 +340,7 @@ def test_extract_keeps_reference_timezone_on_resolved_times(extractor: FieldExtr
         ("zh", "昨天开始报错", "date", "昨天", UNRESOLVED_PREFIX + "昨天"),
         ("zh", "昨天下午三点开始", "datetime", "昨天下午三点", UNRESOLVED_PREFIX + "昨天下午三点"),
         ("en", "Please fix it by next Monday.", "date", "next Monday", UNRESOLVED_PREFIX + "next Monday"),
-        ("zh", "3月5日上线", "date", "3月5日", "--03-05"),
+        ("zh", "3月5日上线", "date", "3月5日", "03-05"),
         ("zh", "故障发生在2026-03-05。", "date", "2026-03-05", "2026-03-05"),
     ],
 )
@@ -477,8 +490,9 @@ RECALL_CASES: list[tuple[str, str, str, str, Any]] = [
     ("en", "corp\\john smith is locked out", "person", "john smith", None),
     ("en", "escalated to priya sharma's team", "person", "priya sharma", None),
     # Times alone, times next to dates in either order, times in ranges, seconds kept.
-    ("zh", "系统在13:40开始报错", "datetime", "13:40", "T13:40:00"),
-    ("zh", "10：25恢复正常", "datetime", "10：25", "T10:25:00"),
+    # A time alone takes the ticket's date (REF) (issue 18: was "T13:40:00").
+    ("zh", "系统在13:40开始报错", "datetime", "13:40", "2026-03-04T13:40:00"),
+    ("zh", "10：25恢复正常", "datetime", "10：25", "2026-03-04T10:25:00"),
     ("zh", "6月13日05:35-06:00网络中断", "datetime", "6月13日05:35", "2026-06-13T05:35:00"),
     ("zh", "6月13日05:35-06:00网络中断", "datetime", "06:00", "2026-06-13T06:00:00"),
     ("en", "2026-03-05 13:00-14:00 maintenance", "datetime", "14:00", "2026-03-05T14:00:00"),
@@ -499,9 +513,9 @@ RECALL_CASES: list[tuple[str, str, str, str, Any]] = [
     ),
     ("zh", "3月24日，15:20出现告警", "datetime", "3月24日，15:20", "2026-03-24T15:20:00"),
     ("zh", "6月8日05:40发现告警", "datetime", "6月8日05:40", "2026-06-08T05:40:00"),
-    ("zh", "下午3点20分断网", "datetime", "下午3点20分", "T15:20:00"),
+    ("zh", "下午3点20分断网", "datetime", "下午3点20分", "2026-03-04T15:20:00"),
     ("zh", "23日05:35发生故障", "datetime", "23日05:35", "2026-02-23T05:35:00"),
-    ("en", "call me back at 3pm", "datetime", "3pm", "T15:00:00"),
+    ("en", "call me back at 3pm", "datetime", "3pm", "2026-03-04T15:00:00"),
     ("en", "logged 31.05.2017 14:20 by the monitor", "datetime", "31.05.2017 14:20", "2017-05-31T14:20:00"),
     ("en", "printer broke on oct 31", "date", "oct 31", "2025-10-31"),
     ("en", "It failed on monday", "date", "monday", "2026-03-02"),
@@ -567,13 +581,14 @@ def test_extract_finds_common_ticket_shapes(
 
 def test_extract_finds_both_times_of_a_range_without_a_date(extractor: FieldExtractor) -> None:
     fields = extractor.extract("维护窗口13:00-14:30，期间业务中断", "zh", REF)
-    assert _find(fields, "datetime", "13:00").value == "T13:00:00"
-    assert _find(fields, "datetime", "14:30").value == "T14:30:00"
+    assert _find(fields, "datetime", "13:00").value == "2026-03-04T13:00:00"
+    assert _find(fields, "datetime", "14:30").value == "2026-03-04T14:30:00"
 
 
 def test_extract_keeps_day_of_month_unresolved_without_reference(extractor: FieldExtractor) -> None:
     fields = extractor.extract("23日05:35发生故障", "zh", None)
-    assert _find(fields, "datetime", "23日05:35").value == "---23T05:35:00"
+    found = _find(fields, "datetime", "23日05:35")
+    assert (found.value, found.partial) == ("23T05:35:00", True)
 
 
 # Look-alikes that must stay unmarked: the same rules, read precisely.
@@ -644,3 +659,70 @@ def test_redact_rejects_fields_from_another_text() -> None:
     field = ExtractedField("email", "a@b.com", "a@b.com", 0, 7, pii=True)
     with pytest.raises(ValueError, match="does not match the text"):
         redact("hello world, nothing here", [field])
+
+
+# Issue 18: fields people expect, times on the ticket's day, partial dates a person can read.
+@pytest.mark.parametrize(
+    ("text", "field_type", "surface", "value"),
+    [
+        ("发票号 No.04412345 已开具", "invoice_number", "04412345", "04412345"),
+        ("Invoice No. 04412345 is missing", "invoice_number", "04412345", "04412345"),
+        (
+            "[ERROR] login: AUTH_FAILED code=809 user=jdoe",
+            "error_code",
+            "AUTH_FAILED code=809",
+            "AUTH_FAILED 809",
+        ),
+        ("token refresh returned TOKEN_EXPIRED", "error_code", "TOKEN_EXPIRED", "TOKEN_EXPIRED"),
+        ("sso: error_code=4012", "error_code", "4012", "4012"),
+        ("员工编号：E20931", "employee_id", "E20931", "E20931"),
+        ("staff no. 004512 needs a badge", "employee_id", "004512", "004512"),
+        ("报销单号：BX20261100087", "expense_claim_number", "BX20261100087", "BX20261100087"),
+    ],
+)
+def test_extract_finds_issue_18_fields(
+    rules_only: FieldExtractor, text: str, field_type: str, surface: str, value: str
+) -> None:
+    found = _find(rules_only.extract(text, "mixed", REF), field_type, surface)
+    assert found.value == value
+
+
+def test_extract_types_a_laptop_model_as_a_device_not_a_person(extractor: FieldExtractor) -> None:
+    text = "Hi team, my Dell Latitude 7440 shows a black screen since this morning."
+    fields = extractor.extract(text, "en", REF)
+    assert _find(fields, "device", "Dell Latitude 7440").value == "Dell Latitude 7440"
+    assert not [f for f in fields if f.type == "person"]
+
+
+def test_extract_anchors_a_time_to_the_ticket_day_in_its_zone() -> None:
+    created = datetime(2026, 3, 4, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # 04:30 UTC on the 5th
+    fields = FieldExtractor(use_ner=False).extract("VPN dropped at 03:12 UTC", "en", created)
+    found = _find(fields, "datetime", "03:12 UTC")
+    assert (found.value, found.partial) == ("2026-03-05T03:12:00+00:00", False)
+
+
+def test_extract_anchors_a_time_without_zone_to_the_ticket_day_and_zone() -> None:
+    created = datetime(2026, 3, 4, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    fields = FieldExtractor(use_ner=False).extract("14:05 开始无法登录", "zh", created)
+    assert _find(fields, "datetime", "14:05").value == "2026-03-04T14:05:00+08:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "field_type", "surface", "value"),
+    [
+        ("VPN dropped at 03:12 UTC", "datetime", "03:12 UTC", "03:12:00+00:00"),
+        ("8月13日 00:00 批处理失败", "datetime", "8月13日 00:00", "08-13T00:00:00"),
+        ("printer broke on aug 13", "date", "aug 13", "08-13"),
+    ],
+)
+def test_extract_marks_dates_without_year_or_day_partial(
+    rules_only: FieldExtractor, text: str, field_type: str, surface: str, value: str
+) -> None:
+    found = _find(rules_only.extract(text, "mixed", None), field_type, surface)
+    assert (found.value, found.partial) == (value, True)
+    assert not found.value.startswith("-")
+
+
+def test_extract_infers_the_year_of_a_month_and_day_from_the_ticket_date(rules_only: FieldExtractor) -> None:
+    found = _find(rules_only.extract("8月13日 00:00 批处理失败", "zh", REF), "datetime", "8月13日 00:00")
+    assert (found.value, found.partial) == ("2026-08-13T00:00:00", False)

@@ -1,0 +1,406 @@
+"""Connector configurations and the delivery queue: every SQL statement of the connectors in one class.
+
+Both tables live in the service's database. Credentials and signing secrets are encrypted at rest
+with Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``); the key comes from the settings
+(``TRIAGE_CONNECTOR_KEY``) or a key file in the data folder created on first use (mode 0600).
+A delivery row is written and fsynced before the webhook is answered, so an accepted event
+survives a crash; ``UNIQUE (connector, ticket_id, event_id)`` makes a retried delivery one event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from serving.connectors.base import ConnectorConfig, LabelMapping, WritePolicy
+
+logger = logging.getLogger(__name__)
+
+STATES = ("pending", "running", "done", "dead")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS connectors (
+    name           TEXT PRIMARY KEY,
+    tenant         TEXT NOT NULL,
+    system         TEXT NOT NULL,
+    base_url       TEXT NOT NULL,
+    credentials    BLOB NOT NULL,
+    signing_secret BLOB NOT NULL,
+    mapping        TEXT NOT NULL,
+    policy         TEXT NOT NULL,
+    enabled        INTEGER NOT NULL DEFAULT 1,
+    created_at     REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector   TEXT NOT NULL,
+    tenant      TEXT NOT NULL,
+    ticket_id   TEXT NOT NULL,
+    event_id    TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('ticket', 'outcome')),
+    headers     TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'dead')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     REAL NOT NULL,
+    steps_done  INTEGER NOT NULL DEFAULT 0,
+    plan        TEXT,
+    result      TEXT,
+    last_error  TEXT,
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL,
+    UNIQUE (connector, ticket_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
+CREATE INDEX IF NOT EXISTS deliveries_ticket ON deliveries (connector, ticket_id, kind);
+"""
+
+
+class ConnectorError(ValueError):
+    """A connector operation was refused; the message names the connector and the fix."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One accepted webhook event and what became of it."""
+
+    id: int
+    connector: str
+    tenant: str
+    ticket_id: str
+    event_id: str
+    kind: str
+    headers: Mapping[str, str]
+    body: bytes
+    state: str
+    attempts: int
+    next_at: float
+    steps_done: int
+    plan: Mapping[str, Any] | None
+    result: Mapping[str, Any] | None
+    last_error: str | None
+    created_at: float
+    updated_at: float
+
+
+def load_key(key: str | None, data_dir: Path) -> bytes:
+    """The Fernet key: the configured one, else the data folder's key file (created on first use)."""
+    if key:
+        return key.encode()
+    path = data_dir / "connector.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Fernet.generate_key())
+            handle.flush()
+            os.fsync(handle.fileno())
+    return path.read_bytes().strip()
+
+
+class ConnectorStore:
+    """Connectors and deliveries in one SQLite file."""
+
+    def __init__(self, path: Path | str, key: bytes | Callable[[], bytes]) -> None:
+        """``key`` is the Fernet key, or a function that gives it on first use (no I/O here)."""
+        self.path = Path(path)
+        self._key = key
+        self._fernet_: Fernet | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def _fernet(self) -> Fernet:
+        if self._fernet_ is None:
+            key = self._key() if callable(self._key) else self._key
+            try:
+                self._fernet_ = Fernet(key)
+            except ValueError as exc:
+                raise ConnectorError(
+                    "the connector key is not a Fernet key (32 url-safe base64 bytes); make one with "
+                    "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+                ) from exc
+        return self._fernet_
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._conn is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA busy_timeout=10000")
+                conn.executescript(_SCHEMA)
+                conn.row_factory = sqlite3.Row
+                self._conn = conn
+            return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- connectors -------------------------------------------------------------------------
+    def _seal(self, value: Mapping[str, str] | str) -> bytes:
+        return self._fernet.encrypt(json.dumps(value).encode())
+
+    def _open(self, token: bytes, name: str) -> Any:
+        try:
+            return json.loads(self._fernet.decrypt(token))
+        except InvalidToken as exc:
+            raise ConnectorError(
+                f"connector {name!r}: its secrets do not decrypt with this connector key; "
+                "set TRIAGE_CONNECTOR_KEY to the key it was added with, or add it again"
+            ) from exc
+
+    def put(self, config: ConnectorConfig, replace: bool = False) -> None:
+        """Add a connector (or replace it when ``replace``); secrets are encrypted before they are written."""
+        row = (
+            config.name,
+            config.tenant,
+            config.system,
+            config.base_url.rstrip("/"),
+            self._seal(dict(config.credentials)),
+            self._seal(config.signing_secret),
+            json.dumps({k: dict(v) for k, v in asdict(config.mapping).items()}),
+            json.dumps(asdict(config.policy)),
+            int(config.enabled),
+            time.time(),
+        )
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        with self._lock:
+            try:
+                self.conn.execute(
+                    f"{verb} INTO connectors (name, tenant, system, base_url, credentials, signing_secret, "
+                    "mapping, policy, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConnectorError(
+                    f"connector {config.name!r} already exists; remove it first or pick another name"
+                ) from exc
+
+    def get(self, name: str) -> ConnectorConfig | None:
+        with self._lock:
+            row = self.conn.execute("SELECT * FROM connectors WHERE name=?", (name,)).fetchone()
+        return None if row is None else self._config(row)
+
+    def all(self, tenant: str | None = None) -> list[ConnectorConfig]:
+        sql, args = "SELECT * FROM connectors", []
+        if tenant is not None:
+            sql, args = sql + " WHERE tenant=?", [tenant]
+        with self._lock:
+            rows = self.conn.execute(sql + " ORDER BY name", args).fetchall()
+        return [self._config(r) for r in rows]
+
+    def remove(self, name: str) -> bool:
+        with self._lock:
+            return self.conn.execute("DELETE FROM connectors WHERE name=?", (name,)).rowcount > 0
+
+    def _config(self, row: sqlite3.Row) -> ConnectorConfig:
+        mapping = json.loads(row["mapping"])
+        policy = json.loads(row["policy"])
+        policy["tags"] = tuple(policy.get("tags", ()))
+        return ConnectorConfig(
+            name=row["name"],
+            tenant=row["tenant"],
+            system=row["system"],
+            base_url=row["base_url"],
+            signing_secret=str(self._open(row["signing_secret"], row["name"])),
+            credentials=self._open(row["credentials"], row["name"]),
+            mapping=LabelMapping(**mapping),
+            policy=WritePolicy(**policy),
+            enabled=bool(row["enabled"]),
+        )
+
+    # -- deliveries -------------------------------------------------------------------------
+    def enqueue(
+        self,
+        connector: ConnectorConfig,
+        ticket_id: str,
+        event_id: str,
+        kind: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> tuple[int, bool]:
+        """Store an accepted event durably; returns (delivery id, True) or (the first one's id, False)."""
+        now = time.time()
+        with self._lock:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO deliveries (connector, tenant, ticket_id, event_id, kind, headers, body, "
+                "state, next_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                (
+                    connector.name,
+                    connector.tenant,
+                    ticket_id,
+                    event_id,
+                    kind,
+                    json.dumps(dict(headers)),
+                    body,
+                    now,
+                    now,
+                    now,
+                ),
+            )
+            if cur.rowcount:
+                return int(cur.lastrowid or 0), True
+            row = self.conn.execute(
+                "SELECT id FROM deliveries WHERE connector=? AND ticket_id=? AND event_id=?",
+                (connector.name, ticket_id, event_id),
+            ).fetchone()
+            return int(row["id"]), False
+
+    def requeue_running(self) -> int:
+        """After a crash: deliveries that were being worked on are pending again."""
+        with self._lock:
+            return self.conn.execute(
+                "UPDATE deliveries SET state='pending', updated_at=? WHERE state='running'", (time.time(),)
+            ).rowcount
+
+    def claim(self, now: float) -> Delivery | None:
+        """The next due pending delivery, marked running (oldest first)."""
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT * FROM deliveries WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT 1",
+                    (now,),
+                ).fetchone()
+                if row is not None:
+                    conn.execute(
+                        "UPDATE deliveries SET state='running', updated_at=? WHERE id=?",
+                        (time.time(), row["id"]),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return None if row is None else _delivery(row, state="running")
+
+    def next_due(self) -> float | None:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT MIN(next_at) AS at FROM deliveries WHERE state='pending'"
+            ).fetchone()
+        return None if row["at"] is None else float(row["at"])
+
+    def save_plan(self, delivery_id: int, plan: Mapping[str, Any], result: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.conn.execute(
+                "UPDATE deliveries SET plan=?, result=?, updated_at=? WHERE id=?",
+                (json.dumps(plan), json.dumps(result), time.time(), delivery_id),
+            )
+
+    def step_done(self, delivery_id: int, steps: int) -> None:
+        with self._lock:
+            self.conn.execute(
+                "UPDATE deliveries SET steps_done=?, updated_at=? WHERE id=?",
+                (steps, time.time(), delivery_id),
+            )
+
+    def finish(self, delivery_id: int, attempts: int) -> None:
+        with self._lock:
+            self.conn.execute(
+                "UPDATE deliveries SET state='done', attempts=?, last_error=NULL, updated_at=? WHERE id=?",
+                (attempts, time.time(), delivery_id),
+            )
+
+    def fail(self, delivery_id: int, attempts: int, error: str, retry_at: float | None) -> None:
+        """Record a failed attempt: pending again at ``retry_at``, or dead when it is None."""
+        state = "dead" if retry_at is None else "pending"
+        with self._lock:
+            self.conn.execute(
+                "UPDATE deliveries SET state=?, attempts=?, last_error=?, next_at=?, updated_at=? WHERE id=?",
+                (state, attempts, error[:500], retry_at or time.time(), time.time(), delivery_id),
+            )
+
+    def retry(self, delivery_id: int) -> Delivery | None:
+        """A dead delivery pending again with a fresh count of tries; None if there is none such."""
+        with self._lock:
+            now = time.time()
+            changed = self.conn.execute(
+                "UPDATE deliveries SET state='pending', attempts=0, next_at=?, updated_at=? WHERE id=? AND state='dead'",
+                (now, now, delivery_id),
+            ).rowcount
+        return self.delivery(delivery_id) if changed else None
+
+    def delivery(self, delivery_id: int) -> Delivery | None:
+        with self._lock:
+            row = self.conn.execute("SELECT * FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
+        return None if row is None else _delivery(row)
+
+    def deliveries(
+        self,
+        tenant: str | None = None,
+        connector: str | None = None,
+        state: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Delivery], int]:
+        """A page of deliveries, newest first, and how many match."""
+        where, args = ["1=1"], []
+        for column, value in (("tenant", tenant), ("connector", connector), ("state", state)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        clause = " AND ".join(where)
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT * FROM deliveries WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+            total = self.conn.execute(f"SELECT COUNT(*) FROM deliveries WHERE {clause}", args).fetchone()[0]
+        return [_delivery(r) for r in rows], int(total)
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Deliveries per (connector, state), for the metrics."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT connector, state, COUNT(*) AS n FROM deliveries GROUP BY connector, state"
+            ).fetchall()
+        return {(r["connector"], r["state"]): int(r["n"]) for r in rows}
+
+    def ticket_delivery(self, connector: str, ticket_id: str) -> Delivery | None:
+        """The latest triaged delivery of a ticket (what we predicted and the text we saw)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT * FROM deliveries WHERE connector=? AND ticket_id=? AND kind='ticket' AND result IS NOT NULL "
+                "ORDER BY id DESC LIMIT 1",
+                (connector, ticket_id),
+            ).fetchone()
+        return None if row is None else _delivery(row)
+
+
+def _delivery(row: sqlite3.Row, state: str | None = None) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        connector=row["connector"],
+        tenant=row["tenant"],
+        ticket_id=row["ticket_id"],
+        event_id=row["event_id"],
+        kind=row["kind"],
+        headers=json.loads(row["headers"]),
+        body=bytes(row["body"]),
+        state=state or row["state"],
+        attempts=row["attempts"],
+        next_at=row["next_at"],
+        steps_done=row["steps_done"],
+        plan=json.loads(row["plan"]) if row["plan"] else None,
+        result=json.loads(row["result"]) if row["result"] else None,
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

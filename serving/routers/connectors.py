@@ -1,0 +1,204 @@
+"""Ticket-system connectors over HTTP: vendor webhooks in, connector configuration, the delivery queue."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from serving.connectors import get_connector
+from serving.connectors.api import (
+    NAME_PATTERN,
+    REQUIRED_CREDENTIALS,
+    ConnectorCheck,
+    ConnectorIn,
+    ConnectorList,
+    ConnectorMetrics,
+    ConnectorOut,
+    DeliveryList,
+    DeliveryOut,
+    WebhookAccepted,
+    check_connector,
+    problem,
+)
+from serving.connectors.base import PayloadError, SignatureError
+from serving.connectors.store import ConnectorError, ConnectorStore
+from serving.connectors.worker import DeliveryWorker
+from serving.schemas import TENANT_PATTERN
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["connectors"])
+
+
+def _store(request: Request) -> ConnectorStore:
+    store: ConnectorStore = request.app.state.connectors
+    return store
+
+
+StoreDep = Annotated[ConnectorStore, Depends(_store)]
+TenantQuery = Annotated[str, Query(min_length=1, max_length=100, pattern=TENANT_PATTERN)]
+
+
+def _missing(name: str, tenant: str) -> JSONResponse:
+    return problem(
+        404, "Connector not found", f"no connector {name!r} for tenant {tenant!r}; see GET /v1/connectors"
+    )
+
+
+@router.post(
+    "/v1/webhooks/{connector}",
+    status_code=202,
+    response_model=WebhookAccepted,
+    tags=["connectors"],
+    responses={
+        200: {"model": WebhookAccepted, "description": "a duplicate or an event we do not act on"},
+        401: {"description": "signature missing, wrong or stale (problem+json)"},
+        404: {"description": "no such connector"},
+        422: {"description": "signed, but not a payload this system sends"},
+    },
+)
+async def webhook(connector: str, request: Request) -> Response:
+    """Receive a ticket system's webhook in its own format; queued durably, answered at once."""
+    store: ConnectorStore = request.app.state.connectors
+    metrics: ConnectorMetrics = request.app.state.connector_metrics
+    body = await request.body()
+    config = await run_in_threadpool(store.get, connector)
+    if config is None or not config.enabled:
+        metrics.webhooks.labels("unknown", "not_found").inc()
+        return problem(404, "Connector not found", f"no enabled connector {connector!r}; add it first")
+    system = get_connector(config.system)
+    headers = dict(request.headers)
+    try:
+        system.verify(config.signing_secret, headers, body, datetime.now(UTC))
+    except SignatureError as exc:
+        metrics.webhooks.labels(config.name, "unauthorized").inc()
+        logger.warning("webhook for %s refused: %s", config.name, exc)
+        return problem(401, "Webhook signature refused", str(exc))
+    try:
+        inbound = system.parse(headers, body)
+    except PayloadError as exc:
+        metrics.webhooks.labels(config.name, "invalid").inc()
+        return problem(422, "Unusable webhook payload", str(exc), system=config.system)
+    if inbound.kind == "ignored":
+        metrics.webhooks.labels(config.name, "ignored").inc()
+        return JSONResponse(status_code=200, content={"delivery_id": None, "status": "ignored"})
+    kept = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+    delivery_id, new = await run_in_threadpool(
+        store.enqueue, config, inbound.ticket_id, inbound.event_id, inbound.kind, kept, body
+    )
+    if not new:
+        metrics.webhooks.labels(config.name, "duplicate").inc()
+        return JSONResponse(status_code=200, content={"delivery_id": delivery_id, "status": "duplicate"})
+    metrics.webhooks.labels(config.name, "queued").inc()
+    worker: DeliveryWorker = request.app.state.delivery_worker
+    worker.wake()
+    return JSONResponse(status_code=202, content={"delivery_id": delivery_id, "status": "queued"})
+
+
+@router.post(
+    "/v1/connectors",
+    status_code=201,
+    response_model=ConnectorOut,
+    tags=["connectors"],
+    responses={409: {}},
+)
+def add_connector(body: ConnectorIn, store: StoreDep) -> Response | ConnectorOut:
+    """Add a connector for a tenant (credentials and signing secret are encrypted at rest)."""
+    missing = [c for c in REQUIRED_CREDENTIALS[body.system] if not body.credentials.get(c)]
+    if missing:
+        return problem(
+            422,
+            "Missing credentials",
+            f"{body.system} needs credentials {', '.join(missing)}",
+            errors=[{"loc": ["body", "credentials", m], "msg": "required"} for m in missing],
+        )
+    try:
+        store.put(body.to_config())
+    except ConnectorError as exc:
+        return problem(409, "Connector exists", str(exc))
+    config = store.get(body.name)
+    assert config is not None
+    return ConnectorOut.of(config)
+
+
+@router.get("/v1/connectors", response_model=ConnectorList, tags=["connectors"])
+def list_connectors(store: StoreDep, tenant: TenantQuery = "default") -> ConnectorList:
+    """A tenant's connectors (never their credentials or secrets)."""
+    return ConnectorList(connectors=[ConnectorOut.of(c) for c in store.all(tenant)])
+
+
+@router.get("/v1/connectors/{name}", response_model=ConnectorOut, tags=["connectors"], responses={404: {}})
+def get_connector_route(
+    name: str, store: StoreDep, tenant: TenantQuery = "default"
+) -> Response | ConnectorOut:
+    """One connector."""
+    config = store.get(name)
+    if config is None or config.tenant != tenant:
+        return _missing(name, tenant)
+    return ConnectorOut.of(config)
+
+
+@router.delete("/v1/connectors/{name}", status_code=204, tags=["connectors"], responses={404: {}})
+def remove_connector(name: str, store: StoreDep, tenant: TenantQuery = "default") -> Response:
+    """Remove a connector; its deliveries stay as a record."""
+    config = store.get(name)
+    if config is None or config.tenant != tenant:
+        return _missing(name, tenant)
+    store.remove(name)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/v1/connectors/{name}:test", response_model=ConnectorCheck, tags=["connectors"], responses={404: {}}
+)
+def test_connector(
+    name: str, request: Request, store: StoreDep, tenant: TenantQuery = "default"
+) -> Response | ConnectorCheck:
+    """Call the system once, read-only, with the stored credentials: do they work?"""
+    config = store.get(name)
+    if config is None or config.tenant != tenant:
+        return _missing(name, tenant)
+    return check_connector(config, request.app.state.delivery_worker.policy.timeout)
+
+
+@router.get("/v1/deliveries", response_model=DeliveryList, tags=["connectors"])
+def list_deliveries(
+    store: StoreDep,
+    tenant: TenantQuery = "default",
+    connector: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+    state: Annotated[Literal["pending", "running", "done", "dead"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DeliveryList:
+    """Webhook deliveries, newest first: what was queued, written back, retried or given up."""
+    rows, total = store.deliveries(tenant, connector, state, limit, offset)
+    return DeliveryList(deliveries=[DeliveryOut.of(d) for d in rows], total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "/v1/deliveries/{delivery_id}:retry",
+    response_model=DeliveryOut,
+    tags=["connectors"],
+    responses={404: {}, 409: {}},
+)
+def retry_delivery(
+    delivery_id: int, request: Request, store: StoreDep, tenant: TenantQuery = "default"
+) -> Response | DeliveryOut:
+    """Send a dead delivery through the queue again (with a fresh count of tries)."""
+    found = store.delivery(delivery_id)
+    if found is None or found.tenant != tenant:
+        return problem(404, "Delivery not found", f"no delivery {delivery_id} for tenant {tenant!r}")
+    retried = store.retry(delivery_id)
+    if retried is None:
+        return problem(
+            409,
+            "Delivery is not dead",
+            f"delivery {delivery_id} is {found.state}; only a dead one can be retried",
+        )
+    request.app.state.delivery_worker.wake()
+    return DeliveryOut.of(retried)

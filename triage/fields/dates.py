@@ -1,0 +1,681 @@
+"""Dates and times of day: absolute, relative and partial, joined into datetimes where they touch.
+
+Relative dates ("昨天下午三点", "next Monday") resolve against ``reference_time`` (the ticket's
+created_at). Without one their value is the surface text behind ``UNRESOLVED_PREFIX``. A month and
+day without a year take the year nearest the reference; with no reference they stay partial:
+``"03-05"`` (or ``"23"`` for a bare day of the month) with ``partial=True``. A time of day alone
+("03:12 UTC") takes the reference's date (``"2026-03-04T03:12:00+00:00"``); with no reference it
+is ``"03:12:00+00:00"``, partial. Weeks start on Monday: "上周五" and "last Friday" are the Friday
+of the previous calendar week; a bare "Friday" is this week's. "03/05/2026" reads month first
+unless the first number exceeds 12; "31.05.2017" reads day first. Zone names other than UTC/GMT
+stay in the span but not in the value (their offset depends on daylight saving).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from triage.fields.engine import Candidate, Hit, Rx
+from triage.fields.numbers import CN_NUM_CHARS, number
+
+#: Marks a relative date or time that had no ``reference_time`` to resolve against.
+UNRESOLVED_PREFIX = "unresolved:"
+
+_EN_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+    )
+}
+# Any case ("oct 31", "OCT 31"), except that the verb "may" is no month.
+_MONTH_RE = (
+    r"(?P<mon>(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)|May|MAY)"
+)
+_EN_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+_ZH_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+_ZH_WEEKDAYS |= {str(i + 1): i for i in range(7)}
+_ZH_RELATIVE_DAYS = {
+    "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "昨晚": -1, "昨早": -1, "今天": 0, "今日": 0,
+    "今早": 0, "今晚": 0, "明天": 1, "明日": 1, "明早": 1, "明晚": 1, "后天": 2, "大后天": 3,
+}  # fmt: skip
+_EN_RELATIVE_DAYS = {
+    "the day before yesterday": -2, "yesterday": -1, "today": 0, "tonight": 0, "this morning": 0,
+    "this afternoon": 0, "this evening": 0, "tomorrow": 1, "the day after tomorrow": 2,
+}  # fmt: skip
+_EN_RELATIVE_NEEDLES = ("yesterday", "today", "tonight", "tomorrow", "this ")
+_EN_WEEK_NEEDLES = ("last ", "next ", "this ", "coming ", "past ")
+_LETTER = "[A-Za-z]"
+_CN_HOUR = "[零一二两三四五六七八九十]{1,3}"
+
+
+@dataclass(frozen=True, slots=True)
+class DateExpr:
+    """A parsed date expression before resolution against a reference time."""
+
+    # "abs": year (maybe None), month, day; "dom": day of an unnamed month; "days": offset days;
+    # "week": offset weeks, weekday
+    kind: str
+    year: int | None = None
+    month: int = 0
+    day: int = 0
+    offset: int = 0
+    weekday: int = 0
+    pm_hint: bool = False  # "昨晚", "tonight": a bare hour means the evening
+
+
+def _rx(pattern: str, **kwargs: Any) -> Rx:
+    return Rx(pattern, name=f"date pattern {pattern[:40]!r}", **kwargs)
+
+
+_ISO_DATE = _rx(
+    r"(?P<y>(?:19|20)\d{2})(?P<sep>[-/.])(?P<m>\d{1,2})(?P<sep2>[-/.])(?P<d>\d{1,2})",
+    before=r"[\d/.-]",
+    after=r"\d|\.\d",
+    check=lambda hit, text: hit.group("sep") == hit.group("sep2"),
+)
+_ISO_TIME_TAIL = _rx(
+    r"(?P<t>T|\s+)(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d{1,6})?)?(?P<tz>Z|[+-]\d{2}:?\d{2})?"
+)
+# 31.05.2017: day first, as everywhere dots separate a date's parts.
+_DOTTED_DMY = _rx(r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>(?:19|20)\d{2})", before=r"[\d.]", after=r"[\d.]")
+# "23日" with no month: a day of the current month, unless 日 starts another word (日志, 日内).
+_ZH_DAY_ONLY = _rx(
+    r"(?P<d>[12]?\d|3[01])\s?日",
+    before=r"[\d月年./-]",
+    after=r"[志期常本元语文记程均报内益后前以久夜间子常用]",
+)
+_ZH_DATE = _rx(
+    r"(?:(?P<y>\d{4}|\d{2})\s*年\s*)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
+    r"(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"
+)
+_ZH_YEAR_MONTH = _rx(
+    r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月", before=r"\d", after=r"\s*(?:\d|[一二三四五六七八九十])"
+)
+_NUMERIC_DMY = _rx(r"(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})", before=r"[\d/.-]", after=r"[\d/]")
+_NUMERIC_MD = _rx(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})", before=r"[A-Za-z0-9_/.:-]", after=r"[A-Za-z0-9_/]")
+_YEAR_TAIL = _rx(r",?\s+(?P<y>\d{4})", after=r"\d")
+_EN_MONTH_DAY = _rx(
+    rf"{_MONTH_RE}\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?",
+    before=_LETTER,
+    after=r"[\d:A-Za-z]",
+)
+_EN_DAY_MONTH = _rx(
+    rf"(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_RE}(?P<mend>)\.?",
+    before=r"[A-Za-z0-9_.]",
+    check=lambda hit, text: (
+        not (
+            hit.start("mend") < len(text)
+            and text[hit.start("mend")].isascii()
+            and text[hit.start("mend")].isalpha()
+        )
+    ),
+)
+_ZH_RELATIVE = _rx("|".join(sorted(_ZH_RELATIVE_DAYS, key=len, reverse=True)))
+_ZH_WEEK = _rx(
+    r"(?P<wk>上上|下下|上|下|本|这)?个?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])",
+    before=r"[每一二两三四五六七八九十\d]",
+    after=r"[一二三四五六七八九十\d次遍回趟个年月]",
+)
+_ZH_AGO = _rx(rf"(?P<n>\d+|[{CN_NUM_CHARS}半]+)\s*个?\s*(?P<unit>分钟|小时|钟头|天|周|星期|礼拜)(?:之|以)?前")
+_EN_RELATIVE = _rx(
+    r"(?P<rel>the day before yesterday|the day after tomorrow|yesterday|today|tonight|tomorrow|"
+    r"this (?:morning|afternoon|evening))",
+    before=_LETTER,
+    after=_LETTER,
+    ignore_case=True,
+)
+_EN_WEEKDAY = _rx(
+    r"(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
+    before=_LETTER,
+    after=_LETTER,
+    ignore_case=True,
+)
+_EN_WEEK = _rx(
+    r"(?P<wk>last|next|this|coming|past)\s+(?P<wd>mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday|s|r|rs)?",
+    before=_LETTER,
+    after=_LETTER,
+    ignore_case=True,
+)
+_EN_AGO = _rx(
+    r"(?P<n>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|couple of|half an)\s+"
+    r"(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?)\s+ago",
+    before=r"[A-Za-z0-9]",
+    after=_LETTER,
+    ignore_case=True,
+)
+# Periods of the day that may stand before a Chinese hour.
+_ZH_PERIOD = r"(?P<period>凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|深夜)"
+_ZH_TIME = _rx(
+    r"\s*" + _ZH_PERIOD + r"?\s*"
+    rf"(?:(?P<h>\d{{1,2}}|{_CN_HOUR})\s*(?:(?P<dian>点钟?|时)|(?P<colon>[:：]))"
+    rf"(?:\s*(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>\d{{1,2}}|[零一二三四五六七八九十]{{1,3}})"
+    r"(?:\s*分|[:：](?P<s>\d{2}))?))?)?"
+)
+_EN_TIME = _rx(
+    r"(?:\s*,?\s*(?:in\s+the\s+)?(?P<period>morning|afternoon|evening|night))?"
+    r"(?:\s*,?\s*(?P<at>at|@|around|about)?\s*(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?(?::(?P<s>\d{2}))?"
+    r"(?:\s*(?P<ampm>[ap]\.m\.|[ap]m))?(?P<tend>))?",
+    ignore_case=True,
+)
+_ZH_EVENING = ("下午", "傍晚", "晚上", "晚间", "夜里", "夜间", "深夜", "午后")
+
+# A time of day on its own: "13:40", "10：25:07", "3.45 am et", "3pm", "下午3点20分".
+# A bare "+08:00" after a time is left out: "05:35-06:00" is a range more often than an offset.
+_TZ_NAMES = (
+    r"(?:utc|gmt)(?:[+-]\d{1,2}(?::?\d{2})?)?|z|et|est|edt|ct|cst|cdt|mt|mst|mdt|pt|pst|pdt|"
+    r"cet|cest|bst|ist|jst|sgt|hkt|aest"
+)
+_AMPM_AFTER = _rx(r"\s?(?P<ampm>[ap]\.m\.|[ap]m)", after=_LETTER, ignore_case=True)
+_TZ_AFTER = _rx(rf"\s?(?P<tz>{_TZ_NAMES})", after=r"[A-Za-z0-9:]", ignore_case=True)
+_UHR_AFTER = _rx(r"\s?(?:uhr|h)", after=_LETTER, ignore_case=True)
+_CLOCK = _rx(
+    r"(?P<h>[01]?\d|2[0-3])(?P<sep>[:：])(?P<mi>[0-5]\d)(?:(?P<sep2>[:：])(?P<s>[0-5]\d)(?:\.\d{1,6})?)?",
+    before=r"[A-Za-z0-9_.:：/]",
+    after=r"[\d:：]|\.\d",
+    check=lambda hit, text: not hit.has("sep2") or hit.group("sep2") == hit.group("sep"),
+)
+# "3.45 am", "at 11.50", "15.00 uhr": a dot makes a time only beside am/pm, "at" or "uhr".
+_DOT_CLOCK = _rx(r"(?P<h>[01]?\d|2[0-3])\.(?P<mi>[0-5]\d)", before=r"[A-Za-z0-9_.]", after=r"[\d.]\d")
+_AT_BEFORE = _rx(r"(?:^|[^A-Za-z])(?:at|around|about|um|ca\.?|@)\s*$", ignore_case=True)
+_DOT_TAIL = _rx(r"\s?(?:[ap]\.m\.|[ap]m|uhr)", after=_LETTER, ignore_case=True)
+_AMPM_CLOCK = _rx(
+    r"(?P<h>1[0-2]|0?[1-9])\s?(?P<ampm>[ap]\.m\.|[ap]m)",
+    before=r"[A-Za-z0-9_.:]",
+    after=_LETTER,
+    ignore_case=True,
+)
+# Chinese hour without a date: needs a period of the day or minutes ("3点" alone may count points).
+_ZH_CLOCK = _rx(
+    _ZH_PERIOD + rf"?\s?(?P<h>\d{{1,2}}|{_CN_HOUR})\s?(?:点钟?|时)"
+    r"(?:\s?(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>\d{1,2}|[零一二三四五六七八九十]{1,3})\s?分))?",
+    check=lambda hit, text: (
+        not (hit.start("h") > 0 and text[hit.start("h") - 1] in "0123456789零一二两三四五六七八九十")
+    ),
+)
+# Between a date and a time of day ("10/31 at 3pm", "3月24日，15:20", "3.45 am et on 10/31").
+_DATE_TIME_GAP = _rx(r"\s{0,3}(?:[,，]|on|at|@)?\s{0,3}", ignore_case=True)
+# Between the two ends of a range ("05:35-06:00", "14:00 to 15:30", "9:00至10:00").
+_RANGE_GAP = _rx(r"\s{0,2}(?:-|–|—|~|～|至|到|to|until|till)\s{0,2}", ignore_case=True)
+_UTC_NAMES = frozenset({"utc", "gmt", "z"})
+
+
+class DateContext:
+    """One ticket's date extraction: its text, reference time and the candidates found so far."""
+
+    def __init__(self, text: str, lowered: str, has_han: bool, ref: datetime | None) -> None:
+        self.text = text
+        self.lowered = lowered
+        self.has_han = has_han
+        self.ref = ref
+        self.found: list[Candidate] = []
+
+    # ------------------------------------------------------------------ dates
+
+    def dates(self) -> None:
+        text, lowered, ref = self.text, self.lowered, self.ref
+        if any(ch.isdigit() for ch in text):
+            self._numeric_dates()
+        for hit in _EN_RELATIVE.finditer(text) if any(w in lowered for w in _EN_RELATIVE_NEEDLES) else ():
+            rel = hit.group("rel").lower()
+            expr = DateExpr("days", offset=_EN_RELATIVE_DAYS[rel], pm_hint=rel in ("tonight", "this evening"))
+            self._with_time(hit.start(), hit.end(), expr)
+        for hit in _EN_WEEK.finditer(text) if any(w in lowered for w in _EN_WEEK_NEEDLES) else ():
+            expr = _week_expr(hit.group("wk").lower(), _EN_WEEKDAYS[hit.group("wd")[:3].lower()], ref)
+            self._with_time(hit.start(), hit.end(), expr)
+        for hit in _EN_WEEKDAY.finditer(text) if "day" in lowered else ():
+            # A bare "Friday" is this week's, like a bare "周五"; "last Friday" above is longer and wins.
+            expr = DateExpr("week", offset=0, weekday=_EN_WEEKDAYS[hit.group("wd")[:3].lower()])
+            self._with_time(hit.start(), hit.end(), expr)
+        for hit in _EN_AGO.finditer(text) if "ago" in lowered else ():
+            self._ago(hit)
+        if self.has_han:
+            self._chinese_dates()
+
+    def _numeric_dates(self) -> None:
+        text, lowered = self.text, self.lowered
+        for hit in _ISO_DATE.finditer(text):
+            expr = _abs(int(hit.group("y")), int(hit.group("m")), int(hit.group("d")))
+            if expr is None:
+                continue
+            tail = _ISO_TIME_TAIL.match_at(text, hit.end())
+            if tail is not None:
+                hms = (int(tail.group("h")), int(tail.group("mi")), int(tail.group("s") or 0))
+                tz, end = tail.get("tz"), tail.end()
+                if tz and text[end : end + 1] in tuple("0123456789:"):
+                    tz, end = None, tail.start("tz")  # no zone, then
+                if tz and tz != "Z" and tail.group("t") != "T" and tail.get("s") is None:
+                    tz, end = None, tail.end("mi")  # "2026-03-05 13:00-14:00" is a range, not an offset
+                if text[end : end + 1].isdigit() or not _valid_hms(hms):
+                    self._with_time(hit.start(), hit.end(), expr)
+                else:
+                    self.emit(hit.start(), end, expr, hms, tz)
+            else:
+                self._with_time(hit.start(), hit.end(), expr)
+        for hit in _DOTTED_DMY.finditer(text) if "." in text else ():
+            expr = _abs(int(hit.group("y")), int(hit.group("m")), int(hit.group("d")))
+            if expr is not None:
+                self._with_time(hit.start(), hit.end(), expr)
+        if "/" in text:
+            for hit in _NUMERIC_DMY.finditer(text):
+                a, b = int(hit.group("a")), int(hit.group("b"))
+                month, day = (b, a) if a > 12 else (a, b)
+                expr = _abs(int(hit.group("y")), month, day)
+                if expr is not None:
+                    self._with_time(hit.start(), hit.end(), expr)
+            for hit in _NUMERIC_MD.finditer(text):
+                if len(hit.group("m")) + len(hit.group("d")) < 3:
+                    continue  # "1/2" is more likely a fraction than a date
+                expr = _abs(None, int(hit.group("m")), int(hit.group("d")))
+                if expr is not None:
+                    self._with_time(hit.start(), hit.end(), expr)
+        if any(mon in lowered for mon in _EN_MONTHS):
+            for pattern in (_EN_MONTH_DAY, _EN_DAY_MONTH):
+                for hit in pattern.finditer(text):
+                    year_tail = _YEAR_TAIL.match_at(text, hit.end())
+                    year = int(year_tail.group("y")) if year_tail else None
+                    expr = _abs(year, _EN_MONTHS[hit.group("mon")[:3].lower()], int(hit.group("d")))
+                    if expr is not None:
+                        self._with_time(hit.start(), year_tail.end() if year_tail else hit.end(), expr)
+
+    def _chinese_dates(self) -> None:
+        text = self.text
+        for hit in _ZH_DATE.finditer(text) if "月" in text else ():
+            month_number, day_number = number(hit.group("m")), number(hit.group("d"))
+            year_text = hit.get("y")
+            if month_number is None or day_number is None:
+                continue
+            full_year = None if year_text is None else int(year_text) + (2000 if len(year_text) == 2 else 0)
+            expr = _abs(full_year, int(month_number), int(day_number))
+            if expr is not None:
+                self._with_time(hit.start(), hit.end(), expr)
+        for hit in _ZH_DAY_ONLY.finditer(text) if "日" in text else ():
+            self._with_time(hit.start(), hit.end(), DateExpr("dom", day=int(hit.group("d"))))
+        for hit in _ZH_YEAR_MONTH.finditer(text) if "年" in text else ():
+            if 1 <= int(hit.group("m")) <= 12:
+                value = f"{int(hit.group('y')):04d}-{int(hit.group('m')):02d}"
+                self.found.append(Candidate(hit.start(), hit.end(), "date", value))
+        for hit in _ZH_RELATIVE.finditer(text):
+            word = hit.group()
+            expr = DateExpr("days", offset=_ZH_RELATIVE_DAYS[word], pm_hint=word.endswith("晚"))
+            self._with_time(hit.start(), hit.end(), expr)
+        for hit in _ZH_WEEK.finditer(text) if any(w in text for w in ("周", "星期", "礼拜")) else ():
+            weeks = {"上上": -2, "上": -1, "下": 1, "下下": 2}.get(hit.get("wk") or "", 0)
+            expr = DateExpr("week", offset=weeks, weekday=_ZH_WEEKDAYS[hit.group("wd")])
+            self._with_time(hit.start(), hit.end(), expr)
+        for hit in _ZH_AGO.finditer(text) if "前" in text else ():
+            self._ago(hit)
+
+    def _ago(self, hit: Hit) -> None:
+        amount = number(hit.group("n"))
+        if amount is None:
+            return
+        unit = hit.group("unit").lower()
+        if unit.startswith(("min", "分")):
+            delta, with_time = timedelta(minutes=amount), True
+        elif unit.startswith(("h", "小", "钟")):
+            delta, with_time = timedelta(hours=amount), True
+        elif unit.startswith(("d", "天")):
+            delta, with_time = timedelta(days=amount), False
+        else:
+            delta, with_time = timedelta(weeks=amount), False
+        ref = self.ref
+        if ref is None:
+            value: str = UNRESOLVED_PREFIX + hit.group()
+        elif with_time:
+            value = (ref - delta).replace(microsecond=0).isoformat()
+        else:
+            value = (ref - delta).date().isoformat()
+        self.found.append(Candidate(hit.start(), hit.end(), "datetime" if with_time else "date", value))
+
+    def _with_time(self, start: int, end: int, expr: DateExpr) -> None:
+        """Emit a date, extended to a datetime when a time of day follows it."""
+        text = self.text
+        hms: tuple[int, int, int] | None = None
+        time_end = end
+        zh = _ZH_TIME.match_at(text, end)
+        if zh is not None and (zh.has("period") or zh.has("h")):
+            hms, time_end = _zh_time(zh, expr.pm_hint)
+            if hms is None and zh.has("period"):
+                time_end = zh.end("period")
+        else:
+            en = _EN_TIME.match_at(text, end)
+            if en is not None and (en.has("period") or en.has("h")):
+                hms = _en_time(en, text, expr.pm_hint)
+                if hms is not None:
+                    time_end = en.end()
+                elif en.has("period"):
+                    time_end = en.end("period")
+        self.emit(start, time_end, expr, hms, None)
+
+    def emit(
+        self, start: int, end: int, expr: DateExpr, hms: tuple[int, int, int] | None, tz: str | None
+    ) -> Candidate:
+        candidate = _date_candidate(self.text, start, end, expr, hms, tz, self.ref)
+        self.found.append(candidate)
+        return candidate
+
+    # ------------------------------------------------------------------ times of day
+
+    def times(self) -> None:
+        """Times of day on their own ("13:40", "3.45 am et", "下午3点"); joined with dates later."""
+        text, lowered = self.text, self.lowered
+        if ":" in text or "：" in text:
+            for hit in _CLOCK.finditer(text):
+                end = hit.end()
+                ampm = _AMPM_AFTER.match_at(text, end)
+                if ampm is not None:
+                    end = ampm.end()
+                tz_hit = _TZ_AFTER.match_at(text, end)
+                if tz_hit is not None:
+                    end = tz_hit.end()
+                uhr = _UHR_AFTER.match_at(text, end)
+                if uhr is not None:
+                    end = uhr.end()
+                hour = _apply_ampm(int(hit.group("h")), ampm.group("ampm") if ampm else None)
+                if hour is not None:
+                    hms = (hour, int(hit.group("mi")), int(hit.get("s") or 0))
+                    self._time(hit.start(), end, hms, tz_hit.group("tz") if tz_hit else None)
+        if "." in text:
+            for hit in _DOT_CLOCK.finditer(text):
+                at = _AT_BEFORE.pattern.search(text[max(0, hit.start() - 12) : hit.start()])
+                tail = _DOT_TAIL.match_at(text, hit.end())
+                if not (at or tail):
+                    continue  # "11.50" alone is as likely a number as a time
+                marker = tail.group().strip().lower() if tail else ""
+                dot_hour = _apply_ampm(int(hit.group("h")), marker if marker != "uhr" else None)
+                if dot_hour is not None:
+                    end = tail.end() if tail else hit.end()
+                    after = _TZ_AFTER.match_at(text, end)
+                    end, tz = (after.end(), after.group("tz")) if after else (end, None)
+                    self._time(hit.start("h"), end, (dot_hour, int(hit.group("mi")), 0), tz)
+        if "m" in lowered:
+            for hit in _AMPM_CLOCK.finditer(text):
+                pm_hour = _apply_ampm(int(hit.group("h")), hit.group("ampm"))
+                if pm_hour is not None:
+                    tz_hit = _TZ_AFTER.match_at(text, hit.end())
+                    end = tz_hit.end() if tz_hit else hit.end()
+                    self._time(hit.start(), end, (pm_hour, 0, 0), tz_hit.group("tz") if tz_hit else None)
+        if self.has_han and ("点" in text or "时" in text):
+            for hit in _ZH_CLOCK.finditer(text):
+                if not (hit.has("period") or hit.has("half") or hit.has("quarter") or hit.has("mi")):
+                    continue
+                zh_hms, end = _zh_time(hit, pm_hint=False)
+                if zh_hms is not None:
+                    self._time(hit.start(), end, zh_hms, None)
+
+    def _time(self, start: int, end: int, hms: tuple[int, int, int], tz: str | None) -> None:
+        ref = self.ref
+        if ref is None:
+            value = "{:02d}:{:02d}:{:02d}".format(*hms) + (_tz_suffix(tz) if tz else "")
+            self.found.append(
+                Candidate(start, end, "datetime", value, partial=True, detail=("time", hms, tz))
+            )
+            return
+        # Anchored to the ticket's own day: in the time's zone when it names a fixed one.
+        zone = _zone(tz) if tz else None
+        day = (ref.astimezone(zone) if zone is not None and ref.tzinfo is not None else ref).date()
+        tzinfo = zone if tz else ref.tzinfo
+        value = datetime(day.year, day.month, day.day, *hms, tzinfo=tzinfo).isoformat()
+        self.found.append(Candidate(start, end, "datetime", value, detail=("time", hms, tz)))
+
+    # ------------------------------------------------------------------ joining
+
+    def joined(self) -> list[Candidate]:
+        """Join each time of day with a date right before or after it, and give a range's second time
+        the date of its first ("6月13日05:35-06:00" -> 06-13T05:35, 06-13T06:00)."""
+        found, text = self.found, self.text
+        times = [c for c in found if c.detail is not None and c.detail[0] == "time"]
+        if not times:
+            return found
+        dates_by_end: dict[int, Candidate] = {}
+        dates_by_start: dict[int, Candidate] = {}
+        for c in found:
+            if c.detail is None or c.detail[0] != "date" or c.detail[2] is not None:
+                continue
+            if c.end not in dates_by_end or c.start < dates_by_end[c.end].start:
+                dates_by_end[c.end] = c
+            if c.start not in dates_by_start or c.end > dates_by_start[c.start].end:
+                dates_by_start[c.start] = c
+        joined: list[Candidate] = []
+        for t in times:
+            _, hms, tz = t.detail
+            date_first = next(
+                (
+                    dates_by_end[k]
+                    for k in range(t.start, max(-1, t.start - 8), -1)
+                    if k in dates_by_end and _DATE_TIME_GAP.fullmatch(text, k, t.start)
+                ),
+                None,
+            )
+            date_after = next(
+                (
+                    dates_by_start[k]
+                    for k in range(t.end, min(len(text), t.end + 8) + 1)
+                    if k in dates_by_start and _DATE_TIME_GAP.fullmatch(text, t.end, k)
+                ),
+                None,
+            )
+            if date_first is not None:
+                joined.append(
+                    _date_candidate(text, date_first.start, t.end, date_first.detail[1], hms, tz, self.ref)
+                )
+            elif date_after is not None:
+                joined.append(
+                    _date_candidate(text, t.start, date_after.end, date_after.detail[1], hms, tz, self.ref)
+                )
+        # The second end of a range takes the first end's date.
+        with_time = [
+            c for c in (*found, *joined) if c.detail is not None and c.detail[0] == "date" and c.detail[2]
+        ]
+        ends: dict[int, Candidate] = {}
+        for c in with_time:
+            if c.end not in ends or c.start < ends[c.end].start:
+                ends[c.end] = c
+        replaced: set[int] = set()
+        for t in times:
+            first = next(
+                (
+                    ends[k]
+                    for k in range(t.start, max(-1, t.start - 8), -1)
+                    if k in ends and _RANGE_GAP.fullmatch(text, k, t.start)
+                ),
+                None,
+            )
+            if first is None:
+                continue
+            _, hms, tz = t.detail
+            joined.append(
+                _date_candidate(text, t.start, t.end, first.detail[1], hms, tz or first.detail[3], self.ref)
+            )
+            replaced.add(id(t))
+        return [c for c in found if id(c) not in replaced] + joined
+
+
+def extract_dates(text: str, lowered: str, has_han: bool, ref: datetime | None) -> list[Candidate]:
+    """Every date, time and datetime candidate in ``text``."""
+    context = DateContext(text, lowered, has_han, ref)
+    context.dates()
+    context.times()
+    return context.joined()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _abs(year: int | None, month: int, day: int) -> DateExpr | None:
+    try:
+        date(2000 if year is None else year, month, day)  # 2000 is a leap year: 2月29日 stays
+    except ValueError:
+        return None
+    return DateExpr("abs", year=year, month=month, day=day)
+
+
+def _valid_hms(hms: tuple[int, int, int]) -> bool:
+    return hms[0] <= 23 and hms[1] <= 59 and hms[2] <= 59
+
+
+def _week_expr(word: str, weekday: int, ref: datetime | None) -> DateExpr:
+    if word in ("last", "next", "this"):
+        return DateExpr("week", offset={"last": -1, "next": 1, "this": 0}[word], weekday=weekday)
+    # "coming Friday" / "past Friday": the nearest one after / before the reference day.
+    if ref is None:
+        return DateExpr("week", offset=0, weekday=weekday)
+    today = ref.weekday()
+    if word == "coming":
+        return DateExpr("days", offset=(weekday - today - 1) % 7 + 1)
+    return DateExpr("days", offset=-((today - weekday - 1) % 7 + 1))
+
+
+def _zh_time(hit: Hit, pm_hint: bool) -> tuple[tuple[int, int, int] | None, int]:
+    if not hit.has("h"):
+        return None, hit.end()
+    if hit.has("colon") and not hit.has("mi"):
+        return None, hit.start("h")  # "3:" with no minutes is no time
+    hour_f = number(hit.group("h"))
+    if hour_f is None:
+        return None, hit.end()
+    hour, minute = int(hour_f), 0
+    if hit.has("half"):
+        minute = 30
+    elif hit.has("quarter"):
+        minute = 15 if hit.group("quarter") == "一刻" else 45
+    elif hit.has("mi"):
+        minute = int(number(hit.group("mi")) or 0)
+    second_text = hit.get("s")
+    second = int(second_text) if second_text else 0
+    period = hit.get("period") or ""
+    if ((period in _ZH_EVENING or (pm_hint and not period)) and hour < 12) or (
+        period == "中午" and hour < 11
+    ):
+        hour += 12
+    if hour > 23 or minute > 59 or second > 59:
+        return None, hit.start("h")
+    return (hour, minute, second), hit.end()
+
+
+def _en_time(hit: Hit, text: str, pm_hint: bool) -> tuple[int, int, int] | None:
+    if not hit.has("h"):
+        return None
+    tend = hit.start("tend")
+    following = text[tend : tend + 1]
+    if following and (following.isascii() and (following.isalnum() or following in "_:")):
+        return None  # "3rd", "10:30:45:99": not a time of day here
+    ampm = (hit.get("ampm") or "").lower().replace(".", "")
+    if not (ampm or hit.has("mi") or hit.has("at")):
+        return None  # "yesterday 3 users" is not a time
+    hour, minute, second = int(hit.group("h")), int(hit.get("mi") or 0), int(hit.get("s") or 0)
+    period = (hit.get("period") or "").lower()
+    if ampm == "pm" or (not ampm and (period in ("afternoon", "evening", "night") or pm_hint)):
+        if hour < 12:
+            hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return hour, minute, second
+
+
+def _apply_ampm(hour: int, ampm: str | None) -> int | None:
+    marker = (ampm or "").lower().replace(".", "")
+    if marker and not 1 <= hour <= 12:
+        return None  # "15:00 pm"
+    if marker == "pm" and hour < 12:
+        return hour + 12
+    if marker == "am" and hour == 12:
+        return 0
+    return hour
+
+
+def _date_candidate(
+    text: str,
+    start: int,
+    end: int,
+    expr: DateExpr,
+    hms: tuple[int, int, int] | None,
+    tz: str | None,
+    ref: datetime | None,
+) -> Candidate:
+    field_type = "date" if hms is None else "datetime"
+    day = _resolve_day(expr, ref)
+    partial = False
+    value: str
+    if day is None:
+        if expr.kind in ("abs", "dom"):  # no year (or month), and nothing to infer it from
+            partial = True
+            value = f"{expr.month:02d}-{expr.day:02d}" if expr.kind == "abs" else f"{expr.day:02d}"
+            if hms is not None:
+                value += "T{:02d}:{:02d}:{:02d}".format(*hms) + (_tz_suffix(tz) if tz else "")
+        else:
+            value = UNRESOLVED_PREFIX + text[start:end]
+    elif hms is None:
+        value = day.isoformat()
+    else:
+        absolute = expr.kind in ("abs", "dom")
+        tzinfo = _zone(tz) if tz else (ref.tzinfo if ref is not None and not absolute else None)
+        value = datetime(day.year, day.month, day.day, *hms, tzinfo=tzinfo).isoformat()
+    return Candidate(start, end, field_type, value, partial=partial, detail=("date", expr, hms, tz))
+
+
+def _resolve_day(expr: DateExpr, ref: datetime | None) -> date | None:
+    if expr.kind == "abs" and expr.year is not None:
+        return date(expr.year, expr.month, expr.day)
+    if ref is None:
+        return None
+    today = ref.date()
+    if expr.kind == "days":
+        return today + timedelta(days=expr.offset)
+    if expr.kind == "week":
+        monday = today - timedelta(days=today.weekday())
+        return monday + timedelta(days=7 * expr.offset + expr.weekday)
+    if expr.kind == "dom":  # the day of the previous, this or the next month nearest the reference
+        first = today.replace(day=1)
+        months = (
+            (first - timedelta(days=1)).replace(day=1),
+            first,
+            (first + timedelta(days=31)).replace(day=1),
+        )
+        days = []
+        for month_start in months:
+            try:
+                days.append(month_start.replace(day=expr.day))
+            except ValueError:
+                continue
+        return min(days, key=lambda d: abs((d - today).days)) if days else None
+    # A month and day without a year: the year that puts it nearest the reference.
+    options = []
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            options.append(date(year, expr.month, expr.day))
+        except ValueError:
+            continue
+    return min(options, key=lambda d: abs((d - today).days)) if options else None
+
+
+def _tz_suffix(tz: str) -> str:
+    """The ISO 8601 offset for a zone written as "Z", "+08:00" or "utc"; "" for named zones."""
+    zone = _zone(tz)
+    if zone is None:
+        return ""
+    offset = zone.utcoffset(None)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _zone(tz: str) -> timezone | None:
+    """A fixed zone for "Z", "utc" or "+08:00"; ``None`` for names such as "et" (daylight saving)."""
+    lowered = tz.lower()
+    if lowered in _UTC_NAMES:
+        return UTC
+    if lowered.startswith(("utc", "gmt")):
+        tz = tz[3:]  # "UTC+8", "GMT-05:00"
+    if tz[0] not in "+-":
+        return None
+    sign = -1 if tz[0] == "-" else 1
+    hours, _, minutes = tz[1:].partition(":")
+    if not minutes and len(hours) > 2:
+        hours, minutes = hours[:-2], hours[-2:]
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes or 0)))

@@ -1,0 +1,286 @@
+"""The small engine under the field tables: linear-time patterns with boundary post-checks.
+
+Every pattern compiles through :mod:`triage.safe_regex` (RE2). RE2 has no look-around, so a
+table row states its word boundaries as data instead: ``before`` is a pattern that must not end
+right before the match, ``after`` one that must not start right after it. :func:`scan` checks
+them in Python on a few characters either side and, when a match fails, searches again from the
+next character, as a backtracking engine would try the next start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from triage import safe_regex
+from triage.safe_regex import Pattern
+
+FIELD_TYPES: tuple[str, ...] = (
+    "person",
+    "organization",
+    "location",
+    "system",
+    "device",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "url",
+    "email",
+    "phone",
+    "order_number",
+    "ticket_number",
+    "invoice_number",
+    "contract_number",
+    "asset_number",
+    "po_number",
+    "expense_claim_number",
+    "employee_id",
+    "amount",
+    "date",
+    "datetime",
+    "duration",
+    "error_code",
+    "version",
+    "file_path",
+    "id_number",
+    "bank_card",
+)
+
+#: Types a deployment may add patterns for (``FieldExtractor(patterns=...)``).
+CUSTOMISABLE_TYPES: tuple[str, ...] = (
+    "order_number",
+    "ticket_number",
+    "invoice_number",
+    "contract_number",
+    "asset_number",
+    "po_number",
+    "expense_claim_number",
+    "employee_id",
+    "error_code",
+    "system",
+    "hostname",
+)
+
+TIER_CUSTOM, TIER_RULE, TIER_MODEL = 3, 2, 1
+# Tie-breaks between rule candidates of equal length: the more specific type wins.
+RANK: Mapping[str, int] = {
+    "id_number": 95,
+    "bank_card": 90,
+    "email": 88,
+    "url": 87,
+    "ipv6": 86,
+    "expense_claim_number": 84,
+    "po_number": 83,
+    "invoice_number": 82,
+    "contract_number": 82,
+    "asset_number": 82,
+    "employee_id": 82,
+    "ticket_number": 81,
+    "order_number": 80,
+    "version": 78,
+    "phone": 75,
+    "error_code": 72,
+    "ipv4": 70,
+    "datetime": 65,
+    "date": 64,
+    "amount": 62,
+    "duration": 60,
+    "file_path": 55,
+    "hostname": 50,
+    "device": 46,
+    "system": 45,
+    "location": 40,
+    "organization": 38,
+    "person": 36,
+}
+
+_WINDOW = 24  # characters either side that a boundary check reads
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A span some extractor proposes; overlaps are resolved by :func:`resolve`."""
+
+    start: int
+    end: int
+    type: str
+    value: Any
+    tier: int = TIER_RULE
+    source: str = "rule"
+    pii: bool = False
+    partial: bool = False  # a date or time without its year or day (no created_at to infer it)
+    # Dates and times: what joining a date with a nearby time needs ("date", expr, hms, tz) or
+    # ("time", hms, tz); ``None`` for everything else.
+    detail: Any = field(default=None, compare=False)
+
+
+class Hit:
+    """A match with named groups addressable by name (RE2's match objects take numbers only).
+
+    Group 0 is the pattern's own match: the ``body`` group when :class:`Rx` put a boundary
+    character in front of it.
+    """
+
+    __slots__ = ("_body", "_index", "_m", "_shift")
+
+    def __init__(self, m: Any, index: Mapping[str, int], shift: int = 0, body: int = 0) -> None:
+        self._m = m
+        self._index = index
+        self._shift = shift  # where the searched window starts in the ticket text
+        self._body = body
+
+    def _n(self, group: int | str) -> int:
+        if isinstance(group, str):
+            return self._index[group]
+        return group or self._body
+
+    def group(self, group: int | str = 0) -> Any:
+        return self._m.group(self._n(group))
+
+    def start(self, group: int | str = 0) -> int:
+        start = int(self._m.start(self._n(group)))
+        return start + self._shift if start >= 0 else start
+
+    def end(self, group: int | str = 0) -> int:
+        end = int(self._m.end(self._n(group)))
+        return end + self._shift if end >= 0 else end
+
+    def span(self, group: int | str = 0) -> tuple[int, int]:
+        return self.start(group), self.end(group)
+
+    def has(self, group: str) -> bool:
+        """Whether the pattern has a group of that name and it took part in the match."""
+        return group in self._index and self._m.group(self._index[group]) is not None
+
+    def get(self, group: str) -> str | None:
+        """The group's text, ``None`` when the pattern lacks it or it did not take part."""
+        return self._m.group(self._index[group]) if group in self._index else None
+
+
+_BODY = "zzbody"
+
+
+class Rx:
+    """A compiled pattern plus the boundaries RE2 cannot express itself.
+
+    ``before``: a pattern that must not end right before the match ("[A-Za-z0-9]" for a word
+    start); ``after``: a pattern that must not start right after it. ``check`` sees each match
+    and may refuse it (what a look-ahead inside the pattern used to say).
+
+    A ``before`` that is one character class becomes part of the pattern: the match starts the
+    text or follows a character outside the class, so RE2 itself tries only word starts and a
+    refused match costs one more search from the next boundary, not one per character.
+    """
+
+    __slots__ = ("_after", "_before", "_body", "_restart", "check", "index", "pattern")
+
+    def __init__(
+        self,
+        pattern: str,
+        *,
+        before: str = "",
+        after: str = "",
+        ignore_case: bool = False,
+        multiline: bool = False,
+        check: Callable[[Hit, str], bool] | None = None,
+        name: str = "field pattern",
+    ) -> None:
+        flags = {"ignore_case": ignore_case, "multiline": multiline}
+        self._before: Pattern | None = None
+        self._restart: Pattern | None = None
+        self._body = 0
+        if _is_char_class(before):
+            negated = "[^" + before[1:]
+            self.pattern = safe_regex.compile(f"(?:^|{negated})(?P<{_BODY}>{pattern})", name=name, **flags)
+            self._restart = safe_regex.compile(f"{negated}(?P<{_BODY}>{pattern})", name=name, **flags)
+        else:
+            self.pattern = safe_regex.compile(pattern, name=name, **flags)
+            if before:
+                self._before = safe_regex.compile(
+                    f"(?:{before})$", ignore_case=ignore_case, name=name + " (before)"
+                )
+        self.index: Mapping[str, int] = dict(self.pattern.groupindex)  # type: ignore[attr-defined]
+        self._body = self.index.get(_BODY, 0)
+        self._after = (
+            safe_regex.compile(f"(?:{after})", ignore_case=ignore_case, name=name + " (after)")
+            if after
+            else None
+        )
+        self.check = check
+
+    def accepts(self, text: str, hit: Hit) -> bool:
+        start, end = hit.span()
+        if self._before is not None and start and self._before.search(text[max(0, start - _WINDOW) : start]):
+            return False
+        if self._after is not None and end < len(text) and self._after.match(text[end : end + _WINDOW]):
+            return False
+        return self.check is None or self.check(hit, text)
+
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Hit]:
+        """Matches that pass the boundary checks, left to right, not overlapping."""
+        limit = len(text) if endpos is None else endpos
+        pattern = self.pattern
+        while pos <= limit:
+            restart = -1
+            for m in pattern.finditer(text, pos, limit):
+                hit = Hit(m, self.index, 0, self._body)
+                if self.accepts(text, hit):
+                    yield hit
+                else:
+                    restart = hit.start()
+                    break
+            if restart < 0:
+                return
+            if self._restart is not None:
+                # The next match's boundary character may be the refused match's first one.
+                pattern, pos = self._restart, restart
+            else:
+                pos = restart + 1
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> Hit | None:
+        return next(self.finditer(text, pos, endpos), None)
+
+    def match_at(self, text: str, pos: int, width: int = 64) -> Hit | None:
+        """A match starting exactly at ``pos`` within the next ``width`` characters (boundaries checked).
+
+        Reads a window, not the whole text: RE2's binding re-encodes all it is given on every call.
+        """
+        if self._restart is not None and pos > 0:
+            m = self._restart.match(text[pos - 1 : pos + width])
+            shift = pos - 1
+        else:
+            m = self.pattern.match(text[pos : pos + width])
+            shift = pos
+        if m is None:
+            return None
+        hit = Hit(m, self.index, shift, self._body)
+        return hit if self.accepts(text, hit) else None
+
+    def fullmatch(self, text: str, pos: int = 0, endpos: int | None = None) -> bool:
+        """Whether ``text[pos:endpos]`` matches as a whole (meant for short slices; no boundaries)."""
+        return self.pattern.fullmatch(text[pos:endpos]) is not None
+
+
+def _is_char_class(pattern: str) -> bool:
+    """Whether ``pattern`` is one bracketed character class such as ``[A-Za-z0-9_]``."""
+    if len(pattern) < 3 or pattern[0] != "[" or pattern[-1] != "]" or pattern[1] == "^":
+        return False
+    inner = pattern[1:-1].replace("\\\\", "").replace("\\]", "")
+    return "]" not in inner and "[" not in inner
+
+
+def resolve(candidates: list[Candidate]) -> list[Candidate]:
+    """Keep non-overlapping candidates: higher tier, then longer span, then more specific type."""
+    if not candidates:
+        return []
+    candidates.sort(key=lambda c: (-c.tier, c.start - c.end, -RANK.get(c.type, 0), c.start))
+    taken = bytearray(max(c.end for c in candidates))
+    kept: list[Candidate] = []
+    for c in candidates:
+        if c.end <= c.start or taken.find(1, c.start, c.end) != -1:
+            continue
+        taken[c.start : c.end] = b"\x01" * (c.end - c.start)
+        kept.append(c)
+    kept.sort(key=lambda c: c.start)
+    return kept

@@ -1,0 +1,715 @@
+"""People, organisations, places and systems: rules, the system dictionary, jieba words and spaCy.
+
+People, organisations and places come from jieba words with its dictionary's part-of-speech tags
+plus Chinese rules ("张经理", "xx公司", "财务部", "国网湖北电力", "运检中心"), and, for English and
+mixed text, from spaCy's English NER (see :class:`triage.fields.extractor.FieldExtractor`).
+Lowercase English names ("user john smith") come from cue words and a first-name list, since the
+cased model does not see them. Word lists live in ``resources/field_lexicon.yaml``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from triage import safe_regex
+from triage.fields.engine import TIER_MODEL, TIER_RULE, Candidate, Hit, Rx
+from triage.fields.lexicon import SPACY_LOCK, Lexicon
+from triage.fields.table import AN, HAN_CLASS
+
+_HAN = safe_regex.compile(f"[{HAN_CLASS}]", name="Han character")
+# Statistical taggers see at most this many characters; rules always see the whole text.
+MODEL_MAX_CHARS = 10_000
+
+
+def _words(text: str, sep: str | None = None) -> tuple[str, ...]:
+    """Split a word list written as one string (keeps the long lists below readable)."""
+    return tuple(text.split(sep))
+
+
+def has_han(text: str) -> bool:
+    """Whether ``text`` holds a Chinese character."""
+    return _HAN.search(text) is not None
+
+
+def english_sentences(text: str, limit: int) -> list[tuple[int, int]]:
+    """Spans of English sentences in ``text[:limit]`` (Chinese text and line breaks end them too)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for hit in _EN_SENTENCE_BREAK.finditer(text[:limit]):
+        end = hit.start()
+        if hit.has("stop"):
+            if end > start:
+                spans.append((start, end))
+            start = end + 1  # the space or bracket after the stop starts the next sentence
+        else:
+            if end > start:
+                spans.append((start, end))
+            start = hit.end()
+    if start < limit:
+        spans.append((start, limit))
+    return spans
+
+
+def english_words(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Word and punctuation spans of ``text[start:end]``."""
+    return [(start + m.start(), start + m.end()) for m in _EN_WORD.finditer(text[start:end])]
+
+
+# --------------------------------------------------------------------------- names, places, systems
+
+
+# Built-in system dictionary. Names that are also common English words match in this case only.
+_SYSTEMS_ANY_CASE = _words(
+    "SAP|ERP|CRM|OA|HRIS|VPN|Jira|Confluence|Outlook|SharePoint|OneDrive|Salesforce|Workday|"
+    "ServiceNow|Kubernetes|K8s|Docker|Jenkins|GitLab|GitHub|MySQL|PostgreSQL|SQL Server|MongoDB|Redis|"
+    "Kafka|Nginx|Tomcat|Citrix|VMware|Active Directory|LDAP|Okta|Slack|Microsoft Teams|Office 365|"
+    "Microsoft 365|O365|Excel|PowerPoint|Windows|macOS|Linux|Ubuntu|CentOS|Azure|AWS|WPS|Tableau|"
+    "Power BI|Oracle|Firefox|DingTalk|WeCom|Feishu|Kingdee|Yonyou|钉钉|企业微信|飞书|用友|金蝶|泛微|"
+    "致远|北森|腾讯会议",
+    "|",
+)
+_SYSTEMS_EXACT_CASE = ("Teams", "Exchange", "Word", "Zoom", "Edge", "Lark")
+_SYSTEMS_ANY_CASE += _words(
+    "Chrome|Skype|Skype for Business|Lync|Internet Explorer|Microsoft Internet Explorer|OneNote|Visio|"
+    "Acrobat|Adobe Reader|AnyConnect|Cisco AnyConnect|GlobalProtect|Webex|Jabber|Dynamics 365|Citrix Receiver|"
+    "Remote Desktop|BitLocker|SCCM|Intune|Lotus Notes|WebLogic|WebSphere|JBoss|IIS|Zabbix|Nagios|Splunk|"
+    "Elasticsearch|Hadoop|MariaDB|SQLite|DB2|vCenter|vSphere|ESXi|Hyper-V|OpenStack|Gmail|Google Drive|"
+    "Dropbox|TeamViewer|QQ|微信|金山文档|向日葵|达梦|人大金仓",
+    "|",
+)
+# snake_case tool names ("hr_tool", "job_scheduler"): the last part says what kind of software it is.
+_SNAKE_SYSTEM = Rx(
+    r"(?:[A-Za-z][A-Za-z0-9]*_)+(?:tools|tool|system|sys|application|app|portal|"
+    r"scheduler|manager|service|client|console|suite|platform|dashboard|tracker|monitor|database|db)",
+    before=r"[A-Za-z0-9_.@/\\-]",
+    after=r"[A-Za-z0-9_.@-]",
+    ignore_case=True,
+    name="snake_case system",
+)
+_SYSTEM_SUFFIX_ASCII = Rx(r"(?P<id>[A-Za-z][A-Za-z0-9]{0,15})\s?(?:系统|平台)", before=AN, name="xx系统")
+_SYSTEM_SUFFIXES = ("系统", "平台", "门户")
+_ZH_SYSTEM_SUFFIX = safe_regex.compile("系统|平台|门户", name="system suffix")
+# Words that may sit inside a system name but do not start one ("营销业务应用系统", not "应用系统").
+_SYSTEM_NON_INITIAL = frozenset(
+    _words("管理 信息 业务 应用 数据 后台 前台 网络 操作 综合 统一 内部 外部 相关 其他 公司 办公 电脑")
+)
+_SYSTEM_NON_INITIAL_RE = safe_regex.compile(
+    "|".join(sorted(_SYSTEM_NON_INITIAL, key=len, reverse=True)), name="non-initial system words"
+)
+# One-character words that may start a system name: 软视频系统, 云终端系统, 新一代... (not 新).
+_SYSTEM_CHAR_FLAGS = frozenset({"a", "b", "n", "ns", "ng", "j", "new", "vn"})
+_CARRIERS = frozenset(_words("联通 电信 移动"))
+_CARRIER_CONTEXT = frozenset(
+    _words(
+        "专线 线路 链路 宽带 光纤 光缆 公司 运营商 侧 电路 出口 机房 基站 营业厅 传输 互联网 客服 号码 "
+        "卡 手机卡 4G 5G IDC 营业部 分公司 网络侧 方面 那边"
+    )
+)
+# Tokens that cannot start a system name ("登录报销系统" is logging into the 报销系统).
+_SYSTEM_PREFIX_STOP = frozenset(
+    _words(
+        "登录 登陆 进入 打开 使用 访问 用 上 在 进 连接 连 重启 升级 安装 卸载 新 旧 切换 关闭 启动 "
+        "是 有 说 反馈 反映 报告 发现 显示 提示 报错 无法 不能 需要 申请 开通 处理 帮忙 请 查看 查询 "
+        "维护 部署 修复 配置 更新 到 去 从 给 向 对 把 被 让 由 整个 这个 那个 该 此 本 我们 "
+        "各 各个 多个 一个 所有 全部 个 的 和 与 子 大 小 老 好 坏 多 少 全 整 这 那 其 及 或 等 中 里 "
+        "内 外 了 也 都 就 还 再 又 会 能 要 可 可以 已 已经 正在 不 没 没有 未 均 后 前 时 新版 旧版"
+    )
+)
+_SYSTEM_GENERIC = frozenset(
+    _words(
+        "操作系统 管理系统 信息系统 业务系统 应用系统 后台系统 系统平台 数据平台 网络系统 电脑系统 内部系统 公司系统 办公系统 相关系统 新系统 旧系统"
+    )
+)
+_SYSTEM_PREFIX_FLAGS = frozenset({"n", "nz", "nt", "ns", "vn", "v", "eng", "j", "l", "an", "nrt", "new"})
+
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+    "常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季"
+    "裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦"
+    "戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻"
+    "苑迟邝"
+)
+_COMPOUND_SURNAMES = _words("欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 令狐 夏侯 长孙")
+_TITLES = (
+    "经理|总监|主管|老师|律师|先生|女士|小姐|师傅|助理|会计|部长|科长|处长|主任|院长|校长|书记|医生|同学|"
+    "老板|总|工|姐|哥"
+)
+_SURNAME_CLASS = "".join(sorted(_SURNAMES))
+_PERSON_TITLE = Rx(
+    rf"(?:{'|'.join(_COMPOUND_SURNAMES)}|[{_SURNAME_CLASS}])(?:{_TITLES})", name="surname + title"
+)
+# One-character titles start many words ("王工程师" is fine, "工程", "总结" are not names).
+_TITLE_CONTINUATIONS = {
+    "工": "程作具资单号位厂种序艺业人会",
+    "总": "结部数共是体监经额计值裁量和之",
+    "姐": "妹",
+    "哥": "",
+}
+_PERSON_TITLE_STOP = frozenset(
+    _words("施工 高工 石工 童工 包工 金工 车工 华工 文工 单工 时工 和总 于总 师姐 师哥 师兄")
+)
+_PERSON_CONTEXT = Rx(
+    r"(?:联系人|申请人|负责人|报修人|提交人|经办人|对接人|发起人|姓名|我是|我叫|本人)\s*(?:是|为)?\s*[:：]?\s*"
+    rf"(?P<id>(?:{'|'.join(_COMPOUND_SURNAMES)}|[{_SURNAME_CLASS}])[{HAN_CLASS}]{{1,2}})",
+    name="person after a cue",
+)
+_NOT_IN_NAME = frozenset("的说在是和与跟已也都反负处请等了要把被给向从对将就还再又来去这那")
+_PERSON_STOP = frozenset(
+    _words("谢谢 周末 高兴 常规 万一 于是 何时 许多 余额 金额 方便 明白 安全 江湖 文件 平安")
+)
+_ORG_SUFFIXES = _words(
+    "有限公司 分公司 子公司 公司 集团 银行 大学 学院 医院 研究院 研究所 事务所 委员会 协会"
+)
+_NT_SUFFIXES = (*_ORG_SUFFIXES, *_words("部 部门 局 厅 院 所 中心 处 科 办 署 行 社 厂"))
+_DEPT_STOP = frozenset(
+    _words("俱乐部 司令部 总部 全部 内部 外部 局部 头部 底部 东部 西部 南部 北部 中部 干部")
+)
+_ORG_WALK_FLAGS = frozenset({"ns", "nz", "n", "vn", "nt", "nrt", "eng", "j", "nr", "l", "new"})
+_ORG_WALK_STOP = frozenset(
+    _words("我们 你们 他们 我司 贵司 这家 那家 该 本 一家 联系 客户 供应商 合作 所在 这个 那个")
+)
+_NEW_WORD = "new"  # tag for a word jieba's HMM found that its dictionary does not hold
+_PLACE_SUFFIXES = frozenset("省市区县镇乡村路街巷弄")
+# Surnames that are also everyday characters; an unknown word starting with one is not a name.
+_COMMON_SURNAMES = _SURNAMES - frozenset(
+    "和时应向全成明单关路车连于万高方文安易齐金石常白龙华米卫宁师商沙查麻古吉简项都党宫景"
+)
+_CAMEL = safe_regex.compile(r"[a-z][A-Z]", name="camelCase")
+_LOCATION_STOP = frozenset(_words("中方 东方 西方 南方 北方 本地 当地 各地 外地 国内 国外 海外 全国"))
+
+# English NER: which spaCy labels we keep, and words that never start an NER window.
+_NER_LABELS = {
+    "PERSON": "person",
+    "ORG": "organization",
+    "GPE": "location",
+    "LOC": "location",
+    "FAC": "location",
+}
+# Where an English sentence ends: a line break, Chinese text or punctuation, or [.!?] before a space,
+# a closing bracket or quote, or the end.
+_EN_SENTENCE_BREAK = Rx(rf"[\n。！？；{HAN_CLASS}]+|(?P<stop>[.!?])(?:[\s)\]\"'”’]|$)", name="sentence break")
+_EN_WORD = safe_regex.compile(
+    "[A-Za-z0-9][A-Za-z0-9'’&_.-]*[A-Za-z0-9]|[A-Za-z0-9]|[^\\s\u3000\u00a0A-Za-z0-9]", name="English word"
+)
+_NER_WINDOW_WORDS = 1
+_NER_JOIN = ". "
+EN_STOP = frozenset(
+    _words(
+        "I I'm I've I'd I'll A An The This That These Those It It's Its We Our Us You Your He She "
+        "They Their My Me Hi Hello Hey Dear Thanks Thank Regards Best Cheers Please Kindly Sorry Hope "
+        "Also And But Or So If When While Since After Before Then Now Today Yesterday Tomorrow "
+        "Tonight Yes No Not Can Could Would Should Will Shall May Might Must Is Are Was Were Be Been "
+        "Do Does Did Has Have Had What Which Who Why How Where There Here Any All Some Each Every "
+        "Just Only Still Again Already Because However Currently Recently Attached See Note Update "
+        "Issue Problem Error Request Help Urgent Subject Re Fw Fwd Title Monday Tuesday Wednesday "
+        "Thursday Friday Saturday Sunday January February March April June July August September "
+        "October November December Team IT HR PC CPU GPU RAM SSD HDD USB PDF ASAP FYI OK OKAY ETA SLA "
+        "KPI TBD N/A AM PM UTC GMT CST EST PST Java JavaScript Python Node React Spring Kernel Linux "
+        "Unix Git Grafana Kibana Prometheus ID IP URL API UI UX DNS PO SO INV BIOS ISP SRE OOM VM OS "
+        "DB SQL SSL TLS SSO MFA OTP QA UAT PROD DEV TEST CEO CFO CTO VP Mr Mrs Ms Dr"
+    )
+)
+# Lowercase English names ("user john smith cannot log in"), which spaCy's cased model misses.
+# After a strong cue two name-like words are a name; after a weak cue too, and a title ("mr") needs
+# one; with no cue the first word must be a common first name ("john smith").
+_BACKSLASH_LOGIN = Rx(r"[A-Za-z]+[ \t]", name="domain login")
+
+
+def _cue_boundary(hit: Hit, text: str) -> bool:
+    """Cue words start a word; "@" is not inside an address; "corp\\" is a domain before a login."""
+    start = hit.start()
+    before = text[start - 1] if start else ""
+    if hit.has("at"):
+        return not (before.isalnum() or before in "_.")
+    if hit.has("slash"):
+        return (
+            before.isascii() and before.isalnum() and _BACKSLASH_LOGIN.match_at(text, hit.end()) is not None
+        )
+    return not (before.isascii() and before.isalpha())
+
+
+_EN_PERSON_CUE = Rx(
+    r"(?P<strong>(?:(?:full|display|contact|employee|caller|customer|requester|requestor|user)\s*)?"
+    r"name\s*(?:is\s*|[:：=]\s*|-\s+)|(?:my\s+name\s+is|contact\s+person|caller|requested\s+by|"
+    r"reported\s+by|submitted\s+by|opened\s+by|raised\s+by|created\s+by|approved\s+by|on\s+behalf\s+of)"
+    r"\s*[:：]?\s*|(?:from|to|cc)\s*:\s*|(?P<at>@)|(?P<slash>\\))"
+    r"|(?P<weak>(?:users?|employee|colleague|contact|requester|requestor|customer|manager|"
+    r"supervisor|engineer|technician|dear|cc|spoke\s+(?:to|with)|talked\s+to|emailed|informed|"
+    r"assigned\s+to|escalated\s+to|forwarded\s+to)\s*[:：]?\s+|(?:thanks|regards|cheers),\s*)"
+    r"|(?P<title>(?:mr|mrs|ms|miss|dr)\.?\s+)",
+    ignore_case=True,
+    multiline=True,
+    check=_cue_boundary,
+    name="person cue",
+)
+# A whole word, lowercase or capitalised, not part of a login, address or camelCase id
+# ("john.smith@", "jsmith_01", "JohnSmith").
+_EN_NAME_WORD = Rx(
+    r"[A-Za-z][a-z'’]*(?:-[A-Za-z][a-z]+)?", after=r"[A-Za-z0-9_@]|[.-][A-Za-z0-9_]", name="name word"
+)
+# A chat or meeting line spoken by someone: "[10:32] john smith: any update?"
+_EN_SPEAKER = Rx(
+    r"^[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?(?P<a>[a-z][a-z'’-]+)[ \t]+(?P<b>[a-z][a-z'’-]+)[ \t]*:",
+    after="//",
+    multiline=True,
+    name="chat speaker",
+)
+_EN_LOWER_WORD = Rx(
+    r"[a-z][a-z'’-]+", before=r"[A-Za-z0-9_@.-]", after=r"[A-Za-z0-9_@]|\.[A-Za-z0-9_]", name="lowercase word"
+)
+_NON_NAME_ENDINGS = _words(
+    "tion sion ment ness ity able ible ous ive ful less ing ize ise ance ence ship ally ware"
+)
+_INFLECTIONS = ("s", "es", "ed", "d", "ing", "ly", "er", "ers")
+_NER_JUNK = safe_regex.compile(r"^[^A-Za-z]+$|[@/\\:=<>{}\[\]|\n\t]", name="NER junk")
+
+
+def chinese_rule_entities(text: str, out: list[Candidate]) -> None:
+    for m in _PERSON_TITLE.finditer(text):
+        name = m.group(0)
+        following = text[m.end() : m.end() + 1]
+        if name in _PERSON_TITLE_STOP or (following and following in _TITLE_CONTINUATIONS.get(name[-1], "")):
+            continue
+        out.append(Candidate(m.start(), m.end(), "person", name))
+    for m in _PERSON_CONTEXT.finditer(text):
+        name = m.group("id")
+        if len(name) == 3 and name[2] in _NOT_IN_NAME:
+            name = name[:2]
+        if name[-1] in _NOT_IN_NAME:
+            continue
+        start = m.start("id")
+        out.append(Candidate(start, start + len(name), "person", name))
+
+
+def english_lowercase_persons(text: str, lexicon: Lexicon, out: list[Candidate]) -> None:
+    """People written in lowercase, found from cues or a first name (see ``_EN_PERSON_CUE``)."""
+    for m in _EN_PERSON_CUE.finditer(text):
+        first = _EN_NAME_WORD.match_at(text, m.end())
+        if first is None or not _name_like(first.group(0), lexicon):
+            continue
+        second = _next_name_word(text, first.end())
+        if second is not None and _name_like(second.group(0), lexicon):
+            _emit_person(text, first.start(), second.end(), out)
+        elif m.has("title"):
+            _emit_person(text, first.start(), first.end(), out)
+    if ":" in text:
+        for m in _EN_SPEAKER.finditer(text):
+            if _name_like(m.group("a"), lexicon) and _name_like(m.group("b"), lexicon):
+                _emit_person(text, m.start("a"), m.end("b"), out)
+    for m in _EN_LOWER_WORD.finditer(text):
+        if m.group(0) not in lexicon.en_first_names:
+            continue
+        second = _next_name_word(text, m.end())
+        if second is not None and second.group(0).islower() and _name_like(second.group(0), lexicon):
+            _emit_person(text, m.start(), second.end(), out)
+
+
+def english_places(text: str, lexicon: Lexicon, out: list[Candidate]) -> None:
+    """Countries, regions and large cities from the word list, in any case ("germany", "apac")."""
+    if lexicon.en_places is None:
+        return
+    for m in lexicon.en_places.finditer(text):
+        out.append(Candidate(m.start(), m.end(), "location", m.group(0)))
+
+
+def _next_name_word(text: str, pos: int) -> Hit | None:
+    """The lowercase word after ``pos`` on the same line, with only spaces between."""
+    gap = pos
+    while gap < len(text) and text[gap] in " \t":
+        gap += 1
+    if gap == pos or gap - pos > 3:
+        return None
+    return _EN_NAME_WORD.match_at(text, gap)
+
+
+def _name_like(word: str, lexicon: Lexicon) -> bool:
+    word = word.lower().removesuffix("'s").removesuffix("’s")
+    if not 2 <= len(word) <= 20 or word in lexicon.en_common:
+        return False
+    if any(word.endswith(end) and word[: -len(end)] in lexicon.en_common for end in _INFLECTIONS):
+        return False  # "requires", "locked", "printing"
+    return not (len(word) > 5 and word.endswith(_NON_NAME_ENDINGS))
+
+
+def _emit_person(text: str, start: int, end: int, out: list[Candidate]) -> None:
+    name = text[start:end]
+    for possessive in ("'s", "’s"):
+        if name.endswith(possessive):
+            name, end = name[: -len(possessive)], end - len(possessive)
+    out.append(Candidate(start, end, "person", name))
+
+
+def _guess_tag(word: str) -> str:
+    """A tag for a word missing from jieba's dictionary."""
+    if _HAN.match(word):
+        return _NEW_WORD
+    if word.isascii() and any(ch.isalpha() for ch in word):
+        return "eng"
+    if word.isdigit():
+        return "m"
+    return "x"
+
+
+def _plausible_chinese_name(word: str, known: bool) -> bool:
+    """A dictionary ``nr`` word or an unknown word that looks like a surname plus given name."""
+    if not 2 <= len(word) <= 4 or word in _PERSON_STOP or not all(_HAN.match(ch) for ch in word):
+        return False
+    if word[-1] in _PLACE_SUFFIXES or word[-1] in _NOT_IN_NAME:
+        return False
+    if word.startswith(_COMPOUND_SURNAMES):
+        return len(word) >= 3
+    if len(word) > 3:
+        return False
+    if known:
+        return word[0] in _SURNAMES
+    return word[0] in _COMMON_SURNAMES and not any(ch in _NOT_IN_NAME for ch in word)
+
+
+def _chinese_places(
+    tokens: list[tuple[int, int, str, str]], text: str, lexicon: Lexicon, out: list[Candidate]
+) -> None:
+    """Places from dictionary ``ns`` words, chained into addresses: 杭州市滨江区网商路699号."""
+    i, n = 0, len(tokens)
+    while i < n:
+        j = i
+        while j < n and _is_place_token(tokens[j], lexicon, first=j == i):
+            j += 1
+        if j == i:
+            i += 1
+            continue
+        start, end = tokens[i][0], tokens[j - 1][1]
+        if j + 1 < n and tokens[j][3] == "m" and tokens[j + 1][2] in ("号", "号楼", "弄"):
+            end = tokens[j + 1][1]
+            j += 2
+        multi = j - i > 1
+        out.append(
+            Candidate(start, end, "location", text[start:end], TIER_RULE if multi else TIER_MODEL, "ner")
+        )
+        i = j
+
+
+def _is_place_token(token: tuple[int, int, str, str], lexicon: Lexicon, first: bool) -> bool:
+    _, _, word, flag = token
+    if len(word) < 2 or word in _LOCATION_STOP or word in lexicon.zh_non_places or not _HAN.match(word):
+        return False
+    if flag == "ns" or word in lexicon.zh_regions:
+        return True
+    # Unknown words ending like a place ("网商路") may start a chain; "超市", "小区" only extend one.
+    return word[-1] in _PLACE_SUFFIXES and (flag == _NEW_WORD or (not first and flag == "n"))
+
+
+def _chinese_systems(
+    tokens: list[tuple[int, int, str, str]], text: str, in_organization: bytearray, out: list[Candidate]
+) -> None:
+    """Grow "系统"/"平台"/"门户" leftwards over up to three content words: 报销系统, 软视频系统,
+    营销业务应用系统. An owning organisation or place ("国网湖北电力云终端系统") stays outside."""
+    if not any(suffix in text for suffix in _SYSTEM_SUFFIXES):
+        return
+    starts = [t[0] for t in tokens]
+    limit = tokens[-1][1] if tokens else 0
+    for m in _ZH_SYSTEM_SUFFIX.finditer(text, 0, limit):
+        s_start, s_end = m.span()
+        if text[s_end : s_end + 1] in ("性", "化"):
+            continue  # 系统性, 平台化
+        i = bisect.bisect_right(starts, s_start) - 1
+        t_start, t_end, _, _ = tokens[i]
+        if t_end < s_end:
+            continue  # the suffix straddles two words
+        parts: list[tuple[int, str]] = []
+        if t_start < s_start:
+            glued = text[t_start:s_start]
+            if glued in _SYSTEM_PREFIX_STOP or in_organization.find(1, t_start, s_start) != -1:
+                continue  # "该系统", or a prefix inside an organisation name
+            parts.append((t_start, glued))
+        k = i - 1
+        while k >= 0 and len(parts) < 3:
+            p_start, p_end, p_word, p_flag = tokens[k]
+            if (
+                p_word in _SYSTEM_PREFIX_STOP
+                or in_organization.find(1, p_start, p_end) != -1
+                or s_start - p_start > 8
+                or (len(p_word) >= 2 and p_flag == "ns")  # an owning place: 湖北|营销系统
+                or not (p_flag in _SYSTEM_PREFIX_FLAGS or (len(p_word) == 1 and p_flag in _SYSTEM_CHAR_FLAGS))
+            ):
+                break
+            parts.insert(0, (p_start, p_word))
+            k -= 1
+        start = parts[0][0] if parts else s_start
+        # 管理信息系统 is generic; 营销业务应用系统 is not.
+        while start < s_start and (generic := _SYSTEM_NON_INITIAL_RE.match(text, start, s_start)):
+            start = generic.end()
+        if start == s_start:
+            if m.group(0) == "门户" and t_start == s_start:
+                out.append(Candidate(t_start, t_end if t_end - t_start <= 4 else s_end, "system", "门户"))
+            continue
+        name = text[start:s_end]
+        if len(name) >= 3 and name not in _SYSTEM_GENERIC:
+            out.append(Candidate(start, s_end, "system", name))
+
+
+def _organizations_from_tokens(
+    tokens: list[tuple[int, int, str, str]], text: str, lexicon: Lexicon, out: list[Candidate]
+) -> None:
+    """Chinese organisations: a name before a suffix (北京字节跳动科技有限公司, 宜昌供电公司, 运检中心),
+    a group abbreviation with what follows it (国网湖北电力, 国网信通调度), a place with a trade
+    (湖北电力, 北京移动), and the carriers (联通, 电信) where the context says so."""
+    n = len(tokens)
+    for i, (start, end, word, flag) in enumerate(tokens):
+        if not _HAN.match(word):
+            continue
+        suffix = _org_suffix(word, lexicon)
+        if suffix is not None and word not in lexicon.zh_org_stop:
+            org_start = _organization_start(tokens, i, lexicon)
+            name = text[org_start:end]
+            if end - org_start - len(suffix) >= 2 and name not in lexicon.zh_org_stop:
+                out.append(Candidate(org_start, end, "organization", name))
+        is_group = word in lexicon.zh_org_groups
+        if is_group or (
+            i + 1 < n
+            and tokens[i + 1][2] in lexicon.zh_org_industries
+            and _is_place_token(tokens[i], lexicon, True)
+        ):
+            j = i + 1
+            while j < n and tokens[j][1] - start <= 20 and _continues_organization(tokens[j], lexicon):
+                j += 1
+            if j > i + 1 or (is_group and len(word) >= 4):
+                out.append(Candidate(start, tokens[j - 1][1], "organization", text[start : tokens[j - 1][1]]))
+        elif word in _CARRIERS and _carrier_in_context(tokens, i):
+            out.append(Candidate(start, end, "organization", word))
+        elif flag in ("nz", "nt") and any(
+            word.endswith(industry) and len(word) - len(industry) >= 2
+            for industry in lexicon.zh_org_industries
+        ):
+            out.append(Candidate(start, end, "organization", word))  # one dictionary word: 广东电信
+
+
+def _org_suffix(word: str, lexicon: Lexicon) -> str | None:
+    return next((s for s in lexicon.zh_org_suffixes if word.endswith(s)), None)
+
+
+def _organization_start(tokens: list[tuple[int, int, str, str]], i: int, lexicon: Lexicon) -> int:
+    """Walk left from a suffix over name-like words; a verb only right before the suffix and with a
+    noun before it (技术保障中心, but not 通知运检中心)."""
+    end = tokens[i][1]
+    j = i
+    while j > 0 and end - tokens[j - 1][0] <= 16:
+        _, _, p_word, p_flag = tokens[j - 1]
+        if p_word in _ORG_WALK_STOP or (not _HAN.match(p_word) and p_flag != "eng"):
+            break
+        known = (
+            p_word in lexicon.zh_org_groups or p_word in lexicon.zh_org_units or p_word in lexicon.zh_regions
+        )
+        verb_before_suffix = (
+            p_flag in ("v", "vn") and j == i and j >= 2 and tokens[j - 2][3] in _ORG_WALK_FLAGS
+        )
+        if not (known or p_flag in _ORG_WALK_FLAGS or verb_before_suffix):
+            break
+        j -= 1
+    return tokens[j][0]
+
+
+def _continues_organization(token: tuple[int, int, str, str], lexicon: Lexicon) -> bool:
+    word = token[2]
+    if word in lexicon.zh_org_units or word in lexicon.zh_org_groups or word in lexicon.zh_regions:
+        return True
+    if _org_suffix(word, lexicon) is not None and word not in lexicon.zh_org_stop:
+        return True
+    return _is_place_token(token, lexicon, first=False) and token[3] == "ns"
+
+
+def _carrier_in_context(tokens: list[tuple[int, int, str, str]], i: int) -> bool:
+    """联通/电信/移动 name a carrier beside "中国", a line or network word, or another carrier."""
+    previous = tokens[i - 1][2] if i > 0 else ""
+    following = tokens[i + 1][2] if i + 1 < len(tokens) else ""
+    if previous == "中国" or following in _CARRIER_CONTEXT:
+        return True
+    neighbours = (tokens[i - 2][2] if i > 1 else "", tokens[i + 2][2] if i + 2 < len(tokens) else "")
+    return any(w in _CARRIERS for w in neighbours) and "、" in (previous, following)
+
+
+def _clean_ner_span(ent_text: str, start: int, label: str, stop: frozenset[str]) -> tuple[int, int] | None:
+    """Trim "the" and "'s" off a spaCy entity; ``None`` for junk."""
+    end = start + len(ent_text)
+    # Drop leading greetings and articles that spaCy glues on: "Hello Legal", "the Acme Corp".
+    head, _, rest = ent_text.partition(" ")
+    while rest and (head in stop or head == "the"):
+        start += len(head) + 1
+        ent_text = rest
+        head, _, rest = ent_text.partition(" ")
+    for suffix in ("'s", "’s"):
+        if ent_text.endswith(suffix):
+            ent_text = ent_text[: -len(suffix)]
+            end -= len(suffix)
+    if len(ent_text) < 2 or ent_text in stop or _NER_JUNK.search(ent_text):
+        return None
+    if not any(ch.isupper() for ch in ent_text) or _HAN.search(ent_text):
+        return None
+    if label != "ORG" and not any(ch.islower() for ch in ent_text):
+        return None  # all-caps "PO", "URGENT": shouting or acronyms, not people or places
+    return start, end
+
+
+# --------------------------------------------------------------------------- system dictionary
+
+
+@dataclass(frozen=True)
+class SystemDictionary:
+    """Known system names (built-in plus a deployment's own) and one pattern that finds them."""
+
+    canonical: Mapping[str, str]
+    pattern: Rx
+
+
+def compile_systems(extra: Iterable[str]) -> SystemDictionary:
+    """The built-in names, matched in any case except those that are also English words."""
+    canonical: dict[str, str] = {}
+    any_case: list[str] = []
+    for name in (*_SYSTEMS_ANY_CASE, *extra):
+        name = name.strip()
+        if name:
+            canonical[name.lower()] = name
+            any_case.append(name)
+    for name in _SYSTEMS_EXACT_CASE:
+        canonical[name] = name
+
+    def alternation(names: Iterable[str]) -> str:
+        return "|".join(
+            re.escape(n).replace(r"\ ", r"\s+") for n in sorted(set(names), key=len, reverse=True)
+        )
+
+    pattern = Rx(
+        rf"(?i:{alternation(any_case)})|{alternation(_SYSTEMS_EXACT_CASE)}",
+        before=r"[A-Za-z0-9_]",
+        after=r"[A-Za-z0-9_]",
+        name="system dictionary",
+    )
+    return SystemDictionary(canonical, pattern)
+
+
+# --------------------------------------------------------------------------- per-ticket extractors
+
+
+def system_fields(text: str, systems: SystemDictionary, out: list[Candidate]) -> None:
+    """Names from the system dictionary, snake_case tools and "xx系统" / "xx平台"."""
+    for m in systems.pattern.finditer(text):
+        name = m.group(0)
+        canonical = systems.canonical.get(name) or systems.canonical.get(name.lower(), name)
+        out.append(Candidate(m.start(), m.end(), "system", canonical, source="dictionary"))
+    if "_" in text:
+        for m in _SNAKE_SYSTEM.finditer(text):
+            out.append(Candidate(m.start(), m.end(), "system", m.group(0)))
+    if "系统" in text or "平台" in text:
+        for m in _SYSTEM_SUFFIX_ASCII.finditer(text):
+            out.append(Candidate(m.start(), m.end(), "system", "".join(m.group(0).split())))
+
+
+def chinese_tagged_entities(
+    text: str, jieba: Any, word_tags: Mapping[str, str], lexicon: Lexicon, out: list[Candidate]
+) -> None:
+    """People, organisations, places and "xx系统" names from jieba words and dictionary tags.
+
+    jieba's own POS-HMM costs about 2 ms per ticket; its segmentation HMM plus the dictionary's
+    tags costs a fifth of that, and a word the HMM found (tag ``new``) is a name candidate.
+    """
+    tokens: list[tuple[int, int, str, str]] = []
+    pos = 0
+    for word in jieba.cut(text[:MODEL_MAX_CHARS]):
+        flag = word_tags.get(word) or _guess_tag(word)
+        tokens.append((pos, pos + len(word), word, flag))
+        pos += len(word)
+    organizations: list[Candidate] = []
+    _organizations_from_tokens(tokens, text, lexicon, organizations)
+    in_organization = bytearray(pos + 1)
+    for c in organizations:
+        in_organization[c.start : c.end] = b"\x01" * (c.end - c.start)
+    out += organizations
+    for i, (start, end, word, flag) in enumerate(tokens):
+        if (
+            flag in ("nr", _NEW_WORD)
+            and word not in lexicon.zh_regions
+            and _plausible_chinese_name(word, known=flag == "nr")
+        ):
+            out.append(Candidate(start, end, "person", word, TIER_MODEL, "ner"))
+        elif flag == "nt" and len(word) >= 3 and word.endswith(_NT_SUFFIXES) and word not in _DEPT_STOP:
+            out.append(Candidate(start, end, "organization", word, TIER_MODEL, "ner"))
+        if word in ("部", "部门") and i > 0:
+            p_start, _, p_word, p_flag = tokens[i - 1]
+            if (
+                p_flag in ("eng", "n", "vn", "nz", _NEW_WORD)
+                and len(p_word) >= 2
+                and p_word not in _ORG_WALK_STOP
+            ):
+                out.append(Candidate(p_start, end, "organization", text[p_start:end]))
+        elif len(word) >= 3 and word.endswith("部") and word not in _DEPT_STOP and _HAN.match(word):
+            out.append(Candidate(start, end, "organization", word))
+    _chinese_systems(tokens, text, in_organization, out)
+    _chinese_places(tokens, text, lexicon, out)
+
+
+def english_ner(text: str, nlp: Any, en_stop: frozenset[str], out: list[Candidate]) -> None:
+    """spaCy NER over short windows around capitalised words that could start a name.
+
+    A word qualifies when no rule claimed it, it is not a stop word, not camelCase
+    ("GlobalProtect") and, at the start of a sentence, is followed by another capitalised
+    word ("Sarah Collins approved" qualifies, "Customer orders" does not).
+    """
+    limit = min(len(text), MODEL_MAX_CHARS)
+    claimed = bytearray(limit)
+    for c in out:
+        if c.tier >= TIER_RULE and c.start < limit:
+            claimed[c.start : min(c.end, limit)] = b"\x01" * (min(c.end, limit) - c.start)
+    windows: list[tuple[int, int]] = []
+    for sentence_start, sentence_end in english_sentences(text, limit):
+        words = english_words(text, sentence_start, sentence_end)
+        first_window = len(windows)
+        for i, (start, end) in enumerate(words):
+            if not _could_start_name(text, words, i, en_stop) or claimed.find(1, start, end) != -1:
+                continue
+            lo = words[max(0, i - _NER_WINDOW_WORDS)][0]
+            hi = words[min(len(words) - 1, i + _NER_WINDOW_WORDS + 1)][1]
+            if len(windows) > first_window and lo <= windows[-1][1] + 1:
+                windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
+            else:
+                windows.append((lo, hi))
+    if not windows:
+        return
+    # One document for all windows (each spaCy call costs about 1 ms before its first token),
+    # ended like sentences so that no entity runs from one window into the next.
+    joined_starts = list(
+        itertools.accumulate((hi - lo + len(_NER_JOIN) for lo, hi in windows[:-1]), initial=0)
+    )
+    with SPACY_LOCK:  # spaCy's string store is not thread-safe
+        doc = nlp(_NER_JOIN.join(text[lo:hi] for lo, hi in windows))
+    for ent in doc.ents:
+        field_type = _NER_LABELS.get(ent.label_)
+        if field_type is None:
+            continue
+        span = _clean_ner_span(ent.text, ent.start_char, ent.label_, en_stop)
+        if span is None:
+            continue  # junk, or an entity running across two windows (it holds the "\n")
+        window = bisect.bisect_right(joined_starts, span[0]) - 1
+        offset = windows[window][0] - joined_starts[window]
+        start, end = span[0] + offset, span[1] + offset
+        if claimed.find(1, start, end) == -1:
+            out.append(Candidate(start, end, field_type, text[start:end], TIER_MODEL, "ner"))
+
+
+def _could_start_name(text: str, words: list[tuple[int, int]], i: int, en_stop: frozenset[str]) -> bool:
+    start, end = words[i]
+    word = text[start:end]
+    if len(word) < 2 or not word[0].isupper() or word in en_stop or _CAMEL.search(word, 1):
+        return False
+    if any(ch.isdigit() for ch in word):
+        return False
+    if i > 0:
+        return True
+    if i + 1 >= len(words):
+        return False
+    following = text[words[i + 1][0] : words[i + 1][1]]
+    return following[0].isupper() and following not in en_stop
