@@ -105,6 +105,37 @@ CREATE TABLE IF NOT EXISTS score_hours (
     conf_sum  REAL NOT NULL,
     PRIMARY KEY (tenant, head, hour, version, role, bin, abstained)
 ) WITHOUT ROWID;
+-- Per hour of the verdict: agents' label verdicts (what we predicted, what they chose, whether we
+-- were right, which model version answered), handoffs from -> to (reassignments by source and
+-- corrections of the department), and case/article judgements. Kept in the writes' transactions.
+CREATE TABLE IF NOT EXISTS verdict_hours (
+    tenant    TEXT NOT NULL,
+    hour      TEXT NOT NULL,
+    head      TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    predicted TEXT NOT NULL,
+    chosen    TEXT NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (tenant, hour, head, version, predicted, chosen)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS handoff_hours (
+    tenant          TEXT NOT NULL,
+    hour            TEXT NOT NULL,
+    from_department TEXT NOT NULL,
+    to_department   TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    n               INTEGER NOT NULL,
+    PRIMARY KEY (tenant, hour, from_department, to_department, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS suggestion_hours (
+    tenant      TEXT NOT NULL,
+    hour        TEXT NOT NULL,
+    case_id     TEXT NOT NULL,
+    helpful     INTEGER NOT NULL,
+    not_helpful INTEGER NOT NULL,
+    PRIMARY KEY (tenant, hour, case_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS feedback_corrections ON feedback (tenant, head, predicted, correct, at);
 -- Per day of closing and department: closed tickets' predicted vs real handling time.
 CREATE TABLE IF NOT EXISTS handling_days (
     tenant      TEXT NOT NULL,
@@ -129,6 +160,7 @@ CREATE TABLE IF NOT EXISTS reassignments (
     UNIQUE (tenant, ticket_id, from_department, to_department, at, source)
 );
 CREATE INDEX IF NOT EXISTS reassignments_window ON reassignments (tenant, at);
+CREATE INDEX IF NOT EXISTS reassignments_cell ON reassignments (tenant, from_department, to_department, at);
 """
 
 
@@ -235,6 +267,70 @@ def _add_to_hours(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> 
     )
 
 
+def _add_handoff(
+    conn: sqlite3.Connection, tenant: str, hour: str, source_dept: str, to: str, source: str
+) -> None:
+    conn.execute(
+        "INSERT INTO handoff_hours VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+        (tenant, hour, source_dept, to, source),
+    )
+
+
+def _add_verdict(conn: sqlite3.Connection, item: Feedback, hour: str) -> None:
+    """Fold one piece of feedback into the hourly verdict, handoff and suggestion aggregates."""
+    if item.kind == "case" and item.case_id and item.helpful is not None:
+        conn.execute(
+            "INSERT INTO suggestion_hours VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " helpful = helpful + excluded.helpful, not_helpful = not_helpful + excluded.not_helpful",
+            (item.tenant, hour, item.case_id, int(item.helpful), int(not item.helpful)),
+        )
+        return
+    if item.kind != "label" or not item.head or not item.predicted or not (item.accepted or item.correct):
+        return
+    row = conn.execute(
+        "SELECT version FROM predictions WHERE tenant=? AND ticket_id=? AND head=? AND role<>'shadow'"
+        " ORDER BY id DESC LIMIT 1",
+        (item.tenant, item.ticket_id, item.head),
+    ).fetchone()
+    version = str(row[0]) if row is not None else "unknown"
+    chosen = item.correct or item.predicted
+    conn.execute(
+        "INSERT INTO verdict_hours VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+        (item.tenant, hour, item.head, version, item.predicted, chosen),
+    )
+    if item.head == "department" and item.correct and item.correct != item.predicted:
+        _add_handoff(conn, item.tenant, hour, item.predicted, item.correct, "correction")
+
+
+def _rebuild_verdicts_if_missing(conn: sqlite3.Connection) -> None:
+    """A database from before the verdict aggregates: build them once from feedback and reassignments."""
+    conn.execute("BEGIN")
+    if conn.execute("SELECT 1 FROM verdict_hours LIMIT 1").fetchone() is None:
+        conn.execute(
+            "INSERT INTO verdict_hours SELECT f.tenant, substr(f.at, 1, 13), f.head,"
+            " coalesce((SELECT p.version FROM predictions p WHERE p.tenant=f.tenant AND p.ticket_id=f.ticket_id"
+            " AND p.head=f.head AND p.role<>'shadow' ORDER BY p.id DESC LIMIT 1), 'unknown'),"
+            " f.predicted, coalesce(f.correct, f.predicted), count(*) FROM feedback f"
+            " WHERE f.kind='label' AND f.head IS NOT NULL AND f.predicted IS NOT NULL"
+            " AND (f.accepted=1 OR f.correct IS NOT NULL) GROUP BY 1, 2, 3, 4, 5, 6"
+        )
+    if conn.execute("SELECT 1 FROM handoff_hours LIMIT 1").fetchone() is None:
+        conn.execute(
+            "INSERT INTO handoff_hours SELECT tenant, hour, a, b, source, sum(n) FROM ("
+            " SELECT tenant, substr(at, 1, 13) AS hour, from_department AS a, to_department AS b, source,"
+            " count(*) AS n FROM reassignments GROUP BY 1, 2, 3, 4, 5"
+            " UNION ALL SELECT tenant, substr(at, 1, 13), predicted, correct, 'correction', count(*) FROM feedback"
+            " WHERE kind='label' AND head='department' AND predicted IS NOT NULL AND correct IS NOT NULL"
+            " AND correct<>predicted GROUP BY 1, 2, 3, 4) GROUP BY 1, 2, 3, 4, 5"
+        )
+    if conn.execute("SELECT 1 FROM suggestion_hours LIMIT 1").fetchone() is None:
+        conn.execute(
+            "INSERT INTO suggestion_hours SELECT tenant, substr(at, 1, 13), case_id, sum(helpful=1), sum(helpful=0)"
+            " FROM feedback WHERE kind='case' AND case_id IS NOT NULL AND helpful IS NOT NULL GROUP BY 1, 2, 3"
+        )
+    conn.execute("COMMIT")
+
+
 def _rebuild_hours_if_missing(conn: sqlite3.Connection) -> None:
     """A database from before the aggregates: build them once from the prediction log."""
     if conn.execute("SELECT 1 FROM predictions LIMIT 1").fetchone() is None:
@@ -308,6 +404,7 @@ class Ledger:
                 conn.execute("ALTER TABLE predictions ADD COLUMN language TEXT")
             conn.executescript(_SCHEMA)
             _rebuild_hours_if_missing(conn)
+            _rebuild_verdicts_if_missing(conn)
             conn.row_factory = sqlite3.Row
             self._conn = conn
             self._writer = threading.Thread(target=self._drain, name="ledger-writer", daemon=True)
@@ -580,26 +677,36 @@ class Ledger:
 
     # -- feedback ---------------------------------------------------------------------------
     def add_feedback(self, item: Feedback) -> int:
-        """Store feedback durably; returns its id."""
+        """Store feedback durably (and in the dashboard's hourly aggregates); returns its id."""
+        at = _now()
         with self._lock:
-            cur = self.conn.execute(
-                "INSERT INTO feedback (tenant, ticket_id, kind, head, predicted, correct, accepted, case_id, helpful,"
-                " text, agent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    item.tenant,
-                    item.ticket_id,
-                    item.kind,
-                    item.head,
-                    item.predicted,
-                    item.correct,
-                    None if item.accepted is None else int(item.accepted),
-                    item.case_id,
-                    None if item.helpful is None else int(item.helpful),
-                    item.text,
-                    item.agent,
-                    _now(),
-                ),
-            )
+            conn = self.conn
+            conn.execute("BEGIN")
+            try:
+                cur = conn.execute(
+                    "INSERT INTO feedback (tenant, ticket_id, kind, head, predicted, correct, accepted, case_id,"
+                    " helpful, text, agent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        item.tenant,
+                        item.ticket_id,
+                        item.kind,
+                        item.head,
+                        item.predicted,
+                        item.correct,
+                        None if item.accepted is None else int(item.accepted),
+                        item.case_id,
+                        None if item.helpful is None else int(item.helpful),
+                        item.text,
+                        item.agent,
+                        at,
+                    ),
+                )
+                _add_verdict(conn, item, at[:_HOUR])
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
             return int(cur.lastrowid or 0)
 
     def feedback(self, tenant: str, kind: str | None = None) -> list[dict[str, Any]]:
@@ -680,12 +787,21 @@ class Ledger:
         key = (tenant, ticket_id, from_department, to_department, _utc(at), source)
         with self._lock:
             conn = self.conn
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO reassignments"
-                " (tenant, ticket_id, from_department, to_department, at, source, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (*key, _now()),
-            )
+            conn.execute("BEGIN")
+            try:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO reassignments"
+                    " (tenant, ticket_id, from_department, to_department, at, source, recorded_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*key, _now()),
+                )
+                if cur.rowcount:
+                    _add_handoff(conn, tenant, key[4][:_HOUR], from_department, to_department, source)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
             if cur.rowcount:
                 return int(cur.lastrowid or 0)
             row = conn.execute(

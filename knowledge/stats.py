@@ -147,24 +147,17 @@ def coverage(ledger: Ledger, tenant: str, period: Period) -> Table:
     )
 
 
-# The model version that answered a ticket's head: its latest live prediction (feedback names no version).
-_VERSION_OF = (
-    "coalesce((SELECT p.version FROM predictions p WHERE p.tenant=f.tenant AND p.ticket_id=f.ticket_id"
-    " AND p.head=f.head AND p.role<>'shadow' ORDER BY p.id DESC LIMIT 1), 'unknown')"
-)
-# Label feedback that says what the right answer was: accepted, or corrected (to the same or another label).
-_JUDGED = "f.kind='label' AND f.predicted IS NOT NULL AND (f.accepted=1 OR f.correct IS NOT NULL)"
-_RIGHT = "CASE WHEN f.accepted=1 OR f.correct=f.predicted THEN 1 ELSE 0 END"
-
-
 def accuracy(ledger: Ledger, tenant: str, period: Period) -> Table:
-    """Per head, model version and bucket: agents' verdicts and the share where we were right."""
-    low, high = period.instants()
+    """Per head, model version and bucket: agents' verdicts (accepted or corrected) and the share we had right.
+
+    The version is the one whose live prediction the agent judged (its latest for that ticket and head).
+    """
+    low, high = period.hours()
     return _table(
         ledger,
-        f"SELECT f.head AS head, {_VERSION_OF} AS version, substr(f.at, 1, {period.width}) AS bucket,"
-        f" count(*) AS judged, round(1.0 * sum({_RIGHT}) / count(*), 4) AS accuracy"
-        f" FROM feedback f WHERE f.tenant=? AND {_JUDGED} AND f.at>=? AND f.at<?"
+        f"SELECT head AS head, version AS version, substr(hour, 1, {period.width}) AS bucket, sum(n) AS judged,"
+        " round(1.0 * sum(CASE WHEN predicted=chosen THEN n ELSE 0 END) / sum(n), 4) AS accuracy"
+        " FROM verdict_hours WHERE tenant=? AND hour>=? AND hour<?"
         " GROUP BY head, version, bucket ORDER BY head, version, bucket",
         [tenant, low, high],
     )
@@ -173,47 +166,52 @@ def accuracy(ledger: Ledger, tenant: str, period: Period) -> Table:
 def confusion(ledger: Ledger, tenant: str, period: Period, head: str = "department") -> Table:
     """What we predicted vs what agents chose (accepted = same label), with counts."""
     _check("head", head, HEADS)
-    low, high = period.instants()
+    low, high = period.hours()
     return _table(
         ledger,
-        "SELECT f.predicted AS predicted, coalesce(f.correct, f.predicted) AS chosen, count(*) AS tickets"
-        f" FROM feedback f WHERE f.tenant=? AND f.head=? AND {_JUDGED} AND f.at>=? AND f.at<?"
-        " GROUP BY predicted, chosen ORDER BY predicted, chosen",
-        [tenant, head, low, high],
+        "SELECT predicted AS predicted, chosen AS chosen, sum(n) AS tickets FROM verdict_hours"
+        " WHERE tenant=? AND hour>=? AND hour<? AND head=? GROUP BY predicted, chosen ORDER BY predicted, chosen",
+        [tenant, low, high, head],
     )
-
-
-_HANDOFFS = (
-    "SELECT from_department AS from_department, to_department AS to_department, source AS source,"
-    " ticket_id AS ticket_id, at AS at FROM reassignments WHERE tenant=? AND at>=? AND at<?"
-    " UNION ALL SELECT predicted, correct, 'correction', ticket_id, at FROM feedback"
-    " WHERE tenant=? AND kind='label' AND head='department' AND predicted IS NOT NULL"
-    " AND correct IS NOT NULL AND correct<>predicted AND at>=? AND at<?"
-)
 
 
 def handoffs(ledger: Ledger, tenant: str, period: Period) -> Table:
     """Who passes tickets to whom: reassignments (by source) and agents' corrections, from -> to."""
-    low, high = period.instants()
+    low, high = period.hours()
     return _table(
         ledger,
         "SELECT from_department AS from_department, to_department AS to_department, source AS source,"
-        f" count(*) AS tickets FROM ({_HANDOFFS}) GROUP BY from_department, to_department, source"
-        " ORDER BY tickets DESC, from_department, to_department",
-        [tenant, low, high, tenant, low, high],
+        " sum(n) AS tickets FROM handoff_hours WHERE tenant=? AND hour>=? AND hour<?"
+        " GROUP BY from_department, to_department, source ORDER BY tickets DESC, from_department, to_department",
+        [tenant, low, high],
     )
 
 
 def handoff_tickets(
     ledger: Ledger, tenant: str, period: Period, from_department: str, to_department: str
 ) -> Table:
-    """The tickets behind one cell of the handoff matrix, newest first."""
+    """The tickets behind one cell of the handoff matrix, newest first (at most ``MAX_ROWS``)."""
     low, high = period.instants()
     return _table(
         ledger,
-        "SELECT ticket_id AS ticket_id, source AS source, at AS at"
-        f" FROM ({_HANDOFFS}) WHERE from_department=? AND to_department=? ORDER BY at DESC LIMIT {MAX_ROWS}",
-        [tenant, low, high, tenant, low, high, from_department, to_department],
+        "SELECT ticket_id AS ticket_id, source AS source, at AS at FROM ("
+        " SELECT ticket_id, source, at FROM reassignments WHERE tenant=? AND from_department=?"
+        " AND to_department=? AND at>=? AND at<?"
+        " UNION ALL SELECT ticket_id, 'correction', at FROM feedback WHERE tenant=? AND head='department'"
+        " AND predicted=? AND correct=? AND kind='label' AND at>=? AND at<?)"
+        f" ORDER BY at DESC LIMIT {MAX_ROWS}",
+        [
+            tenant,
+            from_department,
+            to_department,
+            low,
+            high,
+            tenant,
+            from_department,
+            to_department,
+            low,
+            high,
+        ],
     )
 
 
@@ -251,12 +249,11 @@ def handling_accuracy(ledger: Ledger, tenant: str, period: Period) -> Table:
 
 def suggestions(ledger: Ledger, tenant: str, period: Period) -> Table:
     """Suggested cases and articles agents judged: helpful and not helpful, most rejected first."""
-    low, high = period.instants()
+    low, high = period.hours()
     return _table(
         ledger,
-        "SELECT case_id AS case_id, sum(CASE WHEN helpful=1 THEN 1 ELSE 0 END) AS helpful,"
-        " sum(CASE WHEN helpful=0 THEN 1 ELSE 0 END) AS not_helpful FROM feedback"
-        " WHERE tenant=? AND kind='case' AND helpful IS NOT NULL AND at>=? AND at<?"
+        "SELECT case_id AS case_id, sum(helpful) AS helpful, sum(not_helpful) AS not_helpful"
+        " FROM suggestion_hours WHERE tenant=? AND hour>=? AND hour<?"
         f" GROUP BY case_id ORDER BY not_helpful DESC, helpful, case_id LIMIT {MAX_ROWS}",
         [tenant, low, high],
     )

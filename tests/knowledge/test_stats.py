@@ -92,7 +92,7 @@ def test_accuracy_confusion_and_handoffs_from_feedback_and_reassignments(ledger:
     ledger.add_feedback(Feedback("acme", "t2", "case", case_id="C-9", helpful=True))
     ledger.add_reassignment("acme", "t5", "IT", "HR", NOW - timedelta(hours=2), "zendesk")
     ledger.add_reassignment("acme", "t6", "IT", "HR", NOW - timedelta(hours=1), "zendesk")
-    period = Period.of("7d", NOW + timedelta(seconds=5))
+    period = Period.of("7d", datetime.now(UTC) + timedelta(minutes=1))
     acc = stats.accuracy(ledger, "acme", period)
     assert [(r[0], r[1], r[3], r[4]) for r in acc.rows] == [("department", "v1", 3, round(2 / 3, 4))]
     conf = stats.confusion(ledger, "acme", period)
@@ -121,5 +121,29 @@ def test_sla_risk_lists_open_risky_tickets_by_time_left(ledger: Ledger) -> None:
     risky = stats.sla_risk(ledger, "acme", NOW)
     assert [r[0] for r in risky.rows] == ["soon", "late"]
     assert risky.rows[0][5] == pytest.approx(1.0, abs=0.01)  # hours left
-    closed = stats.handling_accuracy(ledger, "acme", Period.of("7d", NOW + timedelta(seconds=5)))
+    closed = stats.handling_accuracy(
+        ledger, "acme", Period.of("7d", datetime.now(UTC) + timedelta(minutes=1))
+    )
     assert closed.rows == [("HR", 1, 2.0, 3.0, 1.0, 1.0)]
+
+
+def test_verdict_aggregates_are_rebuilt_for_a_database_from_before_them(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "db.sqlite")
+    ledger.open()
+    ledger.log([PredictionRecord("acme", "t1", "v7", "active", "department", "IT", 0.9, False, "en")])
+    ledger.flush()
+    ledger.add_feedback(Feedback("acme", "t1", "label", head="department", predicted="IT", correct="HR"))
+    ledger.add_feedback(Feedback("acme", "t1", "case", case_id="C-1", helpful=False))
+    ledger.add_reassignment("acme", "t2", "HR", "Legal", NOW - timedelta(minutes=1), "jira")
+    period = Period.of("7d", datetime.now(UTC) + timedelta(minutes=1))
+    figures = (stats.accuracy, stats.confusion, stats.handoffs, stats.suggestions)
+    before = [f(ledger, "acme", period).rows for f in figures]
+    assert before[0][0][1] == "v7" and before[3] == [("C-1", 0, 1)]
+    with ledger._lock:
+        for table in ("verdict_hours", "handoff_hours", "suggestion_hours"):
+            ledger.conn.execute(f"DELETE FROM {table}")
+    ledger.close()
+    again = Ledger(tmp_path / "db.sqlite")
+    again.open()
+    assert [f(again, "acme", period).rows for f in figures] == before
+    again.close()
