@@ -59,18 +59,25 @@ CREATE INDEX IF NOT EXISTS feedback_ticket ON feedback (tenant, ticket_id);
 CREATE INDEX IF NOT EXISTS feedback_window ON feedback (tenant, at);
 -- Per-hour aggregates of the prediction log, kept in the writer's transaction: the dashboard and
 -- drift read these (a month is a few thousand rows per head) instead of scanning every prediction.
-CREATE TABLE IF NOT EXISTS prediction_hours (
+CREATE TABLE IF NOT EXISTS label_hours (
     tenant    TEXT NOT NULL,
     head      TEXT NOT NULL,
     hour      TEXT NOT NULL,
     version   TEXT NOT NULL,
     role      TEXT NOT NULL,
     value     TEXT NOT NULL,
-    language  TEXT NOT NULL,
-    abstained INTEGER NOT NULL,
     n         INTEGER NOT NULL,
-    conf_sum  REAL NOT NULL,
-    PRIMARY KEY (tenant, head, hour, version, role, value, language, abstained)
+    PRIMARY KEY (tenant, head, hour, version, role, value)
+) WITHOUT ROWID;
+-- Tickets (their department prediction: one per ticket) per hour and language.
+CREATE TABLE IF NOT EXISTS language_hours (
+    tenant    TEXT NOT NULL,
+    hour      TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    role      TEXT NOT NULL,
+    language  TEXT NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (tenant, hour, version, role, language)
 ) WITHOUT ROWID;
 -- One row per triaged ticket with an id: the predicted handling time and SLA breach risk, and
 -- when the ticket system reports it closed (Ledger.close_ticket). The dashboard's SLA panels.
@@ -240,24 +247,28 @@ _HOUR = 13  # "2026-01-31T09": the ISO prefix naming an hour
 
 def _add_to_hours(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Fold freshly written prediction rows into the per-hour aggregates (inside the caller's transaction)."""
-    volume: dict[tuple[Any, ...], list[float]] = {}
+    labels: dict[tuple[Any, ...], int] = {}
+    languages: dict[tuple[Any, ...], int] = {}
     scores: dict[tuple[Any, ...], list[float]] = {}
     for tenant, _ticket, version, role, head, value, conf, abstained, at, language in rows:
         hour = at[:_HOUR]
-        key = (tenant, head, hour, version, role, value, language or "", abstained)
-        slot = volume.setdefault(key, [0, 0.0])
-        slot[0] += 1
-        slot[1] += conf
+        key = (tenant, head, hour, version, role, value)
+        labels[key] = labels.get(key, 0) + 1
+        if head == "department":
+            lang_key = (tenant, hour, version, role, language or "")
+            languages[lang_key] = languages.get(lang_key, 0) + 1
         score = scores.setdefault(
             (tenant, head, hour, version, role, confidence_bin(conf), abstained), [0, 0.0]
         )
         score[0] += 1
         score[1] += conf
     conn.executemany(
-        "INSERT INTO prediction_hours (tenant, head, hour, version, role, value, language, abstained, n, conf_sum)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n,"
-        " conf_sum = conf_sum + excluded.conf_sum",
-        [(*k, int(v[0]), v[1]) for k, v in volume.items()],
+        "INSERT INTO label_hours VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        [(*k, n) for k, n in labels.items()],
+    )
+    conn.executemany(
+        "INSERT INTO language_hours VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        [(*k, n) for k, n in languages.items()],
     )
     conn.executemany(
         "INSERT INTO score_hours (tenant, head, hour, version, role, bin, abstained, n, conf_sum)"
@@ -336,12 +347,15 @@ def _rebuild_hours_if_missing(conn: sqlite3.Connection) -> None:
     if conn.execute("SELECT 1 FROM predictions LIMIT 1").fetchone() is None:
         return
     conn.execute("BEGIN")
-    if conn.execute("SELECT 1 FROM prediction_hours LIMIT 1").fetchone() is None:
+    if conn.execute("SELECT 1 FROM label_hours LIMIT 1").fetchone() is None:
         logger.info("building the per-hour prediction aggregates from the prediction log (once)")
         conn.execute(
-            "INSERT INTO prediction_hours SELECT tenant, head, substr(at, 1, 13), version, role, value,"
-            " coalesce(language, ''), abstained, count(*), sum(confidence) FROM predictions"
-            " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+            "INSERT INTO label_hours SELECT tenant, head, substr(at, 1, 13), version, role, value, count(*)"
+            " FROM predictions GROUP BY 1, 2, 3, 4, 5, 6"
+        )
+        conn.execute(
+            "INSERT INTO language_hours SELECT tenant, substr(at, 1, 13), version, role, coalesce(language, ''),"
+            " count(*) FROM predictions WHERE head='department' GROUP BY 1, 2, 3, 4, 5"
         )
     if conn.execute("SELECT 1 FROM score_hours LIMIT 1").fetchone() is None:
         logger.info("building the per-hour confidence aggregates from the prediction log (once)")
@@ -568,18 +582,17 @@ class Ledger:
         with self._lock:
             conn = self.conn
             labels = conn.execute(
-                f"SELECT substr(hour, 1, {width}) AS w, value, sum(n) AS n, sum(conf_sum) AS conf,"
-                f" sum(abstained * n) AS abst FROM prediction_hours WHERE {where} AND version=?"
-                " GROUP BY w, value",
+                f"SELECT substr(hour, 1, {width}) AS w, value, sum(n) AS n FROM label_hours"
+                f" WHERE {where} AND version=? GROUP BY w, value",
                 [*args, version],
             ).fetchall()
             bins = conn.execute(
-                f"SELECT substr(hour, 1, {width}) AS w, bin, sum(n) AS n FROM score_hours"
-                f" WHERE {where} AND version=? GROUP BY w, bin",
+                f"SELECT substr(hour, 1, {width}) AS w, bin, sum(n) AS n, sum(conf_sum) AS conf,"
+                f" sum(abstained * n) AS abst FROM score_hours WHERE {where} AND version=? GROUP BY w, bin",
                 [*args, version],
             ).fetchall()
             other = conn.execute(
-                f"SELECT coalesce(sum(n), 0) FROM prediction_hours WHERE {where} AND version<>?",
+                f"SELECT coalesce(sum(n), 0) FROM score_hours WHERE {where} AND version<>?",
                 [*args, version],
             ).fetchone()[0]
         edges = confidence_bin_edges(CONFIDENCE_BINS)
@@ -589,11 +602,12 @@ class Ledger:
                 r["w"], {"labels": {}, "bins": [0] * CONFIDENCE_BINS, "conf": 0.0, "abst": 0}
             )
             slot["labels"][r["value"]] = int(r["n"])
-            slot["conf"] += float(r["conf"])
-            slot["abst"] += int(r["abst"])
         for r in bins:
             if r["w"] in per_window:
-                per_window[r["w"]]["bins"][int(r["bin"])] += int(r["n"])
+                slot = per_window[r["w"]]
+                slot["bins"][int(r["bin"])] += int(r["n"])
+                slot["conf"] += float(r["conf"])
+                slot["abst"] += int(r["abst"])
 
         def profile(slots: Sequence[dict[str, Any]], start: str = "") -> Profile:
             label_counts: dict[str, int] = {}

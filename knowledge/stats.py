@@ -108,14 +108,16 @@ def _check(name: str, value: str, known: Sequence[str]) -> None:
 def volume(ledger: Ledger, tenant: str, period: Period, by: str = "department") -> Table:
     """Tickets per bucket and department / category / priority / language (live predictions)."""
     _check("by", by, VOLUME_BY)
-    head, key = ("department", "language") if by == "language" else (by, "value")
     low, high = period.hours()
+    if by == "language":  # one department prediction per ticket: tickets per language
+        source, key, args = "language_hours WHERE tenant=?", "language", [tenant, low, high]
+    else:
+        source, key, args = "label_hours WHERE tenant=? AND head=?", "value", [tenant, by, low, high]
     return _table(
         ledger,
-        f"SELECT substr(hour, 1, {period.width}) AS bucket, {key} AS key, sum(n) AS tickets"
-        " FROM prediction_hours WHERE tenant=? AND head=? AND hour>=? AND hour<? AND role<>'shadow'"
-        " GROUP BY bucket, key ORDER BY bucket, key",
-        [tenant, head, low, high],
+        f"SELECT substr(hour, 1, {period.width}) AS bucket, {key} AS key, sum(n) AS tickets FROM {source}"
+        " AND hour>=? AND hour<? AND role<>'shadow' GROUP BY bucket, key ORDER BY bucket, key",
+        args,
     )
 
 

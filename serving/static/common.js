@@ -78,8 +78,44 @@ function fmtHours(value) {
   return t("unit.hours", { n: fmtNumber(value, 1) });
 }
 
+// The API key: one pasted into the console this session, else a console session key the server gives a
+// browser on its own machine (GET /console/session), else none (a server without keys).
+const AUTH = { key: null, tenant: null };
+async function authHeaders() {
+  if (AUTH.key === null) {
+    AUTH.key = sessionStorage.getItem("triage-api-key") || "";
+    if (!AUTH.key) {
+      try {
+        const response = await fetch("/console/session", { cache: "no-store" });
+        if (response.ok) {
+          const session = await response.json();
+          AUTH.key = session.key || "";
+          AUTH.tenant = session.tenant || null;
+        }
+      } catch (_) {
+        AUTH.key = "";
+      }
+    }
+  }
+  return AUTH.key ? { Authorization: `Bearer ${AUTH.key}` } : {};
+}
+
+// A file from the API (CSV export) downloaded with the key, which a plain link cannot send.
+async function download(path, filename) {
+  const response = await fetch(path, { headers: await authHeaders() });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const url = URL.createObjectURL(await response.blob());
+  const link = el("a", { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 async function api(path, options) {
-  const response = await fetch(path, Object.assign({ headers: { Accept: "application/json" } }, options || {}));
+  const opts = Object.assign({}, options || {});
+  opts.headers = Object.assign({ Accept: "application/json" }, await authHeaders(), opts.headers || {});
+  const response = await fetch(path, opts);
   let body = null;
   try {
     body = await response.json();

@@ -14,7 +14,8 @@ function query(extra) {
     const since = document.getElementById("since").value;
     const until = document.getElementById("until").value;
     if (since) params.set("since", since + "T00:00:00Z");
-    if (until) params.set("until", until + "T00:00:00Z");
+    // The "to" date is inclusive: the range ends at the start of the next day.
+    if (until) params.set("until", new Date(Date.parse(until + "T00:00:00Z") + 86_400_000).toISOString());
   }
   for (const [k, v] of Object.entries(extra || {})) params.set(k, v);
   return params;
@@ -38,7 +39,15 @@ function card(id, titleKey, options) {
         section.querySelector(".chart").hidden = !table.hidden;
       } }));
   }
-  actions.append(el("a", { class: "csv", href: "#", download: "", "data-i18n": "csv" }));
+  actions.append(el("a", { class: "csv", href: "#", download: `${id}.csv`, "data-i18n": "csv",
+    onclick: (e) => {
+      e.preventDefault();
+      download(e.currentTarget.getAttribute("href"), `${id}.csv`).catch((err) => {
+        const error = section.querySelector(".error");
+        error.hidden = false;
+        error.textContent = t("error.load", { message: err.message });
+      });
+    } }));
   section.append(el("div", { class: "card-head" }, [el("h2", { id: `${id}-title`, "data-i18n": titleKey }), actions]));
   if (!opts.tableOnly) {
     section.append(el("div", { class: "chart" }, [el("canvas", { role: "img", "data-i18n-aria": titleKey })]));
@@ -267,6 +276,8 @@ function schedule() {
 
 async function start() {
   await loadLanguage(pickLanguage());
+  await authHeaders();
+  if (AUTH.tenant) document.getElementById("tenant").value = AUTH.tenant;
   setupLanguageSwitch(refresh);
   const range = document.getElementById("range");
   range.addEventListener("change", () => {

@@ -117,6 +117,8 @@ async function load() {
 
 async function start() {
   await loadLanguage(pickLanguage());
+  await authHeaders();
+  if (AUTH.tenant) document.getElementById("tenant").value = AUTH.tenant;
   setupLanguageSwitch(load);
   document.getElementById("filters").addEventListener("submit", (e) => { e.preventDefault(); load(); });
   document.getElementById("rollback").addEventListener("click", rollback);
