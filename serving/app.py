@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -17,13 +18,16 @@ from fastapi.staticfiles import StaticFiles
 from embeddings import Encoder, get_encoder
 from knowledge import DocumentStore, HybridConfig, KnowledgeBase
 from knowledge.ledger import Ledger
+from serving.auth import ConsoleSessions
 from serving.connectors.api import ConnectorMetrics
 from serving.connectors.store import ConnectorStore, load_key
 from serving.connectors.worker import DeliveryWorker, RetryPolicy
-from serving.errors import install_error_handlers
+from serving.errors import Problem, install_error_handlers, unexpected
+from serving.keys import SCOPES, KeyStore
 from serving.metrics import MeasureMiddleware, Metrics
+from serving.request_context import RequestContextMiddleware
 from serving.routers import connectors as connector_routes
-from serving.routers import docs, feedback, knowledge, models, ops, stats, triage
+from serving.routers import docs, feedback, keys, knowledge, models, ops, stats, triage
 from serving.routers.ops import STATIC
 from serving.settings import Settings
 from triage.models import ModelProvider
@@ -72,6 +76,34 @@ def build_service(settings: Settings) -> TriageService:
     )
 
 
+_DESCRIPTION = (
+    "Every `/v1` route needs an API key, sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`. "
+    "A key belongs to one tenant (requests act on that tenant's data; naming another tenant is a 403) "
+    "and holds scopes; a route needs one scope:\n\n"
+    + "\n".join(f"- `{scope}`: {what}" for scope, what in SCOPES.items())
+    + "\n\nErrors are RFC 9457 `application/problem+json` (`type`, `title`, `status`, `detail`, "
+    "`instance`, `request_id`, and `errors` [{loc, msg}] for invalid requests). Every response carries "
+    "`X-Request-ID`."
+)
+
+
+def _add_problem_schema(app: FastAPI) -> None:
+    """The Problem schema that every documented error response refers to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(problem.pop("$defs", {}))
+            components["Problem"] = problem
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def build_connectors(settings: Settings, service: TriageService) -> tuple[ConnectorStore, DeliveryWorker]:
     """The connector store (same database) and the delivery worker (started in the lifespan)."""
     key = settings.connector_key.get_secret_value() if settings.connector_key else None
@@ -88,21 +120,25 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     """The application; ``service`` may be passed in already built (tests, embedding)."""
     service = service or build_service(settings)
     metrics = Metrics()
+    key_store = KeyStore(settings.database_path)
     connectors, worker = build_connectors(settings, service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        key_store.open()
         service.load()
         worker.start()  # after the models: deliveries left pending by a stop are worked first
         yield
         worker.stop()
         connectors.close()
         service.close()
+        key_store.close()
 
     app = FastAPI(
         title="Ticket triage",
         version="1",
         summary="Routes, summarises and enriches service-desk tickets in Chinese and English.",
+        description=_DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served from the package's own assets (serving/routers/docs.py)
         redoc_url=None,
@@ -110,20 +146,26 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     app.state.service = service
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.keys = key_store
+    app.state.console = ConsoleSessions()
     app.state.connectors = connectors
     app.state.delivery_worker = worker
     app.state.connector_metrics = connector_metrics = ConnectorMetrics(metrics.registry, connectors)
     worker.on_result = lambda name, state: connector_metrics.attempts.labels(name, state).inc()
 
     install_error_handlers(app)
+    _add_problem_schema(app)
 
-    # Middleware, innermost first (each add_middleware wraps the ones before it). Request limits
-    # (rate, work in flight, body size) go here, outside the measuring so refusals are counted too.
+    # Middleware, innermost first: each add_middleware wraps the ones added before it.
     app.add_middleware(MeasureMiddleware, metrics=metrics)
+    # Request limits (rate, work in flight, body size) go here: outside the measuring, so refusals
+    # are counted too, and inside the request context, so they carry X-Request-ID and problem+json.
+    app.add_middleware(RequestContextMiddleware, on_error=unexpected)
 
-    for area in (ops, triage, knowledge, models, feedback, stats):
+    for area in (ops, triage, knowledge, models, feedback, keys, stats):
         app.include_router(area.router)
     app.include_router(connector_routes.router)
+    app.include_router(connector_routes.admin)
     docs.install(app)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from embeddings import UnknownComponentError, get_encoder
+from serving.request_context import LOG_FORMAT, install_request_id_logging
 from serving.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -54,6 +55,7 @@ def _fail(message: str) -> None:
 
 @contextmanager
 def _friendly_errors() -> Iterator[None]:
+    from serving.keys import KeyRequestError, UnknownKey
     from training.data import DataError
     from triage.bundle import BundleError
     from triage.registry import RegistryError
@@ -69,15 +71,19 @@ def _friendly_errors() -> Iterator[None]:
         UnknownComponentError,
         RegistryError,
         RuleError,
+        KeyRequestError,
     ) as exc:
         _fail(str(exc))
+    except UnknownKey as exc:
+        _fail(f"{exc}; 'triage keys list' shows the keys")
     except KeyboardInterrupt:
         _fail("interrupted")
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
     settings = load_settings(config, **overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    install_request_id_logging()
     return settings
 
 
@@ -136,9 +142,18 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from serving.app import create_app
+    from serving.auth import exposure_problem
+    from serving.keys import KeyStore
     from triage.bundle import MANIFEST
     from triage.registry import ModelRegistry
 
+    keys = KeyStore(settings.database_path)
+    try:
+        problem = exposure_problem(settings.host, keys)
+    finally:
+        keys.close()
+    if problem:
+        raise CliError(problem)
     if settings.model_dir is not None:
         if not (settings.model_dir / MANIFEST).exists():
             raise CliError(
@@ -177,8 +192,42 @@ def demo(
         encoder = get_encoder(settings.encoder)
         paths = build_demo(settings.data_dir, encoder, n_tickets=tickets, force=force, progress=_progress())
         console.print(f"[green]demo ready[/] in {paths.data_dir}")
+        secret, created = _demo_key(settings)
+        out.print(
+            f"demo admin API key (tenant 'default', every scope; {'new' if created else 'kept from last time'}, "
+            f"also in {_demo_key_file(settings)}):\n  {secret}",
+            soft_wrap=True,
+        )
+        out.print("the console at / on this machine gets its own session key: nothing to paste")
         if serve_after:
             _serve(settings)
+
+
+def _demo_key_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo-admin.key"
+
+
+def _demo_key(settings: Settings) -> tuple[str, bool]:
+    """The demo's admin key: the one saved by an earlier run while it still works, else a new one."""
+    import os
+
+    from serving.keys import ALL_SCOPES, KeyStore
+
+    path = _demo_key_file(settings)
+    keys = KeyStore(settings.database_path)
+    try:
+        if path.exists():
+            saved = path.read_text(encoding="utf-8").strip()
+            if keys.verify(saved) is not None:
+                return saved, False
+        secret = keys.create("default", ALL_SCOPES, name="demo admin").secret
+    finally:
+        keys.close()
+    # Only this user may read it: it is an admin key of the demo tenant.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    return secret, True
 
 
 @app.command(context_settings=MULTI)
@@ -650,6 +699,112 @@ def models_candidate(
             tenant, None if version == "none" else version, mode=mode, share=share
         )
         out.print(f"tenant {tenant!r}: candidate {state.candidate} ({state.candidate_mode})")
+
+
+keys_app = typer.Typer(
+    help="API keys: create (the secret is printed once), list, revoke.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with the database (default ./var).")]
+
+
+def _key_store(config: Path | None, data_dir: Path | None) -> Any:
+    from serving.keys import KeyStore
+
+    return KeyStore(_settings(config, data_dir=data_dir).database_path)
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Tenant whose data the key reaches.")],
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated scopes, e.g. triage,feedback ('*' for every scope).")
+    ],
+    name: Annotated[str, typer.Option(help="What the key is for (shown in lists and the audit).")] = "",
+    expires: Annotated[
+        str | None, typer.Option(help="Last day it works (YYYY-MM-DD, UTC), an ISO time, or 90d.")
+    ] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create a key and print its secret: the only time it is shown (only a hash is stored)."""
+    from serving.keys import parse_expiry, parse_scopes
+    from serving.schemas import TENANT_PATTERN
+
+    with _friendly_errors():
+        import re
+
+        if not re.match(TENANT_PATTERN, tenant) or len(tenant) > 100:
+            raise CliError(f"tenant {tenant!r} is not valid: use letters, digits, '_', '.' or '-' (max 100)")
+        store = _key_store(config, data_dir)
+        try:
+            created = store.create(
+                tenant,
+                parse_scopes(scopes),
+                name=name,
+                expires=parse_expiry(expires) if expires else None,
+            )
+        finally:
+            store.close()
+        key = created.key
+        console.print(
+            f"created key {key.id} for tenant {key.tenant!r} with scopes {', '.join(key.scopes)}"
+            + (f", expires {key.expires.isoformat()}" if key.expires else "")
+            + ". Store the secret now: it is not shown again."
+        )
+        out.print(created.secret, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Every key (never a secret): id, status, name, tenant, scopes, created, expires, last used (UTC)."""
+    with _friendly_errors():
+        store = _key_store(config, data_dir)
+        try:
+            found = store.list(tenant)
+        finally:
+            store.close()
+        table = Table(title="API keys" + (f" of tenant {tenant!r}" if tenant else ""))
+        table.add_column("id", no_wrap=True, min_width=8)
+        table.add_column("status", no_wrap=True, min_width=7)
+        for column in ("name", "tenant", "scopes", "created", "expires", "last used"):
+            table.add_column(column)
+
+        def when(moment: Any) -> str:
+            return str(moment.strftime("%Y-%m-%d %H:%M")) if moment else ""
+
+        for k in found:
+            table.add_row(
+                k.id,
+                k.status,
+                escape(k.name),
+                k.tenant,
+                ", ".join(k.scopes),
+                when(k.created),
+                when(k.expires) or "never",
+                when(k.last_used),
+            )
+        out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from 'triage keys list').")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke a key: every request with it answers 401 from now on (a running server too)."""
+    with _friendly_errors():
+        store = _key_store(config, data_dir)
+        try:
+            key = store.revoke(key_id)
+        finally:
+            store.close()
+        out.print(f"key {key.id} ({key.prefix}, tenant {key.tenant!r}) revoked at {key.revoked}")
 
 
 def main() -> None:

@@ -105,6 +105,8 @@ class MeasureMiddleware:
             # The router records the matched route in the same scope; request.state lives in scope["state"].
             route = getattr(scope.get("route"), "path", "unmatched")
             method = str(scope.get("method", ""))
-            tenant = str((scope.get("state") or {}).get("tenant") or NO_TENANT)
+            # The caller (API key) the request authenticated as: its tenant (serving.deps sets it).
+            caller = (scope.get("state") or {}).get("caller")
+            tenant = str(getattr(caller, "tenant", None) or NO_TENANT)
             self.metrics.requests.labels(route, method, f"{status // 100}xx", tenant).inc()
             self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)

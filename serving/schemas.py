@@ -47,7 +47,7 @@ def _tenant_field() -> Any:
         min_length=1,
         max_length=100,
         pattern=TENANT_PATTERN,
-        description="Tenant id.",
+        description="Tenant id: leave it out to act on the API key's tenant; another tenant is a 403.",
         examples=["acme"],
     )
 

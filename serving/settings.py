@@ -57,6 +57,28 @@ class Settings(BaseSettings):
         50, ge=5, le=1000, description="Candidates fetched per search channel before fusion."
     )
     log_level: str = "INFO"
+    anonymous_loopback: bool = Field(
+        False,
+        description=(
+            "Serve requests without an API key when they come from this machine (loopback, not "
+            "forwarded by a proxy), as a caller of tenant 'default' with every scope. For local "
+            "experiments only; clients on other machines always need a key."
+        ),
+    )
+    console_session: bool = Field(
+        True,
+        description=(
+            "The web console opened on this machine (loopback) gets a short-lived key from "
+            "/console/session, so it works without pasting one; clients elsewhere paste a key."
+        ),
+    )
+    metrics_access: Literal["loopback", "key", "open"] = Field(
+        "loopback",
+        description=(
+            "Who may read /metrics: 'loopback' (this machine without a key, others with a key "
+            "holding the 'metrics' scope), 'key' (always such a key) or 'open' (anyone)."
+        ),
+    )
     connector_key: SecretStr | None = Field(
         None,
         description=(

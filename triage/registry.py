@@ -36,6 +36,10 @@ class RegistryError(ValueError):
     """A registry operation cannot be done; the message says why and what to do."""
 
 
+class UnknownModelVersion(RegistryError):
+    """The tenant has no model version of this name."""
+
+
 class GateRefused(RegistryError):
     """The quality gate refused a candidate; ``report`` lists the regressions."""
 
@@ -139,7 +143,9 @@ class ModelRegistry:
         path = self.path(tenant, version) / MANIFEST
         if not path.exists():
             known = ", ".join(m["version"] for m in self.versions(tenant)) or "none"
-            raise RegistryError(f"tenant {tenant!r} has no model version {version!r}; versions: {known}")
+            raise UnknownModelVersion(
+                f"tenant {tenant!r} has no model version {version!r}; versions: {known}"
+            )
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return data
 

@@ -19,6 +19,7 @@ from serving.connectors import get_connector
 from serving.connectors.base import ConnectorConfig, LabelMapping, WritePolicy
 from serving.connectors.store import ConnectorStore, Delivery
 from serving.connectors.worker import PermanentError, RetryableError, VendorClient
+from serving.request_context import current_request_id, current_request_path
 from serving.schemas import TENANT_PATTERN
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,16 @@ PROBLEM = "application/problem+json"
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    """An RFC 9457 problem document."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    """An RFC 9457 problem document, in the shape of serving/errors.py (instance, request_id)."""
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": current_request_path(),
+        "request_id": current_request_id(),
+        **extra,
+    }
     return JSONResponse(status_code=status, content=body, media_type=PROBLEM)
 
 

@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
 CREATE INDEX IF NOT EXISTS deliveries_ticket ON deliveries (connector, ticket_id, kind);
+CREATE TABLE IF NOT EXISTS connector_tickets (
+    connector  TEXT NOT NULL,
+    ticket_id  TEXT NOT NULL,
+    vendor_group TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (connector, ticket_id)
+);
 """
 
 
@@ -372,6 +379,33 @@ class ConnectorStore:
                 "SELECT connector, state, COUNT(*) AS n FROM deliveries GROUP BY connector, state"
             ).fetchall()
         return {(r["connector"], r["state"]): int(r["n"]) for r in rows}
+
+    def last_group(self, connector: str, ticket_id: str) -> str | None:
+        """The ticket's group as last seen or written (their value), to tell a reassignment."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT vendor_group FROM connector_tickets WHERE connector=? AND ticket_id=?",
+                (connector, ticket_id),
+            ).fetchone()
+        return None if row is None else str(row["vendor_group"])
+
+    def set_group(self, connector: str, ticket_id: str, group: str) -> None:
+        with self._lock:
+            self.conn.execute(
+                "INSERT INTO connector_tickets (connector, ticket_id, vendor_group, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (connector, ticket_id) DO UPDATE SET vendor_group=excluded.vendor_group, "
+                "updated_at=excluded.updated_at",
+                (connector, ticket_id, group, time.time()),
+            )
+
+    def has_outcome(self, connector: str, ticket_id: str) -> bool:
+        """Whether the system has reported agents' decisions on the ticket (then we leave its fields alone)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT 1 FROM deliveries WHERE connector=? AND ticket_id=? AND kind='outcome' LIMIT 1",
+                (connector, ticket_id),
+            ).fetchone()
+        return row is not None
 
     def ticket_delivery(self, connector: str, ticket_id: str) -> Delivery | None:
         """The latest triaged delivery of a ticket (what we predicted and the text we saw)."""

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -271,9 +271,15 @@ class DeliveryWorker:
                 )
             )
             plan = plan_write(result, config)
+            if self.store.has_outcome(config.name, inbound.ticket_id):
+                # A re-triage after the agents decided (moved, re-prioritised): note and tags only,
+                # never overwriting their decision.
+                plan = replace(plan, group=None, priority=None, category=None)
             self.store.save_plan(delivery.id, asdict(plan), result_labels(result))
         calls = connector.write_calls(config, inbound.ticket_id, plan)
         client.run(calls, delivery.steps_done, lambda done: self.store.step_done(delivery.id, done))
+        if plan.group is not None:
+            self.store.set_group(config.name, inbound.ticket_id, plan.group)
 
     def _close_loop(
         self,
@@ -317,11 +323,15 @@ class DeliveryWorker:
                         agent=f"connector:{config.name}",
                     )
                 )
-            source = mapping.ours("department", outcome.previous_group)
+            # Zammad and GLPI send the group as it is now, not the one before: the last one seen is.
+            before = outcome.previous_group or self.store.last_group(config.name, inbound.ticket_id)
+            source = mapping.ours("department", before)
             if source and final["department"] and source != final["department"]:
                 ledger.add_reassignment(
                     config.tenant, ticket_key, source, final["department"], at, source=config.system
                 )
+            if outcome.group is not None:
+                self.store.set_group(config.name, inbound.ticket_id, outcome.group)
             self.store.step_done(delivery.id, 1)
         if outcome.solved and ledger is not None:
             # The real handling time, for the dashboard's predicted-vs-real panel (a ticket closes once).

@@ -28,11 +28,15 @@ from serving.connectors.api import (
 from serving.connectors.base import PayloadError, SignatureError
 from serving.connectors.store import ConnectorError, ConnectorStore
 from serving.connectors.worker import DeliveryWorker
-from serving.schemas import TENANT_PATTERN
+from serving.deps import ConnectorsAdmin, TenantDep, bind_tenant
+from serving.errors import V1_PROBLEMS
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["connectors"])
+# Every route but the webhook needs a key with connectors:admin; the webhook is authenticated by the
+# ticket system's signature over the raw body instead (it cannot send our API keys).
+admin = APIRouter(tags=["connectors"], responses=V1_PROBLEMS)
 
 
 def _store(request: Request) -> ConnectorStore:
@@ -41,7 +45,6 @@ def _store(request: Request) -> ConnectorStore:
 
 
 StoreDep = Annotated[ConnectorStore, Depends(_store)]
-TenantQuery = Annotated[str, Query(min_length=1, max_length=100, pattern=TENANT_PATTERN)]
 
 
 def _missing(name: str, tenant: str) -> JSONResponse:
@@ -100,15 +103,16 @@ async def webhook(connector: str, request: Request) -> Response:
     return JSONResponse(status_code=202, content={"delivery_id": delivery_id, "status": "queued"})
 
 
-@router.post(
+@admin.post(
     "/v1/connectors",
     status_code=201,
     response_model=ConnectorOut,
     tags=["connectors"],
     responses={409: {}},
 )
-def add_connector(body: ConnectorIn, store: StoreDep) -> Response | ConnectorOut:
+def add_connector(body: ConnectorIn, caller: ConnectorsAdmin, store: StoreDep) -> Response | ConnectorOut:
     """Add a connector for a tenant (credentials and signing secret are encrypted at rest)."""
+    body = bind_tenant(body, caller)
     missing = [c for c in REQUIRED_CREDENTIALS[body.system] if not body.credentials.get(c)]
     if missing:
         return problem(
@@ -126,15 +130,15 @@ def add_connector(body: ConnectorIn, store: StoreDep) -> Response | ConnectorOut
     return ConnectorOut.of(config)
 
 
-@router.get("/v1/connectors", response_model=ConnectorList, tags=["connectors"])
-def list_connectors(store: StoreDep, tenant: TenantQuery = "default") -> ConnectorList:
+@admin.get("/v1/connectors", response_model=ConnectorList, tags=["connectors"])
+def list_connectors(caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep) -> ConnectorList:
     """A tenant's connectors (never their credentials or secrets)."""
     return ConnectorList(connectors=[ConnectorOut.of(c) for c in store.all(tenant)])
 
 
-@router.get("/v1/connectors/{name}", response_model=ConnectorOut, tags=["connectors"], responses={404: {}})
+@admin.get("/v1/connectors/{name}", response_model=ConnectorOut, tags=["connectors"], responses={404: {}})
 def get_connector_route(
-    name: str, store: StoreDep, tenant: TenantQuery = "default"
+    name: str, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
 ) -> Response | ConnectorOut:
     """One connector."""
     config = store.get(name)
@@ -143,8 +147,8 @@ def get_connector_route(
     return ConnectorOut.of(config)
 
 
-@router.delete("/v1/connectors/{name}", status_code=204, tags=["connectors"], responses={404: {}})
-def remove_connector(name: str, store: StoreDep, tenant: TenantQuery = "default") -> Response:
+@admin.delete("/v1/connectors/{name}", status_code=204, tags=["connectors"], responses={404: {}})
+def remove_connector(name: str, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep) -> Response:
     """Remove a connector; its deliveries stay as a record."""
     config = store.get(name)
     if config is None or config.tenant != tenant:
@@ -153,11 +157,11 @@ def remove_connector(name: str, store: StoreDep, tenant: TenantQuery = "default"
     return Response(status_code=204)
 
 
-@router.post(
+@admin.post(
     "/v1/connectors/{name}:test", response_model=ConnectorCheck, tags=["connectors"], responses={404: {}}
 )
 def test_connector(
-    name: str, request: Request, store: StoreDep, tenant: TenantQuery = "default"
+    name: str, request: Request, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
 ) -> Response | ConnectorCheck:
     """Call the system once, read-only, with the stored credentials: do they work?"""
     config = store.get(name)
@@ -166,10 +170,11 @@ def test_connector(
     return check_connector(config, request.app.state.delivery_worker.policy.timeout)
 
 
-@router.get("/v1/deliveries", response_model=DeliveryList, tags=["connectors"])
+@admin.get("/v1/deliveries", response_model=DeliveryList, tags=["connectors"])
 def list_deliveries(
+    caller: ConnectorsAdmin,
+    tenant: TenantDep,
     store: StoreDep,
-    tenant: TenantQuery = "default",
     connector: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
     state: Annotated[Literal["pending", "running", "done", "dead"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -180,14 +185,14 @@ def list_deliveries(
     return DeliveryList(deliveries=[DeliveryOut.of(d) for d in rows], total=total, limit=limit, offset=offset)
 
 
-@router.post(
+@admin.post(
     "/v1/deliveries/{delivery_id}:retry",
     response_model=DeliveryOut,
     tags=["connectors"],
     responses={404: {}, 409: {}},
 )
 def retry_delivery(
-    delivery_id: int, request: Request, store: StoreDep, tenant: TenantQuery = "default"
+    delivery_id: int, request: Request, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
 ) -> Response | DeliveryOut:
     """Send a dead delivery through the queue again (with a fresh count of tries)."""
     found = store.delivery(delivery_id)

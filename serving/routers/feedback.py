@@ -5,15 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from knowledge.ledger import Feedback
-from serving.deps import ServiceDep
+from serving.deps import FeedbackCaller, ServiceDep, bind_tenant
+from serving.errors import V1_PROBLEMS
 from serving.schemas import FeedbackIn, FeedbackOut
 
-router = APIRouter(tags=["feedback"])
+router = APIRouter(tags=["feedback"], responses=V1_PROBLEMS)
 
 
 @router.post("/v1/feedback", response_model=FeedbackOut, status_code=201)
-def feedback(body: FeedbackIn, svc: ServiceDep) -> FeedbackOut:
+def feedback(body: FeedbackIn, caller: FeedbackCaller, svc: ServiceDep) -> FeedbackOut:
     """An agent accepted or corrected a prediction, or judged a suggested case. Durable when this returns."""
+    body = bind_tenant(body, caller)
     if svc.ledger is None:
         raise HTTPException(status_code=409, detail="no feedback store configured")
     item = Feedback(

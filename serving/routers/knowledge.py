@@ -14,7 +14,15 @@ from fastapi.responses import Response
 
 from knowledge import Document, DocumentStore, detect_spikes, find_duplicates
 from knowledge.duplicates import TooManyCases, duplicate_threshold
-from serving.deps import ServiceDep, TenantQuery
+from serving.deps import (
+    KnowledgeReader,
+    KnowledgeWriter,
+    ServiceDep,
+    TenantDep,
+    TriageCaller,
+    bind_tenant,
+)
+from serving.errors import NOT_FOUND, V1_PROBLEMS
 from serving.schemas import (
     ArticleList,
     ArticleOut,
@@ -43,12 +51,13 @@ from serving.schemas import (
 )
 from triage.pipeline import TriageService
 
-router = APIRouter(tags=["knowledge"])
+router = APIRouter(tags=["knowledge"], responses=V1_PROBLEMS)
 
 
 @router.post("/v1/similar", response_model=SimilarOut)
-def similar(query: SimilarIn, svc: ServiceDep) -> SimilarOut:
+def similar(query: SimilarIn, caller: TriageCaller, svc: ServiceDep) -> SimilarOut:
     """Similar solved cases (or, with kind "article", knowledge-base articles) for a ticket text."""
+    query = bind_tenant(query, caller)
     cases = svc.similar(query.to_ticket(), k=query.k, kind=query.kind)
     return SimilarOut(
         similar_cases=[
@@ -105,7 +114,7 @@ def _add_document_routes(router: APIRouter, c: _Collection) -> None:
     path = f"/v1/{many}"
     item = f"{path}/{{{one}_id}}"
     doc_id_param = Annotated[str, UrlPath(alias=f"{one}_id", description=f"The {one}'s id.")]
-    not_found = {404: {"description": f"no such {one} for the tenant"}}
+    not_found = NOT_FOUND
 
     def missing(doc_id: str, tenant: str) -> HTTPException:
         return HTTPException(status_code=404, detail=f"{one} {doc_id!r} not found for tenant {tenant!r}")
@@ -115,22 +124,22 @@ def _add_document_routes(router: APIRouter, c: _Collection) -> None:
         found = svc.knowledge.store.get_rows(row_ids)
         return [found[r] for r in row_ids if r in found]
 
-    def add(body: DocumentsIn, svc: ServiceDep) -> DocumentList:
-        docs = stored(svc, svc.add_documents(body.documents()))
+    def add(body: DocumentsIn, caller: KnowledgeWriter, svc: ServiceDep) -> DocumentList:
+        docs = stored(svc, svc.add_documents(bind_tenant(body, caller).documents()))
         return c.list_out.of(docs, total=len(docs))
 
-    def list_(query: DocumentQuery, svc: ServiceDep) -> DocumentList:
-        docs, total = _page(svc.knowledge.store, c.kind, query)
+    def list_(query: DocumentQuery, caller: KnowledgeReader, svc: ServiceDep) -> DocumentList:
+        docs, total = _page(svc.knowledge.store, c.kind, bind_tenant(query, caller, ("query",)))
         return c.list_out.of(docs, total=total)
 
-    def get(doc_id: str, svc: ServiceDep, tenant: TenantQuery = "default") -> DocumentOut:
+    def get(doc_id: str, caller: KnowledgeReader, tenant: TenantDep, svc: ServiceDep) -> DocumentOut:
         doc = svc.knowledge.store.get(tenant, c.kind, doc_id)
         if doc is None:
             raise missing(doc_id, tenant)
         return c.item_out.of(doc)
 
     def replace(
-        doc_id: str, body: DocumentIn, svc: ServiceDep, tenant: TenantQuery = "default"
+        doc_id: str, body: DocumentIn, caller: KnowledgeWriter, tenant: TenantDep, svc: ServiceDep
     ) -> DocumentOut:
         if svc.knowledge.store.get(tenant, c.kind, doc_id) is None:
             raise missing(doc_id, tenant)  # before the embedding work
@@ -140,12 +149,13 @@ def _add_document_routes(router: APIRouter, c: _Collection) -> None:
             raise missing(doc_id, tenant)
         return c.item_out.of(stored(svc, rows)[0])
 
-    def delete(doc_id: str, svc: ServiceDep, tenant: TenantQuery = "default") -> Response:
+    def delete(doc_id: str, caller: KnowledgeWriter, tenant: TenantDep, svc: ServiceDep) -> Response:
         if not svc.knowledge.delete(tenant, c.kind, [doc_id]):
             raise missing(doc_id, tenant)
         return Response(status_code=204)
 
-    def delete_many(body: DeleteIn, svc: ServiceDep) -> DeleteOut:
+    def delete_many(body: DeleteIn, caller: KnowledgeWriter, svc: ServiceDep) -> DeleteOut:
+        body = bind_tenant(body, caller)
         ids = list(dict.fromkeys(body.ids))
         deleted = set(svc.knowledge.delete(body.tenant, c.kind, ids))
         return DeleteOut(
@@ -214,8 +224,9 @@ for _collection in (CASES, ARTICLES):
 
 
 @router.post("/v1/duplicates", response_model=DuplicatesOut)
-def duplicates(query: DuplicatesIn, svc: ServiceDep) -> DuplicatesOut:
+def duplicates(query: DuplicatesIn, caller: TriageCaller, svc: ServiceDep) -> DuplicatesOut:
     """Open cases the ticket likely repeats: hybrid score at or above the threshold fitted for its language."""
+    query = bind_tenant(query, caller)
     ticket = query.to_ticket()
     fitted = duplicate_threshold(ticket.text)
     hits = find_duplicates(
@@ -232,8 +243,9 @@ def duplicates(query: DuplicatesIn, svc: ServiceDep) -> DuplicatesOut:
 
 
 @router.get("/v1/spikes", response_model=SpikesOut)
-def spikes(query: Annotated[SpikesQuery, Query()], svc: ServiceDep) -> SpikesOut:
+def spikes(query: Annotated[SpikesQuery, Query()], caller: KnowledgeReader, svc: ServiceDep) -> SpikesOut:
     """Recurring-issue spikes: groups of similar cases created in the window ending at `now`, well above their usual rate."""
+    query = bind_tenant(query, caller, ("query",))
     end = query.now or datetime.now(UTC)
     end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
     window = timedelta(hours=query.window_hours)

@@ -5,14 +5,30 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi import Path as UrlPath
 
 from knowledge.drift import drift_report
-from serving.deps import RegistryDep, ServiceDep, TenantQuery
+from serving.auth import Caller
+from serving.deps import ModelsAdmin, ModelsReader, RegistryDep, ServiceDep, TenantDep, bind_tenant
+from serving.errors import CONFLICT, NOT_FOUND, V1_PROBLEMS
 from serving.schemas import CandidateIn, DriftOut, ModelsOut, ModelVersionOut, PromoteIn, TenantIn, Timestamp
 from triage.bundle import drift_baseline, drift_source
 from triage.registry import ModelRegistry
 
-router = APIRouter(tags=["models"])
+Version = Annotated[
+    str,
+    UrlPath(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+        description="A model version of the caller's tenant, e.g. 'demo-v1'.",
+    ),
+]
+
+router = APIRouter(tags=["models"], responses=V1_PROBLEMS)
+
+
+def _by(caller: Caller) -> str:
+    """Who the registry history names when the request does not say: the key."""
+    return f"key:{caller.key_id}"
 
 
 def _models(reg: ModelRegistry, tenant: str) -> ModelsOut:
@@ -28,61 +44,71 @@ def _models(reg: ModelRegistry, tenant: str) -> ModelsOut:
     )
 
 
-@router.get("/v1/models", response_model=ModelsOut)
-def list_models(reg: RegistryDep, tenant: TenantQuery = "default") -> ModelsOut:
+@router.get("/v1/models", response_model=ModelsOut, responses=CONFLICT)
+def list_models(caller: ModelsReader, tenant: TenantDep, reg: RegistryDep) -> ModelsOut:
     """Versions of a tenant's model, which is active, the candidate and the history."""
     return _models(reg, tenant)
 
 
-@router.get("/v1/models/{version}", responses={404: {}})
-def show_model(version: str, reg: RegistryDep, tenant: TenantQuery = "default") -> dict[str, Any]:
+@router.get("/v1/models/{version}", responses=NOT_FOUND | CONFLICT)
+def show_model(version: Version, caller: ModelsReader, tenant: TenantDep, reg: RegistryDep) -> dict[str, Any]:
     """A version's manifest: data fingerprint, parameters, metrics, thresholds, parent."""
     return reg.manifest(tenant, version)
 
 
-@router.get("/v1/models/{version}/gate", responses={404: {}})
-def gate_model(version: str, reg: RegistryDep, tenant: TenantQuery = "default") -> dict[str, Any]:
+@router.get("/v1/models/{version}/gate", responses=NOT_FOUND)
+def gate_model(version: Version, caller: ModelsReader, tenant: TenantDep, reg: RegistryDep) -> dict[str, Any]:
     """What the quality gate would say if `version` were promoted now (checks and regressions; changes nothing)."""
+    reg.manifest(tenant, version)  # an unknown version is a 404 naming it
     return reg.gate(tenant, version)
 
 
-@router.post("/v1/models/{version}/promote", response_model=ModelsOut, responses={409: {}})
-def promote_model(version: str, body: PromoteIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+@router.post("/v1/models/{version}/promote", response_model=ModelsOut, responses=NOT_FOUND | CONFLICT)
+def promote_model(
+    version: Version, body: PromoteIn, caller: ModelsAdmin, svc: ServiceDep, reg: RegistryDep
+) -> ModelsOut:
     """Make a version active after the quality gate (force overrides it and is recorded). Atomic."""
+    body = bind_tenant(body, caller)
+    reg.manifest(body.tenant, version)  # an unknown version is a 404 naming it
     svc.models.check(body.tenant, version)  # loads before the switch: a bad bundle never goes live
-    reg.promote(body.tenant, version, force=body.force, margins=body.margins, by=body.by or "api")
+    reg.promote(body.tenant, version, force=body.force, margins=body.margins, by=body.by or _by(caller))
     svc.models.refresh(body.tenant)
     return _models(reg, body.tenant)
 
 
-@router.post("/v1/models/rollback", response_model=ModelsOut, responses={409: {}})
-def rollback_model(body: TenantIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+@router.post("/v1/models/rollback", response_model=ModelsOut, responses=CONFLICT)
+def rollback_model(body: TenantIn, caller: ModelsAdmin, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
     """Re-activate the version that was active before the current one. Atomic."""
-    reg.rollback(body.tenant, by=body.by or "api")
+    body = bind_tenant(body, caller)
+    reg.rollback(body.tenant, by=body.by or _by(caller))
     svc.models.refresh(body.tenant)
     return _models(reg, body.tenant)
 
 
-@router.post("/v1/models/{version}/candidate", response_model=ModelsOut)
-def candidate_model(version: str, body: CandidateIn, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+@router.post("/v1/models/{version}/candidate", response_model=ModelsOut, responses=NOT_FOUND | CONFLICT)
+def candidate_model(
+    version: Version, body: CandidateIn, caller: ModelsAdmin, svc: ServiceDep, reg: RegistryDep
+) -> ModelsOut:
     """Run a version in shadow (logged, never returned) or as a canary (a sticky share of tickets)."""
+    body = bind_tenant(body, caller)
+    reg.manifest(body.tenant, version)  # an unknown version is a 404 naming it
     svc.models.check(body.tenant, version)
     reg.set_candidate(body.tenant, version, mode=body.mode, share=body.share)
     svc.models.refresh(body.tenant)
     return _models(reg, body.tenant)
 
 
-@router.delete("/v1/models/candidate", response_model=ModelsOut)
-def clear_candidate(svc: ServiceDep, reg: RegistryDep, tenant: TenantQuery = "default") -> ModelsOut:
+@router.delete("/v1/models/candidate", response_model=ModelsOut, responses=CONFLICT)
+def clear_candidate(caller: ModelsAdmin, tenant: TenantDep, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
     """Stop the shadow or canary."""
     reg.set_candidate(tenant, None)
     svc.models.refresh(tenant)
     return _models(reg, tenant)
 
 
-@router.get("/v1/models:compare")
+@router.get("/v1/models:compare", responses=CONFLICT)
 def compare_models(
-    svc: ServiceDep, tenant: TenantQuery = "default", head: str = "department"
+    caller: ModelsReader, tenant: TenantDep, svc: ServiceDep, head: str = "department"
 ) -> dict[str, Any]:
     """Active vs candidate on the same tickets: agreement, and accuracy where agents gave feedback."""
     if svc.ledger is None:
@@ -91,10 +117,11 @@ def compare_models(
     return svc.ledger.comparison(tenant, head)
 
 
-@router.get("/v1/drift", response_model=DriftOut)
+@router.get("/v1/drift", response_model=DriftOut, responses=CONFLICT)
 def drift(
+    caller: ModelsReader,
+    tenant: TenantDep,
     svc: ServiceDep,
-    tenant: TenantQuery = "default",
     head: Literal["department", "category", "priority"] = "department",
     since: Annotated[Timestamp | None, Query(description="From this time (inclusive), ISO 8601.")] = None,
     until: Annotated[Timestamp | None, Query(description="Up to this time (exclusive), ISO 8601.")] = None,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from serving.deps import LoadingServiceDep, MetricsDep
+from serving.auth import is_local_request
+from serving.deps import ConsoleDep, LoadingServiceDep, MetricsDep, MetricsReader, SettingsDep
+from serving.errors import ProblemError
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -42,6 +44,25 @@ def readyz(service: LoadingServiceDep) -> JSONResponse:
     )
 
 
+@router.get("/console/session", include_in_schema=False)
+def console_session(request: Request, settings: SettingsDep, sessions: ConsoleDep) -> JSONResponse:
+    """A short-lived key for the console, only for a browser on this machine (not through a proxy)."""
+    client = request.client.host if request.client else None
+    if not settings.console_session or not is_local_request(client, request.headers):
+        raise ProblemError(
+            403,
+            "console sessions are given only to a browser on the server's own machine; "
+            "paste an API key into the console's Settings instead",
+            "console-session",
+            title="No console session here",
+        )
+    token, expires = sessions.issue()
+    return JSONResponse(
+        {"key": token, "tenant": sessions.tenant, "expires": expires.isoformat(timespec="seconds")},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
-def prometheus(metrics: MetricsDep) -> Response:
+def prometheus(metrics: MetricsDep, _access: MetricsReader) -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -17,11 +17,12 @@ from fastapi.responses import FileResponse, Response
 from knowledge import stats
 from knowledge.ledger import Ledger
 from knowledge.stats import Period, Table
-from serving.deps import ServiceDep, TenantQuery
+from serving.deps import FeedbackCaller, ServiceDep, StatsReader, TenantDep
+from serving.errors import V1_PROBLEMS
 from serving.routers.ops import STATIC
 from serving.schemas import LabelsOut, StatsOut, Timestamp
 
-router = APIRouter(tags=["stats"])
+router = APIRouter(tags=["stats"], responses=V1_PROBLEMS)
 
 RangeQuery = Annotated[
     Literal["today", "7d", "30d", "custom"],
@@ -92,8 +93,9 @@ _CSV: dict[int | str, dict[str, Any]] = {
 
 def _figure(name: str, compute: Callable[[Ledger, str, Period], Table], summary: str) -> None:
     def handler(
+        caller: StatsReader,
+        tenant: TenantDep,
         svc: ServiceDep,
-        tenant: TenantQuery = "default",
         range_: RangeQuery = "7d",
         since: SinceQuery = None,
         until: UntilQuery = None,
@@ -125,8 +127,9 @@ _figure("suggestions", stats.suggestions, "Suggested cases and articles judged h
 
 @router.get("/v1/stats/volume", response_model=StatsOut, responses=_CSV)
 def volume(
+    caller: StatsReader,
+    tenant: TenantDep,
     svc: ServiceDep,
-    tenant: TenantQuery = "default",
     range_: RangeQuery = "7d",
     since: SinceQuery = None,
     until: UntilQuery = None,
@@ -143,8 +146,9 @@ def volume(
 
 @router.get("/v1/stats/confusion", response_model=StatsOut, responses=_CSV)
 def confusion(
+    caller: StatsReader,
+    tenant: TenantDep,
     svc: ServiceDep,
-    tenant: TenantQuery = "default",
     range_: RangeQuery = "7d",
     since: SinceQuery = None,
     until: UntilQuery = None,
@@ -158,10 +162,11 @@ def confusion(
 
 @router.get("/v1/stats/handoffs/tickets", response_model=StatsOut, responses=_CSV)
 def handoff_tickets(
+    caller: StatsReader,
+    tenant: TenantDep,
     svc: ServiceDep,
     from_department: Annotated[str, Query(alias="from", min_length=1, max_length=200)],
     to_department: Annotated[str, Query(alias="to", min_length=1, max_length=200)],
-    tenant: TenantQuery = "default",
     range_: RangeQuery = "7d",
     since: SinceQuery = None,
     until: UntilQuery = None,
@@ -175,8 +180,9 @@ def handoff_tickets(
 
 @router.get("/v1/stats/sla-risk", response_model=StatsOut, responses=_CSV)
 def sla_risk(
+    caller: StatsReader,
+    tenant: TenantDep,
     svc: ServiceDep,
-    tenant: TenantQuery = "default",
     threshold: Annotated[
         float, Query(ge=0.0, le=1.0, description="Least predicted breach risk listed.")
     ] = 0.5,
@@ -189,7 +195,7 @@ def sla_risk(
 
 
 @router.get("/v1/labels", tags=["models"], response_model=LabelsOut)
-def labels(svc: ServiceDep, tenant: TenantQuery = "default") -> LabelsOut:
+def labels(caller: FeedbackCaller, tenant: TenantDep, svc: ServiceDep) -> LabelsOut:
     """Every label the tenant's active model knows, per head (what an agent may correct a prediction to)."""
     bundle = svc.models.assign(tenant, None).serving
     known = bundle.manifest.get("labels", {})

@@ -7,7 +7,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from embeddings import get_encoder
 from serving.app import create_app
+from serving.keys import ALL_SCOPES, KeyStore
 from serving.settings import load_settings
 from training.demo import build_demo
 
@@ -31,12 +33,80 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data_dir
 
 
+KeyMaker = Callable[..., str]
+
+
 @pytest.fixture(scope="session")
-def client(demo_dir: Path) -> Iterator[TestClient]:
-    """The app in-process (real models, real SQLite), lifespan run once for the session."""
+def make_key(demo_dir: Path) -> Iterator[KeyMaker]:
+    """Creates a real API key in the demo database: make_key(tenant, scopes=ALL, expires=None) -> secret."""
+    store = KeyStore(load_settings(data_dir=demo_dir).database_path)
+
+    def make(
+        tenant: str = "default",
+        scopes: tuple[str, ...] | list[str] = ALL_SCOPES,
+        expires: datetime | None = None,
+        name: str = "test",
+    ) -> str:
+        return store.create(tenant, scopes, name=name, expires=expires).secret
+
+    yield make
+    store.close()
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture(scope="session")
+def admin_key(make_key: KeyMaker) -> str:
+    """A key of tenant 'default' with every scope."""
+    return make_key("default", name="test admin")
+
+
+@pytest.fixture(scope="session")
+def other_key(make_key: KeyMaker) -> str:
+    """A key of another tenant ('other') with every scope: it must never see tenant 'default'."""
+    return make_key("other", name="other tenant admin")
+
+
+@pytest.fixture(scope="session")
+def client(demo_dir: Path, admin_key: str) -> Iterator[TestClient]:
+    """The app in-process (real models, real SQLite), lifespan run once for the session.
+
+    Every request carries an all-scopes key of tenant 'default' unless it sets its own headers.
+    """
     app = create_app(load_settings(data_dir=demo_dir))
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(admin_key)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def anonymous(client: TestClient) -> TestClient:
+    """The same app (already loaded), without any key."""
+    return TestClient(client.app, raise_server_exceptions=False)
+
+
+TenantClient = Callable[[str], TestClient]
+
+
+@pytest.fixture(scope="session")
+def tenant_client(client: TestClient, make_key: KeyMaker) -> TenantClient:
+    """tenant_client(t): a client of the same app whose every request carries an all-scopes key of tenant t."""
+    clients: dict[str, TestClient] = {}
+
+    def of(tenant: str) -> TestClient:
+        if tenant not in clients:
+            secret = make_key(tenant, name=f"test {tenant}")
+            clients[tenant] = TestClient(client.app, raise_server_exceptions=False, headers=bearer(secret))
+        return clients[tenant]
+
+    return of
+
+
+@pytest.fixture(scope="session")
+def live_headers(make_key: KeyMaker) -> dict[str, str]:
+    """Headers with an all-scopes key of tenant 'default' for the live server."""
+    return bearer(make_key("default", name="live server test"))
 
 
 def _free_port() -> int:

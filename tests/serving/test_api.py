@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -81,15 +82,15 @@ def test_triage_rejects_bad_input_naming_the_field(
 ) -> None:
     response = client.post("/v1/triage", json=payload)
     assert response.status_code == 422
-    detail = response.json()["detail"]
-    assert any(field in map(str, d["loc"]) for d in detail), detail
-    assert all(d["msg"] for d in detail)
+    errors = response.json()["errors"]
+    assert any(field in map(str, d["loc"]) for d in errors), errors
+    assert all(d["msg"] for d in errors)
     assert "Traceback" not in response.text
 
 
 def test_triage_size_limit_is_named_in_the_error(client: TestClient) -> None:
     response = client.post("/v1/triage", json={"body": "y" * (MAX_BODY_CHARS + 1)})
-    assert "20000" in response.json()["detail"][0]["msg"]
+    assert "20000" in response.json()["errors"][0]["msg"]
     # The oversized input is not echoed back.
     assert len(response.text) < 1000
 
@@ -99,14 +100,14 @@ def test_triage_rejects_invalid_json(client: TestClient) -> None:
         "/v1/triage", content=b'{"body": "unterminated', headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["type"] == "json_invalid"
+    assert response.json()["errors"][0]["type"] == "json_invalid"
 
 
 def test_batch_limits(client: TestClient) -> None:
     assert client.post("/v1/triage:batch", json={"tickets": []}).status_code == 422
     too_many = {"tickets": [{"body": "x"}] * (MAX_BATCH + 1)}
     response = client.post("/v1/triage:batch", json=too_many)
-    assert response.status_code == 422 and "tickets" in response.json()["detail"][0]["loc"]
+    assert response.status_code == 422 and "tickets" in response.json()["errors"][0]["loc"]
 
 
 def test_classify_extract_summarize(client: TestClient) -> None:
@@ -118,7 +119,8 @@ def test_classify_extract_summarize(client: TestClient) -> None:
     assert summary["headline"] and summary["language"] == "zh"
 
 
-def test_cases_crud_and_similar(client: TestClient) -> None:
+def test_cases_crud_and_similar(client: TestClient, tenant_client: Callable[[str], TestClient]) -> None:
+    default_client, client = client, tenant_client("acme")
     case = {
         "id": "T-1",
         "title": "Badge reader at gate 4 rejects all cards",
@@ -136,7 +138,9 @@ def test_cases_crud_and_similar(client: TestClient) -> None:
     )
     assert [c["id"] for c in similar.json()["similar_cases"]] == ["T-1"]
     # Another tenant never sees it.
-    other = client.post("/v1/similar", json={"body": "gate 4 badge reader refuses my card", "k": 50}).json()
+    other = default_client.post(
+        "/v1/similar", json={"body": "gate 4 badge reader refuses my card", "k": 50}
+    ).json()
     assert "T-1" not in [c["id"] for c in other["similar_cases"]]
     assert client.delete("/v1/cases/T-1", params={"tenant": "acme"}).status_code == 204
     assert client.get("/v1/cases/T-1", params={"tenant": "acme"}).status_code == 404
@@ -145,7 +149,7 @@ def test_cases_crud_and_similar(client: TestClient) -> None:
 
 def test_cases_reject_blank_body(client: TestClient) -> None:
     response = client.post("/v1/cases", json={"cases": [{"id": "x", "body": "  "}]})
-    assert response.status_code == 422 and "body" in response.json()["detail"][0]["loc"]
+    assert response.status_code == 422 and "body" in response.json()["errors"][0]["loc"]
 
 
 def test_ops_endpoints(client: TestClient) -> None:
@@ -203,7 +207,7 @@ def test_business_rules_raise_priority_and_say_why(client: TestClient) -> None:
     assert plain["rules"] == [] and plain["value"] in ("P3", "P4")
 
 
-def test_redact_pii_setting_scrubs_stored_case_text(demo_dir: Path) -> None:
+def test_redact_pii_setting_scrubs_stored_case_text(demo_dir: Path, make_key: Callable[..., str]) -> None:
     app = create_app(load_settings(data_dir=demo_dir, redact_pii=True))
     case = {
         "id": "PII-1",
@@ -211,9 +215,20 @@ def test_redact_pii_setting_scrubs_stored_case_text(demo_dir: Path) -> None:
         "body": "Please call me on 13812345678 or write to li.lei@example.com about the VPN.",
         "resolution": "Called 13812345678 and reset the VPN profile.",
     }
-    with TestClient(app) as redacting:
+    with TestClient(app, headers={"Authorization": f"Bearer {make_key('pii')}"}) as redacting:
         assert redacting.post("/v1/cases", json={"cases": [case]}).status_code == 201
         stored = redacting.get("/v1/cases/PII-1", params={"tenant": "pii"}).json()
     assert "13812345678" not in stored["body"] and "li.lei@example.com" not in stored["body"]
     assert "[PHONE]" in stored["body"] and "[EMAIL]" in stored["body"]
     assert "13812345678" not in stored["resolution"] and "VPN" in stored["resolution"]
+
+
+def test_extract_anchors_times_to_created_at_and_marks_partial_dates(client: TestClient) -> None:
+    body = {"title": "VPN down", "body": "VPN dropped at 03:12 UTC; same on 8月13日. Employee ID A10234."}
+    anchored = client.post("/v1/extract", json={**body, "created_at": "2026-03-04T23:30:00-05:00"})
+    assert anchored.status_code == 200, anchored.text
+    fields = {f["text"]: f for f in anchored.json()["fields"]}
+    assert fields["03:12 UTC"]["value"] == "2026-03-05T03:12:00+00:00" and not fields["03:12 UTC"]["partial"]
+    assert fields["A10234"]["type"] == "employee_id"
+    loose = {f["text"]: f for f in client.post("/v1/extract", json=body).json()["fields"]}
+    assert (loose["8月13日"]["value"], loose["8月13日"]["partial"]) == ("08-13", True)

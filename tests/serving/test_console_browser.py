@@ -234,7 +234,9 @@ def test_console_renders_ticket_text_as_text_not_markup(console: ConsolePage) ->
     assert console.page_errors == [], f"script errors on the page: {console.page_errors}"
 
 
-def test_console_flags_an_open_case_the_ticket_repeats(console: ConsolePage) -> None:
+def test_console_flags_an_open_case_the_ticket_repeats(
+    console: ConsolePage, live_headers: dict[str, str]
+) -> None:
     import httpx
 
     expect = _expect()
@@ -247,7 +249,9 @@ def test_console_flags_an_open_case_the_ticket_repeats(console: ConsolePage) -> 
         "body": page.locator("#body").input_value(),
         "status": "open",
     }
-    stored = httpx.post(f"{console.base_url}/v1/cases", json={"cases": [open_case]}, timeout=60)
+    stored = httpx.post(
+        f"{console.base_url}/v1/cases", json={"cases": [open_case]}, headers=live_headers, timeout=60
+    )
     assert stored.status_code == 201, stored.text
     try:
         console.triage(200)
@@ -260,4 +264,31 @@ def test_console_flags_an_open_case_the_ticket_repeats(console: ConsolePage) -> 
         assert console.page_errors == [], f"script errors on the page: {console.page_errors}"
         assert console.foreign_requests() == []
     finally:
-        httpx.delete(f"{console.base_url}/v1/cases/CONSOLE-OPEN-1", timeout=60)
+        httpx.delete(f"{console.base_url}/v1/cases/CONSOLE-OPEN-1", headers=live_headers, timeout=60)
+
+
+def test_console_on_loopback_gets_its_own_key_and_sends_it(console: ConsolePage) -> None:
+    expect = _expect()
+    page = console.page
+    console.open()
+    expect(page.get_by_test_id("api-key")).to_have_value(re.compile(r"^tc_"))
+    page.get_by_test_id("example-en").click()
+    with page.expect_request(lambda r: urlsplit(r.url).path == "/v1/triage") as sent:
+        console.triage(200)
+    assert sent.value.headers["authorization"].startswith("Bearer tc_")
+    assert console.page_errors == []
+
+
+def test_console_sends_and_the_server_checks_a_typed_key(console: ConsolePage) -> None:
+    expect = _expect()
+    page = console.page
+    console.open()
+    page.locator("details.settings summary").click()
+    page.get_by_test_id("api-key").fill("tt_abcdefgh_" + "x" * 43)
+    page.get_by_test_id("api-key").dispatch_event("change")
+    page.get_by_test_id("example-en").click()
+    with page.expect_request(lambda r: urlsplit(r.url).path == "/v1/triage") as sent:
+        console.triage(401)
+    assert sent.value.headers["authorization"] == "Bearer tt_abcdefgh_" + "x" * 43
+    expect(page.locator("#form-error")).to_contain_text("Not allowed")
+    assert console.page_errors == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,7 +34,14 @@ TICKETS = [
 
 
 @pytest.fixture(scope="module")
-def triaged(client: TestClient) -> list[dict[str, object]]:
+def dash(tenant_client: Callable[[str], TestClient]) -> TestClient:
+    """A client whose key belongs to tenant 'dash' (the figures below count only its tickets)."""
+    return tenant_client(TENANT)
+
+
+@pytest.fixture(scope="module")
+def triaged(dash: TestClient) -> list[dict[str, object]]:
+    client = dash
     results = []
     for ticket in TICKETS:
         response = client.post("/v1/triage", json=ticket | {"tenant": TENANT})
@@ -71,7 +79,8 @@ def _stats(client: TestClient, figure: str, **params: str) -> dict[str, object]:
     return body
 
 
-def test_stats_volume_and_routing_count_the_triaged_tickets(client: TestClient, triaged: list[dict]) -> None:
+def test_stats_volume_and_routing_count_the_triaged_tickets(dash: TestClient, triaged: list[dict]) -> None:
+    client = dash
     volume = _stats(client, "volume")
     assert volume["columns"] == ["bucket", "key", "tickets"] and volume["bucket"] == "hour"
     assert sum(r[2] for r in volume["rows"]) == len(TICKETS)
@@ -102,7 +111,8 @@ def test_stats_quality_handoffs_and_suggestions_follow_feedback(
     assert {r[0] for r in coverage["rows"]} == {"department", "category", "priority"}
 
 
-def test_stats_csv_export_is_the_same_table(client: TestClient, triaged: list[dict]) -> None:
+def test_stats_csv_export_is_the_same_table(dash: TestClient, triaged: list[dict]) -> None:
+    client = dash
     response = client.get("/v1/stats/volume", params={"tenant": TENANT, "range": "today", "format": "csv"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
@@ -110,7 +120,8 @@ def test_stats_csv_export_is_the_same_table(client: TestClient, triaged: list[di
     assert rows[0] == ["bucket", "key", "tickets"] and sum(int(r[2]) for r in rows[1:]) == len(TICKETS)
 
 
-def test_stats_sla_risk_lists_open_tickets_with_their_risk(client: TestClient, triaged: list[dict]) -> None:
+def test_stats_sla_risk_lists_open_tickets_with_their_risk(dash: TestClient, triaged: list[dict]) -> None:
+    client = dash
     everything = client.get("/v1/stats/sla-risk", params={"tenant": TENANT, "threshold": 0}).json()
     assert everything["columns"][:2] == ["ticket_id", "department"]
     listed = {r[0] for r in everything["rows"]}

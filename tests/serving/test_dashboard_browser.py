@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from tests.serving.test_console_browser import (
@@ -164,7 +165,7 @@ def test_dashboard_keyboard_only_reaches_filters_and_exports(
 
 
 def test_console_end_to_end_correction_and_not_helpful_show_on_the_dashboard(
-    browser: Any, live_server: str, tabs: list[Tab], screenshots: Path
+    browser: Any, live_server: str, live_headers: dict[str, str], tabs: list[Tab], screenshots: Path
 ) -> None:
     from playwright.sync_api import expect
 
@@ -178,7 +179,9 @@ def test_console_end_to_end_correction_and_not_helpful_show_on_the_dashboard(
     assert page.evaluate("() => document.getElementById('result').getBoundingClientRect().top") < 844
     predicted = page.get_by_test_id("department-value").inner_text().strip()
     top3 = page.get_by_test_id("department-card").locator(".alt-value").all_inner_texts()
-    labels = page.evaluate("async () => (await (await fetch('/v1/labels')).json()).labels.department")
+    labels = httpx.get(f"{live_server}/v1/labels", headers=live_headers, timeout=60).json()["labels"][
+        "department"
+    ]
     outside = next(label for label in labels if label not in top3 and label != predicted)
     en = json.loads((CATALOGUE / "en.json").read_text(encoding="utf-8"))
 

@@ -59,9 +59,11 @@ def test_server_is_ready(live_server: str) -> None:
     ("language", "title", "body", "department"), CLEAR_CUT, ids=[c[1] for c in CLEAR_CUT]
 )
 def test_clear_cut_tickets_are_routed_right(
-    live_server: str, language: str, title: str, body: str, department: str
+    live_server: str, live_headers: dict[str, str], language: str, title: str, body: str, department: str
 ) -> None:
-    response = httpx.post(f"{live_server}/v1/triage", json={"title": title, "body": body}, timeout=30)
+    response = httpx.post(
+        f"{live_server}/v1/triage", json={"title": title, "body": body}, headers=live_headers, timeout=30
+    )
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["language"] == language
@@ -69,25 +71,86 @@ def test_clear_cut_tickets_are_routed_right(
     assert result["similar_cases"], "the demo store has solved cases to suggest"
 
 
-def test_batch_over_http(live_server: str) -> None:
+def test_batch_over_http(live_server: str, live_headers: dict[str, str]) -> None:
     tickets = [{"title": t, "body": b} for _, t, b, _ in CLEAR_CUT]
-    response = httpx.post(f"{live_server}/v1/triage:batch", json={"tickets": tickets}, timeout=60)
+    response = httpx.post(
+        f"{live_server}/v1/triage:batch", json={"tickets": tickets}, headers=live_headers, timeout=60
+    )
     assert response.status_code == 200
     assert [r["department"]["value"] for r in response.json()["results"]] == [c[3] for c in CLEAR_CUT]
 
 
-def test_bad_input_over_http_is_a_clear_4xx(live_server: str) -> None:
+def test_bad_input_over_http_is_a_clear_4xx(live_server: str, live_headers: dict[str, str]) -> None:
     response = httpx.post(
-        f"{live_server}/v1/triage", content=b"not json", headers={"content-type": "application/json"}
+        f"{live_server}/v1/triage",
+        content=b"not json",
+        headers={"content-type": "application/json", **live_headers},
     )
     assert response.status_code == 422
-    response = httpx.post(f"{live_server}/v1/triage", json={"title": "", "body": "   "})
-    assert response.status_code == 422 and "body" in response.json()["detail"][0]["loc"]
+    assert response.headers["content-type"] == "application/problem+json"
+    response = httpx.post(f"{live_server}/v1/triage", json={"title": "", "body": "   "}, headers=live_headers)
+    assert response.status_code == 422 and "body" in response.json()["errors"][0]["loc"]
 
 
-def test_server_never_reached_the_network(live_server: str, demo_dir: Path) -> None:
+def test_live_server_needs_a_key_and_names_the_request(live_server: str) -> None:
+    response = httpx.post(
+        f"{live_server}/v1/triage",
+        json={"title": "x", "body": "printer broken"},
+        headers={"X-Request-ID": "e2e-1"},
+    )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.headers["x-request-id"] == "e2e-1"
+    assert response.json()["request_id"] == "e2e-1"
+
+
+def test_server_never_reached_the_network(
+    live_server: str, live_headers: dict[str, str], demo_dir: Path
+) -> None:
     httpx.post(
-        f"{live_server}/v1/triage", json={"title": "x", "body": "printer broken on floor 3"}, timeout=30
+        f"{live_server}/v1/triage",
+        json={"title": "x", "body": "printer broken on floor 3"},
+        headers=live_headers,
+        timeout=30,
     )
     attempts = (demo_dir / "network-attempts.log").read_text()
     assert attempts == "", f"the server tried to reach: {attempts}"
+
+
+def test_loopback_gets_metrics_and_a_console_session_but_a_proxied_request_does_not(live_server: str) -> None:
+    metrics = httpx.get(f"{live_server}/metrics")
+    assert metrics.status_code == 200 and "triage_requests_total" in metrics.text
+    session = httpx.get(f"{live_server}/console/session")
+    assert session.status_code == 200 and session.headers["cache-control"] == "no-store"
+    key = session.json()["key"]
+    headers = {"Authorization": f"Bearer {key}"}
+    assert httpx.get(f"{live_server}/v1/models", headers=headers).status_code == 200
+    # The console session does not manage keys.
+    assert httpx.get(f"{live_server}/v1/keys", headers=headers).status_code == 403
+    # Through a proxy on the same machine, or under a foreign host name (DNS rebinding): not local.
+    proxied = {"X-Forwarded-For": "203.0.113.7"}
+    assert httpx.get(f"{live_server}/console/session", headers=proxied).status_code == 403
+    assert httpx.get(f"{live_server}/metrics", headers=proxied).status_code == 401
+    rebound = {"Host": "attacker.example"}
+    assert httpx.get(f"{live_server}/console/session", headers=rebound).status_code == 403
+
+
+def test_live_server_logs_carry_the_request_id_and_no_stack_in_answers(
+    live_server: str, live_headers: dict[str, str], demo_dir: Path
+) -> None:
+    response = httpx.get(
+        f"{live_server}/v1/models/no-such-version", headers={**live_headers, "X-Request-ID": "e2e-404"}
+    )
+    assert response.status_code == 404
+    problem = response.json()
+    assert "no-such-version" in problem["detail"] and str(demo_dir) not in response.text
+    assert problem["request_id"] == "e2e-404" and response.headers["x-request-id"] == "e2e-404"
+    created = httpx.post(
+        f"{live_server}/v1/keys",
+        json={"scopes": ["triage"], "name": "log check"},
+        headers={**live_headers, "X-Request-ID": "e2e-keylog"},
+    )
+    assert created.status_code == 201
+    lines = [line for line in (demo_dir / "server.log").read_text().splitlines() if "[e2e-keylog]" in line]
+    assert any(created.json()["id"] in line and "created" in line for line in lines), lines
+    assert created.json()["secret"] not in (demo_dir / "server.log").read_text()

@@ -5,6 +5,7 @@ Each test writes to its own tenant: the session's app and database are shared wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from knowledge.duplicates import DUPLICATE_THRESHOLD
+
+TenantClient = Callable[[str], TestClient]
 
 pytestmark = pytest.mark.slow
 
@@ -44,8 +47,11 @@ def _text(doc: dict[str, str]) -> str:
     return f"{doc['title']}\n{doc['body']}"
 
 
-def test_articles_round_trip_through_store_and_search(client: TestClient) -> None:
+def test_articles_round_trip_through_store_and_search(
+    client: TestClient, tenant_client: TenantClient
+) -> None:
     tenant = "kb-articles"
+    client = tenant_client(tenant)
     articles = [
         BADGE | {"id": "KB-T1", "department": "Security", "tenant": tenant, "metadata": {"source": "wiki"}},
         EXPENSES | {"id": "KB-T2", "department": "Finance", "tenant": tenant},
@@ -87,8 +93,9 @@ def test_articles_round_trip_through_store_and_search(client: TestClient) -> Non
     assert again.status_code == 404 and "KB-T1" in again.json()["detail"]
 
 
-def test_bulk_delete_reports_unknown_ids(client: TestClient) -> None:
+def test_bulk_delete_reports_unknown_ids(client: TestClient, tenant_client: TenantClient) -> None:
     tenant = "kb-bulk"
+    client = tenant_client(tenant)
     cases = [
         BADGE | {"id": "C1", "tenant": tenant},
         TONER | {"id": "C2", "tenant": tenant},
@@ -109,8 +116,9 @@ def test_bulk_delete_reports_unknown_ids(client: TestClient) -> None:
     assert repeat == {"deleted": [], "not_found": ["C1"]}
 
 
-def test_put_replaces_a_case_and_reembeds_it(client: TestClient) -> None:
+def test_put_replaces_a_case_and_reembeds_it(client: TestClient, tenant_client: TenantClient) -> None:
     tenant = "kb-put"
+    client = tenant_client(tenant)
     case = BADGE | {"id": "P1", "tenant": tenant, "resolution": "Reset the reader.", "status": "open"}
     other = EXPENSES | {"id": "P2", "tenant": tenant}
     assert client.post("/v1/cases", json={"cases": [case, other]}).status_code == 201
@@ -133,8 +141,11 @@ def test_put_replaces_a_case_and_reembeds_it(client: TestClient) -> None:
     assert client.get("/v1/cases/P9", params={"tenant": tenant}).status_code == 404, "PUT must not create"
 
 
-def test_duplicates_flags_an_open_case_with_the_same_text(client: TestClient) -> None:
+def test_duplicates_flags_an_open_case_with_the_same_text(
+    client: TestClient, tenant_client: TenantClient
+) -> None:
     tenant = "kb-dups"
+    client = tenant_client(tenant)
     vpn = {
         "title": "VPN drops every 10 minutes",
         "body": "Since the client update the VPN disconnects every 10 minutes with error 812 on all laptops.",
@@ -205,8 +216,9 @@ def _spike_cases(tenant: str) -> list[dict[str, Any]]:
     return [c | {"tenant": tenant} for c in burst + noise]
 
 
-def test_spikes_reports_a_burst_of_similar_cases(client: TestClient) -> None:
+def test_spikes_reports_a_burst_of_similar_cases(client: TestClient, tenant_client: TenantClient) -> None:
     tenant = "kb-spikes"
+    client = tenant_client(tenant)
     assert client.post("/v1/cases", json={"cases": _spike_cases(tenant)}).status_code == 201
 
     response = client.get("/v1/spikes", params={"tenant": tenant, "now": NOW.isoformat(), "min_size": 5})
@@ -242,15 +254,16 @@ def test_spikes_reports_a_burst_of_similar_cases(client: TestClient) -> None:
 
 
 def test_spikes_refuses_a_window_too_large_to_compare(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, tenant_client: TenantClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tenant = "kb-spikes-cap"
+    client = tenant_client(tenant)
     assert client.post("/v1/cases", json={"cases": _spike_cases(tenant)}).status_code == 201
     monkeypatch.setattr("knowledge.duplicates.MAX_WINDOW_CASES", 4)
     response = client.get("/v1/spikes", params={"tenant": tenant, "now": NOW.isoformat(), "min_size": 3})
     assert response.status_code == 422
-    detail = response.json()["detail"][0]
-    assert detail["loc"] == ["query", "window_hours"] and "shorten the window" in detail["msg"]
+    error = response.json()["errors"][0]
+    assert error["loc"] == ["query", "window_hours"] and "shorten the window" in error["msg"]
 
 
 @pytest.mark.parametrize(
@@ -308,19 +321,22 @@ def test_bad_input_is_a_422_naming_the_field(
 ) -> None:
     response = client.request(method, path, json=payload)
     assert response.status_code == 422, response.text
-    detail = response.json()["detail"]
-    assert any(field in map(str, d["loc"]) for d in detail), detail
-    assert all(d["msg"] for d in detail)
+    errors = response.json()["errors"]
+    assert any(field in map(str, d["loc"]) for d in errors), errors
+    assert all(d["msg"] for d in errors)
     assert "Traceback" not in response.text
 
 
 @pytest.mark.parametrize("kind", ["cases", "articles"])
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-def test_unknown_id_is_a_404_with_a_message(client: TestClient, kind: str, method: str) -> None:
+def test_unknown_id_is_a_404_with_a_message(tenant_client: TenantClient, kind: str, method: str) -> None:
     payload = {"body": "Some text."} if method == "PUT" else None
-    response = client.request(method, f"/v1/{kind}/NO-SUCH-ID", params={"tenant": "kb-none"}, json=payload)
+    response = tenant_client("kb-none").request(
+        method, f"/v1/{kind}/NO-SUCH-ID", params={"tenant": "kb-none"}, json=payload
+    )
     assert response.status_code == 404, response.text
     message = response.json()["detail"]
+    assert response.headers["content-type"] == "application/problem+json"
     assert "NO-SUCH-ID" in message and "kb-none" in message and kind.rstrip("s") in message
 
 

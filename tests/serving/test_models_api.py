@@ -149,7 +149,7 @@ def test_candidate_with_another_encoder_is_refused(client: TestClient, demo_dir:
 )
 def test_feedback_rejects_empty_verdicts(client: TestClient, payload: dict[str, object]) -> None:
     response = client.post("/v1/feedback", json=payload)
-    assert response.status_code == 422 and response.json()["detail"][0]["msg"]
+    assert response.status_code == 422 and response.json()["errors"][0]["msg"]
 
 
 def test_feedback_and_drift(client: TestClient) -> None:
@@ -195,4 +195,4 @@ def test_drift_reports_confidence_and_windows(client: TestClient) -> None:
 def test_drift_rejects_bad_parameters(client: TestClient, params: dict[str, str], field: str) -> None:
     response = client.get("/v1/drift", params=params)
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][-1] == field
+    assert response.json()["errors"][0]["loc"][-1] == field

@@ -245,3 +245,25 @@ def test_completeness_checker_rejects_categories_of_an_unknown_department(tmp_pa
     )
     with pytest.raises(TemplateError, match=r"categories\.Security: department 'Security' has no template"):
         CompletenessChecker.from_yaml(path)
+
+
+@pytest.mark.parametrize(
+    ("department", "category", "text"),
+    [
+        (
+            "IT",
+            "network",
+            "VPN keeps dropping.\n2026-03-04 03:12:07 vpn-gw-01 AUTH_FAILED code=809 user=jdoe",
+        ),
+        ("IT", "account_access", "Please reset my password, Employee ID A10234. Locked out since 03:12 UTC."),
+        ("HR", "onboarding", "New joiner 陈晓东 starts on 2026-03-09, please prepare the accounts."),
+        ("Finance", "reimbursement", "报销单 BX-2026-11-0087 一直没有审批，请帮忙看看。"),
+    ],
+)
+def test_completeness_asks_nothing_more_of_tickets_that_say_what_their_type_needs(
+    department: str, category: str, text: str
+) -> None:
+    extractor = FieldExtractor(use_ner=False)
+    fields = extractor.extract(text, "mixed")
+    result = CompletenessChecker().check(department, fields, "en", category=category)
+    assert result.complete, (result.missing, [(f.type, f.text) for f in fields])

@@ -37,6 +37,7 @@ def test_every_field_pattern_runs_on_re2() -> None:
     [
         (r"\d{3}", "[A-Za-z]", r"\d", "x123 4567 890"),
         (r"\d{3}", "[A-Za-z]", r"\d", "a 12345 678"),
+        (r"\d{3}", "[A-Za-z]", r"\d", "中x123 中4567 八890中 12"),  # offsets back from UTF-8 bytes
         (r"ORA-\d{3,6}", "[A-Za-z0-9]", "[A-Za-z0-9]", "ORA-00600 xORA-123 ORA-1234567 ORA-01555."),
         (r"\d{2}", r"\.", "", "1.23 45 6.78 x.9"),
     ],
@@ -65,6 +66,8 @@ def test_rx_named_groups_are_addressable_by_name() -> None:
         ("x-" * 20_000) + "1",
         "ORA-" * 10_000,
         "@" + "a." * 20_000,
+        "xusers john " * 4_000,  # a keyword inside a word, refused at every repeat
+        "中xserver db01 " * 4_000,
     ],
 )
 def test_extract_scans_adversarial_text_quickly(text: str) -> None:

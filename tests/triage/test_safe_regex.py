@@ -34,3 +34,14 @@ def test_compile_refuses_backtracking_fallbacks_naming_them(pattern: str) -> Non
 def test_compile_refuses_invalid_patterns_naming_them() -> None:
     with pytest.raises(safe_regex.UnsafePattern, match=r"rule .broken.*not a valid"):
         safe_regex.compile(r"(unclosed", name="rule 'broken'")
+
+
+def test_pattern_set_reports_which_patterns_occur() -> None:
+    patterns = safe_regex.PatternSet([r"(?i)vpn", r"\d{3}", "中文"])
+    assert patterns.matching("My VPN dropped, 中文") == {0, 2}
+    assert patterns.matching("nothing here") == set()
+
+
+def test_pattern_set_refuses_a_pattern_re2_cannot_run() -> None:
+    with pytest.raises(safe_regex.UnsafePattern, match="field rules: pattern 1"):
+        safe_regex.PatternSet(["ok", r"(?<!a)b"], name="field rules")

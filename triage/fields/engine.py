@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from triage import safe_regex
 from triage.safe_regex import Pattern
@@ -173,7 +173,17 @@ class Rx:
     refused match costs one more search from the next boundary, not one per character.
     """
 
-    __slots__ = ("_after", "_before", "_body", "_restart", "check", "index", "pattern")
+    __slots__ = (
+        "_after",
+        "_after_char",
+        "_before",
+        "_body",
+        "_restart",
+        "check",
+        "index",
+        "pattern",
+        "source",
+    )
 
     def __init__(
         self,
@@ -187,6 +197,8 @@ class Rx:
         name: str = "field pattern",
     ) -> None:
         flags = {"ignore_case": ignore_case, "multiline": multiline}
+        # The pattern without its boundaries, flags inline: what a PatternSet prefilter looks for.
+        self.source = ("(?i)" if ignore_case else "") + ("(?m)" if multiline else "") + pattern
         self._before: Pattern | None = None
         self._restart: Pattern | None = None
         self._body = 0
@@ -207,36 +219,76 @@ class Rx:
             if after
             else None
         )
+        # One character class after the match: tested per character, without a regex call.
+        self._after_char = (
+            _CharTest(self._after) if self._after is not None and _is_char_class(after) else None
+        )
         self.check = check
 
     def accepts(self, text: str, hit: Hit) -> bool:
         start, end = hit.span()
         if self._before is not None and start and self._before.search(text[max(0, start - _WINDOW) : start]):
             return False
-        if self._after is not None and end < len(text) and self._after.match(text[end : end + _WINDOW]):
+        if self._after_char is not None:
+            if end < len(text) and self._after_char(text[end]):
+                return False
+        elif self._after is not None and end < len(text) and self._after.match(text[end : end + _WINDOW]):
             return False
         return self.check is None or self.check(hit, text)
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Hit]:
         """Matches that pass the boundary checks, left to right, not overlapping."""
         limit = len(text) if endpos is None else endpos
-        pattern = self.pattern
-        while pos <= limit:
-            restart = -1
-            for m in pattern.finditer(text, pos, limit):
-                hit = Hit(m, self.index, 0, self._body)
+        restart = -1
+        for m in self.pattern.finditer(text, pos, limit):
+            hit = Hit(m, self.index, 0, self._body)
+            if self.accepts(text, hit):
+                yield hit
+            else:
+                restart = hit.start()
+                break
+        if restart >= 0:
+            yield from self._after_refusal(text, restart, limit)
+
+    def _after_refusal(self, text: str, refused: int, limit: int) -> Iterator[Hit]:
+        """Go on searching after a refused match that started at ``refused``.
+
+        RE2's binding re-encodes a ``str`` on every call, so searching again from each refused
+        start would cost the whole text each time; the text is encoded once here and searched as
+        bytes from each new start, as a backtracking engine would try the next start.
+        """
+        if not safe_regex.uses_re2(self.pattern):  # a deployment's look-around pattern on ``re``
+            pos = refused + 1
+            while pos <= limit:
+                hit = next(
+                    (Hit(m, self.index, 0, self._body) for m in self.pattern.finditer(text, pos, limit)), None
+                )
+                if hit is None:
+                    return
                 if self.accepts(text, hit):
                     yield hit
+                    pos = max(hit.end(), hit.start() + 1)
                 else:
-                    restart = hit.start()
-                    break
-            if restart < 0:
+                    pos = hit.start() + 1
+            return
+        data = text.encode("utf-8")
+        offsets = _Offsets(text, data)
+        pattern = self._restart or self.pattern
+        # The next match's boundary character may be the refused match's first one.
+        pos = offsets.byte(refused if self._restart is not None else refused + 1)
+        end = offsets.byte(limit)
+        while pos <= end:
+            m = cast(Any, pattern).search(data, pos, end)  # RE2 searches bytes without re-encoding
+            if m is None:
                 return
-            if self._restart is not None:
-                # The next match's boundary character may be the refused match's first one.
-                pattern, pos = self._restart, restart
+            hit = Hit(_CharSpans(text, m, offsets), self.index, 0, self._body)
+            if self.accepts(text, hit):
+                yield hit
+                pos = m.end() if m.end() > m.start() else m.end() + 1
+                pattern = self.pattern if self._restart is None else self._restart
             else:
-                pos = restart + 1
+                refused = hit.start()
+                pos = offsets.byte(refused if self._restart is not None else refused + 1)
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> Hit | None:
         return next(self.finditer(text, pos, endpos), None)
@@ -260,6 +312,65 @@ class Rx:
     def fullmatch(self, text: str, pos: int = 0, endpos: int | None = None) -> bool:
         """Whether ``text[pos:endpos]`` matches as a whole (meant for short slices; no boundaries)."""
         return self.pattern.fullmatch(text[pos:endpos]) is not None
+
+
+class _Offsets:
+    """Byte offsets of a text's UTF-8 encoding and back to character offsets."""
+
+    __slots__ = ("_byte_of_char", "_char_of_byte")
+
+    def __init__(self, text: str, data: bytes) -> None:
+        if len(data) == len(text):  # ASCII: the same offsets
+            self._byte_of_char: list[int] | None = None
+            self._char_of_byte: dict[int, int] | None = None
+            return
+        byte_of_char = [0]
+        for ch in text:
+            byte_of_char.append(byte_of_char[-1] + len(ch.encode("utf-8")))
+        self._byte_of_char = byte_of_char
+        self._char_of_byte = {b: c for c, b in enumerate(byte_of_char)}
+
+    def byte(self, char: int) -> int:
+        return char if self._byte_of_char is None else self._byte_of_char[char]
+
+    def char(self, byte: int) -> int:
+        if byte < 0 or self._char_of_byte is None:
+            return byte
+        return self._char_of_byte[byte]
+
+
+class _CharSpans:
+    """A bytes match of RE2 seen with character offsets into the ``str`` it was encoded from."""
+
+    __slots__ = ("_spans", "_text")
+
+    def __init__(self, text: str, m: Any, offsets: _Offsets) -> None:
+        self._text = text
+        self._spans = [(offsets.char(m.start(i)), offsets.char(m.end(i))) for i in range(m.re.groups + 1)]
+
+    def start(self, group: int = 0) -> int:
+        return self._spans[group][0]
+
+    def end(self, group: int = 0) -> int:
+        return self._spans[group][1]
+
+    def group(self, group: int = 0) -> str | None:
+        start, end = self._spans[group]
+        return None if start < 0 else self._text[start:end]
+
+
+class _CharTest:
+    """Whether one character is in a compiled one-class pattern: ASCII from a table built once."""
+
+    __slots__ = ("_ascii", "_pattern")
+
+    def __init__(self, pattern: Pattern) -> None:
+        self._pattern = pattern
+        self._ascii = tuple(pattern.fullmatch(chr(i)) is not None for i in range(128))
+
+    def __call__(self, ch: str) -> bool:
+        code = ord(ch)
+        return self._ascii[code] if code < 128 else self._pattern.fullmatch(ch) is not None
 
 
 def _is_char_class(pattern: str) -> bool:

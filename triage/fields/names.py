@@ -31,6 +31,11 @@ def _words(text: str, sep: str | None = None) -> tuple[str, ...]:
     return tuple(text.split(sep))
 
 
+def _starts_han(word: str) -> bool:
+    """Whether ``word`` starts with a Chinese character (the ranges of ``HAN_CLASS``)."""
+    return bool(word) and ("\u3400" <= word[0] <= "\u4dbf" or "\u4e00" <= word[0] <= "\u9fff")
+
+
 def has_han(text: str) -> bool:
     """Whether ``text`` holds a Chinese character."""
     return _HAN.search(text) is not None
@@ -347,7 +352,7 @@ def _emit_person(text: str, start: int, end: int, out: list[Candidate]) -> None:
 
 def _guess_tag(word: str) -> str:
     """A tag for a word missing from jieba's dictionary."""
-    if _HAN.match(word):
+    if _starts_han(word):
         return _NEW_WORD
     if word.isascii() and any(ch.isalpha() for ch in word):
         return "eng"
@@ -358,7 +363,7 @@ def _guess_tag(word: str) -> str:
 
 def _plausible_chinese_name(word: str, known: bool) -> bool:
     """A dictionary ``nr`` word or an unknown word that looks like a surname plus given name."""
-    if not 2 <= len(word) <= 4 or word in _PERSON_STOP or not all(_HAN.match(ch) for ch in word):
+    if not 2 <= len(word) <= 4 or word in _PERSON_STOP or not all(_starts_han(ch) for ch in word):
         return False
     if word[-1] in _PLACE_SUFFIXES or word[-1] in _NOT_IN_NAME:
         return False
@@ -396,7 +401,7 @@ def _chinese_places(
 
 def _is_place_token(token: tuple[int, int, str, str], lexicon: Lexicon, first: bool) -> bool:
     _, _, word, flag = token
-    if len(word) < 2 or word in _LOCATION_STOP or word in lexicon.zh_non_places or not _HAN.match(word):
+    if len(word) < 2 or word in _LOCATION_STOP or word in lexicon.zh_non_places or not _starts_han(word):
         return False
     if flag == "ns" or word in lexicon.zh_regions:
         return True
@@ -461,7 +466,7 @@ def _organizations_from_tokens(
     (湖北电力, 北京移动), and the carriers (联通, 电信) where the context says so."""
     n = len(tokens)
     for i, (start, end, word, flag) in enumerate(tokens):
-        if not _HAN.match(word):
+        if not _starts_han(word):
             continue
         suffix = _org_suffix(word, lexicon)
         if suffix is not None and word not in lexicon.zh_org_stop:
@@ -500,7 +505,7 @@ def _organization_start(tokens: list[tuple[int, int, str, str]], i: int, lexicon
     j = i
     while j > 0 and end - tokens[j - 1][0] <= 16:
         _, _, p_word, p_flag = tokens[j - 1]
-        if p_word in _ORG_WALK_STOP or (not _HAN.match(p_word) and p_flag != "eng"):
+        if p_word in _ORG_WALK_STOP or (not _starts_han(p_word) and p_flag != "eng"):
             break
         known = (
             p_word in lexicon.zh_org_groups or p_word in lexicon.zh_org_units or p_word in lexicon.zh_regions
@@ -646,7 +651,7 @@ def chinese_tagged_entities(
                 and p_word not in _ORG_WALK_STOP
             ):
                 out.append(Candidate(p_start, end, "organization", text[p_start:end]))
-        elif len(word) >= 3 and word.endswith("部") and word not in _DEPT_STOP and _HAN.match(word):
+        elif len(word) >= 3 and word.endswith("部") and word not in _DEPT_STOP and _starts_han(word):
             out.append(Candidate(start, end, "organization", word))
     _chinese_systems(tokens, text, in_organization, out)
     _chinese_places(tokens, text, lexicon, out)

@@ -17,6 +17,7 @@ from typing import Any
 
 import phonenumbers
 
+from triage import safe_regex
 from triage.fields.engine import Candidate, Hit, Rx
 from triage.fields.numbers import CN_NUM_CHARS, NUM, number, valid_luhn, valid_resident_id
 
@@ -69,6 +70,10 @@ def rule(
     check: Callable[[Hit, str], bool] | None = None,
     pii: bool = False,
 ) -> Rule:
+    # An English keyword (group ``en``) starts a word: a line start or a non-letter before it is
+    # part of the match, so RE2 never proposes "ticket" inside "xticket" for a check to refuse.
+    for group in ("(?P<en>", "(?P<en2>"):
+        pattern = pattern.replace(group, "(?:^|[^A-Za-z])" + group)
     return Rule(
         field_type,
         Rx(
@@ -405,6 +410,11 @@ def _prefix_rule(field_type: str, pattern: str, needles: str) -> Rule:
     return rule(field_type, pattern, needles, before=AN, after=AN)
 
 
+def _keyword_start(hit: Hit) -> int:
+    """Where the keyword starts: the ``en`` group when it took part (a boundary character may precede it)."""
+    return hit.start("en") if hit.has("en") else hit.start()
+
+
 def _keyword_rule(
     field_type: str, keywords: str, needles: str, not_after: str = "", word_end: str = ""
 ) -> Rule:
@@ -420,7 +430,9 @@ def _keyword_rule(
     if not_after:
         after_rx = Rx(f"(?:{not_after})$", ignore_case=True, name=f"{field_type} keyword context")
         checks.append(
-            lambda hit, text: not after_rx.pattern.search(text[max(0, hit.start() - 12) : hit.start()])
+            lambda hit, text: (
+                not after_rx.pattern.search(text[max(0, _keyword_start(hit) - 12) : _keyword_start(hit)])
+            )
         )
     return rule(
         field_type,
@@ -991,10 +1003,30 @@ def repeated_lines(text: str, out: list[Candidate]) -> None:
             start = text.find(line, end)
 
 
+_PREFILTERS: dict[int, tuple[safe_regex.PatternSet, tuple[int, ...]]] = {}
+
+
+def _prefilter(rules: Sequence[Rule]) -> tuple[safe_regex.PatternSet, tuple[int, ...]]:
+    """One RE2 set of the rules' patterns that run on RE2 (the rest always run)."""
+    key = id(rules)
+    if key not in _PREFILTERS:
+        members = tuple(i for i, r in enumerate(rules) if safe_regex.uses_re2(r.rx.pattern))
+        patterns = safe_regex.PatternSet((rules[i].rx.source for i in members), name="field rules")
+        _PREFILTERS[key] = (patterns, members)
+    return _PREFILTERS[key]
+
+
 def run_rules(rules: Sequence[Rule], text: str, lowered: str, out: list[Candidate]) -> None:
-    """Apply each rule whose needles occur; every accepted match becomes a candidate."""
-    for r in rules:
-        if not r.applies(lowered):
+    """Apply each rule whose needles and pattern occur; every accepted match becomes a candidate.
+
+    One pass of an RE2 set finds which patterns occur at all: each rule's own search (which
+    re-encodes the text in RE2's binding) runs only for those.
+    """
+    patterns, members = _prefilter(rules)
+    occurring = patterns.matching(text)
+    absent = {members[i] for i in range(len(members)) if i not in occurring}
+    for index, r in enumerate(rules):
+        if index in absent or not r.applies(lowered):
             continue
         for hit in r.rx.finditer(text):
             found = r.emit(hit, text)

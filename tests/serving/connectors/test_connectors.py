@@ -298,3 +298,11 @@ def test_backoff_honours_retry_after() -> None:
         == 10.0
     )
     assert retry_after_seconds("soon", 0.0) is None
+
+
+def test_store_remembers_each_tickets_last_group(tmp_path: Path) -> None:
+    store = ConnectorStore(tmp_path / "k.db", Fernet.generate_key())
+    assert store.last_group("c", "1") is None
+    store.set_group("c", "1", "360001")
+    store.set_group("c", "1", "360002")
+    assert store.last_group("c", "1") == "360002" and store.last_group("c", "2") is None

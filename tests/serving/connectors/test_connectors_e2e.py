@@ -16,6 +16,7 @@ import httpx
 import pytest
 from triage_client import NotFound, TriageClient, ValidationFailed
 
+from serving.keys import ALL_SCOPES, KeyStore
 from tests.serving.connectors import fixtures as fx
 from tests.serving.connectors.conftest import Server
 from tests.serving.connectors.standins import (
@@ -101,8 +102,19 @@ def created(system: str, variant: int = 0) -> tuple[bytes, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def api(server: Server) -> Iterator[TriageClient]:
-    with TriageClient(server.base, retries=2) as client:
+def admin_headers(server: Server) -> dict[str, str]:
+    """An all-scopes key of tenant 'default', made in the server's own database."""
+    store = KeyStore(server.data_dir / "knowledge.db")
+    try:
+        return {"Authorization": f"Bearer {store.create('default', ALL_SCOPES, name='connector e2e').secret}"}
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def api(server: Server, admin_headers: dict[str, str]) -> Iterator[TriageClient]:
+    api_key = admin_headers["Authorization"].removeprefix("Bearer ")
+    with TriageClient(server.base, api_key=api_key, retries=2) as client:
         yield client
 
 
@@ -333,26 +345,38 @@ def test_dead_letter_then_manual_retry_writes_each_step_once(api: TriageClient, 
 
 
 def test_sigkill_between_accept_and_write_back_loses_nothing(api: TriageClient, server: Server) -> None:
-    name = "e2e-glpi-kill"
-    with make_stand_in("glpi") as stand_in:
-        add(api, "glpi", stand_in, name)
-        stand_in.inject("timeout", 30)  # the worker is inside initSession when the server dies
-        body, headers = created("glpi")
-        assert (
-            httpx.post(f"{server.base}/v1/webhooks/{name}", content=body, headers=headers).status_code == 202
-        )
+    """Every system's event accepted, the server SIGKILLed with the first write-back in flight."""
+    stand_ins = {system: make_stand_in(system) for system in SYSTEMS}
+    for stand_in in stand_ins.values():
+        stand_in.__enter__()
+    try:
+        first = stand_ins[SYSTEMS[0]]
+        first.inject("timeout", 30)  # the worker is inside this call when the server dies
+        for system, stand_in in stand_ins.items():
+            add(api, system, stand_in, f"e2e-kill-{system}")
+        for system in SYSTEMS:
+            body, headers = created(system, variant=9)
+            url = f"{server.base}/v1/webhooks/e2e-kill-{system}"
+            assert httpx.post(url, content=body, headers=headers).status_code == 202
         deadline = time.monotonic() + 60
-        while not stand_in.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert stand_in.requests, "the worker reached the stand-in"
+        while not first.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert first.requests, "the worker reached the first stand-in"
         server.kill()
-        assert not stand_in.writes
+        assert not any(s.writes for s in stand_ins.values()), "killed before any write-back"
         server.start()
-        [done] = wait_state(api, name, "done")
-        want = expected_writes("glpi", done["predicted"])
-        stand_in.wait_writes(len(want))
+        for system, stand_in in stand_ins.items():
+            [done] = wait_state(api, f"e2e-kill-{system}", "done")
+            want = expected_writes(system, done["predicted"])
+            stand_in.wait_writes(len(want))
         time.sleep(0.5)
-        assert [_with_note_placeholder("glpi", w) for w in stand_in.writes] == want
+        for system, stand_in in stand_ins.items():
+            assert [_with_note_placeholder(system, w) for w in stand_in.writes] == expected_writes(
+                system, api.list_deliveries(connector=f"e2e-kill-{system}")["deliveries"][0]["predicted"]
+            ), system
+    finally:
+        for stand_in in stand_ins.values():
+            stand_in.__exit__(None, None, None)
 
 
 def _ledger(server: Server, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -360,7 +384,7 @@ def _ledger(server: Server, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return conn.execute(sql, args).fetchall()
 
 
-def test_outcomes_close_the_loop(api: TriageClient, server: Server) -> None:
+def test_outcomes_close_the_loop(api: TriageClient, server: Server, admin_headers: dict[str, str]) -> None:
     name = "e2e-generic-loop"
     url = f"{server.base}/v1/webhooks/{name}"
     with make_stand_in("generic") as stand_in:
@@ -373,12 +397,23 @@ def test_outcomes_close_the_loop(api: TriageClient, server: Server) -> None:
         moved = fx.generic_event("reassigned", "T-9", "c-2", department="finance", previous_department="it")
         body = fx.raw(moved)
         assert httpx.post(url, content=body, headers=fx.generic_headers(SECRET, body)).status_code == 202
+        wait_state(api, name, "done", n=2)
+        edited = fx.raw(
+            fx.generic_event("updated", "T-9", "c-2b", body=fx.VPN_BODY + " Still failing today.")
+        )
+        assert httpx.post(url, content=edited, headers=fx.generic_headers(SECRET, edited)).status_code == 202
         solved = fx.generic_event(
             "solved", "T-9", "c-3", department="finance", resolution="Finance reset the VPN token."
         )
         body = fx.raw(solved)
         assert httpx.post(url, content=body, headers=fx.generic_headers(SECRET, body)).status_code == 202
-        wait_state(api, name, "done", n=3)
+        wait_state(api, name, "done", n=4)
+        first, again = stand_in.writes[0].body, stand_in.writes[-1].body
+        assert first["group"] == "it", "the first triage writes our group"
+        assert (again["group"], again["priority"], again["category"]) == (None, None, None), (
+            "a re-triage after the agents moved the ticket leaves their fields alone"
+        )
+        assert again["note"] and "triage" in again["tags"]
 
     key = f"{name}:T-9"
     feedback = _ledger(
@@ -389,7 +424,7 @@ def test_outcomes_close_the_loop(api: TriageClient, server: Server) -> None:
         server, "SELECT from_department, to_department, source FROM reassignments WHERE ticket_id=?", key
     )
     assert moves == [("IT", "Finance", "generic")]
-    case = httpx.get(f"{server.base}/v1/cases/{key}").json()
+    case = httpx.get(f"{server.base}/v1/cases/{key}", headers=admin_headers).json()
     assert case["resolution"] == "Finance reset the VPN token." and case["department"] == "Finance"
     assert case["title"] == fx.VPN_TITLE
     similar = api.triage(fx.VPN_BODY, title=fx.VPN_TITLE)["similar_cases"]
@@ -397,7 +432,7 @@ def test_outcomes_close_the_loop(api: TriageClient, server: Server) -> None:
 
 
 def test_zendesk_solved_ticket_reads_its_resolution_from_the_comments(
-    api: TriageClient, server: Server
+    api: TriageClient, server: Server, admin_headers: dict[str, str]
 ) -> None:
     name = "e2e-zendesk-loop"
     url = f"{server.base}/v1/webhooks/{name}"
@@ -414,7 +449,7 @@ def test_zendesk_solved_ticket_reads_its_resolution_from_the_comments(
         )
         assert httpx.post(url, content=solved, headers=fx.zendesk_headers(SECRET, solved)).status_code == 202
         wait_state(api, name, "done", n=2)
-    case = httpx.get(f"{server.base}/v1/cases/{name}:5158").json()
+    case = httpx.get(f"{server.base}/v1/cases/{name}:5158", headers=admin_headers).json()
     assert case["resolution"] == "Reinstalled the VPN client; error 809 is gone."
     accepted = _ledger(
         server, "SELECT accepted FROM feedback WHERE ticket_id=? AND head='department'", f"{name}:5158"
@@ -474,3 +509,29 @@ def test_webhook_refusals_are_clear_and_counted(api: TriageClient, server: Serve
     assert 'triage_webhooks_total{connector="e2e-edges",outcome="unauthorized"} 1.0' in metrics
     assert 'triage_webhooks_total{connector="e2e-ignored",outcome="ignored"} 1.0' in metrics
     assert 'triage_deliveries{connector="e2e-edges",state="done"} 1.0' in metrics
+
+
+def test_zammad_reassignment_is_told_from_the_group_we_wrote(api: TriageClient, server: Server) -> None:
+    """Zammad sends the group as it is now; the move is against the group we wrote (or last saw)."""
+    name = "e2e-zammad-moves"
+    url = f"{server.base}/v1/webhooks/{name}"
+    with make_stand_in("zammad") as stand_in:
+        add(api, "zammad", stand_in, name)
+        body, headers = created("zammad", variant=8)
+        assert httpx.post(url, content=body, headers=headers).status_code == 202
+        [done] = wait_state(api, name, "done")
+        assert stand_in.tickets["17"]["group_id"] == 3, "IT's group was written"
+        moved = fx.raw(
+            fx.zammad_event(17, "2026-12-04T02:00:00.000Z", article_count=2, group_id=4, state="open")
+        )
+        assert httpx.post(url, content=moved, headers=fx.zammad_headers(SECRET, moved)).status_code == 202
+        again = fx.raw(
+            fx.zammad_event(17, "2026-12-04T02:30:00.000Z", article_count=3, group_id=4, state="open")
+        )
+        assert httpx.post(url, content=again, headers=fx.zammad_headers(SECRET, again)).status_code == 202
+        wait_state(api, name, "done", n=3)
+    moves = _ledger(
+        server, "SELECT from_department, to_department FROM reassignments WHERE ticket_id=?", f"{name}:17"
+    )
+    assert moves == [("IT", "Finance")], "one move; the later update in the same group is none"
+    assert done["predicted"]["department"]["value"] == "IT"
