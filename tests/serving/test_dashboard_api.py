@@ -93,8 +93,9 @@ def test_stats_volume_and_routing_count_the_triaged_tickets(dash: TestClient, tr
 
 
 def test_stats_quality_handoffs_and_suggestions_follow_feedback(
-    client: TestClient, triaged: list[dict]
+    dash: TestClient, triaged: list[dict]
 ) -> None:
+    client = dash
     accuracy = _stats(client, "accuracy")
     assert [(r[0], r[1], r[3], r[4]) for r in accuracy["rows"]] == [
         ("department", triaged[0]["model_version"], 1, 0.0)
