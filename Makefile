@@ -7,12 +7,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-fast check format bench bench-scale bench-finetune browser clean
+.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune bench-ray browser clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,train]"
+	$(BIN)/pip install --quiet -e ".[dev,train,ray]"
 	$(BIN)/pip install --quiet -e clients/python
 	touch $(STAMP)
 
@@ -46,9 +46,14 @@ bench: $(STAMP)
 	$(BIN)/python -m eval.webhook_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.headline_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.fields_bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.pii_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.routing_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.retrieval_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.handling_bench --out BENCHMARKS.md
+
+# Where a ticket's time goes: stage by stage, cProfile, and threads waiting under 8 concurrent callers.
+profile: $(STAMP)
+	$(BIN)/python -m eval.profile_bench --out BENCHMARKS.md
 
 # FAISS at 100k and 1M real-structured vectors (long: embeds ~1M texts once, cached under var/cache).
 bench-scale: $(STAMP)
@@ -57,6 +62,10 @@ bench-scale: $(STAMP)
 # Encoder fine-tuning vs the base encoder (long: fine-tunes MiniLM on CPU once, cached under var/cache).
 bench-finetune: $(STAMP)
 	$(BIN)/python -m eval.finetune_bench --out BENCHMARKS.md
+
+# Backfill and batch triage on Ray against the single-process commands (long: --rows 100000 for the full run).
+bench-ray: $(STAMP)
+	$(BIN)/python -m eval.ray_bench --out BENCHMARKS.md
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

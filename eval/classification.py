@@ -1,6 +1,7 @@
 """Evaluate a model bundle on labelled tickets: metrics JSON and an HTML report with pictures.
 
-Besides quality per head, the report has a ``drift`` section: the evaluated tickets' predicted
+Quality per head is reported for the model alone (``heads``) and, when business rules are given,
+for model + rules as serving applies them (``rules``). The report also has a ``drift`` section: the evaluated tickets' predicted
 labels and confidences against the bundle's training reference (PSI per head, ``eval.drift``).
 """
 
@@ -10,7 +11,8 @@ import base64
 import html
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +23,83 @@ from eval.drift import bundle_drift
 from training.data import TicketTable
 from training.metrics import classification_report, precision_coverage_curve
 from triage.bundle import ModelBundle
+from triage.fields import FieldExtractor
+from triage.language import detect_language
+from triage.rules import RuleEngine
+from triage.types import Prediction, Ticket
 
 HEADS = ("department", "category", "priority")
 
 
 def evaluate_bundle(
-    bundle: ModelBundle, table: TicketTable, encoder: Encoder, vectors: np.ndarray | None = None
+    bundle: ModelBundle,
+    table: TicketTable,
+    encoder: Encoder,
+    vectors: np.ndarray | None = None,
+    rules: RuleEngine | None = None,
+    extractor: FieldExtractor | None = None,
 ) -> dict[str, Any]:
     """Per head: the classification report, abstention figures, and the raw arrays for plots; plus
-    the drift of every head's predictions against the training reference (``drift``)."""
+    the drift of every head's predictions against the training reference (``drift``).
+
+    With ``rules``, the business rules are applied as serving applies them (language, extracted
+    fields, the model's label sets) and ``rules`` holds the same per-head reports for model +
+    rules, with how many predictions the rules changed; ``heads`` stays the model alone.
+    """
     if vectors is None:
         vectors = encoder.encode(table.texts)
     predictions = bundle.router.predict(table.texts, vectors)
     report: dict[str, Any] = {"model_version": bundle.version, "n": len(table), "heads": {}}
+    report["heads"] = _head_reports(bundle, table, predictions)
+    if rules is not None:
+        ruled = apply_rules(bundle, table, predictions, rules, extractor)
+        report["rules"] = {
+            "source": rules.source,
+            "heads": _head_reports(bundle, table, ruled),
+            "changed": {
+                head: sum(a[head] != b[head] for a, b in zip(predictions, ruled, strict=True))
+                for head in bundle.router.heads
+            },
+        }
+    # Drift needs no true labels: every head the model predicts is compared with its reference.
+    report["drift"] = bundle_drift(
+        bundle, {head: [p[head] for p in predictions] for head in bundle.router.heads}
+    )
+    return report
+
+
+def apply_rules(
+    bundle: ModelBundle,
+    table: TicketTable,
+    predictions: Sequence[Mapping[str, Prediction]],
+    rules: RuleEngine,
+    extractor: FieldExtractor | None = None,
+) -> list[dict[str, Prediction]]:
+    """Each ticket's predictions after the business rules, as the serving pipeline applies them."""
+    extractor = extractor or FieldExtractor()
+    extractor.load()
+    labels = bundle.labels
+    out = []
+    for i, (text, heads) in enumerate(zip(table.texts, predictions, strict=True)):
+        when = _parse_time(table.created_at[i] if table.created_at else None)
+        ticket = Ticket(title="", body=text, id=table.ids[i], created_at=when)
+        language = detect_language(text)
+        fields = extractor.extract(text, language, reference_time=when)
+        out.append(rules.apply(ticket, fields, heads, language, labels=labels))
+    return out
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _head_reports(
+    bundle: ModelBundle, table: TicketTable, predictions: Sequence[Mapping[str, Prediction]]
+) -> dict[str, Any]:
+    reports: dict[str, Any] = {}
     for head, truth in table.labels.items():
         if head not in bundle.router.heads:
             continue
@@ -55,18 +121,19 @@ def evaluate_bundle(
             "confidence": confidence.tolist(),
             "abstained": abstained.tolist(),
         }
-        report["heads"][head] = head_report
-    # Drift needs no true labels: every head the model predicts is compared with its reference.
-    report["drift"] = bundle_drift(
-        bundle, {head: [p[head] for p in predictions] for head in bundle.router.heads}
-    )
-    return report
+        reports[head] = head_report
+    return reports
 
 
 def public(report: dict[str, Any]) -> dict[str, Any]:
     """The report without the raw arrays. The department head's figures are also at the top level."""
     heads = {h: {k: v for k, v in r.items() if k != "_arrays"} for h, r in report["heads"].items()}
     out = {k: v for k, v in report.items() if k != "heads"} | {"heads": heads}
+    if "rules" in report:
+        ruled = {
+            h: {k: v for k, v in r.items() if k != "_arrays"} for h, r in report["rules"]["heads"].items()
+        }
+        out["rules"] = report["rules"] | {"heads": ruled}
     if "department" in heads:
         for key in ("accuracy", "macro_f1", "weighted_f1", "ece", "coverage_at_90", "coverage_at_95"):
             out[key] = heads["department"][key]
@@ -210,6 +277,22 @@ def _drift_html(drift: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _rules_html(rules: dict[str, Any]) -> list[str]:
+    keys = ("accuracy", "macro_f1", "weighted_f1", "ece", "coverage_at_90")
+    parts = [
+        "<h2>Model + business rules</h2>",
+        f"<p>Rules from {html.escape(str(rules['source']))}, applied as the server applies them.</p>",
+        "<table><tr><th>head</th>"
+        + "".join(f"<th>{k}</th>" for k in keys)
+        + "<th>changed by rules</th></tr>",
+    ]
+    for head, r in rules["heads"].items():
+        cells = "".join(f"<td>{r[k]:.3f}</td>" for k in keys)
+        parts.append(f"<tr><td>{html.escape(head)}</td>{cells}<td>{rules['changed'].get(head, 0)}</td></tr>")
+    parts.append("</table>")
+    return parts
+
+
 def write_html(report: dict[str, Any], path: Path) -> None:
     """A self-contained HTML page: metrics tables and the three pictures per head, then drift."""
     parts = [
@@ -241,6 +324,8 @@ def write_html(report: dict[str, Any], path: Path) -> None:
                 f"<td>{m['f1']:.3f}</td><td>{m['support']}</td></tr>"
             )
         parts.append("</table>")
+    if "rules" in report:
+        parts.extend(_rules_html(report["rules"]))
     if "drift" in report:
         parts.extend(_drift_html(report["drift"]))
     path.parent.mkdir(parents=True, exist_ok=True)

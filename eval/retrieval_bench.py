@@ -477,6 +477,89 @@ def duplicate_thresholds(samples: Sequence[Sample]) -> str:
 # ---------------------------------------------------------------- report
 
 
+CROSSLINGUAL = Path(__file__).resolve().parent / "resources" / "cn_ict_crosslingual.csv"
+# English distractors for the Chinese -> English direction (itsm test tickets, first ones).
+CROSSLINGUAL_DISTRACTORS = 500
+
+
+def crosslingual(datasets: Path, folder: Path) -> list[Row]:
+    """cn-ict tickets against English descriptions of them written by hand for this check
+    (``eval/resources/cn_ict_crosslingual.csv``: ticket ids and our own English, no dataset text).
+
+    English -> Chinese: each description searches all cn-ict tickets (train + test): is its ticket
+    the top hit / in the top 10, and does the top hit share its label. Chinese -> English: each
+    ticket searches the descriptions mixed with English itsm tickets: is its own description first.
+    Only cross-lingual channels can score these pairs, so BM25 alone cannot answer.
+    """
+    pairs = _csv(CROSSLINGUAL)
+    root = datasets / "cn-ict-fault-tickets" / "split"
+    tickets = _csv(root / "train.csv") + _csv(root / "test.csv")
+    by_id = {r["id"]: r for r in tickets}
+    zh_texts = [r["text"] for r in tickets]
+    en_texts = [p["english"] for p in pairs]
+    distractors = [r["text"] for r in _csv(datasets / "itsm-ticket-assignment" / "split" / "test.csv")]
+    distractors = distractors[:CROSSLINGUAL_DISTRACTORS]
+    main = _embed(_MAIN, zh_texts + en_texts + distractors)
+    targets = [zh_texts.index(by_id[p["id"]]["text"]) for p in pairs]  # first ticket with that text
+    dense = main.encode(en_texts) @ main.encode(zh_texts).T
+    zh_kb = _knowledge_base(
+        folder / "xl-zh",
+        [
+            Document(doc_id=f"z{i}", body=t, department=r["label"])
+            for i, (t, r) in enumerate(zip(zh_texts, tickets, strict=True))
+        ],
+        main,
+        [],
+    )
+    en_docs = [Document(doc_id=f"e{i}", body=t) for i, t in enumerate(en_texts)]
+    en_docs += [Document(doc_id=f"d{i}", body=t) for i, t in enumerate(distractors)]
+    en_kb = _knowledge_base(folder / "xl-en", en_docs, main, [])
+    ours_en, ours_zh = [], []
+    for text in en_texts:
+        hits = zh_kb.search(main.encode([text])[0], "default", k=10, text=text)
+        ours_en.append([int(h.document.doc_id[1:]) for h in hits])
+    zh_queries = [zh_texts[t] for t in targets]
+    for text in zh_queries:
+        hits = en_kb.search(main.encode([text])[0], "default", k=1, text=text)
+        ours_zh.append(hits[0].document.doc_id if hits else "")
+    zh_kb.store.close()
+    en_kb.store.close()
+    reverse_dense = main.encode(zh_queries) @ main.encode(en_texts + distractors).T
+    rankings = {
+        "USE-m3": [list(np.argsort(-row)[:10]) for row in dense],
+        "Ours: hybrid (KnowledgeBase.search)": ours_en,
+    }
+    reverse = {
+        "USE-m3": [
+            f"e{int(np.argmax(row))}" if np.argmax(row) < len(en_texts) else "d" for row in reverse_dense
+        ],
+        "Ours: hybrid (KnowledgeBase.search)": ours_zh,
+    }
+    labels = [by_id[p["id"]]["label"] for p in pairs]
+    rows = []
+    name = f"cn-ict cross-lingual ({len(pairs)} hand-written English descriptions; {len(zh_texts)} Chinese tickets, {len(distractors)} English distractors)"
+    for method, ranked in rankings.items():
+        same = [zh_texts[r[0]] == zh_texts[t] for r, t in zip(ranked, targets, strict=True)]
+        within = [
+            any(zh_texts[i] == zh_texts[t] for i in r[:10]) for r, t in zip(ranked, targets, strict=True)
+        ]
+        label = [tickets[r[0]]["label"] == lab for r, lab in zip(ranked, labels, strict=True)]
+        own = [got == f"e{i}" for i, got in enumerate(reverse[method])]
+        rows.append(
+            Row(
+                name,
+                method,
+                {
+                    "en->zh R@1": float(np.mean(same)),
+                    "en->zh R@10": float(np.mean(within)),
+                    "en->zh label@1": float(np.mean(label)),
+                    "zh->en R@1": float(np.mean(own)),
+                },
+            )
+        )
+    return rows
+
+
 def markdown(rows: Sequence[Row], command: str, seconds: float) -> str:
     out = [
         "## Retrieval quality: hybrid search vs single methods",
@@ -513,7 +596,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="benchmarks file to update (section 'retrieval')"
     )
-    parser.add_argument("--only", default="hadoop,seamonkey,afqmc,ict", help="comma-separated subset")
+    parser.add_argument(
+        "--only", default="hadoop,seamonkey,afqmc,ict,crosslingual", help="comma-separated subset"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     started = time.perf_counter()
@@ -524,6 +609,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "seamonkey": lambda f: gitbugs(args.datasets, "seamonkey", f, samples),
         "afqmc": lambda f: afqmc(args.datasets, f, samples),
         "ict": lambda f: ict(args.datasets, f),
+        "crosslingual": lambda f: crosslingual(args.datasets, f),
     }
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="retrieval-bench-") as tmp:

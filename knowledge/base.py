@@ -35,7 +35,7 @@ from typing import BinaryIO, TypeVar
 import numpy as np
 
 from embeddings import Encoder
-from embeddings.text import ticket_text
+from embeddings.text import MAX_TEXT_CHARS, ticket_text
 from knowledge.index import IndexSnapshots, VectorIndex
 from knowledge.lexical import LexicalIndex, LexicalQuery
 from knowledge.store import Document, DocumentStore, SearchFilters
@@ -71,6 +71,10 @@ class Hit:
     channels: Mapping[str, float] = field(default_factory=dict)  # each channel's similarity
 
 
+# See HybridConfig.floors (python -m eval.relevance_floor).
+RELEVANCE_FLOORS: Mapping[str, float] = {"en": 0.185, "zh": 0.449}
+
+
 @dataclass(frozen=True)
 class HybridConfig:
     """Channel weights per query language family ("en" for any non-Chinese query, "zh").
@@ -97,6 +101,12 @@ class HybridConfig:
     languages: Mapping[str, str] = field(
         default_factory=lambda: {"sentence-transformers": "en", "onnx": "en"}
     )
+    # Relevance floor per query language family: a similar-case search (``relevant_only``) returns
+    # no hit scoring below it, so an off-topic ticket gets no suggestions rather than the least
+    # unrelated cases. Fitted on training data by ``python -m eval.relevance_floor``: the score that
+    # keeps 95 % of true matches (Hadoop gold duplicates found in the top 100; cn-ict train tickets'
+    # nearest other ticket of the same label, leave-one-out).
+    floors: Mapping[str, float] = field(default_factory=lambda: dict(RELEVANCE_FLOORS))
     candidates: int = 50  # fetched per channel before fusion (at least 4k)
     centre_prior: float = 100.0  # dense similarity is cosine around the collection mean, shrunk by this
 
@@ -106,6 +116,12 @@ class HybridConfig:
             if key in self.languages:
                 return self.languages[key]
         return None
+
+    def floor(self, language: str | None) -> float:
+        """The relevance floor for a query of this language family (0 without query text)."""
+        if language is None:
+            return 0.0
+        return float(self.floors.get(language, self.floors.get("en", 0.0)))
 
     def weight(self, language: str, channel: str) -> float:
         table = self.weights.get(language) or self.weights.get("en") or {}
@@ -194,6 +210,10 @@ class KnowledgeBase:
             saved[LEXICAL] = marks[LEXICAL]
             shard = _Shard(dense, lexical, marks, saved)
             self._catch_up(tenant, shard)
+            if not any(shard.marks.values()):
+                # A tenant without a single stored document (a read naming an unknown tenant) gets
+                # an empty shard that is neither kept nor written: reads never create tenants.
+                return shard
             self._tenants[tenant] = shard
             behind = [c for c in marks if shard.saved[c] != shard.marks[c]]
             if behind:
@@ -292,16 +312,26 @@ class KnowledgeBase:
         Every further encoder embeds the documents itself. Durable in the database when this returns.
         ``existing_only``: replace only documents still stored (``DocumentStore.upsert``).
         """
+        row_ids = self.store_documents(docs, vectors, existing_only=existing_only)
+        for tenant in {d.tenant for d in docs}:
+            self._sync(tenant)
+        return row_ids
+
+    def store_documents(
+        self, docs: Sequence[Document], vectors: np.ndarray | None = None, existing_only: bool = False
+    ) -> list[int]:
+        """Store documents with every encoder's vectors in the database, leaving the indexes alone.
+
+        For bulk loads from several processes (``triage backfill``): the indexes catch up from the
+        change log when ``load`` runs next. ``add`` is this plus the catch-up.
+        """
         if not docs:
             return []
         texts = [embedding_text(d.title, d.body) for d in docs]
         if vectors is None:
             vectors = self.encoder.encode(texts)
         extra = {e.name: e.encode(texts) for e in self.extra_encoders}
-        row_ids = self.store.upsert(docs, vectors, self.encoder.name, extra, existing_only=existing_only)
-        for tenant in {d.tenant for d in docs}:
-            self._sync(tenant)
-        return row_ids
+        return self.store.upsert(docs, vectors, self.encoder.name, extra, existing_only=existing_only)
 
     def delete(self, tenant: str, kind: str, doc_ids: Sequence[str]) -> list[str]:
         """Delete documents from the database, every index and every snapshot on disk; returns the ids found."""
@@ -352,13 +382,33 @@ class KnowledgeBase:
         text: str | None = None,
         title: str | None = None,
         filters: SearchFilters | None = None,
+        relevant_only: bool = False,
     ) -> list[Hit]:
         """The k documents of one kind most similar to a query, best first.
 
         ``vector`` is the query's embedding by the main encoder. ``text`` (title and body, as the
         ticket reads) switches on BM25 and the further encoders; ``title``, when given, is weighted
         like document titles. ``filters`` restrict by department, status, language, date, id.
+        ``relevant_only`` drops hits below the relevance floor of the query's language
+        (``HybridConfig.floors``): an off-topic ticket gets fewer hits or none.
         """
+        hits = self._search_kind(vector, tenant, k, kind, exclude_ids, text, title, filters)
+        if relevant_only and text:
+            floor = self.config.floor("zh" if text_language(text) == "zh" else "en")
+            hits = [h for h in hits if h.score >= floor]
+        return hits
+
+    def _search_kind(
+        self,
+        vector: np.ndarray,
+        tenant: str,
+        k: int,
+        kind: str,
+        exclude_ids: Sequence[str],
+        text: str | None,
+        title: str | None,
+        filters: SearchFilters | None,
+    ) -> list[Hit]:
         shard = self._shard(tenant)
         if len(shard.dense[self.encoder.name]) == 0:
             return []
@@ -406,6 +456,10 @@ class KnowledgeBase:
         filters: SearchFilters | None,
         allowed: np.ndarray | None,
     ) -> list[Hit]:
+        # A query reads what the encoder reads: the lexical channel's jieba HMM costs ~0.1 ms per
+        # Han character, so a 20,000-character ticket would spend seconds on words past the cap.
+        text = text[:MAX_TEXT_CHARS] if text else text
+        title = title[:MAX_TEXT_CHARS] if title else title
         # The query's language: its family picks the weight table, its code which documents'
         # words it can be compared with.
         query_language = text_language(text) if text else None

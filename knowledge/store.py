@@ -332,6 +332,20 @@ class DocumentStore:
             ).fetchone()
         return _document(row) if row else None
 
+    def stored_ids(self, tenant: str, kind: str, doc_ids: Sequence[str]) -> set[str]:
+        """Which of these document ids the tenant has stored (of this kind)."""
+        found: set[str] = set()
+        for start in range(0, len(doc_ids), 500):
+            chunk = list(doc_ids[start : start + 500])
+            marks = ",".join("?" for _ in chunk)
+            with self._lock:
+                rows = self.conn.execute(
+                    f"SELECT doc_id FROM documents WHERE tenant=? AND kind=? AND doc_id IN ({marks})",
+                    [tenant, kind, *chunk],
+                ).fetchall()
+            found.update(str(r[0]) for r in rows)
+        return found
+
     def get_rows(self, row_ids: Sequence[int]) -> dict[int, Document]:
         if not row_ids:
             return {}

@@ -9,16 +9,17 @@ stop words and a light plural/-ing/-ed stemmer each raise recall@10.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from bm25s.stopwords import STOPWORDS_EN
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_WORD = re.compile(r"[a-z0-9]+(?:[._\-/:][a-z0-9]+)*")
-_PART = re.compile(r"[._\-/:]")
+from embeddings import safe_regex
+
+_CJK_RUN = safe_regex.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = safe_regex.compile(r"[a-z0-9]+(?:[._\-/:][a-z0-9]+)*")
+_PART = safe_regex.compile(r"[._\-/:]")
 _STOP_EN = frozenset(STOPWORDS_EN)
 # Function words jieba keeps as tokens; they match everywhere and say nothing about a ticket.
 _STOP_ZH = frozenset(

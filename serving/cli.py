@@ -41,6 +41,10 @@ TextOpt = Annotated[
         "--text", help="Text column(s), joined with a newline: --text Title Body (or repeat --text)."
     ),
 ]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(help="Folder with the database, index snapshots and model registry (default ./var)."),
+]
 MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 
@@ -78,6 +82,16 @@ def _friendly_errors() -> Iterator[None]:
         _fail(f"{exc}; 'triage keys list' shows the keys")
     except KeyboardInterrupt:
         _fail("interrupted")
+
+
+@contextmanager
+def _ray_errors() -> Iterator[None]:
+    from serving.ray_support import DataSourceError, RayUnavailable
+
+    try:
+        yield
+    except (RayUnavailable, DataSourceError) as exc:
+        raise CliError(str(exc)) from exc
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
@@ -122,6 +136,40 @@ def _progress() -> Callable[[str], None]:
     return say
 
 
+def _without_pii(settings: Settings, table: Any, say: Callable[[str], None]) -> Any:
+    """With redact_pii on, the training texts redacted as stored cases are (a bundle keeps its vocabulary)."""
+    if not settings.redact_pii:
+        return table
+    from dataclasses import replace
+
+    from triage.fields import FieldExtractor
+    from triage.pii import PiiRedactor
+
+    say(f"redacting personal data in {len(table)} training texts (redact_pii is on)")
+    redactor = PiiRedactor(FieldExtractor())
+    return replace(table, texts=[redactor.text(t) for t in table.texts])
+
+
+def _audit(settings: Settings, tenant: str, action: str, target: str, **summary: Any) -> None:
+    """Append a change made from the command line to the audit trail (no key: the client is "cli")."""
+    from knowledge.audit import AuditEvent, AuditLog
+
+    log = AuditLog(settings.database_path)
+    try:
+        log.append(
+            AuditEvent(
+                tenant=tenant,
+                action=action,
+                target=target,
+                before=summary.get("before"),
+                after=summary.get("after"),
+                client="cli",
+            )
+        )
+    finally:
+        log.close()
+
+
 @app.command()
 def serve(
     config: ConfigOpt = None,
@@ -131,21 +179,38 @@ def serve(
     data_dir: Annotated[
         Path | None, typer.Option(help="Folder with the database and index snapshots.")
     ] = None,
+    on_ray: Annotated[
+        bool, typer.Option("--ray", help="Serve N replicas on Ray Serve behind Ray's HTTP proxy.")
+    ] = False,
+    replicas: Annotated[int, typer.Option(min=1, help="Replicas with --ray.")] = 2,
+    replica_cpus: Annotated[float, typer.Option(min=0.1, help="CPUs Ray reserves per replica.")] = 1.0,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --ray: a Ray cluster ('auto' or HOST:PORT); default a local instance."),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web console at / ."""
-    with _friendly_errors():
+    with _friendly_errors(), _ray_errors():
         settings = _settings(config, host=host, port=port, model_dir=model, data_dir=data_dir)
-        _serve(settings)
+        if not on_ray:
+            _serve(settings)
+            return
+        from serving import ray_serve
+        from serving.ray_support import ray_session
+
+        _check_serving(settings)
+        with ray_session(ray_address):
+            console.print(
+                f"serving {replicas} replicas on Ray Serve at http://{settings.host}:{settings.port} "
+                "(Ctrl-C stops)"
+            )
+            ray_serve.run(settings, replicas, replica_cpus)
 
 
-def _serve(settings: Settings) -> None:
-    import uvicorn
-
-    from serving.app import create_app
+def _check_serving(settings: Settings) -> None:
+    """Fail with what to do when serving would expose the API without keys or there is no model."""
     from serving.auth import exposure_problem
     from serving.keys import KeyStore
-    from triage.bundle import MANIFEST
-    from triage.registry import ModelRegistry
 
     keys = KeyStore(settings.database_path)
     try:
@@ -154,6 +219,14 @@ def _serve(settings: Settings) -> None:
         keys.close()
     if problem:
         raise CliError(problem)
+    _require_model(settings)
+
+
+def _require_model(settings: Settings) -> None:
+    """Fail with what to do when there is no model to serve."""
+    from triage.bundle import MANIFEST
+    from triage.registry import ModelRegistry
+
     if settings.model_dir is not None:
         if not (settings.model_dir / MANIFEST).exists():
             raise CliError(
@@ -163,6 +236,14 @@ def _serve(settings: Settings) -> None:
         raise CliError(
             f"no active model under {settings.models_dir}: run 'triage demo' (or 'make demo'), or pass --model DIR"
         )
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from serving.app import create_app
+
+    _check_serving(settings)
     if settings.rules_enabled and settings.rules_file:
         from triage.rules import RuleEngine
 
@@ -269,6 +350,7 @@ def train(
             help="Also add the bundle to this tenant's registry (its first version becomes active)."
         ),
     ] = None,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Train a model bundle from your own ticket history, with your own column names.
@@ -279,7 +361,7 @@ def train(
     from training.train import train_bundle
 
     with _friendly_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         say = _progress()
         table = load_table(
@@ -291,10 +373,15 @@ def train(
             resolved_column=resolved,
             rare=rare,
             dedupe=dedupe,
+            trainable=True,
         )
         for note in table.notes:
             say(note)
-        say(f"{len(table)} tickets, {len(set(table.labels['department']))} departments")
+        say(
+            f"{len(table)} tickets: "
+            + ", ".join(f"{len(set(values))} {head} labels" for head, values in table.labels.items())
+        )
+        table = _without_pii(settings, table, say)
         encoder = get_encoder(settings.encoder)
         vectors = _encode(encoder, table.texts)
         bundle = train_bundle(
@@ -319,7 +406,16 @@ def _register(settings: Settings, tenant: str, version: str, bundle_dir: Path) -
         raise CliError(f"version {version!r} already exists for tenant {tenant!r}; versions are immutable")
     if bundle_dir.resolve() != target.resolve():
         shutil.copytree(bundle_dir, target)
+    before = registry.state(tenant).active
     state = registry.register(tenant, version)
+    _audit(
+        settings,
+        tenant,
+        "model.register",
+        f"model:{version}",
+        before={"active": before},
+        after={"active": state.active, "registered": version},
+    )
     note = (
         "active" if state.active == version else f"registered; promote with 'triage models promote {version}'"
     )
@@ -348,16 +444,31 @@ def eval(  # the command is called eval
     priority: Annotated[str | None, typer.Option(help="Column with the true priority.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON here.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write an HTML report with plots here.")] = None,
+    rules_file: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Business rules to apply (default: the server's, from settings)."),
+    ] = None,
+    no_rules: Annotated[bool, typer.Option("--no-rules", help="Evaluate the model alone.")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Evaluate a model bundle: accuracy, macro/weighted F1, ECE, coverage at 90/95 % precision."""
+    """Evaluate a model bundle: accuracy, macro/weighted F1, ECE, coverage at 90/95 % precision.
+
+    The business rules are applied as the server applies them, and both are reported: the model
+    alone and model + rules.
+    """
     from eval.classification import evaluate_bundle, public, write_html, write_json
     from training.data import load_table
     from triage.bundle import ModelBundle
+    from triage.rules import RuleEngine
 
     with _friendly_errors():
-        _settings(config)
+        settings = _settings(config)
         columns = _columns(ctx, text)
+        rules = None
+        if not no_rules and (rules_file is not None or settings.rules_enabled):
+            path = rules_file or settings.rules_file
+            rules = RuleEngine.from_yaml(path) if path else RuleEngine.default()
+            rules.load()  # a bad rule file fails before the data is encoded
         bundle = ModelBundle.load(model)
         table = load_table(
             data,
@@ -370,10 +481,16 @@ def eval(  # the command is called eval
         for note in table.notes:
             out.print(f"· {note}")
         encoder = get_encoder(bundle.encoder)
-        result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts))
+        result = evaluate_bundle(bundle, table, encoder, vectors=_encode(encoder, table.texts), rules=rules)
+        summary = public(result)
         _print_metrics(
-            public(result)["heads"], f"{model} on {data} ({len(table)} tickets, every labelled row scored)"
+            summary["heads"], f"{model} alone on {data} ({len(table)} tickets, every labelled row scored)"
         )
+        if "rules" in summary:
+            ruled = summary["rules"]
+            _print_metrics(ruled["heads"], f"model + rules ({ruled['source']})")
+            changed = ", ".join(f"{head} {n}" for head, n in ruled["changed"].items())
+            out.print(f"predictions the rules changed: {changed}")
         if json_out:
             write_json(result, json_out)
             out.print(f"metrics written to {json_out}")
@@ -395,48 +512,41 @@ def index(
     department: Annotated[str | None, typer.Option(help="Column with the department.")] = None,
     tenant: Annotated[str, typer.Option(help="Tenant the cases belong to.")] = "default",
     batch: Annotated[int, typer.Option(min=1, help="Cases embedded per batch.")] = 256,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Store solved cases in the database and index them for similar-case search."""
     from rich.progress import Progress
 
-    from knowledge import Document
     from serving.app import build_service
+    from serving.backfill import BadRow, CaseColumns
     from training.data import read_frame
-    from triage.language import detect_language
 
     with _friendly_errors():
-        settings = _settings(config)
-        columns = _columns(ctx, text)
+        settings = _settings(config, data_dir=data_dir)
+        spec = CaseColumns(tuple(_columns(ctx, text)), resolution, id_column, title, department, tenant)
         frame = read_frame(data)
-        wanted = [*columns, resolution, *(c for c in (id_column, title, department) if c)]
-        missing = [c for c in wanted if c not in frame.columns]
+        missing = spec.missing(list(frame.columns))
         if missing:
             raise CliError(
                 f"column(s) {missing} not found; columns are: {', '.join(map(str, frame.columns))}"
             )
-        frame = frame.fillna("")
         # The same store, encoders, weights and PII redaction as the server, so every channel is
         # filled now and nothing reaches the database that the server would not store.
         service = build_service(settings)
         knowledge = service.knowledge
         knowledge.load()
-        docs = []
+        docs, bad = [], 0
         for i, row in enumerate(frame.to_dict("records")):
-            body = "\n".join(str(row[c]) for c in columns).strip()
-            if not body:
+            try:
+                doc = spec.document(row, fallback_id=None if id_column else str(i))
+            except BadRow:
+                bad += 1
                 continue
-            docs.append(
-                Document(
-                    doc_id=str(row[id_column]) if id_column else str(i),
-                    tenant=tenant,
-                    title=str(row[title]) if title else "",
-                    body=body,
-                    resolution=str(row[resolution]),
-                    department=str(row[department]) if department else None,
-                    language=detect_language(body),
-                )
-            )
+            if doc is not None:
+                docs.append(doc)
+        if bad:
+            console.print(f"skipped {bad} rows without an id or with a cell that is not text")
         with Progress(console=console) as progress:
             task = progress.add_task("indexing", total=len(docs))
             for start in range(0, len(docs), batch):
@@ -444,7 +554,154 @@ def index(
                 service.add_documents(chunk)
                 progress.advance(task, len(chunk))
         knowledge.flush()
+        # One row for the import (a CLI backfill can hold millions of cases), not one per case.
+        _audit(
+            settings,
+            tenant,
+            "case.import",
+            "cases",
+            after={"count": len(docs), "redacted": settings.redact_pii},
+        )
         out.print(f"indexed {len(docs)} cases for tenant {tenant!r} ({knowledge.size(tenant)} in the index)")
+
+
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        help="Ray cluster: 'auto' or HOST:PORT (default: a local Ray instance on this machine's cores).",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="Model workers (Ray actors; default: one per two CPUs).")
+]
+
+
+@contextmanager
+def _ray_progress(what: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar with rate and ETA, advanced by (done, total) calls."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn(what),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(what, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+@app.command(context_settings=MULTI)
+def backfill(
+    ctx: typer.Context,
+    data: Annotated[
+        Path, typer.Option(help="CSV, TSV, JSONL or Parquet file of solved cases, or a folder of parts.")
+    ],
+    text: TextOpt,
+    resolution: Annotated[str, typer.Option(help="Column with the resolution text.")],
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id", help="Column with case ids (default: a hash of the text and resolution)."),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Column with the title (shown in results).")] = None,
+    department: Annotated[str | None, typer.Option(help="Column with the department.")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant the cases belong to.")] = "default",
+    ray_address: RayOpt = None,
+    workers: WorkersOpt = None,
+    batch: Annotated[int, typer.Option(min=1, max=4096, help="Cases embedded and stored per batch.")] = 256,
+    fields: Annotated[
+        bool, typer.Option("--fields/--no-fields", help="Store each case's key fields in its metadata.")
+    ] = True,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Store and index a large case history on Ray (resumable: run it again to finish or to check).
+
+    Rows with empty text, a repeated id, no id or a cell that is not text are skipped and counted;
+    ids already stored (an earlier, perhaps interrupted, run) are skipped before anything is embedded.
+    """
+    from serving.backfill import CaseColumns, run_backfill
+    from serving.ray_support import data_files, ray_session
+
+    with _friendly_errors(), _ray_errors():
+        settings = _settings(config, data_dir=data_dir)
+        spec = CaseColumns(tuple(_columns(ctx, text)), resolution, id_column, title, department, tenant)
+        data_files(data)  # a missing or unreadable input fails before Ray starts
+        with ray_session(ray_address), _ray_progress("backfill") as progress:
+            summary = run_backfill(
+                settings, data, spec, workers=workers, batch_size=batch, fields=fields, progress=progress
+            )
+        out.print(summary.line())
+
+
+@app.command("triage-file", context_settings=MULTI)
+def triage_file(
+    ctx: typer.Context,
+    source: Annotated[
+        Path, typer.Option("--in", help="CSV, TSV, JSONL or Parquet file of tickets, or a folder of parts.")
+    ],
+    target: Annotated[Path, typer.Option("--out", help="Results file: .jsonl or .parquet.")],
+    text: Annotated[
+        list[str] | None,
+        typer.Option("--text", help="Text column(s) joined into the body (default: body)."),
+    ] = None,
+    title: Annotated[str, typer.Option(help="Column with the title, if present.")] = "title",
+    id_column: Annotated[str, typer.Option("--id", help="Column with ticket ids, if present.")] = "id",
+    ray_address: RayOpt = None,
+    workers: WorkersOpt = None,
+    batch: Annotated[int, typer.Option(min=1, max=256, help="Tickets per triage call.")] = 64,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run in this process without Ray (small files).")
+    ] = False,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Triage every ticket of a file (routing, fields, summary, similar cases) on Ray, in input order.
+
+    Columns named like the API's ticket fields (created_at, channel, requester, language, tenant)
+    are used; a row the API would refuse gets an 'error' naming the field instead of a result.
+    """
+    from serving.batch_triage import TicketColumns, output_format, run_triage_file, run_triage_file_local
+    from serving.ray_support import data_files, ray_session
+
+    with _friendly_errors(), _ray_errors():
+        settings = _settings(config, data_dir=data_dir)
+        output_format(target)
+        data_files(source)  # a missing or unreadable input fails before Ray starts
+        _require_model(settings)
+        extra = [a for a in ctx.args if not a.startswith("-")]
+        if any(a.startswith("-") for a in ctx.args):
+            raise CliError(f"unknown option(s) {' '.join(ctx.args)}; see --help")
+        columns = TicketColumns(tuple([*(text or []), *extra] or ["body"]), title, id_column)
+        if local:
+            with _ray_progress("triage") as progress:
+                summary = run_triage_file_local(
+                    settings, source, target, columns, batch_size=batch, progress=progress
+                )
+            out.print(f"{summary.line()}; results in {target}")
+            return
+        with ray_session(ray_address), _ray_progress("triage") as progress:
+            summary = run_triage_file(
+                settings, source, target, columns, workers=workers, batch_size=batch, progress=progress
+            )
+        out.print(f"{summary.line()}; results in {target}")
 
 
 @app.command(context_settings=MULTI)
@@ -548,10 +805,12 @@ def retrain(
         str, typer.Option(help="Register the new version as a 'shadow' or 'canary' candidate.")
     ] = "shadow",
     rare: Annotated[str, typer.Option(help="Rare labels: error, other or drop.")] = "other",
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Train on history plus agents' corrections (POST /v1/feedback), register as a candidate, report changes."""
     from knowledge.ledger import Ledger
+    from serving.audit import model_summary
     from training.data import load_table
     from training.retrain import load_corrections
     from training.retrain import retrain as run_retrain
@@ -559,7 +818,7 @@ def retrain(
     from triage.registry import ModelRegistry
 
     with _friendly_errors():
-        settings = _settings(config)
+        settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         say = _progress()
         registry = ModelRegistry(settings.models_dir)
@@ -571,7 +830,9 @@ def retrain(
             {"department": label, "category": category, "priority": priority},
             id_column=id_column,
             rare=rare,
+            trainable=True,
         )
+        table = _without_pii(settings, table, say)  # corrections' texts were redacted when stored
         ledger = Ledger(settings.database_path)
         corrections = load_corrections(ledger, tenant)
         ledger.close()
@@ -582,6 +843,15 @@ def retrain(
         registry.register(tenant, bundle.version)
         if state.active and state.active != bundle.version:
             registry.set_candidate(tenant, bundle.version, mode=mode)
+        _audit(
+            settings,
+            tenant,
+            "model.retrain",
+            f"model:{bundle.version}",
+            before=model_summary(state),
+            after=model_summary(registry.state(tenant))
+            | {k: report[k] for k in ("corrections", "relabelled", "appended") if k in report},
+        )
         out.print_json(data=report)
         out.print(
             f"tenant {tenant!r}: {bundle.version} registered as {mode} candidate (parent {state.active})"
@@ -595,17 +865,17 @@ app.add_typer(models_app, name="models")
 TenantOpt = Annotated[str, typer.Option(help="Tenant whose models to manage.")]
 
 
-def _registry(config: Path | None) -> Any:
+def _registry(config: Path | None, data_dir: Path | None) -> Any:
     from triage.registry import ModelRegistry
 
-    return ModelRegistry(_settings(config).models_dir)
+    return ModelRegistry(_settings(config, data_dir=data_dir).models_dir)
 
 
 @models_app.command("list")
-def models_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_list(tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """Every version with its cross-validated metrics; marks the active one and the candidate."""
     with _friendly_errors():
-        registry = _registry(config)
+        registry = _registry(config, data_dir)
         state = registry.state(tenant)
         table = Table(title=f"models of tenant {tenant!r}")
         for column in (
@@ -641,43 +911,78 @@ def models_list(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None
 
 
 @models_app.command("show")
-def models_show(version: str, tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_show(
+    version: str, tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None
+) -> None:
     """Print a version's manifest (data fingerprint, parameters, metrics, thresholds, parent)."""
     import json
 
     with _friendly_errors():
-        out.print_json(json.dumps(_registry(config).manifest(tenant, version)))
+        out.print_json(json.dumps(_registry(config, data_dir).manifest(tenant, version)))
 
 
 @models_app.command("promote")
 def models_promote(
     version: str,
     tenant: TenantOpt = "default",
-    force: Annotated[bool, typer.Option(help="Override a refusing quality gate (recorded).")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Override metric regressions and changed label sets (recorded); never a missing head."
+        ),
+    ] = False,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Make a version active after the quality gate. A running server picks it up on its next request."""
-    from triage.registry import GateRefused
+    from triage.registry import GateRefused, ModelRegistry
 
     with _friendly_errors():
-        registry = _registry(config)
+        settings = _settings(config, data_dir=data_dir)
+        registry = ModelRegistry(settings.models_dir)
+        before = registry.state(tenant).active
         try:
             state = registry.promote(tenant, version, force=force, by="cli")
         except GateRefused as exc:
+            for problem in (*exc.report["incompatible"], *exc.report["differences"]):
+                console.print(f"  {escape(problem)}", soft_wrap=True)
             for check in exc.report["checks"]:
                 mark = "ok" if check["ok"] else "WORSE"
                 console.print(
                     f"  {check['metric']}: {check['candidate']:.3f} vs {check['active']:.3f} [{mark}]"
                 )
             raise CliError(str(exc)) from exc
+        _audit(
+            settings,
+            tenant,
+            "model.promote",
+            f"model:{version}",
+            before={"active": before},
+            after={"active": state.active, "forced": force},
+        )
         out.print(f"tenant {tenant!r}: {state.active} is active")
 
 
 @models_app.command("rollback")
-def models_rollback(tenant: TenantOpt = "default", config: ConfigOpt = None) -> None:
+def models_rollback(
+    tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None
+) -> None:
     """Re-activate the version that was active before the current one."""
+    from triage.registry import ModelRegistry
+
     with _friendly_errors():
-        state = _registry(config).rollback(tenant, by="cli")
+        settings = _settings(config, data_dir=data_dir)
+        registry = ModelRegistry(settings.models_dir)
+        before = registry.state(tenant).active
+        state = registry.rollback(tenant, by="cli")
+        _audit(
+            settings,
+            tenant,
+            "model.rollback",
+            f"model:{state.active}",
+            before={"active": before},
+            after={"active": state.active},
+        )
         out.print(f"tenant {tenant!r}: rolled back, {state.active} is active")
 
 
@@ -691,21 +996,142 @@ def models_candidate(
     share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Canary share of tickets, sticky per ticket id.")
     ] = 0.1,
+    data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run a version beside the active one, in shadow or as a canary."""
+    from serving.audit import model_summary
+    from triage.registry import ModelRegistry
+
     with _friendly_errors():
-        state = _registry(config).set_candidate(
-            tenant, None if version == "none" else version, mode=mode, share=share
+        settings = _settings(config, data_dir=data_dir)
+        registry = ModelRegistry(settings.models_dir)
+        old = registry.state(tenant)
+        state = registry.set_candidate(tenant, None if version == "none" else version, mode=mode, share=share)
+        _audit(
+            settings,
+            tenant,
+            "model.candidate.clear" if state.candidate is None else "model.candidate.set",
+            f"model:{old.candidate if state.candidate is None else state.candidate}",
+            before=model_summary(old),
+            after=model_summary(state),
         )
         out.print(f"tenant {tenant!r}: candidate {state.candidate} ({state.candidate_mode})")
+
+
+audit_app = typer.Typer(
+    help="The audit trail: list rows (newest first) or verify the hash chain.",
+    invoke_without_command=True,
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.callback()
+def audit_list(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's rows.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action, or a family: 'case.*'.")] = None,
+    key: Annotated[str | None, typer.Option(help="Only rows of this API key id.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time (ISO 8601, inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (ISO 8601, exclusive).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many rows.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List audit rows, newest first (``triage audit verify`` checks the chain)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+    from dataclasses import asdict
+
+    from knowledge.audit import AuditLog
+
+    with _friendly_errors():
+        moments = {
+            name: _cli_time(value, f"--{name}") for name, value in (("since", since), ("until", until))
+        }
+        log = AuditLog(_settings(config, data_dir=data_dir).database_path)
+        try:
+            rows = log.entries(tenant, action=action, key_id=key, limit=limit, **moments)
+        finally:
+            log.close()
+        if as_json:
+            for row in rows:
+                out.print_json(json.dumps(asdict(row), ensure_ascii=False), indent=None)
+            return
+        table = Table(title="audit trail (newest first)")
+        for column in (
+            "seq",
+            "at",
+            "tenant",
+            "key",
+            "action",
+            "target",
+            "before -> after",
+            "request",
+            "client",
+        ):
+            table.add_column(column)
+        for row in rows:
+            change = (
+                f"{json.dumps(row.before, ensure_ascii=False)} -> {json.dumps(row.after, ensure_ascii=False)}"
+            )
+            table.add_row(
+                str(row.seq),
+                row.at,
+                row.tenant,
+                row.key_id or "-",
+                row.action,
+                escape(row.target or "-"),
+                escape(change),
+                row.request_id or "-",
+                row.client or "-",
+            )
+        out.print(table)
+
+
+def _cli_time(value: str | None, flag: str) -> Any:
+    from datetime import datetime
+
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(
+            f"{flag} {value!r} is not an ISO 8601 time; write e.g. 2026-12-04 or 2026-12-04T08:00:00+08:00"
+        ) from None
+
+
+@audit_app.command("verify")
+def audit_verify(
+    expect_head: Annotated[
+        str | None,
+        typer.Option(help="A head hash printed by an earlier verify: the chain must still contain it."),
+    ] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Recompute the hash chain; exit 1 naming the first edited or deleted row, 0 when intact."""
+    from knowledge.audit import AuditLog
+
+    with _friendly_errors():
+        log = AuditLog(_settings(config, data_dir=data_dir).database_path)
+        try:
+            result = log.verify(expect_head)
+        finally:
+            log.close()
+    if not result.ok:
+        console.print(f"[bold red]audit trail broken:[/] {escape(result.problem or '')}", soft_wrap=True)
+        raise typer.Exit(code=1)
+    out.print(f"audit trail intact: {result.rows} rows, head {result.head}")
 
 
 keys_app = typer.Typer(
     help="API keys: create (the secret is printed once), list, revoke.", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
-DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with the database (default ./var).")]
 
 
 def _key_store(config: Path | None, data_dir: Path | None) -> Any:
@@ -728,6 +1154,7 @@ def keys_create(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Create a key and print its secret: the only time it is shown (only a hash is stored)."""
+    from serving.audit import key_summary
     from serving.keys import parse_expiry, parse_scopes
     from serving.schemas import TENANT_PATTERN
 
@@ -747,6 +1174,13 @@ def keys_create(
         finally:
             store.close()
         key = created.key
+        _audit(
+            _settings(config, data_dir=data_dir),
+            key.tenant,
+            "key.create",
+            f"key:{key.id}",
+            after=key_summary(key),
+        )
         console.print(
             f"created key {key.id} for tenant {key.tenant!r} with scopes {', '.join(key.scopes)}"
             + (f", expires {key.expires.isoformat()}" if key.expires else "")
@@ -798,12 +1232,21 @@ def keys_revoke(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Revoke a key: every request with it answers 401 from now on (a running server too)."""
+    from serving.audit import key_summary
+
     with _friendly_errors():
         store = _key_store(config, data_dir)
         try:
             key = store.revoke(key_id)
         finally:
             store.close()
+        _audit(
+            _settings(config, data_dir=data_dir),
+            key.tenant,
+            "key.revoke",
+            f"key:{key.id}",
+            after=key_summary(key),
+        )
         out.print(f"key {key.id} ({key.prefix}, tenant {key.tenant!r}) revoked at {key.revoked}")
 
 

@@ -926,7 +926,11 @@ class PromoteIn(TenantIn):
         },
     )
 
-    force: bool = Field(False, description="Override a refusing quality gate (recorded).")
+    force: bool = Field(
+        False,
+        description="Override metric regressions and changed label sets (recorded); never a head the "
+        "active version predicts and this one lacks.",
+    )
     margins: dict[str, float] | None = Field(
         None,
         description="Allowed regression per metric, e.g. {'macro_f1': 0.01, 'ece': 0.02, 'coverage_at_90': 0.05}.",

@@ -97,12 +97,14 @@ def load_table(
     min_examples: int = MIN_EXAMPLES,
     require_labels: bool = True,
     dedupe: bool = False,
+    trainable: bool = False,
 ) -> TicketTable:
     """Read a ticket table and check it: columns, empty texts, repeated texts, rare labels.
 
     ``label_columns`` maps a head name to the user's column (None = no such head). ``rare`` says
     what to do with labels that have fewer than ``min_examples`` rows: ``error`` (name them),
-    ``other`` (fold them into the label "other") or ``drop`` (drop their rows).
+    ``other`` (fold them into the label "other") or ``drop`` (drop their rows). ``trainable``: also
+    check that every head can be trained (``check_trainable``).
 
     Rows that repeat an earlier row's text and label are kept unless ``dedupe``: repeated
     symptoms are real traffic, and a model trained and calibrated without them is under-confident
@@ -175,9 +177,41 @@ def load_table(
         raise DataError(f"{path}: no usable rows after dropping empty texts and labels")
     if require_labels:
         table = _handle_rare(table, rare, min_examples, notes)
-    return TicketTable(
+    table = TicketTable(
         table.ids, table.texts, table.labels, table.created_at, table.resolved_at, tuple(notes)
     )
+    if trainable:
+        check_trainable(table, min_examples, rare)
+    return table
+
+
+_PLURALS = {"department": "departments", "category": "categories", "priority": "priorities"}
+
+
+def check_trainable(table: TicketTable, min_examples: int = MIN_EXAMPLES, rare: str | None = None) -> None:
+    """Refuse a table a head cannot be learnt from: every head needs two labels or more, each with
+    at least ``min_examples`` rows (after the rare-label policy); the message gives the minimum."""
+    if "department" not in table.labels:
+        raise DataError("training needs department labels: pass --label COLUMN")
+    after = f" after --rare {rare}" if rare and rare != "error" else ""
+    for head, values in table.labels.items():
+        counts = Counter(values)
+        plural = _PLURALS.get(head, f"{head} labels")
+        listed = ", ".join(f"{label!r} ({n})" for label, n in counts.most_common(8))
+        flag = "--label" if head == "department" else f"--{head}"
+        if len(counts) < 2:
+            raise DataError(
+                f"{head}: {len(values)} usable row(s) with one label ({listed}){after}; training needs at "
+                f"least 2 {plural} with at least {min_examples} examples each ({2 * min_examples} rows): "
+                f"add labelled tickets" + (f" or leave out {flag}" if head != "department" else "")
+            )
+        thin = {label: n for label, n in counts.items() if n < min_examples}
+        if thin:
+            shown = ", ".join(f"{label!r} ({n})" for label, n in sorted(thin.items()))
+            raise DataError(
+                f"{head}: label(s) with fewer than {min_examples} examples{after}: {shown}; each of the "
+                f"{plural} needs at least {min_examples}: add examples, or pass --rare drop"
+            )
 
 
 def _handle_rare(table: TicketTable, rare: str, min_examples: int, notes: list[str]) -> TicketTable:

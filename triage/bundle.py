@@ -57,6 +57,11 @@ class ModelBundle:
     def encoder(self) -> str:
         return str(self.manifest["encoder"])
 
+    @property
+    def labels(self) -> dict[str, tuple[str, ...]]:
+        """The label set of every head this bundle predicts."""
+        return {name: tuple(head.labels) for name, head in self.router.heads.items()}
+
     def drift_reference(self, head: str) -> dict[str, Any] | None:
         """The head's training-time drift reference, or None (older bundle, or head not trained)."""
         heads = self.manifest.get(DRIFT_REFERENCE, {}).get("heads", {})

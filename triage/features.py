@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from embeddings.text import MAX_TEXT_CHARS, ticket_text
+from triage import safe_regex
 
-_TOKEN_RUN = re.compile(r"(?P<han>[\u4e00-\u9fff]+)|(?P<latin>[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]|[A-Za-z])")
+_TOKEN_RUN = safe_regex.compile(
+    r"(?P<han>[\u4e00-\u9fff]+)|(?P<latin>[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]|[A-Za-z])"
+)
 
 # The text the models see is the encoders' text (``embeddings.text``); these names stay for their
 # many callers in training/, eval/ and serving/.

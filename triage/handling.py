@@ -12,7 +12,10 @@ Two layers, both persisted as plain JSON by ``to_dict`` / ``from_dict``:
   split-conformal correction read off 5-fold out-of-fold residuals (the median residual for p50,
   the 90 % residual quantile for p90), so p90 covers about 90 % of unseen tickets even where
   boosting on a few hundred rows is over-confident. Breach risk is ``P(hours > sla)`` under a
-  log-normal of ``1 + hours`` through the predicted p50 and p90.
+  log-normal of ``1 + hours`` through the predicted p50 and p90, recalibrated by an isotonic map
+  fitted on the same out-of-fold rows (predicted risk -> observed breach rate) when that map
+  lowers the cross-fitted Brier score; ``breach_calibration`` keeps the table (predicted vs
+  observed per risk bin) that decided it.
 
 After fitting, the trees are copied into flat arrays (``_Forest``) and the text projection into a
 vocabulary, idf and SVD basis (``_TextProjection``): prediction is numpy plus scikit-learn's
@@ -52,6 +55,8 @@ MAX_VOCABULARY = 3000
 MAX_TEXT_CHARS = 1000  # n-grams are read from the first characters only (keeps predict fast)
 FOLDS = 5
 QUANTILES = {"p50": 0.5, "p90": 0.9}
+MIN_BREACH_ROWS = 100  # fewer held-out rows with an SLA: the log-normal breach risk is not recalibrated
+BREACH_FLOOR = 0.01  # a recalibrated risk stays within [1 %, 99 %]: history never makes a breach certain
 OPTIONAL_INPUTS = ("category", "created_at", "text")
 
 CreatedAt = datetime | str | None
@@ -403,7 +408,8 @@ def _fit_booster(
     texts: Sequence[str | None] | None,
     log_hours: np.ndarray,
     seed: int,
-) -> _Booster:
+) -> tuple[_Booster, dict[str, np.ndarray]]:
+    """The booster, and its out-of-fold log1p-hour quantiles per row (shifts applied)."""
     # Imported before threadpool_limits: it only limits OpenMP runtimes already loaded.
     from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: F401
     from sklearn.model_selection import KFold
@@ -435,7 +441,85 @@ def _fit_booster(
         "p50": float(np.median(log_hours - oof["p50"])),
         "p90": float(np.quantile(log_hours - oof["p90"], min(1.0, 0.9 * (1 + 1 / n)))),
     }
-    return _Booster(inputs, levels, text, forest, shifts, n)
+    held_out = {key: oof[key] + shifts[key] for key in QUANTILES}
+    return _Booster(inputs, levels, text, forest, shifts, n), held_out
+
+
+def _held_out_hours(held_out: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    log50 = held_out["p50"]
+    return np.expm1(np.maximum(log50, 0.0)), np.expm1(np.maximum(np.maximum(held_out["p90"], log50), 0.0))
+
+
+@dataclass(frozen=True)
+class BreachMap:
+    """Out-of-fold isotonic recalibration of the log-normal breach risk: raw risk -> observed rate."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    def __call__(self, raw: float) -> float:
+        return float(np.interp(raw, self.x, self.y))
+
+
+def _isotonic(raw: np.ndarray, observed: np.ndarray) -> BreachMap:
+    from sklearn.isotonic import IsotonicRegression
+
+    fitted = IsotonicRegression(y_min=BREACH_FLOOR, y_max=1.0 - BREACH_FLOOR, out_of_bounds="clip")
+    fitted.fit(raw, observed.astype(float))
+    return BreachMap(
+        tuple(float(v) for v in fitted.X_thresholds_), tuple(float(v) for v in fitted.y_thresholds_)
+    )
+
+
+def breach_calibration_table(
+    raw: np.ndarray, calibrated: np.ndarray, observed: np.ndarray, bins: int = 10
+) -> list[dict[str, Any]]:
+    """Per bin of raw predicted risk: tickets, mean raw and calibrated risk, observed breach rate."""
+    which = np.minimum((raw * bins).astype(int), bins - 1)
+    table: list[dict[str, Any]] = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            table.append(
+                {
+                    "bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}",
+                    "n": int(mask.sum()),
+                    "predicted": round(float(raw[mask].mean()), 3),
+                    "calibrated": round(float(calibrated[mask].mean()), 3),
+                    "observed": round(float(observed[mask].mean()), 3),
+                }
+            )
+    return table
+
+
+def fit_breach_map(
+    raw: np.ndarray, observed: np.ndarray, seed: int = 0
+) -> tuple[BreachMap | None, dict[str, Any] | None]:
+    """An isotonic map from held-out raw breach risk to the observed breach rate, and its report.
+
+    The report's calibrated column and Brier score are cross-fitted (each fold's risks mapped by an
+    isotonic fitted on the other folds), so it says how the map does on tickets it did not see; the
+    map is kept only when that Brier score beats the raw risk's.
+    """
+    from sklearn.model_selection import KFold
+
+    if len(raw) < MIN_BREACH_ROWS or observed.all() or not observed.any():
+        return None, None
+    crossed = np.zeros(len(raw))
+    for train_idx, test_idx in KFold(FOLDS, shuffle=True, random_state=seed).split(raw):
+        crossed[test_idx] = [_isotonic(raw[train_idx], observed[train_idx])(r) for r in raw[test_idx]]
+    truth = observed.astype(float)
+    brier_raw = float(np.mean((raw - truth) ** 2))
+    brier_calibrated = float(np.mean((crossed - truth) ** 2))
+    keep = brier_calibrated < brier_raw
+    report = {
+        "source": f"out-of-fold predictions on {len(raw)} resolved training tickets with an SLA target",
+        "brier_raw": round(brier_raw, 4),
+        "brier_calibrated": round(brier_calibrated, 4),
+        "applied": keep,
+        "bins": breach_calibration_table(raw, crossed, observed),
+    }
+    return (_isotonic(raw, observed) if keep else None), report
 
 
 @dataclass
@@ -444,6 +528,8 @@ class HandlingTimeModel:
     sla_hours: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
     min_group: int = 20
     booster: _Booster | None = None
+    breach_map: BreachMap | None = None  # recalibrates the boosted breach risk
+    breach_calibration: dict[str, Any] | None = None  # its out-of-fold report (predicted vs observed)
 
     # Hours are kept as a grid of quantiles (0, 1, ..., 100 %) rather than every row.
     @staticmethod
@@ -506,7 +592,7 @@ class HandlingTimeModel:
         def rows(column: Sequence[Any] | None) -> list[Any] | None:
             return None if column is None else [column[i] for i in keep]
 
-        model.booster = _fit_booster(
+        model.booster, held_out = _fit_booster(
             [_level(departments[i]) for i in keep],
             [_level(priorities[i]) for i in keep],
             rows(categories),
@@ -515,6 +601,19 @@ class HandlingTimeModel:
             np.log1p(values[keep]),
             seed,
         )
+        # Breach risk from the log-normal through p50/p90 is checked against what happened on the
+        # held-out rows, and recalibrated when that helps.
+        sla = np.array([model.sla_hours.get(_level(priorities[i]), np.nan) for i in keep])
+        has_sla = np.isfinite(sla)
+        p50, p90 = _held_out_hours(held_out)
+        raw = np.array(
+            [
+                _lognormal_exceedance(a, b, c)
+                for a, b, c in zip(p50[has_sla], p90[has_sla], sla[has_sla], strict=True)
+            ]
+        )
+        breached = values[keep][has_sla] > sla[has_sla]
+        model.breach_map, model.breach_calibration = fit_breach_map(raw, breached, seed)
         logger.info(
             "handling time: quantile boosting on %d rows (optional inputs: %s), p50/p90 shifts %.3f/%.3f",
             len(keep),
@@ -576,6 +675,8 @@ class HandlingTimeModel:
         if sla is not None:
             if source == "boosted":
                 risk = _lognormal_exceedance(p50, p90, sla)
+                if self.breach_map is not None:
+                    risk = self.breach_map(risk)
             else:
                 # Share of the group's history that took longer than the SLA target.
                 risk = float(np.mean(np.asarray(self._grid_for(department, priority)) > sla))
@@ -595,14 +696,21 @@ class HandlingTimeModel:
         }
         if self.booster is not None:
             data["booster"] = self.booster.to_dict()
+        if self.breach_map is not None:
+            data["breach_map"] = {"x": list(self.breach_map.x), "y": list(self.breach_map.y)}
+        if self.breach_calibration is not None:
+            data["breach_calibration"] = self.breach_calibration
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HandlingTimeModel:
         booster = data.get("booster")
+        mapping = data.get("breach_map")
         return cls(
             groups=dict(data["groups"]),
             sla_hours=dict(data["sla_hours"]),
             min_group=int(data["min_group"]),
             booster=None if booster is None else _Booster.from_dict(booster),
+            breach_map=None if mapping is None else BreachMap(tuple(mapping["x"]), tuple(mapping["y"])),
+            breach_calibration=data.get("breach_calibration"),
         )

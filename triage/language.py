@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
+from triage import safe_regex
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_HAN_RUN = safe_regex.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = safe_regex.compile(r"[A-Za-z]{2,}")
 
 # Share of Han characters among letters above which a text is Chinese even with some English
 # system names or log lines in it (those are common in Chinese tickets).
@@ -21,12 +20,14 @@ def detect_language(text: str) -> str:
     Counts Han characters against Latin words (a Chinese character carries about as much as an
     English word). Other scripts (Cyrillic, Arabic, ...) and texts without letters are ``other``.
     """
-    han = len(_HAN.findall(text))
-    latin_words = len(_LATIN_WORD.findall(text))
-    letters = len(_LETTER.findall(text))
+    han = sum(len(run) for run in _HAN_RUN.findall(text))
+    words = _LATIN_WORD.findall(text)
+    latin_words = len(words)
     if han == 0 and latin_words == 0:
         return "other"
-    latin_letters = sum(len(w) for w in _LATIN_WORD.findall(text))
+    latin_letters = sum(len(w) for w in words)
+    # Letters as ``re`` counts ``[^\W\d_]``: word characters that are neither digits nor "_".
+    letters = sum(1 for char in text if char.isalnum() and not char.isdecimal())
     if han == 0:
         # Mostly non-Latin, non-Han letters: another script.
         return "en" if latin_letters >= 0.5 * max(letters, 1) else "other"

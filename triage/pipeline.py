@@ -17,13 +17,14 @@ import numpy as np
 
 from embeddings import Encoder
 from knowledge import Document, KnowledgeBase
-from knowledge.ledger import HandlingRecord, Ledger, PredictionRecord
+from knowledge.ledger import Feedback, HandlingRecord, Ledger, PredictionRecord
 from triage.bundle import ModelBundle
 from triage.completeness import CompletenessChecker
 from triage.features import model_text
-from triage.fields import FieldExtractor, redact
+from triage.fields import FieldExtractor
 from triage.language import detect_language
 from triage.models import Assignment, ModelProvider
+from triage.pii import PiiRedactor, pseudonym
 from triage.rules import RuleEngine
 from triage.summary import Summarizer
 from triage.types import ExtractedField, Prediction, SimilarCase, Summary, Ticket, TriageResult
@@ -69,6 +70,7 @@ class TriageService:
         self.extractor = extractor or FieldExtractor()
         self.summarizer = summarizer or Summarizer()
         self.completeness = completeness or CompletenessChecker()
+        self.redactor = PiiRedactor(self.extractor)
         self._ready = False
 
     def load(self) -> None:
@@ -134,32 +136,57 @@ class TriageService:
         if self.rules is None:
             return predictions
         out = []
-        for ticket, heads in zip(tickets, predictions, strict=True):
+        for ticket, heads, assignment in zip(tickets, predictions, assignments, strict=True):
             language, fields = self.extract_fields(ticket)  # no summary: classify does not return one
-            out.append(self.rules.apply(ticket, fields, heads, language))
+            out.append(self.rules.apply(ticket, fields, heads, language, labels=assignment.serving.labels))
         return out
 
     def add_documents(self, docs: Sequence[Document], existing_only: bool = False) -> list[int]:
         """Store and index cases or articles, embedded exactly as tickets are for search.
 
-        With ``redact_pii`` on, e-mails, phones, ID numbers and bank cards are replaced by
-        placeholders in the stored title, body and resolution (before anything is written).
+        With ``redact_pii`` on, e-mails, phones, ID numbers, bank cards and person names are replaced
+        by placeholders in the stored title, body, resolution and metadata values before anything
+        is embedded or written, so the database, the indexes and their snapshots hold only the
+        redacted text. Ids are stored as given.
         ``existing_only``: replace only documents that are still stored (a replace, never a create).
         """
-        if self.redact_pii:
-            docs = [self._redacted(d) for d in docs]
-        vectors = self.encoder.encode([model_text(d.title, d.body) for d in docs])
-        return self.knowledge.add(docs, vectors, existing_only=existing_only)
+        prepared, vectors = self.prepare_documents(docs)
+        return self.knowledge.add(prepared, vectors, existing_only=existing_only)
+
+    def prepare_documents(self, docs: Sequence[Document]) -> tuple[list[Document], np.ndarray]:
+        """The documents as they are stored (redacted when ``redact_pii`` is on) and their main vectors.
+
+        What ``add_documents`` writes; bulk loads (``triage backfill``) call it on their workers and
+        store the result with ``KnowledgeBase.store_documents``.
+        """
+        prepared = [self._redacted(d) for d in docs] if self.redact_pii else list(docs)
+        return prepared, self.encoder.encode([model_text(d.title, d.body) for d in prepared])
 
     def _redacted(self, doc: Document) -> Document:
-        def clean(text: str) -> str:
-            if not text:
-                return text
-            return redact(text, self.extractor.extract(text, doc.language or detect_language(text)))
-
+        # Each text's own language, not the document's: an English title may head a Chinese body.
         return dataclasses.replace(
-            doc, title=clean(doc.title), body=clean(doc.body), resolution=clean(doc.resolution)
+            doc,
+            title=self.redactor.text(doc.title),
+            body=self.redactor.text(doc.body),
+            resolution=self.redactor.text(doc.resolution),
+            metadata=self.redactor.value(dict(doc.metadata)),
         )
+
+    def add_feedback(self, item: Feedback) -> int:
+        """Store an agent's feedback durably; returns its id.
+
+        With ``redact_pii`` on, the ticket text it carries is redacted as stored cases are, and
+        the agent is stored as a pseudonym (``pii.pseudonym``), never by name.
+        """
+        if self.ledger is None:
+            raise RuntimeError("no feedback store configured: build the service with a ledger")
+        if self.redact_pii:
+            item = dataclasses.replace(
+                item,
+                text=self.redactor.text(item.text) if item.text else item.text,
+                agent=pseudonym(item.tenant, item.agent) if item.agent else item.agent,
+            )
+        return self.ledger.add_feedback(item)
 
     def similar(
         self, ticket: Ticket, vector: np.ndarray | None = None, k: int | None = None, kind: str = "case"
@@ -175,6 +202,7 @@ class TriageService:
             exclude_ids=[ticket.id] if ticket.id else [],
             text=ticket.text,  # switches on BM25 beside the dense vector (hybrid search)
             title=ticket.title or None,
+            relevant_only=True,  # an off-topic ticket gets no suggestions rather than unrelated ones
         )
         return [
             SimilarCase(
@@ -259,7 +287,10 @@ class TriageService:
             if self.rules is not None:
                 # Business rules see the model's predictions and the extracted fields; they may
                 # set or boost a head, and say so in the prediction's rules and reason.
-                heads = self.rules.apply(ticket, analysis.fields, heads, analysis.language)
+                # Only labels the serving model knows (or the rule file declares) may be set.
+                heads = self.rules.apply(
+                    ticket, analysis.fields, heads, analysis.language, labels=assignment.serving.labels
+                )
             s1 = time.perf_counter()
             similar = self.similar(ticket, vector)
             articles = self.similar(ticket, vector, k=ARTICLES_K, kind="article")

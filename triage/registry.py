@@ -6,11 +6,15 @@
 ```
 
 ``registry.json`` is replaced atomically (temp file, fsync, rename), so promote and rollback are
-all-or-nothing and a reader sees either the old state or the new one.
+all-or-nothing and a reader sees either the old state or the new one. The history keeps the last
+``HISTORY_LIMIT`` changes (older ones are dropped when a new one is written; the audit trail keeps
+every change), and a change that changes nothing (promoting the active version, setting the same
+candidate again) writes nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -26,6 +30,9 @@ from triage.bundle import MANIFEST, BundleError
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 CANDIDATE_MODES = ("shadow", "canary")
+# Changes kept in registry.json: enough for rollbacks to walk back through many promotions, small
+# enough that every write stays a few kilobytes.
+HISTORY_LIMIT = 200
 
 # Metrics compared by the quality gate, with the direction that is better.
 GATE_METRICS: dict[str, int] = {"macro_f1": +1, "ece": -1, "coverage_at_90": +1}
@@ -100,6 +107,47 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _listed(values: Any, limit: int = 8) -> str:
+    items = sorted(map(str, values))
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(repr(v) for v in items[:limit]) + more
+
+
+def compare_labels(
+    candidate: str,
+    candidate_labels: Mapping[str, Any] | None,
+    active: str,
+    active_labels: Mapping[str, Any] | None,
+) -> tuple[list[str], list[str]]:
+    """What a candidate predicts against the active version: (heads it lacks, other differences).
+
+    Manifests without label sets (written by hand or before label sets were recorded) are not compared.
+    """
+    if not isinstance(candidate_labels, Mapping) or not isinstance(active_labels, Mapping):
+        return [], []
+    lost = sorted(set(active_labels) - set(candidate_labels))
+    incompatible = (
+        [f"{candidate!r} has no {', '.join(lost)} head(s); active {active!r} predicts them"] if lost else []
+    )
+    differences: list[str] = []
+    added = sorted(set(candidate_labels) - set(active_labels))
+    if added:
+        differences.append(f"{candidate!r} adds head(s) {', '.join(added)} that active {active!r} lacks")
+    for head in sorted(set(candidate_labels) & set(active_labels)):
+        new, old = set(candidate_labels[head]), set(active_labels[head])
+        if new == old:
+            continue
+        parts = []
+        if new - old:
+            parts.append(f"adds {_listed(new - old)}")
+        if old - new:
+            parts.append(f"drops {_listed(old - new)}")
+        differences.append(
+            f"{head} labels differ from active {active!r}: {candidate!r} " + " and ".join(parts)
+        )
+    return incompatible, differences
+
+
 class ModelRegistry:
     """The versions of every tenant under one root folder."""
 
@@ -125,7 +173,8 @@ class ModelRegistry:
             ) from exc
 
     def _save(self, tenant: str, state: RegistryState) -> None:
-        _write_atomic(self.tenant_dir(tenant) / "registry.json", json.dumps(state.to_dict(), indent=2))
+        bounded = dataclasses.replace(state, history=state.history[-HISTORY_LIMIT:])
+        _write_atomic(self.tenant_dir(tenant) / "registry.json", json.dumps(bounded.to_dict(), indent=2))
 
     def versions(self, tenant: str) -> list[dict[str, Any]]:
         """Every complete version with its manifest, oldest first."""
@@ -179,6 +228,11 @@ class ModelRegistry:
             state = self.state(tenant)
             if version is not None and version == state.active:
                 raise RegistryError(f"{version!r} is already active; a candidate must be another version")
+            unchanged = state.candidate == version and (
+                version is None or (state.candidate_mode == mode and state.canary_share == share)
+            )
+            if unchanged:
+                return state
             entry = {"action": "candidate", "version": version, "mode": mode, "share": share, "at": _now()}
             new = RegistryState(
                 state.active,
@@ -191,19 +245,33 @@ class ModelRegistry:
             return new
 
     def gate(self, tenant: str, version: str, margins: Mapping[str, float] | None = None) -> dict[str, Any]:
-        """Compare a version's department metrics with the active one's; lists regressions beyond margins."""
+        """Compare a version with the active one: what it predicts, then its department metrics.
+
+        The report lists ``incompatible`` (heads the active version predicts and the candidate does
+        not: never promotable), ``differences`` (heads added, labels added or removed per head) and
+        ``regressions`` (metrics worse than the active version's beyond the margins); ``force``
+        overrides the last two only.
+        """
         margins = {**DEFAULT_MARGINS, **(margins or {})}
-        candidate = self.manifest(tenant, version).get("metrics", {}).get("department", {})
+        candidate_manifest = self.manifest(tenant, version)
+        candidate = candidate_manifest.get("metrics", {}).get("department", {})
         state = self.state(tenant)
         report: dict[str, Any] = {
             "candidate": version,
             "active": state.active,
             "checks": [],
+            "incompatible": [],
+            "differences": [],
             "regressions": [],
         }
-        if state.active is None:
+        if state.active is None or state.active == version:
             return report
-        active = self.manifest(tenant, state.active).get("metrics", {}).get("department", {})
+        active_manifest = self.manifest(tenant, state.active)
+        incompatible, differences = compare_labels(
+            version, candidate_manifest.get("labels"), state.active, active_manifest.get("labels")
+        )
+        report["incompatible"], report["differences"] = incompatible, differences
+        active = active_manifest.get("metrics", {}).get("department", {})
         for metric, direction in GATE_METRICS.items():
             if metric not in candidate or metric not in active:
                 continue
@@ -231,13 +299,29 @@ class ModelRegistry:
         margins: Mapping[str, float] | None = None,
         by: str = "",
     ) -> RegistryState:
-        """Make ``version`` active after the quality gate (``force`` overrides it and is recorded)."""
+        """Make ``version`` active after the quality gate.
+
+        ``force`` overrides metric regressions and changed label sets (a reorganisation is
+        legitimate) and is recorded; it never puts live a model that lacks a head the active one
+        predicts (a department-only model over a full one). Promoting the version that is already
+        active changes nothing and writes nothing.
+        """
+        current = self.state(tenant)
+        if current.active == version:
+            self.manifest(tenant, version)  # an unknown version is still an error
+            return current
         report = self.gate(tenant, version, margins)
-        if report["regressions"] and not force:
+        if report["incompatible"]:
             raise GateRefused(
                 f"quality gate refused {version!r}: "
-                + "; ".join(report["regressions"])
-                + "; pass force to override",
+                + "; ".join(report["incompatible"])
+                + "; force cannot override this: retrain with those heads (--category, --priority)",
+                report,
+            )
+        objections = [*report["differences"], *report["regressions"]]
+        if objections and not force:
+            raise GateRefused(
+                f"quality gate refused {version!r}: " + "; ".join(objections) + "; pass force to override",
                 report,
             )
         with self._lock:
@@ -246,8 +330,9 @@ class ModelRegistry:
                 "action": "promote",
                 "version": version,
                 "previous": state.active,
-                "forced": bool(force and report["regressions"]),
+                "forced": bool(force and objections),
                 "gate": report["checks"],
+                "differences": report["differences"],
                 "by": by,
                 "at": _now(),
             }

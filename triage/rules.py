@@ -21,11 +21,13 @@ format. In short::
         then:
           priority: {raise_to: P1}        # or {raise: 1, at_most: P2}, {set: P2}, {boost: P1, by: 0.2}
 
-Conditions: ``keywords`` (any; case-insensitive, whole words for Latin ones), ``keywords_all``,
+Conditions: ``keywords`` (any; case-insensitive, whole words for Latin ones; negated, conditional,
+quoted and signature mentions do not count: see ``in_scope_text``), ``keywords_all``,
 ``regex`` (any), ``language``, ``channel``, ``requester``, ``fields`` (any extracted field type
 present), ``fields_all``, ``metadata`` (``{key: value | ">= 2" | [values]}``), ``predicted``
 (``{head: [values]}``, the value so far), and ``all`` / ``any`` / ``not`` over nested conditions.
-A rule with ``stop: true`` ends the run when it fires.
+A rule with ``stop: true`` ends the run when it fires. Actions may only name labels the serving
+model knows or the file declares (``labels: {department: [Security]}``); others are skipped and logged.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from triage import safe_regex
 from triage.types import LANGUAGES, Alternative, ExtractedField, Prediction, Ticket
 from triage.yaml_loader import read_yaml_mapping
 
@@ -64,7 +67,7 @@ CONDITION_KEYS = (
 )
 ACTION_KEYS = ("set", "boost", "by", "raise", "raise_to", "at_most")
 RULE_KEYS = ("name", "description", "when", "then", "stop")
-TOP_KEYS = ("version", "priorities", "default_priority", "lists", "rules")
+TOP_KEYS = ("version", "priorities", "default_priority", "labels", "lists", "rules")
 DEFAULT_BOOST = 0.2
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -92,6 +95,7 @@ class Facts:
     field_types: frozenset[str]
     metadata: Mapping[str, Any]
     predicted: Mapping[str, str]
+    scoped: str = ""  # ``text`` with quoted lines, quoted phrases and the signature blanked (same offsets)
 
 
 # A condition returns None when it does not hold, else a short note of what matched.
@@ -123,6 +127,8 @@ class RuleSet:
     rules: tuple[Rule, ...]
     priorities: tuple[str, ...]
     default_priority: str | None
+    # Labels the file declares per head, beyond those of the model: rules may set these too.
+    declared: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
 
 class RuleEngine:
@@ -132,6 +138,8 @@ class RuleEngine:
         self._path = Path(path) if path is not None else BUNDLED_RULES
         self._ruleset: RuleSet | None = None
         self._lock = threading.Lock()
+        self._skips: set[tuple[str, str]] = set()
+        self._from_file = data is None
         if data is not None:
             # Validated here (no I/O): a bad mapping fails where it is built, not on the first ticket.
             self._ruleset = parse_rules(data, "rules")
@@ -168,6 +176,11 @@ class RuleEngine:
         return self._ruleset
 
     @property
+    def source(self) -> str:
+        """Where the rules come from (the file, or "rules" for a mapping given in code)."""
+        return str(self._path) if self._from_file else "rules"
+
+    @property
     def names(self) -> tuple[str, ...]:
         return tuple(rule.name for rule in self.ruleset.rules)
 
@@ -177,18 +190,26 @@ class RuleEngine:
         fields: Sequence[ExtractedField],
         predictions: Mapping[str, Prediction],
         language: str,
+        labels: Mapping[str, Sequence[str]] | None = None,
     ) -> dict[str, Prediction]:
-        """The predictions after every matching rule, each change recorded in ``rules`` and ``reason``."""
+        """The predictions after every matching rule, each change recorded in ``rules`` and ``reason``.
+
+        ``labels``: the label set of each head of the model that made the predictions. A rule may
+        only set (or boost, or raise to) a label that model knows or the rule file declares under
+        ``labels``; otherwise that action is skipped and the reason logged.
+        """
         ruleset = self.ruleset
         out = dict(predictions)
+        text = ticket.text.lower()
         facts = Facts(
-            text=ticket.text.lower(),
+            text=text,
             language=language,
             channel=ticket.channel,
             requester=ticket.requester,
             field_types=frozenset(f.type for f in fields),
             metadata=ticket.metadata,
             predicted={},
+            scoped=in_scope_text(text),
         )
         for rule in ruleset.rules:
             facts = dataclasses.replace(facts, predicted={h: p.value for h, p in out.items()})
@@ -198,6 +219,10 @@ class RuleEngine:
             because = "; ".join(matched) if matched else "always"
             fired = False
             for action in rule.actions:
+                unknown = _unknown_target(action, out.get(action.head), ruleset, labels)
+                if unknown:
+                    self._skipped(rule.name, unknown)
+                    continue
                 changed = _act(rule.name, action, out.get(action.head), because, ruleset)
                 if changed is not None:
                     out[action.head] = changed
@@ -207,6 +232,146 @@ class RuleEngine:
             if fired and rule.stop:
                 break
         return out
+
+    def _skipped(self, rule: str, why: str) -> None:
+        """Log a skipped action once per rule and reason (a busy server would repeat it per ticket)."""
+        key = (rule, why)
+        if key in self._skips:
+            return
+        with self._lock:
+            self._skips.add(key)
+        logger.warning("rule %r skipped: %s", rule, why)
+
+
+def known_labels(
+    ruleset: RuleSet, head: str, labels: Mapping[str, Sequence[str]] | None
+) -> frozenset[str] | None:
+    """The labels a rule may set on a head: the model's and the file's declared ones (None: no check).
+
+    Without the model's label sets nothing is checked. A head the model does not predict takes the
+    declared labels only, and for priority the file's ``priorities``.
+    """
+    if labels is None:
+        return None
+    declared = ruleset.declared.get(head, frozenset())
+    if head in labels:
+        return frozenset(labels[head]) | declared
+    return declared | (frozenset(ruleset.priorities) if head == "priority" else frozenset())
+
+
+def _unknown_target(
+    action: Action, current: Prediction | None, ruleset: RuleSet, labels: Mapping[str, Sequence[str]] | None
+) -> str:
+    """Why an action may not run on this model (it names a label the model does not know), or ""."""
+    known = known_labels(ruleset, action.head, labels)
+    if known is None:
+        return ""
+    wanted = [v for v in (action.set, action.boost, action.raise_to) if v is not None]
+    if action.raise_levels:
+        # A raise moves along the file's priorities: every level it could reach must be known.
+        wanted.extend(p for p in ruleset.priorities if p not in wanted)
+    missing = [v for v in wanted if v not in known]
+    if not missing:
+        return ""
+    shown = ", ".join(sorted(known)[:12]) or "none"
+    return (
+        f"it sets {action.head} {', '.join(map(repr, missing))}, a label the model does not know "
+        f"(its {action.head} labels: {shown}); declare it under 'labels' in the rule file to allow it"
+    )
+
+
+# --- negation and scope --------------------------------------------------------------------------
+
+# A keyword right after one of these is negated ("not urgent", "non-urgent", "isn't really urgent",
+# "不紧急", "不用马上", "无需立即", "没那么紧急"). Only fillers that keep the negation on the keyword may
+# sit between: "not working, urgent" and "not working urgent" keep their urgency.
+_NEGATED_EN = safe_regex.compile(
+    r"(?:\b(?:not|no|non|never|nothing|hardly|without|isn't|isnt|aren't|wasn't|doesn't|don't|"
+    r"didn't|needn't|shouldn't)|n't)[\s-]+(?:(?:really|very|that|so|too|particularly|especially|"
+    r"super|terribly|an|a|the|any|at all|be|need to be|needs to be)\s+){0,3}$",
+    ignore_case=True,
+    name="rules: English negation before a keyword",
+)
+_NEGATED_ZH = safe_regex.compile(
+    r"(?:不|没|沒|无|無|非|别|別|勿|未|毋|并不|並不)(?:用|必|需|须|需要|太|算|是|怎么|那么|很|特别|着|必要)?"
+    r"(?:很|太|特别|那么|是|算)?\s*$",
+    ignore_case=True,
+    name="rules: Chinese negation before a keyword",
+)
+# "For urgent matters call ...", "if urgent", "紧急事项请致电 ...", "如有紧急情况": urgency about other tickets.
+_CONDITIONAL_BEFORE = safe_regex.compile(
+    r"(?:\b(?:if|in case of)\s+(?:it is\s+|it's\s+|this is\s+|anything\s+|something\s+|an?\s+)?"
+    r"|如有|如遇|如需|若有|若遇|如果有?)$",
+    ignore_case=True,
+    name="rules: conditional wording before a keyword",
+)
+_CONDITIONAL_AFTER = safe_regex.compile(
+    r"^(?:\s*(?:matters|requests|enquiries|inquiries|hotline)\b|事项|事宜|联系|请拨|请致电|热线|电话)",
+    ignore_case=True,
+    name="rules: conditional wording after a keyword",
+)
+# Quoted phrases: a word in quotes is mentioned, not meant ('the "urgent" flag', 「紧急」按钮).
+_QUOTED_PHRASE = safe_regex.compile(
+    r"\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”|「[^」\n]{1,40}」|『[^』\n]{1,40}』|‘[^’\n]{1,40}’",
+    ignore_case=True,
+    name="rules: quoted phrase",
+)
+_SIGN_OFF_LINE = safe_regex.compile(
+    r"^\s*(?:--\s*|_{2,}|(?:with\s+)?(?:best|kind|warm|many)?\s*regards[\s,.!]*|best[\s,.!]*|cheers[\s,.!]*|"
+    r"sincerely[\s,.!]*|thanks?[\s,.!]*|thank you[\s,.!]*|br[\s,.!]*|此致|敬礼|祝好|顺祝商祺|谢谢[！!。，,]*|"
+    r"多谢[！!。，,]*|感谢[！!。，,]*)\s*$",
+    ignore_case=True,
+    name="rules: sign-off line",
+)
+_WINDOW = 40  # characters before a keyword that negation and conditions are looked for in
+
+
+def in_scope_text(text: str) -> str:
+    """``text`` with what is not the requester's own word about this ticket blanked by spaces: quoted
+    reply lines ("> ..."), quoted phrases and the signature below a sign-off line (same length, so
+    offsets still point into ``text``)."""
+    lines = text.split("\n")
+    out: list[str] = []
+    signature = False
+    content = False
+    for line in lines:
+        if signature or line.lstrip().startswith(">"):
+            out.append(" " * len(line))
+            continue
+        if content and _SIGN_OFF_LINE.match(line):
+            signature = True
+            out.append(" " * len(line))
+            continue
+        content = content or bool(line.strip())
+        out.append(_QUOTED_PHRASE.sub(lambda m: " " * len(m.group()), line))
+    return "\n".join(out)
+
+
+def negated_or_conditional(text: str, start: int, end: int) -> bool:
+    """Whether the keyword at ``text[start:end]`` is negated ("not urgent", "不紧急") or conditional
+    ("for urgent matters call", "如有紧急情况"), judged on its own sentence."""
+    before = text[max(0, start - _WINDOW) : start]
+    for stop in ".!?;。！？；,，:：\n":
+        before = before.rsplit(stop, 1)[-1]
+    after = text[end : end + 20]
+    return bool(
+        _NEGATED_EN.search(before)
+        or _NEGATED_ZH.search(before)
+        or _CONDITIONAL_BEFORE.search(before)
+        or _CONDITIONAL_AFTER.search(after)
+    )
+
+
+def _keyword_hits(pattern: safe_regex.Pattern, facts: Facts) -> list[str]:
+    """The keywords found in the ticket's own, affirmative words."""
+    scoped = facts.scoped or facts.text
+    return sorted(
+        {
+            m.group()
+            for m in pattern.finditer(scoped)
+            if not negated_or_conditional(scoped, m.start(), m.end())
+        }
+    )
 
 
 # --- actions -----------------------------------------------------------------------------------
@@ -322,13 +487,22 @@ def _strings(value: Any, where: str, lists: Mapping[str, tuple[str, ...]]) -> tu
     return tuple(out)
 
 
-def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str]:
-    """One case-insensitive pattern; Latin words must stand alone ('down' does not match 'download')."""
+def _edge(char: str) -> str:
+    """RE2's ASCII boundary at a Latin word's edge: ``\\b`` beside a letter or digit, else ``\\B``."""
+    return r"\b" if char.isascii() and char.isalnum() else r"\B"
+
+
+def _keyword_pattern(words: Sequence[str], where: str) -> safe_regex.Pattern:
+    """One pattern on the lower-cased text; Latin words must stand alone ('down' does not match 'download').
+
+    A Latin word stands alone when no ASCII letter, digit or "_" touches it; a Chinese character
+    next to it is a boundary ("vpn连不上" contains "vpn").
+    """
     parts = []
     for word in sorted({w.lower() for w in words if w.strip()}, key=len, reverse=True):
         escaped = re.escape(word)
-        parts.append(rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if _LATIN_WORD.match(word) else escaped)
-    return re.compile("|".join(parts))
+        parts.append(f"{_edge(word[0])}{escaped}{_edge(word[-1])}" if _LATIN_WORD.match(word) else escaped)
+    return safe_regex.compile("|".join(parts), name=where)
 
 
 def _metadata_test(value: Any, where: str) -> Callable[[Any], bool]:
@@ -403,17 +577,17 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
     if key in ("keywords", "keywords_all"):
         words = _strings(value, at, lists)
         if key == "keywords":
-            pattern = _keyword_pattern(words)
+            pattern = _keyword_pattern(words, at)
 
             def any_word(facts: Facts) -> list[str] | None:
-                found = sorted({m.group() for m in pattern.finditer(facts.text)})
+                found = _keyword_hits(pattern, facts)
                 return ["words " + ", ".join(f"'{w}'" for w in found[:4])] if found else None
 
             return any_word
-        patterns = [(w, _keyword_pattern([w])) for w in words]
+        patterns = [(w, _keyword_pattern([w], at)) for w in words]
 
         def every_word(facts: Facts) -> list[str] | None:
-            if all(p.search(facts.text) for _, p in patterns):
+            if all(_keyword_hits(p, facts) for _, p in patterns):
                 return ["words " + ", ".join(f"'{w}'" for w, _ in patterns[:4])]
             return None
 
@@ -422,9 +596,12 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
         compiled = []
         for source in _strings(value, at, lists):
             try:
-                compiled.append(re.compile(source, re.IGNORECASE))
-            except re.error as e:
-                raise RuleError(f"{at}: invalid regular expression {source!r} ({e})") from e
+                compiled.append(safe_regex.compile(source, ignore_case=True, name=at))
+            except safe_regex.UnsafePattern as e:
+                raise RuleError(
+                    f"{at}: invalid regular expression {source!r} ({e}); rule regexes run on RE2 "
+                    "(linear time: no back-references, look-around only where it cannot backtrack)"
+                ) from e
 
         def any_regex(facts: Facts) -> list[str] | None:
             for regex in compiled:
@@ -553,6 +730,11 @@ def parse_rules(data: Mapping[str, Any], source: str) -> RuleSet:
     lists: dict[str, tuple[str, ...]] = {}
     for name, items in raw_lists.items():
         lists[str(name)] = _strings(items, f"{source}: lists.{name}", {})
+    raw_declared = data.get("labels") or {}
+    if not isinstance(raw_declared, Mapping):
+        raise RuleError(f"{source}: labels must map heads ({', '.join(HEADS)}) to lists of labels")
+    _unknown(raw_declared, HEADS, f"{source}: labels")
+    declared = {str(h): frozenset(_strings(v, f"{source}: labels.{h}", {})) for h, v in raw_declared.items()}
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list):
         raise RuleError(f"{source}: 'rules' must be a list of rules")
@@ -581,4 +763,6 @@ def parse_rules(data: Mapping[str, Any], source: str) -> RuleSet:
                 stop=bool(raw.get("stop", False)),
             )
         )
-    return RuleSet(tuple(rules), priorities, str(default_priority) if default_priority is not None else None)
+    return RuleSet(
+        tuple(rules), priorities, str(default_priority) if default_priority is not None else None, declared
+    )

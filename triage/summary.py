@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from triage import safe_regex
 from triage.textclean import collapse_logs, split_sentences, thread_messages
 from triage.types import Summary
 
@@ -39,11 +39,11 @@ _MAX_SENTENCES = 100
 
 # --- tokens -----------------------------------------------------------------------------------
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_EN_TOKEN = re.compile(r"[a-z0-9]+(?:['._-][a-z0-9]+)*")
-_WHITESPACE = re.compile(r"\s+")
-_LOG_MARKER = re.compile(r"^\[log: \d+ lines\]\s*")
+_HAN = safe_regex.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN_RUN = safe_regex.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_EN_TOKEN = safe_regex.compile(r"[a-z0-9]+(?:['._-][a-z0-9]+)*")
+_WHITESPACE = safe_regex.compile(r"\s+")
+_LOG_MARKER = safe_regex.compile(r"^\[log: \d+ lines\]\s*")
 _STOPWORDS = frozenset(
     [
         "a", "an", "the", "and", "or", "but", "to", "of", "in", "on", "at", "for", "with", "from",
@@ -99,7 +99,7 @@ def _is_short(text: str) -> bool:
 
 # --- cues -------------------------------------------------------------------------------------
 
-_PROBLEM_EN = re.compile(
+_PROBLEM_EN = safe_regex.compile(
     r"\b(?:cannot|can ?not|can't|cant|couldn't|unable|not\s+(?:able|work|\w+ing|reachable|accessible|"
     r"available|visible|recogni[sz]ed|allowed|found|possible|updated|installed|connected)|"
     r"no\s+(?:\w+\s+)?(?:display|power|sound|signal|network|internet|connection|connectivity|access|audio|"
@@ -108,39 +108,39 @@ _PROBLEM_EN = re.compile(
     r"down|crash|crashes|crashed|locked|lock(?:ed)? out|expired|denied|timeout|timed out|slow|"
     r"missing|wrong|incorrect|outage|stuck|hang|hangs|freez\w*|exception|bug|disconnect\w*|"
     r"unreachable|blocked|lost)\b",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_REQUEST_EN = re.compile(
+_REQUEST_EN = safe_regex.compile(
     r"\b(?:request|requesting|please|pls|plz|need|needs|require|required|kindly|want|access|"
     r"install|reset|unlock|create|add|remove|change|update|setup|set up|enable|disable|grant|"
     r"provide|configure|activate|extend|restore|replace|order|approve)\b",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_PROBLEM_ZH = re.compile(
+_PROBLEM_ZH = safe_regex.compile(
     r"无法|不能|不了|失败|报错|错误|异常|故障|中断|超时|宕机|不可用|告警|打不开|无响应|卡顿|卡死|"
     r"很慢|变慢|缓慢|丢失|缺失|不正常|不一致|不显示|未收到|收不到|登不上|进不去|连不上|闪退|崩溃|"
     r"过期|锁定|被锁|拒绝|乱码|黑屏|蓝屏|死机|掉线|不通|问题"
 )
-_REQUEST_ZH = re.compile(
+_REQUEST_ZH = safe_regex.compile(
     r"申请|请|需要|需求|开通|安装|重置|解锁|创建|新增|添加|删除|修改|变更|配置|权限|恢复|更换"
 )
-_KEY_TOKEN = re.compile(
+_KEY_TOKEN = safe_regex.compile(
     r"\b(?:[A-Z]{2,}[-_]?\d{2,}|0x[0-9a-fA-F]{3,}|[A-Za-z]+\d+[A-Za-z\d]*|\d{3,}|"
     r"\d{1,3}(?:\.\d{1,3}){3}|v?\d+\.\d+(?:\.\d+)*)\b|\b\w*(?:Exception|Error)\b"
 )
-_NOISE = re.compile(
+_NOISE = safe_regex.compile(
     r"^(?:thanks?|thank you|many thanks|regards|best|cheers|fyi|see (?:below|attached)|"
     r"please (?:see|find) (?:below|attached)|attached|screenshot|hope you|let me know|"
     r"have a (?:nice|good|great)|looking forward|appreciate)|"
     r"\b(?:thank you|thanks in advance|kind regards|best regards|let me know|see (?:the )?(?:below|attached)|"
     r"(?:screen ?shot|snapshot|screenshot)s?\b.{0,20}\battached|find (?:the )?attached|hope (?:you|this))\b|"
     r"谢谢|感谢|辛苦|见附件|如下图|详见附件|截图如下|请查收",
-    re.IGNORECASE,
+    ignore_case=True,
 )
 
 # --- headline trimming ------------------------------------------------------------------------
 
-_LEAD_FILLER_EN = re.compile(
+_LEAD_FILLER_EN = safe_regex.compile(
     r"^(?:(?:hi|hello|hey|dear)(?:\s+[\w'-]+){0,2}\s*[,!:]+\s*|good (?:morning|afternoon|evening)\s*[,!]*\s*|"
     r"(?:(?:i|we) (?:would|'d) like to (?:ask|know|inform you|report|raise|request)(?: (?:you|that|if|whether|about|for))?|"
     r"i am writing (?:to|in order to) (?:ask|inform you|report|request|let you know)(?: (?:about|that|if|for))?|"
@@ -153,32 +153,32 @@ _LEAD_FILLER_EN = re.compile(
     r"(?:i|we) (?:request|ask|kindly request) you to(?: kindly| please)?(?: (?:look into|check|help with))?|"
     r"(?:as discussed|as per (?:our )?(?:call|conversation|discussion)|fyi|hello again|urgent|important)"
     r")(?:(?<=\s)|(?![\w']))\s*[,:!-]*\s*)",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_TRAIL_FILLER_EN = re.compile(
+_TRAIL_FILLER_EN = safe_regex.compile(
     r"(?:[\s,;:.!-]+(?:(?:please|pls|plz|kindly)(?: (?:help|advise|assist|check|support|look into (?:it|this)))?"
     r"(?: (?:me|us))?(?: (?:asap|urgently|as soon as possible))?|asap|thanks?(?: (?:you|in advance|a lot))?|"
     r"thx|urgent(?:ly)?|as soon as possible|(?:can|could|would) (?:you|someone) (?:please |kindly |pls )?(?:help|assist|check|advise)"
     r"(?: (?:me|us|with this))?|any help (?:is|would be) appreciated))+[\s?!.]*$",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_LEAD_FILLER_ZH = re.compile(
+_LEAD_FILLER_ZH = safe_regex.compile(
     r"^(?:[^\s，,。！!]{0,8}?(?:您好|你好|大家好|各位好)[，,！!。~～\s]*|"
     r"(?:请问一下|请问|想请问一下|想请问|我想问一下|想问一下|问一下|想咨询一下|咨询一下|我想咨询|"
     r"麻烦(?:帮忙|您|你)?(?:看|查|处理)(?:一)?下|麻烦(?:帮忙|您|你)?|帮忙(?:看|查|处理)(?:一)?下|"
     r"请(?:帮忙|协助|帮我)|烦请|劳驾|急[！!]*|紧急[！!：:]*|"
     r"我这边|我们这边|这边|关于)[，,：:\s]*)+"
 )
-_TRAIL_FILLER_ZH = re.compile(
+_TRAIL_FILLER_ZH = safe_regex.compile(
     r"(?:[，,。！!；;\s]*(?:麻烦(?:帮忙|您|你)?(?:看|查|处理)(?:一)?下|请(?:帮忙|协助)?(?:尽快)?(?:处理|解决|查看|看下|看一下)|"
     r"(?:帮忙)?(?:看|查)(?:一)?下|谢谢(?:您|你)?|多谢|感谢|辛苦(?:了)?|麻烦(?:了|您了|你了)|请尽快|尽快处理|急|万分感谢))+"
     r"[，,。！!？?~～\s]*$"
 )
-_TRAILING_PUNCT = re.compile(r"[\s,，.。;；:：!！?？、~～\-–—…(（\[【]+$")
-_LEADING_PUNCT = re.compile(r"^[\s,，.。;；:：!！?？、~～\-–—…)）\]】]+")
-_CLAUSE_EN = re.compile(r"[,;]\s|\s[-–—]+\s")
-_CLAUSE_WORDS_EN = re.compile(r"\s(?:because|but|so|which|since|although|though|however)\s")
-_CLAUSE_ZH = re.compile(r"[，,；;：:（(]")
+_TRAILING_PUNCT = safe_regex.compile(r"[\s,，.。;；:：!！?？、~～\-–—…(（\[【]+$")
+_LEADING_PUNCT = safe_regex.compile(r"^[\s,，.。;；:：!！?？、~～\-–—…)）\]】]+")
+_CLAUSE_EN = safe_regex.compile(r"[,;]\s|\s[-–—]+\s")
+_CLAUSE_WORDS_EN = safe_regex.compile(r"\s(?:because|but|so|which|since|although|though|however)\s")
+_CLAUSE_ZH = safe_regex.compile(r"[，,；;：:（(]")
 
 _GENERIC_TITLES = frozenset(
     [
@@ -189,10 +189,10 @@ _GENERIC_TITLES = frozenset(
         "无主题", "测试",
     ]
 )  # fmt: skip
-_TITLE_PREFIX = re.compile(
+_TITLE_PREFIX = safe_regex.compile(
     r"^(?:\s*(?:(?:re|fw|fwd|aw|wg|回复|答复|转发)\s*[:：]|"
     r"[\[【(（]\s*(?:urgent|external|important|紧急|急|重要|外部邮件|外部)\s*[\]】)）])\s*)+",
-    re.IGNORECASE,
+    ignore_case=True,
 )
 
 
@@ -219,8 +219,10 @@ def _one_line(text: str) -> str:
 
 # --- headline shaping ------------------------------------------------------------------------
 
-_URL = re.compile(r"\s*[(<\[]?(?:https?://|file:///|www\.)[^\s)>\]]*[)>\]]?")
-_MARKUP = re.compile(r"\{\{|\}\}|\{(?:code|noformat|quote)(?::[^}]*)?\}|\[~[^\]]*\]|\*(?=\w)|(?<=\w)\*")
+_URL = safe_regex.compile(r"\s*[(<\[]?(?:https?://|file:///|www\.)[^\s)>\]]*[)>\]]?")
+_MARKUP = safe_regex.compile(
+    r"\{\{|\}\}|\{(?:code|noformat|quote)(?::[^}]*)?\}|\[~[^\]]*\]|\*(?=\w)|(?<=\w)\*"
+)
 
 
 def _trim_filler(text: str, chinese: bool) -> str:
@@ -239,25 +241,24 @@ def _trim_filler(text: str, chinese: bool) -> str:
     return text
 
 
-_OPENER_EN = re.compile(
+_OPENER_EN = safe_regex.compile(
     r"^(?:(?:i|we)(?: have)? (?:noticed|found|observed|see|saw|realized) that|it (?:seems|looks|appears)(?: like| that)?|"
     r"(?:it )?looks like|there (?:is|are|was|were|seems to be|appears to be)|i think|we think|apparently|"
     r"currently|recently|today|now|at the moment|since (?:this|yesterday|today|last)\b[^,]{0,30},)\s+",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_LEAD_CLAUSE_EN = re.compile(
-    r"^(?:after|once|as part of|during|in order to|as of)\b[^,;:]{3,80}[,;:]\s+",
-    re.IGNORECASE,
+_LEAD_CLAUSE_EN = safe_regex.compile(
+    r"^(?:after|once|as part of|during|in order to|as of)\b[^,;:]{3,80}[,;:]\s+", ignore_case=True
 )
 _MIN_MAIN_CLAUSE_WORDS = 4
 
 
-_LEAD_TIME_ZH = re.compile(
+_LEAD_TIME_ZH = safe_regex.compile(
     r"^从?(?:(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|"
     r"今天|昨天|前天|今日|昨日|本周|上周|刚才|今早|早上|上午|下午|晚上|凌晨|中午)"
     r"(?:\s*(?:上午|下午|晚上|凌晨|中午|早上))?[\d:：\-—~～至到点分时\s]*(?:开始|起|左右|期间)?[，,\s]*"
 )
-_REPORTER_ZH = re.compile(
+_REPORTER_ZH = safe_regex.compile(
     r"^[^，,。：:]{0,12}?(?:监控发现|巡检发现|检查发现|发现|反映|反馈|报告|来电称|来电反映|表示)[：:，,\s]*"
 )
 _MIN_MAIN_CLAUSE_CHARS = 6
@@ -310,7 +311,7 @@ def _cut_en(text: str, max_words: int) -> str:
     return " ".join(words[:max_words])
 
 
-_CLAUSE_SPLIT_ZH = re.compile(r"(?<=[，,；;])")
+_CLAUSE_SPLIT_ZH = safe_regex.compile(r"(?<=[，,；;])")
 
 
 def _drop_clauses_zh(text: str, max_chars: int) -> str:
@@ -385,23 +386,23 @@ _W_KEY = 0.4
 _W_CENTRAL = 1.0
 _W_FORM = 1.5
 _W_TITLE = 1.5
-_GENERIC_REQUEST = re.compile(
+_GENERIC_REQUEST = safe_regex.compile(
     r"^(?:(?:help|assist|support|solve|fix|resolve|check|look|see|into|advise|it|this|that|the|issue|"
     r"problem|me|us|with|on|at|asap|urgently|urgent|as|soon|possible|to|do|needful|same|attached|below|"
     r"screenshot|snapshot|find|file|details|error|message|for|your|reference|info|information|fyi)\b[\s,.!?:]*)+$",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_GENERIC_REQUEST_ZH = re.compile(
+_GENERIC_REQUEST_ZH = safe_regex.compile(
     r"^(?:请|帮忙|麻烦|协助|处理|解决|查看|看|下|一下|尽快|谢谢|问题|如下|见附件|截图|附件|详见)+$"
 )
 # "name: xyz", "user id: abc123", "电话：123": a form field, not a statement.
-_FORM_FIELD = re.compile(
+_FORM_FIELD = safe_regex.compile(
     r"^\s*(?:(?:full |user |first |last |display )?name|user ?(?:name|id)|login(?: id)?|emp(?:loyee)?(?: no| id| number|#)?|"
     r"phone|tel|mobile|e-?mail|contact(?: no| number)?|location|manager|dept|department|address|"
     r"姓名|电话|手机|工号|联系方式|联系人|邮箱|地址|部门|账号)\s*[:：=]?\s*\S+(?:\s+\S+){0,2}\s*$",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_CODE_LIKE = re.compile(r"[{}<>=\[\]|#*\\/]|->|::|\(\)")
+_CODE_LIKE = safe_regex.compile(r"[{}<>=\[\]|#*\\/]|->|::|\(\)")
 
 
 def _centrality(candidate: _Candidate, candidates: Sequence[_Candidate]) -> float:

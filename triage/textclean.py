@@ -7,61 +7,66 @@ downstream extractive steps can point back into the cleaned text.
 
 from __future__ import annotations
 
-import re
+from triage import safe_regex
 
 __all__ = ["clean_thread", "collapse_logs", "split_sentences", "thread_messages"]
 
 # --- mail threads -----------------------------------------------------------------------------
 
-_SEPARATOR = re.compile(
+_SEPARATOR = safe_regex.compile(
     r"^\s*[-_=*]{2,}\s*(?:original message|forwarded message|begin forwarded message|"
     r"原始邮件|转发的邮件|原邮件|邮件原件|ursprüngliche nachricht|weitergeleitete nachricht|"
     r"message d'origine)\s*[-_=*]{2,}\s*$",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_BEGIN_FORWARDED = re.compile(r"^\s*(?:begin forwarded message|forwarded message)\s*:?\s*$", re.IGNORECASE)
-_RULE_LINE = re.compile(r"^\s*_{8,}\s*$")
-_HEADER_FROM = re.compile(r"^\s*\**\s*(?:from|发件人|寄件者|寄件人|von|de)\s*\**\s*[:：]", re.IGNORECASE)
-_HEADER_ANY = re.compile(
+_BEGIN_FORWARDED = safe_regex.compile(
+    r"^\s*(?:begin forwarded message|forwarded message)\s*:?\s*$", ignore_case=True
+)
+_RULE_LINE = safe_regex.compile(r"^\s*_{8,}\s*$")
+_HEADER_FROM = safe_regex.compile(
+    r"^\s*\**\s*(?:from|发件人|寄件者|寄件人|von|de)\s*\**\s*[:：]", ignore_case=True
+)
+_HEADER_ANY = safe_regex.compile(
     r"^\s*\**\s*(?:from|sent|date|to|cc|bcc|subject|reply-to|importance|"
     r"发件人|寄件者|寄件人|发送时间|发送日期|时间|日期|收件人|抄送|主题|"
     r"von|gesendet|an|cc|betreff|datum|de|envoyé|à|objet)\s*\**\s*[:：]",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_WROTE_ONE_LINE = re.compile(
-    r"^\s*(?:on\b.{4,250}\bwrote|am\b.{4,250}\bschrieb.{0,80}|在.{2,120}写道)\s*[:：]\s*$",
-    re.IGNORECASE,
+_WROTE_ONE_LINE = safe_regex.compile(
+    r"^\s*(?:on\b.{4,250}\bwrote|am\b.{4,250}\bschrieb.{0,80}|在.{2,120}写道)\s*[:：]\s*$", ignore_case=True
 )
-_WROTE_START = re.compile(r"^\s*(?:on|am)\s+\S.*\d", re.IGNORECASE)
-_WROTE_END = re.compile(r"(?:\bwrote|\bschrieb.{0,80}|写道)\s*[:：]\s*$", re.IGNORECASE)
-_HEADER_SUBJECT = re.compile(r"^\s*\**\s*(?:subject|主题|betreff|objet)\s*\**\s*[:：]", re.IGNORECASE)
+_WROTE_START = safe_regex.compile(r"^\s*(?:on|am)\s+\S.*\d", ignore_case=True)
+_WROTE_END = safe_regex.compile(r"(?:\bwrote|\bschrieb.{0,80}|写道)\s*[:：]\s*$", ignore_case=True)
+_HEADER_SUBJECT = safe_regex.compile(
+    r"^\s*\**\s*(?:subject|主题|betreff|objet)\s*\**\s*[:：]", ignore_case=True
+)
 _HEADER_WINDOW = 10
-_QUOTED = re.compile(r"^\s*>")
+_QUOTED = safe_regex.compile(r"^\s*>")
 # System header lines that some ticket tools put above the mail body.
-_SYSTEM_HEADER = re.compile(
+_SYSTEM_HEADER = safe_regex.compile(
     r"^\s*(?:(?:received from|email from|mail from)\s*:|"
     r"(?:importance|sensitivity|priority|wichtigkeit|重要性)\s*[:：]\s*(?:high|low|normal|hoch|niedrig|高|低|普通)\s*$)",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_EXTRA_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
-_IMAGE_PLACEHOLDER = re.compile(r"\[cid:[^\]\s]*\]|<cid:[^>\s]*>", re.IGNORECASE)
+_EXTRA_BLANK_LINES = safe_regex.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_IMAGE_PLACEHOLDER = safe_regex.compile(r"\[cid:[^\]\s]*\]|<cid:[^>\s]*>", ignore_case=True)
 
-_GREETING_LINE = re.compile(
+_GREETING_LINE = safe_regex.compile(
     r"^\s*(?:(?:hi|hello|hey|dear|hallo|greetings|good\s+(?:morning|afternoon|evening|day)|"
     r"morning|guten\s+(?:tag|morgen)|liebe[rs]?|sehr\s+geehrte[rs]?)"
     r"(?:[ \t]+[\w.'&/-]+){0,3}[ \t]*[,，!！:：.。;]*[ \t]*|"
     r"[^\s，,。！!]{0,10}?(?:您好|你好|各位好|大家好|(?:老师|领导|同事|同仁|经理|工|总|们)好)"
     r"[ \t]*[,，!！:：.。~～]*[ \t]*|"
     r"(?:各位|尊敬的)[^\s，,。！!]{0,10}[,，!！:：.。]*[ \t]*)$",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_GREETING_PREFIX = re.compile(
+_GREETING_PREFIX = safe_regex.compile(
     r"^\s*(?:(?:hi|hello|hey|dear)(?:[ \t]+[\w.'&-]+){0,2}[ \t]*[,，!！]+|"
     r"(?:good\s+(?:morning|afternoon|evening))[ \t]*[,，!！]+|"
     r"[^\s，,。！!]{0,8}?(?:您好|你好|各位好|大家好)[,，!！。~～]+)[ \t]*",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_WORD = re.compile(r"[a-z0-9'-]+")
+_WORD = safe_regex.compile(r"[a-z0-9'-]+")
 # Words that make a short "Hi ..." line a request rather than a greeting ("hi vpn down").
 _PROBLEM_WORDS = frozenset(
     [
@@ -70,7 +75,7 @@ _PROBLEM_WORDS = frozenset(
         "broken", "urgent", "working", "locked", "reset", "access",
     ]
 )  # fmt: skip
-_SIGN_OFF = re.compile(
+_SIGN_OFF = safe_regex.compile(
     r"^\s*(?:--\s*|_{2,}|"
     r"(?:(?:with\s+)?(?:best|kind|warm|warmest|many|sincere)?\s*(?:regards|wishes)|"
     r"best|kind|warm|cheers|sincerely|yours\s+(?:sincerely|truly|faithfully)|br|rgds|regds|"
@@ -80,15 +85,15 @@ _SIGN_OFF = re.compile(
     r"此致|敬礼|此致\s*敬礼|此致[，,]\s*敬礼|祝好|顺祝商祺|顺颂商祺|祝工作顺利|"
     r"谢谢|多谢|感谢|非常感谢|谢谢您|谢谢了|辛苦了)"
     r"[\s,，.。!！~～:：]*)$",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_SENT_FROM = re.compile(r"^\s*(?:sent from my\b.*|发自我的.*|从我的.{0,20}发送)$", re.IGNORECASE)
-_CONTACT_LINE = re.compile(
+_SENT_FROM = safe_regex.compile(r"^\s*(?:sent from my\b.*|发自我的.*|从我的.{0,20}发送)$", ignore_case=True)
+_CONTACT_LINE = safe_regex.compile(
     r"^\s*(?:tel|phone|mobile|mob|cell|ext|extn|fax|m|t|电话|手机|座机|分机|传真)\.?\s*[:：]?\s*"
     r"[+(]?\d[\d\s().+/-]{4,}\s*$",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_DISCLAIMER = re.compile(
+_DISCLAIMER = safe_regex.compile(
     r"intended\s+(?:solely\s+|only\s+)?(?:for\s+)?(?:the\s+)?(?:use\s+of\s+the\s+)?"
     r"(?:addressee|recipient|named)|"
     r"if\s+you\s+(?:are\s+not|have\s+received\s+this)|confidentiality\s+(?:notice|note)|"
@@ -97,7 +102,7 @@ _DISCLAIMER = re.compile(
     r"^\s*disclaimer\s*[:：]|this\s+e-?mail\s+originated\s+from\s+outside|"
     r"本邮件(?:及其附件)?(?:含有|包含|仅供|可能包含|所含)|保密信息|机密信息|免责声明|"
     r"如果您(?:不是|并非|误收)|如您(?:不是|误收)|(?:误收|错收)(?:了)?本邮件|请勿(?:转发|传播|复制|泄露)",
-    re.IGNORECASE,
+    ignore_case=True,
 )
 
 
@@ -243,23 +248,23 @@ def clean_thread(text: str) -> str:
 
 # --- pasted logs ------------------------------------------------------------------------------
 
-_TIMESTAMP_START = re.compile(
+_TIMESTAMP_START = safe_regex.compile(
     r"^\s*[\[(]?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}[ T]\d{1,2}:\d{2}|\d{1,2}:\d{2}:\d{2}[.,]\d+|"
     r"\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}:\d{2}|[A-Z][a-z]{2}\s+\d{1,2}\s+\d{2}:\d{2}:\d{2})"
 )
-_LEVEL = re.compile(
+_LEVEL = safe_regex.compile(
     r"(?:^|[\s\[|:])(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL)(?:$|[\s\]|:])"
 )
-_FRAME = re.compile(
+_FRAME = safe_regex.compile(
     r"^\s*(?:at\s+[\w$.<>/\[\]-]+\(.*\)\s*$|at\s+[\w$.<>]+\.[\w$<>]+\s*$|\.\.\.\s*\d+\s+(?:more|common frames omitted)|"
     r'File\s+".*",\s+line\s+\d+|Traceback\s+\(most recent call last\)|#\d+\s+0x[0-9a-f]+)',
-    re.IGNORECASE,
+    ignore_case=True,
 )
-_CAUSED_BY = re.compile(r"^\s*Caused by\s*:", re.IGNORECASE)
-_EXCEPTION_LINE = re.compile(
+_CAUSED_BY = safe_regex.compile(r"^\s*Caused by\s*:", ignore_case=True)
+_EXCEPTION_LINE = safe_regex.compile(
     r"^\s*(?:Caused by\s*:\s*|Exception in thread\s+\S+\s+)?(?:[a-zA-Z_$][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error|Fault)\b"
 )
-_KEY = re.compile(
+_KEY = safe_regex.compile(
     r"\b(?:ERROR|FATAL|SEVERE|CRITICAL)\b|\b[A-Za-z]\w*(?:Exception|Error)\b|错误|失败|异常|报错",
 )
 _MIN_LOG_RUN = 3
@@ -336,23 +341,29 @@ _ABBREVIATIONS = frozenset(
         "attn",
     ]
 )  # fmt: skip
-_ZH_END = re.compile(r"[。！？；!?;…]+[”’」』）)\]】\"']*|\.(?=\s|[\u4e00-\u9fff]|$)")
-_EN_CANDIDATE = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)|[;](?=\s)")
-_LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)、]|[-*•·]|[a-z][.)]|[（(]\d{1,2}[)）])\s+", re.IGNORECASE)
+# Sentence ends. RE2 has no look-ahead, so the character that must follow a "." (or an English
+# mark) is matched too and left out of the sentence again.
+_ZH_END = safe_regex.compile(r"[。！？；!?;…]+[”’」』）)\]】\"']*|\.(?:\s|[\u4e00-\u9fff]|$)")
+_EN_CANDIDATE = safe_regex.compile(r"[.!?]+[\"')\]]*(?:\s|$)|;\s")
+_LIST_MARKER = safe_regex.compile(
+    r"^\s*(?:\d{1,2}[.)、]|[-*•·]|[a-z][.)]|[（(]\d{1,2}[)）])\s+", ignore_case=True
+)
 _SOFT_WRAP_MIN = 60
-_DOTTED_ACRONYM = re.compile(r"(?:[a-z]\.)+[a-z]")
+_DOTTED_ACRONYM = safe_regex.compile(r"(?:[a-z]\.)+[a-z]")
 
 
 def _spans_zh(line: str, start: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     begin = 0
     for match in _ZH_END.finditer(line):
+        # A "." ends here; the whitespace or Han character after it belongs to what follows.
+        end = match.start() + 1 if match.group().startswith(".") else match.end()
         if match.group().startswith(".") and match.start() > 0 and line[match.start() - 1].isdigit():
-            nxt = line[match.end() : match.end() + 1]
+            nxt = line[end : end + 1]
             if nxt.isdigit():
                 continue
-        spans.append((start + begin, start + match.end()))
-        begin = match.end()
+        spans.append((start + begin, start + end))
+        begin = end
     spans.append((start + begin, start + len(line)))
     return spans
 
@@ -381,11 +392,13 @@ def _spans_en(line: str, start: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     begin = 0
     for match in _EN_CANDIDATE.finditer(line):
-        text = match.group()
+        # The whitespace that must follow the mark belongs to what follows.
+        end = match.end() - 1 if match.group()[-1].isspace() else match.end()
+        text = line[match.start() : end]
         if text.startswith(".") and len(text.rstrip("\"')]")) == 1 and _is_abbreviation(line, match.start()):
             continue
-        spans.append((start + begin, start + match.end()))
-        begin = match.end()
+        spans.append((start + begin, start + end))
+        begin = end
     spans.append((start + begin, start + len(line)))
     return spans
 

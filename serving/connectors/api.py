@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
-from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -19,7 +18,7 @@ from serving.connectors import get_connector
 from serving.connectors.base import ConnectorConfig, LabelMapping, WritePolicy
 from serving.connectors.store import ConnectorStore, Delivery
 from serving.connectors.worker import PermanentError, RetryableError, VendorClient
-from serving.request_context import current_request_id, current_request_path
+from serving.errors import ProblemError
 from serving.schemas import TENANT_PATTERN
 
 logger = logging.getLogger(__name__)
@@ -28,18 +27,9 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    """An RFC 9457 problem document, in the shape of serving/errors.py (instance, request_id)."""
-    body = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": current_request_path(),
-        "request_id": current_request_id(),
-        **extra,
-    }
-    return JSONResponse(status_code=status, content=body, media_type=PROBLEM)
+def problem(status: int, title: str, detail: str, *, type_: str, **extra: Any) -> ProblemError:
+    """An RFC 9457 problem of the connectors (``urn:triage:problem:<type_>``), raised by the routes."""
+    return ProblemError(status, detail, type_, title=title, extra=extra)
 
 
 # -- request and response models ----------------------------------------------------------------

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,11 +26,12 @@ from serving.connectors.api import (
     check_connector,
     problem,
 )
-from serving.connectors.base import PayloadError, SignatureError
+from serving.connectors.base import ConnectorConfig, PayloadError, SignatureError
 from serving.connectors.store import ConnectorError, ConnectorStore
 from serving.connectors.worker import DeliveryWorker
-from serving.deps import ConnectorsAdmin, TenantDep, bind_tenant
-from serving.errors import V1_PROBLEMS
+from serving.deps import AuditDep, ConnectorsAdmin, TenantDep, bind_tenant
+from serving.errors import V1_PROBLEMS, ProblemError
+from triage.pipeline import TriageService
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +49,12 @@ def _store(request: Request) -> ConnectorStore:
 StoreDep = Annotated[ConnectorStore, Depends(_store)]
 
 
-def _missing(name: str, tenant: str) -> JSONResponse:
+def _missing(name: str, tenant: str) -> ProblemError:
     return problem(
-        404, "Connector not found", f"no connector {name!r} for tenant {tenant!r}; see GET /v1/connectors"
+        404,
+        "Connector not found",
+        f"no connector {name!r} for tenant {tenant!r}; see GET /v1/connectors",
+        type_="connector-not-found",
     )
 
 
@@ -73,7 +78,12 @@ async def webhook(connector: str, request: Request) -> Response:
     config = await run_in_threadpool(store.get, connector)
     if config is None or not config.enabled:
         metrics.webhooks.labels("unknown", "not_found").inc()
-        return problem(404, "Connector not found", f"no enabled connector {connector!r}; add it first")
+        raise problem(
+            404,
+            "Connector not found",
+            f"no enabled connector {connector!r}; add it first",
+            type_="connector-not-found",
+        )
     system = get_connector(config.system)
     headers = dict(request.headers)
     try:
@@ -81,16 +91,21 @@ async def webhook(connector: str, request: Request) -> Response:
     except SignatureError as exc:
         metrics.webhooks.labels(config.name, "unauthorized").inc()
         logger.warning("webhook for %s refused: %s", config.name, exc)
-        return problem(401, "Webhook signature refused", str(exc))
+        raise problem(401, "Webhook signature refused", str(exc), type_="webhook-signature") from exc
     try:
         inbound = system.parse(headers, body)
     except PayloadError as exc:
         metrics.webhooks.labels(config.name, "invalid").inc()
-        return problem(422, "Unusable webhook payload", str(exc), system=config.system)
+        raise problem(
+            422, "Unusable webhook payload", str(exc), type_="webhook-payload", system=config.system
+        ) from exc
     if inbound.kind == "ignored":
         metrics.webhooks.labels(config.name, "ignored").inc()
         return JSONResponse(status_code=200, content={"delivery_id": None, "status": "ignored"})
     kept = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+    service: TriageService = request.app.state.service
+    if service.redact_pii:  # the queue keeps no personal data either (checked: the signature was)
+        body = await run_in_threadpool(service.redactor.json_bytes, body)
     delivery_id, new = await run_in_threadpool(
         store.enqueue, config, inbound.ticket_id, inbound.event_id, inbound.kind, kept, body
     )
@@ -103,6 +118,12 @@ async def webhook(connector: str, request: Request) -> Response:
     return JSONResponse(status_code=202, content={"delivery_id": delivery_id, "status": "queued"})
 
 
+def _connector_summary(config: ConnectorConfig) -> dict[str, Any]:
+    """What the audit trail keeps of a connector: never its credentials or signing secret."""
+    host = urlsplit(config.base_url).hostname  # not the URL: it could carry user:password@
+    return {"exists": True, "system": config.system, "host": host, "enabled": config.enabled}
+
+
 @admin.post(
     "/v1/connectors",
     status_code=201,
@@ -110,23 +131,29 @@ async def webhook(connector: str, request: Request) -> Response:
     tags=["connectors"],
     responses={409: {}},
 )
-def add_connector(body: ConnectorIn, caller: ConnectorsAdmin, store: StoreDep) -> Response | ConnectorOut:
+def add_connector(
+    body: ConnectorIn, caller: ConnectorsAdmin, store: StoreDep, audit: AuditDep
+) -> ConnectorOut:
     """Add a connector for a tenant (credentials and signing secret are encrypted at rest)."""
     body = bind_tenant(body, caller)
     missing = [c for c in REQUIRED_CREDENTIALS[body.system] if not body.credentials.get(c)]
     if missing:
-        return problem(
+        raise problem(
             422,
             "Missing credentials",
             f"{body.system} needs credentials {', '.join(missing)}",
+            type_="missing-credentials",
             errors=[{"loc": ["body", "credentials", m], "msg": "required"} for m in missing],
         )
     try:
         store.put(body.to_config())
     except ConnectorError as exc:
-        return problem(409, "Connector exists", str(exc))
+        raise problem(409, "Connector exists", str(exc), type_="connector-exists") from exc
     config = store.get(body.name)
     assert config is not None
+    audit.record(
+        config.tenant, "connector.create", f"connector:{config.name}", after=_connector_summary(config)
+    )
     return ConnectorOut.of(config)
 
 
@@ -139,21 +166,26 @@ def list_connectors(caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep)
 @admin.get("/v1/connectors/{name}", response_model=ConnectorOut, tags=["connectors"], responses={404: {}})
 def get_connector_route(
     name: str, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
-) -> Response | ConnectorOut:
+) -> ConnectorOut:
     """One connector."""
     config = store.get(name)
     if config is None or config.tenant != tenant:
-        return _missing(name, tenant)
+        raise _missing(name, tenant)
     return ConnectorOut.of(config)
 
 
 @admin.delete("/v1/connectors/{name}", status_code=204, tags=["connectors"], responses={404: {}})
-def remove_connector(name: str, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep) -> Response:
+def remove_connector(
+    name: str, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep, audit: AuditDep
+) -> Response:
     """Remove a connector; its deliveries stay as a record."""
     config = store.get(name)
     if config is None or config.tenant != tenant:
-        return _missing(name, tenant)
+        raise _missing(name, tenant)
     store.remove(name)
+    audit.record(
+        tenant, "connector.delete", f"connector:{name}", _connector_summary(config), {"exists": False}
+    )
     return Response(status_code=204)
 
 
@@ -162,11 +194,11 @@ def remove_connector(name: str, caller: ConnectorsAdmin, tenant: TenantDep, stor
 )
 def test_connector(
     name: str, request: Request, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
-) -> Response | ConnectorCheck:
+) -> ConnectorCheck:
     """Call the system once, read-only, with the stored credentials: do they work?"""
     config = store.get(name)
     if config is None or config.tenant != tenant:
-        return _missing(name, tenant)
+        raise _missing(name, tenant)
     return check_connector(config, request.app.state.delivery_worker.policy.timeout)
 
 
@@ -192,18 +224,36 @@ def list_deliveries(
     responses={404: {}, 409: {}},
 )
 def retry_delivery(
-    delivery_id: int, request: Request, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
-) -> Response | DeliveryOut:
+    delivery_id: int,
+    request: Request,
+    caller: ConnectorsAdmin,
+    tenant: TenantDep,
+    store: StoreDep,
+    audit: AuditDep,
+) -> DeliveryOut:
     """Send a dead delivery through the queue again (with a fresh count of tries)."""
     found = store.delivery(delivery_id)
     if found is None or found.tenant != tenant:
-        return problem(404, "Delivery not found", f"no delivery {delivery_id} for tenant {tenant!r}")
+        raise problem(
+            404,
+            "Delivery not found",
+            f"no delivery {delivery_id} for tenant {tenant!r}",
+            type_="delivery-not-found",
+        )
     retried = store.retry(delivery_id)
     if retried is None:
-        return problem(
+        raise problem(
             409,
             "Delivery is not dead",
             f"delivery {delivery_id} is {found.state}; only a dead one can be retried",
+            type_="delivery-not-dead",
         )
+    audit.record(
+        tenant,
+        "delivery.retry",
+        f"delivery:{delivery_id}",
+        {"state": found.state, "attempts": found.attempts},
+        {"state": retried.state, "attempts": retried.attempts},
+    )
     request.app.state.delivery_worker.wake()
     return DeliveryOut.of(retried)

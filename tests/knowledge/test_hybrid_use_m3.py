@@ -153,3 +153,27 @@ def test_words_are_compared_only_within_one_language(
 
 def test_same_language_cases_still_match_by_words(multilingual: KnowledgeBase) -> None:
     assert _top(multilingual, "A máquina de café está com vazamento") == ["pt-cafe"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Can someone water the plants on the third floor balcony?", "下周三团建去哪里吃饭，大家投票"],
+)
+def test_an_off_topic_ticket_gets_no_similar_cases(knowledge: KnowledgeBase, query: str) -> None:
+    vector = knowledge.encoder.encode([query])[0]
+    assert knowledge.search(vector, "default", k=3, text=query), "without the floor: the least unrelated"
+    assert knowledge.search(vector, "default", k=3, text=query, relevant_only=True) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Outlook keeps asking me for my password again", "en-outlook"),
+        ("打印机又卡纸了，无法打印", "zh-printer"),
+    ],
+)
+def test_the_relevance_floor_keeps_real_matches(knowledge: KnowledgeBase, query: str, expected: str) -> None:
+    hits = knowledge.search(
+        knowledge.encoder.encode([query])[0], "default", k=1, text=query, relevant_only=True
+    )
+    assert [h.document.doc_id for h in hits] == [expected]

@@ -81,6 +81,9 @@ def test_cli_train_eval_and_register(env: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads((env / "r.json").read_text())
     assert {"accuracy", "macro_f1", "weighted_f1", "ece", "coverage_at_90", "coverage_at_95"} <= set(report)
+    # The server's rules are applied too, and both are reported.
+    assert "model + rules" in result.output and "predictions the rules changed: department" in result.output
+    assert report["rules"]["heads"]["department"]["accuracy"] > 0.8
     assert report["accuracy"] > 0.8
     html = (env / "r.html").read_text()
     # Confusion matrix, reliability diagram, precision-coverage curve, and the confidence-drift histogram.
@@ -233,3 +236,41 @@ def test_cli_finetune_names_the_problem(env: Path, extra: list[str], message: st
     args = ["finetune", "--data", str(env / "tickets.csv"), "--text", "Description", "--out", str(env / "t")]
     result = CliRunner().invoke(app, [*args, *extra])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_cli_models_take_a_data_dir_and_train_refuses_an_untrainable_file(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    monkeypatch.delenv("TRIAGE_DATA_DIR")
+    data_dir = env / "elsewhere"
+    base = ["train", "--data", str(env / "tickets.csv"), "--text", "Short description", "--label", "group"]
+    trained = runner.invoke(
+        app, [*base, "--out", str(env / "m1"), "--register", "default", "--data-dir", str(data_dir)]
+    )
+    assert trained.exit_code == 0, trained.output
+    listing = runner.invoke(app, ["models", "list", "--data-dir", str(data_dir)])
+    assert listing.exit_code == 0 and "active" in listing.output
+    assert (data_dir / "models" / "default" / "registry.json").exists()
+    # Three rows, each its own label: --rare other would train nothing; refused with the minimum.
+    tiny = env / "tiny.csv"
+    tiny.write_text("text,group\nvpn down,IT\npayslip wrong,HR\ninvoice late,Finance\n")
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(tiny),
+            "--text",
+            "text",
+            "--label",
+            "group",
+            "--rare",
+            "other",
+            "--out",
+            str(env / "empty"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "at least 2 departments with at least 5 examples each" in result.output
+    assert not (env / "empty").exists()

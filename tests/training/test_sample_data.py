@@ -309,3 +309,46 @@ def test_write_csv_round_trips(tmp_path: Path) -> None:
     assert read[:-1] == rows[:-1]
     assert read[-1]["title"] == 'comma, "quote"' and read[-1]["body"] == "line 1\nline 2，中文"
     assert read[-1]["priority"] == ""
+
+
+def test_templates_are_read_from_resource_files_per_department_and_language() -> None:
+    import yaml
+
+    folder = sample_data.RESOURCES
+    for department in DEPARTMENTS:
+        for lang in ("zh", "en"):
+            data = yaml.safe_load((folder / f"{department}.{lang}.yaml").read_text(encoding="utf-8"))
+            assert data["department"] == department
+            ours = [t for t in sample_data._TEMPLATES if t.department == department]
+            assert [t.text("body", lang) for t in ours] == [e["body"] for e in data["templates"]]
+    assert len(sample_data._INCIDENTS) == len(sample_data._INCIDENT_WEIGHTS) >= 10
+
+
+def test_template_files_that_do_not_pair_up_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    for name in ("HR.zh.yaml", "HR.en.yaml"):
+        shutil.copy(sample_data.RESOURCES / name, tmp_path / name)
+    english = tmp_path / "HR.en.yaml"
+    english.write_text(english.read_text(encoding="utf-8").replace("id: payroll-1", "id: payroll-x", 1))
+    monkeypatch.setattr(sample_data, "RESOURCES", tmp_path)
+    with pytest.raises(ValueError, match=r"HR.en.yaml: entry 'payroll-1' is missing or differs"):
+        sample_data._templates("HR")
+
+
+def test_generate_tickets_has_a_few_tickets_too_vague_to_route(tickets: list[dict[str, str]]) -> None:
+    bodies = {b for lang in ("zh", "en") for b in sample_data.VAGUE_BODIES[lang]}
+    openings = tuple(b.split("{")[0][:12] for b in bodies)
+    vague = [t for t in tickets if any(o in t["body"] for o in openings)]
+    assert 0.03 <= len(vague) / len(tickets) <= 0.08
+    assert len({t["department"] for t in vague}) >= 5  # labelled by what the agent found out, not by wording
+
+
+def test_generate_tickets_mostly_meet_their_sla_targets(tickets: list[dict[str, str]]) -> None:
+    sla = {"P1": 4.0, "P2": 8.0, "P3": 24.0, "P4": 72.0}
+    for priority, target in sla.items():
+        hours = [_hours(t) for t in tickets if t["status"] == "resolved" and t["priority"] == priority]
+        breached = sum(h > target for h in hours) / len(hours)
+        assert 0.05 <= breached <= 0.40, (priority, breached)

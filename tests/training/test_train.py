@@ -433,6 +433,55 @@ def test_load_table_reads_jsonl_and_parquet(tmp_path: Path, suffix: str) -> None
     assert table.texts[0] == "s0 d" and table.labels["department"][0] == "X"
 
 
+def test_choose_thresholds_caps_a_class_right_all_the_way_down_at_the_global_threshold() -> None:
+    # Class A: every held-out prediction right, all above 0.999 (an easy class); class B: wrong below 0.65.
+    b_right = [0.95, 0.94, 0.93, 0.92, 0.91, 0.9, 0.89, 0.88, 0.87, 0.86]
+    confidence = np.array([0.9999, 0.9995, 0.9992] * 4 + b_right + [0.6, 0.55, 0.5, 0.45])
+    predicted = np.array([0] * 12 + [1] * 14)
+    correct = np.array([True] * 22 + [False] * 4)
+    per_class, default = choose_thresholds(confidence, predicted, correct, ["A", "B"], target=0.9)
+    assert default == pytest.approx(0.55)
+    assert per_class["A"] == pytest.approx(0.55)  # not 0.9992: its data ends there, its precision does not
+    assert per_class["B"] == pytest.approx(0.6)  # B's own bound, where its precision falls below the target
+    # A floor keeps tickets more likely wrong than right with a human, whatever the pooled precision.
+    floored, default_floored = choose_thresholds(
+        confidence, predicted, correct, ["A", "B"], target=0.9, floor=0.58
+    )
+    assert floored == {"A": pytest.approx(0.58), "B": pytest.approx(0.6)} and default_floored == 0.58
+
+
+def test_load_table_trainable_refuses_what_would_train_nothing_with_the_minimum(tmp_path: Path) -> None:
+    # Three rows, three labels: --rare other folds them into one label, which trains no head.
+    rows = [{"t": "vpn down", "g": "IT"}, {"t": "payslip wrong", "g": "HR"}, {"t": "invoice", "g": "Finance"}]
+    path = _csv(tmp_path / "t.csv", rows)
+    with pytest.raises(
+        DataError,
+        match=r"department: 3 usable row\(s\) with one label \('other' \(3\)\) after "
+        r"--rare other; training needs at least 2 departments with at least 5 examples each",
+    ):
+        load_table(path, ["t"], {"department": "g"}, rare="other", trainable=True)
+    # The folded 'other' label must itself reach the minimum.
+    rows = [{"t": f"a {i}", "g": "A", "c": "x" if i % 2 else "y"} for i in range(10)] + [
+        {"t": f"b {i}", "g": f"B{i}", "c": "x"} for i in range(3)
+    ]
+    with pytest.raises(
+        DataError,
+        match=r"department: label\(s\) with fewer than 5 examples after --rare other: "
+        r"'other' \(3\)",
+    ):
+        load_table(_csv(tmp_path / "u.csv", rows), ["t"], {"department": "g"}, rare="other", trainable=True)
+
+
+def test_load_table_trainable_names_the_head_that_cannot_be_trained(tmp_path: Path) -> None:
+    rows = [{"t": f"text {i}", "g": "AB"[i % 2], "c": "only"} for i in range(12)]
+    with pytest.raises(
+        DataError, match=r"^category: 12 usable row\(s\) with one label.*2 categories.*--category"
+    ):
+        load_table(
+            _csv(tmp_path / "t.csv", rows), ["t"], {"department": "g", "category": "c"}, trainable=True
+        )
+
+
 def test_router_abstains_on_a_language_it_was_not_trained_on(bundle: ModelBundle) -> None:
     assert {"en", "zh"} <= set(bundle.manifest["languages"]) and "de" not in bundle.manifest["languages"]
     encoder = get_encoder("hashing:128")

@@ -98,3 +98,69 @@ def test_registry_state_file_is_replaced_atomically(registry: ModelRegistry) -> 
     folder = registry.tenant_dir("acme")
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
     assert json.loads((folder / "registry.json").read_text())["active"] == "v2"
+
+
+def test_registry_noop_promote_and_candidate_write_nothing(registry: ModelRegistry) -> None:
+    _version(registry, "v1", 0.70)
+    _version(registry, "v2", 0.75)
+    registry.set_candidate("acme", "v2", mode="canary", share=0.2)
+    path = registry.tenant_dir("acme") / "registry.json"
+    before = (path.read_bytes(), path.stat().st_ino, path.stat().st_mtime_ns)
+    assert registry.promote("acme", "v1").active == "v1"
+    assert registry.set_candidate("acme", "v2", mode="canary", share=0.2).candidate == "v2"
+    assert (path.read_bytes(), path.stat().st_ino, path.stat().st_mtime_ns) == before
+    with pytest.raises(RegistryError, match="no model version 'v9'"):
+        registry.promote("acme", "v9")
+
+
+def test_registry_history_is_bounded(registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+    from triage import registry as registry_module
+
+    monkeypatch.setattr(registry_module, "HISTORY_LIMIT", 5)
+    _version(registry, "v1", 0.70)
+    _version(registry, "v2", 0.75)
+    for share in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
+        registry.set_candidate("acme", "v2", mode="canary", share=share)
+    history = registry.state("acme").history
+    assert len(history) == 5 and history[-1]["share"] == 0.6
+    registry.promote("acme", "v2")
+    assert registry.rollback("acme").active == "v1"
+
+
+def _labelled(
+    registry: ModelRegistry, version: str, labels: dict[str, list[str]], macro_f1: float = 0.7
+) -> None:
+    _version(registry, version, macro_f1)
+    manifest_path = registry.path("acme", version) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["labels"] = labels
+    manifest_path.write_text(json.dumps(manifest))
+
+
+FULL = {"department": ["Finance", "IT"], "category": ["invoice", "network"], "priority": ["P1", "P2"]}
+
+
+def test_registry_gate_never_promotes_a_model_lacking_a_head_even_forced(registry: ModelRegistry) -> None:
+    _labelled(registry, "full", FULL)
+    _labelled(registry, "dept-only", {"department": ["Finance", "IT"]}, macro_f1=0.9)
+    for force in (False, True):
+        with pytest.raises(
+            GateRefused, match=r"'dept-only' has no category, priority head\(s\).*force cannot"
+        ):
+            registry.promote("acme", "dept-only", force=force)
+    assert registry.state("acme").active == "full"
+
+
+def test_registry_gate_names_label_differences_and_force_may_override_them(registry: ModelRegistry) -> None:
+    _labelled(registry, "full", FULL)
+    other = FULL | {"department": ["Finance", "IT", "Security"], "category": ["invoice"]}
+    _labelled(registry, "reorg", other, macro_f1=0.75)
+    with pytest.raises(GateRefused) as refused:
+        registry.promote("acme", "reorg")
+    message = str(refused.value)
+    assert "category labels differ from active 'full': 'reorg' drops 'network'" in message
+    assert "department labels differ from active 'full': 'reorg' adds 'Security'" in message
+    assert "pass force to override" in message
+    state = registry.promote("acme", "reorg", force=True, by="ml-eng")
+    assert state.active == "reorg" and state.history[-1]["forced"] is True
+    assert len(state.history[-1]["differences"]) == 2

@@ -255,3 +255,117 @@ def test_rule_engine_reads_yaml_on_load_only(tmp_path: Path) -> None:
     engine.load()
     assert engine.names == ("r",)
     assert BUNDLED_RULES.name == "rules.yaml" and BUNDLED_RULES.exists()
+
+
+@pytest.mark.parametrize("pattern", [r"(?<!x)(\d+\s*)+\s*$", r"(?=.)(a|aa)+$"])
+def test_rules_refuse_super_linear_regexes_naming_the_rule(pattern: str) -> None:
+    with pytest.raises(RuleError, match=r"rule 'slow'\.when\.regex.*backtracks"):
+        _engine([{"name": "slow", "when": {"regex": [pattern]}, "then": {"priority": "P1"}}])
+
+
+def test_rules_bundled_regexes_are_linear_on_long_digit_runs(engine: RuleEngine) -> None:
+    # The many-users pattern \d{2,}\s*(个|名|位)?(用户|人|同事) was quadratic on a run of digits.
+    predictions = engine.apply(_ticket("1" * 20_000, "9" * 20_000), [], _predictions(), "zh")
+    assert predictions["priority"].value == "P3"
+    assert engine.apply(_ticket("３０个用户无法登录"), [], _predictions(), "zh")["priority"].value in (
+        "P1",
+        "P2",
+    )
+
+
+def test_rules_latin_keywords_stand_beside_chinese() -> None:
+    engine = _engine(
+        [{"name": "down", "when": {"keywords": ["vpn"]}, "then": {"priority": {"raise_to": "P1"}}}]
+    )
+    assert engine.apply(_ticket("VPN连不上"), [], _predictions(), "zh")["priority"].value == "P1"
+    assert engine.apply(_ticket("myvpnx 连不上"), [], _predictions(), "zh")["priority"].value == "P3"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Not urgent: printer toner is low",
+        "non-urgent - update my desk phone label",
+        "This isn't really urgent, the projector remote is missing",
+        "It is not an emergency, just a flickering light",
+        "No rush, whenever you have time",
+        "不急，打印机缺墨了",
+        "不紧急，有空帮忙看下",
+        "这个不是很紧急，工位灯不亮",
+        "不用马上处理，下周前就行",
+        "无需立即处理",
+    ],
+)
+def test_rules_negated_urgency_does_not_raise_priority(engine: RuleEngine, text: str) -> None:
+    result = engine.apply(_ticket("", text), [], _predictions(), "en")
+    assert result["priority"].value == "P3" and result["priority"].rules == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Printer low on toner\n\nBest regards\nJohn Smith\nFor urgent matters call +1 555 0100",
+        "打印机缺纸\n谢谢\n王伟\n紧急事项请致电 8888",
+        '> URGENT: server down\nThanks, it works again now; just close the "urgent" ticket please',
+        'The ticket tool marks everything "urgent", can we remove that flag?',
+        "如有紧急情况请拨打 8888。会议室投影仪遥控器不见了",
+        "If urgent I will call, otherwise please look at the toner next week",
+    ],
+)
+def test_rules_urgency_about_something_else_does_not_raise_priority(engine: RuleEngine, text: str) -> None:
+    result = engine.apply(_ticket("", text), [], _predictions(), "en")
+    assert result["priority"].value == "P3", result["priority"].rules
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "VPN not working, urgent!",
+        "VPN not working urgent please",
+        "紧急！VPN 连不上",
+        "打印机坏了，非常紧急",
+        "Please fix ASAP, payroll run at 5pm",
+        "I need urgent help with the VPN",
+    ],
+)
+def test_rules_affirmed_urgency_still_raises_priority(engine: RuleEngine, text: str) -> None:
+    result = engine.apply(_ticket("", text), [], _predictions(), "en")
+    assert result["priority"].value == "P2"
+    assert result["priority"].rules == ("rule 'urgent-wording' raised priority from P3 to P2",)
+
+
+def test_rules_never_set_a_label_the_model_does_not_know(
+    engine: RuleEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    ticket = _ticket("Ransomware", "Ransomware encrypted the file share, data breach likely")
+    labels = {"department": ["Finance", "HR", "IT"], "priority": ["P1", "P2", "P3", "P4"]}
+    with caplog.at_level("WARNING", logger="triage.rules"):
+        result = engine.apply(ticket, [], _predictions(), "en", labels=labels)
+    assert result["department"] == _predictions()["department"]  # not Security at confidence 1.0
+    assert result["priority"].value == "P1"  # the priority the model knows still rises
+    assert (
+        "rule 'security-breach' skipped: it sets department 'Security', a label the model does not know"
+        in (caplog.text)
+    )
+    # With the label known, the same rule decides the department.
+    known = engine.apply(ticket, [], _predictions(), "en", labels=labels | {"department": ["IT", "Security"]})
+    assert known["department"].value == "Security" and known["department"].confidence == 1.0
+
+
+def test_rules_may_set_labels_the_rule_file_declares() -> None:
+    rules = [{"name": "legal", "when": {"keywords": ["subpoena"]}, "then": {"department": {"set": "Legal"}}}]
+    labels = {"department": ["IT", "HR"]}
+    ticket = _ticket("Subpoena received")
+    assert _engine(rules).apply(ticket, [], _predictions(), "en", labels=labels)["department"].value == "IT"
+    declared = _engine(rules, labels={"department": ["Legal"]})
+    assert declared.apply(ticket, [], _predictions(), "en", labels=labels)["department"].value == "Legal"
+    with pytest.raises(RuleError, match="labels: unknown key"):
+        _engine(rules, labels={"team": ["Legal"]})
+
+
+def test_rules_raise_only_along_priorities_the_model_knows() -> None:
+    rules = [{"name": "urgent", "when": {"keywords": ["urgent"]}, "then": {"priority": {"raise": 1}}}]
+    labels = {"priority": ["High", "Low"]}
+    predictions = _predictions(priority="Low")
+    result = _engine(rules).apply(_ticket("urgent"), [], predictions, "en", labels=labels)
+    assert result["priority"] == predictions["priority"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from triage import safe_regex
+from embeddings import safe_regex
 
 
 def test_compile_runs_plain_patterns_on_re2() -> None:
@@ -34,6 +34,37 @@ def test_compile_refuses_backtracking_fallbacks_naming_them(pattern: str) -> Non
 def test_compile_refuses_invalid_patterns_naming_them() -> None:
     with pytest.raises(safe_regex.UnsafePattern, match=r"rule .broken.*not a valid"):
         safe_regex.compile(r"(unclosed", name="rule 'broken'")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "expected"),
+    [
+        (r"\d+", "工单 ３０ 个", "３０"),
+        (r"\w+", "中文_abc", "中文_abc"),
+        (r"a\sb", "a\u3000b", "a\u3000b"),
+        (r"[\s,]+", "x\xa0,\u2003y", "\xa0,\u2003"),
+        (r"[\w.-]+@", "名字.x-y@", "名字.x-y@"),
+        (r"\S+", "  über\u3000", "über"),
+        (r"[^\d\s]+", "１ abc", "abc"),
+    ],
+)
+def test_class_escapes_keep_their_unicode_meaning_on_re2(pattern: str, text: str, expected: str) -> None:
+    compiled = safe_regex.compile(pattern)
+    assert safe_regex.uses_re2(compiled)
+    match = compiled.search(text)
+    assert match is not None and match.group() == expected
+
+
+def test_class_escapes_with_no_re2_spelling_use_the_checked_fallback() -> None:
+    compiled = safe_regex.compile(r"[^\W\d_]+")
+    assert not safe_regex.uses_re2(compiled)
+    assert compiled.findall("ab1中_") == ["ab", "中"]
+
+
+def test_triage_name_is_the_same_engine() -> None:
+    from triage import safe_regex as triage_safe_regex
+
+    assert triage_safe_regex.compile is safe_regex.compile
 
 
 def test_pattern_set_reports_which_patterns_occur() -> None:
