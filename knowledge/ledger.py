@@ -692,6 +692,8 @@ class Ledger:
     # -- feedback ---------------------------------------------------------------------------
     def add_feedback(self, item: Feedback) -> int:
         """Store feedback durably (and in the dashboard's hourly aggregates); returns its id."""
+        if item.kind == "label":
+            self.flush()  # the verdict names the model version that answered: its prediction must be written
         at = _now()
         with self._lock:
             conn = self.conn
