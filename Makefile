@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m eval.webhook_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.headline_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.fields_bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.pii_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.routing_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.retrieval_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.handling_bench --out BENCHMARKS.md

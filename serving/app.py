@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from embeddings import Encoder, get_encoder
 from knowledge import DocumentStore, HybridConfig, KnowledgeBase
+from knowledge.audit import AuditLog
 from knowledge.ledger import Ledger
 from serving.auth import ConsoleSessions
 from serving.connectors.api import ConnectorMetrics
@@ -26,6 +27,7 @@ from serving.errors import Problem, install_error_handlers, unexpected
 from serving.keys import SCOPES, KeyStore
 from serving.metrics import MeasureMiddleware, Metrics
 from serving.request_context import RequestContextMiddleware
+from serving.routers import audit as audit_routes
 from serving.routers import connectors as connector_routes
 from serving.routers import feedback, keys, knowledge, models, ops, triage
 from serving.routers.ops import STATIC
@@ -120,11 +122,13 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     """The application; ``service`` may be passed in already built (tests, embedding)."""
     service = service or build_service(settings)
     metrics = Metrics()
+    audit = AuditLog(settings.database_path)
     key_store = KeyStore(settings.database_path)
     connectors, worker = build_connectors(settings, service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        audit.open()
         key_store.open()
         service.load()
         worker.start()  # after the models: deliveries left pending by a stop are worked first
@@ -132,6 +136,7 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         worker.stop()
         connectors.close()
         service.close()
+        audit.close()
         key_store.close()
 
     app = FastAPI(
@@ -144,6 +149,7 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     app.state.service = service
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.audit = audit
     app.state.keys = key_store
     app.state.console = ConsoleSessions()
     app.state.connectors = connectors
@@ -160,7 +166,7 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     # are counted too, and inside the request context, so they carry X-Request-ID and problem+json.
     app.add_middleware(RequestContextMiddleware, on_error=unexpected)
 
-    for area in (ops, triage, knowledge, models, feedback, keys):
+    for area in (ops, triage, knowledge, models, feedback, keys, audit_routes):
         app.include_router(area.router)
     app.include_router(connector_routes.router)
     app.include_router(connector_routes.admin)

@@ -136,6 +136,40 @@ def _progress() -> Callable[[str], None]:
     return say
 
 
+def _without_pii(settings: Settings, table: Any, say: Callable[[str], None]) -> Any:
+    """With redact_pii on, the training texts redacted as stored cases are (a bundle keeps its vocabulary)."""
+    if not settings.redact_pii:
+        return table
+    from dataclasses import replace
+
+    from triage.fields import FieldExtractor
+    from triage.pii import PiiRedactor
+
+    say(f"redacting personal data in {len(table)} training texts (redact_pii is on)")
+    redactor = PiiRedactor(FieldExtractor())
+    return replace(table, texts=[redactor.text(t) for t in table.texts])
+
+
+def _audit(settings: Settings, tenant: str, action: str, target: str, **summary: Any) -> None:
+    """Append a change made from the command line to the audit trail (no key: the client is "cli")."""
+    from knowledge.audit import AuditEvent, AuditLog
+
+    log = AuditLog(settings.database_path)
+    try:
+        log.append(
+            AuditEvent(
+                tenant=tenant,
+                action=action,
+                target=target,
+                before=summary.get("before"),
+                after=summary.get("after"),
+                client="cli",
+            )
+        )
+    finally:
+        log.close()
+
+
 @app.command()
 def serve(
     config: ConfigOpt = None,
@@ -347,6 +381,7 @@ def train(
             f"{len(table)} tickets: "
             + ", ".join(f"{len(set(values))} {head} labels" for head, values in table.labels.items())
         )
+        table = _without_pii(settings, table, say)
         encoder = get_encoder(settings.encoder)
         vectors = _encode(encoder, table.texts)
         bundle = train_bundle(
@@ -371,7 +406,16 @@ def _register(settings: Settings, tenant: str, version: str, bundle_dir: Path) -
         raise CliError(f"version {version!r} already exists for tenant {tenant!r}; versions are immutable")
     if bundle_dir.resolve() != target.resolve():
         shutil.copytree(bundle_dir, target)
+    before = registry.state(tenant).active
     state = registry.register(tenant, version)
+    _audit(
+        settings,
+        tenant,
+        "model.register",
+        f"model:{version}",
+        before={"active": before},
+        after={"active": state.active, "registered": version},
+    )
     note = (
         "active" if state.active == version else f"registered; promote with 'triage models promote {version}'"
     )
@@ -510,6 +554,14 @@ def index(
                 service.add_documents(chunk)
                 progress.advance(task, len(chunk))
         knowledge.flush()
+        # One row for the import (a CLI backfill can hold millions of cases), not one per case.
+        _audit(
+            settings,
+            tenant,
+            "case.import",
+            "cases",
+            after={"count": len(docs), "redacted": settings.redact_pii},
+        )
         out.print(f"indexed {len(docs)} cases for tenant {tenant!r} ({knowledge.size(tenant)} in the index)")
 
 
@@ -758,6 +810,7 @@ def retrain(
 ) -> None:
     """Train on history plus agents' corrections (POST /v1/feedback), register as a candidate, report changes."""
     from knowledge.ledger import Ledger
+    from serving.audit import model_summary
     from training.data import load_table
     from training.retrain import load_corrections
     from training.retrain import retrain as run_retrain
@@ -779,6 +832,7 @@ def retrain(
             rare=rare,
             trainable=True,
         )
+        table = _without_pii(settings, table, say)  # corrections' texts were redacted when stored
         ledger = Ledger(settings.database_path)
         corrections = load_corrections(ledger, tenant)
         ledger.close()
@@ -789,6 +843,15 @@ def retrain(
         registry.register(tenant, bundle.version)
         if state.active and state.active != bundle.version:
             registry.set_candidate(tenant, bundle.version, mode=mode)
+        _audit(
+            settings,
+            tenant,
+            "model.retrain",
+            f"model:{bundle.version}",
+            before=model_summary(state),
+            after=model_summary(registry.state(tenant))
+            | {k: report[k] for k in ("corrections", "relabelled", "appended") if k in report},
+        )
         out.print_json(data=report)
         out.print(
             f"tenant {tenant!r}: {bundle.version} registered as {mode} candidate (parent {state.active})"
@@ -872,10 +935,12 @@ def models_promote(
     config: ConfigOpt = None,
 ) -> None:
     """Make a version active after the quality gate. A running server picks it up on its next request."""
-    from triage.registry import GateRefused
+    from triage.registry import GateRefused, ModelRegistry
 
     with _friendly_errors():
-        registry = _registry(config, data_dir)
+        settings = _settings(config, data_dir=data_dir)
+        registry = ModelRegistry(settings.models_dir)
+        before = registry.state(tenant).active
         try:
             state = registry.promote(tenant, version, force=force, by="cli")
         except GateRefused as exc:
@@ -887,6 +952,14 @@ def models_promote(
                     f"  {check['metric']}: {check['candidate']:.3f} vs {check['active']:.3f} [{mark}]"
                 )
             raise CliError(str(exc)) from exc
+        _audit(
+            settings,
+            tenant,
+            "model.promote",
+            f"model:{version}",
+            before={"active": before},
+            after={"active": state.active, "forced": force},
+        )
         out.print(f"tenant {tenant!r}: {state.active} is active")
 
 
@@ -895,8 +968,21 @@ def models_rollback(
     tenant: TenantOpt = "default", data_dir: DataDirOpt = None, config: ConfigOpt = None
 ) -> None:
     """Re-activate the version that was active before the current one."""
+    from triage.registry import ModelRegistry
+
     with _friendly_errors():
-        state = _registry(config, data_dir).rollback(tenant, by="cli")
+        settings = _settings(config, data_dir=data_dir)
+        registry = ModelRegistry(settings.models_dir)
+        before = registry.state(tenant).active
+        state = registry.rollback(tenant, by="cli")
+        _audit(
+            settings,
+            tenant,
+            "model.rollback",
+            f"model:{state.active}",
+            before={"active": before},
+            after={"active": state.active},
+        )
         out.print(f"tenant {tenant!r}: rolled back, {state.active} is active")
 
 
@@ -914,11 +1000,132 @@ def models_candidate(
     config: ConfigOpt = None,
 ) -> None:
     """Run a version beside the active one, in shadow or as a canary."""
+    from serving.audit import model_summary
+    from triage.registry import ModelRegistry
+
     with _friendly_errors():
-        state = _registry(config, data_dir).set_candidate(
-            tenant, None if version == "none" else version, mode=mode, share=share
+        settings = _settings(config, data_dir=data_dir)
+        registry = ModelRegistry(settings.models_dir)
+        old = registry.state(tenant)
+        state = registry.set_candidate(tenant, None if version == "none" else version, mode=mode, share=share)
+        _audit(
+            settings,
+            tenant,
+            "model.candidate.clear" if state.candidate is None else "model.candidate.set",
+            f"model:{old.candidate if state.candidate is None else state.candidate}",
+            before=model_summary(old),
+            after=model_summary(state),
         )
         out.print(f"tenant {tenant!r}: candidate {state.candidate} ({state.candidate_mode})")
+
+
+audit_app = typer.Typer(
+    help="The audit trail: list rows (newest first) or verify the hash chain.",
+    invoke_without_command=True,
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.callback()
+def audit_list(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's rows.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action, or a family: 'case.*'.")] = None,
+    key: Annotated[str | None, typer.Option(help="Only rows of this API key id.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time (ISO 8601, inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (ISO 8601, exclusive).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many rows.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List audit rows, newest first (``triage audit verify`` checks the chain)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+    from dataclasses import asdict
+
+    from knowledge.audit import AuditLog
+
+    with _friendly_errors():
+        moments = {
+            name: _cli_time(value, f"--{name}") for name, value in (("since", since), ("until", until))
+        }
+        log = AuditLog(_settings(config, data_dir=data_dir).database_path)
+        try:
+            rows = log.entries(tenant, action=action, key_id=key, limit=limit, **moments)
+        finally:
+            log.close()
+        if as_json:
+            for row in rows:
+                out.print_json(json.dumps(asdict(row), ensure_ascii=False), indent=None)
+            return
+        table = Table(title="audit trail (newest first)")
+        for column in (
+            "seq",
+            "at",
+            "tenant",
+            "key",
+            "action",
+            "target",
+            "before -> after",
+            "request",
+            "client",
+        ):
+            table.add_column(column)
+        for row in rows:
+            change = (
+                f"{json.dumps(row.before, ensure_ascii=False)} -> {json.dumps(row.after, ensure_ascii=False)}"
+            )
+            table.add_row(
+                str(row.seq),
+                row.at,
+                row.tenant,
+                row.key_id or "-",
+                row.action,
+                escape(row.target or "-"),
+                escape(change),
+                row.request_id or "-",
+                row.client or "-",
+            )
+        out.print(table)
+
+
+def _cli_time(value: str | None, flag: str) -> Any:
+    from datetime import datetime
+
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(
+            f"{flag} {value!r} is not an ISO 8601 time; write e.g. 2026-12-04 or 2026-12-04T08:00:00+08:00"
+        ) from None
+
+
+@audit_app.command("verify")
+def audit_verify(
+    expect_head: Annotated[
+        str | None,
+        typer.Option(help="A head hash printed by an earlier verify: the chain must still contain it."),
+    ] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Recompute the hash chain; exit 1 naming the first edited or deleted row, 0 when intact."""
+    from knowledge.audit import AuditLog
+
+    with _friendly_errors():
+        log = AuditLog(_settings(config, data_dir=data_dir).database_path)
+        try:
+            result = log.verify(expect_head)
+        finally:
+            log.close()
+    if not result.ok:
+        console.print(f"[bold red]audit trail broken:[/] {escape(result.problem or '')}", soft_wrap=True)
+        raise typer.Exit(code=1)
+    out.print(f"audit trail intact: {result.rows} rows, head {result.head}")
 
 
 keys_app = typer.Typer(
@@ -947,6 +1154,7 @@ def keys_create(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Create a key and print its secret: the only time it is shown (only a hash is stored)."""
+    from serving.audit import key_summary
     from serving.keys import parse_expiry, parse_scopes
     from serving.schemas import TENANT_PATTERN
 
@@ -966,6 +1174,13 @@ def keys_create(
         finally:
             store.close()
         key = created.key
+        _audit(
+            _settings(config, data_dir=data_dir),
+            key.tenant,
+            "key.create",
+            f"key:{key.id}",
+            after=key_summary(key),
+        )
         console.print(
             f"created key {key.id} for tenant {key.tenant!r} with scopes {', '.join(key.scopes)}"
             + (f", expires {key.expires.isoformat()}" if key.expires else "")
@@ -1017,12 +1232,21 @@ def keys_revoke(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Revoke a key: every request with it answers 401 from now on (a running server too)."""
+    from serving.audit import key_summary
+
     with _friendly_errors():
         store = _key_store(config, data_dir)
         try:
             key = store.revoke(key_id)
         finally:
             store.close()
+        _audit(
+            _settings(config, data_dir=data_dir),
+            key.tenant,
+            "key.revoke",
+            f"key:{key.id}",
+            after=key_summary(key),
+        )
         out.print(f"key {key.id} ({key.prefix}, tenant {key.tenant!r}) revoked at {key.revoked}")
 
 

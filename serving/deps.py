@@ -1,4 +1,4 @@
-"""Shared request dependencies as ``Annotated`` aliases: service, settings, metrics, caller, scopes, tenant.
+"""Shared request dependencies as ``Annotated`` aliases: service, settings, metrics, caller, scopes, tenant, audit.
 
 Every ``/v1`` route takes exactly one scope alias (``TriageCaller``, ``KnowledgeReader``, ...):
 it authenticates the request and checks the scope. The tenant always comes from the caller's key:
@@ -13,10 +13,13 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from knowledge.audit import AuditLog
+from serving.audit import Auditor
 from serving.auth import CONSOLE_PREFIX, Caller, ConsoleSessions, TenantMismatch, is_local_request
 from serving.errors import ProblemError
 from serving.keys import ALL_SCOPES, InvalidKey, KeyStore
 from serving.metrics import Metrics
+from serving.request_context import current_request_id
 from serving.schemas import TENANT_PATTERN
 from serving.settings import Settings
 from triage.pipeline import TriageService
@@ -68,6 +71,16 @@ def _keys(request: Request) -> KeyStore:
 def _console(request: Request) -> ConsoleSessions:
     sessions: ConsoleSessions = request.app.state.console
     return sessions
+
+
+def _auditor(request: Request) -> Auditor:
+    log: AuditLog = request.app.state.audit
+    return Auditor(
+        log,
+        request_id=current_request_id(),
+        client=request.client.host if request.client else None,
+        request=request,
+    )
 
 
 def _registry(svc: Annotated[TriageService, Depends(_service)]) -> ModelRegistry:
@@ -243,3 +256,5 @@ MetricsReader = Annotated[None, Depends(_metrics_reader)]
 """Lets a /metrics request through as ``metrics_access`` says (401/403 otherwise)."""
 TenantDep = Annotated[str, Depends(_query_tenant)]
 """The caller's tenant, from the key; a ``tenant`` query parameter naming another one is a 403."""
+AuditDep = Annotated[Auditor, Depends(_auditor)]
+"""Records changes of state in the audit trail with this request's key, request id and client address."""

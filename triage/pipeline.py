@@ -17,13 +17,14 @@ import numpy as np
 
 from embeddings import Encoder
 from knowledge import Document, KnowledgeBase
-from knowledge.ledger import Ledger, PredictionRecord
+from knowledge.ledger import Feedback, Ledger, PredictionRecord
 from triage.bundle import ModelBundle
 from triage.completeness import CompletenessChecker
 from triage.features import model_text
-from triage.fields import FieldExtractor, redact
+from triage.fields import FieldExtractor
 from triage.language import detect_language
 from triage.models import Assignment, ModelProvider
+from triage.pii import PiiRedactor, pseudonym
 from triage.rules import RuleEngine
 from triage.summary import Summarizer
 from triage.types import ExtractedField, Prediction, SimilarCase, Summary, Ticket, TriageResult
@@ -69,6 +70,7 @@ class TriageService:
         self.extractor = extractor or FieldExtractor()
         self.summarizer = summarizer or Summarizer()
         self.completeness = completeness or CompletenessChecker()
+        self.redactor = PiiRedactor(self.extractor)
         self._ready = False
 
     def load(self) -> None:
@@ -142,8 +144,10 @@ class TriageService:
     def add_documents(self, docs: Sequence[Document], existing_only: bool = False) -> list[int]:
         """Store and index cases or articles, embedded exactly as tickets are for search.
 
-        With ``redact_pii`` on, e-mails, phones, ID numbers and bank cards are replaced by
-        placeholders in the stored title, body and resolution (before anything is written).
+        With ``redact_pii`` on, e-mails, phones, ID numbers, bank cards and person names are replaced
+        by placeholders in the stored title, body, resolution and metadata values before anything
+        is embedded or written, so the database, the indexes and their snapshots hold only the
+        redacted text. Ids are stored as given.
         ``existing_only``: replace only documents that are still stored (a replace, never a create).
         """
         prepared, vectors = self.prepare_documents(docs)
@@ -159,14 +163,30 @@ class TriageService:
         return prepared, self.encoder.encode([model_text(d.title, d.body) for d in prepared])
 
     def _redacted(self, doc: Document) -> Document:
-        def clean(text: str) -> str:
-            if not text:
-                return text
-            return redact(text, self.extractor.extract(text, doc.language or detect_language(text)))
-
+        # Each text's own language, not the document's: an English title may head a Chinese body.
         return dataclasses.replace(
-            doc, title=clean(doc.title), body=clean(doc.body), resolution=clean(doc.resolution)
+            doc,
+            title=self.redactor.text(doc.title),
+            body=self.redactor.text(doc.body),
+            resolution=self.redactor.text(doc.resolution),
+            metadata=self.redactor.value(dict(doc.metadata)),
         )
+
+    def add_feedback(self, item: Feedback) -> int:
+        """Store an agent's feedback durably; returns its id.
+
+        With ``redact_pii`` on, the ticket text it carries is redacted as stored cases are, and
+        the agent is stored as a pseudonym (``pii.pseudonym``), never by name.
+        """
+        if self.ledger is None:
+            raise RuntimeError("no feedback store configured: build the service with a ledger")
+        if self.redact_pii:
+            item = dataclasses.replace(
+                item,
+                text=self.redactor.text(item.text) if item.text else item.text,
+                agent=pseudonym(item.tenant, item.agent) if item.agent else item.agent,
+            )
+        return self.ledger.add_feedback(item)
 
     def similar(
         self, ticket: Ticket, vector: np.ndarray | None = None, k: int | None = None, kind: str = "case"

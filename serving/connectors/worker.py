@@ -310,7 +310,7 @@ class DeliveryWorker:
                 guess = predicted.get(head)
                 if correct is None or not isinstance(guess, Mapping):
                     continue
-                ledger.add_feedback(
+                self.service.add_feedback(  # the service redacts the text with redact_pii on
                     Feedback(
                         tenant=config.tenant,
                         ticket_id=ticket_key,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,11 +26,12 @@ from serving.connectors.api import (
     check_connector,
     problem,
 )
-from serving.connectors.base import PayloadError, SignatureError
+from serving.connectors.base import ConnectorConfig, PayloadError, SignatureError
 from serving.connectors.store import ConnectorError, ConnectorStore
 from serving.connectors.worker import DeliveryWorker
-from serving.deps import ConnectorsAdmin, TenantDep, bind_tenant
+from serving.deps import AuditDep, ConnectorsAdmin, TenantDep, bind_tenant
 from serving.errors import V1_PROBLEMS, ProblemError
+from triage.pipeline import TriageService
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +103,9 @@ async def webhook(connector: str, request: Request) -> Response:
         metrics.webhooks.labels(config.name, "ignored").inc()
         return JSONResponse(status_code=200, content={"delivery_id": None, "status": "ignored"})
     kept = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+    service: TriageService = request.app.state.service
+    if service.redact_pii:  # the queue keeps no personal data either (checked: the signature was)
+        body = await run_in_threadpool(service.redactor.json_bytes, body)
     delivery_id, new = await run_in_threadpool(
         store.enqueue, config, inbound.ticket_id, inbound.event_id, inbound.kind, kept, body
     )
@@ -113,6 +118,12 @@ async def webhook(connector: str, request: Request) -> Response:
     return JSONResponse(status_code=202, content={"delivery_id": delivery_id, "status": "queued"})
 
 
+def _connector_summary(config: ConnectorConfig) -> dict[str, Any]:
+    """What the audit trail keeps of a connector: never its credentials or signing secret."""
+    host = urlsplit(config.base_url).hostname  # not the URL: it could carry user:password@
+    return {"exists": True, "system": config.system, "host": host, "enabled": config.enabled}
+
+
 @admin.post(
     "/v1/connectors",
     status_code=201,
@@ -120,7 +131,9 @@ async def webhook(connector: str, request: Request) -> Response:
     tags=["connectors"],
     responses={409: {}},
 )
-def add_connector(body: ConnectorIn, caller: ConnectorsAdmin, store: StoreDep) -> ConnectorOut:
+def add_connector(
+    body: ConnectorIn, caller: ConnectorsAdmin, store: StoreDep, audit: AuditDep
+) -> ConnectorOut:
     """Add a connector for a tenant (credentials and signing secret are encrypted at rest)."""
     body = bind_tenant(body, caller)
     missing = [c for c in REQUIRED_CREDENTIALS[body.system] if not body.credentials.get(c)]
@@ -138,6 +151,9 @@ def add_connector(body: ConnectorIn, caller: ConnectorsAdmin, store: StoreDep) -
         raise problem(409, "Connector exists", str(exc), type_="connector-exists") from exc
     config = store.get(body.name)
     assert config is not None
+    audit.record(
+        config.tenant, "connector.create", f"connector:{config.name}", after=_connector_summary(config)
+    )
     return ConnectorOut.of(config)
 
 
@@ -159,12 +175,17 @@ def get_connector_route(
 
 
 @admin.delete("/v1/connectors/{name}", status_code=204, tags=["connectors"], responses={404: {}})
-def remove_connector(name: str, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep) -> Response:
+def remove_connector(
+    name: str, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep, audit: AuditDep
+) -> Response:
     """Remove a connector; its deliveries stay as a record."""
     config = store.get(name)
     if config is None or config.tenant != tenant:
         raise _missing(name, tenant)
     store.remove(name)
+    audit.record(
+        tenant, "connector.delete", f"connector:{name}", _connector_summary(config), {"exists": False}
+    )
     return Response(status_code=204)
 
 
@@ -203,7 +224,12 @@ def list_deliveries(
     responses={404: {}, 409: {}},
 )
 def retry_delivery(
-    delivery_id: int, request: Request, caller: ConnectorsAdmin, tenant: TenantDep, store: StoreDep
+    delivery_id: int,
+    request: Request,
+    caller: ConnectorsAdmin,
+    tenant: TenantDep,
+    store: StoreDep,
+    audit: AuditDep,
 ) -> DeliveryOut:
     """Send a dead delivery through the queue again (with a fresh count of tries)."""
     found = store.delivery(delivery_id)
@@ -222,5 +248,12 @@ def retry_delivery(
             f"delivery {delivery_id} is {found.state}; only a dead one can be retried",
             type_="delivery-not-dead",
         )
+    audit.record(
+        tenant,
+        "delivery.retry",
+        f"delivery:{delivery_id}",
+        {"state": found.state, "attempts": found.attempts},
+        {"state": retried.state, "attempts": retried.attempts},
+    )
     request.app.state.delivery_worker.wake()
     return DeliveryOut.of(retried)

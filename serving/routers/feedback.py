@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from knowledge.ledger import Feedback
-from serving.deps import FeedbackCaller, ServiceDep, bind_tenant
+from serving.deps import AuditDep, FeedbackCaller, ServiceDep, bind_tenant
 from serving.errors import V1_PROBLEMS
 from serving.schemas import FeedbackIn, FeedbackOut
 
@@ -13,7 +13,7 @@ router = APIRouter(tags=["feedback"], responses=V1_PROBLEMS)
 
 
 @router.post("/v1/feedback", response_model=FeedbackOut, status_code=201)
-def feedback(body: FeedbackIn, caller: FeedbackCaller, svc: ServiceDep) -> FeedbackOut:
+def feedback(body: FeedbackIn, caller: FeedbackCaller, svc: ServiceDep, audit: AuditDep) -> FeedbackOut:
     """An agent accepted or corrected a prediction, or judged a suggested case. Durable when this returns."""
     body = bind_tenant(body, caller)
     if svc.ledger is None:
@@ -31,4 +31,18 @@ def feedback(body: FeedbackIn, caller: FeedbackCaller, svc: ServiceDep) -> Feedb
         text=body.text,
         agent=body.agent,
     )
-    return FeedbackOut(id=svc.ledger.add_feedback(item))
+    # Through the service: with redact_pii on it redacts the text and pseudonymises the agent.
+    feedback_id = svc.add_feedback(item)
+    summary = {
+        "kind": item.kind,
+        "ticket_id": item.ticket_id,
+        "head": item.head,
+        "predicted": item.predicted,
+        "correct": item.correct,
+        "accepted": item.accepted,
+        "case_id": item.case_id,
+        "helpful": item.helpful,
+        "with_text": item.text is not None,
+    }
+    audit.record(item.tenant, "feedback.create", f"feedback:{feedback_id}", after=summary)
+    return FeedbackOut(id=feedback_id)

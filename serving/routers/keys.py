@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from serving.deps import KeysAdmin, KeyStoreDep, bind_tenant
+from serving.audit import key_summary
+from serving.deps import AuditDep, KeysAdmin, KeyStoreDep, bind_tenant
 from serving.errors import NOT_FOUND, V1_PROBLEMS, ProblemError
 from serving.keys import ALL_SCOPES, ApiKey, KeyRequestError, parse_scopes
 from serving.schemas import TENANT_PATTERN, Timestamp
@@ -128,7 +129,7 @@ class KeyList(BaseModel):
 
 
 @router.post("/v1/keys", response_model=KeyCreatedOut, status_code=201)
-def create_key(body: KeyCreateIn, caller: KeysAdmin, keys: KeyStoreDep) -> KeyCreatedOut:
+def create_key(body: KeyCreateIn, caller: KeysAdmin, keys: KeyStoreDep, audit: AuditDep) -> KeyCreatedOut:
     """Create a key of the caller's tenant; the answer holds its secret, the only time it is shown."""
     body = bind_tenant(body, caller)
     beyond = [s for s in body.scopes if s not in caller.scopes]
@@ -140,6 +141,7 @@ def create_key(body: KeyCreateIn, caller: KeysAdmin, keys: KeyStoreDep) -> KeyCr
             title="Scopes beyond the caller's",
         )
     created = keys.create(caller.tenant, body.scopes, name=body.name, expires=body.expires)
+    audit.record(caller.tenant, "key.create", f"key:{created.key.id}", after=key_summary(created.key))
     return KeyCreatedOut(**KeyOut.of(created.key).model_dump(), secret=created.secret)
 
 
@@ -156,6 +158,9 @@ def show_key(key_id: KeyId, caller: KeysAdmin, keys: KeyStoreDep) -> KeyOut:
 
 
 @router.delete("/v1/keys/{key_id}", response_model=KeyOut, responses=NOT_FOUND)
-def revoke_key(key_id: KeyId, caller: KeysAdmin, keys: KeyStoreDep) -> KeyOut:
+def revoke_key(key_id: KeyId, caller: KeysAdmin, keys: KeyStoreDep, audit: AuditDep) -> KeyOut:
     """Revoke a key of the caller's tenant: from now on it answers 401. Kept in the list, as revoked."""
-    return KeyOut.of(keys.revoke(key_id, caller.tenant))
+    before = keys.get(key_id, caller.tenant)  # 404 naming it when it is not the tenant's
+    revoked = keys.revoke(key_id, caller.tenant)
+    audit.record(caller.tenant, "key.revoke", f"key:{key_id}", key_summary(before), key_summary(revoked))
+    return KeyOut.of(revoked)

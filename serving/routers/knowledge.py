@@ -14,7 +14,9 @@ from fastapi.responses import Response
 
 from knowledge import Document, DocumentStore, detect_spikes, find_duplicates
 from knowledge.duplicates import TooManyCases, duplicate_threshold
+from serving.audit import document_summary
 from serving.deps import (
+    AuditDep,
     KnowledgeReader,
     KnowledgeWriter,
     ServiceDep,
@@ -124,8 +126,25 @@ def _add_document_routes(router: APIRouter, c: _Collection) -> None:
         found = svc.knowledge.store.get_rows(row_ids)
         return [found[r] for r in row_ids if r in found]
 
-    def add(body: DocumentsIn, caller: KnowledgeWriter, svc: ServiceDep) -> DocumentList:
-        docs = stored(svc, svc.add_documents(bind_tenant(body, caller).documents()))
+    def add(body: DocumentsIn, caller: KnowledgeWriter, svc: ServiceDep, audit: AuditDep) -> DocumentList:
+        given = bind_tenant(body, caller).documents()
+        before = {(d.tenant, d.doc_id): svc.knowledge.store.get(d.tenant, c.kind, d.doc_id) for d in given}
+        docs = stored(svc, svc.add_documents(given))
+        # One row per document (a bulk call shares the request id), per tenant of the batch.
+        for tenant in dict.fromkeys(d.tenant for d in docs):
+            audit.record_many(
+                tenant,
+                [
+                    (
+                        f"{one}.{'replace' if before.get((d.tenant, d.doc_id)) else 'create'}",
+                        f"{one}:{d.doc_id}",
+                        document_summary(before.get((d.tenant, d.doc_id))),
+                        document_summary(d),
+                    )
+                    for d in docs
+                    if d.tenant == tenant
+                ],
+            )
         return c.list_out.of(docs, total=len(docs))
 
     def list_(query: DocumentQuery, caller: KnowledgeReader, svc: ServiceDep) -> DocumentList:
@@ -139,25 +158,48 @@ def _add_document_routes(router: APIRouter, c: _Collection) -> None:
         return c.item_out.of(doc)
 
     def replace(
-        doc_id: str, body: DocumentIn, caller: KnowledgeWriter, tenant: TenantDep, svc: ServiceDep
+        doc_id: str,
+        body: DocumentIn,
+        caller: KnowledgeWriter,
+        tenant: TenantDep,
+        svc: ServiceDep,
+        audit: AuditDep,
     ) -> DocumentOut:
-        if svc.knowledge.store.get(tenant, c.kind, doc_id) is None:
+        before = svc.knowledge.store.get(tenant, c.kind, doc_id)
+        if before is None:
             raise missing(doc_id, tenant)  # before the embedding work
         # Checked again where it is written: a DELETE that lands while this one embeds wins.
         rows = svc.add_documents([body.to_document(doc_id, tenant)], existing_only=True)
         if not rows:
             raise missing(doc_id, tenant)
-        return c.item_out.of(stored(svc, rows)[0])
+        after = stored(svc, rows)[0]
+        audit.record(
+            tenant, f"{one}.replace", f"{one}:{doc_id}", document_summary(before), document_summary(after)
+        )
+        return c.item_out.of(after)
 
-    def delete(doc_id: str, caller: KnowledgeWriter, tenant: TenantDep, svc: ServiceDep) -> Response:
+    def delete(
+        doc_id: str, caller: KnowledgeWriter, tenant: TenantDep, svc: ServiceDep, audit: AuditDep
+    ) -> Response:
+        before = svc.knowledge.store.get(tenant, c.kind, doc_id)
         if not svc.knowledge.delete(tenant, c.kind, [doc_id]):
             raise missing(doc_id, tenant)
+        audit.record(tenant, f"{one}.delete", f"{one}:{doc_id}", document_summary(before), {"exists": False})
         return Response(status_code=204)
 
-    def delete_many(body: DeleteIn, caller: KnowledgeWriter, svc: ServiceDep) -> DeleteOut:
+    def delete_many(body: DeleteIn, caller: KnowledgeWriter, svc: ServiceDep, audit: AuditDep) -> DeleteOut:
         body = bind_tenant(body, caller)
         ids = list(dict.fromkeys(body.ids))
+        before = {i: svc.knowledge.store.get(body.tenant, c.kind, i) for i in ids}
         deleted = set(svc.knowledge.delete(body.tenant, c.kind, ids))
+        audit.record_many(
+            body.tenant,
+            [
+                (f"{one}.delete", f"{one}:{i}", document_summary(before[i]), {"exists": False, "bulk": True})
+                for i in ids
+                if i in deleted
+            ],
+        )
         return DeleteOut(
             deleted=[i for i in ids if i in deleted], not_found=[i for i in ids if i not in deleted]
         )

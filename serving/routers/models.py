@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as UrlPath
 
 from knowledge.drift import drift_report
+from serving.audit import model_summary
 from serving.auth import Caller
-from serving.deps import ModelsAdmin, ModelsReader, RegistryDep, ServiceDep, TenantDep, bind_tenant
+from serving.deps import AuditDep, ModelsAdmin, ModelsReader, RegistryDep, ServiceDep, TenantDep, bind_tenant
 from serving.errors import CONFLICT, NOT_FOUND, V1_PROBLEMS
 from serving.schemas import CandidateIn, DriftOut, ModelsOut, ModelVersionOut, PromoteIn, TenantIn, Timestamp
 from triage.bundle import drift_baseline, drift_source
@@ -58,7 +59,7 @@ def show_model(version: Version, caller: ModelsReader, tenant: TenantDep, reg: R
 
 @router.post("/v1/models/{version}/promote", response_model=ModelsOut, responses=NOT_FOUND | CONFLICT)
 def promote_model(
-    version: Version, body: PromoteIn, caller: ModelsAdmin, svc: ServiceDep, reg: RegistryDep
+    version: Version, body: PromoteIn, caller: ModelsAdmin, svc: ServiceDep, reg: RegistryDep, audit: AuditDep
 ) -> ModelsOut:
     """Make a version active after the quality gate. Atomic.
 
@@ -68,38 +69,82 @@ def promote_model(
     body = bind_tenant(body, caller)
     reg.manifest(body.tenant, version)  # an unknown version is a 404 naming it
     svc.models.check(body.tenant, version)  # loads before the switch: a bad bundle never goes live
-    reg.promote(body.tenant, version, force=body.force, margins=body.margins, by=body.by or _by(caller))
+    before = reg.state(body.tenant).active
+    state = reg.promote(
+        body.tenant, version, force=body.force, margins=body.margins, by=body.by or _by(caller)
+    )
     svc.models.refresh(body.tenant)
+    audit.record(
+        body.tenant,
+        "model.promote",
+        f"model:{version}",
+        before={"active": before},
+        after={"active": state.active, "forced": body.force},
+    )
     return _models(reg, body.tenant)
 
 
 @router.post("/v1/models/rollback", response_model=ModelsOut, responses=CONFLICT)
-def rollback_model(body: TenantIn, caller: ModelsAdmin, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+def rollback_model(
+    body: TenantIn, caller: ModelsAdmin, svc: ServiceDep, reg: RegistryDep, audit: AuditDep
+) -> ModelsOut:
     """Re-activate the version that was active before the current one. Atomic."""
     body = bind_tenant(body, caller)
-    reg.rollback(body.tenant, by=body.by or _by(caller))
+    before = reg.state(body.tenant).active
+    state = reg.rollback(body.tenant, by=body.by or _by(caller))
     svc.models.refresh(body.tenant)
+    audit.record(
+        body.tenant,
+        "model.rollback",
+        f"model:{state.active}",
+        before={"active": before},
+        after={"active": state.active},
+    )
     return _models(reg, body.tenant)
 
 
 @router.post("/v1/models/{version}/candidate", response_model=ModelsOut, responses=NOT_FOUND | CONFLICT)
 def candidate_model(
-    version: Version, body: CandidateIn, caller: ModelsAdmin, svc: ServiceDep, reg: RegistryDep
+    version: Version,
+    body: CandidateIn,
+    caller: ModelsAdmin,
+    svc: ServiceDep,
+    reg: RegistryDep,
+    audit: AuditDep,
 ) -> ModelsOut:
     """Run a version in shadow (logged, never returned) or as a canary (a sticky share of tickets)."""
     body = bind_tenant(body, caller)
     reg.manifest(body.tenant, version)  # an unknown version is a 404 naming it
     svc.models.check(body.tenant, version)
-    reg.set_candidate(body.tenant, version, mode=body.mode, share=body.share)
+    before = reg.state(body.tenant)
+    state = reg.set_candidate(body.tenant, version, mode=body.mode, share=body.share)
     svc.models.refresh(body.tenant)
+    audit.record(
+        body.tenant,
+        "model.candidate.set",
+        f"model:{version}",
+        before=model_summary(before),
+        after=model_summary(state),
+    )
     return _models(reg, body.tenant)
 
 
 @router.delete("/v1/models/candidate", response_model=ModelsOut, responses=CONFLICT)
-def clear_candidate(caller: ModelsAdmin, tenant: TenantDep, svc: ServiceDep, reg: RegistryDep) -> ModelsOut:
+def clear_candidate(
+    caller: ModelsAdmin, tenant: TenantDep, svc: ServiceDep, reg: RegistryDep, audit: AuditDep
+) -> ModelsOut:
     """Stop the shadow or canary."""
-    reg.set_candidate(tenant, None)
+    before = reg.state(tenant)
+    state = reg.set_candidate(tenant, None)
     svc.models.refresh(tenant)
+    if before.candidate is not None:  # clearing nothing changes nothing
+        audit.record(
+            tenant,
+            "model.candidate.clear",
+            f"model:{before.candidate}",
+            before=model_summary(before),
+            after=model_summary(state),
+        )
     return _models(reg, tenant)
 
 

@@ -81,6 +81,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/v1/keys"): Call("/v1/keys", {"scopes": ["triage"], "name": "x"}, tenant_in="body"),
     ("GET", "/v1/keys/{key_id}"): Call("/v1/keys/{admin_key_id}", tenant_in=""),
     ("DELETE", "/v1/keys/{key_id}"): Call("/v1/keys/{admin_key_id}", tenant_in=""),
+    ("GET", "/v1/audit"): Call("/v1/audit"),
 }
 _CONNECTOR = {
     "name": "xt-secret-conn",
