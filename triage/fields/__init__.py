@@ -2,13 +2,15 @@
 
 A small package of table-driven extractors:
 
-- :mod:`~triage.fields.table`: one row per pattern: field type, pattern with its word boundaries,
-  the words that must occur for it to run, and how a match becomes a value (validators by
+- :mod:`~triage.fields.table`: loads ``resources/field_table.yaml``, one row per pattern: field
+  type, pattern with its word boundaries, the words that must occur for it to run, and by name
+  how a match becomes a value (validators by
   ``phonenumbers`` and ``python-stdnum``: E.164 phones, resident-ID and Luhn check digits);
 - :mod:`~triage.fields.engine`: the row runner on RE2 (linear time, :mod:`triage.safe_regex`),
   candidates and overlap resolution;
 - :mod:`~triage.fields.dates`: dates, times and datetimes, anchored to the ticket's created_at;
-- :mod:`~triage.fields.names`: people, organisations, places and systems (rules, jieba, spaCy);
+- :mod:`~triage.fields.names`: people, organisations, places and systems (rules, jieba, spaCy),
+  with its word lists in ``resources/field_lexicon.yaml``;
 - :mod:`~triage.fields.redact`: PII placeholders.
 
 Overlapping candidates resolve in three tiers: custom patterns, then rules and the system

@@ -76,6 +76,23 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
     )
 
 
+def word_lists(path: Path = LEXICON_PATH) -> Mapping[str, Any]:
+    """The lexicon file as read: the word lists :mod:`triage.fields.names` builds its tables from."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise RuntimeError(
+            f"field lexicon {path} could not be read ({e}); restore it from the package"
+        ) from e
+    if not isinstance(data, dict):
+        raise RuntimeError(
+            f"field lexicon {path} is not a mapping of word lists; restore it from the package"
+        )
+    return data
+
+
 def _place_pattern(any_case: Sequence[str], capitalised: Sequence[str]) -> Rx:
     """One pattern for the place list: "_" in a list entry stands for a space ("hong_kong")."""
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from triage import safe_regex
 from triage.fields.engine import TIER_MODEL, TIER_RULE, Candidate, Hit, Rx
-from triage.fields.lexicon import SPACY_LOCK, Lexicon
+from triage.fields.lexicon import SPACY_LOCK, Lexicon, word_lists
 from triage.fields.table import AN, HAN_CLASS
 
 _HAN = safe_regex.compile(f"[{HAN_CLASS}]", name="Han character")
@@ -26,9 +26,12 @@ _HAN = safe_regex.compile(f"[{HAN_CLASS}]", name="Han character")
 MODEL_MAX_CHARS = 10_000
 
 
-def _words(text: str, sep: str | None = None) -> tuple[str, ...]:
-    """Split a word list written as one string (keeps the long lists below readable)."""
-    return tuple(text.split(sep))
+_LISTS = word_lists()
+
+
+def _listed(key: str) -> tuple[str, ...]:
+    """One whitespace-separated word list of ``resources/field_lexicon.yaml``, in its order."""
+    return tuple(str(_LISTS[key]).split())
 
 
 def _starts_han(word: str) -> bool:
@@ -69,24 +72,8 @@ def english_words(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 # Built-in system dictionary. Names that are also common English words match in this case only.
-_SYSTEMS_ANY_CASE = _words(
-    "SAP|ERP|CRM|OA|HRIS|VPN|Jira|Confluence|Outlook|SharePoint|OneDrive|Salesforce|Workday|"
-    "ServiceNow|Kubernetes|K8s|Docker|Jenkins|GitLab|GitHub|MySQL|PostgreSQL|SQL Server|MongoDB|Redis|"
-    "Kafka|Nginx|Tomcat|Citrix|VMware|Active Directory|LDAP|Okta|Slack|Microsoft Teams|Office 365|"
-    "Microsoft 365|O365|Excel|PowerPoint|Windows|macOS|Linux|Ubuntu|CentOS|Azure|AWS|WPS|Tableau|"
-    "Power BI|Oracle|Firefox|DingTalk|WeCom|Feishu|Kingdee|Yonyou|钉钉|企业微信|飞书|用友|金蝶|泛微|"
-    "致远|北森|腾讯会议",
-    "|",
-)
-_SYSTEMS_EXACT_CASE = ("Teams", "Exchange", "Word", "Zoom", "Edge", "Lark")
-_SYSTEMS_ANY_CASE += _words(
-    "Chrome|Skype|Skype for Business|Lync|Internet Explorer|Microsoft Internet Explorer|OneNote|Visio|"
-    "Acrobat|Adobe Reader|AnyConnect|Cisco AnyConnect|GlobalProtect|Webex|Jabber|Dynamics 365|Citrix Receiver|"
-    "Remote Desktop|BitLocker|SCCM|Intune|Lotus Notes|WebLogic|WebSphere|JBoss|IIS|Zabbix|Nagios|Splunk|"
-    "Elasticsearch|Hadoop|MariaDB|SQLite|DB2|vCenter|vSphere|ESXi|Hyper-V|OpenStack|Gmail|Google Drive|"
-    "Dropbox|TeamViewer|QQ|微信|金山文档|向日葵|达梦|人大金仓",
-    "|",
-)
+_SYSTEMS_ANY_CASE = tuple(_LISTS["systems"])
+_SYSTEMS_EXACT_CASE = _listed("systems_exact_case")
 # snake_case tool names ("hr_tool", "job_scheduler"): the last part says what kind of software it is.
 _SNAKE_SYSTEM = Rx(
     r"(?:[A-Za-z][A-Za-z0-9]*_)+(?:tools|tool|system|sys|application|app|portal|"
@@ -100,93 +87,47 @@ _SYSTEM_SUFFIX_ASCII = Rx(r"(?P<id>[A-Za-z][A-Za-z0-9]{0,15})\s?(?:系统|平台
 _SYSTEM_SUFFIXES = ("系统", "平台", "门户")
 _ZH_SYSTEM_SUFFIX = safe_regex.compile("系统|平台|门户", name="system suffix")
 # Words that may sit inside a system name but do not start one ("营销业务应用系统", not "应用系统").
-_SYSTEM_NON_INITIAL = frozenset(
-    _words("管理 信息 业务 应用 数据 后台 前台 网络 操作 综合 统一 内部 外部 相关 其他 公司 办公 电脑")
-)
+_SYSTEM_NON_INITIAL = frozenset(_listed("system_non_initial"))
 _SYSTEM_NON_INITIAL_RE = safe_regex.compile(
     "|".join(sorted(_SYSTEM_NON_INITIAL, key=len, reverse=True)), name="non-initial system words"
 )
 # One-character words that may start a system name: 软视频系统, 云终端系统, 新一代... (not 新).
 _SYSTEM_CHAR_FLAGS = frozenset({"a", "b", "n", "ns", "ng", "j", "new", "vn"})
-_CARRIERS = frozenset(_words("联通 电信 移动"))
-_CARRIER_CONTEXT = frozenset(
-    _words(
-        "专线 线路 链路 宽带 光纤 光缆 公司 运营商 侧 电路 出口 机房 基站 营业厅 传输 互联网 客服 号码 "
-        "卡 手机卡 4G 5G IDC 营业部 分公司 网络侧 方面 那边"
-    )
-)
+_CARRIERS = frozenset(_listed("carriers"))
+_CARRIER_CONTEXT = frozenset(_listed("carrier_context"))
 # Tokens that cannot start a system name ("登录报销系统" is logging into the 报销系统).
-_SYSTEM_PREFIX_STOP = frozenset(
-    _words(
-        "登录 登陆 进入 打开 使用 访问 用 上 在 进 连接 连 重启 升级 安装 卸载 新 旧 切换 关闭 启动 "
-        "是 有 说 反馈 反映 报告 发现 显示 提示 报错 无法 不能 需要 申请 开通 处理 帮忙 请 查看 查询 "
-        "维护 部署 修复 配置 更新 到 去 从 给 向 对 把 被 让 由 整个 这个 那个 该 此 本 我们 "
-        "各 各个 多个 一个 所有 全部 个 的 和 与 子 大 小 老 好 坏 多 少 全 整 这 那 其 及 或 等 中 里 "
-        "内 外 了 也 都 就 还 再 又 会 能 要 可 可以 已 已经 正在 不 没 没有 未 均 后 前 时 新版 旧版"
-    )
-)
-_SYSTEM_GENERIC = frozenset(
-    _words(
-        "操作系统 管理系统 信息系统 业务系统 应用系统 后台系统 系统平台 数据平台 网络系统 电脑系统 内部系统 公司系统 办公系统 相关系统 新系统 旧系统"
-    )
-)
+_SYSTEM_PREFIX_STOP = frozenset(_listed("system_prefix_stop"))
+_SYSTEM_GENERIC = frozenset(_listed("system_generic"))
 _SYSTEM_PREFIX_FLAGS = frozenset({"n", "nz", "nt", "ns", "vn", "v", "eng", "j", "l", "an", "nrt", "new"})
 
-_SURNAMES = frozenset(
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-    "常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季"
-    "裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦"
-    "戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻"
-    "苑迟邝"
-)
-_COMPOUND_SURNAMES = _words("欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 令狐 夏侯 长孙")
-_TITLES = (
-    "经理|总监|主管|老师|律师|先生|女士|小姐|师傅|助理|会计|部长|科长|处长|主任|院长|校长|书记|医生|同学|"
-    "老板|总|工|姐|哥"
-)
+_SURNAMES = frozenset(_LISTS["surnames"])
+_COMPOUND_SURNAMES = _listed("compound_surnames")
+_TITLES = "|".join(_listed("titles"))
 _SURNAME_CLASS = "".join(sorted(_SURNAMES))
 _PERSON_TITLE = Rx(
     rf"(?:{'|'.join(_COMPOUND_SURNAMES)}|[{_SURNAME_CLASS}])(?:{_TITLES})", name="surname + title"
 )
 # One-character titles start many words ("王工程师" is fine, "工程", "总结" are not names).
-_TITLE_CONTINUATIONS = {
-    "工": "程作具资单号位厂种序艺业人会",
-    "总": "结部数共是体监经额计值裁量和之",
-    "姐": "妹",
-    "哥": "",
-}
-_PERSON_TITLE_STOP = frozenset(
-    _words("施工 高工 石工 童工 包工 金工 车工 华工 文工 单工 时工 和总 于总 师姐 师哥 师兄")
-)
+_TITLE_CONTINUATIONS: Mapping[str, str] = _LISTS["title_continuations"]
+_PERSON_TITLE_STOP = frozenset(_listed("person_title_stop"))
 _PERSON_CONTEXT = Rx(
     r"(?:联系人|申请人|负责人|报修人|提交人|经办人|对接人|发起人|姓名|我是|我叫|本人)\s*(?:是|为)?\s*[:：]?\s*"
     rf"(?P<id>(?:{'|'.join(_COMPOUND_SURNAMES)}|[{_SURNAME_CLASS}])[{HAN_CLASS}]{{1,2}})",
     name="person after a cue",
 )
 _NOT_IN_NAME = frozenset("的说在是和与跟已也都反负处请等了要把被给向从对将就还再又来去这那")
-_PERSON_STOP = frozenset(
-    _words("谢谢 周末 高兴 常规 万一 于是 何时 许多 余额 金额 方便 明白 安全 江湖 文件 平安")
-)
-_ORG_SUFFIXES = _words(
-    "有限公司 分公司 子公司 公司 集团 银行 大学 学院 医院 研究院 研究所 事务所 委员会 协会"
-)
-_NT_SUFFIXES = (*_ORG_SUFFIXES, *_words("部 部门 局 厅 院 所 中心 处 科 办 署 行 社 厂"))
-_DEPT_STOP = frozenset(
-    _words("俱乐部 司令部 总部 全部 内部 外部 局部 头部 底部 东部 西部 南部 北部 中部 干部")
-)
+_PERSON_STOP = frozenset(_listed("person_stop"))
+_ORG_SUFFIXES = _listed("org_suffixes_builtin")
+_NT_SUFFIXES = (*_ORG_SUFFIXES, *_listed("department_suffixes"))
+_DEPT_STOP = frozenset(_listed("department_stop"))
 _ORG_WALK_FLAGS = frozenset({"ns", "nz", "n", "vn", "nt", "nrt", "eng", "j", "nr", "l", "new"})
-_ORG_WALK_STOP = frozenset(
-    _words("我们 你们 他们 我司 贵司 这家 那家 该 本 一家 联系 客户 供应商 合作 所在 这个 那个")
-)
+_ORG_WALK_STOP = frozenset(_listed("org_walk_stop"))
 _NEW_WORD = "new"  # tag for a word jieba's HMM found that its dictionary does not hold
 _PLACE_SUFFIXES = frozenset("省市区县镇乡村路街巷弄")
 # Surnames that are also everyday characters; an unknown word starting with one is not a name.
-_COMMON_SURNAMES = _SURNAMES - frozenset(
-    "和时应向全成明单关路车连于万高方文安易齐金石常白龙华米卫宁师商沙查麻古吉简项都党宫景"
-)
+_COMMON_SURNAMES = _SURNAMES - frozenset(_LISTS["everyday_surnames"])
 _CAMEL = safe_regex.compile(r"[a-z][A-Z]", name="camelCase")
-_LOCATION_STOP = frozenset(_words("中方 东方 西方 南方 北方 本地 当地 各地 外地 国内 国外 海外 全国"))
+_LOCATION_STOP = frozenset(_listed("location_stop"))
 
 # English NER: which spaCy labels we keep, and words that never start an NER window.
 _NER_LABELS = {
@@ -204,22 +145,7 @@ _EN_WORD = safe_regex.compile(
 )
 _NER_WINDOW_WORDS = 1
 _NER_JOIN = ". "
-EN_STOP = frozenset(
-    _words(
-        "I I'm I've I'd I'll A An The This That These Those It It's Its We Our Us You Your He She "
-        "They Their My Me Hi Hello Hey Dear Thanks Thank Regards Best Cheers Please Kindly Sorry Hope "
-        "Also And But Or So If When While Since After Before Then Now Today Yesterday Tomorrow "
-        "Tonight Yes No Not Can Could Would Should Will Shall May Might Must Is Are Was Were Be Been "
-        "Do Does Did Has Have Had What Which Who Why How Where There Here Any All Some Each Every "
-        "Just Only Still Again Already Because However Currently Recently Attached See Note Update "
-        "Issue Problem Error Request Help Urgent Subject Re Fw Fwd Title Monday Tuesday Wednesday "
-        "Thursday Friday Saturday Sunday January February March April June July August September "
-        "October November December Team IT HR PC CPU GPU RAM SSD HDD USB PDF ASAP FYI OK OKAY ETA SLA "
-        "KPI TBD N/A AM PM UTC GMT CST EST PST Java JavaScript Python Node React Spring Kernel Linux "
-        "Unix Git Grafana Kibana Prometheus ID IP URL API UI UX DNS PO SO INV BIOS ISP SRE OOM VM OS "
-        "DB SQL SSL TLS SSO MFA OTP QA UAT PROD DEV TEST CEO CFO CTO VP Mr Mrs Ms Dr"
-    )
-)
+EN_STOP = frozenset(_listed("en_ner_stop"))
 # Lowercase English names ("user john smith cannot log in"), which spaCy's cased model misses.
 # After a strong cue two name-like words are a name; after a weak cue too, and a title ("mr") needs
 # one; with no cue the first word must be a common first name ("john smith").
@@ -268,9 +194,7 @@ _EN_SPEAKER = Rx(
 _EN_LOWER_WORD = Rx(
     r"[a-z][a-z'’-]+", before=r"[A-Za-z0-9_@.-]", after=r"[A-Za-z0-9_@]|\.[A-Za-z0-9_]", name="lowercase word"
 )
-_NON_NAME_ENDINGS = _words(
-    "tion sion ment ness ity able ible ous ive ful less ing ize ise ance ence ship ally ware"
-)
+_NON_NAME_ENDINGS = _listed("en_non_name_endings")
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "ly", "er", "ers")
 _NER_JUNK = safe_regex.compile(r"^[^A-Za-z]+$|[@/\\:=<>{}\[\]|\n\t]", name="NER junk")
 
