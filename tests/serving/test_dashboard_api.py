@@ -152,8 +152,8 @@ def test_stats_reject_bad_parameters_naming_the_field(
 ) -> None:
     response = client.get(f"/v1/stats/{figure}", params=params)
     assert response.status_code == 422
-    detail = response.json()["detail"][0]
-    assert detail["loc"][-1] == field and detail["msg"]
+    error = response.json()["errors"][0]  # problem+json: the offending field and what is wrong
+    assert error["loc"][-1] == field and error["msg"]
 
 
 def test_pages_and_offline_docs_are_served_by_the_package(client: TestClient) -> None:
