@@ -59,28 +59,101 @@ CREATE INDEX IF NOT EXISTS feedback_ticket ON feedback (tenant, ticket_id);
 CREATE INDEX IF NOT EXISTS feedback_window ON feedback (tenant, at);
 -- Per-hour aggregates of the prediction log, kept in the writer's transaction: the dashboard and
 -- drift read these (a month is a few thousand rows per head) instead of scanning every prediction.
-CREATE TABLE IF NOT EXISTS prediction_hours (
+CREATE TABLE IF NOT EXISTS label_hours (
     tenant    TEXT NOT NULL,
     head      TEXT NOT NULL,
     hour      TEXT NOT NULL,
     version   TEXT NOT NULL,
     role      TEXT NOT NULL,
     value     TEXT NOT NULL,
-    language  TEXT NOT NULL,
-    abstained INTEGER NOT NULL,
     n         INTEGER NOT NULL,
-    conf_sum  REAL NOT NULL,
-    PRIMARY KEY (tenant, head, hour, version, role, value, language, abstained)
+    PRIMARY KEY (tenant, head, hour, version, role, value)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS confidence_hours (
+-- Tickets (their department prediction: one per ticket) per hour and language.
+CREATE TABLE IF NOT EXISTS language_hours (
+    tenant    TEXT NOT NULL,
+    hour      TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    role      TEXT NOT NULL,
+    language  TEXT NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (tenant, hour, version, role, language)
+) WITHOUT ROWID;
+-- One row per triaged ticket with an id: the predicted handling time and SLA breach risk, and
+-- when the ticket system reports it closed (Ledger.close_ticket). The dashboard's SLA panels.
+CREATE TABLE IF NOT EXISTS handling (
+    tenant      TEXT NOT NULL,
+    ticket_id   TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    department  TEXT NOT NULL,
+    priority    TEXT,
+    created_at  TEXT NOT NULL,
+    due_at      TEXT,
+    p50_hours   REAL NOT NULL,
+    p90_hours   REAL NOT NULL,
+    breach_risk REAL,
+    closed_at   TEXT,
+    PRIMARY KEY (tenant, ticket_id)
+);
+CREATE INDEX IF NOT EXISTS handling_open ON handling (tenant, closed_at, due_at);
+CREATE INDEX IF NOT EXISTS predictions_ticket_head ON predictions (tenant, ticket_id, head, id);
+CREATE INDEX IF NOT EXISTS feedback_label_window ON feedback (tenant, kind, at);
+-- Per hour, head and version: predictions by confidence bin and abstention (drift's confidence
+-- histogram; routing and coverage without the value and language dimensions).
+CREATE TABLE IF NOT EXISTS score_hours (
     tenant    TEXT NOT NULL,
     head      TEXT NOT NULL,
     hour      TEXT NOT NULL,
     version   TEXT NOT NULL,
     role      TEXT NOT NULL,
     bin       INTEGER NOT NULL,
+    abstained INTEGER NOT NULL,
     n         INTEGER NOT NULL,
-    PRIMARY KEY (tenant, head, hour, version, role, bin)
+    conf_sum  REAL NOT NULL,
+    PRIMARY KEY (tenant, head, hour, version, role, bin, abstained)
+) WITHOUT ROWID;
+-- Per hour of the verdict: agents' label verdicts (what we predicted, what they chose, whether we
+-- were right, which model version answered), handoffs from -> to (reassignments by source and
+-- corrections of the department), and case/article judgements. Kept in the writes' transactions.
+CREATE TABLE IF NOT EXISTS verdict_hours (
+    tenant    TEXT NOT NULL,
+    hour      TEXT NOT NULL,
+    head      TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    predicted TEXT NOT NULL,
+    chosen    TEXT NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (tenant, hour, head, version, predicted, chosen)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS handoff_hours (
+    tenant          TEXT NOT NULL,
+    hour            TEXT NOT NULL,
+    from_department TEXT NOT NULL,
+    to_department   TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    n               INTEGER NOT NULL,
+    PRIMARY KEY (tenant, hour, from_department, to_department, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS suggestion_hours (
+    tenant      TEXT NOT NULL,
+    hour        TEXT NOT NULL,
+    case_id     TEXT NOT NULL,
+    helpful     INTEGER NOT NULL,
+    not_helpful INTEGER NOT NULL,
+    PRIMARY KEY (tenant, hour, case_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS feedback_corrections ON feedback (tenant, head, predicted, correct, at);
+-- Per day of closing and department: closed tickets' predicted vs real handling time.
+CREATE TABLE IF NOT EXISTS handling_days (
+    tenant      TEXT NOT NULL,
+    day         TEXT NOT NULL,
+    department  TEXT NOT NULL,
+    closed      INTEGER NOT NULL,
+    p50_sum     REAL NOT NULL,
+    real_sum    REAL NOT NULL,
+    abs_err_sum REAL NOT NULL,
+    within_p90  INTEGER NOT NULL,
+    PRIMARY KEY (tenant, day, department)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reassignments (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -94,6 +167,7 @@ CREATE TABLE IF NOT EXISTS reassignments (
     UNIQUE (tenant, ticket_id, from_department, to_department, at, source)
 );
 CREATE INDEX IF NOT EXISTS reassignments_window ON reassignments (tenant, at);
+CREATE INDEX IF NOT EXISTS reassignments_cell ON reassignments (tenant, from_department, to_department, at);
 """
 
 
@@ -109,6 +183,22 @@ class PredictionRecord:
     abstained: bool
     language: str | None = None
     at: datetime | None = None  # when predicted; None: when written (a backfill passes its own)
+
+
+@dataclass(frozen=True)
+class HandlingRecord:
+    """The predicted handling time of one triaged ticket (``due_at``: created + SLA hours, if known)."""
+
+    tenant: str
+    ticket_id: str
+    version: str
+    department: str
+    priority: str | None
+    created_at: datetime
+    p50_hours: float
+    p90_hours: float
+    sla_hours: float | None = None
+    breach_risk: float | None = None
 
 
 @dataclass(frozen=True)
@@ -157,47 +247,123 @@ _HOUR = 13  # "2026-01-31T09": the ISO prefix naming an hour
 
 def _add_to_hours(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Fold freshly written prediction rows into the per-hour aggregates (inside the caller's transaction)."""
-    volume: dict[tuple[Any, ...], list[float]] = {}
-    confidence: dict[tuple[Any, ...], int] = {}
+    labels: dict[tuple[Any, ...], int] = {}
+    languages: dict[tuple[Any, ...], int] = {}
+    scores: dict[tuple[Any, ...], list[float]] = {}
     for tenant, _ticket, version, role, head, value, conf, abstained, at, language in rows:
         hour = at[:_HOUR]
-        key = (tenant, head, hour, version, role, value, language or "", abstained)
-        slot = volume.setdefault(key, [0, 0.0])
-        slot[0] += 1
-        slot[1] += conf
-        bin_key = (tenant, head, hour, version, role, confidence_bin(conf))
-        confidence[bin_key] = confidence.get(bin_key, 0) + 1
+        key = (tenant, head, hour, version, role, value)
+        labels[key] = labels.get(key, 0) + 1
+        if head == "department":
+            lang_key = (tenant, hour, version, role, language or "")
+            languages[lang_key] = languages.get(lang_key, 0) + 1
+        score = scores.setdefault(
+            (tenant, head, hour, version, role, confidence_bin(conf), abstained), [0, 0.0]
+        )
+        score[0] += 1
+        score[1] += conf
     conn.executemany(
-        "INSERT INTO prediction_hours (tenant, head, hour, version, role, value, language, abstained, n, conf_sum)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n,"
+        "INSERT INTO label_hours VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        [(*k, n) for k, n in labels.items()],
+    )
+    conn.executemany(
+        "INSERT INTO language_hours VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        [(*k, n) for k, n in languages.items()],
+    )
+    conn.executemany(
+        "INSERT INTO score_hours (tenant, head, hour, version, role, bin, abstained, n, conf_sum)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n,"
         " conf_sum = conf_sum + excluded.conf_sum",
-        [(*k, int(v[0]), v[1]) for k, v in volume.items()],
+        [(*k, int(v[0]), v[1]) for k, v in scores.items()],
     )
-    conn.executemany(
-        "INSERT INTO confidence_hours (tenant, head, hour, version, role, bin, n) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT DO UPDATE SET n = n + excluded.n",
-        [(*k, n) for k, n in confidence.items()],
+
+
+def _add_handoff(
+    conn: sqlite3.Connection, tenant: str, hour: str, source_dept: str, to: str, source: str
+) -> None:
+    conn.execute(
+        "INSERT INTO handoff_hours VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+        (tenant, hour, source_dept, to, source),
     )
+
+
+def _add_verdict(conn: sqlite3.Connection, item: Feedback, hour: str) -> None:
+    """Fold one piece of feedback into the hourly verdict, handoff and suggestion aggregates."""
+    if item.kind == "case" and item.case_id and item.helpful is not None:
+        conn.execute(
+            "INSERT INTO suggestion_hours VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " helpful = helpful + excluded.helpful, not_helpful = not_helpful + excluded.not_helpful",
+            (item.tenant, hour, item.case_id, int(item.helpful), int(not item.helpful)),
+        )
+        return
+    if item.kind != "label" or not item.head or not item.predicted or not (item.accepted or item.correct):
+        return
+    row = conn.execute(
+        "SELECT version FROM predictions WHERE tenant=? AND ticket_id=? AND head=? AND role<>'shadow'"
+        " ORDER BY id DESC LIMIT 1",
+        (item.tenant, item.ticket_id, item.head),
+    ).fetchone()
+    version = str(row[0]) if row is not None else "unknown"
+    chosen = item.correct or item.predicted
+    conn.execute(
+        "INSERT INTO verdict_hours VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+        (item.tenant, hour, item.head, version, item.predicted, chosen),
+    )
+    if item.head == "department" and item.correct and item.correct != item.predicted:
+        _add_handoff(conn, item.tenant, hour, item.predicted, item.correct, "correction")
+
+
+def _rebuild_verdicts_if_missing(conn: sqlite3.Connection) -> None:
+    """A database from before the verdict aggregates: build them once from feedback and reassignments."""
+    conn.execute("BEGIN")
+    if conn.execute("SELECT 1 FROM verdict_hours LIMIT 1").fetchone() is None:
+        conn.execute(
+            "INSERT INTO verdict_hours SELECT f.tenant, substr(f.at, 1, 13), f.head,"
+            " coalesce((SELECT p.version FROM predictions p WHERE p.tenant=f.tenant AND p.ticket_id=f.ticket_id"
+            " AND p.head=f.head AND p.role<>'shadow' ORDER BY p.id DESC LIMIT 1), 'unknown'),"
+            " f.predicted, coalesce(f.correct, f.predicted), count(*) FROM feedback f"
+            " WHERE f.kind='label' AND f.head IS NOT NULL AND f.predicted IS NOT NULL"
+            " AND (f.accepted=1 OR f.correct IS NOT NULL) GROUP BY 1, 2, 3, 4, 5, 6"
+        )
+    if conn.execute("SELECT 1 FROM handoff_hours LIMIT 1").fetchone() is None:
+        conn.execute(
+            "INSERT INTO handoff_hours SELECT tenant, hour, a, b, source, sum(n) FROM ("
+            " SELECT tenant, substr(at, 1, 13) AS hour, from_department AS a, to_department AS b, source,"
+            " count(*) AS n FROM reassignments GROUP BY 1, 2, 3, 4, 5"
+            " UNION ALL SELECT tenant, substr(at, 1, 13), predicted, correct, 'correction', count(*) FROM feedback"
+            " WHERE kind='label' AND head='department' AND predicted IS NOT NULL AND correct IS NOT NULL"
+            " AND correct<>predicted GROUP BY 1, 2, 3, 4) GROUP BY 1, 2, 3, 4, 5"
+        )
+    if conn.execute("SELECT 1 FROM suggestion_hours LIMIT 1").fetchone() is None:
+        conn.execute(
+            "INSERT INTO suggestion_hours SELECT tenant, substr(at, 1, 13), case_id, sum(helpful=1), sum(helpful=0)"
+            " FROM feedback WHERE kind='case' AND case_id IS NOT NULL AND helpful IS NOT NULL GROUP BY 1, 2, 3"
+        )
+    conn.execute("COMMIT")
 
 
 def _rebuild_hours_if_missing(conn: sqlite3.Connection) -> None:
     """A database from before the aggregates: build them once from the prediction log."""
-    if conn.execute("SELECT 1 FROM prediction_hours LIMIT 1").fetchone() is not None:
-        return
     if conn.execute("SELECT 1 FROM predictions LIMIT 1").fetchone() is None:
         return
-    logger.info("building the per-hour prediction aggregates from the prediction log (once)")
     conn.execute("BEGIN")
-    conn.execute(
-        "INSERT INTO prediction_hours SELECT tenant, head, substr(at, 1, 13), version, role, value,"
-        " coalesce(language, ''), abstained, count(*), sum(confidence) FROM predictions"
-        " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
-    )
-    conn.execute(
-        f"INSERT INTO confidence_hours SELECT tenant, head, substr(at, 1, 13), version, role,"
-        f" min(max(cast(confidence * {CONFIDENCE_BINS} AS INTEGER), 0), {CONFIDENCE_BINS - 1}), count(*)"
-        " FROM predictions GROUP BY 1, 2, 3, 4, 5, 6"
-    )
+    if conn.execute("SELECT 1 FROM label_hours LIMIT 1").fetchone() is None:
+        logger.info("building the per-hour prediction aggregates from the prediction log (once)")
+        conn.execute(
+            "INSERT INTO label_hours SELECT tenant, head, substr(at, 1, 13), version, role, value, count(*)"
+            " FROM predictions GROUP BY 1, 2, 3, 4, 5, 6"
+        )
+        conn.execute(
+            "INSERT INTO language_hours SELECT tenant, substr(at, 1, 13), version, role, coalesce(language, ''),"
+            " count(*) FROM predictions WHERE head='department' GROUP BY 1, 2, 3, 4, 5"
+        )
+    if conn.execute("SELECT 1 FROM score_hours LIMIT 1").fetchone() is None:
+        logger.info("building the per-hour confidence aggregates from the prediction log (once)")
+        conn.execute(
+            f"INSERT INTO score_hours SELECT tenant, head, substr(at, 1, 13), version, role,"
+            f" min(max(cast(confidence * {CONFIDENCE_BINS} AS INTEGER), 0), {CONFIDENCE_BINS - 1}), abstained,"
+            " count(*), sum(confidence) FROM predictions GROUP BY 1, 2, 3, 4, 5, 6, 7"
+        )
     conn.execute("COMMIT")
 
 
@@ -235,7 +401,7 @@ class Ledger:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
-        self._queue: queue.Queue[PredictionRecord | None] = queue.Queue()
+        self._queue: queue.Queue[PredictionRecord | HandlingRecord | None] = queue.Queue()
         self._writer: threading.Thread | None = None
 
     def open(self) -> None:
@@ -252,6 +418,7 @@ class Ledger:
                 conn.execute("ALTER TABLE predictions ADD COLUMN language TEXT")
             conn.executescript(_SCHEMA)
             _rebuild_hours_if_missing(conn)
+            _rebuild_verdicts_if_missing(conn)
             conn.row_factory = sqlite3.Row
             self._conn = conn
             self._writer = threading.Thread(target=self._drain, name="ledger-writer", daemon=True)
@@ -275,8 +442,8 @@ class Ledger:
                 self._conn = None
 
     # -- prediction log ---------------------------------------------------------------------
-    def log(self, records: Sequence[PredictionRecord]) -> None:
-        """Queue predictions for the background writer (returns at once)."""
+    def log(self, records: Sequence[PredictionRecord | HandlingRecord]) -> None:
+        """Queue predictions (and handling-time estimates) for the background writer (returns at once)."""
         for record in records:
             self._queue.put(record)
 
@@ -301,8 +468,25 @@ class Ledger:
             if item is None:
                 return
 
-    def _write(self, batch: Sequence[PredictionRecord]) -> None:
+    def _write(self, items: Sequence[PredictionRecord | HandlingRecord]) -> None:
         now = _now()
+        batch = [r for r in items if isinstance(r, PredictionRecord)]
+        handling = [
+            (
+                h.tenant,
+                h.ticket_id,
+                h.version,
+                h.department,
+                h.priority,
+                _utc(h.created_at),
+                None if h.sla_hours is None else _utc(h.created_at + timedelta(hours=h.sla_hours)),
+                h.p50_hours,
+                h.p90_hours,
+                h.breach_risk,
+            )
+            for h in items
+            if isinstance(h, HandlingRecord)
+        ]
         rows = [
             (
                 r.tenant,
@@ -328,12 +512,26 @@ class Ledger:
                     rows,
                 )
                 _add_to_hours(conn, rows)
+                # A ticket triaged again gets the newer estimate; a close already reported stays.
+                conn.executemany(
+                    "INSERT INTO handling (tenant, ticket_id, version, department, priority, created_at, due_at,"
+                    " p50_hours, p90_hours, breach_risk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (tenant, ticket_id) DO UPDATE SET version=excluded.version,"
+                    " department=excluded.department, priority=excluded.priority, due_at=excluded.due_at,"
+                    " p50_hours=excluded.p50_hours, p90_hours=excluded.p90_hours, breach_risk=excluded.breach_risk",
+                    handling,
+                )
                 conn.execute("COMMIT")
         except sqlite3.Error:
-            logger.exception("could not write %d prediction log rows", len(batch))
+            logger.exception("could not write %d prediction log rows", len(items))
             with self._lock:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
+
+    def backfill(self, records: Sequence[PredictionRecord | HandlingRecord]) -> None:
+        """Write records now, in one transaction, bypassing the queue (imports of history, benchmarks)."""
+        self.flush()
+        self._write(records)
 
     def flush(self) -> None:
         """Wait until every queued prediction is written (reports, tests, shutdown)."""
@@ -384,18 +582,17 @@ class Ledger:
         with self._lock:
             conn = self.conn
             labels = conn.execute(
-                f"SELECT substr(hour, 1, {width}) AS w, value, sum(n) AS n, sum(conf_sum) AS conf,"
-                f" sum(abstained * n) AS abst FROM prediction_hours WHERE {where} AND version=?"
-                " GROUP BY w, value",
+                f"SELECT substr(hour, 1, {width}) AS w, value, sum(n) AS n FROM label_hours"
+                f" WHERE {where} AND version=? GROUP BY w, value",
                 [*args, version],
             ).fetchall()
             bins = conn.execute(
-                f"SELECT substr(hour, 1, {width}) AS w, bin, sum(n) AS n FROM confidence_hours"
-                f" WHERE {where} AND version=? GROUP BY w, bin",
+                f"SELECT substr(hour, 1, {width}) AS w, bin, sum(n) AS n, sum(conf_sum) AS conf,"
+                f" sum(abstained * n) AS abst FROM score_hours WHERE {where} AND version=? GROUP BY w, bin",
                 [*args, version],
             ).fetchall()
             other = conn.execute(
-                f"SELECT coalesce(sum(n), 0) FROM prediction_hours WHERE {where} AND version<>?",
+                f"SELECT coalesce(sum(n), 0) FROM score_hours WHERE {where} AND version<>?",
                 [*args, version],
             ).fetchone()[0]
         edges = confidence_bin_edges(CONFIDENCE_BINS)
@@ -405,11 +602,12 @@ class Ledger:
                 r["w"], {"labels": {}, "bins": [0] * CONFIDENCE_BINS, "conf": 0.0, "abst": 0}
             )
             slot["labels"][r["value"]] = int(r["n"])
-            slot["conf"] += float(r["conf"])
-            slot["abst"] += int(r["abst"])
         for r in bins:
             if r["w"] in per_window:
-                per_window[r["w"]]["bins"][int(r["bin"])] += int(r["n"])
+                slot = per_window[r["w"]]
+                slot["bins"][int(r["bin"])] += int(r["n"])
+                slot["conf"] += float(r["conf"])
+                slot["abst"] += int(r["abst"])
 
         def profile(slots: Sequence[dict[str, Any]], start: str = "") -> Profile:
             label_counts: dict[str, int] = {}
@@ -431,28 +629,100 @@ class Ledger:
         windows = [profile([per_window[w]], w) for w in sorted(per_window)]
         return profile(list(per_window.values())), windows, int(other)
 
+    def close_ticket(self, tenant: str, ticket_id: str, closed_at: datetime) -> bool:
+        """The ticket system reports the ticket closed (real handling time = closed - created).
+
+        Durable; adds the ticket to the per-day handling aggregates once. False when no triaged
+        ticket has that id (nothing predicted to compare with) or it was already closed.
+        """
+        return self.close_tickets([(tenant, ticket_id, closed_at)]) == 1
+
+    def close_tickets(self, closes: Sequence[tuple[str, str, datetime]]) -> int:
+        """``close_ticket`` for many (tenant, ticket id, closed at) in one transaction; returns how many closed."""
+        self.flush()
+        done = 0
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN")
+            try:
+                for tenant, ticket_id, closed_at in closes:
+                    closed = _utc(closed_at)
+                    row = conn.execute(
+                        "SELECT department, created_at, p50_hours, p90_hours FROM handling"
+                        " WHERE tenant=? AND ticket_id=? AND closed_at IS NULL",
+                        (tenant, ticket_id),
+                    ).fetchone()
+                    if row is None:
+                        continue
+                    hours = (closed_at - datetime.fromisoformat(row["created_at"])).total_seconds() / 3600
+                    conn.execute(
+                        "UPDATE handling SET closed_at=? WHERE tenant=? AND ticket_id=?",
+                        (closed, tenant, ticket_id),
+                    )
+                    conn.execute(
+                        "INSERT INTO handling_days VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+                        " closed = closed + 1, p50_sum = p50_sum + excluded.p50_sum,"
+                        " real_sum = real_sum + excluded.real_sum, abs_err_sum = abs_err_sum + excluded.abs_err_sum,"
+                        " within_p90 = within_p90 + excluded.within_p90",
+                        (
+                            tenant,
+                            closed[:10],
+                            row["department"],
+                            row["p50_hours"],
+                            hours,
+                            abs(hours - row["p50_hours"]),
+                            int(hours <= row["p90_hours"]),
+                        ),
+                    )
+                    done += 1
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return done
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """Run one read-only aggregate query (the dashboard's statistics): column names and rows."""
+        with self._lock:
+            cursor = self.conn.execute(sql, list(args))
+            rows = cursor.fetchall()
+        return tuple(d[0] for d in cursor.description), [tuple(r) for r in rows]
+
     # -- feedback ---------------------------------------------------------------------------
     def add_feedback(self, item: Feedback) -> int:
-        """Store feedback durably; returns its id."""
+        """Store feedback durably (and in the dashboard's hourly aggregates); returns its id."""
+        if item.kind == "label":
+            self.flush()  # the verdict names the model version that answered: its prediction must be written
+        at = _now()
         with self._lock:
-            cur = self.conn.execute(
-                "INSERT INTO feedback (tenant, ticket_id, kind, head, predicted, correct, accepted, case_id, helpful,"
-                " text, agent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    item.tenant,
-                    item.ticket_id,
-                    item.kind,
-                    item.head,
-                    item.predicted,
-                    item.correct,
-                    None if item.accepted is None else int(item.accepted),
-                    item.case_id,
-                    None if item.helpful is None else int(item.helpful),
-                    item.text,
-                    item.agent,
-                    _now(),
-                ),
-            )
+            conn = self.conn
+            conn.execute("BEGIN")
+            try:
+                cur = conn.execute(
+                    "INSERT INTO feedback (tenant, ticket_id, kind, head, predicted, correct, accepted, case_id,"
+                    " helpful, text, agent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        item.tenant,
+                        item.ticket_id,
+                        item.kind,
+                        item.head,
+                        item.predicted,
+                        item.correct,
+                        None if item.accepted is None else int(item.accepted),
+                        item.case_id,
+                        None if item.helpful is None else int(item.helpful),
+                        item.text,
+                        item.agent,
+                        at,
+                    ),
+                )
+                _add_verdict(conn, item, at[:_HOUR])
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
             return int(cur.lastrowid or 0)
 
     def feedback(self, tenant: str, kind: str | None = None) -> list[dict[str, Any]]:
@@ -533,12 +803,21 @@ class Ledger:
         key = (tenant, ticket_id, from_department, to_department, _utc(at), source)
         with self._lock:
             conn = self.conn
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO reassignments"
-                " (tenant, ticket_id, from_department, to_department, at, source, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (*key, _now()),
-            )
+            conn.execute("BEGIN")
+            try:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO reassignments"
+                    " (tenant, ticket_id, from_department, to_department, at, source, recorded_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*key, _now()),
+                )
+                if cur.rowcount:
+                    _add_handoff(conn, tenant, key[4][:_HOUR], from_department, to_department, source)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
             if cur.rowcount:
                 return int(cur.lastrowid or 0)
             row = conn.execute(

@@ -30,7 +30,7 @@ from serving.metrics import MeasureMiddleware, Metrics
 from serving.request_context import RequestContextMiddleware
 from serving.routers import audit as audit_routes
 from serving.routers import connectors as connector_routes
-from serving.routers import feedback, keys, knowledge, models, ops, triage
+from serving.routers import docs, feedback, keys, knowledge, models, ops, stats, triage
 from serving.routers.ops import STATIC
 from serving.settings import Settings
 from triage.models import ModelProvider
@@ -164,6 +164,8 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         description=_DESCRIPTION,
         lifespan=lifespan,
         responses=LIMIT_RESPONSES,
+        docs_url=None,  # served from the package's own assets (serving/routers/docs.py)
+        redoc_url=None,
     )
     app.state.service = service
     app.state.settings = settings
@@ -198,10 +200,11 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     )
     app.add_middleware(RequestContextMiddleware, on_error=unexpected)
 
-    for area in (ops, triage, knowledge, models, feedback, keys, audit_routes):
+    for area in (ops, triage, knowledge, models, feedback, keys, audit_routes, stats):
         app.include_router(area.router)
     app.include_router(connector_routes.router)
     app.include_router(connector_routes.admin)
+    docs.install(app)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

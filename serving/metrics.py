@@ -1,4 +1,20 @@
-"""Prometheus metrics of one app and the middleware that counts requests per route."""
+"""Prometheus metrics of one app, labelled for Grafana panels, and the middleware that counts requests.
+
+Families (all prefixed ``triage_``):
+
+- ``requests_total{route, method, status_class, tenant}`` and ``request_seconds{route, method}``:
+  every HTTP request by its route template (never the raw path), ``2xx``..``5xx``, and the tenant the
+  request acted for (``request.state.tenant``, set by the routes and the key dependency; ``-`` when
+  none, e.g. /healthz).
+- ``predictions_total{tenant, model_version, head, abstained, language}``: what was predicted.
+- ``stage_seconds{stage}``: per-ticket time in each pipeline stage (encode, classify,
+  extract_summarize, similar).
+- connector deliveries by state (``triage_deliveries{connector, state}``) and attempts come from
+  ``serving.connectors.api.ConnectorMetrics`` on the same registry.
+
+Labels take only bounded values (route templates, tenants, versions, heads, languages), never
+ticket text or ids.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +23,13 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving.schemas import TriageOut
+
+HEADS = ("department", "category", "priority")
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+STAGE_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1)
+NO_TENANT = "-"
+
 
 class Metrics:
     """Prometheus metrics of one app (own registry, so several apps can live in one process)."""
@@ -14,17 +37,23 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "triage_requests_total", "HTTP requests", ["endpoint", "status"], registry=self.registry
+            "triage_requests_total",
+            "HTTP requests by route template, method, status class and tenant",
+            ["route", "method", "status_class", "tenant"],
+            registry=self.registry,
         )
         self.latency = Histogram(
             "triage_request_seconds",
-            "Request latency",
-            ["endpoint"],
-            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            "HTTP request latency by route template and method",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.tickets = Counter(
-            "triage_tickets_total", "Tickets triaged", ["department"], registry=self.registry
+        self.predictions = Counter(
+            "triage_predictions_total",
+            "Predictions served, by tenant, model version, head, abstention and ticket language",
+            ["tenant", "model_version", "head", "abstained", "language"],
+            registry=self.registry,
         )
         self.refused = Counter(
             "triage_refused_total",
@@ -32,9 +61,28 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
-        self.abstained = Counter(
-            "triage_abstained_total", "Predictions that abstained", ["head"], registry=self.registry
+        self.stages = Histogram(
+            "triage_stage_seconds",
+            "Per-ticket time in each pipeline stage",
+            ["stage"],
+            buckets=STAGE_BUCKETS,
+            registry=self.registry,
         )
+
+    def triaged(self, tenant: str, result: TriageOut) -> None:
+        """Count one triage result's predictions and observe its per-stage timings."""
+        for head in HEADS:
+            prediction = getattr(result, head)
+            if prediction is not None:
+                self.predictions.labels(
+                    tenant,
+                    result.model_version,
+                    head,
+                    str(bool(prediction.abstained)).lower(),
+                    result.language,
+                ).inc()
+        for stage, milliseconds in result.timings_ms.items():
+            self.stages.labels(stage).observe(milliseconds / 1000.0)
 
 
 class MeasureMiddleware:
@@ -60,7 +108,11 @@ class MeasureMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            # The router records the matched route in the same scope.
-            endpoint = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(endpoint, str(status)).inc()
-            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+            # The router records the matched route in the same scope; request.state lives in scope["state"].
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = str(scope.get("method", ""))
+            # The caller (API key) the request authenticated as: its tenant (serving.deps sets it).
+            caller = (scope.get("state") or {}).get("caller")
+            tenant = str(getattr(caller, "tenant", None) or NO_TENANT)
+            self.metrics.requests.labels(route, method, f"{status // 100}xx", tenant).inc()
+            self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)

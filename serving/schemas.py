@@ -1249,3 +1249,36 @@ class DriftOut(BaseModel):
     windows: list[DriftWindowOut] = Field(
         default_factory=list, description="The same figures per window, oldest first (at most 31)."
     )
+
+
+class StatsOut(BaseModel):
+    """One dashboard figure as a table: column names and rows (the same table as CSV with format=csv)."""
+
+    figure: str = Field(..., description="Which figure.", examples=["volume"])
+    tenant: str = Field(..., description="The tenant the figures are about.", examples=["default"])
+    since: datetime | None = Field(
+        None,
+        description="Range start (UTC; null for figures of the present).",
+        examples=["2026-11-16T10:00:00Z"],
+    )
+    until: datetime | None = Field(
+        None,
+        description="Range end (UTC, exclusive; null for figures of the present).",
+        examples=["2026-11-23T10:00:00Z"],
+    )
+    bucket: Literal["hour", "day"] | None = Field(
+        None, description="Width of a time bucket.", examples=["day"]
+    )
+    columns: list[str] = Field(
+        ..., description="Column names, in row order.", examples=[["bucket", "key", "tickets"]]
+    )
+    rows: list[list[Any]] = Field(..., description="The table's rows.", examples=[[["2026-11-23", "IT", 41]]])
+
+
+class LabelsOut(BaseModel):
+    """The labels the active model knows, per head."""
+
+    model_version: str = Field(..., description="The active model.", examples=["demo-v1"])
+    labels: dict[str, list[str]] = Field(
+        ..., description="Known labels per head, sorted.", examples=[{"department": ["Finance", "HR", "IT"]}]
+    )

@@ -17,7 +17,7 @@ import numpy as np
 
 from embeddings import Encoder
 from knowledge import Document, KnowledgeBase
-from knowledge.ledger import Feedback, Ledger, PredictionRecord
+from knowledge.ledger import Feedback, HandlingRecord, Ledger, PredictionRecord
 from triage.bundle import ModelBundle
 from triage.completeness import CompletenessChecker
 from triage.features import model_text
@@ -314,6 +314,23 @@ class TriageService:
                     created_at=ticket.created_at or datetime.now(UTC),
                     text=model_text(ticket.title, ticket.body),
                 )
+            if handling is not None and ticket.id and self.ledger is not None and log:
+                self.ledger.log(
+                    [
+                        HandlingRecord(
+                            ticket.tenant,
+                            ticket.id,
+                            version,
+                            department.value,
+                            priority.value if priority else None,
+                            _aware(ticket.created_at or datetime.now(UTC)),
+                            handling.p50_hours,
+                            handling.p90_hours,
+                            handling.sla_hours,
+                            handling.breach_risk,
+                        )
+                    ]
+                )
             results.append(
                 TriageResult(
                     ticket_id=ticket.id,
@@ -337,3 +354,8 @@ class TriageService:
                 )
             )
         return results
+
+
+def _aware(moment: datetime) -> datetime:
+    """A ticket time without a zone is taken as UTC (as the API documents)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -333,6 +333,9 @@ class DeliveryWorker:
             if outcome.group is not None:
                 self.store.set_group(config.name, inbound.ticket_id, outcome.group)
             self.store.step_done(delivery.id, 1)
+        if outcome.solved and ledger is not None:
+            # The real handling time, for the dashboard's predicted-vs-real panel (a ticket closes once).
+            ledger.close_ticket(config.tenant, ticket_key, at if at.tzinfo else at.replace(tzinfo=UTC))
         if not outcome.solved or seen is None:
             return
         resolution = outcome.resolution

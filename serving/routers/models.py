@@ -57,6 +57,13 @@ def show_model(version: Version, caller: ModelsReader, tenant: TenantDep, reg: R
     return reg.manifest(tenant, version)
 
 
+@router.get("/v1/models/{version}/gate", responses=NOT_FOUND)
+def gate_model(version: Version, caller: ModelsReader, tenant: TenantDep, reg: RegistryDep) -> dict[str, Any]:
+    """What the quality gate would say if `version` were promoted now (checks and regressions; changes nothing)."""
+    reg.manifest(tenant, version)  # an unknown version is a 404 naming it
+    return reg.gate(tenant, version)
+
+
 @router.post("/v1/models/{version}/promote", response_model=ModelsOut, responses=NOT_FOUND | CONFLICT)
 def promote_model(
     version: Version, body: PromoteIn, caller: ModelsAdmin, svc: ServiceDep, reg: RegistryDep, audit: AuditDep

@@ -6,7 +6,6 @@ from fastapi import APIRouter
 
 from serving.deps import MetricsDep, ServiceDep, TriageCaller, bind_tenant
 from serving.errors import V1_PROBLEMS
-from serving.metrics import Metrics
 from serving.schemas import (
     BatchIn,
     BatchOut,
@@ -22,19 +21,11 @@ from triage.language import detect_language
 router = APIRouter(tags=["triage"], responses=V1_PROBLEMS)
 
 
-def _count(metrics: Metrics, result: TriageOut) -> None:
-    metrics.tickets.labels(result.department.value).inc()
-    for head in ("department", "category", "priority"):
-        prediction = getattr(result, head)
-        if prediction is not None and prediction.abstained:
-            metrics.abstained.labels(head).inc()
-
-
 @router.post("/v1/triage", response_model=TriageOut)
 def triage_ticket(ticket: TicketIn, caller: TriageCaller, svc: ServiceDep, metrics: MetricsDep) -> TriageOut:
     """Route, summarise and enrich one ticket."""
     result = TriageOut.of(svc.triage(bind_tenant(ticket, caller).to_ticket()))
-    _count(metrics, result)
+    metrics.triaged(caller.tenant, result)
     return result
 
 
@@ -44,7 +35,7 @@ def triage_batch(batch: BatchIn, caller: TriageCaller, svc: ServiceDep, metrics:
     batch = bind_tenant(batch, caller)
     results = [TriageOut.of(r) for r in svc.triage_many([t.to_ticket() for t in batch.tickets])]
     for result in results:
-        _count(metrics, result)
+        metrics.triaged(caller.tenant, result)
     return BatchOut(results=results)
 
 

@@ -158,7 +158,7 @@ def test_ops_endpoints(client: TestClient) -> None:
     assert ready["status"] == "ready" and ready["encoder"] == "use-m3" and ready["cases"] > 0
     client.post("/v1/triage", json=EN)
     metrics = client.get("/metrics").text
-    assert "triage_tickets_total" in metrics and 'endpoint="/v1/triage"' in metrics
+    assert 'route="/v1/triage"' in metrics and 'status_class="2xx"' in metrics
 
 
 def test_openapi_documents_every_field_with_examples(client: TestClient) -> None:

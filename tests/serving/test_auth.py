@@ -77,6 +77,25 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("DELETE", "/v1/models/candidate"): Call("/v1/models/candidate"),
     ("GET", "/v1/models:compare"): Call("/v1/models:compare"),
     ("GET", "/v1/drift"): Call("/v1/drift"),
+    ("GET", "/v1/models/{version}/gate"): Call("/v1/models/demo-v1/gate"),
+    ("GET", "/v1/labels"): Call("/v1/labels"),
+    **{
+        ("GET", f"/v1/stats/{figure}"): Call(f"/v1/stats/{figure}")
+        for figure in (
+            "volume",
+            "routing",
+            "coverage",
+            "accuracy",
+            "confusion",
+            "handoffs",
+            "sla-risk",
+            "handling",
+            "suggestions",
+        )
+    },
+    ("GET", "/v1/stats/handoffs/tickets"): Call(
+        "/v1/stats/handoffs/tickets", params={"from": "IT", "to": "HR"}
+    ),
     ("GET", "/v1/keys"): Call("/v1/keys", tenant_in=""),
     ("POST", "/v1/keys"): Call("/v1/keys", {"scopes": ["triage"], "name": "x"}, tenant_in="body"),
     ("GET", "/v1/keys/{key_id}"): Call("/v1/keys/{admin_key_id}", tenant_in=""),

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from knowledge import stats
+from knowledge.ledger import Feedback, HandlingRecord, Ledger, PredictionRecord
+from knowledge.stats import Period
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    ledger = Ledger(tmp_path / "db.sqlite")
+    ledger.open()
+    yesterday = NOW - timedelta(days=1)
+    records = []
+    for i, (dept, lang, abstained, at) in enumerate(
+        [
+            ("IT", "zh", False, NOW),
+            ("IT", "en", True, NOW),
+            ("HR", "zh", False, NOW),
+            ("IT", "zh", False, yesterday),
+            ("Finance", "en", False, NOW - timedelta(days=10)),
+        ]
+    ):
+        records.append(
+            PredictionRecord("acme", f"t{i}", "v1", "active", "department", dept, 0.9, abstained, lang, at)
+        )
+        records.append(
+            PredictionRecord("acme", f"t{i}", "v1", "active", "priority", "P3", 0.4, True, lang, at)
+        )
+        records.append(
+            PredictionRecord("acme", f"t{i}", "v2", "shadow", "department", "HR", 0.8, False, lang, at)
+        )
+    records.append(PredictionRecord("other", "x", "v1", "active", "department", "IT", 0.9, False, "zh", NOW))
+    ledger.log(records)
+    ledger.flush()
+    yield ledger
+    ledger.close()
+
+
+def test_period_names_ranges_and_buckets() -> None:
+    today = Period.of("today", NOW)
+    assert today.bucket == "hour" and today.since.hour == 0 and today.until == NOW
+    assert Period.of("30d", NOW).bucket == "day" and Period.of("7d", NOW).since == NOW - timedelta(days=7)
+    custom = Period.of("custom", NOW, since=datetime(2026, 3, 1), until=datetime(2026, 3, 2, tzinfo=UTC))
+    assert custom.since.tzinfo is not None and custom.bucket == "hour"
+    for bad, message in (("week", "known: today, 7d, 30d, custom"), ("custom", "needs 'since'")):
+        with pytest.raises(ValueError, match=message):
+            Period.of(bad, NOW)
+    with pytest.raises(ValueError, match="before it starts"):
+        Period.of("custom", NOW, since=NOW, until=NOW - timedelta(hours=1))
+
+
+def test_volume_counts_live_tickets_per_bucket_and_key(ledger: Ledger) -> None:
+    week = Period.of("7d", NOW + timedelta(seconds=1))
+    by_dept = stats.volume(ledger, "acme", week)
+    assert by_dept.columns == ("bucket", "key", "tickets")
+    totals: dict[str, int] = {}
+    for _, key, n in by_dept.rows:
+        totals[key] = totals.get(key, 0) + n
+    assert totals == {"IT": 3, "HR": 1}  # shadow predictions and the 10-day-old ticket are left out
+    assert len({b for b, _, _ in by_dept.rows}) == 2  # yesterday and today, per day
+    by_lang = stats.volume(ledger, "acme", week, by="language")
+    assert sum(n for _, k, n in by_lang.rows if k == "zh") == 3
+    with pytest.raises(ValueError, match="known: department, category, priority, language"):
+        stats.volume(ledger, "acme", week, by="team")
+    assert stats.volume(ledger, "nobody", week).rows == [] and stats.volume(ledger, "nobody", week).columns
+
+
+def test_routing_and_coverage_per_head(ledger: Ledger) -> None:
+    week = Period.of("7d", NOW + timedelta(seconds=1))
+    routed = {(h, auto, human) for h, _, auto, human in stats.routing(ledger, "acme", week).rows}
+    assert sum(a for h, a, _ in routed if h == "department") == 3
+    assert sum(x for h, _, x in routed if h == "department") == 1
+    assert sum(x for h, _, x in routed if h == "priority") == 4
+    cov = stats.coverage(ledger, "acme", week)
+    assert cov.columns == ("head", "version", "bucket", "predictions", "coverage", "mean_confidence")
+    assert {r[1] for r in cov.rows} == {"v1"}
+
+
+def test_accuracy_confusion_and_handoffs_from_feedback_and_reassignments(ledger: Ledger) -> None:
+    ledger.add_feedback(Feedback("acme", "t0", "label", head="department", predicted="IT", accepted=True))
+    ledger.add_feedback(Feedback("acme", "t1", "label", head="department", predicted="IT", correct="HR"))
+    ledger.add_feedback(Feedback("acme", "t2", "label", head="department", predicted="HR", correct="HR"))
+    ledger.add_feedback(Feedback("acme", "t3", "case", case_id="C-9", helpful=False))
+    ledger.add_feedback(Feedback("acme", "t2", "case", case_id="C-9", helpful=True))
+    ledger.add_reassignment("acme", "t5", "IT", "HR", NOW - timedelta(hours=2), "zendesk")
+    ledger.add_reassignment("acme", "t6", "IT", "HR", NOW - timedelta(hours=1), "zendesk")
+    period = Period.of("7d", datetime.now(UTC) + timedelta(minutes=1))
+    acc = stats.accuracy(ledger, "acme", period)
+    assert [(r[0], r[1], r[3], r[4]) for r in acc.rows] == [("department", "v1", 3, round(2 / 3, 4))]
+    conf = stats.confusion(ledger, "acme", period)
+    assert conf.rows == [("HR", "HR", 1), ("IT", "HR", 1), ("IT", "IT", 1)]
+    moves = stats.handoffs(ledger, "acme", period)
+    assert moves.rows == [("IT", "HR", "zendesk", 2), ("IT", "HR", "correction", 1)]
+    cell = stats.handoff_tickets(ledger, "acme", period, "IT", "HR")
+    assert [r[0] for r in cell.rows] == ["t1", "t6", "t5"]
+    assert stats.suggestions(ledger, "acme", period).rows == [("C-9", 1, 1)]
+    assert "from_department,to_department,source,tickets\nIT,HR,zendesk,2\n" in moves.csv()
+
+
+def test_sla_risk_lists_open_risky_tickets_by_time_left(ledger: Ledger) -> None:
+    start = NOW - timedelta(hours=5)
+    ledger.log(
+        [
+            HandlingRecord("acme", "late", "v1", "IT", "P1", start, 4.0, 9.0, sla_hours=8, breach_risk=0.9),
+            HandlingRecord("acme", "soon", "v1", "IT", "P1", start, 4.0, 9.0, sla_hours=6, breach_risk=0.7),
+            HandlingRecord("acme", "safe", "v1", "HR", "P3", start, 2.0, 4.0, sla_hours=48, breach_risk=0.1),
+            HandlingRecord("acme", "done", "v1", "HR", "P3", start, 2.0, 4.0, sla_hours=4, breach_risk=0.95),
+        ]
+    )
+    ledger.flush()
+    assert ledger.close_ticket("acme", "done", start + timedelta(hours=3))
+    assert not ledger.close_ticket("acme", "never-triaged", NOW)
+    risky = stats.sla_risk(ledger, "acme", NOW)
+    assert [r[0] for r in risky.rows] == ["soon", "late"]
+    assert risky.rows[0][5] == pytest.approx(1.0, abs=0.01)  # hours left
+    closed = stats.handling_accuracy(
+        ledger, "acme", Period.of("7d", datetime.now(UTC) + timedelta(minutes=1))
+    )
+    assert closed.rows == [("HR", 1, 2.0, 3.0, 1.0, 1.0)]
+
+
+def test_verdict_aggregates_are_rebuilt_for_a_database_from_before_them(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "db.sqlite")
+    ledger.open()
+    ledger.log([PredictionRecord("acme", "t1", "v7", "active", "department", "IT", 0.9, False, "en")])
+    ledger.flush()
+    ledger.add_feedback(Feedback("acme", "t1", "label", head="department", predicted="IT", correct="HR"))
+    ledger.add_feedback(Feedback("acme", "t1", "case", case_id="C-1", helpful=False))
+    ledger.add_reassignment("acme", "t2", "HR", "Legal", NOW - timedelta(minutes=1), "jira")
+    period = Period.of("7d", datetime.now(UTC) + timedelta(minutes=1))
+    figures = (stats.accuracy, stats.confusion, stats.handoffs, stats.suggestions)
+    before = [f(ledger, "acme", period).rows for f in figures]
+    assert before[0][0][1] == "v7" and before[3] == [("C-1", 0, 1)]
+    with ledger._lock:
+        for table in ("verdict_hours", "handoff_hours", "suggestion_hours"):
+            ledger.conn.execute(f"DELETE FROM {table}")
+    ledger.close()
+    again = Ledger(tmp_path / "db.sqlite")
+    again.open()
+    assert [f(again, "acme", period).rows for f in figures] == before
+    again.close()

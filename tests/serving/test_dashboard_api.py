@@ -1,0 +1,197 @@
+"""The dashboard's HTTP side: /v1/stats figures (JSON and CSV), the pages, offline docs, labelled /metrics."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from triage.pipeline import TriageService
+
+TENANT = "dash"
+TICKETS = [
+    {
+        "id": "D-1",
+        "title": "VPN down",
+        "body": "My VPN cannot connect since this morning, error 809 on srv-vpn-02.",
+    },
+    {
+        "id": "D-2",
+        "title": "报销未到账",
+        "body": "上个月的差旅报销 ¥3,200 还没有到账，发票号 INV-2026-004512，请财务查一下。",
+    },
+    {
+        "id": "D-3",
+        "title": "Payslip missing",
+        "body": "My payslip for last month is missing from the HR portal.",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def dash(tenant_client: Callable[[str], TestClient]) -> TestClient:
+    """A client whose key belongs to tenant 'dash' (the figures below count only its tickets)."""
+    return tenant_client(TENANT)
+
+
+@pytest.fixture(scope="module")
+def triaged(dash: TestClient) -> list[dict[str, object]]:
+    client = dash
+    results = []
+    for ticket in TICKETS:
+        response = client.post("/v1/triage", json=ticket | {"tenant": TENANT})
+        assert response.status_code == 200, response.text
+        results.append(response.json())
+    first = results[0]["department"]["value"]
+    other = "Legal" if first != "Legal" else "HR"
+    client.post(
+        "/v1/feedback",
+        json={
+            "tenant": TENANT,
+            "ticket_id": "D-1",
+            "head": "department",
+            "predicted": first,
+            "correct": other,
+        },
+    )
+    client.post(
+        "/v1/feedback",
+        json={"tenant": TENANT, "ticket_id": "D-2", "case_id": "DEMO-000001", "helpful": False},
+    )
+    service: TriageService = client.app.state.service  # type: ignore[attr-defined]
+    assert service.ledger is not None
+    service.ledger.add_reassignment(
+        TENANT, "D-3", "HR", "Finance", datetime.now(UTC) - timedelta(minutes=5), "zendesk"
+    )
+    return results
+
+
+def _stats(client: TestClient, figure: str, **params: str) -> dict[str, object]:
+    response = client.get(f"/v1/stats/{figure}", params={"tenant": TENANT, "range": "today", **params})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["figure"] in (figure, "handoff-tickets") and body["tenant"] == TENANT
+    return body
+
+
+def test_stats_volume_and_routing_count_the_triaged_tickets(dash: TestClient, triaged: list[dict]) -> None:
+    client = dash
+    volume = _stats(client, "volume")
+    assert volume["columns"] == ["bucket", "key", "tickets"] and volume["bucket"] == "hour"
+    assert sum(r[2] for r in volume["rows"]) == len(TICKETS)
+    assert {r[1] for r in volume["rows"]} == {r["department"]["value"] for r in triaged}
+    languages = {r[1] for r in _stats(client, "volume", by="language")["rows"]}
+    assert {"zh", "en"} <= languages
+    routing = _stats(client, "routing")
+    department = [r for r in routing["rows"] if r[0] == "department"]
+    assert sum(r[2] + r[3] for r in department) == len(TICKETS)
+
+
+def test_stats_quality_handoffs_and_suggestions_follow_feedback(
+    dash: TestClient, triaged: list[dict]
+) -> None:
+    client = dash
+    accuracy = _stats(client, "accuracy")
+    assert [(r[0], r[1], r[3], r[4]) for r in accuracy["rows"]] == [
+        ("department", triaged[0]["model_version"], 1, 0.0)
+    ]
+    confusion = _stats(client, "confusion")
+    assert len(confusion["rows"]) == 1 and confusion["rows"][0][2] == 1
+    handoffs = _stats(client, "handoffs")
+    sources = {r[2]: r for r in handoffs["rows"]}
+    assert sources["zendesk"][:2] == ["HR", "Finance"] and "correction" in sources
+    cell = _stats(client, "handoffs/tickets", **{"from": "HR", "to": "Finance"})
+    assert [r[0] for r in cell["rows"]] == ["D-3"]
+    assert _stats(client, "suggestions")["rows"] == [["DEMO-000001", 0, 1]]
+    coverage = _stats(client, "coverage")
+    assert {r[0] for r in coverage["rows"]} == {"department", "category", "priority"}
+
+
+def test_stats_csv_export_is_the_same_table(dash: TestClient, triaged: list[dict]) -> None:
+    client = dash
+    response = client.get("/v1/stats/volume", params={"tenant": TENANT, "range": "today", "format": "csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == ["bucket", "key", "tickets"] and sum(int(r[2]) for r in rows[1:]) == len(TICKETS)
+
+
+def test_stats_sla_risk_lists_open_tickets_with_their_risk(dash: TestClient, triaged: list[dict]) -> None:
+    client = dash
+    everything = client.get("/v1/stats/sla-risk", params={"tenant": TENANT, "threshold": 0}).json()
+    assert everything["columns"][:2] == ["ticket_id", "department"]
+    listed = {r[0] for r in everything["rows"]}
+    assert listed <= {t["id"] for t in TICKETS} and listed, "every triaged ticket has a handling estimate"
+    hours_left = [r[5] for r in everything["rows"]]
+    assert hours_left == sorted(hours_left)
+
+
+@pytest.mark.parametrize(
+    ("figure", "params", "field"),
+    [
+        ("volume", {"range": "fortnight"}, "range"),
+        ("volume", {"by": "team"}, "by"),
+        ("volume", {"range": "custom"}, "since"),
+        (
+            "routing",
+            {"range": "custom", "since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"},
+            "since",
+        ),
+        ("confusion", {"head": "team"}, "head"),
+        ("sla-risk", {"threshold": "2"}, "threshold"),
+        ("volume", {"format": "xml"}, "format"),
+    ],
+)
+def test_stats_reject_bad_parameters_naming_the_field(
+    client: TestClient, figure: str, params: dict[str, str], field: str
+) -> None:
+    response = client.get(f"/v1/stats/{figure}", params=params)
+    assert response.status_code == 422
+    error = response.json()["errors"][0]  # problem+json: the offending field and what is wrong
+    assert error["loc"][-1] == field and error["msg"]
+
+
+def test_pages_and_offline_docs_are_served_by_the_package(client: TestClient) -> None:
+    for path in ("/dashboard", "/models", "/docs", "/redoc"):
+        page = client.get(path)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        # No CDN anywhere: every script and stylesheet is a path on this server.
+        for url in re.findall(r'(?:src|href)="([^"]+)"', page.text):
+            assert not re.match(r"(https?:)?//", url), f"{path} loads {url} from elsewhere"
+    docs = client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in docs
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        assert client.get(f"/docs-assets/{asset}").status_code == 200
+    assert client.get("/static/vendor/chart.umd.min.js").status_code == 200
+    en = client.get("/static/i18n/en.json").json()
+    zh = client.get("/static/i18n/zh.json").json()
+    assert set(en) == set(zh) and len(en) > 100
+
+
+def test_metrics_carry_tenant_route_status_version_head_language_and_stages(
+    client: TestClient, triaged: list[dict]
+) -> None:
+    text = client.get("/metrics").text
+    version = triaged[0]["model_version"]
+    assert re.search(
+        r'triage_requests_total\{method="POST",route="/v1/triage",status_class="2xx",tenant="dash"\} [1-9]',
+        text,
+    )
+    assert re.search(
+        rf'triage_predictions_total\{{abstained="(true|false)",head="department",language="zh",'
+        rf'model_version="{re.escape(version)}",tenant="dash"\}} [1-9]',
+        text,
+    )
+    assert 'triage_stage_seconds_bucket{le="0.5",stage="encode"}' in text
+
+
+def test_labels_lists_every_known_label_per_head(client: TestClient) -> None:
+    body = client.get("/v1/labels").json()
+    assert set(body["labels"]) >= {"department", "category", "priority"}
+    assert len(body["labels"]["category"]) > 3 and "IT" in body["labels"]["department"]
+    assert body["model_version"] == client.get("/readyz").json()["model_version"]

@@ -1,0 +1,228 @@
+"""The dashboard, the model page and the console in a real headless Chromium against a real server.
+
+Each page in English and Chinese at desktop and phone widths, with axe-core (vendored from npm under
+tests/serving/vendor/, injected into the page) finding no serious or critical WCAG 2 A/AA violation;
+screenshots go to ``$TEST_OUTPUT_DIR/screenshots`` (default ``var/test-output/screenshots``) for a
+person to look at. Then the console end to end: triage, correct the department to a label outside the
+top 3, mark a case not helpful, and find both on the dashboard. Needs scripts/install-browser.sh
+(Chromium and a Chinese font).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.serving.test_console_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LOOPBACK_HOSTS,
+    READY_TIMEOUT_MS,
+    TRIAGE_TIMEOUT_MS,
+    pytestmark,  # noqa: F401  (same skips: playwright installed, Chromium present)
+)
+
+REPO = Path(__file__).resolve().parents[2]
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+LOCALES = {"en": "en-US", "zh": "zh-CN"}
+CATALOGUE = REPO / "serving" / "static" / "i18n"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    out = Path(os.environ.get("TEST_OUTPUT_DIR", REPO / "var" / "test-output")) / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+class Tab:
+    """A page in its own context (language, viewport) that records requests and script errors."""
+
+    def __init__(self, browser: Any, base_url: str, lang: str, viewport: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.context = browser.new_context(
+            viewport=VIEWPORTS[viewport],
+            locale=LOCALES[lang],
+            service_workers="block",
+            is_mobile=viewport == "phone",
+        )
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def foreign(self) -> list[str]:
+        allowed = LOOPBACK_HOSTS | {urlsplit(self.base_url).hostname}
+        return [
+            u
+            for u in self.requests
+            if urlsplit(u).scheme not in {"data", "blob", "about"} and urlsplit(u).hostname not in allowed
+        ]
+
+    def axe(self) -> list[str]:
+        """Serious and critical WCAG 2 A/AA violations axe-core finds on the page as it is now."""
+        self.page.add_script_tag(path=str(AXE))
+        result = self.page.evaluate(
+            "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
+        )
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+
+
+@pytest.fixture
+def tabs(browser: Any, live_server: str) -> Iterator[list[Tab]]:
+    opened: list[Tab] = []
+    yield opened
+    for tab in opened:
+        tab.context.close()
+
+
+def _open(tabs: list[Tab], browser: Any, base: str, path: str, lang: str, viewport: str) -> Tab:
+    tab = Tab(browser, base, lang, viewport)
+    tabs.append(tab)
+    tab.page.goto(tab.base_url + path, wait_until="load")
+    tab.page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT_MS)
+    return tab
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("path", ["/dashboard", "/models"])
+def test_page_speaks_the_browsers_language_and_passes_axe(
+    browser: Any, live_server: str, tabs: list[Tab], screenshots: Path, path: str, lang: str, viewport: str
+) -> None:
+    from playwright.sync_api import expect
+
+    messages = json.loads((CATALOGUE / f"{lang}.json").read_text(encoding="utf-8"))
+    tab = _open(tabs, browser, live_server, path, lang, viewport)
+    page = tab.page
+    title_key = "dashboard.title" if path == "/dashboard" else "models.title"
+    expect(page.locator("h1")).to_have_text(messages[title_key])
+    assert page.evaluate("document.documentElement.lang").startswith(lang)
+    assert page.title() == messages[title_key]
+    # Every element with a message key shows that language's text (no key left untranslated).
+    shown = page.eval_on_selector_all("[data-i18n]", "els => els.map(e => [e.dataset.i18n, e.textContent])")
+    assert shown and all(text == messages[key] for key, text in shown), [
+        s for s in shown if s[1] != messages[s[0]]
+    ][:5]
+    violations = tab.axe()
+    page.screenshot(path=str(screenshots / f"{path.strip('/')}-{lang}-{viewport}.png"), full_page=True)
+    assert not violations, violations
+    assert tab.errors == [] and tab.foreign() == [], (tab.errors, tab.foreign())
+
+
+def test_language_switch_is_remembered(browser: Any, live_server: str, tabs: list[Tab]) -> None:
+    from playwright.sync_api import expect
+
+    zh = json.loads((CATALOGUE / "zh.json").read_text(encoding="utf-8"))
+    tab = _open(tabs, browser, live_server, "/dashboard", "en", "desktop")
+    tab.page.select_option("#lang", "zh")
+    expect(tab.page.locator("h1")).to_have_text(zh["dashboard.title"])
+    tab.page.goto(tab.base_url + "/models")
+    tab.page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT_MS)
+    expect(tab.page.locator("h1")).to_have_text(zh["models.title"])
+
+
+def test_dashboard_keyboard_only_reaches_filters_and_exports(
+    browser: Any, live_server: str, tabs: list[Tab]
+) -> None:
+    tab = _open(tabs, browser, live_server, "/dashboard", "en", "desktop")
+    page = tab.page
+    reached = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.append(
+            page.evaluate(
+                "() => document.activeElement.id || document.activeElement.className || document.activeElement.tagName"
+            )
+        )
+    for target in ("tenant", "range", "volume-by", "csv"):
+        assert target in reached, f"Tab never reaches {target}: {reached}"
+
+
+def test_console_end_to_end_correction_and_not_helpful_show_on_the_dashboard(
+    browser: Any, live_server: str, live_headers: dict[str, str], tabs: list[Tab], screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    console = _open_console(tabs, browser, live_server)
+    page = console.page
+    page.get_by_test_id("example-en").click()
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/v1/triage", timeout=TRIAGE_TIMEOUT_MS):
+        page.get_by_test_id("triage").click()
+    expect(page.get_by_test_id("result")).to_have_attribute("data-state", "done", timeout=TRIAGE_TIMEOUT_MS)
+    # On a phone the result scrolls into view.
+    assert page.evaluate("() => document.getElementById('result').getBoundingClientRect().top") < 844
+    predicted = page.get_by_test_id("department-value").inner_text().strip()
+    top3 = page.get_by_test_id("department-card").locator(".alt-value").all_inner_texts()
+    labels = httpx.get(f"{live_server}/v1/labels", headers=live_headers, timeout=60).json()["labels"][
+        "department"
+    ]
+    outside = next(label for label in labels if label not in top3 and label != predicted)
+    en = json.loads((CATALOGUE / "en.json").read_text(encoding="utf-8"))
+
+    def shown(label: str) -> str:
+        return str(en.get(f"label.department.{label}", label))
+
+    box = page.get_by_test_id("department-correct")
+    box.fill(outside[:3])
+    options = page.eval_on_selector_all("#labels-department option", "os => os.map(o => o.value)")
+    assert outside in options and len(options) == len(labels) - 1
+    box.fill(outside)
+    page.get_by_test_id("department-correct-submit").click()
+    expect(page.get_by_test_id("department-verdict")).to_have_attribute("data-state", "corrected")
+    case = page.get_by_test_id("similar-case").first
+    case_id = case.get_attribute("data-case-id")
+    case.get_by_test_id("not-helpful").click()
+    expect(case.get_by_test_id("not-helpful")).to_have_attribute("aria-pressed", "true")
+    page.screenshot(path=str(screenshots / "console-en-phone-after-feedback.png"), full_page=True)
+    violations = console.axe()
+    assert not violations, violations
+
+    board = _open(tabs, browser, live_server, "/dashboard", "en", "desktop")
+    handoffs = board.page.locator("#handoffs .table-wrap")
+    expect(handoffs).to_contain_text(shown(outside))
+    expect(board.page.locator("#suggestions")).to_contain_text(str(case_id))
+    board.page.get_by_role(
+        "button", name=f"from {shown(predicted)} to {shown(outside)}", exact=False
+    ).first.click()
+    expect(board.page.locator("#cell-dialog")).to_contain_text("console-")
+    board.page.screenshot(path=str(screenshots / "dashboard-after-console.png"), full_page=True)
+    assert console.errors == [] and board.errors == [], (console.errors, board.errors)
+    assert console.foreign() == [] and board.foreign() == []
+
+
+def _open_console(tabs: list[Tab], browser: Any, base: str) -> Tab:
+    from playwright.sync_api import expect
+
+    tab = Tab(browser, base, "en", "phone")
+    tabs.append(tab)
+    tab.page.goto(tab.base_url + "/", wait_until="load")
+    expect(tab.page.get_by_test_id("service-status")).to_have_attribute(
+        "data-state", "ready", timeout=READY_TIMEOUT_MS
+    )
+    return tab
