@@ -56,6 +56,33 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("server not ready within 300 s")
 
 
+def api_key(data_dir: Path, name: str = "concurrency-bench") -> str:
+    """A triage-scoped key for the default tenant, made by the CLI as an administrator would."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "serving.cli",
+            "keys",
+            "create",
+            "--tenant",
+            "default",
+            "--scopes",
+            "triage",
+            "--name",
+            name,
+            "--expires",
+            "1d",
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1].strip()
+
+
 def _percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
@@ -70,9 +97,12 @@ def run(data_dir: Path, n_single: int, n_batch_tickets: int, batch_size: int) ->
     texts = [model_text(t["title"], t["body"]) for t in tickets]
     encoder.load()
 
+    key = api_key(
+        data_dir, name="serving-bench"
+    )  # every /v1 route needs a key: one with the triage scope, made by the CLI
     process, base = _start_server(data_dir)
     try:
-        with httpx.Client(base_url=base, timeout=60) as client:
+        with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {key}"}) as client:
             for ticket in tickets[:30]:  # warm-up
                 client.post("/v1/triage", json=ticket).raise_for_status()
             latencies = []

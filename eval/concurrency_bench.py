@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -21,40 +19,13 @@ import httpx
 import numpy as np
 
 from embeddings import get_encoder
-from eval.bench import _start_server
+from eval.bench import _start_server, api_key
 from eval.profile_bench import real_tickets
 from eval.report import DEFAULT_DATASETS, missing_datasets, stamp, update_section
 from training.demo import build_demo
 from triage.types import Ticket
 
 CLIENTS = (1, 8, 32)
-
-
-def api_key(data_dir: Path) -> str:
-    """A triage-scoped key for the default tenant, made by the CLI as an administrator would."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "serving.cli",
-            "keys",
-            "create",
-            "--tenant",
-            "default",
-            "--scopes",
-            "triage",
-            "--name",
-            "concurrency-bench",
-            "--expires",
-            "1d",
-            "--data-dir",
-            str(data_dir),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip().splitlines()[-1].strip()
 
 
 def one_round(base: str, key: str, payloads: Sequence[dict[str, str]], clients: int) -> dict[str, float]:

@@ -71,7 +71,9 @@ class Hit:
     channels: Mapping[str, float] = field(default_factory=dict)  # each channel's similarity
 
 
-# See HybridConfig.floors (python -m eval.relevance_floor).
+# Floors fitted on the shared datasets by ``python -m eval.relevance_floor``: the score that keeps 95 %
+# of true matches (Hadoop gold duplicates found in the top 100; cn-ict train tickets' nearest other
+# ticket of the same label, leave-one-out). A starting point for ``HybridConfig.floors`` on similar data.
 RELEVANCE_FLOORS: Mapping[str, float] = {"en": 0.185, "zh": 0.449}
 
 
@@ -103,10 +105,9 @@ class HybridConfig:
     )
     # Relevance floor per query language family: a similar-case search (``relevant_only``) returns
     # no hit scoring below it, so an off-topic ticket gets no suggestions rather than the least
-    # unrelated cases. Fitted on training data by ``python -m eval.relevance_floor``: the score that
-    # keeps 95 % of true matches (Hadoop gold duplicates found in the top 100; cn-ict train tickets'
-    # nearest other ticket of the same label, leave-one-out).
-    floors: Mapping[str, float] = field(default_factory=lambda: dict(RELEVANCE_FLOORS))
+    # unrelated cases. Off by default: scores depend on the collection, and the floors fitted on the
+    # shared datasets (``RELEVANCE_FLOORS``) do not carry over to the demo's (setting ``search_floors``).
+    floors: Mapping[str, float] = field(default_factory=dict)
     candidates: int = 50  # fetched per channel before fusion (at least 4k)
     centre_prior: float = 100.0  # dense similarity is cosine around the collection mean, shrunk by this
 

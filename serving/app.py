@@ -54,7 +54,12 @@ def build_knowledge(settings: Settings, encoder: Encoder) -> KnowledgeBase:
         encoder,
         settings.snapshot_dir,
         extra_encoders=[get_encoder(spec) for spec in settings.search_encoders],
-        config=replace(defaults, weights=weights, candidates=settings.search_candidates),
+        config=replace(
+            defaults,
+            weights=weights,
+            candidates=settings.search_candidates,
+            floors={str(language): floor for language, floor in settings.search_floors.items()},
+        ),
     )
 
 

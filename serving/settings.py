@@ -74,6 +74,15 @@ class Settings(BaseSettings):
             "Example: {'en': {'bm25': 1.0, 'sentence-transformers': 1.0}}."
         ),
     )
+    search_floors: dict[Literal["en", "zh"], float] = Field(
+        default_factory=dict,
+        description=(
+            "Relevance floor per query language for similar cases and articles: hits scoring below it "
+            "are not suggested. Off by default (scores depend on the collection); fitted values for "
+            "the shared datasets are in BENCHMARKS.md ('Similar cases: relevance floor'), e.g. "
+            "{'en': 0.185, 'zh': 0.449}."
+        ),
+    )
     search_candidates: int = Field(
         50, ge=5, le=1000, description="Candidates fetched per search channel before fusion."
     )

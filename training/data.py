@@ -214,6 +214,16 @@ def check_trainable(table: TicketTable, min_examples: int = MIN_EXAMPLES, rare: 
             )
 
 
+def apply_rare_policy(table: TicketTable, rare: str, min_examples: int = MIN_EXAMPLES) -> TicketTable:
+    """Apply a rare-label policy (``other`` or ``drop``) to a table built in code, as ``load_table``
+    does to a file (``triage train --rare``); what it changed is added to the table's notes."""
+    if rare not in ("other", "drop"):
+        raise DataError(f"rare={rare!r}; choose other or drop")
+    notes = list(table.notes)
+    out = _handle_rare(table, rare, min_examples, notes)
+    return TicketTable(out.ids, out.texts, out.labels, out.created_at, out.resolved_at, tuple(notes))
+
+
 def _handle_rare(table: TicketTable, rare: str, min_examples: int, notes: list[str]) -> TicketTable:
     keep = [True] * len(table)
     labels = {h: list(v) for h, v in table.labels.items()}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from embeddings import Encoder
 from knowledge import Document, DocumentStore, KnowledgeBase
-from training.data import TicketTable
+from training.data import TicketTable, apply_rare_policy
 from training.sample_data import generate_articles, generate_tickets, write_jsonl
 from training.train import NEIGHBOUR_SIMILARITY, train_bundle
 from triage.bundle import DRIFT_REFERENCE, MANIFEST
@@ -109,7 +109,9 @@ def build_demo(
         write_jsonl(generate_tickets(n_tickets, seed=DEMO_SEED), paths.tickets)
         write_jsonl(generate_articles(seed=DEMO_SEED), paths.articles)
     rows = _read_jsonl(paths.tickets)
-    table = sample_table(rows)
+    # A small demo (--tickets 200) leaves some categories with one ticket: drop those rows, as
+    # `triage train --rare drop` would (the default 3,600 tickets have none).
+    table = apply_rare_policy(sample_table(rows), "drop", min_examples=2)
 
     vectors = None
     bundle_ok = (paths.bundle / MANIFEST).exists() and not force
@@ -142,8 +144,8 @@ def build_demo(
         or store.count("default", "article") < len(articles)
     ):
         say(f"indexing {len(rows)} cases and {len(articles)} articles")
-        if vectors is None:
-            vectors = encoder.encode(table.texts)
+        if vectors is None or len(vectors) != len(rows):  # every case is indexed, rare labels or not
+            vectors = encoder.encode([model_text(r["title"], r["body"]) for r in rows])
         knowledge.add(case_documents(rows), vectors)
         if articles:
             knowledge.add(

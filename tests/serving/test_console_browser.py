@@ -148,9 +148,18 @@ def test_console_triages_the_chinese_example(console: ConsolePage, tmp_path: Pat
     expect(page.get_by_test_id("headline")).not_to_be_empty()
     expect(page.get_by_test_id("model-version")).not_to_have_text("—")
 
-    # The duplicate check has finished (nothing open repeats the example in the demo store).
-    expect(result).to_have_attribute("data-duplicates", "none", timeout=TRIAGE_TIMEOUT_MS)
-    expect(page.get_by_test_id("duplicates")).to_be_hidden()
+    # The duplicate check has finished; the banner shows exactly when open cases repeat the example
+    # (the generated demo has open VPN tickets that may; test_console_flags_an_open_case_the_ticket_repeats
+    # checks a known one).
+    expect(result).to_have_attribute(
+        "data-duplicates", re.compile(r"^(none|found)$"), timeout=TRIAGE_TIMEOUT_MS
+    )
+    banner = page.get_by_test_id("duplicates")
+    if result.get_attribute("data-duplicates") == "found":
+        expect(banner).to_be_visible()
+        expect(banner.get_by_test_id("duplicate").first).to_have_attribute("data-case-id", re.compile(r"\S"))
+    else:
+        expect(banner).to_be_hidden()
 
     # Similar solved cases; accepting one is stored as feedback (the page marks it only on a 2xx).
     cases = page.get_by_test_id("similar-case")
