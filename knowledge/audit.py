@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from knowledge.store import connect_sqlite
+
 logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
@@ -189,15 +191,7 @@ class AuditLog:
         with self._lock:
             if self._conn is not None:
                 return
-            if str(self.path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.executescript(_SCHEMA)
-            conn.row_factory = sqlite3.Row
-            self._conn = conn
+            self._conn = connect_sqlite(self.path, _SCHEMA)
 
     @property
     def conn(self) -> sqlite3.Connection:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.drift import CONFIDENCE_BINS, WINDOWS, Profile, confidence_bin, confidence_bin_edges
+from knowledge.store import connect_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -408,11 +409,7 @@ class Ledger:
         with self._lock:
             if self._conn is not None:
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=10000")
+            conn = connect_sqlite(self.path)
             columns = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
             if columns and "language" not in columns:
                 conn.execute("ALTER TABLE predictions ADD COLUMN language TEXT")

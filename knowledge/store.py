@@ -73,6 +73,25 @@ _COLUMNS = (
 )
 
 
+def connect_sqlite(path: Path, schema: str = "", *, secure_delete: bool = False) -> sqlite3.Connection:
+    """A connection to a service database as every store opens it: WAL, ``synchronous=FULL`` (an
+    acknowledged write survives a crash), a 10 s busy timeout, autocommit, usable from any thread,
+    rows as ``sqlite3.Row``; ``schema`` (idempotent DDL) is run once."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    if secure_delete:
+        # Deleted rows are overwritten with zeros, not just unlinked (right to be forgotten).
+        conn.execute("PRAGMA secure_delete=ON")
+    if schema:
+        conn.executescript(schema)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
 @dataclass(frozen=True)
 class Document:
     """A solved case or a knowledge-base article as stored."""
@@ -186,17 +205,7 @@ class DocumentStore:
     def open(self) -> None:
         if self._conn is not None:
             return
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=10000")
-        # Deleted rows are overwritten with zeros, not just unlinked (right to be forgotten).
-        conn.execute("PRAGMA secure_delete=ON")
-        conn.executescript(_SCHEMA)
-        conn.row_factory = sqlite3.Row
-        self._conn = conn
+        self._conn = connect_sqlite(self.path, _SCHEMA, secure_delete=True)
 
     def close(self) -> None:
         with self._lock:

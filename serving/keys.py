@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from knowledge.store import connect_sqlite
+
 logger = logging.getLogger(__name__)
 
 # Every scope a key can carry, and what it allows.
@@ -186,15 +188,7 @@ class KeyStore:
         with self._lock:
             if self._conn is not None:
                 return
-            if str(self.path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.executescript(_SCHEMA)
-            conn.row_factory = sqlite3.Row
-            self._conn = conn
+            self._conn = connect_sqlite(self.path, _SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -22,6 +22,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from knowledge.store import connect_sqlite
 from serving.connectors.base import ConnectorConfig, LabelMapping, WritePolicy
 
 logger = logging.getLogger(__name__)
@@ -143,14 +144,7 @@ class ConnectorStore:
     def conn(self) -> sqlite3.Connection:
         with self._lock:
             if self._conn is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
-                conn.execute("PRAGMA busy_timeout=10000")
-                conn.executescript(_SCHEMA)
-                conn.row_factory = sqlite3.Row
-                self._conn = conn
+                self._conn = connect_sqlite(self.path, _SCHEMA)
             return self._conn
 
     def close(self) -> None:
