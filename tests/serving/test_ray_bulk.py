@@ -205,8 +205,18 @@ def test_backfill_killed_midway_resumes_where_it_stopped(ray_cluster: str, tmp_p
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # the process group this test started
         process.wait()
-    with _db(settings) as db:
-        before = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    # Batches already handed to the cluster's workers may still land after the driver dies (Ray
+    # cancels a dead driver's tasks only once it notices): count once the store has settled.
+    before, settled_at = -1, time.monotonic()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with _db(settings) as db:
+            count = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        if count != before:
+            before, settled_at = count, time.monotonic()
+        elif time.monotonic() - settled_at > 3:
+            break
+        time.sleep(0.2)
     assert 0 < before < total, f"kill landed outside the run ({before} of {total} written)"
 
     resumed = run_backfill(settings, data, SPEC, batch_size=64)
