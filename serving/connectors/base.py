@@ -305,3 +305,8 @@ def opt_str(value: Any) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("id")
     return None if value is None or value == "" else str(value)
+
+
+def vendor_id(value: str) -> int | str:
+    """A mapped label or ticket id as the vendor's JSON wants it: a number when it is all digits."""
+    return int(value) if value.isdigit() else value

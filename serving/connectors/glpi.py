@@ -39,14 +39,11 @@ from serving.connectors.base import (
     parse_time,
     require_header,
     same,
+    vendor_id,
 )
 
 _SOLVED_STATUS = {"5", "6", "solved", "closed"}
 _TAGS = re.compile(r"<[^>]+>")
-
-
-def _number(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
 
 
 def _plain(html: str) -> str:
@@ -140,14 +137,14 @@ class Glpi(Connector):
         return HttpCall("GET", "/apirest.php/killSession", label="kill session")
 
     def write_calls(self, config: ConnectorConfig, ticket_id: str, plan: WritePlan) -> list[HttpCall]:
-        number = _number(ticket_id)
+        number = vendor_id(ticket_id)
         update: dict[str, Any] = {}
         if plan.group is not None:
-            update["_groups_id_assign"] = _number(plan.group)
+            update["_groups_id_assign"] = vendor_id(plan.group)
         if plan.priority is not None:
-            update["priority"] = _number(plan.priority)
+            update["priority"] = vendor_id(plan.priority)
         if plan.category is not None:
-            update["itilcategories_id"] = _number(plan.category)
+            update["itilcategories_id"] = vendor_id(plan.category)
         calls = []
         if update:
             calls.append(

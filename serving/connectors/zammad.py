@@ -35,13 +35,10 @@ from serving.connectors.base import (
     parse_time,
     require_header,
     same,
+    vendor_id,
 )
 
 _SOLVED = {"closed", "solved", "merged"}
-
-
-def _number(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
 
 
 class Zammad(Connector):
@@ -97,12 +94,12 @@ class Zammad(Connector):
         return {"Authorization": f"Token token={token}"}
 
     def write_calls(self, config: ConnectorConfig, ticket_id: str, plan: WritePlan) -> list[HttpCall]:
-        number = _number(ticket_id)
+        number = vendor_id(ticket_id)
         update: dict[str, Any] = {}
         if plan.group is not None:
-            update["group_id"] = _number(plan.group)
+            update["group_id"] = vendor_id(plan.group)
         if plan.priority is not None:
-            update["priority_id"] = _number(plan.priority)
+            update["priority_id"] = vendor_id(plan.priority)
         calls = []
         if update:
             calls.append(HttpCall("PUT", f"/api/v1/tickets/{ticket_id}", update, (200,), "update ticket"))

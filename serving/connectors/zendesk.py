@@ -35,15 +35,12 @@ from serving.connectors.base import (
     parse_time,
     require_header,
     same,
+    vendor_id,
 )
 
 PREFIX = "zen:event-type:ticket."
 _TRIAGE_EVENTS = {"created", "subject_changed", "description_changed"}
 _SOLVED = {"solved", "closed"}
-
-
-def _number(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
 
 
 class Zendesk(Connector):
@@ -110,7 +107,7 @@ class Zendesk(Connector):
     def write_calls(self, config: ConnectorConfig, ticket_id: str, plan: WritePlan) -> list[HttpCall]:
         ticket: dict[str, Any] = {}
         if plan.group is not None:
-            ticket["group_id"] = _number(plan.group)
+            ticket["group_id"] = vendor_id(plan.group)
         if plan.priority is not None:
             ticket["priority"] = plan.priority
         # Tags are added, never replaced: the agents' own tags stay (additional_tags).
