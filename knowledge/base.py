@@ -394,7 +394,7 @@ class KnowledgeBase:
         (``HybridConfig.floors``): an off-topic ticket gets fewer hits or none.
         """
         hits = self._search_kind(vector, tenant, k, kind, exclude_ids, text, title, filters)
-        if relevant_only and text:
+        if relevant_only and text and self.config.floors:  # off by default: no language check then
             floor = self.config.floor("zh" if text_language(text) == "zh" else "en")
             hits = [h for h in hits if h.score >= floor]
         return hits
