@@ -102,7 +102,7 @@ async function authHeaders() {
 
 // A file from the API (CSV export) downloaded with the key, which a plain link cannot send.
 async function download(path, filename) {
-  const response = await fetch(path, { headers: await authHeaders() });
+  const response = await fetchWithRetry(path, { headers: await authHeaders() });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const url = URL.createObjectURL(await response.blob());
   const link = el("a", { href: url, download: filename });
@@ -112,10 +112,45 @@ async function download(path, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+// A page sends at most API_SLOTS requests at once (the dashboard has a dozen panels; the service sheds
+// work beyond its bound on requests in flight), and a request the service refused before doing any work
+// (429 rate, 503 at its bound or still loading) is sent again after its Retry-After, a few times.
+const API_SLOTS = 3;
+const API_RETRIES = 4;
+let apiBusy = 0;
+const apiWaiting = [];
+async function apiSlot() {
+  if (apiBusy < API_SLOTS) {
+    apiBusy += 1;
+    return;
+  }
+  await new Promise((resolve) => apiWaiting.push(resolve));
+}
+function apiRelease() {
+  const next = apiWaiting.shift();
+  if (next) next();
+  else apiBusy -= 1;
+}
+async function fetchWithRetry(path, opts) {
+  for (let attempt = 0; ; attempt += 1) {
+    await apiSlot();
+    let response;
+    try {
+      response = await fetch(path, opts);
+    } finally {
+      apiRelease();
+    }
+    if ((response.status !== 429 && response.status !== 503) || attempt >= API_RETRIES) return response;
+    const after = Number(response.headers.get("Retry-After"));
+    const seconds = Number.isFinite(after) && after > 0 ? Math.min(after, 10) : 1;
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000 * (0.75 + Math.random() / 2)));
+  }
+}
+
 async function api(path, options) {
   const opts = Object.assign({}, options || {});
   opts.headers = Object.assign({ Accept: "application/json" }, await authHeaders(), opts.headers || {});
-  const response = await fetch(path, opts);
+  const response = await fetchWithRetry(path, opts);
   let body = null;
   try {
     body = await response.json();

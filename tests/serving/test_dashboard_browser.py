@@ -147,6 +147,51 @@ def test_language_switch_is_remembered(browser: Any, live_server: str, tabs: lis
     expect(tab.page.locator("h1")).to_have_text(zh["models.title"])
 
 
+def test_dashboard_keeps_within_the_services_bound_and_retries_a_shed_panel(
+    browser: Any, live_server: str, tabs: list[Tab]
+) -> None:
+    """A dozen panels load through at most 3 requests at once (the server sheds beyond 4 in flight on
+    2 cores), and a panel the service refused with 503 + Retry-After loads on the retry."""
+    from playwright.sync_api import expect
+
+    tab = Tab(browser, live_server, "en", "desktop")
+    tabs.append(tab)
+    page = tab.page
+    # Count the page's own API requests in flight, in the page (wrapping fetch before any script runs).
+    page.add_init_script(
+        """(() => {
+          const real = window.fetch.bind(window);
+          window.__api = { open: 0, most: 0 };
+          window.fetch = async (input, init) => {
+            const api = String(input).includes("/v1/");
+            if (api) { window.__api.open += 1; window.__api.most = Math.max(window.__api.most, window.__api.open); }
+            try { return await real(input, init); } finally { if (api) window.__api.open -= 1; }
+          };
+        })();"""
+    )
+    shed: list[str] = []
+
+    def refuse_once(route: Any) -> None:
+        if shed:
+            route.continue_()
+            return
+        shed.append(route.request.url)
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": "1", "Content-Type": "application/problem+json"},
+            body=json.dumps({"title": "Service Unavailable", "status": 503, "detail": "at its bound"}),
+        )
+
+    page.route("**/v1/stats/suggestions*", refuse_once)
+    page.goto(tab.base_url + "/dashboard", wait_until="load")
+    page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT_MS)
+    expect(page.locator("#suggestions [role=alert]")).to_be_hidden(timeout=READY_TIMEOUT_MS)
+    expect(page.locator("#suggestions canvas")).to_be_visible()
+    assert len(shed) == 1
+    most = page.evaluate("window.__api.most")
+    assert 1 <= most <= 3, most
+
+
 def test_dashboard_keyboard_only_reaches_filters_and_exports(
     browser: Any, live_server: str, tabs: list[Tab]
 ) -> None:
