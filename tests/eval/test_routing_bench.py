@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.routing_bench import DATASETS, main, markdown, run, summary
+from eval.routing_bench import DATASETS, interval_table, main, markdown, run, summary
 
 _TEMPLATES = {
     "网络": ["VPN 无法连接 错误 {n}", "交换机 端口 {n} down", "网络 丢包 {n}"],
@@ -44,7 +44,13 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_routing_bench_runs_baselines_and_ours(datasets: Path, tmp_path: Path) -> None:
     methods = ["tfidf+svc", "knn-use", "ours-use-m3", "ours"]
-    rows, timings = run(datasets, ["cn-ict"], methods, _HASHING, tmp_path / "cache")
+    results: dict = {}
+    rows, timings = run(datasets, ["cn-ict"], methods, _HASHING, tmp_path / "cache", results=results)
+    intervals = interval_table(results)
+    assert "| cn-ict | ours - ours-use-m3 |" in intervals
+    assert (
+        "| cn-ict | ours - tfidf+svc (best baseline macro-F1) |" in intervals or "ours - knn-use" in intervals
+    )
     assert [r["method"] for r in rows if r["dataset"] == "cn-ict"] == methods
     # The channel candidate was weighed out of fold; the USE-m3-only run had none.
     assert set(timings["cn-ict"]["channel"]["candidates"]) == {"hashing:64", "hashing:16"}
@@ -68,6 +74,7 @@ def test_routing_bench_writes_its_section(datasets: Path, tmp_path: Path) -> Non
     text = out.read_text(encoding="utf-8")
     assert "<!-- bench:routing -->" in text and "| cn-ict | ours |" in text and "- Command:" in text
     assert "| cn-ict | hashing:16 |" in text and "**Semantic channel**" in text
+    assert "**Paired bootstrap**" in text
 
 
 @pytest.mark.parametrize(
