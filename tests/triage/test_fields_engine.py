@@ -22,6 +22,10 @@ def _all_patterns() -> list[tuple[str, Rx]]:
                 found.append((f"{module.__name__}.{name}", value.rx))
             elif isinstance(value, tuple):
                 found += [(f"{module.__name__}.{name}", r.rx) for r in value if isinstance(r, table.Rule)]
+            elif isinstance(value, dict):  # the table's named patterns
+                found += [
+                    (f"{module.__name__}.{name}[{k!r}]", v) for k, v in value.items() if isinstance(v, Rx)
+                ]
     return found
 
 

@@ -9,91 +9,43 @@ next character, as a backtracking engine would try the next start.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import functools
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
+
+import yaml
 
 from triage import safe_regex
 from triage.safe_regex import Pattern
 
-FIELD_TYPES: tuple[str, ...] = (
-    "person",
-    "organization",
-    "location",
-    "system",
-    "device",
-    "hostname",
-    "ipv4",
-    "ipv6",
-    "url",
-    "email",
-    "phone",
-    "order_number",
-    "ticket_number",
-    "invoice_number",
-    "contract_number",
-    "asset_number",
-    "po_number",
-    "expense_claim_number",
-    "employee_id",
-    "amount",
-    "date",
-    "datetime",
-    "duration",
-    "error_code",
-    "version",
-    "file_path",
-    "id_number",
-    "bank_card",
-)
+TABLE_PATH = Path(__file__).resolve().parent.parent / "resources" / "field_table.yaml"
 
+
+@functools.cache
+def read_resource(path: Path) -> Mapping[str, Any]:
+    """A YAML resource of this package (the field table, the lexicon), read once per process."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise RuntimeError(
+            f"field resource {path} could not be read ({e}); restore it from the package"
+        ) from e
+    if not isinstance(data, dict):
+        raise RuntimeError(f"field resource {path} is not a mapping; restore it from the package")
+    return data
+
+
+_TYPES: Mapping[str, int] = read_resource(TABLE_PATH)["types"]
+#: Every field type, in the table's order.
+FIELD_TYPES: tuple[str, ...] = tuple(_TYPES)
 #: Types a deployment may add patterns for (``FieldExtractor(patterns=...)``).
-CUSTOMISABLE_TYPES: tuple[str, ...] = (
-    "order_number",
-    "ticket_number",
-    "invoice_number",
-    "contract_number",
-    "asset_number",
-    "po_number",
-    "expense_claim_number",
-    "employee_id",
-    "error_code",
-    "system",
-    "hostname",
-)
-
+CUSTOMISABLE_TYPES: tuple[str, ...] = tuple(read_resource(TABLE_PATH)["customisable"].split())
 TIER_CUSTOM, TIER_RULE, TIER_MODEL = 3, 2, 1
 # Tie-breaks between rule candidates of equal length: the more specific type wins.
-RANK: Mapping[str, int] = {
-    "id_number": 95,
-    "bank_card": 90,
-    "email": 88,
-    "url": 87,
-    "ipv6": 86,
-    "expense_claim_number": 84,
-    "po_number": 83,
-    "invoice_number": 82,
-    "contract_number": 82,
-    "asset_number": 82,
-    "employee_id": 82,
-    "ticket_number": 81,
-    "order_number": 80,
-    "version": 78,
-    "phone": 75,
-    "error_code": 72,
-    "ipv4": 70,
-    "datetime": 65,
-    "date": 64,
-    "amount": 62,
-    "duration": 60,
-    "file_path": 55,
-    "hostname": 50,
-    "device": 46,
-    "system": 45,
-    "location": 40,
-    "organization": 38,
-    "person": 36,
-}
+RANK: Mapping[str, int] = {t: int(rank) for t, rank in _TYPES.items()}
 
 _WINDOW = 24  # characters either side that a boundary check reads
 
@@ -152,6 +104,9 @@ class Hit:
     def has(self, group: str) -> bool:
         """Whether the pattern has a group of that name and it took part in the match."""
         return group in self._index and self._m.group(self._index[group]) is not None
+
+    def groupdict(self) -> dict[str, str | None]:
+        return {name: self.get(name) for name in self._index}
 
     def get(self, group: str) -> str | None:
         """The group's text, ``None`` when the pattern lacks it or it did not take part."""
@@ -379,6 +334,11 @@ def _is_char_class(pattern: str) -> bool:
         return False
     inner = pattern[1:-1].replace("\\\\", "").replace("\\]", "")
     return "]" not in inner and "[" not in inner
+
+
+def alternation(names: Iterable[str]) -> str:
+    """Literal names as one alternation, longest first; a space in a name matches any whitespace."""
+    return "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted(set(names), key=len, reverse=True))
 
 
 def resolve(candidates: list[Candidate]) -> list[Candidate]:

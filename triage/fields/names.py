@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from triage import safe_regex
-from triage.fields.engine import TIER_MODEL, TIER_RULE, Candidate, Hit, Rx
-from triage.fields.lexicon import SPACY_LOCK, Lexicon, word_lists
-from triage.fields.table import AN, HAN_CLASS
+from triage.fields.engine import TIER_MODEL, TIER_RULE, Candidate, Hit, Rx, alternation, read_resource
+from triage.fields.lexicon import LEXICON_PATH, SPACY_LOCK, Lexicon
+from triage.fields.table import HAN_CLASS, named_patterns
 
 _HAN = safe_regex.compile(f"[{HAN_CLASS}]", name="Han character")
 # Statistical taggers see at most this many characters; rules always see the whole text.
 MODEL_MAX_CHARS = 10_000
 
 
-_LISTS = word_lists()
+_LISTS = read_resource(LEXICON_PATH)
 
 
 def _listed(key: str) -> tuple[str, ...]:
@@ -48,16 +47,12 @@ def english_sentences(text: str, limit: int) -> list[tuple[int, int]]:
     """Spans of English sentences in ``text[:limit]`` (Chinese text and line breaks end them too)."""
     spans: list[tuple[int, int]] = []
     start = 0
-    for hit in _EN_SENTENCE_BREAK.finditer(text[:limit]):
+    for hit in _P["en_sentence_break"].finditer(text[:limit]):
         end = hit.start()
-        if hit.has("stop"):
-            if end > start:
-                spans.append((start, end))
-            start = end + 1  # the space or bracket after the stop starts the next sentence
-        else:
-            if end > start:
-                spans.append((start, end))
-            start = hit.end()
+        if end > start:
+            spans.append((start, end))
+        # After a stop, the space or bracket that follows it starts the next sentence.
+        start = end + 1 if hit.has("stop") else hit.end()
     if start < limit:
         spans.append((start, limit))
     return spans
@@ -74,82 +69,49 @@ def english_words(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # Built-in system dictionary. Names that are also common English words match in this case only.
 _SYSTEMS_ANY_CASE = tuple(_LISTS["systems"])
 _SYSTEMS_EXACT_CASE = _listed("systems_exact_case")
-# snake_case tool names ("hr_tool", "job_scheduler"): the last part says what kind of software it is.
-_SNAKE_SYSTEM = Rx(
-    r"(?:[A-Za-z][A-Za-z0-9]*_)+(?:tools|tool|system|sys|application|app|portal|"
-    r"scheduler|manager|service|client|console|suite|platform|dashboard|tracker|monitor|database|db)",
-    before=r"[A-Za-z0-9_.@/\\-]",
-    after=r"[A-Za-z0-9_.@-]",
-    ignore_case=True,
-    name="snake_case system",
-)
-_SYSTEM_SUFFIX_ASCII = Rx(r"(?P<id>[A-Za-z][A-Za-z0-9]{0,15})\s?(?:系统|平台)", before=AN, name="xx系统")
 _SYSTEM_SUFFIXES = ("系统", "平台", "门户")
-_ZH_SYSTEM_SUFFIX = safe_regex.compile("系统|平台|门户", name="system suffix")
+_ZH_SYSTEM_SUFFIX = safe_regex.compile("|".join(_SYSTEM_SUFFIXES), name="system suffix")
 # Words that may sit inside a system name but do not start one ("营销业务应用系统", not "应用系统").
-_SYSTEM_NON_INITIAL = frozenset(_listed("system_non_initial"))
 _SYSTEM_NON_INITIAL_RE = safe_regex.compile(
-    "|".join(sorted(_SYSTEM_NON_INITIAL, key=len, reverse=True)), name="non-initial system words"
+    "|".join(sorted(set(_listed("system_non_initial")), key=len, reverse=True)),
+    name="non-initial system words",
 )
-# One-character words that may start a system name: 软视频系统, 云终端系统, 新一代... (not 新).
-_SYSTEM_CHAR_FLAGS = frozenset({"a", "b", "n", "ns", "ng", "j", "new", "vn"})
+# jieba tags of one-character words that may start a system name: 软视频系统, 云终端系统 (not 新).
+_SYSTEM_CHAR_FLAGS = frozenset(_listed("system_char_tags"))
 _CARRIERS = frozenset(_listed("carriers"))
 _CARRIER_CONTEXT = frozenset(_listed("carrier_context"))
 # Tokens that cannot start a system name ("登录报销系统" is logging into the 报销系统).
 _SYSTEM_PREFIX_STOP = frozenset(_listed("system_prefix_stop"))
 _SYSTEM_GENERIC = frozenset(_listed("system_generic"))
-_SYSTEM_PREFIX_FLAGS = frozenset({"n", "nz", "nt", "ns", "vn", "v", "eng", "j", "l", "an", "nrt", "new"})
+_SYSTEM_PREFIX_FLAGS = frozenset(_listed("system_prefix_tags"))
 
 _SURNAMES = frozenset(_LISTS["surnames"])
 _COMPOUND_SURNAMES = _listed("compound_surnames")
-_TITLES = "|".join(_listed("titles"))
-_SURNAME_CLASS = "".join(sorted(_SURNAMES))
-_PERSON_TITLE = Rx(
-    rf"(?:{'|'.join(_COMPOUND_SURNAMES)}|[{_SURNAME_CLASS}])(?:{_TITLES})", name="surname + title"
-)
 # One-character titles start many words ("王工程师" is fine, "工程", "总结" are not names).
 _TITLE_CONTINUATIONS: Mapping[str, str] = _LISTS["title_continuations"]
 _PERSON_TITLE_STOP = frozenset(_listed("person_title_stop"))
-_PERSON_CONTEXT = Rx(
-    r"(?:联系人|申请人|负责人|报修人|提交人|经办人|对接人|发起人|姓名|我是|我叫|本人)\s*(?:是|为)?\s*[:：]?\s*"
-    rf"(?P<id>(?:{'|'.join(_COMPOUND_SURNAMES)}|[{_SURNAME_CLASS}])[{HAN_CLASS}]{{1,2}})",
-    name="person after a cue",
-)
-_NOT_IN_NAME = frozenset("的说在是和与跟已也都反负处请等了要把被给向从对将就还再又来去这那")
+_NOT_IN_NAME = frozenset(_LISTS["not_in_name"])
 _PERSON_STOP = frozenset(_listed("person_stop"))
 _ORG_SUFFIXES = _listed("org_suffixes_builtin")
 _NT_SUFFIXES = (*_ORG_SUFFIXES, *_listed("department_suffixes"))
 _DEPT_STOP = frozenset(_listed("department_stop"))
-_ORG_WALK_FLAGS = frozenset({"ns", "nz", "n", "vn", "nt", "nrt", "eng", "j", "nr", "l", "new"})
+_ORG_WALK_FLAGS = frozenset(_listed("org_walk_tags"))
 _ORG_WALK_STOP = frozenset(_listed("org_walk_stop"))
 _NEW_WORD = "new"  # tag for a word jieba's HMM found that its dictionary does not hold
-_PLACE_SUFFIXES = frozenset("省市区县镇乡村路街巷弄")
+_PLACE_SUFFIXES = frozenset(_LISTS["place_suffixes"])
 # Surnames that are also everyday characters; an unknown word starting with one is not a name.
 _COMMON_SURNAMES = _SURNAMES - frozenset(_LISTS["everyday_surnames"])
 _CAMEL = safe_regex.compile(r"[a-z][A-Z]", name="camelCase")
 _LOCATION_STOP = frozenset(_listed("location_stop"))
 
-# English NER: which spaCy labels we keep, and words that never start an NER window.
-_NER_LABELS = {
-    "PERSON": "person",
-    "ORG": "organization",
-    "GPE": "location",
-    "LOC": "location",
-    "FAC": "location",
-}
-# Where an English sentence ends: a line break, Chinese text or punctuation, or [.!?] before a space,
-# a closing bracket or quote, or the end.
-_EN_SENTENCE_BREAK = Rx(rf"[\n。！？；{HAN_CLASS}]+|(?P<stop>[.!?])(?:[\s)\]\"'”’]|$)", name="sentence break")
+# English NER: the spaCy labels we keep, as our types.
+_NER_LABELS: Mapping[str, str] = _LISTS["ner_labels"]
 _EN_WORD = safe_regex.compile(
     "[A-Za-z0-9][A-Za-z0-9'’&_.-]*[A-Za-z0-9]|[A-Za-z0-9]|[^\\s\u3000\u00a0A-Za-z0-9]", name="English word"
 )
 _NER_WINDOW_WORDS = 1
 _NER_JOIN = ". "
 EN_STOP = frozenset(_listed("en_ner_stop"))
-# Lowercase English names ("user john smith cannot log in"), which spaCy's cased model misses.
-# After a strong cue two name-like words are a name; after a weak cue too, and a title ("mr") needs
-# one; with no cue the first word must be a common first name ("john smith").
-_BACKSLASH_LOGIN = Rx(r"[A-Za-z]+[ \t]", name="domain login")
 
 
 def _cue_boundary(hit: Hit, text: str) -> bool:
@@ -160,39 +122,17 @@ def _cue_boundary(hit: Hit, text: str) -> bool:
         return not (before.isalnum() or before in "_.")
     if hit.has("slash"):
         return (
-            before.isascii() and before.isalnum() and _BACKSLASH_LOGIN.match_at(text, hit.end()) is not None
+            before.isascii()
+            and before.isalnum()
+            and _P["backslash_login"].match_at(text, hit.end()) is not None
         )
     return not (before.isascii() and before.isalpha())
 
 
-_EN_PERSON_CUE = Rx(
-    r"(?P<strong>(?:(?:full|display|contact|employee|caller|customer|requester|requestor|user)\s*)?"
-    r"name\s*(?:is\s*|[:：=]\s*|-\s+)|(?:my\s+name\s+is|contact\s+person|caller|requested\s+by|"
-    r"reported\s+by|submitted\s+by|opened\s+by|raised\s+by|created\s+by|approved\s+by|on\s+behalf\s+of)"
-    r"\s*[:：]?\s*|(?:from|to|cc)\s*:\s*|(?P<at>@)|(?P<slash>\\))"
-    r"|(?P<weak>(?:users?|employee|colleague|contact|requester|requestor|customer|manager|"
-    r"supervisor|engineer|technician|dear|cc|spoke\s+(?:to|with)|talked\s+to|emailed|informed|"
-    r"assigned\s+to|escalated\s+to|forwarded\s+to)\s*[:：]?\s+|(?:thanks|regards|cheers),\s*)"
-    r"|(?P<title>(?:mr|mrs|ms|miss|dr)\.?\s+)",
-    ignore_case=True,
-    multiline=True,
-    check=_cue_boundary,
-    name="person cue",
-)
-# A whole word, lowercase or capitalised, not part of a login, address or camelCase id
-# ("john.smith@", "jsmith_01", "JohnSmith").
-_EN_NAME_WORD = Rx(
-    r"[A-Za-z][a-z'’]*(?:-[A-Za-z][a-z]+)?", after=r"[A-Za-z0-9_@]|[.-][A-Za-z0-9_]", name="name word"
-)
-# A chat or meeting line spoken by someone: "[10:32] john smith: any update?"
-_EN_SPEAKER = Rx(
-    r"^[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?(?P<a>[a-z][a-z'’-]+)[ \t]+(?P<b>[a-z][a-z'’-]+)[ \t]*:",
-    after="//",
-    multiline=True,
-    name="chat speaker",
-)
-_EN_LOWER_WORD = Rx(
-    r"[a-z][a-z'’-]+", before=r"[A-Za-z0-9_@.-]", after=r"[A-Za-z0-9_@]|\.[A-Za-z0-9_]", name="lowercase word"
+#: The table's ``name_patterns`` (``resources/field_table.yaml``), by name.
+_SURNAME = f"(?:{'|'.join(_COMPOUND_SURNAMES)}|[{''.join(sorted(_SURNAMES))}])"
+_P = named_patterns(
+    "name_patterns", {"cue_boundary": _cue_boundary}, SURNAME=_SURNAME, TITLES="|".join(_listed("titles"))
 )
 _NON_NAME_ENDINGS = _listed("en_non_name_endings")
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "ly", "er", "ers")
@@ -200,13 +140,13 @@ _NER_JUNK = safe_regex.compile(r"^[^A-Za-z]+$|[@/\\:=<>{}\[\]|\n\t]", name="NER 
 
 
 def chinese_rule_entities(text: str, out: list[Candidate]) -> None:
-    for m in _PERSON_TITLE.finditer(text):
+    for m in _P["person_title"].finditer(text):
         name = m.group(0)
         following = text[m.end() : m.end() + 1]
         if name in _PERSON_TITLE_STOP or (following and following in _TITLE_CONTINUATIONS.get(name[-1], "")):
             continue
         out.append(Candidate(m.start(), m.end(), "person", name))
-    for m in _PERSON_CONTEXT.finditer(text):
+    for m in _P["person_context"].finditer(text):
         name = m.group("id")
         if len(name) == 3 and name[2] in _NOT_IN_NAME:
             name = name[:2]
@@ -217,9 +157,9 @@ def chinese_rule_entities(text: str, out: list[Candidate]) -> None:
 
 
 def english_lowercase_persons(text: str, lexicon: Lexicon, out: list[Candidate]) -> None:
-    """People written in lowercase, found from cues or a first name (see ``_EN_PERSON_CUE``)."""
-    for m in _EN_PERSON_CUE.finditer(text):
-        first = _EN_NAME_WORD.match_at(text, m.end())
+    """People written in lowercase, found from cues (``en_person_cue`` in the field table) or a first name."""
+    for m in _P["en_person_cue"].finditer(text):
+        first = _P["en_name_word"].match_at(text, m.end())
         if first is None or not _name_like(first.group(0), lexicon):
             continue
         second = _next_name_word(text, first.end())
@@ -228,10 +168,10 @@ def english_lowercase_persons(text: str, lexicon: Lexicon, out: list[Candidate])
         elif m.has("title"):
             _emit_person(text, first.start(), first.end(), out)
     if ":" in text:
-        for m in _EN_SPEAKER.finditer(text):
+        for m in _P["en_speaker"].finditer(text):
             if _name_like(m.group("a"), lexicon) and _name_like(m.group("b"), lexicon):
                 _emit_person(text, m.start("a"), m.end("b"), out)
-    for m in _EN_LOWER_WORD.finditer(text):
+    for m in _P["en_lower_word"].finditer(text):
         if m.group(0) not in lexicon.en_first_names:
             continue
         second = _next_name_word(text, m.end())
@@ -254,7 +194,7 @@ def _next_name_word(text: str, pos: int) -> Hit | None:
         gap += 1
     if gap == pos or gap - pos > 3:
         return None
-    return _EN_NAME_WORD.match_at(text, gap)
+    return _P["en_name_word"].match_at(text, gap)
 
 
 def _name_like(word: str, lexicon: Lexicon) -> bool:
@@ -506,12 +446,6 @@ def compile_systems(extra: Iterable[str]) -> SystemDictionary:
             any_case.append(name)
     for name in _SYSTEMS_EXACT_CASE:
         canonical[name] = name
-
-    def alternation(names: Iterable[str]) -> str:
-        return "|".join(
-            re.escape(n).replace(r"\ ", r"\s+") for n in sorted(set(names), key=len, reverse=True)
-        )
-
     pattern = Rx(
         rf"(?i:{alternation(any_case)})|{alternation(_SYSTEMS_EXACT_CASE)}",
         before=r"[A-Za-z0-9_]",
@@ -531,10 +465,10 @@ def system_fields(text: str, systems: SystemDictionary, out: list[Candidate]) ->
         canonical = systems.canonical.get(name) or systems.canonical.get(name.lower(), name)
         out.append(Candidate(m.start(), m.end(), "system", canonical, source="dictionary"))
     if "_" in text:
-        for m in _SNAKE_SYSTEM.finditer(text):
+        for m in _P["snake_system"].finditer(text):
             out.append(Candidate(m.start(), m.end(), "system", m.group(0)))
     if "系统" in text or "平台" in text:
-        for m in _SYSTEM_SUFFIX_ASCII.finditer(text):
+        for m in _P["system_suffix_ascii"].finditer(text):
             out.append(Candidate(m.start(), m.end(), "system", "".join(m.group(0).split())))
 
 
