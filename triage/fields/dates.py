@@ -13,7 +13,7 @@ stay in the span but not in the value (their offset depends on daylight saving).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -123,30 +123,25 @@ class DateContext:
             else:
                 self._with_time(hit.start(), hit.end(), expr)
         for hit in _P["dotted_dmy"].finditer(text) if "." in text else ():
-            expr = _abs(int(hit.group("y")), int(hit.group("m")), int(hit.group("d")))
-            if expr is not None:
-                self._with_time(hit.start(), hit.end(), expr)
+            self._with_time(
+                hit.start(), hit.end(), _abs(int(hit.group("y")), int(hit.group("m")), int(hit.group("d")))
+            )
         if "/" in text:
             for hit in _P["numeric_dmy"].finditer(text):
                 a, b = int(hit.group("a")), int(hit.group("b"))
                 month, day = (b, a) if a > 12 else (a, b)
-                expr = _abs(int(hit.group("y")), month, day)
-                if expr is not None:
-                    self._with_time(hit.start(), hit.end(), expr)
+                self._with_time(hit.start(), hit.end(), _abs(int(hit.group("y")), month, day))
             for hit in _P["numeric_md"].finditer(text):
                 if len(hit.group("m")) + len(hit.group("d")) < 3:
                     continue  # "1/2" is more likely a fraction than a date
-                expr = _abs(None, int(hit.group("m")), int(hit.group("d")))
-                if expr is not None:
-                    self._with_time(hit.start(), hit.end(), expr)
+                self._with_time(hit.start(), hit.end(), _abs(None, int(hit.group("m")), int(hit.group("d"))))
         if any(mon in lowered for mon in _EN_MONTHS):
             for pattern in (_P["en_month_day"], _P["en_day_month"]):
                 for hit in pattern.finditer(text):
                     year_tail = _P["year_tail"].match_at(text, hit.end())
                     year = int(year_tail.group("y")) if year_tail else None
                     expr = _abs(year, _EN_MONTHS[hit.group("mon")[:3].lower()], int(hit.group("d")))
-                    if expr is not None:
-                        self._with_time(hit.start(), year_tail.end() if year_tail else hit.end(), expr)
+                    self._with_time(hit.start(), year_tail.end() if year_tail else hit.end(), expr)
 
     def _chinese_dates(self) -> None:
         text = self.text
@@ -156,9 +151,7 @@ class DateContext:
             if month_number is None or day_number is None:
                 continue
             full_year = None if year_text is None else int(year_text) + (2000 if len(year_text) == 2 else 0)
-            expr = _abs(full_year, int(month_number), int(day_number))
-            if expr is not None:
-                self._with_time(hit.start(), hit.end(), expr)
+            self._with_time(hit.start(), hit.end(), _abs(full_year, int(month_number), int(day_number)))
         for hit in _P["zh_day_only"].finditer(text) if "日" in text else ():
             self._with_time(hit.start(), hit.end(), DateExpr("dom", day=int(hit.group("d"))))
         for hit in _P["zh_year_month"].finditer(text) if "年" in text else ():
@@ -198,8 +191,10 @@ class DateContext:
             value = (ref - delta).date().isoformat()
         self.found.append(Candidate(hit.start(), hit.end(), "datetime" if with_time else "date", value))
 
-    def _with_time(self, start: int, end: int, expr: DateExpr) -> None:
-        """Emit a date, extended to a datetime when a time of day follows it."""
+    def _with_time(self, start: int, end: int, expr: DateExpr | None) -> None:
+        """Emit a date (none for ``None``), extended to a datetime when a time of day follows it."""
+        if expr is None:
+            return
         text = self.text
         hms: tuple[int, int, int] | None = None
         time_end = end
@@ -236,16 +231,14 @@ class DateContext:
                 ampm = _P["ampm_after"].match_at(text, end)
                 if ampm is not None:
                     end = ampm.end()
-                tz_hit = _P["tz_after"].match_at(text, end)
-                if tz_hit is not None:
-                    end = tz_hit.end()
+                end, tz = _zone_after(text, end)
                 uhr = _P["uhr_after"].match_at(text, end)
                 if uhr is not None:
                     end = uhr.end()
                 hour = _apply_ampm(int(hit.group("h")), ampm.group("ampm") if ampm else None)
                 if hour is not None:
                     hms = (hour, int(hit.group("mi")), int(hit.get("s") or 0))
-                    self._time(hit.start(), end, hms, tz_hit.group("tz") if tz_hit else None)
+                    self._time(hit.start(), end, hms, tz)
         if "." in text:
             for hit in _P["dot_clock"].finditer(text):
                 at = _P["at_before"].pattern.search(text[max(0, hit.start() - 12) : hit.start()])
@@ -255,17 +248,14 @@ class DateContext:
                 marker = tail.group().strip().lower() if tail else ""
                 dot_hour = _apply_ampm(int(hit.group("h")), marker if marker != "uhr" else None)
                 if dot_hour is not None:
-                    end = tail.end() if tail else hit.end()
-                    after = _P["tz_after"].match_at(text, end)
-                    end, tz = (after.end(), after.group("tz")) if after else (end, None)
+                    end, tz = _zone_after(text, tail.end() if tail else hit.end())
                     self._time(hit.start("h"), end, (dot_hour, int(hit.group("mi")), 0), tz)
         if "m" in lowered:
             for hit in _P["ampm_clock"].finditer(text):
                 pm_hour = _apply_ampm(int(hit.group("h")), hit.group("ampm"))
                 if pm_hour is not None:
-                    tz_hit = _P["tz_after"].match_at(text, hit.end())
-                    end = tz_hit.end() if tz_hit else hit.end()
-                    self._time(hit.start(), end, (pm_hour, 0, 0), tz_hit.group("tz") if tz_hit else None)
+                    end, tz = _zone_after(text, hit.end())
+                    self._time(hit.start(), end, (pm_hour, 0, 0), tz)
         if self.has_han and ("点" in text or "时" in text):
             for hit in _P["zh_clock"].finditer(text):
                 if not (hit.has("period") or hit.has("half") or hit.has("quarter") or hit.has("mi")):
@@ -298,34 +288,18 @@ class DateContext:
         times = [c for c in found if c.detail is not None and c.detail[0] == "time"]
         if not times:
             return found
-        dates_by_end: dict[int, Candidate] = {}
-        dates_by_start: dict[int, Candidate] = {}
-        for c in found:
-            if c.detail is None or c.detail[0] != "date" or c.detail[2] is not None:
-                continue
-            if c.end not in dates_by_end or c.start < dates_by_end[c.end].start:
-                dates_by_end[c.end] = c
-            if c.start not in dates_by_start or c.end > dates_by_start[c.start].end:
-                dates_by_start[c.start] = c
+        plain_dates = [
+            c for c in found if c.detail is not None and c.detail[0] == "date" and c.detail[2] is None
+        ]
+        dates_by_end, dates_by_start = _by_end(plain_dates), _by_start(plain_dates)
         joined: list[Candidate] = []
+        gap = _P["date_time_gap"]
         for t in times:
             _, hms, tz = t.detail
-            date_first = next(
-                (
-                    dates_by_end[k]
-                    for k in range(t.start, max(-1, t.start - 8), -1)
-                    if k in dates_by_end and _P["date_time_gap"].fullmatch(text, k, t.start)
-                ),
-                None,
-            )
-            date_after = next(
-                (
-                    dates_by_start[k]
-                    for k in range(t.end, min(len(text), t.end + 8) + 1)
-                    if k in dates_by_start and _P["date_time_gap"].fullmatch(text, t.end, k)
-                ),
-                None,
-            )
+            before = range(t.start, max(-1, t.start - 8), -1)
+            date_first = _first(dates_by_end, ((k, k, t.start) for k in before), text, gap)
+            after = range(t.end, min(len(text), t.end + 8) + 1)
+            date_after = _first(dates_by_start, ((k, t.end, k) for k in after), text, gap)
             if date_first is not None:
                 joined.append(
                     _date_candidate(text, date_first.start, t.end, date_first.detail[1], hms, tz, self.ref)
@@ -335,23 +309,13 @@ class DateContext:
                     _date_candidate(text, t.start, date_after.end, date_after.detail[1], hms, tz, self.ref)
                 )
         # The second end of a range takes the first end's date.
-        with_time = [
+        ends = _by_end(
             c for c in (*found, *joined) if c.detail is not None and c.detail[0] == "date" and c.detail[2]
-        ]
-        ends: dict[int, Candidate] = {}
-        for c in with_time:
-            if c.end not in ends or c.start < ends[c.end].start:
-                ends[c.end] = c
+        )
         replaced: set[int] = set()
         for t in times:
-            first = next(
-                (
-                    ends[k]
-                    for k in range(t.start, max(-1, t.start - 8), -1)
-                    if k in ends and _P["range_gap"].fullmatch(text, k, t.start)
-                ),
-                None,
-            )
+            before = range(t.start, max(-1, t.start - 8), -1)
+            first = _first(ends, ((k, k, t.start) for k in before), text, _P["range_gap"])
             if first is None:
                 continue
             _, hms, tz = t.detail
@@ -371,6 +335,37 @@ def extract_dates(text: str, lowered: str, has_han: bool, ref: datetime | None) 
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _by_end(candidates: Iterable[Candidate]) -> dict[int, Candidate]:
+    """Candidates by where they end; of two ending at one place, the one starting first."""
+    found: dict[int, Candidate] = {}
+    for c in candidates:
+        if c.end not in found or c.start < found[c.end].start:
+            found[c.end] = c
+    return found
+
+
+def _by_start(candidates: Iterable[Candidate]) -> dict[int, Candidate]:
+    """Candidates by where they start; of two starting at one place, the one ending last."""
+    found: dict[int, Candidate] = {}
+    for c in candidates:
+        if c.start not in found or c.end > found[c.start].end:
+            found[c.start] = c
+    return found
+
+
+def _first(
+    by_pos: Mapping[int, Candidate], gaps: Iterable[tuple[int, int, int]], text: str, gap: Rx
+) -> Candidate | None:
+    """The candidate at the first position ``k`` of ``(k, lo, hi)`` whose ``text[lo:hi]`` is only ``gap``."""
+    return next((by_pos[k] for k, lo, hi in gaps if k in by_pos and gap.fullmatch(text, lo, hi)), None)
+
+
+def _zone_after(text: str, end: int) -> tuple[int, str | None]:
+    """A zone name right after ``end`` ("3pm UTC"): where it ends, and the name."""
+    hit = _P["tz_after"].match_at(text, end)
+    return (hit.end(), hit.group("tz")) if hit is not None else (end, None)
 
 
 def _abs(year: int | None, month: int, day: int) -> DateExpr | None:
@@ -525,12 +520,7 @@ def _resolve_day(expr: DateExpr, ref: datetime | None) -> date | None:
 def _tz_suffix(tz: str) -> str:
     """The ISO 8601 offset for a zone written as "Z", "+08:00" or "utc"; "" for named zones."""
     zone = _zone(tz)
-    if zone is None:
-        return ""
-    offset = zone.utcoffset(None)
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return "" if zone is None else datetime(2000, 1, 1, tzinfo=zone).isoformat()[19:]
 
 
 def _zone(tz: str) -> timezone | None:

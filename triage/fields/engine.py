@@ -212,28 +212,17 @@ class Rx:
         start would cost the whole text each time; the text is encoded once here and searched as
         bytes from each new start, as a backtracking engine would try the next start.
         """
-        if not safe_regex.uses_re2(self.pattern):  # a deployment's look-around pattern on ``re``
-            pos = refused + 1
-            while pos <= limit:
-                hit = next(
-                    (Hit(m, self.index, 0, self._body) for m in self.pattern.finditer(text, pos, limit)), None
-                )
-                if hit is None:
-                    return
-                if self.accepts(text, hit):
-                    yield hit
-                    pos = max(hit.end(), hit.start() + 1)
-                else:
-                    pos = hit.start() + 1
-            return
-        data = text.encode("utf-8")
-        offsets = _Offsets(text, data)
+        if safe_regex.uses_re2(self.pattern):
+            data: str | bytes = text.encode("utf-8")
+            offsets = _Offsets(text, data)
+        else:  # a deployment's look-around pattern on ``re``, which searches a ``str`` as it is
+            data, offsets = text, _Offsets(text, text)
         pattern = self._restart or self.pattern
         # The next match's boundary character may be the refused match's first one.
         pos = offsets.byte(refused if self._restart is not None else refused + 1)
         end = offsets.byte(limit)
         while pos <= end:
-            m = cast(Any, pattern).search(data, pos, end)  # RE2 searches bytes without re-encoding
+            m = cast(Any, pattern).search(data, pos, end)  # RE2 searches bytes without re-encoding them
             if m is None:
                 return
             hit = Hit(_CharSpans(text, m, offsets), self.index, 0, self._body)
@@ -274,7 +263,7 @@ class _Offsets:
 
     __slots__ = ("_byte_of_char", "_char_of_byte")
 
-    def __init__(self, text: str, data: bytes) -> None:
+    def __init__(self, text: str, data: str | bytes) -> None:
         if len(data) == len(text):  # ASCII: the same offsets
             self._byte_of_char: list[int] | None = None
             self._char_of_byte: dict[int, int] | None = None

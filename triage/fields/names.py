@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage import safe_regex
-from triage.fields.engine import TIER_MODEL, TIER_RULE, Candidate, Hit, Rx, alternation, read_resource
-from triage.fields.lexicon import LEXICON_PATH, SPACY_LOCK, Lexicon
+from triage.fields.engine import TIER_MODEL, TIER_RULE, Candidate, Hit, Rx, alternation
+from triage.fields.lexicon import SPACY_LOCK, load_lexicon, place_pattern
 from triage.fields.table import HAN_CLASS, named_patterns
 
 _HAN = safe_regex.compile(f"[{HAN_CLASS}]", name="Han character")
@@ -25,12 +25,26 @@ _HAN = safe_regex.compile(f"[{HAN_CLASS}]", name="Han character")
 MODEL_MAX_CHARS = 10_000
 
 
-_LISTS = read_resource(LEXICON_PATH)
+_LISTS = load_lexicon()
 
 
 def _listed(key: str) -> tuple[str, ...]:
     """One whitespace-separated word list of ``resources/field_lexicon.yaml``, in its order."""
     return tuple(str(_LISTS[key]).split())
+
+
+_EN_COMMON = frozenset(w.lower() for w in _listed("en_common_words"))
+_EN_FIRST_NAMES = frozenset(w.lower() for w in _listed("en_first_names"))
+_EN_PLACES = place_pattern(_listed("en_places"), _listed("en_places_capitalised"))
+_ZH_NON_PLACES = frozenset(_listed("zh_non_places"))
+_ZH_ORG_GROUPS = frozenset(_listed("zh_org_groups"))
+_ZH_ORG_INDUSTRIES = frozenset(_listed("zh_org_industries"))  # after a place: 湖北|电力, 北京|移动
+_ZH_ORG_UNITS = _ZH_ORG_INDUSTRIES | frozenset(_listed("zh_org_units"))  # after a group: 国网|信通|调度
+_ZH_ORG_SUFFIXES = tuple(sorted(set(_listed("zh_org_suffixes")), key=len, reverse=True))
+_ZH_ORG_STOP = frozenset(_listed("zh_org_stop"))
+_ZH_REGIONS = frozenset(
+    p + d for p in _listed("zh_province_abbreviations") for d in "东西南北中"
+)  # 蒙东, 冀北
 
 
 def _starts_han(word: str) -> bool:
@@ -156,34 +170,32 @@ def chinese_rule_entities(text: str, out: list[Candidate]) -> None:
         out.append(Candidate(start, start + len(name), "person", name))
 
 
-def english_lowercase_persons(text: str, lexicon: Lexicon, out: list[Candidate]) -> None:
+def english_lowercase_persons(text: str, out: list[Candidate]) -> None:
     """People written in lowercase, found from cues (``en_person_cue`` in the field table) or a first name."""
     for m in _P["en_person_cue"].finditer(text):
         first = _P["en_name_word"].match_at(text, m.end())
-        if first is None or not _name_like(first.group(0), lexicon):
+        if first is None or not _name_like(first.group(0)):
             continue
         second = _next_name_word(text, first.end())
-        if second is not None and _name_like(second.group(0), lexicon):
+        if second is not None and _name_like(second.group(0)):
             _emit_person(text, first.start(), second.end(), out)
         elif m.has("title"):
             _emit_person(text, first.start(), first.end(), out)
     if ":" in text:
         for m in _P["en_speaker"].finditer(text):
-            if _name_like(m.group("a"), lexicon) and _name_like(m.group("b"), lexicon):
+            if _name_like(m.group("a")) and _name_like(m.group("b")):
                 _emit_person(text, m.start("a"), m.end("b"), out)
     for m in _P["en_lower_word"].finditer(text):
-        if m.group(0) not in lexicon.en_first_names:
+        if m.group(0) not in _EN_FIRST_NAMES:
             continue
         second = _next_name_word(text, m.end())
-        if second is not None and second.group(0).islower() and _name_like(second.group(0), lexicon):
+        if second is not None and second.group(0).islower() and _name_like(second.group(0)):
             _emit_person(text, m.start(), second.end(), out)
 
 
-def english_places(text: str, lexicon: Lexicon, out: list[Candidate]) -> None:
+def english_places(text: str, out: list[Candidate]) -> None:
     """Countries, regions and large cities from the word list, in any case ("germany", "apac")."""
-    if lexicon.en_places is None:
-        return
-    for m in lexicon.en_places.finditer(text):
+    for m in _EN_PLACES.finditer(text):
         out.append(Candidate(m.start(), m.end(), "location", m.group(0)))
 
 
@@ -197,11 +209,11 @@ def _next_name_word(text: str, pos: int) -> Hit | None:
     return _P["en_name_word"].match_at(text, gap)
 
 
-def _name_like(word: str, lexicon: Lexicon) -> bool:
+def _name_like(word: str) -> bool:
     word = word.lower().removesuffix("'s").removesuffix("’s")
-    if not 2 <= len(word) <= 20 or word in lexicon.en_common:
+    if not 2 <= len(word) <= 20 or word in _EN_COMMON:
         return False
-    if any(word.endswith(end) and word[: -len(end)] in lexicon.en_common for end in _INFLECTIONS):
+    if any(word.endswith(end) and word[: -len(end)] in _EN_COMMON for end in _INFLECTIONS):
         return False  # "requires", "locked", "printing"
     return not (len(word) > 5 and word.endswith(_NON_NAME_ENDINGS))
 
@@ -240,14 +252,12 @@ def _plausible_chinese_name(word: str, known: bool) -> bool:
     return word[0] in _COMMON_SURNAMES and not any(ch in _NOT_IN_NAME for ch in word)
 
 
-def _chinese_places(
-    tokens: list[tuple[int, int, str, str]], text: str, lexicon: Lexicon, out: list[Candidate]
-) -> None:
+def _chinese_places(tokens: list[tuple[int, int, str, str]], text: str, out: list[Candidate]) -> None:
     """Places from dictionary ``ns`` words, chained into addresses: 杭州市滨江区网商路699号."""
     i, n = 0, len(tokens)
     while i < n:
         j = i
-        while j < n and _is_place_token(tokens[j], lexicon, first=j == i):
+        while j < n and _is_place_token(tokens[j], first=j == i):
             j += 1
         if j == i:
             i += 1
@@ -263,11 +273,11 @@ def _chinese_places(
         i = j
 
 
-def _is_place_token(token: tuple[int, int, str, str], lexicon: Lexicon, first: bool) -> bool:
+def _is_place_token(token: tuple[int, int, str, str], first: bool) -> bool:
     _, _, word, flag = token
-    if len(word) < 2 or word in _LOCATION_STOP or word in lexicon.zh_non_places or not _starts_han(word):
+    if len(word) < 2 or word in _LOCATION_STOP or word in _ZH_NON_PLACES or not _starts_han(word):
         return False
-    if flag == "ns" or word in lexicon.zh_regions:
+    if flag == "ns" or word in _ZH_REGIONS:
         return True
     # Unknown words ending like a place ("网商路") may start a chain; "超市", "小区" only extend one.
     return word[-1] in _PLACE_SUFFIXES and (flag == _NEW_WORD or (not first and flag == "n"))
@@ -323,7 +333,7 @@ def _chinese_systems(
 
 
 def _organizations_from_tokens(
-    tokens: list[tuple[int, int, str, str]], text: str, lexicon: Lexicon, out: list[Candidate]
+    tokens: list[tuple[int, int, str, str]], text: str, out: list[Candidate]
 ) -> None:
     """Chinese organisations: a name before a suffix (北京字节跳动科技有限公司, 宜昌供电公司, 运检中心),
     a group abbreviation with what follows it (国网湖北电力, 国网信通调度), a place with a trade
@@ -332,37 +342,34 @@ def _organizations_from_tokens(
     for i, (start, end, word, flag) in enumerate(tokens):
         if not _starts_han(word):
             continue
-        suffix = _org_suffix(word, lexicon)
-        if suffix is not None and word not in lexicon.zh_org_stop:
-            org_start = _organization_start(tokens, i, lexicon)
+        suffix = _org_suffix(word)
+        if suffix is not None and word not in _ZH_ORG_STOP:
+            org_start = _organization_start(tokens, i)
             name = text[org_start:end]
-            if end - org_start - len(suffix) >= 2 and name not in lexicon.zh_org_stop:
+            if end - org_start - len(suffix) >= 2 and name not in _ZH_ORG_STOP:
                 out.append(Candidate(org_start, end, "organization", name))
-        is_group = word in lexicon.zh_org_groups
+        is_group = word in _ZH_ORG_GROUPS
         if is_group or (
-            i + 1 < n
-            and tokens[i + 1][2] in lexicon.zh_org_industries
-            and _is_place_token(tokens[i], lexicon, True)
+            i + 1 < n and tokens[i + 1][2] in _ZH_ORG_INDUSTRIES and _is_place_token(tokens[i], True)
         ):
             j = i + 1
-            while j < n and tokens[j][1] - start <= 20 and _continues_organization(tokens[j], lexicon):
+            while j < n and tokens[j][1] - start <= 20 and _continues_organization(tokens[j]):
                 j += 1
             if j > i + 1 or (is_group and len(word) >= 4):
                 out.append(Candidate(start, tokens[j - 1][1], "organization", text[start : tokens[j - 1][1]]))
         elif word in _CARRIERS and _carrier_in_context(tokens, i):
             out.append(Candidate(start, end, "organization", word))
         elif flag in ("nz", "nt") and any(
-            word.endswith(industry) and len(word) - len(industry) >= 2
-            for industry in lexicon.zh_org_industries
+            word.endswith(industry) and len(word) - len(industry) >= 2 for industry in _ZH_ORG_INDUSTRIES
         ):
             out.append(Candidate(start, end, "organization", word))  # one dictionary word: 广东电信
 
 
-def _org_suffix(word: str, lexicon: Lexicon) -> str | None:
-    return next((s for s in lexicon.zh_org_suffixes if word.endswith(s)), None)
+def _org_suffix(word: str) -> str | None:
+    return next((s for s in _ZH_ORG_SUFFIXES if word.endswith(s)), None)
 
 
-def _organization_start(tokens: list[tuple[int, int, str, str]], i: int, lexicon: Lexicon) -> int:
+def _organization_start(tokens: list[tuple[int, int, str, str]], i: int) -> int:
     """Walk left from a suffix over name-like words; a verb only right before the suffix and with a
     noun before it (技术保障中心, but not 通知运检中心)."""
     end = tokens[i][1]
@@ -371,9 +378,7 @@ def _organization_start(tokens: list[tuple[int, int, str, str]], i: int, lexicon
         _, _, p_word, p_flag = tokens[j - 1]
         if p_word in _ORG_WALK_STOP or (not _starts_han(p_word) and p_flag != "eng"):
             break
-        known = (
-            p_word in lexicon.zh_org_groups or p_word in lexicon.zh_org_units or p_word in lexicon.zh_regions
-        )
+        known = p_word in _ZH_ORG_GROUPS or p_word in _ZH_ORG_UNITS or p_word in _ZH_REGIONS
         verb_before_suffix = (
             p_flag in ("v", "vn") and j == i and j >= 2 and tokens[j - 2][3] in _ORG_WALK_FLAGS
         )
@@ -383,13 +388,13 @@ def _organization_start(tokens: list[tuple[int, int, str, str]], i: int, lexicon
     return tokens[j][0]
 
 
-def _continues_organization(token: tuple[int, int, str, str], lexicon: Lexicon) -> bool:
+def _continues_organization(token: tuple[int, int, str, str]) -> bool:
     word = token[2]
-    if word in lexicon.zh_org_units or word in lexicon.zh_org_groups or word in lexicon.zh_regions:
+    if word in _ZH_ORG_UNITS or word in _ZH_ORG_GROUPS or word in _ZH_REGIONS:
         return True
-    if _org_suffix(word, lexicon) is not None and word not in lexicon.zh_org_stop:
+    if _org_suffix(word) is not None and word not in _ZH_ORG_STOP:
         return True
-    return _is_place_token(token, lexicon, first=False) and token[3] == "ns"
+    return _is_place_token(token, first=False) and token[3] == "ns"
 
 
 def _carrier_in_context(tokens: list[tuple[int, int, str, str]], i: int) -> bool:
@@ -473,7 +478,7 @@ def system_fields(text: str, systems: SystemDictionary, out: list[Candidate]) ->
 
 
 def chinese_tagged_entities(
-    text: str, jieba: Any, word_tags: Mapping[str, str], lexicon: Lexicon, out: list[Candidate]
+    text: str, jieba: Any, word_tags: Mapping[str, str], out: list[Candidate]
 ) -> None:
     """People, organisations, places and "xx系统" names from jieba words and dictionary tags.
 
@@ -487,7 +492,7 @@ def chinese_tagged_entities(
         tokens.append((pos, pos + len(word), word, flag))
         pos += len(word)
     organizations: list[Candidate] = []
-    _organizations_from_tokens(tokens, text, lexicon, organizations)
+    _organizations_from_tokens(tokens, text, organizations)
     in_organization = bytearray(pos + 1)
     for c in organizations:
         in_organization[c.start : c.end] = b"\x01" * (c.end - c.start)
@@ -495,7 +500,7 @@ def chinese_tagged_entities(
     for i, (start, end, word, flag) in enumerate(tokens):
         if (
             flag in ("nr", _NEW_WORD)
-            and word not in lexicon.zh_regions
+            and word not in _ZH_REGIONS
             and _plausible_chinese_name(word, known=flag == "nr")
         ):
             out.append(Candidate(start, end, "person", word, TIER_MODEL, "ner"))
@@ -512,7 +517,7 @@ def chinese_tagged_entities(
         elif len(word) >= 3 and word.endswith("部") and word not in _DEPT_STOP and _starts_han(word):
             out.append(Candidate(start, end, "organization", word))
     _chinese_systems(tokens, text, in_organization, out)
-    _chinese_places(tokens, text, lexicon, out)
+    _chinese_places(tokens, text, out)
 
 
 def english_ner(text: str, nlp: Any, en_stop: frozenset[str], out: list[Candidate]) -> None:

@@ -29,7 +29,6 @@ Emit = Callable[[Hit, str], "tuple[int, int, Any] | None"]
 Check = Callable[[Hit, str], bool]
 
 HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff"
-AN = "[A-Za-z0-9]"  # the usual "not inside a word" boundary
 
 
 @dataclass(frozen=True)
