@@ -30,6 +30,7 @@ _EN_WEEKDAYS = {d: i for i, d in enumerate(_WORDS["en_weekdays"].split())}
 _ZH_WEEKDAYS = {"天": 6} | {d: i for i, d in enumerate("一二三四五六日")} | {str(i + 1): i for i in range(7)}
 _ZH_RELATIVE_DAYS: Mapping[str, int] = _WORDS["zh_relative_days"]
 _EN_RELATIVE_DAYS: Mapping[str, int] = _WORDS["en_relative_days"]
+_WEEK_OFFSETS: Mapping[str, int] = _WORDS["week_offsets"]
 _EN_RELATIVE_NEEDLES = ("yesterday", "today", "tonight", "tomorrow", "this ")
 _EN_WEEK_NEEDLES = ("last ", "next ", "this ", "coming ", "past ")
 _ZH_EVENING = ("下午", "傍晚", "晚上", "晚间", "夜里", "夜间", "深夜", "午后")
@@ -163,7 +164,7 @@ class DateContext:
             expr = DateExpr("days", offset=_ZH_RELATIVE_DAYS[word], pm_hint=word.endswith("晚"))
             self._with_time(hit.start(), hit.end(), expr)
         for hit in _P["zh_week"].finditer(text) if any(w in text for w in ("周", "星期", "礼拜")) else ():
-            weeks = {"上上": -2, "上": -1, "下": 1, "下下": 2}.get(hit.get("wk") or "", 0)
+            weeks = _WEEK_OFFSETS.get(hit.get("wk") or "", 0)
             expr = DateExpr("week", offset=weeks, weekday=_ZH_WEEKDAYS[hit.group("wd")])
             self._with_time(hit.start(), hit.end(), expr)
         for hit in _P["zh_ago"].finditer(text) if "前" in text else ():
@@ -215,10 +216,8 @@ class DateContext:
 
     def emit(
         self, start: int, end: int, expr: DateExpr, hms: tuple[int, int, int] | None, tz: str | None
-    ) -> Candidate:
-        candidate = _date_candidate(self.text, start, end, expr, hms, tz, self.ref)
-        self.found.append(candidate)
-        return candidate
+    ) -> None:
+        self.found.append(_date_candidate(self.text, start, end, expr, hms, tz, self.ref))
 
     # ------------------------------------------------------------------ times of day
 
@@ -300,14 +299,10 @@ class DateContext:
             date_first = _first(dates_by_end, ((k, k, t.start) for k in before), text, gap)
             after = range(t.end, min(len(text), t.end + 8) + 1)
             date_after = _first(dates_by_start, ((k, t.end, k) for k in after), text, gap)
-            if date_first is not None:
-                joined.append(
-                    _date_candidate(text, date_first.start, t.end, date_first.detail[1], hms, tz, self.ref)
-                )
-            elif date_after is not None:
-                joined.append(
-                    _date_candidate(text, t.start, date_after.end, date_after.detail[1], hms, tz, self.ref)
-                )
+            touching = date_first or date_after
+            if touching is not None:
+                start, end = (touching.start, t.end) if touching is date_first else (t.start, touching.end)
+                joined.append(_date_candidate(text, start, end, touching.detail[1], hms, tz, self.ref))
         # The second end of a range takes the first end's date.
         ends = _by_end(
             c for c in (*found, *joined) if c.detail is not None and c.detail[0] == "date" and c.detail[2]
@@ -382,7 +377,7 @@ def _valid_hms(hms: tuple[int, int, int]) -> bool:
 
 def _week_expr(word: str, weekday: int, ref: datetime | None) -> DateExpr:
     if word in ("last", "next", "this"):
-        return DateExpr("week", offset={"last": -1, "next": 1, "this": 0}[word], weekday=weekday)
+        return DateExpr("week", offset=_WEEK_OFFSETS[word], weekday=weekday)
     # "coming Friday" / "past Friday": the nearest one after / before the reference day.
     if ref is None:
         return DateExpr("week", offset=0, weekday=weekday)

@@ -4,8 +4,9 @@ The rows live in ``resources/field_table.yaml`` (one :class:`Rule` each). A rule
 its lowercase ``needles`` occurs in the text (always when it has none); its pattern's boundaries
 are data (``before``/``after``, see :mod:`triage.fields.engine`); its ``emit``, looked up by name
 in :data:`EMITS`, turns a match into ``(start, end, value)`` or refuses it, and its ``check``
-names (:data:`CHECKS`) may refuse a match first. Rows for names, places and systems that need
-jieba or spaCy live in :mod:`triage.fields.names`, dates and times in :mod:`triage.fields.dates`.
+names (:data:`CHECKS`) may refuse a match first. The same file holds the field types and their
+ranks, value maps, and named patterns (:func:`named_patterns`) that :mod:`triage.fields.dates`
+and :mod:`triage.fields.names` run themselves, since reading their groups takes code.
 """
 
 from __future__ import annotations
@@ -78,13 +79,10 @@ def _keyword_start(hit: Hit) -> int:
     return hit.start("en") if hit.has("en") else hit.start()
 
 
-_NOT_AFTER_PURCHASE = Rx("(?:采购|purchase\\s)$", ignore_case=True, name="order_number keyword context")
-
-
 def _not_after_purchase(hit: Hit, text: str) -> bool:
     """ "采购订单号" and "purchase order no." are purchase orders, not orders."""
     start = _keyword_start(hit)
-    return not _NOT_AFTER_PURCHASE.pattern.search(text[max(0, start - 12) : start])
+    return not _C["purchase_before"].pattern.search(text[max(0, start - 12) : start])
 
 
 # --------------------------------------------------------------------------- contacts
@@ -116,20 +114,6 @@ def _resident_id(hit: Hit, text: str) -> tuple[int, int, Any] | None:
     return (hit.start(), hit.end(), value) if ric.is_valid(value) else None
 
 
-_RESIDENT_ID_RX = Rx(read_resource(TABLE_PATH)["fragments"]["RESIDENT_ID"], name="resident id shape")
-_NOT_A_CARD_CONTEXT = Rx(
-    r"订单|发票|合同|工单|单号|编号|资产|采购|流水|快递|运单|报销|工号|order|invoice|contract|ticket|asset|"
-    r"(?P<en>PO|ref)|serial|tracking|#",
-    ignore_case=True,
-    check=lambda hit, text: (
-        not (
-            hit.has("en") and (_preceded_by_letter(text, hit.start()) or followed_by_letter(text, hit.end()))
-        )
-    ),
-    name="not a card context",
-)
-
-
 def _bank_card(hit: Hit, text: str) -> tuple[int, int, Any] | None:
     raw = hit.group()
     digits = re.sub(r"\D", "", raw)
@@ -138,9 +122,9 @@ def _bank_card(hit: Hit, text: str) -> tuple[int, int, Any] | None:
     separators = set(re.sub(r"\d", "", raw))
     if len(separators) > 1:
         return None  # "1234 5678-9012 3456": one separator throughout
-    if len(digits) == 18 and _RESIDENT_ID_RX.fullmatch(digits):
+    if len(digits) == 18 and _C["resident_id"].fullmatch(digits):
         return None  # shaped like a resident ID whose checksum failed: neither
-    if _NOT_A_CARD_CONTEXT.search(text, max(0, hit.start() - 16), hit.start()):
+    if _C["not_a_card_before"].search(text, max(0, hit.start() - 16), hit.start()):
         return None
     return hit.start(), hit.end(), digits
 
@@ -309,13 +293,6 @@ def repeated_lines(text: str, out: list[Candidate]) -> None:
             start = text.find(line, end)
 
 
-_NOT_A_HOST_ID = Rx(
-    r"(?:win(?:dows)?|ie|office|v|sp|rhel|centos|ubuntu|server|host)[\s_-]?\d",
-    ignore_case=True,
-    name="not a host",
-)
-
-
 def _hotline_context(hit: Hit, text: str) -> bool:
     """ "call 7186" but not "recall 7186"; "7186热线" but not "3.7186热线"."""
     return (
@@ -366,7 +343,7 @@ CHECKS: Mapping[str, Check] = {
     "not_after_purchase": _not_after_purchase,
     "hotline_context": _hotline_context,
     "plausible_host": lambda hit, text: _plausible_host_label(hit.group()),
-    "not_os_id": lambda hit, text: _NOT_A_HOST_ID.pattern.match(hit.group("id")) is None,
+    "not_os_id": lambda hit, text: _C["not_a_host"].pattern.match(hit.group("id")) is None,
     "vendor_id_digits": lambda hit, text: re.search(r"\d{4}", hit.group("id")) is not None,
     "bare_order_long": lambda hit, text: not hit.has("bare") or len(hit.group("id").partition("/")[0]) >= 6,
     "unit_ends_word": lambda hit, text: not followed_by_letter(text, hit.start("unitend")),
@@ -470,6 +447,18 @@ def named_patterns(section: str, checks: Mapping[str, Check], **fragments: str) 
     return {name: _rx(row, fragments, known, f"{section} {name}") for name, row in data[section].items()}
 
 
+#: The patterns the checks and emits above read (the table's ``check_patterns``).
+_C: dict[str, Rx] = named_patterns(
+    "check_patterns",
+    {
+        "keyword_is_a_word": lambda hit, text: (
+            not (
+                hit.has("word")
+                and (_preceded_by_letter(text, hit.start()) or followed_by_letter(text, hit.end()))
+            )
+        )
+    },
+)
 _TABLE = load_table()
 #: Every table-driven rule, in the order they run (the order does not decide overlaps).
 RULES: tuple[Rule, ...] = _TABLE["rules"]
