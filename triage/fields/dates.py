@@ -490,26 +490,21 @@ def _resolve_day(expr: DateExpr, ref: datetime | None) -> date | None:
         return monday + timedelta(days=7 * expr.offset + expr.weekday)
     if expr.kind == "dom":  # the day of the previous, this or the next month nearest the reference
         first = today.replace(day=1)
-        months = (
+        starts = (
             (first - timedelta(days=1)).replace(day=1),
             first,
             (first + timedelta(days=31)).replace(day=1),
         )
-        days = []
-        for month_start in months:
-            try:
-                days.append(month_start.replace(day=expr.day))
-            except ValueError:
-                continue
-        return min(days, key=lambda d: abs((d - today).days)) if days else None
-    # A month and day without a year: the year that puts it nearest the reference.
-    options = []
-    for year in (today.year - 1, today.year, today.year + 1):
+        months = [(m.year, m.month) for m in starts]
+    else:  # a month and day without a year: the year that puts it nearest the reference
+        months = [(year, expr.month) for year in (today.year - 1, today.year, today.year + 1)]
+    days = []
+    for year, month in months:
         try:
-            options.append(date(year, expr.month, expr.day))
+            days.append(date(year, month, expr.day))
         except ValueError:
             continue
-    return min(options, key=lambda d: abs((d - today).days)) if options else None
+    return min(days, key=lambda d: abs((d - today).days)) if days else None
 
 
 def _tz_suffix(tz: str) -> str:

@@ -232,7 +232,7 @@ def _money_k(hit: Hit, text: str) -> tuple[int, int, Any] | None:
 
 def _keyword_amount(hit: Hit, text: str) -> tuple[int, int, Any] | None:
     following = text[hit.end() : hit.end() + 1]
-    if following and (re.match(f"[{HAN_CLASS}]", following) or following.isalpha()) and following != "元":
+    if following.isalpha() and following != "元":  # Chinese characters are letters too
         return None  # "报销3笔": a count, not money
     amount = number(hit.group("num"))
     if amount is None:
