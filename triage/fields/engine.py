@@ -1,10 +1,10 @@
 """The small engine under the field tables: linear-time patterns with boundary post-checks.
 
 Every pattern compiles through :mod:`triage.safe_regex` (RE2). RE2 has no look-around, so a
-table row states its word boundaries as data instead: ``before`` is a pattern that must not end
-right before the match, ``after`` one that must not start right after it. :func:`scan` checks
-them in Python on a few characters either side and, when a match fails, searches again from the
-next character, as a backtracking engine would try the next start.
+table row states its word boundaries as data instead: ``before`` is a character class that must
+not precede the match, ``after`` a pattern that must not start right after it. :class:`Rx` puts
+the first into the pattern, checks the second in Python on a few characters and, when a match
+fails, searches again from the next start, as a backtracking engine would.
 """
 
 from __future__ import annotations
@@ -119,19 +119,16 @@ _BODY = "zzbody"
 class Rx:
     """A compiled pattern plus the boundaries RE2 cannot express itself.
 
-    ``before``: a pattern that must not end right before the match ("[A-Za-z0-9]" for a word
-    start); ``after``: a pattern that must not start right after it. ``check`` sees each match
-    and may refuse it (what a look-ahead inside the pattern used to say).
-
-    A ``before`` that is one character class becomes part of the pattern: the match starts the
-    text or follows a character outside the class, so RE2 itself tries only word starts and a
-    refused match costs one more search from the next boundary, not one per character.
+    ``before``: one character class that must not precede the match ("[A-Za-z0-9]" for a word
+    start); it becomes part of the pattern (the match starts the text or follows a character
+    outside the class), so RE2 itself tries only word starts and a refused match costs one more
+    search from the next boundary. ``after``: a pattern that must not start right after the
+    match. ``check`` sees each match and may refuse it (what a look-ahead used to say).
     """
 
     __slots__ = (
         "_after",
         "_after_char",
-        "_before",
         "_body",
         "_restart",
         "check",
@@ -154,19 +151,15 @@ class Rx:
         flags = {"ignore_case": ignore_case, "multiline": multiline}
         # The pattern without its boundaries, flags inline: what a PatternSet prefilter looks for.
         self.source = ("(?i)" if ignore_case else "") + ("(?m)" if multiline else "") + pattern
-        self._before: Pattern | None = None
         self._restart: Pattern | None = None
-        self._body = 0
-        if _is_char_class(before):
+        if before and not _is_char_class(before):
+            raise ValueError(f"{name}: before={before!r} must be one character class such as [A-Za-z0-9]")
+        if before:
             negated = "[^" + before[1:]
             self.pattern = safe_regex.compile(f"(?:^|{negated})(?P<{_BODY}>{pattern})", name=name, **flags)
             self._restart = safe_regex.compile(f"{negated}(?P<{_BODY}>{pattern})", name=name, **flags)
         else:
             self.pattern = safe_regex.compile(pattern, name=name, **flags)
-            if before:
-                self._before = safe_regex.compile(
-                    f"(?:{before})$", ignore_case=ignore_case, name=name + " (before)"
-                )
         self.index: Mapping[str, int] = dict(self.pattern.groupindex)  # type: ignore[attr-defined]
         self._body = self.index.get(_BODY, 0)
         self._after = (
@@ -181,9 +174,7 @@ class Rx:
         self.check = check
 
     def accepts(self, text: str, hit: Hit) -> bool:
-        start, end = hit.span()
-        if self._before is not None and start and self._before.search(text[max(0, start - _WINDOW) : start]):
-            return False
+        end = hit.end()
         if self._after_char is not None:
             if end < len(text) and self._after_char(text[end]):
                 return False
