@@ -103,7 +103,7 @@ def build(ledger: Ledger, predictions: int, now: datetime, seed: int = 0) -> int
     # Feedback went in as rows (26k acknowledged writes would take minutes of fsyncs): reopening
     # builds the verdict aggregates from them, as for a database from before the aggregates.
     with ledger._lock:
-        for table in ("verdict_hours", "handoff_hours", "suggestion_hours"):
+        for table in ("verdict_hours", "handoff_hours", "handoff_days", "suggestion_hours"):
             conn.execute(f"DELETE FROM {table}")
     ledger.close()
     ledger.open()

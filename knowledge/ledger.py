@@ -135,6 +135,16 @@ CREATE TABLE IF NOT EXISTS handoff_hours (
     n               INTEGER NOT NULL,
     PRIMARY KEY (tenant, hour, from_department, to_department, source)
 ) WITHOUT ROWID;
+-- The same handoffs per UTC day: a 30-day matrix reads ~30 days of cells, not ~720 hours of them.
+CREATE TABLE IF NOT EXISTS handoff_days (
+    tenant          TEXT NOT NULL,
+    day             TEXT NOT NULL,
+    from_department TEXT NOT NULL,
+    to_department   TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    n               INTEGER NOT NULL,
+    PRIMARY KEY (tenant, day, from_department, to_department, source)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS suggestion_hours (
     tenant      TEXT NOT NULL,
     hour        TEXT NOT NULL,
@@ -244,6 +254,7 @@ def _utc(at: datetime) -> str:
 
 
 _HOUR = 13  # "2026-01-31T09": the ISO prefix naming an hour
+_DAY = 10  # "2026-01-31": the ISO prefix naming a day
 
 
 def _add_to_hours(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -285,6 +296,10 @@ def _add_handoff(
     conn.execute(
         "INSERT INTO handoff_hours VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
         (tenant, hour, source_dept, to, source),
+    )
+    conn.execute(
+        "INSERT INTO handoff_days VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+        (tenant, hour[:_DAY], source_dept, to, source),
     )
 
 
@@ -334,6 +349,11 @@ def _rebuild_verdicts_if_missing(conn: sqlite3.Connection) -> None:
             " UNION ALL SELECT tenant, substr(at, 1, 13), predicted, correct, 'correction', count(*) FROM feedback"
             " WHERE kind='label' AND head='department' AND predicted IS NOT NULL AND correct IS NOT NULL"
             " AND correct<>predicted GROUP BY 1, 2, 3, 4) GROUP BY 1, 2, 3, 4, 5"
+        )
+    if conn.execute("SELECT 1 FROM handoff_days LIMIT 1").fetchone() is None:
+        conn.execute(
+            "INSERT INTO handoff_days SELECT tenant, substr(hour, 1, 10), from_department, to_department,"
+            " source, sum(n) FROM handoff_hours GROUP BY 1, 2, 3, 4, 5"
         )
     if conn.execute("SELECT 1 FROM suggestion_hours LIMIT 1").fetchone() is None:
         conn.execute(

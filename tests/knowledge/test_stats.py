@@ -140,10 +140,66 @@ def test_verdict_aggregates_are_rebuilt_for_a_database_from_before_them(tmp_path
     before = [f(ledger, "acme", period).rows for f in figures]
     assert before[0][0][1] == "v7" and before[3] == [("C-1", 0, 1)]
     with ledger._lock:
-        for table in ("verdict_hours", "handoff_hours", "suggestion_hours"):
+        for table in ("verdict_hours", "handoff_hours", "handoff_days", "suggestion_hours"):
             ledger.conn.execute(f"DELETE FROM {table}")
     ledger.close()
     again = Ledger(tmp_path / "db.sqlite")
     again.open()
     assert [f(again, "acme", period).rows for f in figures] == before
     again.close()
+
+
+def test_period_day_split_reads_whole_days_and_ragged_hours() -> None:
+    period = Period.of(
+        "custom",
+        NOW,
+        since=datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
+        until=datetime(2026, 3, 4, 5, 10, tzinfo=UTC),
+    )
+    assert period.day_split() == (
+        ("2026-03-01T09", "2026-03-02T00"),
+        ("2026-03-02", "2026-03-04"),
+        ("2026-03-04T00", "2026-03-04T06"),
+    )
+    midnight = Period.of(
+        "custom", NOW, since=datetime(2026, 3, 1, tzinfo=UTC), until=datetime(2026, 3, 3, tzinfo=UTC)
+    )
+    assert midnight.day_split() == (
+        ("2026-03-01T00", "2026-03-01T00"),
+        ("2026-03-01", "2026-03-03"),
+        ("2026-03-03T00", "2026-03-03T00"),
+    )
+    within = Period.of(
+        "custom", NOW, since=datetime(2026, 3, 1, 2, tzinfo=UTC), until=datetime(2026, 3, 1, 8, tzinfo=UTC)
+    )
+    assert within.day_split() == (("2026-03-01T02", "2026-03-01T08"), ("", ""), ("", ""))
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        (datetime(2026, 3, 1, 9, 30, tzinfo=UTC), datetime(2026, 3, 4, 5, 10, tzinfo=UTC)),
+        (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC)),
+        (datetime(2026, 3, 2, 22, tzinfo=UTC), datetime(2026, 3, 3, 1, tzinfo=UTC)),
+    ],
+)
+def test_handoffs_over_days_count_what_the_hours_hold(
+    tmp_path: Path, since: datetime, until: datetime
+) -> None:
+    ledger = Ledger(tmp_path / "db.sqlite")
+    ledger.open()
+    start = datetime(2026, 2, 28, tzinfo=UTC)
+    for i in range(0, 6 * 24, 5):  # every 5 hours over six days, two directions
+        at = start + timedelta(hours=i, minutes=17)
+        a, b = ("IT", "HR") if i % 2 else ("HR", "Legal")
+        ledger.add_reassignment("acme", f"t{i}", a, b, at, "zendesk")
+    period = Period.of("custom", NOW, since=since, until=until)
+    low, high = period.hours()
+    _, expected = ledger.query(
+        "SELECT from_department, to_department, source, count(*) FROM reassignments WHERE tenant='acme'"
+        " AND substr(at, 1, 13)>=? AND substr(at, 1, 13)<? GROUP BY 1, 2, 3",
+        [low, high],
+    )
+    got = stats.handoffs(ledger, "acme", period).rows
+    assert sorted(got) == sorted(expected) and expected
+    ledger.close()
