@@ -166,6 +166,17 @@ CREATE TABLE IF NOT EXISTS handling_days (
     within_p90  INTEGER NOT NULL,
     PRIMARY KEY (tenant, day, department)
 ) WITHOUT ROWID;
+-- Open cases an incoming ticket repeats (found by the duplicate check), once per ticket and case:
+-- the ticket system's id, or a digest of the text when the caller sent none.
+CREATE TABLE IF NOT EXISTS duplicate_links (
+    tenant     TEXT NOT NULL,
+    ticket_key TEXT NOT NULL,
+    case_id    TEXT NOT NULL,
+    score      REAL NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (tenant, ticket_key, case_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS duplicate_links_window ON duplicate_links (tenant, at, case_id, score);
 CREATE TABLE IF NOT EXISTS reassignments (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant          TEXT NOT NULL,
@@ -788,6 +799,33 @@ class Ledger:
             out["accuracy_active"] = sum(v["active"][1] == truth[t] for t, v in judged) / len(judged)
             out["accuracy_candidate"] = sum(v["candidate"][1] == truth[t] for t, v in judged) / len(judged)
         return out
+
+    # -- duplicates -------------------------------------------------------------------------
+    def add_duplicates(self, tenant: str, ticket_key: str, matches: Sequence[tuple[str, float]]) -> int:
+        """Record durably that a ticket repeats open cases ((case id, score) pairs); returns how many are new.
+
+        Idempotent per ticket and case: checking the same ticket again keeps the first record.
+        """
+        if not ticket_key.strip():
+            raise ValueError("duplicate ticket key is empty; pass the ticket id or a digest of its text")
+        at = _now()
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN")
+            try:
+                before = conn.total_changes
+                conn.executemany(
+                    "INSERT OR IGNORE INTO duplicate_links (tenant, ticket_key, case_id, score, at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(tenant, ticket_key, case_id, float(score), at) for case_id, score in matches],
+                )
+                added = conn.total_changes - before
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return added
 
     # -- reassignments ----------------------------------------------------------------------
     def add_reassignment(

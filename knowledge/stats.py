@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from knowledge.duplicates import OPEN_STATUSES
 from knowledge.ledger import Ledger
 
 HEADS = ("department", "category", "priority")
@@ -282,4 +283,25 @@ def suggestions(ledger: Ledger, tenant: str, period: Period) -> Table:
         " FROM suggestion_hours WHERE tenant=? AND hour>=? AND hour<?"
         f" GROUP BY case_id ORDER BY not_helpful DESC, helpful, case_id LIMIT {MAX_ROWS}",
         [tenant, low, high],
+    )
+
+
+def duplicates(ledger: Ledger, tenant: str, period: Period, statuses: Sequence[str] = OPEN_STATUSES) -> Table:
+    """Open cases that tickets in the period repeat (as the duplicate check found), most repeated first.
+
+    Joins the knowledge base's cases (the same database) for each case's title, department and
+    current status; a case closed since is left out, being no longer an open incident.
+    """
+    low, high = period.instants()
+    marks = ", ".join("?" for _ in statuses)
+    return _table(
+        ledger,
+        "SELECT l.case_id AS case_id, d.title AS title, d.department AS department, d.status AS status,"
+        " count(*) AS tickets, round(max(l.score), 4) AS best_score,"
+        " min(l.at) AS first_seen, max(l.at) AS last_seen"
+        " FROM duplicate_links l JOIN documents d"
+        " ON d.tenant=l.tenant AND d.kind='case' AND d.doc_id=l.case_id"
+        f" WHERE l.tenant=? AND l.at>=? AND l.at<? AND lower(d.status) IN ({marks})"
+        f" GROUP BY l.case_id ORDER BY tickets DESC, last_seen DESC, l.case_id LIMIT {MAX_ROWS}",
+        [tenant, low, high, *(s.lower() for s in statuses)],
     )

@@ -203,3 +203,37 @@ def test_handoffs_over_days_count_what_the_hours_hold(
     got = stats.handoffs(ledger, "acme", period).rows
     assert sorted(got) == sorted(expected) and expected
     ledger.close()
+
+
+def test_duplicates_lists_open_cases_tickets_repeat(tmp_path: Path) -> None:
+    import numpy as np
+
+    from knowledge.store import Document, DocumentStore
+
+    path = tmp_path / "db.sqlite"
+    store = DocumentStore(path)
+    store.open()
+    cases = [
+        Document("INC-1", tenant="acme", title="VPN down", department="IT", status="open"),
+        Document("INC-2", tenant="acme", title="Printer jam", department="Facilities", status="Pending"),
+        Document("INC-3", tenant="acme", title="Old outage", department="IT", status="resolved"),
+    ]
+    store.upsert(cases, np.ones((3, 4), dtype=np.float32), "hash")
+    ledger = Ledger(path)
+    ledger.open()
+    assert ledger.add_duplicates("acme", "T-1", [("INC-1", 0.8), ("INC-2", 0.6)]) == 2
+    assert ledger.add_duplicates("acme", "T-1", [("INC-1", 0.9)]) == 0  # the same ticket checked again
+    assert ledger.add_duplicates("acme", "T-2", [("INC-1", 0.7), ("INC-3", 0.9)]) == 2
+    assert ledger.add_duplicates("other", "T-9", [("INC-1", 0.99)]) == 1  # another tenant's case space
+    with pytest.raises(ValueError, match="ticket key is empty"):
+        ledger.add_duplicates("acme", " ", [("INC-1", 0.5)])
+    table = stats.duplicates(ledger, "acme", Period.of("today", datetime.now(UTC) + timedelta(minutes=1)))
+    assert table.columns[:6] == ("case_id", "title", "department", "status", "tickets", "best_score")
+    assert [r[:6] for r in table.rows] == [
+        ("INC-1", "VPN down", "IT", "open", 2, 0.8),
+        ("INC-2", "Printer jam", "Facilities", "Pending", 1, 0.6),
+    ]  # INC-3 is resolved: no longer an open incident; the other tenant's INC-1 is not joined
+    earlier = Period.of("custom", NOW, since=NOW - timedelta(days=3), until=NOW - timedelta(days=2))
+    assert stats.duplicates(ledger, "acme", earlier).rows == []
+    ledger.close()
+    store.close()
