@@ -298,6 +298,16 @@ class CompletenessOut(BaseModel):
             }
         ],
     )
+    labels: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="How each requirement in missing and present reads, per language (zh, en).",
+        examples=[
+            {
+                "en": {"error_code": "the error code or error message"},
+                "zh": {"error_code": "错误码或报错信息"},
+            }
+        ],
+    )
 
 
 class HandlingTimeOut(BaseModel):
@@ -400,6 +410,7 @@ class TriageOut(BaseModel):
                     "present": list(c.present),
                     "question": c.question,
                     "questions": dict(c.questions),
+                    "labels": {lang: dict(names) for lang, names in c.labels.items()},
                 },
                 "department": prediction_dict(result.department),
                 "category": prediction_dict(result.category),

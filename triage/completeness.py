@@ -158,7 +158,7 @@ class CompletenessChecker:
             return Completeness(department=department)
         types = {f.type for f in fields}
         missing = tuple(r for r in template.required if not r.any_of & types)
-        present = tuple(r.name for r in (*template.required, *template.optional) if r.any_of & types)
+        met = tuple(r for r in (*template.required, *template.optional) if r.any_of & types)
         questions = {
             lang: _QUESTION[lang].format(items=_JOINER[lang].join(r.label(lang) for r in missing))
             for lang in _QUESTION
@@ -168,9 +168,10 @@ class CompletenessChecker:
         return Completeness(
             department=department,
             missing=tuple(r.name for r in missing),
-            present=present,
+            present=tuple(r.name for r in met),
             question=questions.get(ticket_lang),
             questions=questions,
+            labels={lang: {r.name: r.label(lang) for r in (*missing, *met)} for lang in _QUESTION},
         )
 
 

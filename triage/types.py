@@ -63,6 +63,8 @@ class Completeness:
     question: str | None = None  # ready-to-send question in the ticket's language
     # The same question in each language the templates are written in ("zh", "en"), for the agent.
     questions: Mapping[str, str] = field(default_factory=dict)
+    # How each requirement named in missing / present reads, per language: {"zh": {name: text}, ...}.
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
