@@ -285,6 +285,46 @@ def test_dashboard_keyboard_only_reaches_filters_and_exports(
         assert target in reached, f"Tab never reaches {target}: {reached}"
 
 
+def test_console_keyboard_only_switches_language_triages_and_accepts(
+    browser: Any, live_server: str, tabs: list[Tab]
+) -> None:
+    from playwright.sync_api import expect
+
+    zh = json.loads((CATALOGUE / "zh.json").read_text(encoding="utf-8"))
+    tab = _open(tabs, browser, live_server, "/", "en", "desktop")
+    page = tab.page
+
+    def focused() -> str:
+        return str(
+            page.evaluate(
+                "() => { const e = document.activeElement; return e.dataset.testid || e.id || e.tagName; }"
+            )
+        )
+
+    def tab_to(target: str, limit: int = 40) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if focused() == target:
+                return
+        raise AssertionError(f"Tab never reaches {target}")
+
+    tab_to("lang")
+    page.keyboard.press("ArrowDown")  # a focused <select> changes with the arrow keys
+    expect(page.locator("h1")).to_have_text(zh["console.title"])
+    tab_to("example-en")
+    page.keyboard.press("Enter")
+    assert focused() == "body"
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/v1/triage", timeout=TRIAGE_TIMEOUT_MS):
+        page.keyboard.press("Control+Enter")
+    expect(page.get_by_test_id("result")).to_have_attribute("data-state", "done", timeout=TRIAGE_TIMEOUT_MS)
+    assert focused() == "result", "the result does not take the focus"
+    tab_to("department-accept")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("department-verdict")).to_have_attribute("data-state", "accepted")
+    expect(page.get_by_test_id("department-verdict")).to_have_text(zh["console.acceptedLabel"])
+    assert tab.errors == [], tab.errors
+
+
 def test_console_end_to_end_correction_and_not_helpful_show_on_the_dashboard(
     browser: Any, live_server: str, live_headers: dict[str, str], tabs: list[Tab], screenshots: Path
 ) -> None:
