@@ -206,6 +206,7 @@ function setupLanguageSwitch(onChange) {
   const select = document.getElementById("lang");
   select.value = I18N.lang;
   select.addEventListener("change", async () => {
+    localStorage.setItem(LANG_KEY, select.value); // remembered at once, even if the page is left mid-load
     await loadLanguage(select.value);
     onChange();
   });

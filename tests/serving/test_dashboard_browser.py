@@ -150,6 +150,7 @@ def test_language_switch_is_remembered(browser: Any, live_server: str, tabs: lis
         expect(tab.page.locator("h1")).to_have_text(zh[key])
         assert tab.page.locator("#lang").input_value() == "zh"
     tab.page.select_option("#lang", "en")
+    expect(tab.page.locator("h1")).to_have_text("Ticket triage console")
     tab.page.reload()
     tab.page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT_MS)
     expect(tab.page.get_by_test_id("triage")).to_have_text("Triage")
