@@ -33,6 +33,7 @@ from scipy import sparse
 from embeddings import Encoder, get_encoder
 from knowledge.text import UNDETERMINED, identify_language
 from triage.features import words
+from triage.reasons import Reason, english
 from triage.types import Alternative, Prediction
 
 # A training ticket at least this similar (Neighbours.similarities) counts as the same text.
@@ -433,6 +434,11 @@ def known_languages(
     return {c: n for c, n in sorted(counts.items()) if n >= floor and c != UNDETERMINED}
 
 
+def _with_reasons(prediction: Prediction, reasons: Sequence[Reason]) -> Prediction:
+    """The prediction explained by ``reasons`` (its English ``reason`` written from them)."""
+    return replace(prediction, reasons=tuple(reasons), reason=english(reasons))
+
+
 @dataclass
 class Router:
     """All heads over one shared vectoriser and one set of labelled neighbours."""
@@ -479,19 +485,24 @@ class Router:
         self, texts: Sequence[str], results: list[dict[str, Prediction]]
     ) -> list[dict[str, Prediction]]:
         """Abstain on every head for a ticket in a language the model never saw (with that reason)."""
-        known = ", ".join(sorted(self.languages or ()))
         for row, text in enumerate(texts):
             code = self.untrained_language(text)
             if code is None:
                 continue
             results[row] = {
-                name: replace(
-                    prediction,
-                    abstained=True,
-                    reason=(
-                        f"the ticket is written in language '{code}', which this model was not trained on "
-                        f"(it knows {known}): needs a human; the model would say {name} "
-                        f"'{prediction.value}' at confidence {prediction.confidence:.2f}"
+                name: _with_reasons(
+                    replace(prediction, abstained=True),
+                    (
+                        Reason(
+                            "untrained_language",
+                            {
+                                "language": code,
+                                "known": sorted(self.languages or ()),
+                                "head": name,
+                                "value": prediction.value,
+                                "confidence": prediction.confidence,
+                            },
+                        ),
                     ),
                 )
                 for name, prediction in results[row].items()
@@ -561,17 +572,16 @@ class Router:
         threshold = head.threshold(value)
         abstained = confidence < threshold
         phrases = head.top_words(features, row, best)
-        if abstained:
-            reason = (
-                f"confidence {confidence:.2f} is below the {threshold:.2f} needed for {head.name} "
-                f"'{value}' at the target precision: needs a human"
-            )
-        else:
-            reason = f"{head.name} '{value}' with confidence {confidence:.2f}"
+        said = {"head": head.name, "value": value, "confidence": round(confidence, 4)}
+        reasons = [
+            Reason("below_threshold", {**said, "threshold": round(threshold, 4)})
+            if abstained
+            else Reason("predicted", said)
+        ]
         if phrases:
-            reason += "; words: " + ", ".join(f"'{p}'" for p in phrases)
+            reasons.append(Reason("words", {"words": list(phrases)}))
         if examples:
-            reason += "; like " + ", ".join(examples)
+            reasons.append(Reason("like_examples", {"examples": list(examples)}))
         # The top alternative carries the calibrated confidence; the others share the rest in the
         # blend's proportions, never above the top one (so the list stays in order).
         rest = 1.0 - float(probs[best])
@@ -587,7 +597,8 @@ class Router:
             confidence=round(confidence, 4),
             alternatives=alternatives,
             abstained=abstained,
-            reason=reason,
+            reason=english(reasons),
             phrases=phrases,
             examples=examples,
+            reasons=tuple(reasons),
         )
