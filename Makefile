@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune bench-ray soak browser clean
+.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune bench-ray soak browser postgresql clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ serve: $(STAMP)
 browser:
 	bash scripts/install-browser.sh
 
-test: $(STAMP) browser
+# The PostgreSQL tests start their own throwaway server from Debian's binaries.
+postgresql:
+	bash scripts/install-postgresql.sh
+
+test: $(STAMP) browser postgresql
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)

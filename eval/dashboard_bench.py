@@ -66,8 +66,6 @@ def build(ledger: Ledger, predictions: int, now: datetime, seed: int = 0) -> int
             ledger.backfill(chunk)
             chunk = []
     ledger.backfill(chunk)
-    conn = ledger.conn
-    conn.execute("BEGIN")
     feedback: list[tuple[Any, ...]] = []
     for i in rng.sample(range(tickets), tickets * 8 // 100):
         when = (now - timedelta(seconds=rng.randrange(span))).isoformat(timespec="milliseconds")
@@ -80,12 +78,11 @@ def build(ledger: Ledger, predictions: int, now: datetime, seed: int = 0) -> int
             feedback.append(
                 (TENANT, f"T{i}", "case", None, None, None, None, f"C{i % 500}", i % 3 == 0, when)
             )
-    conn.executemany(
+    ledger.db.executemany(
         "INSERT INTO feedback (tenant, ticket_id, kind, head, predicted, correct, accepted, case_id, helpful, at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         feedback,
     )
-    conn.execute("COMMIT")
     for i in rng.sample(range(tickets), tickets * 3 // 100):
         a, b = rng.sample(DEPARTMENTS, 2)
         ledger.add_reassignment(
@@ -99,12 +96,12 @@ def build(ledger: Ledger, predictions: int, now: datetime, seed: int = 0) -> int
             if i % 10
         ]
     )
-    conn.execute("ANALYZE")
+    ledger.db.execute("ANALYZE")
     # Feedback went in as rows (26k acknowledged writes would take minutes of fsyncs): reopening
     # builds the verdict aggregates from them, as for a database from before the aggregates.
     with ledger._lock:
         for table in ("verdict_hours", "handoff_hours", "suggestion_hours"):
-            conn.execute(f"DELETE FROM {table}")
+            ledger.db.execute(f"DELETE FROM {table}")
     ledger.close()
     ledger.open()
     return tickets

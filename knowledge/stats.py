@@ -200,7 +200,7 @@ def handoff_tickets(
         " SELECT ticket_id, source, at FROM reassignments WHERE tenant=? AND from_department=?"
         " AND to_department=? AND at>=? AND at<?"
         " UNION ALL SELECT ticket_id, 'correction', at FROM feedback WHERE tenant=? AND head='department'"
-        " AND predicted=? AND correct=? AND kind='label' AND at>=? AND at<?)"
+        " AND predicted=? AND correct=? AND kind='label' AND at>=? AND at<?) AS moves"
         f" ORDER BY at DESC LIMIT {MAX_ROWS}",
         [
             tenant,

@@ -45,6 +45,12 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option(help="Folder with the database, index snapshots and model registry (default ./var)."),
 ]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="SQLite file or postgresql://user:password@host/db (default <data-dir>/knowledge.db; TRIAGE_DATABASE)."
+    ),
+]
 MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 
@@ -59,6 +65,7 @@ def _fail(message: str) -> None:
 
 @contextmanager
 def _friendly_errors() -> Iterator[None]:
+    from knowledge.db import OperationalError, SchemaVersionError, redact_url
     from serving.keys import KeyRequestError, UnknownKey
     from training.data import DataError
     from triage.bundle import BundleError
@@ -76,8 +83,12 @@ def _friendly_errors() -> Iterator[None]:
         RegistryError,
         RuleError,
         KeyRequestError,
+        SchemaVersionError,
     ) as exc:
         _fail(str(exc))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        _fail(f"cannot use the database: {redact_url(reason)}; check the database setting (TRIAGE_DATABASE)")
     except UnknownKey as exc:
         _fail(f"{exc}; 'triage keys list' shows the keys")
     except KeyboardInterrupt:
@@ -154,7 +165,7 @@ def _audit(settings: Settings, tenant: str, action: str, target: str, **summary:
     """Append a change made from the command line to the audit trail (no key: the client is "cli")."""
     from knowledge.audit import AuditEvent, AuditLog
 
-    log = AuditLog(settings.database_path)
+    log = AuditLog(settings.database_target)
     try:
         log.append(
             AuditEvent(
@@ -179,6 +190,7 @@ def serve(
     data_dir: Annotated[
         Path | None, typer.Option(help="Folder with the database and index snapshots.")
     ] = None,
+    database: DatabaseOpt = None,
     on_ray: Annotated[
         bool, typer.Option("--ray", help="Serve N replicas on Ray Serve behind Ray's HTTP proxy.")
     ] = False,
@@ -191,7 +203,9 @@ def serve(
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web console at / ."""
     with _friendly_errors(), _ray_errors():
-        settings = _settings(config, host=host, port=port, model_dir=model, data_dir=data_dir)
+        settings = _settings(
+            config, host=host, port=port, model_dir=model, data_dir=data_dir, database=database
+        )
         if not on_ray:
             _serve(settings)
             return
@@ -212,7 +226,7 @@ def _check_serving(settings: Settings) -> None:
     from serving.auth import exposure_problem
     from serving.keys import KeyStore
 
-    keys = KeyStore(settings.database_path)
+    keys = KeyStore(settings.database_target)
     try:
         problem = exposure_problem(settings.host, keys)
     finally:
@@ -295,7 +309,7 @@ def _demo_key(settings: Settings) -> tuple[str, bool]:
     from serving.keys import ALL_SCOPES, KeyStore
 
     path = _demo_key_file(settings)
-    keys = KeyStore(settings.database_path)
+    keys = KeyStore(settings.database_target)
     try:
         if path.exists():
             saved = path.read_text(encoding="utf-8").strip()
@@ -833,7 +847,7 @@ def retrain(
             trainable=True,
         )
         table = _without_pii(settings, table, say)  # corrections' texts were redacted when stored
-        ledger = Ledger(settings.database_path)
+        ledger = Ledger(settings.database_target)
         corrections = load_corrections(ledger, tenant)
         ledger.close()
         say(f"{len(table)} history tickets, {len(corrections.labels)} corrections from agents")
@@ -1051,7 +1065,7 @@ def audit_list(
         moments = {
             name: _cli_time(value, f"--{name}") for name, value in (("since", since), ("until", until))
         }
-        log = AuditLog(_settings(config, data_dir=data_dir).database_path)
+        log = AuditLog(_settings(config, data_dir=data_dir).database_target)
         try:
             rows = log.entries(tenant, action=action, key_id=key, limit=limit, **moments)
         finally:
@@ -1117,7 +1131,7 @@ def audit_verify(
     from knowledge.audit import AuditLog
 
     with _friendly_errors():
-        log = AuditLog(_settings(config, data_dir=data_dir).database_path)
+        log = AuditLog(_settings(config, data_dir=data_dir).database_target)
         try:
             result = log.verify(expect_head)
         finally:
@@ -1137,7 +1151,7 @@ app.add_typer(keys_app, name="keys")
 def _key_store(config: Path | None, data_dir: Path | None) -> Any:
     from serving.keys import KeyStore
 
-    return KeyStore(_settings(config, data_dir=data_dir).database_path)
+    return KeyStore(_settings(config, data_dir=data_dir).database_target)
 
 
 @keys_app.command("create")
@@ -1275,7 +1289,7 @@ def _connector_store(config: Path | None) -> Any:
 
     settings = _settings(config)
     key = settings.connector_key.get_secret_value() if settings.connector_key else None
-    return ConnectorStore(settings.database_path, lambda: load_key(key, settings.data_dir))
+    return ConnectorStore(settings.database_target, lambda: load_key(key, settings.data_dir))
 
 
 def _secret_value(text: str, what: str) -> str:
@@ -1441,3 +1455,54 @@ def connectors_remove(name: str, config: ConfigOpt = None) -> None:
         if not _connector_store(config).remove(name):
             raise CliError(f"no connector {name!r}; see `triage connectors list`")
         out.print(f"removed {name}")
+
+
+db_app = typer.Typer(help="The service's database: schema version and migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _database(config: Path | None, data_dir: Path | None, database: str | None) -> Any:
+    from knowledge.db import Database
+
+    settings = _settings(config, data_dir=data_dir, database=database)
+    return Database(settings.database_target, create=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDirOpt = None, database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
+    """Migrate the database to the schema this build needs (run once per upgrade, before the replicas)."""
+    from knowledge.db import redact_url
+    from knowledge.migrations import upgrade
+
+    with _friendly_errors():
+        db = _database(config, data_dir, database)
+        try:
+            before, after = upgrade(db.make_engine(), db.dialect)
+        finally:
+            db.close()
+        was = "empty" if before is None else f"schema {before}"
+        if before == after:
+            console.print(f"database {redact_url(db.url)} is at schema {after}: nothing to do")
+        else:
+            console.print(f"database {redact_url(db.url)} upgraded: {was} -> schema {after}")
+
+
+@db_app.command("current")
+def db_current(data_dir: DataDirOpt = None, database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
+    """The database's schema version and the one this build needs (exit 1 when they differ)."""
+    from knowledge.db import redact_url
+    from knowledge.migrations import current_version, head_version
+
+    with _friendly_errors():
+        db = _database(config, data_dir, database)
+        engine = db.make_engine()
+        try:
+            with engine.connect() as conn:
+                have = current_version(conn)
+        finally:
+            engine.dispose()
+        need = head_version()
+        shown = "empty" if have is None else str(have)
+        console.print(f"database {redact_url(db.url)}: schema {shown}, this build needs {need}")
+        if have != need:
+            raise typer.Exit(code=1)
