@@ -310,6 +310,18 @@ class DocumentStore:
         with self._lock:
             return [r[0] for r in self.db.execute("SELECT DISTINCT tenant FROM changes").fetchall()]
 
+    def head_seq(self) -> int:
+        """The newest change of any tenant (0 when none): what replicas poll."""
+        with self._lock:
+            row = self.db.execute("SELECT MAX(seq) FROM changes").fetchone()
+        return int(row[0] or 0)
+
+    def tenants_changed_since(self, seq: int) -> list[str]:
+        """Tenants with changes after ``seq``."""
+        with self._lock:
+            rows = self.db.execute("SELECT DISTINCT tenant FROM changes WHERE seq>?", (seq,)).fetchall()
+        return [str(r[0]) for r in rows]
+
     def last_seq(self, tenant: str) -> int:
         with self._lock:
             row = self.db.execute("SELECT MAX(seq) FROM changes WHERE tenant=?", (tenant,)).fetchone()

@@ -68,7 +68,9 @@ def build_service(settings: Settings) -> TriageService:
     encoder = get_encoder(settings.encoder)
     knowledge_base = build_knowledge(settings, encoder)
     model_provider = ModelProvider(
-        None if settings.model_dir else ModelRegistry(settings.models_dir), encoder.name, settings.model_dir
+        None if settings.model_dir else ModelRegistry(settings.models_dir, settings.database_target),
+        encoder.name,
+        settings.model_dir,
     )
     rules = None
     if settings.rules_enabled:
@@ -154,9 +156,12 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         audit.open()
         key_store.open()
         service.load()
+        if settings.catch_up_interval > 0:
+            service.knowledge.follow(settings.catch_up_interval)  # other replicas' writes
         worker.start()  # after the models: deliveries left pending by a stop are worked first
         yield
         worker.stop()
+        service.knowledge.stop_following()
         connectors.close()
         service.close()
         audit.close()

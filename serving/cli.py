@@ -246,7 +246,7 @@ def _require_model(settings: Settings) -> None:
             raise CliError(
                 f"no model bundle at {settings.model_dir}: pass the directory 'triage train --out' wrote"
             )
-    elif ModelRegistry(settings.models_dir).state("default").active is None:
+    elif ModelRegistry(settings.models_dir, settings.database_target).state("default").active is None:
         raise CliError(
             f"no active model under {settings.models_dir}: run 'triage demo' (or 'make demo'), or pass --model DIR"
         )
@@ -414,7 +414,7 @@ def _register(settings: Settings, tenant: str, version: str, bundle_dir: Path) -
 
     from triage.registry import ModelRegistry
 
-    registry = ModelRegistry(settings.models_dir)
+    registry = ModelRegistry(settings.models_dir, settings.database_target)
     target = registry.path(tenant, version)
     if target.exists():
         raise CliError(f"version {version!r} already exists for tenant {tenant!r}; versions are immutable")
@@ -835,7 +835,7 @@ def retrain(
         settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         say = _progress()
-        registry = ModelRegistry(settings.models_dir)
+        registry = ModelRegistry(settings.models_dir, settings.database_target)
         state = registry.state(tenant)
         parent = ModelBundle.load(registry.path(tenant, state.active)) if state.active else None
         table = load_table(
@@ -882,7 +882,8 @@ TenantOpt = Annotated[str, typer.Option(help="Tenant whose models to manage.")]
 def _registry(config: Path | None, data_dir: Path | None) -> Any:
     from triage.registry import ModelRegistry
 
-    return ModelRegistry(_settings(config, data_dir=data_dir).models_dir)
+    settings = _settings(config, data_dir=data_dir)
+    return ModelRegistry(settings.models_dir, settings.database_target)
 
 
 @models_app.command("list")
@@ -953,7 +954,7 @@ def models_promote(
 
     with _friendly_errors():
         settings = _settings(config, data_dir=data_dir)
-        registry = ModelRegistry(settings.models_dir)
+        registry = ModelRegistry(settings.models_dir, settings.database_target)
         before = registry.state(tenant).active
         try:
             state = registry.promote(tenant, version, force=force, by="cli")
@@ -986,7 +987,7 @@ def models_rollback(
 
     with _friendly_errors():
         settings = _settings(config, data_dir=data_dir)
-        registry = ModelRegistry(settings.models_dir)
+        registry = ModelRegistry(settings.models_dir, settings.database_target)
         before = registry.state(tenant).active
         state = registry.rollback(tenant, by="cli")
         _audit(
@@ -1019,7 +1020,7 @@ def models_candidate(
 
     with _friendly_errors():
         settings = _settings(config, data_dir=data_dir)
-        registry = ModelRegistry(settings.models_dir)
+        registry = ModelRegistry(settings.models_dir, settings.database_target)
         old = registry.state(tenant)
         state = registry.set_candidate(tenant, None if version == "none" else version, mode=mode, share=share)
         _audit(

@@ -53,6 +53,27 @@ class Settings(BaseSettings):
             "postgresql://user:password@host:5432/dbname, shared by every replica."
         ),
     )
+    catch_up_interval: float = Field(
+        0.25,
+        ge=0,
+        le=60,
+        description=(
+            "Seconds between polls of the database's change log, so that cases written by another "
+            "replica become searchable here (0: only at start)."
+        ),
+    )
+    catch_up_bound: float = Field(
+        2.0,
+        gt=0,
+        description="/readyz answers 503 while this replica's indexes are further behind the database (seconds).",
+    )
+    bundles_dir: Path | None = Field(
+        None,
+        description=(
+            "Model registry (bundles and each tenant's active/candidate state), default <data_dir>/models; "
+            "replicas behind one load balancer point this at one shared folder (e.g. a network mount)."
+        ),
+    )
     encoder: str = Field("use-m3", description="Encoder spec, e.g. 'use-m3' or 'hashing:256'.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -218,7 +239,7 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         """Root of the model registry (one folder per tenant)."""
-        return self.data_dir / "models"
+        return self.bundles_dir or self.data_dir / "models"
 
     @property
     def database_target(self) -> str:

@@ -217,11 +217,18 @@ class ConnectorStore:
             ).fetchone()
             return int(row["id"]), False
 
-    def requeue_running(self) -> int:
-        """After a crash: deliveries that were being worked on are pending again."""
+    def requeue_running(self, stale_after: float | None = None) -> int:
+        """After a crash: deliveries that were being worked on are pending again.
+
+        ``stale_after`` (seconds): only those untouched that long, so that a replica starting beside
+        others on one PostgreSQL does not take back what a live one is working on.
+        """
+        now = time.time()
+        cutoff = now if stale_after is None else now - stale_after
         with self._lock:
             return self.db.execute(
-                "UPDATE deliveries SET state='pending', updated_at=? WHERE state='running'", (time.time(),)
+                "UPDATE deliveries SET state='pending', updated_at=? WHERE state='running' AND updated_at<=?",
+                (now, cutoff),
             ).rowcount
 
     def claim(self, now: float) -> Delivery | None:
