@@ -195,6 +195,9 @@ class KnowledgeBase:
         return [*(_dense_component(e.name) for e in self.encoders), LEXICAL]
 
     def _shard(self, tenant: str) -> _Shard:
+        shard = self._tenants.get(tenant)  # no lock for a loaded tenant: searches never wait here
+        if shard is not None:
+            return shard
         with self._lock:
             shard = self._tenants.get(tenant)
             if shard is not None:
@@ -259,6 +262,7 @@ class KnowledgeBase:
             shard.marks[component] = last
         for index in shard.dense.values():
             index.resize_for(len(index))
+        shard.lexical.refresh()  # here, under the write lock, so that searches find it clean
         logger.info("tenant %s: caught up %d changes (%d rows)", tenant, len(changes), len(touched))
         return changes
 
@@ -463,12 +467,13 @@ class KnowledgeBase:
         return hits
 
     def _rows_of_kind(self, tenant: str, shard: _Shard, kind: str) -> np.ndarray:
+        cached = shard.kind_rows.get(kind)  # no lock when the cached rows are current
+        if cached is not None and cached[0] == shard.mark:
+            return cached[1]
         with self._lock:
-            cached = shard.kind_rows.get(kind)
-            if cached is not None and cached[0] == shard.mark:
-                return cached[1]
+            mark = shard.mark
             rows = self.store.filter_rows(tenant, kind, None)
-            shard.kind_rows[kind] = (shard.mark, rows)
+            shard.kind_rows[kind] = (mark, rows)
             return rows
 
     def _channel_weights(self, language: str | None) -> tuple[dict[str, float], float]:

@@ -40,16 +40,22 @@ DUPLICATE_SIMILARITY = 0.995
 VOTE_SMOOTHING = 0.1
 # Bundles trained before the blend joined the embedding to the TF-IDF block with this weight.
 LEGACY_EMBEDDING_WEIGHT = 2.0
-# Batches up to this size run with one BLAS thread: waking a thread pool for a (1 x n) product costs
+# Batches up to this size need one BLAS thread: waking a thread pool for a (1 x n) product costs
 # more than the product, and far more on a busy machine.
 SINGLE_THREAD_BATCH = 32
 
 
 @lru_cache(maxsize=1)
-def _thread_controller() -> Any:
+def _single_thread_blas() -> None:
+    """Set BLAS to one thread for the whole process, once (the USE-m3 encoder does the same on load).
+
+    Not a per-call ``threadpoolctl`` limit: such a limit is process-global, so concurrent requests
+    entering and leaving it interleave, and one that entered during a multi-threaded encoder batch
+    restores that batch's thread count for everyone when it leaves.
+    """
     from threadpoolctl import ThreadpoolController
 
-    return ThreadpoolController()
+    ThreadpoolController().limit(limits=1, user_api="blas")
 
 
 def _unit_row_data(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
@@ -469,10 +475,9 @@ class Router:
 
     def predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[dict[str, Prediction]]:
         """Predictions of every head for each (text, vector)."""
-        if len(texts) > SINGLE_THREAD_BATCH:
-            return self._predict(texts, vectors)
-        with _thread_controller().limit(limits=1, user_api="blas"):
-            return self._predict(texts, vectors)
+        if len(texts) <= SINGLE_THREAD_BATCH:
+            _single_thread_blas()
+        return self._predict(texts, vectors)
 
     def _inputs(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[Any, np.ndarray, Any, Any, Any]:
         """TF-IDF features, vectors, similarities to the labelled tickets and their top k."""
