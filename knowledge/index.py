@@ -42,9 +42,10 @@ REBUILD_SHARE = 0.2
 EXACT_SUBSET = 50_000
 
 
-def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
+def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> str:
     """Write (bytes, or a function streaming into the file) to a temp file in the same folder, fsync,
-    rename over the target, fsync the folder: a reader sees the old file or the new one, never a part."""
+    rename over the target, fsync the folder: a reader sees the old file or the new one, never a part.
+    Returns the SHA-256 of what was written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -55,6 +56,11 @@ def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
                 handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        # Hashed as it lies on disk (a streamed zip seeks back to fill in its headers).
+        digest = hashlib.sha256()
+        with open(tmp, "rb") as written:
+            for block in iter(lambda: written.read(1 << 20), b""):
+                digest.update(block)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -64,6 +70,7 @@ def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    return digest.hexdigest()
 
 
 @contextmanager
@@ -389,8 +396,8 @@ class IndexSnapshots:
         identity: Mapping[str, Any],
     ) -> None:
         data_path, meta_path = self._paths(tenant, component)
-        _atomic_write(data_path, data)
-        meta = {"mark": mark, "component": component, **identity}
+        digest = _atomic_write(data_path, data)
+        meta = {"mark": mark, "component": component, "sha256": digest, **identity}
         _atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode())
 
     def load(self, tenant: str, component: str, identity: Mapping[str, Any]) -> tuple[bytes, int] | None:
@@ -405,7 +412,14 @@ class IndexSnapshots:
                     "snapshot %s of tenant %s was built differently; rebuilding", component, tenant
                 )
                 return None
-            return data_path.read_bytes(), int(meta["mark"])
+            data = data_path.read_bytes()
+            # A snapshot copied or shared over a network mount is checked whole before it is used.
+            if "sha256" in meta and hashlib.sha256(data).hexdigest() != meta["sha256"]:
+                logger.warning(
+                    "snapshot %s of tenant %s does not match its checksum; rebuilding", component, tenant
+                )
+                return None
+            return data, int(meta["mark"])
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("snapshot %s of tenant %s unreadable (%s); rebuilding", component, tenant, exc)
             return None

@@ -110,6 +110,20 @@ def test_snapshots_are_atomic_and_pruned(tmp_path: Path) -> None:
     assert snapshots.load("other", "dense-use-m3", {}) is None
 
 
+def test_snapshot_that_does_not_match_its_checksum_is_not_used(tmp_path: Path) -> None:
+    snapshots = IndexSnapshots(tmp_path)
+    index = VectorIndex(16)
+    index.upsert(np.array([1, 2]), _vectors(2))
+    snapshots.save("acme", "dense-x", index.write, 5, {"encoder": "x"})  # streamed, as the base writes it
+    loaded = snapshots.load("acme", "dense-x", {"encoder": "x"})
+    assert loaded is not None and loaded[1] == 5 and len(VectorIndex.from_bytes(loaded[0])) == 2
+    data = next(tmp_path.rglob("dense-x.bin"))
+    damaged = bytearray(data.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # one flipped byte, e.g. a bad copy over a network mount
+    data.write_bytes(bytes(damaged))
+    assert snapshots.load("acme", "dense-x", {"encoder": "x"}) is None  # rebuilt from the database
+
+
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
 def test_vector_index_row_given_twice_keeps_the_last_vector(kind: str) -> None:
     vectors = _vectors(3)
