@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -183,3 +184,43 @@ def test_promote_on_a_is_served_by_b(replicas: tuple[Replica, Replica, dict[str,
         return bool(answer.json()["model_version"] == "demo-v2")
 
     _until(b_serves_v2, "the version promoted on A served by B")
+
+
+def test_sigkill_of_one_replica_during_writes_loses_no_acknowledged_write(
+    replicas: tuple[Replica, Replica, dict[str, str], Path],
+) -> None:
+    """Last in this module: it kills replica A. Writes that A acknowledged are all on B afterwards."""
+    a, b, headers, _ = replicas
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        with httpx.Client(timeout=30) as client:
+            i = 0
+            while not stop.is_set():
+                case_id = f"KILL-{i}"
+                i += 1
+                case = {"id": case_id, "body": f"disk full on build agent {i}", "resolution": "cleaned up"}
+                try:
+                    answer = client.post(f"{a.base}/v1/cases", json={"cases": [case]}, headers=headers)
+                except httpx.TransportError:
+                    return  # A is gone: this write was never acknowledged
+                if answer.status_code == 201:
+                    acknowledged.append(case_id)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    _until(lambda: len(acknowledged) >= 5, "five writes acknowledged by A")
+    a.process.kill()  # SIGKILL mid-write
+    a.process.wait(timeout=30)
+    stop.set()
+    for writer in writers:
+        writer.join(timeout=60)
+    assert acknowledged
+    with httpx.Client(timeout=30) as client:
+        for case_id in acknowledged:
+            answer = client.get(f"{b.base}/v1/cases/{case_id}", headers=headers)
+            assert answer.status_code == 200, f"{case_id} acknowledged by A but not on B: {answer.text}"
+        assert _similar(b, headers, "disk full on build agent")  # B keeps answering
+        assert httpx.get(f"{b.base}/readyz", timeout=5).status_code == 200
