@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +43,10 @@ REBUILD_SHARE = 0.2
 EXACT_SUBSET = 50_000
 
 
+# A snapshot temp file older than this (seconds) is debris of a crash, not a write in progress.
+_STALE_TEMP_SECONDS = 600
+
+
 def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> str:
     """Write (bytes, or a function streaming into the file) to a temp file in the same folder, fsync,
     rename over the target, fsync the folder: a reader sees the old file or the new one, never a part.
@@ -49,17 +54,17 @@ def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "w+b") as handle:
             if callable(data):
                 data(handle)
             else:
                 handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        # Hashed as it lies on disk (a streamed zip seeks back to fill in its headers).
-        digest = hashlib.sha256()
-        with open(tmp, "rb") as written:
-            for block in iter(lambda: written.read(1 << 20), b""):
+            # Hashed as it lies on disk (a streamed zip seeks back to fill in its headers).
+            handle.seek(0)
+            for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
         os.replace(tmp, path)
     except BaseException:
@@ -425,14 +430,22 @@ class IndexSnapshots:
             return None
 
     def prune(self, tenant: str, keep: Sequence[str]) -> None:
-        """Delete the tenant's snapshot files of components no longer in use, and stray temp files."""
+        """Delete the tenant's snapshot files of components no longer in use, and temp files a crash left
+        (older than 10 minutes: a fresh one may be another process's write in progress)."""
         folder = self._folder(tenant)
         if not folder.is_dir():
             return
         wanted = {_safe(c) for c in keep}
+        now = time.time()
         for path in folder.iterdir():
-            stem = path.name.split(".", 1)[0] if not path.name.startswith(".") else ""
-            if path.name.startswith(".") or stem not in wanted:
+            if path.name.startswith("."):
+                # A temp file left by a crash; not one another process (sharing this folder) is writing.
+                try:
+                    if now - path.stat().st_mtime > _STALE_TEMP_SECONDS:
+                        path.unlink(missing_ok=True)
+                except FileNotFoundError:
+                    pass
+            elif path.name.split(".", 1)[0] not in wanted:
                 path.unlink(missing_ok=True)
 
     def delete(self, tenant: str) -> None:
