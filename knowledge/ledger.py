@@ -97,6 +97,7 @@ def _utc(at: datetime) -> str:
 
 
 _HOUR = 13  # "2026-01-31T09": the ISO prefix naming an hour
+_DAY = 10  # "2026-01-31": the ISO prefix naming a day
 
 
 def _add_to_hours(conn: Session, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -139,6 +140,11 @@ def _add_handoff(conn: Session, tenant: str, hour: str, source_dept: str, to: st
         "INSERT INTO handoff_hours VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (tenant, hour, from_department, to_department,"
         " source) DO UPDATE SET n = handoff_hours.n + 1",
         (tenant, hour, source_dept, to, source),
+    )
+    conn.execute(
+        "INSERT INTO handoff_days VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (tenant, day, from_department, to_department,"
+        " source) DO UPDATE SET n = handoff_days.n + 1",
+        (tenant, hour[:_DAY], source_dept, to, source),
     )
 
 
@@ -189,6 +195,11 @@ def _rebuild_verdicts_if_missing(conn: Session) -> None:
             " UNION ALL SELECT tenant, substr(at, 1, 13), predicted, correct, 'correction', count(*) FROM feedback"
             " WHERE kind='label' AND head='department' AND predicted IS NOT NULL AND correct IS NOT NULL"
             " AND correct<>predicted GROUP BY 1, 2, 3, 4) GROUP BY 1, 2, 3, 4, 5"
+        )
+    if conn.execute("SELECT 1 FROM handoff_days LIMIT 1").fetchone() is None:
+        conn.execute(
+            "INSERT INTO handoff_days SELECT tenant, substr(hour, 1, 10), from_department, to_department,"
+            " source, sum(n) FROM handoff_hours GROUP BY 1, 2, 3, 4, 5"
         )
     if conn.execute("SELECT 1 FROM suggestion_hours LIMIT 1").fetchone() is None:
         conn.execute(
@@ -599,6 +610,27 @@ class Ledger:
             out["accuracy_active"] = sum(v["active"][1] == truth[t] for t, v in judged) / len(judged)
             out["accuracy_candidate"] = sum(v["candidate"][1] == truth[t] for t, v in judged) / len(judged)
         return out
+
+    # -- duplicates -------------------------------------------------------------------------
+    def add_duplicates(self, tenant: str, ticket_key: str, matches: Sequence[tuple[str, float]]) -> int:
+        """Record durably that a ticket repeats open cases ((case id, score) pairs); returns how many are new.
+
+        Idempotent per ticket and case: checking the same ticket again keeps the first record.
+        """
+        if not ticket_key.strip():
+            raise ValueError("duplicate ticket key is empty; pass the ticket id or a digest of its text")
+        at = _now()
+        added = 0
+        with self._lock, self._opened.transaction() as conn:
+            for case_id, score in matches:
+                added += len(
+                    conn.execute(
+                        "INSERT INTO duplicate_links (tenant, ticket_key, case_id, score, at) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT (tenant, ticket_key, case_id) DO NOTHING RETURNING case_id",
+                        (tenant, ticket_key, case_id, float(score), at),
+                    ).rows
+                )
+        return added
 
     # -- reassignments ----------------------------------------------------------------------
     def add_reassignment(

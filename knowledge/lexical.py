@@ -37,6 +37,15 @@ class LexicalQuery:
     unknown: tuple[str, ...]  # tokens no document has: they still count in the self-score
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A query's BM25 scores over the searched rows of one refresh of the index."""
+
+    segments: tuple[_Segment, _Segment]
+    rows: np.ndarray
+    scores: np.ndarray
+
+
 def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values and their counts (a sort: numpy's hash-based unique is far slower here)."""
     ordered = np.sort(values, kind="stable")
@@ -254,23 +263,36 @@ class LexicalIndex:
         rest = sum(unknown_idf * c / (c + norm) for c in unknown_counts.values() for _ in range(c))
         return known + rest
 
+    def score(self, query: LexicalQuery) -> Scored:
+        """The query's BM25 score of every document: compute once, pass to ``search`` for each kind."""
+        if self._dirty:  # a write no refresh has seen yet (the knowledge base refreshes after its writes)
+            with self._lock:
+                self._refresh()
+        segments = self._segments
+        main, delta = segments
+        if len(query.ids) == 0:
+            return Scored(segments, self._rows_of(segments), np.zeros(0, dtype=np.float32))
+        scores = np.concatenate([main.scores(query.ids), delta.scores(query.ids)])
+        return Scored(segments, self._rows_of(segments), scores)
+
     def search(
         self,
         query: LexicalQuery,
         k: int,
         candidates: Iterable[int] = (),
         allowed: np.ndarray | None = None,
+        scored: Scored | None = None,
     ) -> dict[int, float]:
-        """BM25 scores of the top-k rows (restricted to ``allowed`` row ids when given) and of ``candidates``."""
+        """BM25 scores of the top-k rows (restricted to ``allowed`` row ids when given) and of ``candidates``.
+
+        ``scored``: this query's ``score`` already computed (a search of several kinds).
+        """
         if len(query.ids) == 0:
             return {}
-        if self._dirty:  # a write no refresh has seen yet (the knowledge base refreshes after its writes)
-            with self._lock:
-                self._refresh()
-        segments = self._segments
+        if scored is None:
+            scored = self.score(query)
+        segments, rows, scores = scored.segments, scored.rows, scored.scores
         main, delta = segments
-        rows = self._rows_of(segments)
-        scores = np.concatenate([main.scores(query.ids), delta.scores(query.ids)])
         if allowed is not None:
             scores = np.where(self._mask_of(segments, rows, allowed), scores, 0.0)
         out: dict[int, float] = {}

@@ -5,6 +5,8 @@
                            drift reference
 <dir>/router.joblib        vectoriser, classifier heads, labelled neighbours
 <dir>/handling_time.json   handling-time quantiles and SLA targets
+<dir>/channel_encoder/     only when training chose an ONNX encoder for the semantic channel
+                           (``manifest["semantic_channel"]``): a copy of it, so the bundle travels whole
 ```
 
 The drift reference (``manifest["drift_reference"]``, absent from bundles trained before it existed)
@@ -20,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,7 @@ from typing import Any
 import joblib
 import numpy as np
 
+from embeddings import get_encoder
 from knowledge.drift import CONFIDENCE_BINS, binned_shares, confidence_bin_edges, label_shares
 from triage.handling import HandlingTimeModel
 from triage.routing import Router
@@ -57,6 +61,8 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+CHANNEL_ENCODER = "channel_encoder"
+ONNX_PREFIX = "onnx:"
 DRIFT_REFERENCE = "drift_reference"
 
 
@@ -92,11 +98,19 @@ class ModelBundle:
     def save(self, directory: Path) -> None:
         """Write the bundle; the manifest (with every file's SHA-256) goes last, atomically."""
         directory.mkdir(parents=True, exist_ok=True)
+        channel = self.router.channel
+        if channel is not None and channel.startswith(ONNX_PREFIX):
+            source = Path(channel[len(ONNX_PREFIX) :])
+            if source.resolve() != (directory / CHANNEL_ENCODER).resolve():
+                shutil.copytree(source, directory / CHANNEL_ENCODER, dirs_exist_ok=True)
         joblib.dump(self.router, directory / ROUTER, compress=3)
         files = [ROUTER]
         if self.handling_time is not None:
             (directory / HANDLING_TIME).write_text(json.dumps(self.handling_time.to_dict()))
             files.append(HANDLING_TIME)
+        if (directory / CHANNEL_ENCODER).is_dir():
+            channel_files = (directory / CHANNEL_ENCODER).rglob("*")
+            files += sorted(str(p.relative_to(directory)) for p in channel_files if p.is_file())
         checksums = {name: _sha256(directory / name) for name in files}
         for name in files:
             _fsync(directory / name)
@@ -141,6 +155,8 @@ class ModelBundle:
             router = joblib.load(directory / ROUTER)
         except (OSError, EOFError, ValueError) as exc:
             raise BundleError(f"model bundle {directory}: cannot read {ROUTER} ({exc}); retrain it") from exc
+        if router.channel is not None and (directory / CHANNEL_ENCODER).is_dir():
+            router.attach_channel(get_encoder(f"{ONNX_PREFIX}{directory / CHANNEL_ENCODER}"))
         handling = None
         if (directory / HANDLING_TIME).exists():
             handling = HandlingTimeModel.from_dict(json.loads((directory / HANDLING_TIME).read_text()))
