@@ -352,6 +352,8 @@ def test_a_key_cannot_grant_scopes_it_lacks(anonymous: TestClient, make_key: Key
     [
         ({"scopes": []}, "scopes"),
         ({"scopes": ["everything"]}, "scopes"),
+        ({"scopes": [""]}, "scopes"),
+        ({"scopes": [" triage"]}, "scopes"),
         ({"scopes": ["triage"], "expires": "2001-01-01T00:00:00Z"}, "expires"),
         ({"scopes": ["triage"], "name": "x" * 101}, "name"),
         ({"scopes": ["triage"], "secret": "mine"}, "secret"),
