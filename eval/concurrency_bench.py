@@ -8,7 +8,10 @@ share one request at a time. Rounds alternate the client counts, so every count 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -65,29 +68,51 @@ def one_round(base: str, key: str, payloads: Sequence[dict[str, str]], clients: 
     }
 
 
-def run(datasets: Path, data_dir: Path, n: int, rounds: int) -> dict[int, list[dict[str, float]]]:
+Results = dict[int, list[dict[str, float]]]
+
+
+def run(
+    datasets: Path, data_dir: Path, n: int, rounds: int, baseline: Path | None = None
+) -> dict[str, Results]:
+    """Rounds of 1/8/32 clients against this checkout ("current") and, when ``baseline`` names
+    another checkout, against a server running its code on a copy of the same demo, round by round."""
     build_demo(data_dir, get_encoder("use-m3"))
     tickets: list[Ticket] = real_tickets(datasets, n)
     payloads = [{"title": t.title, "body": t.body} for t in tickets]
-    results: dict[int, list[dict[str, float]]] = {c: [] for c in CLIENTS}
-    key = api_key(data_dir)
-    process, base = _start_server(data_dir)
+    servers: dict[str, tuple[Path, Path | None]] = {"current": (data_dir, None)}
+    if baseline is not None:
+        copy = data_dir.with_name(data_dir.name + "-baseline")
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(data_dir, copy)
+        servers["baseline"] = (copy, baseline)
+    results: dict[str, Results] = {name: {c: [] for c in CLIENTS} for name in servers}
+    started: dict[str, tuple[subprocess.Popen[bytes], str, str]] = {}
     try:
-        warm = one_round(base, key, payloads[:30], 4)
-        if warm["errors"]:
-            raise SystemExit(f"{warm['errors']:.0f} of 30 warm-up requests failed: is the API key accepted?")
+        for name, (folder, tree) in servers.items():
+            key = api_key(folder)
+            process, base = _start_server(folder, tree)
+            started[name] = (process, base, key)
+            warm = one_round(base, key, payloads[:30], 4)
+            if warm["errors"]:
+                raise SystemExit(
+                    f"{warm['errors']:.0f} of 30 warm-up requests failed: is the API key accepted?"
+                )
         for _ in range(rounds):
             for clients in CLIENTS:
-                results[clients].append(one_round(base, key, payloads, clients))
+                for name, (_, base, key) in started.items():
+                    results[name][clients].append(one_round(base, key, payloads, clients))
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        for process, _, _ in started.values():
+            process.terminate()
+            process.wait(timeout=30)
     return results
 
 
-def markdown(results: dict[int, list[dict[str, float]]], n: int, command: str) -> str:
-    def median(clients: int, key: str) -> float:
-        return statistics.median(r[key] for r in results[clients])
+def markdown(runs: dict[str, Results], n: int, command: str) -> str:
+    results = runs["current"]
+
+    def median(clients: int, key: str, of: Results = results) -> float:
+        return statistics.median(r[key] for r in of[clients])
 
     base = median(1, "tickets_per_s")
     lines = [
@@ -108,6 +133,21 @@ def markdown(results: dict[int, list[dict[str, float]]], n: int, command: str) -
             f"| {clients} | {rate:.1f} | {rate / base:.2f}x | {median(clients, 'p50_ms'):.1f} | "
             f"{median(clients, 'p99_ms'):.1f} | {errors:.0f} |"
         )
+    if "baseline" in runs:
+        before = runs["baseline"]
+        lines += [
+            "\nSame run, the baseline checkout's server on a copy of the same demo, its rounds interleaved "
+            "with the ones above:\n",
+            "| clients | baseline tickets/s | current / baseline | baseline p50 ms | baseline p99 ms | errors |",
+            "|---|---|---|---|---|---|",
+        ]
+        for clients in CLIENTS:
+            rate = median(clients, "tickets_per_s", before)
+            errors = sum(r["errors"] for r in before[clients])
+            lines.append(
+                f"| {clients} | {rate:.1f} | {median(clients, 'tickets_per_s') / rate:.2f}x | "
+                f"{median(clients, 'p50_ms', before):.1f} | {median(clients, 'p99_ms', before):.1f} | {errors:.0f} |"
+            )
     lines.append(
         "\nTarget (issue 12.5): tickets/s never falls as clients are added (8 clients ≥ 1 client, aim 1.5x), "
         "p99 bounded, no errors."
@@ -123,12 +163,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--tickets", type=int, default=192, help="tickets per round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of 1/8/32 clients")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout (e.g. a worktree of main) measured in the same run"
+    )
     parser.add_argument("--out", type=Path, help="update the 'concurrency' section of this BENCHMARKS.md")
     args = parser.parse_args(argv)
     if missing_datasets(args.datasets):
         return 2
-    results = run(args.datasets, args.data_dir, args.tickets, args.rounds)
-    text = markdown(results, args.tickets, "make bench")
+    results = run(args.datasets, args.data_dir, args.tickets, args.rounds, args.baseline)
+    command = (
+        "make bench"
+        if args.baseline is None
+        else " ".join(["python -m eval.concurrency_bench", *(argv or sys.argv[1:])])
+    )
+    text = markdown(results, args.tickets, command)
     print(text)
     if args.out:
         update_section(args.out, "concurrency", text)

@@ -29,7 +29,6 @@ import threading
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -38,7 +37,7 @@ import numpy as np
 from embeddings import Encoder
 from embeddings.text import MAX_TEXT_CHARS, ticket_text
 from knowledge.index import IndexSnapshots, VectorIndex
-from knowledge.lexical import LexicalIndex, LexicalQuery
+from knowledge.lexical import LexicalIndex, LexicalQuery, Scored
 from knowledge.store import Document, DocumentStore, SearchFilters
 from knowledge.text import (
     TITLE_WEIGHT,
@@ -157,11 +156,56 @@ def _dense_component(encoder: str) -> str:
     return f"dense-{encoder}"
 
 
-@lru_cache(maxsize=64)
-def _query_tokens(text: str) -> tuple[tuple[str, str], ...]:
-    """A query's BM25 tokens, kept for the next search with the same text: a ticket's case and
-    article searches (and its title, weighted) tokenise it once (jieba's HMM is ~25 us a character)."""
-    return tuple(surface_tokens(text))
+@dataclass(frozen=True)
+class _Query:
+    """What a search needs of its query text, worked out once however many kinds it searches."""
+
+    language: str | None  # the query's ISO 639 code (None without text)
+    dense_weights: Mapping[str, float]  # encoder -> weight, those with a query vector
+    vectors: Mapping[str, np.ndarray]  # encoder -> the query's vector
+    lexical_weight: float
+    lexical: LexicalQuery | None  # None: no BM25 channel for this query
+    lexical_norm: float  # the query's BM25 score against itself
+    lexical_scores: Scored | None  # its BM25 scores over every document
+
+    @classmethod
+    def of(
+        cls, kb: KnowledgeBase, shard: _Shard, vector: np.ndarray, text: str | None, title: str | None
+    ) -> _Query:
+        # A query reads what the encoder reads: the lexical channel's jieba HMM costs ~0.1 ms per
+        # Han character, so a 20,000-character ticket would spend seconds on words past the cap.
+        text = text[:MAX_TEXT_CHARS] if text else text
+        title = title[:MAX_TEXT_CHARS] if title else title
+        # The query's language: its family picks the weight table, its code which documents'
+        # words it can be compared with.
+        query_language = text_language(text) if text else None
+        family = None if query_language is None else ("zh" if query_language == "zh" else "en")
+        dense_weights, lexical_weight = kb._channel_weights(family)
+        vectors = {kb.encoder.name: np.asarray(vector, dtype=np.float32).reshape(-1)}
+        if text:
+            query_text = embedding_text("", text)
+            for encoder in kb.extra_encoders:
+                if encoder.name in dense_weights:
+                    vectors[encoder.name] = encoder.encode([query_text])[0]
+        lexical: LexicalQuery | None = None
+        norm = 0.0
+        scores: Scored | None = None
+        if lexical_weight > 0 and text:
+            pairs = surface_tokens(text)
+            if title:
+                pairs += surface_tokens(title) * (TITLE_WEIGHT - 1)
+            lexical = shard.lexical.query(pairs)
+            norm = shard.lexical.self_score(lexical)
+            scores = shard.lexical.score(lexical)
+        return cls(
+            query_language,
+            {n: w for n, w in dense_weights.items() if n in vectors},
+            vectors,
+            lexical_weight,
+            lexical,
+            norm,
+            scores,
+        )
 
 
 class KnowledgeBase:
@@ -201,6 +245,9 @@ class KnowledgeBase:
         return [*(_dense_component(e.name) for e in self.encoders), LEXICAL]
 
     def _shard(self, tenant: str) -> _Shard:
+        shard = self._tenants.get(tenant)  # no lock for a loaded tenant: searches never wait here
+        if shard is not None:
+            return shard
         with self._lock:
             shard = self._tenants.get(tenant)
             if shard is not None:
@@ -265,6 +312,7 @@ class KnowledgeBase:
             shard.marks[component] = last
         for index in shard.dense.values():
             index.resize_for(len(index))
+        shard.lexical.refresh()  # here, under the write lock, so that searches find it clean
         logger.info("tenant %s: caught up %d changes (%d rows)", tenant, len(changes), len(touched))
 
     def _apply(self, shard: _Shard, rows: Sequence[int]) -> None:
@@ -401,26 +449,57 @@ class KnowledgeBase:
         ``relevant_only`` drops hits below the relevance floor of the query's language
         (``HybridConfig.floors``): an off-topic ticket gets fewer hits or none.
         """
-        hits = self._search_kind(vector, tenant, k, kind, exclude_ids, text, title, filters)
-        if relevant_only and text and self.config.floors:  # off by default: no language check then
-            floor = self.config.floor("zh" if text_language(text) == "zh" else "en")
-            hits = [h for h in hits if h.score >= floor]
-        return hits
+        return self.search_kinds(
+            vector,
+            tenant,
+            {kind: k},
+            exclude_ids,
+            text=text,
+            title=title,
+            filters=filters,
+            relevant_only=relevant_only,
+        )[kind]
 
-    def _search_kind(
+    def search_kinds(
         self,
         vector: np.ndarray,
         tenant: str,
+        kinds: Mapping[str, int],
+        exclude_ids: Sequence[str] = (),
+        *,
+        text: str | None = None,
+        title: str | None = None,
+        filters: SearchFilters | None = None,
+        relevant_only: bool = False,
+    ) -> dict[str, list[Hit]]:
+        """``search`` for several kinds at once (``{"case": 5, "article": 3}``): the query is read once.
+
+        Its language, BM25 tokens, self-score and BM25 scores over every document, and the further
+        encoders' embeddings, are shared by the kinds; each kind then gets exactly ``search``'s hits.
+        """
+        shard = self._shard(tenant)
+        if len(shard.dense[self.encoder.name]) == 0:
+            return {kind: [] for kind in kinds}
+        query = _Query.of(self, shard, vector, text, title)
+        out: dict[str, list[Hit]] = {}
+        for kind, k in kinds.items():
+            hits = self._search_kind(query, tenant, shard, k, kind, exclude_ids, filters)
+            if relevant_only and text and self.config.floors:  # off by default: no language check then
+                floor = self.config.floor("zh" if text_language(text) == "zh" else "en")
+                hits = [h for h in hits if h.score >= floor]
+            out[kind] = hits
+        return out
+
+    def _search_kind(
+        self,
+        query: _Query,
+        tenant: str,
+        shard: _Shard,
         k: int,
         kind: str,
         exclude_ids: Sequence[str],
-        text: str | None,
-        title: str | None,
         filters: SearchFilters | None,
     ) -> list[Hit]:
-        shard = self._shard(tenant)
-        if len(shard.dense[self.encoder.name]) == 0:
-            return []
         filters = filters if filters is not None and not filters.empty else None
         if filters is not None:
             allowed: np.ndarray | None = self.store.filter_rows(tenant, kind, filters)
@@ -430,21 +509,22 @@ class KnowledgeBase:
             # rather than found missing among the nearest and searched again.
             size = len(shard.dense[self.encoder.name])
             allowed = of_kind if len(of_kind) <= MINORITY_SHARE * size else None
-        hits = self._search(shard, vector, k, kind, exclude_ids, text, title, filters, allowed)
+        hits = self._search(shard, query, k, kind, exclude_ids, filters, allowed)
         if len(hits) < k and allowed is None:
             # Too few of this kind among the nearest: search again over exactly the allowed rows.
             allowed = self._rows_of_kind(tenant, shard, kind)
             if len(allowed) > len(hits):
-                hits = self._search(shard, vector, k, kind, exclude_ids, text, title, filters, allowed)
+                hits = self._search(shard, query, k, kind, exclude_ids, filters, allowed)
         return hits
 
     def _rows_of_kind(self, tenant: str, shard: _Shard, kind: str) -> np.ndarray:
+        cached = shard.kind_rows.get(kind)  # no lock when the cached rows are current
+        if cached is not None and cached[0] == shard.mark:
+            return cached[1]
         with self._lock:
-            cached = shard.kind_rows.get(kind)
-            if cached is not None and cached[0] == shard.mark:
-                return cached[1]
+            mark = shard.mark
             rows = self.store.filter_rows(tenant, kind, None)
-            shard.kind_rows[kind] = (shard.mark, rows)
+            shard.kind_rows[kind] = (mark, rows)
             return rows
 
     def _channel_weights(self, language: str | None) -> tuple[dict[str, float], float]:
@@ -456,46 +536,27 @@ class KnowledgeBase:
     def _search(
         self,
         shard: _Shard,
-        vector: np.ndarray,
+        query: _Query,
         k: int,
         kind: str,
         exclude_ids: Sequence[str],
-        text: str | None,
-        title: str | None,
         filters: SearchFilters | None,
         allowed: np.ndarray | None,
     ) -> list[Hit]:
-        # A query reads what the encoder reads: the lexical channel's jieba HMM costs ~0.1 ms per
-        # Han character, so a 20,000-character ticket would spend seconds on words past the cap.
-        text = text[:MAX_TEXT_CHARS] if text else text
-        title = title[:MAX_TEXT_CHARS] if title else title
-        # The query's language: its family picks the weight table, its code which documents'
-        # words it can be compared with.
-        query_language = text_language(text) if text else None
-        language = None if query_language is None else ("zh" if query_language == "zh" else "en")
-        dense_weights, lexical_weight = self._channel_weights(language)
         fetch = max(self.config.candidates, 4 * k, k + len(exclude_ids) + 10)
-        query_vectors = {self.encoder.name: np.asarray(vector, dtype=np.float32).reshape(-1)}
-        if text:
-            query_text = embedding_text("", text)
-            for encoder in self.extra_encoders:
-                if encoder.name in dense_weights:
-                    query_vectors[encoder.name] = encoder.encode([query_text])[0]
-        dense_weights = {n: w for n, w in dense_weights.items() if n in query_vectors}
+        dense_weights, query_vectors = query.dense_weights, query.vectors
         candidates: set[int] = set()
         for name in dense_weights:
             _, ids = shard.dense[name].search(query_vectors[name], fetch, allowed)
             candidates.update(int(i) for i in ids[0] if i >= 0)
         similarities: dict[str, dict[int, float]] = {}
-        lexical_query: LexicalQuery | None = None
-        if lexical_weight > 0 and text:
-            pairs = list(_query_tokens(text))
-            if title:
-                pairs += list(_query_tokens(title)) * (TITLE_WEIGHT - 1)
-            lexical_query = shard.lexical.query(pairs)
+        lexical_query = query.lexical
+        if lexical_query is not None:
             # One BM25 pass: its own top rows plus the dense channels' candidates.
-            raw = shard.lexical.search(lexical_query, fetch, candidates=candidates, allowed=allowed)
-            norm = shard.lexical.self_score(lexical_query)
+            raw = shard.lexical.search(
+                lexical_query, fetch, candidates=candidates, allowed=allowed, scored=query.lexical_scores
+            )
+            norm = query.lexical_norm
             similarities[LEXICAL] = {r: min(1.0, s / norm) if norm > 0 else 0.0 for r, s in raw.items()}
             candidates |= set(raw)
         rows = sorted(candidates)
@@ -503,9 +564,9 @@ class KnowledgeBase:
             similarities[name] = self._centred_cosines(shard.dense[name], query_vectors[name], rows)
         weights = dict(dense_weights)
         if lexical_query is not None:
-            weights[LEXICAL] = lexical_weight
+            weights[LEXICAL] = query.lexical_weight
         fused = dict(
-            zip(rows, self._fuse(rows, query_language, weights, similarities, shard).tolist(), strict=True)
+            zip(rows, self._fuse(rows, query.language, weights, similarities, shard).tolist(), strict=True)
         )
         ranked = sorted(fused, key=lambda r: (-fused[r], r))
         excluded = set(exclude_ids)

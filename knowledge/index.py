@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,9 +28,14 @@ from typing import Any, BinaryIO
 import faiss
 import numpy as np
 
+from knowledge.locks import ReadWriteLock
+
 logger = logging.getLogger(__name__)
 
-EXACT_LIMIT = 200_000
+# Exact search reads every vector per query (10.4 ms at 100k on this project's 2 cores, about 2 ms at
+# 20k) while HNSW stays under half a millisecond with recall@10 0.98 at 100k (BENCHMARKS.md "Scale"):
+# past this size a ticket's search budget (issue 12: a whole ticket in 10 ms) goes to HNSW.
+EXACT_LIMIT = 20_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
@@ -89,7 +93,8 @@ class VectorIndex:
             raise ValueError(f"unknown index kind {kind!r}; known: flat, hnsw")
         self.dim = dim
         self.kind = kind
-        self._lock = threading.RLock()
+        # Searches share the index; a write (add, remove, rebuild) has it alone.
+        self._lock = ReadWriteLock()
         self.ef_search = HNSW_EF_SEARCH
         # flat: an IndexIDMap2 keyed by row id. hnsw: labels 0..ntotal-1 mapped to row ids.
         self._index: Any = self._new()
@@ -112,10 +117,10 @@ class VectorIndex:
         return cls(dim, "flat" if n < EXACT_LIMIT else "hnsw")
 
     def __len__(self) -> int:
-        with self._lock:
-            if self.kind == "flat":
-                return int(self._index.ntotal)
-            return len(self._row_label)
+        # No lock: one attribute read each, atomic under the GIL (a count may be one write old).
+        if self.kind == "flat":
+            return int(self._index.ntotal)
+        return len(self._row_label)
 
     @property
     def tombstones(self) -> int:
@@ -137,9 +142,10 @@ class VectorIndex:
             last = {int(r): i for i, r in enumerate(ids.tolist())}
             keep = np.array(sorted(last.values()), dtype=np.int64)
             ids, vectors = ids[keep], vectors[keep]
-        with self._lock:
+        with self._lock.write():
             self._forget_sum(ids)
-            self._sum += vectors.sum(axis=0, dtype=np.float64)
+            # A new array, not += in place: ``centre`` reads it without the lock.
+            self._sum = self._sum + vectors.sum(axis=0, dtype=np.float64)
             if self.kind == "flat":
                 self._index.remove_ids(faiss.IDSelectorBatch(ids))
                 self._index.add_with_ids(vectors, ids)
@@ -155,7 +161,7 @@ class VectorIndex:
     def remove(self, ids: np.ndarray) -> None:
         """Remove rows; unknown ids are ignored (replaying a delete is harmless)."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        with self._lock:
+        with self._lock.write():
             self._forget_sum(ids)
             if self.kind == "flat":
                 self._index.remove_ids(faiss.IDSelectorBatch(ids))
@@ -173,7 +179,7 @@ class VectorIndex:
     def _forget_sum(self, ids: np.ndarray) -> None:
         old = self.vectors(self._present(ids).tolist())
         if old:
-            self._sum -= np.sum(np.stack(list(old.values())), axis=0, dtype=np.float64)
+            self._sum = self._sum - np.sum(np.stack(list(old.values())), axis=0, dtype=np.float64)
 
     def centre(self, prior: float) -> np.ndarray:
         """The live vectors' mean, shrunk toward 0 as if ``prior`` zero vectors were added too.
@@ -181,8 +187,8 @@ class VectorIndex:
         Cosine after subtracting the collection mean ranks better than raw cosine (measured in
         ``eval.retrieval_bench``); the shrinkage keeps a small collection from cancelling itself.
         """
-        with self._lock:
-            return (self._sum / (len(self) + prior)).astype(np.float32)
+        # No lock: ``_sum`` is replaced, never changed in place, by writes.
+        return (self._sum / (len(self) + prior)).astype(np.float32)
 
     def _bury(self, ids: np.ndarray) -> None:
         for row in ids.tolist():
@@ -211,7 +217,7 @@ class VectorIndex:
 
     def resize_for(self, n: int) -> None:
         """Switch to the index type ``for_size`` picks for ``n`` vectors (HNSW back to exact below half the limit)."""
-        with self._lock:
+        with self._lock.write():
             if self.kind == "flat" and n >= EXACT_LIMIT:
                 logger.info("switching to HNSW at %d vectors", n)
                 self._rebuild("hnsw")
@@ -223,7 +229,7 @@ class VectorIndex:
 
     def export(self) -> tuple[np.ndarray, np.ndarray]:
         """Every live (row ids, vectors)."""
-        with self._lock:
+        with self._lock.read():
             n = int(self._index.ntotal)
             if n == 0:
                 return np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
@@ -235,7 +241,7 @@ class VectorIndex:
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the rows present."""
-        with self._lock:
+        with self._lock.read():
             if self.kind == "flat":
                 wanted = self._present(np.asarray(list(ids), dtype=np.int64))
                 if len(wanted) == 0:
@@ -257,7 +263,7 @@ class VectorIndex:
         ``allowed`` restricts the search to those row ids (a filter), exactly when it is small.
         """
         queries = _as_matrix(vectors)
-        with self._lock, _threads(1 if len(queries) < 16 else os.cpu_count() or 1):
+        with self._lock.read(), _threads(1 if len(queries) < 16 else os.cpu_count() or 1):
             live = len(self)
             k = max(1, min(k, live or 1))
             if allowed is not None:
@@ -322,7 +328,7 @@ class VectorIndex:
 
     def write(self, handle: BinaryIO) -> None:
         """Stream the index (FAISS bytes, HNSW labels) into a binary file."""
-        with self._lock:
+        with self._lock.read():
             np.savez(
                 handle,
                 faiss=faiss.serialize_index(self._index),

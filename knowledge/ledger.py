@@ -135,6 +135,16 @@ CREATE TABLE IF NOT EXISTS handoff_hours (
     n               INTEGER NOT NULL,
     PRIMARY KEY (tenant, hour, from_department, to_department, source)
 ) WITHOUT ROWID;
+-- The same handoffs per UTC day: a 30-day matrix reads ~30 days of cells, not ~720 hours of them.
+CREATE TABLE IF NOT EXISTS handoff_days (
+    tenant          TEXT NOT NULL,
+    day             TEXT NOT NULL,
+    from_department TEXT NOT NULL,
+    to_department   TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    n               INTEGER NOT NULL,
+    PRIMARY KEY (tenant, day, from_department, to_department, source)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS suggestion_hours (
     tenant      TEXT NOT NULL,
     hour        TEXT NOT NULL,
@@ -156,6 +166,17 @@ CREATE TABLE IF NOT EXISTS handling_days (
     within_p90  INTEGER NOT NULL,
     PRIMARY KEY (tenant, day, department)
 ) WITHOUT ROWID;
+-- Open cases an incoming ticket repeats (found by the duplicate check), once per ticket and case:
+-- the ticket system's id, or a digest of the text when the caller sent none.
+CREATE TABLE IF NOT EXISTS duplicate_links (
+    tenant     TEXT NOT NULL,
+    ticket_key TEXT NOT NULL,
+    case_id    TEXT NOT NULL,
+    score      REAL NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (tenant, ticket_key, case_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS duplicate_links_window ON duplicate_links (tenant, at, case_id, score);
 CREATE TABLE IF NOT EXISTS reassignments (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant          TEXT NOT NULL,
@@ -244,6 +265,7 @@ def _utc(at: datetime) -> str:
 
 
 _HOUR = 13  # "2026-01-31T09": the ISO prefix naming an hour
+_DAY = 10  # "2026-01-31": the ISO prefix naming a day
 
 
 def _add_to_hours(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -285,6 +307,10 @@ def _add_handoff(
     conn.execute(
         "INSERT INTO handoff_hours VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
         (tenant, hour, source_dept, to, source),
+    )
+    conn.execute(
+        "INSERT INTO handoff_days VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+        (tenant, hour[:_DAY], source_dept, to, source),
     )
 
 
@@ -334,6 +360,11 @@ def _rebuild_verdicts_if_missing(conn: sqlite3.Connection) -> None:
             " UNION ALL SELECT tenant, substr(at, 1, 13), predicted, correct, 'correction', count(*) FROM feedback"
             " WHERE kind='label' AND head='department' AND predicted IS NOT NULL AND correct IS NOT NULL"
             " AND correct<>predicted GROUP BY 1, 2, 3, 4) GROUP BY 1, 2, 3, 4, 5"
+        )
+    if conn.execute("SELECT 1 FROM handoff_days LIMIT 1").fetchone() is None:
+        conn.execute(
+            "INSERT INTO handoff_days SELECT tenant, substr(hour, 1, 10), from_department, to_department,"
+            " source, sum(n) FROM handoff_hours GROUP BY 1, 2, 3, 4, 5"
         )
     if conn.execute("SELECT 1 FROM suggestion_hours LIMIT 1").fetchone() is None:
         conn.execute(
@@ -768,6 +799,33 @@ class Ledger:
             out["accuracy_active"] = sum(v["active"][1] == truth[t] for t, v in judged) / len(judged)
             out["accuracy_candidate"] = sum(v["candidate"][1] == truth[t] for t, v in judged) / len(judged)
         return out
+
+    # -- duplicates -------------------------------------------------------------------------
+    def add_duplicates(self, tenant: str, ticket_key: str, matches: Sequence[tuple[str, float]]) -> int:
+        """Record durably that a ticket repeats open cases ((case id, score) pairs); returns how many are new.
+
+        Idempotent per ticket and case: checking the same ticket again keeps the first record.
+        """
+        if not ticket_key.strip():
+            raise ValueError("duplicate ticket key is empty; pass the ticket id or a digest of its text")
+        at = _now()
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN")
+            try:
+                before = conn.total_changes
+                conn.executemany(
+                    "INSERT OR IGNORE INTO duplicate_links (tenant, ticket_key, case_id, score, at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(tenant, ticket_key, case_id, float(score), at) for case_id, score in matches],
+                )
+                added = conn.total_changes - before
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return added
 
     # -- reassignments ----------------------------------------------------------------------
     def add_reassignment(

@@ -37,6 +37,15 @@ class LexicalQuery:
     unknown: tuple[str, ...]  # tokens no document has: they still count in the self-score
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A query's BM25 scores over the searched rows of one refresh of the index."""
+
+    segments: tuple[_Segment, _Segment]
+    rows: np.ndarray
+    scores: np.ndarray
+
+
 def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values and their counts (a sort: numpy's hash-based unique is far slower here)."""
     ordered = np.sort(values, kind="stable")
@@ -81,8 +90,16 @@ class LexicalIndex:
         self._total_len = 0
         self._main = _Segment(np.zeros(0, dtype=np.int64), None)
         self._delta = _Segment(np.zeros(0, dtype=np.int64), None)
+        # What searches read, replaced as one tuple (never changed in place but for ``alive``
+        # masks), so a search takes no lock: it sees the segments before or after a refresh.
+        self._segments = (self._main, self._delta)
         self._pending: set[int] = set()  # rows not in the main segment
         self._delta_stale = False
+        self._dirty = False  # a write since the last refresh: the next search refreshes first
+        # Per-search work done once per refresh: the searched rows, and masks of allowed rows.
+        self._rows_cache: tuple[tuple[_Segment, _Segment], np.ndarray] | None = None
+        self._mask_cache: list[tuple[tuple[_Segment, _Segment], np.ndarray, np.ndarray]] = []
+        # Writes and refreshes take it; reads (query, search, matched, self_score) do not.
         self._lock = threading.RLock()
         self.chinese: set[int] = set()  # rows whose text is Chinese: BM25 only compares like with like
         # Each row's language (ISO 639 code or "und"): words are compared within one language only.
@@ -127,6 +144,7 @@ class LexicalIndex:
             self._total_len += len(ids)
             self._pending.add(row_id)
             self._delta_stale = True
+            self._dirty = True
 
     def remove(self, row_ids: Iterable[int]) -> None:
         """Forget documents (unknown ids are ignored, so replaying a delete is harmless)."""
@@ -145,6 +163,7 @@ class LexicalIndex:
                 if int(row_id) in self._pending:
                     self._pending.discard(int(row_id))
                     self._delta_stale = True
+                self._dirty = True
 
     # ------------------------------------------------------------------ building
 
@@ -184,8 +203,19 @@ class LexicalIndex:
         with self._lock:
             self._main = self._build(list(self._docs))
             self._delta = _Segment(np.zeros(0, dtype=np.int64), None)
+            self._segments = (self._main, self._delta)
             self._pending.clear()
             self._delta_stale = False
+            self._dirty = False
+
+    def refresh(self) -> None:
+        """Bring the searched segments up to date with the writes so far (the next search would).
+
+        The knowledge base calls it after applying a batch of changes, so that searches find the
+        index clean and never wait on the lock.
+        """
+        with self._lock:
+            self._refresh()
 
     def _refresh(self) -> None:
         main_rows = len(self._main.rows)
@@ -196,15 +226,18 @@ class LexicalIndex:
             self.merge()
         elif self._delta_stale:
             self._delta = self._build(self._pending)
+            self._segments = (self._main, self._delta)
             self._delta_stale = False
+        self._dirty = False
 
     # ------------------------------------------------------------------ search
 
     def query(self, surface_tokens: Sequence[tuple[str, str]]) -> LexicalQuery:
         """Token ids of a query's (token, surface) pairs, keeping repeats (a title counts more)."""
-        with self._lock:
-            known = [(self._vocab[t], s) for t, s in surface_tokens if t in self._vocab]
-            unknown = tuple(t for t, _ in surface_tokens if t not in self._vocab)
+        # No lock: terms are only ever added to the vocabulary, and a dict lookup is atomic.
+        vocab = self._vocab
+        known = [(vocab[t], s) for t, s in surface_tokens if t in vocab]
+        unknown = tuple(t for t, _ in surface_tokens if t not in vocab)
         ids = np.array([i for i, _ in known], dtype=np.int32)
         return LexicalQuery(ids, tuple(s for _, s in known), unknown)
 
@@ -216,8 +249,7 @@ class LexicalIndex:
         if length == 0:
             return 0.0
         norm = self.k1 * (1 - self.b + self.b * length / avg_len)
-        with self._lock:
-            df = self._df[query.ids].astype(np.float64) if len(query.ids) else np.zeros(0)
+        df = self._df[query.ids].astype(np.float64) if len(query.ids) else np.zeros(0)
         ids, counts = _unique(query.ids)
         tf_of = dict(zip(ids.tolist(), counts.tolist(), strict=True))
         known = sum(
@@ -231,23 +263,38 @@ class LexicalIndex:
         rest = sum(unknown_idf * c / (c + norm) for c in unknown_counts.values() for _ in range(c))
         return known + rest
 
+    def score(self, query: LexicalQuery) -> Scored:
+        """The query's BM25 score of every document: compute once, pass to ``search`` for each kind."""
+        if self._dirty:  # a write no refresh has seen yet (the knowledge base refreshes after its writes)
+            with self._lock:
+                self._refresh()
+        segments = self._segments
+        main, delta = segments
+        if len(query.ids) == 0:
+            return Scored(segments, self._rows_of(segments), np.zeros(0, dtype=np.float32))
+        scores = np.concatenate([main.scores(query.ids), delta.scores(query.ids)])
+        return Scored(segments, self._rows_of(segments), scores)
+
     def search(
         self,
         query: LexicalQuery,
         k: int,
         candidates: Iterable[int] = (),
         allowed: np.ndarray | None = None,
+        scored: Scored | None = None,
     ) -> dict[int, float]:
-        """BM25 scores of the top-k rows (restricted to ``allowed`` row ids when given) and of ``candidates``."""
+        """BM25 scores of the top-k rows (restricted to ``allowed`` row ids when given) and of ``candidates``.
+
+        ``scored``: this query's ``score`` already computed (a search of several kinds).
+        """
         if len(query.ids) == 0:
             return {}
-        with self._lock:
-            self._refresh()
-            main, delta = self._main, self._delta
-            rows = np.concatenate([main.rows, delta.rows])
-            scores = np.concatenate([main.scores(query.ids), delta.scores(query.ids)])
+        if scored is None:
+            scored = self.score(query)
+        segments, rows, scores = scored.segments, scored.rows, scored.scores
+        main, delta = segments
         if allowed is not None:
-            scores = np.where(np.isin(rows, allowed), scores, 0.0)
+            scores = np.where(self._mask_of(segments, rows, allowed), scores, 0.0)
         out: dict[int, float] = {}
         if k > 0 and len(scores):
             top = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
@@ -261,14 +308,35 @@ class LexicalIndex:
                 out[row] = float(scores[index])
         return out
 
+    def _rows_of(self, segments: tuple[_Segment, _Segment]) -> np.ndarray:
+        """The searched rows (main then delta), computed once per refresh rather than per search."""
+        cached = self._rows_cache
+        if cached is not None and cached[0] is segments:
+            return cached[1]
+        rows = np.concatenate([segments[0].rows, segments[1].rows])
+        self._rows_cache = (segments, rows)
+        return rows
+
+    def _mask_of(
+        self, segments: tuple[_Segment, _Segment], rows: np.ndarray, allowed: np.ndarray
+    ) -> np.ndarray:
+        """Which searched rows are ``allowed``; kept for the last few (segments, allowed) pairs, since the
+        knowledge base passes the same array of a kind's rows until the index changes (``np.isin``
+        over 100k rows took a millisecond a search)."""
+        for seen_segments, seen_allowed, mask in self._mask_cache:
+            if seen_segments is segments and seen_allowed is allowed:
+                return mask
+        mask = np.isin(rows, allowed)
+        self._mask_cache = [(segments, allowed, mask), *self._mask_cache[:3]]
+        return mask
+
     def matched(self, query: LexicalQuery, row_id: int, limit: int = 6) -> tuple[str, ...]:
         """The query's own words that the document contains, most informative first."""
-        with self._lock:
-            doc = self._docs.get(row_id)
-            if doc is None or len(query.ids) == 0:
-                return ()
-            present = np.isin(query.ids, doc)
-            df = self._df[query.ids]
+        doc = self._docs.get(row_id)  # no lock: an atomic lookup of an array never changed in place
+        if doc is None or len(query.ids) == 0:
+            return ()
+        present = np.isin(query.ids, doc)
+        df = self._df[query.ids]
         order = sorted(
             {
                 s: (int(d), i)

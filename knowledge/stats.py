@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from knowledge.duplicates import OPEN_STATUSES
 from knowledge.ledger import Ledger
 
 HEADS = ("department", "category", "priority")
@@ -67,6 +68,19 @@ class Period:
             ceil += timedelta(hours=1)
         return start.isoformat()[:13], ceil.isoformat()[:13]
 
+    def day_split(self) -> tuple[tuple[str, str], tuple[str, str], tuple[str, str]]:
+        """The period's whole hours as (leading hours, whole UTC days, trailing hours), each [low, high).
+
+        Figures kept per day as well as per hour read the whole days from the day table and only
+        the ragged edges from the hour table; a range without a whole day is all leading hours.
+        """
+        low, high = self.hours()
+        first = low[:10] if low.endswith("T00") else _next_day(low[:10])
+        last = high[:10]
+        if first >= last:
+            return (low, high), ("", ""), ("", "")
+        return (low, f"{first}T00"), (first, last), (f"{last}T00", high)
+
     def instants(self) -> tuple[str, str]:
         """Bounds on stored instants (ISO UTC text, as the ledger writes them)."""
         return _iso(self.since), _iso(self.until)
@@ -89,6 +103,10 @@ class Table:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _next_day(day: str) -> str:
+    return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
 
 
 def _iso(moment: datetime) -> str:
@@ -178,14 +196,21 @@ def confusion(ledger: Ledger, tenant: str, period: Period, head: str = "departme
 
 
 def handoffs(ledger: Ledger, tenant: str, period: Period) -> Table:
-    """Who passes tickets to whom: reassignments (by source) and agents' corrections, from -> to."""
-    low, high = period.hours()
+    """Who passes tickets to whom: reassignments (by source) and agents' corrections, from -> to.
+
+    Whole days come from the per-day handoff table, the period's partial days from the per-hour one.
+    """
+    (head_low, head_high), (day_low, day_high), (tail_low, tail_high) = period.day_split()
     return _table(
         ledger,
         "SELECT from_department AS from_department, to_department AS to_department, source AS source,"
-        " sum(n) AS tickets FROM handoff_hours WHERE tenant=? AND hour>=? AND hour<?"
+        " sum(n) AS tickets FROM ("
+        " SELECT from_department, to_department, source, n FROM handoff_hours WHERE tenant=?"
+        " AND ((hour>=? AND hour<?) OR (hour>=? AND hour<?))"
+        " UNION ALL SELECT from_department, to_department, source, n FROM handoff_days WHERE tenant=?"
+        " AND day>=? AND day<?)"
         " GROUP BY from_department, to_department, source ORDER BY tickets DESC, from_department, to_department",
-        [tenant, low, high],
+        [tenant, head_low, head_high, tail_low, tail_high, tenant, day_low, day_high],
     )
 
 
@@ -258,4 +283,25 @@ def suggestions(ledger: Ledger, tenant: str, period: Period) -> Table:
         " FROM suggestion_hours WHERE tenant=? AND hour>=? AND hour<?"
         f" GROUP BY case_id ORDER BY not_helpful DESC, helpful, case_id LIMIT {MAX_ROWS}",
         [tenant, low, high],
+    )
+
+
+def duplicates(ledger: Ledger, tenant: str, period: Period, statuses: Sequence[str] = OPEN_STATUSES) -> Table:
+    """Open cases that tickets in the period repeat (as the duplicate check found), most repeated first.
+
+    Joins the knowledge base's cases (the same database) for each case's title, department and
+    current status; a case closed since is left out, being no longer an open incident.
+    """
+    low, high = period.instants()
+    marks = ", ".join("?" for _ in statuses)
+    return _table(
+        ledger,
+        "SELECT l.case_id AS case_id, d.title AS title, d.department AS department, d.status AS status,"
+        " count(*) AS tickets, round(max(l.score), 4) AS best_score,"
+        " min(l.at) AS first_seen, max(l.at) AS last_seen"
+        " FROM duplicate_links l JOIN documents d"
+        " ON d.tenant=l.tenant AND d.kind='case' AND d.doc_id=l.case_id"
+        f" WHERE l.tenant=? AND l.at>=? AND l.at<? AND lower(d.status) IN ({marks})"
+        f" GROUP BY l.case_id ORDER BY tickets DESC, last_seen DESC, l.case_id LIMIT {MAX_ROWS}",
+        [tenant, low, high, *(s.lower() for s in statuses)],
     )

@@ -10,6 +10,7 @@ import json
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -187,6 +188,13 @@ class SearchFilters:
         )
 
 
+class _Reader:
+    """One thread's read connection (a holder: a sqlite3 connection cannot be weakly referenced)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+
 @dataclass(frozen=True)
 class Change:
     seq: int
@@ -201,6 +209,12 @@ class DocumentStore:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        # Searches read documents on a connection of their own thread's, without the lock: WAL
+        # lets readers run beside each other and beside a writer (8 concurrent requests spent
+        # about a tenth of their time queued on the lock for ``get_rows``, see ``make profile``).
+        # Held weakly: a connection closes with its thread (anyio retires idle worker threads).
+        self._local = threading.local()
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
 
     def open(self) -> None:
         if self._conn is not None:
@@ -209,9 +223,27 @@ class DocumentStore:
 
     def close(self) -> None:
         with self._lock:
+            readers, self._readers = list(self._readers), weakref.WeakSet()
+            self._local = threading.local()
+            for reader in readers:
+                reader.conn.close()
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read-only connection, or None for an in-memory database (one connection only)."""
+        if str(self.path) == ":memory:":
+            return None
+        reader: _Reader | None = getattr(self._local, "reader", None)
+        if reader is None:
+            self.open()  # the schema exists before a reader opens the file
+            reader = _Reader(connect_sqlite(self.path))
+            reader.conn.execute("PRAGMA query_only=ON")
+            self._local.reader = reader
+            with self._lock:
+                self._readers.add(reader)
+        return reader.conn
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -359,10 +391,13 @@ class DocumentStore:
         if not row_ids:
             return {}
         marks = ",".join("?" for _ in row_ids)
-        with self._lock:
-            rows = self.conn.execute(
-                f"SELECT * FROM documents WHERE row_id IN ({marks})", list(row_ids)
-            ).fetchall()
+        sql = f"SELECT * FROM documents WHERE row_id IN ({marks})"
+        reader = self._reader()
+        if reader is not None:
+            rows = reader.execute(sql, list(row_ids)).fetchall()
+        else:
+            with self._lock:
+                rows = self.conn.execute(sql, list(row_ids)).fetchall()
         return {int(r["row_id"]): _document(r) for r in rows}
 
     def page(self, tenant: str, kind: str, limit: int = 50, offset: int = 0) -> list[Document]:

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -174,6 +175,9 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync handlers run in anyio's thread pool (40 threads by default): sized to the work the
+        # cores can do at once, so that 32 concurrent requests queue rather than all share 2 cores.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
         audit.open()
         key_store.open()
         service.load()

@@ -32,6 +32,7 @@ from knowledge.duplicates import (
 )
 from triage import safe_regex
 from triage.language import detect_language
+from triage.reasons import ENGLISH as REASON_CODES
 from triage.types import Prediction, Ticket, TriageResult
 
 MAX_TITLE_CHARS = 1_000
@@ -190,6 +191,30 @@ class AlternativeOut(BaseModel):
     confidence: float = Field(..., ge=0, le=1, description="Its calibrated probability.", examples=[0.07])
 
 
+_REASON_ENUM: list[JsonValue] = [*sorted(REASON_CODES)]
+
+
+class ReasonOut(BaseModel):
+    """One part of a prediction's explanation as data, for a client to word in its reader's language."""
+
+    code: str = Field(
+        ...,
+        description="Stable code of the sentence; `reason` holds all of them in English. Known codes: "
+        + ", ".join(sorted(REASON_CODES))
+        + " (if_* are a rule's conditions, under its `because`).",
+        json_schema_extra={"enum": _REASON_ENUM},
+        examples=["predicted"],
+    )
+    params: dict[str, Any] = Field(
+        ...,
+        description="The sentence's values: head, value, confidence, threshold, words, examples, rule, ...",
+        examples=[{"head": "department", "value": "IT", "confidence": 0.93}],
+    )
+    because: list[ReasonOut] = Field(
+        default_factory=list, description="For a rule's change: the conditions that made it fire."
+    )
+
+
 class PredictionOut(BaseModel):
     value: str = Field(..., description="Best label (also when abstained).", examples=["IT"])
     confidence: float = Field(
@@ -203,7 +228,7 @@ class PredictionOut(BaseModel):
     )
     reason: str = Field(
         ...,
-        description="Why, in words.",
+        description="Why, in English words (the same as `reasons`, which a client can word in any language).",
         examples=["department 'IT' with confidence 0.93; words: 'vpn', '连接'; like DEMO-000123"],
     )
     phrases: list[str] = Field(
@@ -214,6 +239,16 @@ class PredictionOut(BaseModel):
     )
     rules: list[str] = Field(
         ..., description="Business rules that changed or boosted this prediction.", examples=[[]]
+    )
+    reasons: list[ReasonOut] = Field(
+        default_factory=list,
+        description="Why, as data: one entry per part of `reason`, in the same order.",
+        examples=[
+            [
+                {"code": "predicted", "params": {"head": "department", "value": "IT", "confidence": 0.93}},
+                {"code": "words", "params": {"words": ["vpn", "连接"]}},
+            ]
+        ],
     )
 
 
@@ -251,6 +286,27 @@ class CompletenessOut(BaseModel):
         None,
         description="A question to send the requester, in the ticket's language (null when complete).",
         examples=["为尽快处理，请补充：错误信息。"],
+    )
+    questions: dict[str, str] = Field(
+        default_factory=dict,
+        description="The same question in each language the templates are written in (zh, en), for an "
+        "agent who reads another language than the requester; empty when complete.",
+        examples=[
+            {
+                "zh": "为尽快处理，请补充：错误信息。",
+                "en": "To help us resolve this quickly, please provide: the error message.",
+            }
+        ],
+    )
+    labels: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="How each requirement in missing and present reads, per language (zh, en).",
+        examples=[
+            {
+                "en": {"error_code": "the error code or error message"},
+                "zh": {"error_code": "错误码或报错信息"},
+            }
+        ],
     )
 
 
@@ -303,6 +359,7 @@ def prediction_dict(p: Prediction | None) -> dict[str, Any] | None:
         "phrases": list(p.phrases),
         "examples": list(p.examples),
         "rules": list(p.rules),
+        "reasons": [r.as_json() for r in p.reasons],
     }
 
 
@@ -352,6 +409,8 @@ class TriageOut(BaseModel):
                     "missing": list(c.missing),
                     "present": list(c.present),
                     "question": c.question,
+                    "questions": dict(c.questions),
+                    "labels": {lang: dict(names) for lang, names in c.labels.items()},
                 },
                 "department": prediction_dict(result.department),
                 "category": prediction_dict(result.category),

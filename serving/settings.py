@@ -93,6 +93,16 @@ class Settings(BaseSettings):
         le=1024,
         description="Requests doing work at once; beyond it /v1 answers 503 at once (default: 2 per CPU core).",
     )
+    worker_threads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description=(
+            "Threads that run request handlers (FastAPI's thread pool; anyio's default is 40). Default: "
+            "the in-flight bound, at most 4 per CPU core: requests past it wait their turn in the event "
+            "loop instead of all contending for the cores and the GIL at once."
+        ),
+    )
     retry_after: int = Field(1, ge=1, le=3600, description="Retry-After seconds of a 503 when overloaded.")
     max_body_bytes: int = Field(
         2 * 1024 * 1024, ge=1024, description="Largest request body (one ticket or document); 413 beyond."
@@ -191,6 +201,11 @@ class Settings(BaseSettings):
     def in_flight_bound(self) -> int:
         """``max_in_flight``, or two per CPU core: enough to keep the cores busy, no queue behind them."""
         return self.max_in_flight or 2 * (os.cpu_count() or 1)
+
+    @property
+    def thread_pool_size(self) -> int:
+        """``worker_threads``, or the in-flight bound capped at four threads per CPU core."""
+        return self.worker_threads or min(self.in_flight_bound, 4 * (os.cpu_count() or 1))
 
     @property
     def hosts(self) -> list[str]:

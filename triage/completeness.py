@@ -158,17 +158,20 @@ class CompletenessChecker:
             return Completeness(department=department)
         types = {f.type for f in fields}
         missing = tuple(r for r in template.required if not r.any_of & types)
-        present = tuple(r.name for r in (*template.required, *template.optional) if r.any_of & types)
-        question = None
-        if missing:
-            lang = "zh" if language in ("zh", "mixed") else "en"
-            items = _JOINER[lang].join(r.label(lang) for r in missing)
-            question = _QUESTION[lang].format(items=items)
+        met = tuple(r for r in (*template.required, *template.optional) if r.any_of & types)
+        questions = {
+            lang: _QUESTION[lang].format(items=_JOINER[lang].join(r.label(lang) for r in missing))
+            for lang in _QUESTION
+            if missing
+        }
+        ticket_lang = "zh" if language in ("zh", "mixed") else "en"
         return Completeness(
             department=department,
             missing=tuple(r.name for r in missing),
-            present=present,
-            question=question,
+            present=tuple(r.name for r in met),
+            question=questions.get(ticket_lang),
+            questions=questions,
+            labels={lang: {r.name: r.label(lang) for r in (*missing, *met)} for lang in _QUESTION},
         )
 
 

@@ -192,30 +192,38 @@ class TriageService:
         self, ticket: Ticket, vector: np.ndarray | None = None, k: int | None = None, kind: str = "case"
     ) -> list[SimilarCase]:
         """Similar solved cases (or knowledge-base articles) for a ticket, best first."""
+        return self.similar_kinds(ticket, vector, {kind: k or self.similar_k})[kind]
+
+    def similar_kinds(
+        self, ticket: Ticket, vector: np.ndarray | None, kinds: dict[str, int]
+    ) -> dict[str, list[SimilarCase]]:
+        """``similar`` for several kinds (cases and articles) in one search: the ticket's text is read once."""
         if vector is None:
             vector = self.encode([ticket])[0]
-        hits = self.knowledge.search(
+        found = self.knowledge.search_kinds(
             vector,
-            tenant=ticket.tenant,
-            k=k or self.similar_k,
-            kind=kind,
+            ticket.tenant,
+            kinds,
             exclude_ids=[ticket.id] if ticket.id else [],
             text=ticket.text,  # switches on BM25 beside the dense vector (hybrid search)
             title=ticket.title or None,
             relevant_only=True,  # an off-topic ticket gets no suggestions rather than unrelated ones
         )
-        return [
-            SimilarCase(
-                id=h.document.doc_id,
-                title=h.document.display_title,
-                # An article has no resolution: its text is the answer.
-                resolution=h.document.resolution if kind == "case" else h.document.body,
-                score=round(h.score, 4),
-                department=h.document.department,
-                matched_terms=tuple(getattr(h, "matched_terms", ())),
-            )
-            for h in hits
-        ]
+        return {
+            kind: [
+                SimilarCase(
+                    id=h.document.doc_id,
+                    title=h.document.display_title,
+                    # An article has no resolution: its text is the answer.
+                    resolution=h.document.resolution if kind == "case" else h.document.body,
+                    score=round(h.score, 4),
+                    department=h.document.department,
+                    matched_terms=tuple(getattr(h, "matched_terms", ())),
+                )
+                for h in hits
+            ]
+            for kind, hits in found.items()
+        }
 
     def triage(self, ticket: Ticket) -> TriageResult:
         return self.triage_many([ticket])[0]
@@ -292,8 +300,8 @@ class TriageService:
                     ticket, analysis.fields, heads, analysis.language, labels=assignment.serving.labels
                 )
             s1 = time.perf_counter()
-            similar = self.similar(ticket, vector)
-            articles = self.similar(ticket, vector, k=ARTICLES_K, kind="article")
+            found = self.similar_kinds(ticket, vector, {"case": self.similar_k, "article": ARTICLES_K})
+            similar, articles = found["case"], found["article"]
             s2 = time.perf_counter()
             department = heads["department"]
             priority = heads.get("priority")

@@ -32,6 +32,7 @@ from scipy import sparse
 
 from knowledge.text import UNDETERMINED, identify_language
 from triage.features import words
+from triage.reasons import Reason, english
 from triage.types import Alternative, Prediction
 
 # A training ticket at least this similar (Neighbours.similarities) counts as the same text.
@@ -40,16 +41,22 @@ DUPLICATE_SIMILARITY = 0.995
 VOTE_SMOOTHING = 0.1
 # Bundles trained before the blend joined the embedding to the TF-IDF block with this weight.
 LEGACY_EMBEDDING_WEIGHT = 2.0
-# Batches up to this size run with one BLAS thread: waking a thread pool for a (1 x n) product costs
+# Batches up to this size need one BLAS thread: waking a thread pool for a (1 x n) product costs
 # more than the product, and far more on a busy machine.
 SINGLE_THREAD_BATCH = 32
 
 
 @lru_cache(maxsize=1)
-def _thread_controller() -> Any:
+def _single_thread_blas() -> None:
+    """Set BLAS to one thread for the whole process, once (the USE-m3 encoder does the same on load).
+
+    Not a per-call ``threadpoolctl`` limit: such a limit is process-global, so concurrent requests
+    entering and leaving it interleave, and one that entered during a multi-threaded encoder batch
+    restores that batch's thread count for everyone when it leaves.
+    """
     from threadpoolctl import ThreadpoolController
 
-    return ThreadpoolController()
+    ThreadpoolController().limit(limits=1, user_api="blas")
 
 
 def _unit_row_data(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
@@ -419,6 +426,11 @@ def known_languages(texts: Sequence[str], min_share: float = 0.002, min_count: i
     return {c: n for c, n in sorted(counts.items()) if n >= floor and c != UNDETERMINED}
 
 
+def _with_reasons(prediction: Prediction, reasons: Sequence[Reason]) -> Prediction:
+    """The prediction explained by ``reasons`` (its English ``reason`` written from them)."""
+    return replace(prediction, reasons=tuple(reasons), reason=english(reasons))
+
+
 @dataclass
 class Router:
     """All heads over one shared vectoriser and one set of labelled neighbours."""
@@ -442,19 +454,24 @@ class Router:
         self, texts: Sequence[str], results: list[dict[str, Prediction]]
     ) -> list[dict[str, Prediction]]:
         """Abstain on every head for a ticket in a language the model never saw (with that reason)."""
-        known = ", ".join(sorted(self.languages or ()))
         for row, text in enumerate(texts):
             code = self.untrained_language(text)
             if code is None:
                 continue
             results[row] = {
-                name: replace(
-                    prediction,
-                    abstained=True,
-                    reason=(
-                        f"the ticket is written in language '{code}', which this model was not trained on "
-                        f"(it knows {known}): needs a human; the model would say {name} "
-                        f"'{prediction.value}' at confidence {prediction.confidence:.2f}"
+                name: _with_reasons(
+                    replace(prediction, abstained=True),
+                    (
+                        Reason(
+                            "untrained_language",
+                            {
+                                "language": code,
+                                "known": sorted(self.languages or ()),
+                                "head": name,
+                                "value": prediction.value,
+                                "confidence": prediction.confidence,
+                            },
+                        ),
                     ),
                 )
                 for name, prediction in results[row].items()
@@ -469,10 +486,9 @@ class Router:
 
     def predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[dict[str, Prediction]]:
         """Predictions of every head for each (text, vector)."""
-        if len(texts) > SINGLE_THREAD_BATCH:
-            return self._predict(texts, vectors)
-        with _thread_controller().limit(limits=1, user_api="blas"):
-            return self._predict(texts, vectors)
+        if len(texts) <= SINGLE_THREAD_BATCH:
+            _single_thread_blas()
+        return self._predict(texts, vectors)
 
     def _inputs(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[Any, np.ndarray, Any, Any, Any]:
         """TF-IDF features, vectors, similarities to the labelled tickets and their top k."""
@@ -525,17 +541,16 @@ class Router:
         threshold = head.threshold(value)
         abstained = confidence < threshold
         phrases = head.top_words(features, row, best)
-        if abstained:
-            reason = (
-                f"confidence {confidence:.2f} is below the {threshold:.2f} needed for {head.name} "
-                f"'{value}' at the target precision: needs a human"
-            )
-        else:
-            reason = f"{head.name} '{value}' with confidence {confidence:.2f}"
+        said = {"head": head.name, "value": value, "confidence": round(confidence, 4)}
+        reasons = [
+            Reason("below_threshold", {**said, "threshold": round(threshold, 4)})
+            if abstained
+            else Reason("predicted", said)
+        ]
         if phrases:
-            reason += "; words: " + ", ".join(f"'{p}'" for p in phrases)
+            reasons.append(Reason("words", {"words": list(phrases)}))
         if examples:
-            reason += "; like " + ", ".join(examples)
+            reasons.append(Reason("like_examples", {"examples": list(examples)}))
         # The top alternative carries the calibrated confidence; the others share the rest in the
         # blend's proportions, never above the top one (so the list stays in order).
         rest = 1.0 - float(probs[best])
@@ -551,7 +566,8 @@ class Router:
             confidence=round(confidence, 4),
             alternatives=alternatives,
             abstained=abstained,
-            reason=reason,
+            reason=english(reasons),
             phrases=phrases,
             examples=examples,
+            reasons=tuple(reasons),
         )

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from triage import safe_regex
+from triage.reasons import Reason, english, english_one
 from triage.types import LANGUAGES, Alternative, ExtractedField, Prediction, Ticket
 from triage.yaml_loader import read_yaml_mapping
 
@@ -99,7 +100,7 @@ class Facts:
 
 
 # A condition returns None when it does not hold, else a short note of what matched.
-Condition = Callable[[Facts], "list[str] | None"]
+Condition = Callable[[Facts], "list[Reason] | None"]
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ class RuleEngine:
             matched = rule.condition(facts)
             if matched is None:
                 continue
-            because = "; ".join(matched) if matched else "always"
+            because = tuple(matched) if matched else (Reason("if_always"),)
             fired = False
             for action in rule.actions:
                 unknown = _unknown_target(action, out.get(action.head), ruleset, labels)
@@ -377,12 +378,20 @@ def _keyword_hits(pattern: safe_regex.Pattern, facts: Facts) -> list[str]:
 # --- actions -----------------------------------------------------------------------------------
 
 
-def _note(prediction: Prediction, message: str, because: str) -> Prediction:
-    reason = f"{prediction.reason}; " if prediction.reason else ""
+def _json_value(value: Any) -> Any:
+    """A metadata or prediction value as a reason parameter (JSON scalars kept, anything else as text)."""
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def _note(prediction: Prediction, change: Reason, because: tuple[Reason, ...]) -> Prediction:
+    """The prediction with a rule's change recorded: in ``rules`` (its English) and in ``reasons``."""
+    noted = Reason(change.code, change.params, because)
+    reasons = (*prediction.reasons, noted)
     return dataclasses.replace(
         prediction,
-        rules=(*prediction.rules, message),
-        reason=f"{reason}{message} ({because})",
+        rules=(*prediction.rules, english_one(change)),
+        reasons=reasons,
+        reason=english(reasons),
     )
 
 
@@ -391,30 +400,34 @@ def _decided(previous: Prediction | None, head: str, value: str) -> Prediction:
     others = tuple(
         Alternative(a.value, 0.0) for a in (previous.alternatives if previous else ()) if a.value != value
     )
-    reason = f"model said {head} '{previous.value}' ({previous.confidence:.2f})" if previous else ""
+    reasons = (
+        (Reason("model_said", {"head": head, "value": previous.value, "confidence": previous.confidence}),)
+        if previous
+        else ()
+    )
     return Prediction(
         value=value,
         confidence=1.0,
         alternatives=(Alternative(value, 1.0), *others),
         abstained=False,
-        reason=reason,
+        reason=english(reasons),
         phrases=previous.phrases if previous else (),
         examples=previous.examples if previous else (),
         rules=previous.rules if previous else (),
+        reasons=reasons,
     )
 
 
 def _act(
-    name: str, action: Action, current: Prediction | None, because: str, ruleset: RuleSet
+    name: str, action: Action, current: Prediction | None, because: tuple[Reason, ...], ruleset: RuleSet
 ) -> Prediction | None:
     """The head's prediction after one action, or None when the action changes nothing."""
     head = action.head
     if action.set is not None:
         if current is not None and current.value == action.set and not current.abstained:
             return None
-        return _note(
-            _decided(current, head, action.set), f"rule '{name}' set {head} to {action.set}", because
-        )
+        change = Reason("rule_set", {"rule": name, "head": head, "value": action.set})
+        return _note(_decided(current, head, action.set), change, because)
     if action.boost is not None:
         if current is None:
             return None  # nothing to nudge: a boost only shifts the model's own distribution
@@ -435,11 +448,11 @@ def _act(
     if target >= level:
         return None
     value = order[target]
-    source = f"from {base} " if base is not None else ""
-    return _note(_decided(current, head, value), f"rule '{name}' raised {head} {source}to {value}", because)
+    change = Reason("rule_raised", {"rule": name, "head": head, "from": base, "value": value})
+    return _note(_decided(current, head, value), change, because)
 
 
-def _boost(name: str, action: Action, current: Prediction, because: str) -> Prediction | None:
+def _boost(name: str, action: Action, current: Prediction, because: tuple[Reason, ...]) -> Prediction | None:
     assert action.boost is not None
     scores = {a.value: a.confidence for a in current.alternatives} or {current.value: current.confidence}
     scores[action.boost] = scores.get(action.boost, 0.0) + action.by
@@ -453,11 +466,10 @@ def _boost(name: str, action: Action, current: Prediction, because: str) -> Pred
         alternatives=tuple(Alternative(k, round(p, 4)) for p, k in ranked[:3]),
         abstained=current.abstained if value == current.value else False,
     )
+    params: dict[str, Any] = {"rule": name, "head": action.head, "boost": action.boost, "by": action.by}
     if value != current.value:
-        message = f"rule '{name}' boosted {action.head} '{action.boost}' by {action.by:g}: {current.value} -> {value}"
-    else:
-        message = f"rule '{name}' boosted {action.head} '{action.boost}' by {action.by:g}"
-    return _note(boosted, message, because)
+        params |= {"from": current.value, "value": value}
+    return _note(boosted, Reason("rule_boosted", params), because)
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -543,8 +555,8 @@ def _condition(raw: Any, where: str, lists: Mapping[str, tuple[str, ...]]) -> Co
 def _all_of(parts: Sequence[Condition]) -> Condition:
     """A condition that holds when every part does, with all their notes."""
 
-    def every(facts: Facts) -> list[str] | None:
-        notes: list[str] = []
+    def every(facts: Facts) -> list[Reason] | None:
+        notes: list[Reason] = []
         for part in parts:
             note = part(facts)
             if note is None:
@@ -563,7 +575,7 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
         if key == "all":
             return _all_of(parts)
 
-        def some(facts: Facts) -> list[str] | None:
+        def some(facts: Facts) -> list[Reason] | None:
             for part in parts:
                 note = part(facts)
                 if note is not None:
@@ -579,16 +591,16 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
         if key == "keywords":
             pattern = _keyword_pattern(words, at)
 
-            def any_word(facts: Facts) -> list[str] | None:
+            def any_word(facts: Facts) -> list[Reason] | None:
                 found = _keyword_hits(pattern, facts)
-                return ["words " + ", ".join(f"'{w}'" for w in found[:4])] if found else None
+                return [Reason("if_words", {"words": found[:4]})] if found else None
 
             return any_word
         patterns = [(w, _keyword_pattern([w], at)) for w in words]
 
-        def every_word(facts: Facts) -> list[str] | None:
+        def every_word(facts: Facts) -> list[Reason] | None:
             if all(_keyword_hits(p, facts) for _, p in patterns):
-                return ["words " + ", ".join(f"'{w}'" for w, _ in patterns[:4])]
+                return [Reason("if_words", {"words": [w for w, _ in patterns[:4]]})]
             return None
 
         return every_word
@@ -603,11 +615,11 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
                     "(linear time: no back-references, look-around only where it cannot backtrack)"
                 ) from e
 
-        def any_regex(facts: Facts) -> list[str] | None:
+        def any_regex(facts: Facts) -> list[Reason] | None:
             for regex in compiled:
                 match = regex.search(facts.text)
                 if match:
-                    return [f"text matches '{match.group()[:40]}'"]
+                    return [Reason("if_text", {"text": match.group()[:40]})]
             return None
 
         return any_regex
@@ -616,7 +628,9 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
         bad = [lang for lang in languages if lang not in LANGUAGES]
         if bad:
             raise RuleError(f"{at}: unknown language(s) {bad}; known: {', '.join(LANGUAGES)}")
-        return lambda facts: [f"language {facts.language}"] if facts.language in languages else None
+        return lambda facts: (
+            [Reason("if_language", {"language": facts.language})] if facts.language in languages else None
+        )
     if key in ("channel", "requester"):
         allowed = {v.lower() for v in _strings(value, at, lists)}
         listed = (
@@ -625,14 +639,16 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
             else ""
         )
 
-        def member(facts: Facts) -> list[str] | None:
+        def member(facts: Facts) -> list[Reason] | None:
             actual = getattr(facts, key)
             if actual is None or actual.strip().lower() not in allowed:
                 return None
             if listed:
-                return [f"{key} on list {listed}"]
+                return [Reason("if_on_list", {"field": key, "list": listed})]
             # Requester ids are personal data: name the fact, not the person.
-            return [f"{key} listed in the rule" if key == "requester" else f"{key} '{actual}'"]
+            if key == "requester":
+                return [Reason("if_requester")]
+            return [Reason("if_channel", {"channel": actual})]
 
         return member
     if key in ("fields", "fields_all"):
@@ -644,11 +660,13 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
             raise RuleError(f"{at}: unknown field type(s) {bad}; known: {', '.join(FIELD_TYPES)}")
         if key == "fields":
             return lambda facts: (
-                [f"fields {', '.join(t for t in types if t in facts.field_types)}"]
+                [Reason("if_fields", {"fields": [t for t in types if t in facts.field_types]})]
                 if facts.field_types.intersection(types)
                 else None
             )
-        return lambda facts: [f"fields {', '.join(types)}"] if facts.field_types.issuperset(types) else None
+        return lambda facts: (
+            [Reason("if_fields", {"fields": list(types)})] if facts.field_types.issuperset(types) else None
+        )
     if key in ("metadata", "predicted"):
         if not isinstance(value, Mapping) or not value:
             raise RuleError(
@@ -658,13 +676,13 @@ def _one_condition(key: str, value: Any, at: str, lists: Mapping[str, tuple[str,
             _unknown(value, HEADS, at)
         tests = {str(k): _metadata_test(v, f"{at}.{k}") for k, v in value.items()}
 
-        def facts_match(facts: Facts) -> list[str] | None:
+        def facts_match(facts: Facts) -> list[Reason] | None:
             source = facts.metadata if key == "metadata" else facts.predicted
             notes = []
             for name, test in tests.items():
                 if name not in source or not test(source[name]):
                     return None
-                notes.append(f"{name} {source[name]}")
+                notes.append(Reason("if_value", {"name": name, "value": _json_value(source[name])}))
             return notes
 
         return facts_match

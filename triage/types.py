@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from triage.reasons import Reason
+
 LANGUAGES = ("zh", "en", "mixed", "other")
 
 
@@ -59,6 +61,10 @@ class Completeness:
     missing: tuple[str, ...] = ()
     present: tuple[str, ...] = ()
     question: str | None = None  # ready-to-send question in the ticket's language
+    # The same question in each language the templates are written in ("zh", "en"), for the agent.
+    questions: Mapping[str, str] = field(default_factory=dict)
+    # How each requirement named in missing / present reads, per language: {"zh": {name: text}, ...}.
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -89,10 +95,11 @@ class Prediction:
     confidence: float
     alternatives: tuple[Alternative, ...] = ()
     abstained: bool = False
-    reason: str = ""
+    reason: str = ""  # the reasons in English, one line (english(reasons))
     phrases: tuple[str, ...] = ()  # words that pushed the prediction most
     examples: tuple[str, ...] = ()  # ids of the nearest labelled training tickets
     rules: tuple[str, ...] = ()  # names of business rules that changed or boosted it
+    reasons: tuple[Reason, ...] = ()  # the same explanation as codes + params, for any language
 
 
 @dataclass(frozen=True)

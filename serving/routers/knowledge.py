@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -268,7 +269,11 @@ for _collection in (CASES, ARTICLES):
 
 @router.post("/v1/duplicates", response_model=DuplicatesOut)
 def duplicates(query: DuplicatesIn, caller: TriageCaller, svc: ServiceDep) -> DuplicatesOut:
-    """Open cases the ticket likely repeats: hybrid score at or above the threshold fitted for its language."""
+    """Open cases the ticket likely repeats: hybrid score at or above the threshold fitted for its language.
+
+    Each match is recorded once per ticket (its id, else a digest of its text) for the dashboard's
+    duplicates figure (`GET /v1/stats/duplicates`).
+    """
     query = bind_tenant(query, caller)
     ticket = query.to_ticket()
     fitted = duplicate_threshold(ticket.text)
@@ -282,6 +287,9 @@ def duplicates(query: DuplicatesIn, caller: TriageCaller, svc: ServiceDep) -> Du
         threshold=query.threshold,  # None: find_duplicates uses the fitted one
         exclude_ids=[ticket.id] if ticket.id else [],
     )
+    if hits and svc.ledger is not None:  # the dashboard's "duplicates of open incidents"
+        key = ticket.id or "text:" + hashlib.sha256(ticket.text.encode("utf-8")).hexdigest()[:32]
+        svc.ledger.add_duplicates(ticket.tenant, key, [(h.document.doc_id, h.score) for h in hits])
     return DuplicatesOut.of(hits, fitted, query.threshold)
 
 

@@ -123,6 +123,11 @@ _figure(
     "handling", stats.handling_accuracy, "Closed tickets: predicted vs real handling hours per department."
 )
 _figure("suggestions", stats.suggestions, "Suggested cases and articles judged helpful / not helpful.")
+_figure(
+    "duplicates",
+    stats.duplicates,
+    "Open cases that tickets in the period repeat (found by POST /v1/duplicates), most repeated first.",
+)
 
 
 @router.get("/v1/stats/volume", response_model=StatsOut, responses=_CSV)

@@ -1,4 +1,4 @@
-// Shared by the dashboard and the model page: the message catalogue (static/i18n/<lang>.json), the
+// Shared by the console, the dashboard and the model page: the message catalogue (static/i18n/<lang>.json), the
 // language switch (browser language by default, remembered), formatting as a person reads it, API
 // calls, and the table view + CSV export every chart has.
 "use strict";
@@ -42,6 +42,7 @@ function applyMessages(root) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   const title = document.querySelector("meta[name=i18n-title]");
   if (title) document.title = t(title.content);
 }
@@ -205,6 +206,7 @@ function setupLanguageSwitch(onChange) {
   const select = document.getElementById("lang");
   select.value = I18N.lang;
   select.addEventListener("change", async () => {
+    localStorage.setItem(LANG_KEY, select.value); // remembered at once, even if the page is left mid-load
     await loadLanguage(select.value);
     onChange();
   });

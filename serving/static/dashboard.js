@@ -162,6 +162,15 @@ async function refresh() {
         options: { indexAxis: "y" } });
       renderTable(section.querySelector(".table-wrap"), "suggestions.title", data.columns, data.rows);
     }),
+    figure("duplicates", "duplicates.title", "/v1/stats/duplicates", {}, (section, data) => {
+      const top = data.rows.slice(0, 10);
+      draw("duplicates", { type: "bar", data: { labels: top.map((r) => r[0]),
+        datasets: [{ label: t("col.tickets"), data: top.map((r) => r[4]), backgroundColor: PALETTE[6] }] },
+        options: { indexAxis: "y", plugins: { legend: { display: false } } } });
+      renderTable(section.querySelector(".table-wrap"), "duplicates.title", data.columns, data.rows,
+        Object.assign(timeFormat(), { department: (v) => label("department", v), best_score: fmtPercent,
+          first_seen: fmtTime, last_seen: fmtTime, status: (v) => label("status", String(v).toLowerCase()) }));
+    }),
     spikes(),
     drift(),
   ];

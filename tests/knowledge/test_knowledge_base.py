@@ -324,3 +324,26 @@ def test_hybrid_config_weights_fall_back_by_kind() -> None:
     assert config.weight("zh", "hashing:64") == 1.0
     assert config.language_of("sentence-transformers:minilm") == "en"
     assert config.language_of("use-m3") is None
+
+
+def test_index_grown_past_the_exact_limit_is_snapshotted_as_hnsw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection that crosses ``EXACT_LIMIT`` is rebuilt as HNSW once and saved so, not rebuilt on every start."""
+    import knowledge.index as index_module
+
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 40)
+    kb = _kb(tmp_path)
+    kb.add([_doc(f"d{i}", f"ticket {i} about printer {i % 7} on floor {i % 3}") for i in range(30)])
+    kb.add([_doc(f"e{i}", f"ticket {i} about vpn error {i % 5}") for i in range(30)])
+    assert kb._shard("default").dense["hashing:128"].kind == "hnsw"
+    kb.flush()
+    kb.store.close()
+    restored = IndexSnapshots(tmp_path / "index").load(
+        "default", "dense-hashing:128", {"encoder": "hashing:128", "dim": 128}
+    )
+    assert restored is not None
+    assert VectorIndex.from_bytes(restored[0]).kind == "hnsw"
+    again = _kb(tmp_path)
+    assert _search(again, "vpn error 3", tenant="default", k=1) == ["e3"]
+    assert again._shard("default").dense["hashing:128"].kind == "hnsw"

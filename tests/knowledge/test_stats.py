@@ -140,10 +140,100 @@ def test_verdict_aggregates_are_rebuilt_for_a_database_from_before_them(tmp_path
     before = [f(ledger, "acme", period).rows for f in figures]
     assert before[0][0][1] == "v7" and before[3] == [("C-1", 0, 1)]
     with ledger._lock:
-        for table in ("verdict_hours", "handoff_hours", "suggestion_hours"):
+        for table in ("verdict_hours", "handoff_hours", "handoff_days", "suggestion_hours"):
             ledger.conn.execute(f"DELETE FROM {table}")
     ledger.close()
     again = Ledger(tmp_path / "db.sqlite")
     again.open()
     assert [f(again, "acme", period).rows for f in figures] == before
     again.close()
+
+
+def test_period_day_split_reads_whole_days_and_ragged_hours() -> None:
+    period = Period.of(
+        "custom",
+        NOW,
+        since=datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
+        until=datetime(2026, 3, 4, 5, 10, tzinfo=UTC),
+    )
+    assert period.day_split() == (
+        ("2026-03-01T09", "2026-03-02T00"),
+        ("2026-03-02", "2026-03-04"),
+        ("2026-03-04T00", "2026-03-04T06"),
+    )
+    midnight = Period.of(
+        "custom", NOW, since=datetime(2026, 3, 1, tzinfo=UTC), until=datetime(2026, 3, 3, tzinfo=UTC)
+    )
+    assert midnight.day_split() == (
+        ("2026-03-01T00", "2026-03-01T00"),
+        ("2026-03-01", "2026-03-03"),
+        ("2026-03-03T00", "2026-03-03T00"),
+    )
+    within = Period.of(
+        "custom", NOW, since=datetime(2026, 3, 1, 2, tzinfo=UTC), until=datetime(2026, 3, 1, 8, tzinfo=UTC)
+    )
+    assert within.day_split() == (("2026-03-01T02", "2026-03-01T08"), ("", ""), ("", ""))
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        (datetime(2026, 3, 1, 9, 30, tzinfo=UTC), datetime(2026, 3, 4, 5, 10, tzinfo=UTC)),
+        (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC)),
+        (datetime(2026, 3, 2, 22, tzinfo=UTC), datetime(2026, 3, 3, 1, tzinfo=UTC)),
+    ],
+)
+def test_handoffs_over_days_count_what_the_hours_hold(
+    tmp_path: Path, since: datetime, until: datetime
+) -> None:
+    ledger = Ledger(tmp_path / "db.sqlite")
+    ledger.open()
+    start = datetime(2026, 2, 28, tzinfo=UTC)
+    for i in range(0, 6 * 24, 5):  # every 5 hours over six days, two directions
+        at = start + timedelta(hours=i, minutes=17)
+        a, b = ("IT", "HR") if i % 2 else ("HR", "Legal")
+        ledger.add_reassignment("acme", f"t{i}", a, b, at, "zendesk")
+    period = Period.of("custom", NOW, since=since, until=until)
+    low, high = period.hours()
+    _, expected = ledger.query(
+        "SELECT from_department, to_department, source, count(*) FROM reassignments WHERE tenant='acme'"
+        " AND substr(at, 1, 13)>=? AND substr(at, 1, 13)<? GROUP BY 1, 2, 3",
+        [low, high],
+    )
+    got = stats.handoffs(ledger, "acme", period).rows
+    assert sorted(got) == sorted(expected) and expected
+    ledger.close()
+
+
+def test_duplicates_lists_open_cases_tickets_repeat(tmp_path: Path) -> None:
+    import numpy as np
+
+    from knowledge.store import Document, DocumentStore
+
+    path = tmp_path / "db.sqlite"
+    store = DocumentStore(path)
+    store.open()
+    cases = [
+        Document("INC-1", tenant="acme", title="VPN down", department="IT", status="open"),
+        Document("INC-2", tenant="acme", title="Printer jam", department="Facilities", status="Pending"),
+        Document("INC-3", tenant="acme", title="Old outage", department="IT", status="resolved"),
+    ]
+    store.upsert(cases, np.ones((3, 4), dtype=np.float32), "hash")
+    ledger = Ledger(path)
+    ledger.open()
+    assert ledger.add_duplicates("acme", "T-1", [("INC-1", 0.8), ("INC-2", 0.6)]) == 2
+    assert ledger.add_duplicates("acme", "T-1", [("INC-1", 0.9)]) == 0  # the same ticket checked again
+    assert ledger.add_duplicates("acme", "T-2", [("INC-1", 0.7), ("INC-3", 0.9)]) == 2
+    assert ledger.add_duplicates("other", "T-9", [("INC-1", 0.99)]) == 1  # another tenant's case space
+    with pytest.raises(ValueError, match="ticket key is empty"):
+        ledger.add_duplicates("acme", " ", [("INC-1", 0.5)])
+    table = stats.duplicates(ledger, "acme", Period.of("today", datetime.now(UTC) + timedelta(minutes=1)))
+    assert table.columns[:6] == ("case_id", "title", "department", "status", "tickets", "best_score")
+    assert [r[:6] for r in table.rows] == [
+        ("INC-1", "VPN down", "IT", "open", 2, 0.8),
+        ("INC-2", "Printer jam", "Facilities", "Pending", 1, 0.6),
+    ]  # INC-3 is resolved: no longer an open incident; the other tenant's INC-1 is not joined
+    earlier = Period.of("custom", NOW, since=NOW - timedelta(days=3), until=NOW - timedelta(days=2))
+    assert stats.duplicates(ledger, "acme", earlier).rows == []
+    ledger.close()
+    store.close()

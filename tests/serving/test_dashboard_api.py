@@ -121,6 +121,36 @@ def test_stats_csv_export_is_the_same_table(dash: TestClient, triaged: list[dict
     assert rows[0] == ["bucket", "key", "tickets"] and sum(int(r[2]) for r in rows[1:]) == len(TICKETS)
 
 
+def test_stats_duplicates_lists_the_open_case_a_ticket_repeats(dash: TestClient) -> None:
+    client = dash
+    case = {
+        "id": "DUP-OPEN-1",
+        "title": "Shared drive S: not mapping",
+        "body": "Since the update the shared drive S: does not map on any laptop in building 4, error 0x80070035.",
+        "status": "open",
+        "department": "IT",
+    }
+    solved = case | {"id": "DUP-SOLVED-1", "status": "resolved"}
+    stored = client.post("/v1/cases", json={"cases": [case, solved]})
+    assert stored.status_code == 201, stored.text
+    ticket = {"tenant": TENANT, "id": "D-9", "title": case["title"], "body": case["body"]}
+    for _ in range(2):  # the same ticket checked twice counts once
+        found = client.post("/v1/duplicates", json=ticket)
+        assert found.status_code == 200, found.text
+        assert [d["id"] for d in found.json()["duplicates"]] == ["DUP-OPEN-1"]
+    rows = _stats(client, "duplicates")["rows"]
+    assert [r[:5] for r in rows] == [["DUP-OPEN-1", case["title"], "IT", "open", 1]]
+    assert rows[0][5] >= found.json()["threshold"]
+    exported = client.get(
+        "/v1/stats/duplicates", params={"tenant": TENANT, "range": "today", "format": "csv"}
+    )
+    table = list(csv.reader(io.StringIO(exported.text)))
+    assert (
+        table[0][:5] == ["case_id", "title", "department", "status", "tickets"]
+        and table[1][0] == "DUP-OPEN-1"
+    )
+
+
 def test_stats_sla_risk_lists_open_tickets_with_their_risk(dash: TestClient, triaged: list[dict]) -> None:
     client = dash
     everything = client.get("/v1/stats/sla-risk", params={"tenant": TENANT, "threshold": 0}).json()

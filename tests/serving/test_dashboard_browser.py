@@ -111,7 +111,7 @@ def _open(tabs: list[Tab], browser: Any, base: str, path: str, lang: str, viewpo
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 @pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("path", ["/dashboard", "/models"])
+@pytest.mark.parametrize("path", ["/", "/dashboard", "/models"])
 def test_page_speaks_the_browsers_language_and_passes_axe(
     browser: Any, live_server: str, tabs: list[Tab], screenshots: Path, path: str, lang: str, viewport: str
 ) -> None:
@@ -120,7 +120,7 @@ def test_page_speaks_the_browsers_language_and_passes_axe(
     messages = json.loads((CATALOGUE / f"{lang}.json").read_text(encoding="utf-8"))
     tab = _open(tabs, browser, live_server, path, lang, viewport)
     page = tab.page
-    title_key = "dashboard.title" if path == "/dashboard" else "models.title"
+    title_key = {"/": "console.title", "/dashboard": "dashboard.title", "/models": "models.title"}[path]
     expect(page.locator("h1")).to_have_text(messages[title_key])
     assert page.evaluate("document.documentElement.lang").startswith(lang)
     assert page.title() == messages[title_key]
@@ -130,7 +130,8 @@ def test_page_speaks_the_browsers_language_and_passes_axe(
         s for s in shown if s[1] != messages[s[0]]
     ][:5]
     violations = tab.axe()
-    page.screenshot(path=str(screenshots / f"{path.strip('/')}-{lang}-{viewport}.png"), full_page=True)
+    name = path.strip("/") or "console"
+    page.screenshot(path=str(screenshots / f"{name}-{lang}-{viewport}.png"), full_page=True)
     assert not violations, violations
     assert tab.errors == [] and tab.foreign() == [], (tab.errors, tab.foreign())
 
@@ -139,12 +140,88 @@ def test_language_switch_is_remembered(browser: Any, live_server: str, tabs: lis
     from playwright.sync_api import expect
 
     zh = json.loads((CATALOGUE / "zh.json").read_text(encoding="utf-8"))
-    tab = _open(tabs, browser, live_server, "/dashboard", "en", "desktop")
+    tab = _open(tabs, browser, live_server, "/", "en", "desktop")
     tab.page.select_option("#lang", "zh")
-    expect(tab.page.locator("h1")).to_have_text(zh["dashboard.title"])
-    tab.page.goto(tab.base_url + "/models")
+    expect(tab.page.locator("h1")).to_have_text(zh["console.title"])
+    expect(tab.page.get_by_test_id("triage")).to_have_text(zh["console.triage"])
+    for path, key in (("/dashboard", "dashboard.title"), ("/models", "models.title"), ("/", "console.title")):
+        tab.page.goto(tab.base_url + path)
+        tab.page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT_MS)
+        expect(tab.page.locator("h1")).to_have_text(zh[key])
+        assert tab.page.locator("#lang").input_value() == "zh"
+    tab.page.select_option("#lang", "en")
+    expect(tab.page.locator("h1")).to_have_text("Ticket triage console")
+    tab.page.reload()
     tab.page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT_MS)
-    expect(tab.page.locator("h1")).to_have_text(zh["models.title"])
+    expect(tab.page.get_by_test_id("triage")).to_have_text("Triage")
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_console_result_speaks_the_chosen_language_and_passes_axe(
+    browser: Any,
+    live_server: str,
+    live_headers: dict[str, str],
+    tabs: list[Tab],
+    screenshots: Path,
+    lang: str,
+    viewport: str,
+) -> None:
+    """Triage the Chinese example (which repeats an open case stored here): every label and the server's
+    reasons in the page's language, axe clean on the result; then the dashboard lists the open duplicate."""
+    from playwright.sync_api import expect
+
+    messages = json.loads((CATALOGUE / f"{lang}.json").read_text(encoding="utf-8"))
+    tab = _open(tabs, browser, live_server, "/", lang, viewport)
+    page = tab.page
+    page.get_by_test_id("example-zh").click()
+    case_id = f"I15-OPEN-{lang}-{viewport}"
+    open_case = {
+        "id": case_id,
+        "title": page.locator("#title").input_value(),
+        "body": page.locator("#body").input_value(),
+        "status": "open",
+        "department": "IT",
+    }
+    stored = httpx.post(
+        f"{live_server}/v1/cases", json={"cases": [open_case]}, headers=live_headers, timeout=60
+    )
+    assert stored.status_code == 201, stored.text
+    try:
+        with page.expect_response(
+            lambda r: urlsplit(r.url).path == "/v1/triage", timeout=TRIAGE_TIMEOUT_MS
+        ) as info:
+            page.get_by_test_id("triage").click()
+        answer = info.value.json()
+        result = page.get_by_test_id("result")
+        expect(result).to_have_attribute("data-duplicates", "found", timeout=TRIAGE_TIMEOUT_MS)
+        expect(page.get_by_test_id("duplicates")).to_contain_text(case_id)
+        reason = page.get_by_test_id("department-reason").inner_text()
+        department = answer["department"]
+        assert department["reasons"], "the server sent no structured reasons"
+        head = messages["head.department"]
+        shown_label = messages.get(f"label.department.{department['value']}", department["value"])
+        assert head in reason and shown_label in reason, reason
+        if lang == "zh":
+            assert "置信度" in reason or "需人工确认" in reason, reason
+            assert department["reason"] not in reason and "confidence" not in reason, reason
+        else:
+            assert "confidence" in reason, reason
+        expect(page.get_by_test_id("department-card").locator("h3")).to_have_text(head)
+        expect(page.get_by_test_id("similar")).to_contain_text(messages["console.similar"])
+        violations = tab.axe()
+        page.screenshot(path=str(screenshots / f"console-result-{lang}-{viewport}.png"), full_page=True)
+        assert not violations, violations
+
+        board = _open(tabs, browser, live_server, "/dashboard", lang, viewport)
+        figure = board.page.locator("#duplicates")
+        expect(figure.locator("h2")).to_have_text(messages["duplicates.title"])
+        expect(figure.locator(".table-wrap")).to_contain_text(case_id)
+        expect(figure.locator(".table-wrap")).to_contain_text(messages["label.status.open"])
+        assert tab.errors == [] and board.errors == [], (tab.errors, board.errors)
+        assert tab.foreign() == [] and board.foreign() == []
+    finally:
+        httpx.delete(f"{live_server}/v1/cases/{case_id}", headers=live_headers, timeout=60)
 
 
 def test_dashboard_keeps_within_the_services_bound_and_retries_a_shed_panel(
@@ -209,6 +286,46 @@ def test_dashboard_keyboard_only_reaches_filters_and_exports(
         assert target in reached, f"Tab never reaches {target}: {reached}"
 
 
+def test_console_keyboard_only_switches_language_triages_and_accepts(
+    browser: Any, live_server: str, tabs: list[Tab]
+) -> None:
+    from playwright.sync_api import expect
+
+    zh = json.loads((CATALOGUE / "zh.json").read_text(encoding="utf-8"))
+    tab = _open(tabs, browser, live_server, "/", "en", "desktop")
+    page = tab.page
+
+    def focused() -> str:
+        return str(
+            page.evaluate(
+                "() => { const e = document.activeElement; return e.dataset.testid || e.id || e.tagName; }"
+            )
+        )
+
+    def tab_to(target: str, limit: int = 40) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if focused() == target:
+                return
+        raise AssertionError(f"Tab never reaches {target}")
+
+    tab_to("lang")
+    page.keyboard.press("ArrowDown")  # a focused <select> changes with the arrow keys
+    expect(page.locator("h1")).to_have_text(zh["console.title"])
+    tab_to("example-en")
+    page.keyboard.press("Enter")
+    assert focused() == "body"
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/v1/triage", timeout=TRIAGE_TIMEOUT_MS):
+        page.keyboard.press("Control+Enter")
+    expect(page.get_by_test_id("result")).to_have_attribute("data-state", "done", timeout=TRIAGE_TIMEOUT_MS)
+    assert focused() == "result", "the result does not take the focus"
+    tab_to("department-accept")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("department-verdict")).to_have_attribute("data-state", "accepted")
+    expect(page.get_by_test_id("department-verdict")).to_have_text(zh["console.acceptedLabel"])
+    assert tab.errors == [], tab.errors
+
+
 def test_console_end_to_end_correction_and_not_helpful_show_on_the_dashboard(
     browser: Any, live_server: str, live_headers: dict[str, str], tabs: list[Tab], screenshots: Path
 ) -> None:
@@ -222,8 +339,10 @@ def test_console_end_to_end_correction_and_not_helpful_show_on_the_dashboard(
     expect(page.get_by_test_id("result")).to_have_attribute("data-state", "done", timeout=TRIAGE_TIMEOUT_MS)
     # On a phone the result scrolls into view.
     assert page.evaluate("() => document.getElementById('result').getBoundingClientRect().top") < 844
-    predicted = page.get_by_test_id("department-value").inner_text().strip()
-    top3 = page.get_by_test_id("department-card").locator(".alt-value").all_inner_texts()
+    predicted = page.get_by_test_id("department-value").get_attribute("data-value")
+    top3 = page.eval_on_selector_all(
+        "[data-testid=department-card] .alt-value", "els => els.map(e => e.dataset.value)"
+    )
     labels = httpx.get(f"{live_server}/v1/labels", headers=live_headers, timeout=60).json()["labels"][
         "department"
     ]

@@ -85,6 +85,20 @@ def test_completeness_checker_reports_missing_fields_and_question(
     assert result.complete is (not missing)
 
 
+def test_completeness_gives_the_question_and_requirement_names_in_both_languages(
+    checker: CompletenessChecker,
+) -> None:
+    result = checker.check("Finance", _fields("amount"), "en")
+    assert result.question == result.questions["en"]
+    assert result.questions == {
+        "zh": "为尽快处理，请补充：发票号。",
+        "en": "To help us resolve this quickly, please provide: the invoice number.",
+    }
+    assert result.labels["zh"]["invoice_number"] == "发票号" and result.labels["en"]["amount"] == "the amount"
+    assert set(result.labels["en"]) == {*result.missing, *result.present}
+    assert checker.check("Finance", _fields("invoice_number", "amount"), "zh").questions == {}
+
+
 def test_completeness_checker_lists_present_required_and_optional(checker: CompletenessChecker) -> None:
     result = checker.check("IT", _fields("hostname", "version", "email"), "en")
     assert result.present == ("host_or_asset", "version", "contact")

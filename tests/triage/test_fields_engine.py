@@ -22,6 +22,10 @@ def _all_patterns() -> list[tuple[str, Rx]]:
                 found.append((f"{module.__name__}.{name}", value.rx))
             elif isinstance(value, tuple):
                 found += [(f"{module.__name__}.{name}", r.rx) for r in value if isinstance(r, table.Rule)]
+            elif isinstance(value, dict):  # the table's named patterns
+                found += [
+                    (f"{module.__name__}.{name}[{k!r}]", v) for k, v in value.items() if isinstance(v, Rx)
+                ]
     return found
 
 
@@ -39,7 +43,7 @@ def test_every_field_pattern_runs_on_re2() -> None:
         (r"\d{3}", "[A-Za-z]", r"\d", "a 12345 678"),
         (r"\d{3}", "[A-Za-z]", r"\d", "中x123 中4567 八890中 12"),  # offsets back from UTF-8 bytes
         (r"ORA-\d{3,6}", "[A-Za-z0-9]", "[A-Za-z0-9]", "ORA-00600 xORA-123 ORA-1234567 ORA-01555."),
-        (r"\d{2}", r"\.", "", "1.23 45 6.78 x.9"),
+        (r"\d{2}", r"[.]", "", "1.23 45 6.78 x.9"),
     ],
 )
 def test_rx_boundaries_agree_with_look_around(pattern: str, before: str, after: str, text: str) -> None:
@@ -49,6 +53,11 @@ def test_rx_boundaries_agree_with_look_around(pattern: str, before: str, after: 
     lookahead = f"(?!{after})" if after else ""
     expected = [m.span() for m in re.finditer(f"{lookbehind}(?:{pattern}){lookahead}", text)]
     assert [h.span() for h in Rx(pattern, before=before, after=after).finditer(text)] == expected
+
+
+def test_rx_before_must_be_one_character_class() -> None:
+    with pytest.raises(ValueError, match=r"before='\\\\d' must be one character class"):
+        Rx(r"\d{2}", before=r"\d", name="two digits")
 
 
 def test_rx_named_groups_are_addressable_by_name() -> None:

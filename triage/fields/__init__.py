@@ -23,7 +23,7 @@ from __future__ import annotations
 from triage.fields.dates import UNRESOLVED_PREFIX
 from triage.fields.engine import CUSTOMISABLE_TYPES, FIELD_TYPES
 from triage.fields.extractor import FieldExtractor
-from triage.fields.lexicon import LEXICON_PATH, SPACY_MODEL, Lexicon
+from triage.fields.lexicon import LEXICON_PATH, SPACY_MODEL
 from triage.fields.lexicon import load_lexicon as _load_lexicon
 from triage.fields.redact import PII_PLACEHOLDERS, redact
 
@@ -35,7 +35,6 @@ __all__ = [
     "SPACY_MODEL",
     "UNRESOLVED_PREFIX",
     "FieldExtractor",
-    "Lexicon",
     "_load_lexicon",
     "redact",
 ]

@@ -13,42 +13,28 @@ stay in the span but not in the value (their offset depends on daylight saving).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
 
-from triage.fields.engine import Candidate, Hit, Rx
-from triage.fields.numbers import CN_NUM_CHARS, number
+from triage.fields.engine import TABLE_PATH, Candidate, Hit, Rx, read_resource
+from triage.fields.numbers import number
+from triage.fields.table import followed_by_letter, named_patterns
 
 #: Marks a relative date or time that had no ``reference_time`` to resolve against.
 UNRESOLVED_PREFIX = "unresolved:"
 
-_EN_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
-    )
-}
-# Any case ("oct 31", "OCT 31"), except that the verb "may" is no month.
-_MONTH_RE = (
-    r"(?P<mon>(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)|May|MAY)"
-)
-_EN_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-_ZH_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
-_ZH_WEEKDAYS |= {str(i + 1): i for i in range(7)}
-_ZH_RELATIVE_DAYS = {
-    "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "昨晚": -1, "昨早": -1, "今天": 0, "今日": 0,
-    "今早": 0, "今晚": 0, "明天": 1, "明日": 1, "明早": 1, "明晚": 1, "后天": 2, "大后天": 3,
-}  # fmt: skip
-_EN_RELATIVE_DAYS = {
-    "the day before yesterday": -2, "yesterday": -1, "today": 0, "tonight": 0, "this morning": 0,
-    "this afternoon": 0, "this evening": 0, "tomorrow": 1, "the day after tomorrow": 2,
-}  # fmt: skip
+_WORDS = read_resource(TABLE_PATH)["date_words"]
+_EN_MONTHS = {m: i for i, m in enumerate(_WORDS["en_months"].split(), start=1)}
+_EN_WEEKDAYS = {d: i for i, d in enumerate(_WORDS["en_weekdays"].split())}
+_ZH_WEEKDAYS = {"天": 6} | {d: i for i, d in enumerate("一二三四五六日")} | {str(i + 1): i for i in range(7)}
+_ZH_RELATIVE_DAYS: Mapping[str, int] = _WORDS["zh_relative_days"]
+_EN_RELATIVE_DAYS: Mapping[str, int] = _WORDS["en_relative_days"]
+_WEEK_OFFSETS: Mapping[str, int] = _WORDS["week_offsets"]
 _EN_RELATIVE_NEEDLES = ("yesterday", "today", "tonight", "tomorrow", "this ")
 _EN_WEEK_NEEDLES = ("last ", "next ", "this ", "coming ", "past ")
-_LETTER = "[A-Za-z]"
-_CN_HOUR = "[零一二两三四五六七八九十]{1,3}"
+_ZH_EVENING = ("下午", "傍晚", "晚上", "晚间", "夜里", "夜间", "深夜", "午后")
+_UTC_NAMES = frozenset({"utc", "gmt", "z"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,140 +52,21 @@ class DateExpr:
     pm_hint: bool = False  # "昨晚", "tonight": a bare hour means the evening
 
 
-def _rx(pattern: str, **kwargs: Any) -> Rx:
-    return Rx(pattern, name=f"date pattern {pattern[:40]!r}", **kwargs)
+def _after_numeral(hit: Hit, text: str) -> bool:
+    """ "13点" is no hour inside "113点": the hour must not continue a number."""
+    return not (hit.start("h") > 0 and text[hit.start("h") - 1] in "0123456789零一二两三四五六七八九十")
 
 
-_ISO_DATE = _rx(
-    r"(?P<y>(?:19|20)\d{2})(?P<sep>[-/.])(?P<m>\d{1,2})(?P<sep2>[-/.])(?P<d>\d{1,2})",
-    before=r"[\d/.-]",
-    after=r"\d|\.\d",
-    check=lambda hit, text: hit.group("sep") == hit.group("sep2"),
+#: The table's ``date_patterns`` (``resources/field_table.yaml``), by name.
+_P = named_patterns(
+    "date_patterns",
+    {
+        "same_separators": lambda hit, text: not hit.has("sep2") or hit.group("sep2") == hit.group("sep"),
+        "month_ends_word": lambda hit, text: not followed_by_letter(text, hit.start("mend")),
+        "hour_not_after_numeral": _after_numeral,
+    },
 )
-_ISO_TIME_TAIL = _rx(
-    r"(?P<t>T|\s+)(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d{1,6})?)?(?P<tz>Z|[+-]\d{2}:?\d{2})?"
-)
-# 31.05.2017: day first, as everywhere dots separate a date's parts.
-_DOTTED_DMY = _rx(r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>(?:19|20)\d{2})", before=r"[\d.]", after=r"[\d.]")
-# "23日" with no month: a day of the current month, unless 日 starts another word (日志, 日内).
-_ZH_DAY_ONLY = _rx(
-    r"(?P<d>[12]?\d|3[01])\s?日",
-    before=r"[\d月年./-]",
-    after=r"[志期常本元语文记程均报内益后前以久夜间子常用]",
-)
-_ZH_DATE = _rx(
-    r"(?:(?P<y>\d{4}|\d{2})\s*年\s*)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
-    r"(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"
-)
-_ZH_YEAR_MONTH = _rx(
-    r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月", before=r"\d", after=r"\s*(?:\d|[一二三四五六七八九十])"
-)
-_NUMERIC_DMY = _rx(r"(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})", before=r"[\d/.-]", after=r"[\d/]")
-_NUMERIC_MD = _rx(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})", before=r"[A-Za-z0-9_/.:-]", after=r"[A-Za-z0-9_/]")
-_YEAR_TAIL = _rx(r",?\s+(?P<y>\d{4})", after=r"\d")
-_EN_MONTH_DAY = _rx(
-    rf"{_MONTH_RE}\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?",
-    before=_LETTER,
-    after=r"[\d:A-Za-z]",
-)
-_EN_DAY_MONTH = _rx(
-    rf"(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_RE}(?P<mend>)\.?",
-    before=r"[A-Za-z0-9_.]",
-    check=lambda hit, text: (
-        not (
-            hit.start("mend") < len(text)
-            and text[hit.start("mend")].isascii()
-            and text[hit.start("mend")].isalpha()
-        )
-    ),
-)
-_ZH_RELATIVE = _rx("|".join(sorted(_ZH_RELATIVE_DAYS, key=len, reverse=True)))
-_ZH_WEEK = _rx(
-    r"(?P<wk>上上|下下|上|下|本|这)?个?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])",
-    before=r"[每一二两三四五六七八九十\d]",
-    after=r"[一二三四五六七八九十\d次遍回趟个年月]",
-)
-_ZH_AGO = _rx(rf"(?P<n>\d+|[{CN_NUM_CHARS}半]+)\s*个?\s*(?P<unit>分钟|小时|钟头|天|周|星期|礼拜)(?:之|以)?前")
-_EN_RELATIVE = _rx(
-    r"(?P<rel>the day before yesterday|the day after tomorrow|yesterday|today|tonight|tomorrow|"
-    r"this (?:morning|afternoon|evening))",
-    before=_LETTER,
-    after=_LETTER,
-    ignore_case=True,
-)
-_EN_WEEKDAY = _rx(
-    r"(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
-    before=_LETTER,
-    after=_LETTER,
-    ignore_case=True,
-)
-_EN_WEEK = _rx(
-    r"(?P<wk>last|next|this|coming|past)\s+(?P<wd>mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday|s|r|rs)?",
-    before=_LETTER,
-    after=_LETTER,
-    ignore_case=True,
-)
-_EN_AGO = _rx(
-    r"(?P<n>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|couple of|half an)\s+"
-    r"(?P<unit>minutes?|mins?|hours?|hrs?|days?|weeks?)\s+ago",
-    before=r"[A-Za-z0-9]",
-    after=_LETTER,
-    ignore_case=True,
-)
-# Periods of the day that may stand before a Chinese hour.
-_ZH_PERIOD = r"(?P<period>凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|深夜)"
-_ZH_TIME = _rx(
-    r"\s*" + _ZH_PERIOD + r"?\s*"
-    rf"(?:(?P<h>\d{{1,2}}|{_CN_HOUR})\s*(?:(?P<dian>点钟?|时)|(?P<colon>[:：]))"
-    rf"(?:\s*(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>\d{{1,2}}|[零一二三四五六七八九十]{{1,3}})"
-    r"(?:\s*分|[:：](?P<s>\d{2}))?))?)?"
-)
-_EN_TIME = _rx(
-    r"(?:\s*,?\s*(?:in\s+the\s+)?(?P<period>morning|afternoon|evening|night))?"
-    r"(?:\s*,?\s*(?P<at>at|@|around|about)?\s*(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?(?::(?P<s>\d{2}))?"
-    r"(?:\s*(?P<ampm>[ap]\.m\.|[ap]m))?(?P<tend>))?",
-    ignore_case=True,
-)
-_ZH_EVENING = ("下午", "傍晚", "晚上", "晚间", "夜里", "夜间", "深夜", "午后")
-
-# A time of day on its own: "13:40", "10：25:07", "3.45 am et", "3pm", "下午3点20分".
-# A bare "+08:00" after a time is left out: "05:35-06:00" is a range more often than an offset.
-_TZ_NAMES = (
-    r"(?:utc|gmt)(?:[+-]\d{1,2}(?::?\d{2})?)?|z|et|est|edt|ct|cst|cdt|mt|mst|mdt|pt|pst|pdt|"
-    r"cet|cest|bst|ist|jst|sgt|hkt|aest"
-)
-_AMPM_AFTER = _rx(r"\s?(?P<ampm>[ap]\.m\.|[ap]m)", after=_LETTER, ignore_case=True)
-_TZ_AFTER = _rx(rf"\s?(?P<tz>{_TZ_NAMES})", after=r"[A-Za-z0-9:]", ignore_case=True)
-_UHR_AFTER = _rx(r"\s?(?:uhr|h)", after=_LETTER, ignore_case=True)
-_CLOCK = _rx(
-    r"(?P<h>[01]?\d|2[0-3])(?P<sep>[:：])(?P<mi>[0-5]\d)(?:(?P<sep2>[:：])(?P<s>[0-5]\d)(?:\.\d{1,6})?)?",
-    before=r"[A-Za-z0-9_.:：/]",
-    after=r"[\d:：]|\.\d",
-    check=lambda hit, text: not hit.has("sep2") or hit.group("sep2") == hit.group("sep"),
-)
-# "3.45 am", "at 11.50", "15.00 uhr": a dot makes a time only beside am/pm, "at" or "uhr".
-_DOT_CLOCK = _rx(r"(?P<h>[01]?\d|2[0-3])\.(?P<mi>[0-5]\d)", before=r"[A-Za-z0-9_.]", after=r"[\d.]\d")
-_AT_BEFORE = _rx(r"(?:^|[^A-Za-z])(?:at|around|about|um|ca\.?|@)\s*$", ignore_case=True)
-_DOT_TAIL = _rx(r"\s?(?:[ap]\.m\.|[ap]m|uhr)", after=_LETTER, ignore_case=True)
-_AMPM_CLOCK = _rx(
-    r"(?P<h>1[0-2]|0?[1-9])\s?(?P<ampm>[ap]\.m\.|[ap]m)",
-    before=r"[A-Za-z0-9_.:]",
-    after=_LETTER,
-    ignore_case=True,
-)
-# Chinese hour without a date: needs a period of the day or minutes ("3点" alone may count points).
-_ZH_CLOCK = _rx(
-    _ZH_PERIOD + rf"?\s?(?P<h>\d{{1,2}}|{_CN_HOUR})\s?(?:点钟?|时)"
-    r"(?:\s?(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>\d{1,2}|[零一二三四五六七八九十]{1,3})\s?分))?",
-    check=lambda hit, text: (
-        not (hit.start("h") > 0 and text[hit.start("h") - 1] in "0123456789零一二两三四五六七八九十")
-    ),
-)
-# Between a date and a time of day ("10/31 at 3pm", "3月24日，15:20", "3.45 am et on 10/31").
-_DATE_TIME_GAP = _rx(r"\s{0,3}(?:[,，]|on|at|@)?\s{0,3}", ignore_case=True)
-# Between the two ends of a range ("05:35-06:00", "14:00 to 15:30", "9:00至10:00").
-_RANGE_GAP = _rx(r"\s{0,2}(?:-|–|—|~|～|至|到|to|until|till)\s{0,2}", ignore_case=True)
-_UTC_NAMES = frozenset({"utc", "gmt", "z"})
+_P["zh_relative"] = Rx("|".join(sorted(_ZH_RELATIVE_DAYS, key=len, reverse=True)), name="zh relative day")
 
 
 class DateContext:
@@ -218,29 +85,31 @@ class DateContext:
         text, lowered, ref = self.text, self.lowered, self.ref
         if any(ch.isdigit() for ch in text):
             self._numeric_dates()
-        for hit in _EN_RELATIVE.finditer(text) if any(w in lowered for w in _EN_RELATIVE_NEEDLES) else ():
+        for hit in (
+            _P["en_relative"].finditer(text) if any(w in lowered for w in _EN_RELATIVE_NEEDLES) else ()
+        ):
             rel = hit.group("rel").lower()
             expr = DateExpr("days", offset=_EN_RELATIVE_DAYS[rel], pm_hint=rel in ("tonight", "this evening"))
             self._with_time(hit.start(), hit.end(), expr)
-        for hit in _EN_WEEK.finditer(text) if any(w in lowered for w in _EN_WEEK_NEEDLES) else ():
+        for hit in _P["en_week"].finditer(text) if any(w in lowered for w in _EN_WEEK_NEEDLES) else ():
             expr = _week_expr(hit.group("wk").lower(), _EN_WEEKDAYS[hit.group("wd")[:3].lower()], ref)
             self._with_time(hit.start(), hit.end(), expr)
-        for hit in _EN_WEEKDAY.finditer(text) if "day" in lowered else ():
+        for hit in _P["en_weekday"].finditer(text) if "day" in lowered else ():
             # A bare "Friday" is this week's, like a bare "周五"; "last Friday" above is longer and wins.
             expr = DateExpr("week", offset=0, weekday=_EN_WEEKDAYS[hit.group("wd")[:3].lower()])
             self._with_time(hit.start(), hit.end(), expr)
-        for hit in _EN_AGO.finditer(text) if "ago" in lowered else ():
+        for hit in _P["en_ago"].finditer(text) if "ago" in lowered else ():
             self._ago(hit)
         if self.has_han:
             self._chinese_dates()
 
     def _numeric_dates(self) -> None:
         text, lowered = self.text, self.lowered
-        for hit in _ISO_DATE.finditer(text):
+        for hit in _P["iso_date"].finditer(text):
             expr = _abs(int(hit.group("y")), int(hit.group("m")), int(hit.group("d")))
             if expr is None:
                 continue
-            tail = _ISO_TIME_TAIL.match_at(text, hit.end())
+            tail = _P["iso_time_tail"].match_at(text, hit.end())
             if tail is not None:
                 hms = (int(tail.group("h")), int(tail.group("mi")), int(tail.group("s") or 0))
                 tz, end = tail.get("tz"), tail.end()
@@ -254,58 +123,51 @@ class DateContext:
                     self.emit(hit.start(), end, expr, hms, tz)
             else:
                 self._with_time(hit.start(), hit.end(), expr)
-        for hit in _DOTTED_DMY.finditer(text) if "." in text else ():
-            expr = _abs(int(hit.group("y")), int(hit.group("m")), int(hit.group("d")))
-            if expr is not None:
-                self._with_time(hit.start(), hit.end(), expr)
+        for hit in _P["dotted_dmy"].finditer(text) if "." in text else ():
+            self._with_time(
+                hit.start(), hit.end(), _abs(int(hit.group("y")), int(hit.group("m")), int(hit.group("d")))
+            )
         if "/" in text:
-            for hit in _NUMERIC_DMY.finditer(text):
+            for hit in _P["numeric_dmy"].finditer(text):
                 a, b = int(hit.group("a")), int(hit.group("b"))
                 month, day = (b, a) if a > 12 else (a, b)
-                expr = _abs(int(hit.group("y")), month, day)
-                if expr is not None:
-                    self._with_time(hit.start(), hit.end(), expr)
-            for hit in _NUMERIC_MD.finditer(text):
+                self._with_time(hit.start(), hit.end(), _abs(int(hit.group("y")), month, day))
+            for hit in _P["numeric_md"].finditer(text):
                 if len(hit.group("m")) + len(hit.group("d")) < 3:
                     continue  # "1/2" is more likely a fraction than a date
-                expr = _abs(None, int(hit.group("m")), int(hit.group("d")))
-                if expr is not None:
-                    self._with_time(hit.start(), hit.end(), expr)
+                self._with_time(hit.start(), hit.end(), _abs(None, int(hit.group("m")), int(hit.group("d"))))
         if any(mon in lowered for mon in _EN_MONTHS):
-            for pattern in (_EN_MONTH_DAY, _EN_DAY_MONTH):
+            for pattern in (_P["en_month_day"], _P["en_day_month"]):
                 for hit in pattern.finditer(text):
-                    year_tail = _YEAR_TAIL.match_at(text, hit.end())
+                    year_tail = _P["year_tail"].match_at(text, hit.end())
                     year = int(year_tail.group("y")) if year_tail else None
                     expr = _abs(year, _EN_MONTHS[hit.group("mon")[:3].lower()], int(hit.group("d")))
-                    if expr is not None:
-                        self._with_time(hit.start(), year_tail.end() if year_tail else hit.end(), expr)
+                    self._with_time(hit.start(), year_tail.end() if year_tail else hit.end(), expr)
 
     def _chinese_dates(self) -> None:
         text = self.text
-        for hit in _ZH_DATE.finditer(text) if "月" in text else ():
+        for hit in _P["zh_date"].finditer(text) if "月" in text else ():
             month_number, day_number = number(hit.group("m")), number(hit.group("d"))
             year_text = hit.get("y")
             if month_number is None or day_number is None:
                 continue
             full_year = None if year_text is None else int(year_text) + (2000 if len(year_text) == 2 else 0)
-            expr = _abs(full_year, int(month_number), int(day_number))
-            if expr is not None:
-                self._with_time(hit.start(), hit.end(), expr)
-        for hit in _ZH_DAY_ONLY.finditer(text) if "日" in text else ():
+            self._with_time(hit.start(), hit.end(), _abs(full_year, int(month_number), int(day_number)))
+        for hit in _P["zh_day_only"].finditer(text) if "日" in text else ():
             self._with_time(hit.start(), hit.end(), DateExpr("dom", day=int(hit.group("d"))))
-        for hit in _ZH_YEAR_MONTH.finditer(text) if "年" in text else ():
+        for hit in _P["zh_year_month"].finditer(text) if "年" in text else ():
             if 1 <= int(hit.group("m")) <= 12:
                 value = f"{int(hit.group('y')):04d}-{int(hit.group('m')):02d}"
                 self.found.append(Candidate(hit.start(), hit.end(), "date", value))
-        for hit in _ZH_RELATIVE.finditer(text):
+        for hit in _P["zh_relative"].finditer(text):
             word = hit.group()
             expr = DateExpr("days", offset=_ZH_RELATIVE_DAYS[word], pm_hint=word.endswith("晚"))
             self._with_time(hit.start(), hit.end(), expr)
-        for hit in _ZH_WEEK.finditer(text) if any(w in text for w in ("周", "星期", "礼拜")) else ():
-            weeks = {"上上": -2, "上": -1, "下": 1, "下下": 2}.get(hit.get("wk") or "", 0)
+        for hit in _P["zh_week"].finditer(text) if any(w in text for w in ("周", "星期", "礼拜")) else ():
+            weeks = _WEEK_OFFSETS.get(hit.get("wk") or "", 0)
             expr = DateExpr("week", offset=weeks, weekday=_ZH_WEEKDAYS[hit.group("wd")])
             self._with_time(hit.start(), hit.end(), expr)
-        for hit in _ZH_AGO.finditer(text) if "前" in text else ():
+        for hit in _P["zh_ago"].finditer(text) if "前" in text else ():
             self._ago(hit)
 
     def _ago(self, hit: Hit) -> None:
@@ -330,18 +192,20 @@ class DateContext:
             value = (ref - delta).date().isoformat()
         self.found.append(Candidate(hit.start(), hit.end(), "datetime" if with_time else "date", value))
 
-    def _with_time(self, start: int, end: int, expr: DateExpr) -> None:
-        """Emit a date, extended to a datetime when a time of day follows it."""
+    def _with_time(self, start: int, end: int, expr: DateExpr | None) -> None:
+        """Emit a date (none for ``None``), extended to a datetime when a time of day follows it."""
+        if expr is None:
+            return
         text = self.text
         hms: tuple[int, int, int] | None = None
         time_end = end
-        zh = _ZH_TIME.match_at(text, end)
+        zh = _P["zh_time"].match_at(text, end)
         if zh is not None and (zh.has("period") or zh.has("h")):
             hms, time_end = _zh_time(zh, expr.pm_hint)
             if hms is None and zh.has("period"):
                 time_end = zh.end("period")
         else:
-            en = _EN_TIME.match_at(text, end)
+            en = _P["en_time"].match_at(text, end)
             if en is not None and (en.has("period") or en.has("h")):
                 hms = _en_time(en, text, expr.pm_hint)
                 if hms is not None:
@@ -352,10 +216,8 @@ class DateContext:
 
     def emit(
         self, start: int, end: int, expr: DateExpr, hms: tuple[int, int, int] | None, tz: str | None
-    ) -> Candidate:
-        candidate = _date_candidate(self.text, start, end, expr, hms, tz, self.ref)
-        self.found.append(candidate)
-        return candidate
+    ) -> None:
+        self.found.append(_date_candidate(self.text, start, end, expr, hms, tz, self.ref))
 
     # ------------------------------------------------------------------ times of day
 
@@ -363,43 +225,38 @@ class DateContext:
         """Times of day on their own ("13:40", "3.45 am et", "下午3点"); joined with dates later."""
         text, lowered = self.text, self.lowered
         if ":" in text or "：" in text:
-            for hit in _CLOCK.finditer(text):
+            for hit in _P["clock"].finditer(text):
                 end = hit.end()
-                ampm = _AMPM_AFTER.match_at(text, end)
+                ampm = _P["ampm_after"].match_at(text, end)
                 if ampm is not None:
                     end = ampm.end()
-                tz_hit = _TZ_AFTER.match_at(text, end)
-                if tz_hit is not None:
-                    end = tz_hit.end()
-                uhr = _UHR_AFTER.match_at(text, end)
+                end, tz = _zone_after(text, end)
+                uhr = _P["uhr_after"].match_at(text, end)
                 if uhr is not None:
                     end = uhr.end()
                 hour = _apply_ampm(int(hit.group("h")), ampm.group("ampm") if ampm else None)
                 if hour is not None:
                     hms = (hour, int(hit.group("mi")), int(hit.get("s") or 0))
-                    self._time(hit.start(), end, hms, tz_hit.group("tz") if tz_hit else None)
+                    self._time(hit.start(), end, hms, tz)
         if "." in text:
-            for hit in _DOT_CLOCK.finditer(text):
-                at = _AT_BEFORE.pattern.search(text[max(0, hit.start() - 12) : hit.start()])
-                tail = _DOT_TAIL.match_at(text, hit.end())
+            for hit in _P["dot_clock"].finditer(text):
+                at = _P["at_before"].pattern.search(text[max(0, hit.start() - 12) : hit.start()])
+                tail = _P["dot_tail"].match_at(text, hit.end())
                 if not (at or tail):
                     continue  # "11.50" alone is as likely a number as a time
                 marker = tail.group().strip().lower() if tail else ""
                 dot_hour = _apply_ampm(int(hit.group("h")), marker if marker != "uhr" else None)
                 if dot_hour is not None:
-                    end = tail.end() if tail else hit.end()
-                    after = _TZ_AFTER.match_at(text, end)
-                    end, tz = (after.end(), after.group("tz")) if after else (end, None)
+                    end, tz = _zone_after(text, tail.end() if tail else hit.end())
                     self._time(hit.start("h"), end, (dot_hour, int(hit.group("mi")), 0), tz)
         if "m" in lowered:
-            for hit in _AMPM_CLOCK.finditer(text):
+            for hit in _P["ampm_clock"].finditer(text):
                 pm_hour = _apply_ampm(int(hit.group("h")), hit.group("ampm"))
                 if pm_hour is not None:
-                    tz_hit = _TZ_AFTER.match_at(text, hit.end())
-                    end = tz_hit.end() if tz_hit else hit.end()
-                    self._time(hit.start(), end, (pm_hour, 0, 0), tz_hit.group("tz") if tz_hit else None)
+                    end, tz = _zone_after(text, hit.end())
+                    self._time(hit.start(), end, (pm_hour, 0, 0), tz)
         if self.has_han and ("点" in text or "时" in text):
-            for hit in _ZH_CLOCK.finditer(text):
+            for hit in _P["zh_clock"].finditer(text):
                 if not (hit.has("period") or hit.has("half") or hit.has("quarter") or hit.has("mi")):
                     continue
                 zh_hms, end = _zh_time(hit, pm_hint=False)
@@ -430,60 +287,30 @@ class DateContext:
         times = [c for c in found if c.detail is not None and c.detail[0] == "time"]
         if not times:
             return found
-        dates_by_end: dict[int, Candidate] = {}
-        dates_by_start: dict[int, Candidate] = {}
-        for c in found:
-            if c.detail is None or c.detail[0] != "date" or c.detail[2] is not None:
-                continue
-            if c.end not in dates_by_end or c.start < dates_by_end[c.end].start:
-                dates_by_end[c.end] = c
-            if c.start not in dates_by_start or c.end > dates_by_start[c.start].end:
-                dates_by_start[c.start] = c
+        plain_dates = [
+            c for c in found if c.detail is not None and c.detail[0] == "date" and c.detail[2] is None
+        ]
+        dates_by_end, dates_by_start = _by_end(plain_dates), _by_start(plain_dates)
         joined: list[Candidate] = []
+        gap = _P["date_time_gap"]
         for t in times:
             _, hms, tz = t.detail
-            date_first = next(
-                (
-                    dates_by_end[k]
-                    for k in range(t.start, max(-1, t.start - 8), -1)
-                    if k in dates_by_end and _DATE_TIME_GAP.fullmatch(text, k, t.start)
-                ),
-                None,
-            )
-            date_after = next(
-                (
-                    dates_by_start[k]
-                    for k in range(t.end, min(len(text), t.end + 8) + 1)
-                    if k in dates_by_start and _DATE_TIME_GAP.fullmatch(text, t.end, k)
-                ),
-                None,
-            )
-            if date_first is not None:
-                joined.append(
-                    _date_candidate(text, date_first.start, t.end, date_first.detail[1], hms, tz, self.ref)
-                )
-            elif date_after is not None:
-                joined.append(
-                    _date_candidate(text, t.start, date_after.end, date_after.detail[1], hms, tz, self.ref)
-                )
+            before = range(t.start, max(-1, t.start - 8), -1)
+            date_first = _first(dates_by_end, ((k, k, t.start) for k in before), text, gap)
+            after = range(t.end, min(len(text), t.end + 8) + 1)
+            date_after = _first(dates_by_start, ((k, t.end, k) for k in after), text, gap)
+            touching = date_first or date_after
+            if touching is not None:
+                start, end = (touching.start, t.end) if touching is date_first else (t.start, touching.end)
+                joined.append(_date_candidate(text, start, end, touching.detail[1], hms, tz, self.ref))
         # The second end of a range takes the first end's date.
-        with_time = [
+        ends = _by_end(
             c for c in (*found, *joined) if c.detail is not None and c.detail[0] == "date" and c.detail[2]
-        ]
-        ends: dict[int, Candidate] = {}
-        for c in with_time:
-            if c.end not in ends or c.start < ends[c.end].start:
-                ends[c.end] = c
+        )
         replaced: set[int] = set()
         for t in times:
-            first = next(
-                (
-                    ends[k]
-                    for k in range(t.start, max(-1, t.start - 8), -1)
-                    if k in ends and _RANGE_GAP.fullmatch(text, k, t.start)
-                ),
-                None,
-            )
+            before = range(t.start, max(-1, t.start - 8), -1)
+            first = _first(ends, ((k, k, t.start) for k in before), text, _P["range_gap"])
             if first is None:
                 continue
             _, hms, tz = t.detail
@@ -505,6 +332,37 @@ def extract_dates(text: str, lowered: str, has_han: bool, ref: datetime | None) 
 # --------------------------------------------------------------------------- helpers
 
 
+def _by_end(candidates: Iterable[Candidate]) -> dict[int, Candidate]:
+    """Candidates by where they end; of two ending at one place, the one starting first."""
+    found: dict[int, Candidate] = {}
+    for c in candidates:
+        if c.end not in found or c.start < found[c.end].start:
+            found[c.end] = c
+    return found
+
+
+def _by_start(candidates: Iterable[Candidate]) -> dict[int, Candidate]:
+    """Candidates by where they start; of two starting at one place, the one ending last."""
+    found: dict[int, Candidate] = {}
+    for c in candidates:
+        if c.start not in found or c.end > found[c.start].end:
+            found[c.start] = c
+    return found
+
+
+def _first(
+    by_pos: Mapping[int, Candidate], gaps: Iterable[tuple[int, int, int]], text: str, gap: Rx
+) -> Candidate | None:
+    """The candidate at the first position ``k`` of ``(k, lo, hi)`` whose ``text[lo:hi]`` is only ``gap``."""
+    return next((by_pos[k] for k, lo, hi in gaps if k in by_pos and gap.fullmatch(text, lo, hi)), None)
+
+
+def _zone_after(text: str, end: int) -> tuple[int, str | None]:
+    """A zone name right after ``end`` ("3pm UTC"): where it ends, and the name."""
+    hit = _P["tz_after"].match_at(text, end)
+    return (hit.end(), hit.group("tz")) if hit is not None else (end, None)
+
+
 def _abs(year: int | None, month: int, day: int) -> DateExpr | None:
     try:
         date(2000 if year is None else year, month, day)  # 2000 is a leap year: 2月29日 stays
@@ -519,7 +377,7 @@ def _valid_hms(hms: tuple[int, int, int]) -> bool:
 
 def _week_expr(word: str, weekday: int, ref: datetime | None) -> DateExpr:
     if word in ("last", "next", "this"):
-        return DateExpr("week", offset={"last": -1, "next": 1, "this": 0}[word], weekday=weekday)
+        return DateExpr("week", offset=_WEEK_OFFSETS[word], weekday=weekday)
     # "coming Friday" / "past Friday": the nearest one after / before the reference day.
     if ref is None:
         return DateExpr("week", offset=0, weekday=weekday)
@@ -632,37 +490,27 @@ def _resolve_day(expr: DateExpr, ref: datetime | None) -> date | None:
         return monday + timedelta(days=7 * expr.offset + expr.weekday)
     if expr.kind == "dom":  # the day of the previous, this or the next month nearest the reference
         first = today.replace(day=1)
-        months = (
+        starts = (
             (first - timedelta(days=1)).replace(day=1),
             first,
             (first + timedelta(days=31)).replace(day=1),
         )
-        days = []
-        for month_start in months:
-            try:
-                days.append(month_start.replace(day=expr.day))
-            except ValueError:
-                continue
-        return min(days, key=lambda d: abs((d - today).days)) if days else None
-    # A month and day without a year: the year that puts it nearest the reference.
-    options = []
-    for year in (today.year - 1, today.year, today.year + 1):
+        months = [(m.year, m.month) for m in starts]
+    else:  # a month and day without a year: the year that puts it nearest the reference
+        months = [(year, expr.month) for year in (today.year - 1, today.year, today.year + 1)]
+    days = []
+    for year, month in months:
         try:
-            options.append(date(year, expr.month, expr.day))
+            days.append(date(year, month, expr.day))
         except ValueError:
             continue
-    return min(options, key=lambda d: abs((d - today).days)) if options else None
+    return min(days, key=lambda d: abs((d - today).days)) if days else None
 
 
 def _tz_suffix(tz: str) -> str:
     """The ISO 8601 offset for a zone written as "Z", "+08:00" or "utc"; "" for named zones."""
     zone = _zone(tz)
-    if zone is None:
-        return ""
-    offset = zone.utcoffset(None)
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return "" if zone is None else datetime(2000, 1, 1, tzinfo=zone).isoformat()[19:]
 
 
 def _zone(tz: str) -> timezone | None:

@@ -1,99 +1,51 @@
 """The small engine under the field tables: linear-time patterns with boundary post-checks.
 
 Every pattern compiles through :mod:`triage.safe_regex` (RE2). RE2 has no look-around, so a
-table row states its word boundaries as data instead: ``before`` is a pattern that must not end
-right before the match, ``after`` one that must not start right after it. :func:`scan` checks
-them in Python on a few characters either side and, when a match fails, searches again from the
-next character, as a backtracking engine would try the next start.
+table row states its word boundaries as data instead: ``before`` is a character class that must
+not precede the match, ``after`` a pattern that must not start right after it. :class:`Rx` puts
+the first into the pattern, checks the second in Python on a few characters and, when a match
+fails, searches again from the next start, as a backtracking engine would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import functools
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
+
+import yaml
 
 from triage import safe_regex
 from triage.safe_regex import Pattern
 
-FIELD_TYPES: tuple[str, ...] = (
-    "person",
-    "organization",
-    "location",
-    "system",
-    "device",
-    "hostname",
-    "ipv4",
-    "ipv6",
-    "url",
-    "email",
-    "phone",
-    "order_number",
-    "ticket_number",
-    "invoice_number",
-    "contract_number",
-    "asset_number",
-    "po_number",
-    "expense_claim_number",
-    "employee_id",
-    "amount",
-    "date",
-    "datetime",
-    "duration",
-    "error_code",
-    "version",
-    "file_path",
-    "id_number",
-    "bank_card",
-)
+TABLE_PATH = Path(__file__).resolve().parent.parent / "resources" / "field_table.yaml"
 
+
+@functools.cache
+def read_resource(path: Path) -> Mapping[str, Any]:
+    """A YAML resource of this package (the field table, the lexicon), read once per process."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise RuntimeError(
+            f"field resource {path} could not be read ({e}); restore it from the package"
+        ) from e
+    if not isinstance(data, dict):
+        raise RuntimeError(f"field resource {path} is not a mapping; restore it from the package")
+    return data
+
+
+_TYPES: Mapping[str, int] = read_resource(TABLE_PATH)["types"]
+#: Every field type, in the table's order.
+FIELD_TYPES: tuple[str, ...] = tuple(_TYPES)
 #: Types a deployment may add patterns for (``FieldExtractor(patterns=...)``).
-CUSTOMISABLE_TYPES: tuple[str, ...] = (
-    "order_number",
-    "ticket_number",
-    "invoice_number",
-    "contract_number",
-    "asset_number",
-    "po_number",
-    "expense_claim_number",
-    "employee_id",
-    "error_code",
-    "system",
-    "hostname",
-)
-
+CUSTOMISABLE_TYPES: tuple[str, ...] = tuple(read_resource(TABLE_PATH)["customisable"].split())
 TIER_CUSTOM, TIER_RULE, TIER_MODEL = 3, 2, 1
 # Tie-breaks between rule candidates of equal length: the more specific type wins.
-RANK: Mapping[str, int] = {
-    "id_number": 95,
-    "bank_card": 90,
-    "email": 88,
-    "url": 87,
-    "ipv6": 86,
-    "expense_claim_number": 84,
-    "po_number": 83,
-    "invoice_number": 82,
-    "contract_number": 82,
-    "asset_number": 82,
-    "employee_id": 82,
-    "ticket_number": 81,
-    "order_number": 80,
-    "version": 78,
-    "phone": 75,
-    "error_code": 72,
-    "ipv4": 70,
-    "datetime": 65,
-    "date": 64,
-    "amount": 62,
-    "duration": 60,
-    "file_path": 55,
-    "hostname": 50,
-    "device": 46,
-    "system": 45,
-    "location": 40,
-    "organization": 38,
-    "person": 36,
-}
+RANK: Mapping[str, int] = {t: int(rank) for t, rank in _TYPES.items()}
 
 _WINDOW = 24  # characters either side that a boundary check reads
 
@@ -153,6 +105,9 @@ class Hit:
         """Whether the pattern has a group of that name and it took part in the match."""
         return group in self._index and self._m.group(self._index[group]) is not None
 
+    def groupdict(self) -> dict[str, str | None]:
+        return {name: self.get(name) for name in self._index}
+
     def get(self, group: str) -> str | None:
         """The group's text, ``None`` when the pattern lacks it or it did not take part."""
         return self._m.group(self._index[group]) if group in self._index else None
@@ -164,19 +119,16 @@ _BODY = "zzbody"
 class Rx:
     """A compiled pattern plus the boundaries RE2 cannot express itself.
 
-    ``before``: a pattern that must not end right before the match ("[A-Za-z0-9]" for a word
-    start); ``after``: a pattern that must not start right after it. ``check`` sees each match
-    and may refuse it (what a look-ahead inside the pattern used to say).
-
-    A ``before`` that is one character class becomes part of the pattern: the match starts the
-    text or follows a character outside the class, so RE2 itself tries only word starts and a
-    refused match costs one more search from the next boundary, not one per character.
+    ``before``: one character class that must not precede the match ("[A-Za-z0-9]" for a word
+    start); it becomes part of the pattern (the match starts the text or follows a character
+    outside the class), so RE2 itself tries only word starts and a refused match costs one more
+    search from the next boundary. ``after``: a pattern that must not start right after the
+    match. ``check`` sees each match and may refuse it (what a look-ahead used to say).
     """
 
     __slots__ = (
         "_after",
         "_after_char",
-        "_before",
         "_body",
         "_restart",
         "check",
@@ -199,19 +151,15 @@ class Rx:
         flags = {"ignore_case": ignore_case, "multiline": multiline}
         # The pattern without its boundaries, flags inline: what a PatternSet prefilter looks for.
         self.source = ("(?i)" if ignore_case else "") + ("(?m)" if multiline else "") + pattern
-        self._before: Pattern | None = None
         self._restart: Pattern | None = None
-        self._body = 0
-        if _is_char_class(before):
+        if before and not _is_char_class(before):
+            raise ValueError(f"{name}: before={before!r} must be one character class such as [A-Za-z0-9]")
+        if before:
             negated = "[^" + before[1:]
             self.pattern = safe_regex.compile(f"(?:^|{negated})(?P<{_BODY}>{pattern})", name=name, **flags)
             self._restart = safe_regex.compile(f"{negated}(?P<{_BODY}>{pattern})", name=name, **flags)
         else:
             self.pattern = safe_regex.compile(pattern, name=name, **flags)
-            if before:
-                self._before = safe_regex.compile(
-                    f"(?:{before})$", ignore_case=ignore_case, name=name + " (before)"
-                )
         self.index: Mapping[str, int] = dict(self.pattern.groupindex)  # type: ignore[attr-defined]
         self._body = self.index.get(_BODY, 0)
         self._after = (
@@ -226,9 +174,7 @@ class Rx:
         self.check = check
 
     def accepts(self, text: str, hit: Hit) -> bool:
-        start, end = hit.span()
-        if self._before is not None and start and self._before.search(text[max(0, start - _WINDOW) : start]):
-            return False
+        end = hit.end()
         if self._after_char is not None:
             if end < len(text) and self._after_char(text[end]):
                 return False
@@ -257,28 +203,17 @@ class Rx:
         start would cost the whole text each time; the text is encoded once here and searched as
         bytes from each new start, as a backtracking engine would try the next start.
         """
-        if not safe_regex.uses_re2(self.pattern):  # a deployment's look-around pattern on ``re``
-            pos = refused + 1
-            while pos <= limit:
-                hit = next(
-                    (Hit(m, self.index, 0, self._body) for m in self.pattern.finditer(text, pos, limit)), None
-                )
-                if hit is None:
-                    return
-                if self.accepts(text, hit):
-                    yield hit
-                    pos = max(hit.end(), hit.start() + 1)
-                else:
-                    pos = hit.start() + 1
-            return
-        data = text.encode("utf-8")
-        offsets = _Offsets(text, data)
+        if safe_regex.uses_re2(self.pattern):
+            data: str | bytes = text.encode("utf-8")
+            offsets = _Offsets(text, data)
+        else:  # a deployment's look-around pattern on ``re``, which searches a ``str`` as it is
+            data, offsets = text, _Offsets(text, text)
         pattern = self._restart or self.pattern
         # The next match's boundary character may be the refused match's first one.
         pos = offsets.byte(refused if self._restart is not None else refused + 1)
         end = offsets.byte(limit)
         while pos <= end:
-            m = cast(Any, pattern).search(data, pos, end)  # RE2 searches bytes without re-encoding
+            m = cast(Any, pattern).search(data, pos, end)  # RE2 searches bytes without re-encoding them
             if m is None:
                 return
             hit = Hit(_CharSpans(text, m, offsets), self.index, 0, self._body)
@@ -319,7 +254,7 @@ class _Offsets:
 
     __slots__ = ("_byte_of_char", "_char_of_byte")
 
-    def __init__(self, text: str, data: bytes) -> None:
+    def __init__(self, text: str, data: str | bytes) -> None:
         if len(data) == len(text):  # ASCII: the same offsets
             self._byte_of_char: list[int] | None = None
             self._char_of_byte: dict[int, int] | None = None
@@ -379,6 +314,11 @@ def _is_char_class(pattern: str) -> bool:
         return False
     inner = pattern[1:-1].replace("\\\\", "").replace("\\]", "")
     return "]" not in inner and "[" not in inner
+
+
+def alternation(names: Iterable[str]) -> str:
+    """Literal names as one alternation, longest first; a space in a name matches any whitespace."""
+    return "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted(set(names), key=len, reverse=True))
 
 
 def resolve(candidates: list[Candidate]) -> list[Candidate]:

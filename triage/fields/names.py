@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from triage import safe_regex
-from triage.fields.engine import TIER_MODEL, TIER_RULE, Candidate, Hit, Rx
-from triage.fields.lexicon import SPACY_LOCK, Lexicon, word_lists
-from triage.fields.table import AN, HAN_CLASS
+from triage.fields.engine import TIER_MODEL, TIER_RULE, Candidate, Hit, Rx, alternation
+from triage.fields.lexicon import SPACY_LOCK, load_lexicon, place_pattern
+from triage.fields.table import HAN_CLASS, named_patterns
 
 _HAN = safe_regex.compile(f"[{HAN_CLASS}]", name="Han character")
 # Statistical taggers see at most this many characters; rules always see the whole text.
@@ -35,12 +34,26 @@ NER_MAX_CHARS = 3_000
 PERSON_CUES_MAX = 1_000
 
 
-_LISTS = word_lists()
+_LISTS = load_lexicon()
 
 
 def _listed(key: str) -> tuple[str, ...]:
     """One whitespace-separated word list of ``resources/field_lexicon.yaml``, in its order."""
     return tuple(str(_LISTS[key]).split())
+
+
+_EN_COMMON = frozenset(w.lower() for w in _listed("en_common_words"))
+_EN_FIRST_NAMES = frozenset(w.lower() for w in _listed("en_first_names"))
+_EN_PLACES = place_pattern(_listed("en_places"), _listed("en_places_capitalised"))
+_ZH_NON_PLACES = frozenset(_listed("zh_non_places"))
+_ZH_ORG_GROUPS = frozenset(_listed("zh_org_groups"))
+_ZH_ORG_INDUSTRIES = frozenset(_listed("zh_org_industries"))  # after a place: 湖北|电力, 北京|移动
+_ZH_ORG_UNITS = _ZH_ORG_INDUSTRIES | frozenset(_listed("zh_org_units"))  # after a group: 国网|信通|调度
+_ZH_ORG_SUFFIXES = tuple(sorted(set(_listed("zh_org_suffixes")), key=len, reverse=True))
+_ZH_ORG_STOP = frozenset(_listed("zh_org_stop"))
+_ZH_REGIONS = frozenset(
+    p + d for p in _listed("zh_province_abbreviations") for d in "东西南北中"
+)  # 蒙东, 冀北
 
 
 def _starts_han(word: str) -> bool:
@@ -57,16 +70,12 @@ def english_sentences(text: str, limit: int) -> list[tuple[int, int]]:
     """Spans of English sentences in ``text[:limit]`` (Chinese text and line breaks end them too)."""
     spans: list[tuple[int, int]] = []
     start = 0
-    for hit in _EN_SENTENCE_BREAK.finditer(text[:limit]):
+    for hit in _P["en_sentence_break"].finditer(text[:limit]):
         end = hit.start()
-        if hit.has("stop"):
-            if end > start:
-                spans.append((start, end))
-            start = end + 1  # the space or bracket after the stop starts the next sentence
-        else:
-            if end > start:
-                spans.append((start, end))
-            start = hit.end()
+        if end > start:
+            spans.append((start, end))
+        # After a stop, the space or bracket that follows it starts the next sentence.
+        start = end + 1 if hit.has("stop") else hit.end()
     if start < limit:
         spans.append((start, limit))
     return spans
@@ -83,82 +92,48 @@ def english_words(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # Built-in system dictionary. Names that are also common English words match in this case only.
 _SYSTEMS_ANY_CASE = tuple(_LISTS["systems"])
 _SYSTEMS_EXACT_CASE = _listed("systems_exact_case")
-# snake_case tool names ("hr_tool", "job_scheduler"): the last part says what kind of software it is.
-_SNAKE_SYSTEM = Rx(
-    r"(?:[A-Za-z][A-Za-z0-9]*_)+(?:tools|tool|system|sys|application|app|portal|"
-    r"scheduler|manager|service|client|console|suite|platform|dashboard|tracker|monitor|database|db)",
-    before=r"[A-Za-z0-9_.@/\\-]",
-    after=r"[A-Za-z0-9_.@-]",
-    ignore_case=True,
-    name="snake_case system",
-)
-_SYSTEM_SUFFIX_ASCII = Rx(r"(?P<id>[A-Za-z][A-Za-z0-9]{0,15})\s?(?:系统|平台)", before=AN, name="xx系统")
 _SYSTEM_SUFFIXES = ("系统", "平台", "门户")
-_ZH_SYSTEM_SUFFIX = safe_regex.compile("系统|平台|门户", name="system suffix")
+_ZH_SYSTEM_SUFFIX = safe_regex.compile("|".join(_SYSTEM_SUFFIXES), name="system suffix")
 # Words that may sit inside a system name but do not start one ("营销业务应用系统", not "应用系统").
-_SYSTEM_NON_INITIAL = frozenset(_listed("system_non_initial"))
 _SYSTEM_NON_INITIAL_RE = safe_regex.compile(
-    "|".join(sorted(_SYSTEM_NON_INITIAL, key=len, reverse=True)), name="non-initial system words"
+    "|".join(sorted(set(_listed("system_non_initial")), key=len, reverse=True)),
+    name="non-initial system words",
 )
-# One-character words that may start a system name: 软视频系统, 云终端系统, 新一代... (not 新).
-_SYSTEM_CHAR_FLAGS = frozenset({"a", "b", "n", "ns", "ng", "j", "new", "vn"})
+# jieba tags of one-character words that may start a system name: 软视频系统, 云终端系统 (not 新).
+_SYSTEM_CHAR_FLAGS = frozenset(_listed("system_char_tags"))
 _CARRIERS = frozenset(_listed("carriers"))
 _CARRIER_CONTEXT = frozenset(_listed("carrier_context"))
 # Tokens that cannot start a system name ("登录报销系统" is logging into the 报销系统).
 _SYSTEM_PREFIX_STOP = frozenset(_listed("system_prefix_stop"))
 _SYSTEM_GENERIC = frozenset(_listed("system_generic"))
-_SYSTEM_PREFIX_FLAGS = frozenset({"n", "nz", "nt", "ns", "vn", "v", "eng", "j", "l", "an", "nrt", "new"})
+_SYSTEM_PREFIX_FLAGS = frozenset(_listed("system_prefix_tags"))
 
 _SURNAMES = frozenset(_LISTS["surnames"])
 _COMPOUND_SURNAMES = _listed("compound_surnames")
-_TITLES = "|".join(_listed("titles"))
-_SURNAME_CLASS = "".join(sorted(_SURNAMES))
-_PERSON_TITLE = Rx(
-    rf"(?:{'|'.join(_COMPOUND_SURNAMES)}|[{_SURNAME_CLASS}])(?:{_TITLES})", name="surname + title"
-)
 # One-character titles start many words ("王工程师" is fine, "工程", "总结" are not names).
 _TITLE_CONTINUATIONS: Mapping[str, str] = _LISTS["title_continuations"]
 _PERSON_TITLE_STOP = frozenset(_listed("person_title_stop"))
-_PERSON_CONTEXT = Rx(
-    r"(?:联系人|申请人|负责人|报修人|提交人|经办人|对接人|发起人|姓名|我是|我叫|本人)\s*(?:是|为)?\s*[:：]?\s*"
-    rf"(?P<id>(?:{'|'.join(_COMPOUND_SURNAMES)}|[{_SURNAME_CLASS}])[{HAN_CLASS}]{{1,2}})",
-    name="person after a cue",
-)
-_NOT_IN_NAME = frozenset("的说在是和与跟已也都反负处请等了要把被给向从对将就还再又来去这那")
+_NOT_IN_NAME = frozenset(_LISTS["not_in_name"])
 _PERSON_STOP = frozenset(_listed("person_stop"))
-_ORG_SUFFIXES = _listed("org_suffixes_builtin")
-_NT_SUFFIXES = (*_ORG_SUFFIXES, *_listed("department_suffixes"))
+_NT_SUFFIXES = (*_listed("org_suffixes_builtin"), *_listed("department_suffixes"))
 _DEPT_STOP = frozenset(_listed("department_stop"))
-_ORG_WALK_FLAGS = frozenset({"ns", "nz", "n", "vn", "nt", "nrt", "eng", "j", "nr", "l", "new"})
+_ORG_WALK_FLAGS = frozenset(_listed("org_walk_tags"))
 _ORG_WALK_STOP = frozenset(_listed("org_walk_stop"))
 _NEW_WORD = "new"  # tag for a word jieba's HMM found that its dictionary does not hold
-_PLACE_SUFFIXES = frozenset("省市区县镇乡村路街巷弄")
+_PLACE_SUFFIXES = frozenset(_LISTS["place_suffixes"])
 # Surnames that are also everyday characters; an unknown word starting with one is not a name.
 _COMMON_SURNAMES = _SURNAMES - frozenset(_LISTS["everyday_surnames"])
 _CAMEL = safe_regex.compile(r"[a-z][A-Z]", name="camelCase")
 _LOCATION_STOP = frozenset(_listed("location_stop"))
 
-# English NER: which spaCy labels we keep, and words that never start an NER window.
-_NER_LABELS = {
-    "PERSON": "person",
-    "ORG": "organization",
-    "GPE": "location",
-    "LOC": "location",
-    "FAC": "location",
-}
-# Where an English sentence ends: a line break, Chinese text or punctuation, or [.!?] before a space,
-# a closing bracket or quote, or the end.
-_EN_SENTENCE_BREAK = Rx(rf"[\n。！？；{HAN_CLASS}]+|(?P<stop>[.!?])(?:[\s)\]\"'”’]|$)", name="sentence break")
+# English NER: the spaCy labels we keep, as our types.
+_NER_LABELS: Mapping[str, str] = _LISTS["ner_labels"]
 _EN_WORD = safe_regex.compile(
     "[A-Za-z0-9][A-Za-z0-9'’&_.-]*[A-Za-z0-9]|[A-Za-z0-9]|[^\\s\u3000\u00a0A-Za-z0-9]", name="English word"
 )
 _NER_WINDOW_WORDS = 1
 _NER_JOIN = ". "
 EN_STOP = frozenset(_listed("en_ner_stop"))
-# Lowercase English names ("user john smith cannot log in"), which spaCy's cased model misses.
-# After a strong cue two name-like words are a name; after a weak cue too, and a title ("mr") needs
-# one; with no cue the first word must be a common first name ("john smith").
-_BACKSLASH_LOGIN = Rx(r"[A-Za-z]+[ \t]", name="domain login")
 
 
 def _cue_boundary(hit: Hit, text: str) -> bool:
@@ -169,39 +144,17 @@ def _cue_boundary(hit: Hit, text: str) -> bool:
         return not (before.isalnum() or before in "_.")
     if hit.has("slash"):
         return (
-            before.isascii() and before.isalnum() and _BACKSLASH_LOGIN.match_at(text, hit.end()) is not None
+            before.isascii()
+            and before.isalnum()
+            and _P["backslash_login"].match_at(text, hit.end()) is not None
         )
     return not (before.isascii() and before.isalpha())
 
 
-_EN_PERSON_CUE = Rx(
-    r"(?P<strong>(?:(?:full|display|contact|employee|caller|customer|requester|requestor|user)\s*)?"
-    r"name\s*(?:is\s*|[:：=]\s*|-\s+)|(?:my\s+name\s+is|contact\s+person|caller|requested\s+by|"
-    r"reported\s+by|submitted\s+by|opened\s+by|raised\s+by|created\s+by|approved\s+by|on\s+behalf\s+of)"
-    r"\s*[:：]?\s*|(?:from|to|cc)\s*:\s*|(?P<at>@)|(?P<slash>\\))"
-    r"|(?P<weak>(?:users?|employee|colleague|contact|requester|requestor|customer|manager|"
-    r"supervisor|engineer|technician|dear|cc|spoke\s+(?:to|with)|talked\s+to|emailed|informed|"
-    r"assigned\s+to|escalated\s+to|forwarded\s+to)\s*[:：]?\s+|(?:thanks|regards|cheers),\s*)"
-    r"|(?P<title>(?:mr|mrs|ms|miss|dr)\.?\s+)",
-    ignore_case=True,
-    multiline=True,
-    check=_cue_boundary,
-    name="person cue",
-)
-# A whole word, lowercase or capitalised, not part of a login, address or camelCase id
-# ("john.smith@", "jsmith_01", "JohnSmith").
-_EN_NAME_WORD = Rx(
-    r"[A-Za-z][a-z'’]*(?:-[A-Za-z][a-z]+)?", after=r"[A-Za-z0-9_@]|[.-][A-Za-z0-9_]", name="name word"
-)
-# A chat or meeting line spoken by someone: "[10:32] john smith: any update?"
-_EN_SPEAKER = Rx(
-    r"^[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?(?P<a>[a-z][a-z'’-]+)[ \t]+(?P<b>[a-z][a-z'’-]+)[ \t]*:",
-    after="//",
-    multiline=True,
-    name="chat speaker",
-)
-_EN_LOWER_WORD = Rx(
-    r"[a-z][a-z'’-]+", before=r"[A-Za-z0-9_@.-]", after=r"[A-Za-z0-9_@]|\.[A-Za-z0-9_]", name="lowercase word"
+#: The table's ``name_patterns`` (``resources/field_table.yaml``), by name.
+_SURNAME = f"(?:{'|'.join(_COMPOUND_SURNAMES)}|[{''.join(sorted(_SURNAMES))}])"
+_P = named_patterns(
+    "name_patterns", {"cue_boundary": _cue_boundary}, SURNAME=_SURNAME, TITLES="|".join(_listed("titles"))
 )
 _NON_NAME_ENDINGS = _listed("en_non_name_endings")
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "ly", "er", "ers")
@@ -209,13 +162,13 @@ _NER_JUNK = safe_regex.compile(r"^[^A-Za-z]+$|[@/\\:=<>{}\[\]|\n\t]", name="NER 
 
 
 def chinese_rule_entities(text: str, out: list[Candidate]) -> None:
-    for m in _PERSON_TITLE.finditer(text):
+    for m in _P["person_title"].finditer(text):
         name = m.group(0)
         following = text[m.end() : m.end() + 1]
         if name in _PERSON_TITLE_STOP or (following and following in _TITLE_CONTINUATIONS.get(name[-1], "")):
             continue
         out.append(Candidate(m.start(), m.end(), "person", name))
-    for m in _PERSON_CONTEXT.finditer(text):
+    for m in _P["person_context"].finditer(text):
         name = m.group("id")
         if len(name) == 3 and name[2] in _NOT_IN_NAME:
             name = name[:2]
@@ -225,38 +178,36 @@ def chinese_rule_entities(text: str, out: list[Candidate]) -> None:
         out.append(Candidate(start, start + len(name), "person", name))
 
 
-def english_lowercase_persons(text: str, lexicon: Lexicon, out: list[Candidate]) -> None:
-    """People written in lowercase, found from cues or a first name (see ``_EN_PERSON_CUE``).
+def english_lowercase_persons(text: str, out: list[Candidate]) -> None:
+    """People written in lowercase, found from cues (``en_person_cue`` in the field table) or a first name.
 
     At most ``PERSON_CUES_MAX`` cues are followed: each costs a few RE2 calls through its Python
     binding, and 20,000 x "@" would be 20,000 cues (0.15 s) for no name.
     """
-    for m in itertools.islice(_EN_PERSON_CUE.finditer(text), PERSON_CUES_MAX):
-        first = _EN_NAME_WORD.match_at(text, m.end())
-        if first is None or not _name_like(first.group(0), lexicon):
+    for m in itertools.islice(_P["en_person_cue"].finditer(text), PERSON_CUES_MAX):
+        first = _P["en_name_word"].match_at(text, m.end())
+        if first is None or not _name_like(first.group(0)):
             continue
         second = _next_name_word(text, first.end())
-        if second is not None and _name_like(second.group(0), lexicon):
+        if second is not None and _name_like(second.group(0)):
             _emit_person(text, first.start(), second.end(), out)
         elif m.has("title"):
             _emit_person(text, first.start(), first.end(), out)
     if ":" in text:
-        for m in _EN_SPEAKER.finditer(text):
-            if _name_like(m.group("a"), lexicon) and _name_like(m.group("b"), lexicon):
+        for m in _P["en_speaker"].finditer(text):
+            if _name_like(m.group("a")) and _name_like(m.group("b")):
                 _emit_person(text, m.start("a"), m.end("b"), out)
-    for m in _EN_LOWER_WORD.finditer(text):
-        if m.group(0) not in lexicon.en_first_names:
+    for m in _P["en_lower_word"].finditer(text):
+        if m.group(0) not in _EN_FIRST_NAMES:
             continue
         second = _next_name_word(text, m.end())
-        if second is not None and second.group(0).islower() and _name_like(second.group(0), lexicon):
+        if second is not None and second.group(0).islower() and _name_like(second.group(0)):
             _emit_person(text, m.start(), second.end(), out)
 
 
-def english_places(text: str, lexicon: Lexicon, out: list[Candidate]) -> None:
+def english_places(text: str, out: list[Candidate]) -> None:
     """Countries, regions and large cities from the word list, in any case ("germany", "apac")."""
-    if lexicon.en_places is None:
-        return
-    for m in lexicon.en_places.finditer(text):
+    for m in _EN_PLACES.finditer(text):
         out.append(Candidate(m.start(), m.end(), "location", m.group(0)))
 
 
@@ -267,14 +218,14 @@ def _next_name_word(text: str, pos: int) -> Hit | None:
         gap += 1
     if gap == pos or gap - pos > 3:
         return None
-    return _EN_NAME_WORD.match_at(text, gap)
+    return _P["en_name_word"].match_at(text, gap)
 
 
-def _name_like(word: str, lexicon: Lexicon) -> bool:
+def _name_like(word: str) -> bool:
     word = word.lower().removesuffix("'s").removesuffix("’s")
-    if not 2 <= len(word) <= 20 or word in lexicon.en_common:
+    if not 2 <= len(word) <= 20 or word in _EN_COMMON:
         return False
-    if any(word.endswith(end) and word[: -len(end)] in lexicon.en_common for end in _INFLECTIONS):
+    if any(word.endswith(end) and word[: -len(end)] in _EN_COMMON for end in _INFLECTIONS):
         return False  # "requires", "locked", "printing"
     return not (len(word) > 5 and word.endswith(_NON_NAME_ENDINGS))
 
@@ -313,14 +264,12 @@ def _plausible_chinese_name(word: str, known: bool) -> bool:
     return word[0] in _COMMON_SURNAMES and not any(ch in _NOT_IN_NAME for ch in word)
 
 
-def _chinese_places(
-    tokens: list[tuple[int, int, str, str]], text: str, lexicon: Lexicon, out: list[Candidate]
-) -> None:
+def _chinese_places(tokens: list[tuple[int, int, str, str]], text: str, out: list[Candidate]) -> None:
     """Places from dictionary ``ns`` words, chained into addresses: 杭州市滨江区网商路699号."""
     i, n = 0, len(tokens)
     while i < n:
         j = i
-        while j < n and _is_place_token(tokens[j], lexicon, first=j == i):
+        while j < n and _is_place_token(tokens[j], first=j == i):
             j += 1
         if j == i:
             i += 1
@@ -336,11 +285,11 @@ def _chinese_places(
         i = j
 
 
-def _is_place_token(token: tuple[int, int, str, str], lexicon: Lexicon, first: bool) -> bool:
+def _is_place_token(token: tuple[int, int, str, str], first: bool) -> bool:
     _, _, word, flag = token
-    if len(word) < 2 or word in _LOCATION_STOP or word in lexicon.zh_non_places or not _starts_han(word):
+    if len(word) < 2 or word in _LOCATION_STOP or word in _ZH_NON_PLACES or not _starts_han(word):
         return False
-    if flag == "ns" or word in lexicon.zh_regions:
+    if flag == "ns" or word in _ZH_REGIONS:
         return True
     # Unknown words ending like a place ("网商路") may start a chain; "超市", "小区" only extend one.
     return word[-1] in _PLACE_SUFFIXES and (flag == _NEW_WORD or (not first and flag == "n"))
@@ -396,7 +345,7 @@ def _chinese_systems(
 
 
 def _organizations_from_tokens(
-    tokens: list[tuple[int, int, str, str]], text: str, lexicon: Lexicon, out: list[Candidate]
+    tokens: list[tuple[int, int, str, str]], text: str, out: list[Candidate]
 ) -> None:
     """Chinese organisations: a name before a suffix (北京字节跳动科技有限公司, 宜昌供电公司, 运检中心),
     a group abbreviation with what follows it (国网湖北电力, 国网信通调度), a place with a trade
@@ -405,39 +354,36 @@ def _organizations_from_tokens(
     for i, (start, end, word, flag) in enumerate(tokens):
         if not _starts_han(word):
             continue
-        suffix = _org_suffix(word, lexicon)
-        if suffix is not None and word not in lexicon.zh_org_stop:
-            org_start = _organization_start(tokens, i, lexicon)
+        suffix = _org_suffix(word)
+        if suffix is not None and word not in _ZH_ORG_STOP:
+            org_start = _organization_start(tokens, i)
             name = text[org_start:end]
-            if end - org_start - len(suffix) >= 2 and name not in lexicon.zh_org_stop:
+            if end - org_start - len(suffix) >= 2 and name not in _ZH_ORG_STOP:
                 out.append(Candidate(org_start, end, "organization", name))
-        is_group = word in lexicon.zh_org_groups
+        is_group = word in _ZH_ORG_GROUPS
         if is_group or (
-            i + 1 < n
-            and tokens[i + 1][2] in lexicon.zh_org_industries
-            and _is_place_token(tokens[i], lexicon, True)
+            i + 1 < n and tokens[i + 1][2] in _ZH_ORG_INDUSTRIES and _is_place_token(tokens[i], True)
         ):
             j = i + 1
-            while j < n and tokens[j][1] - start <= 20 and _continues_organization(tokens[j], lexicon):
+            while j < n and tokens[j][1] - start <= 20 and _continues_organization(tokens[j]):
                 j += 1
             if j > i + 1 or (is_group and len(word) >= 4):
                 out.append(Candidate(start, tokens[j - 1][1], "organization", text[start : tokens[j - 1][1]]))
         elif word in _CARRIERS and _carrier_in_context(tokens, i):
             out.append(Candidate(start, end, "organization", word))
         elif flag in ("nz", "nt") and any(
-            word.endswith(industry) and len(word) - len(industry) >= 2
-            for industry in lexicon.zh_org_industries
+            word.endswith(industry) and len(word) - len(industry) >= 2 for industry in _ZH_ORG_INDUSTRIES
         ):
             out.append(Candidate(start, end, "organization", word))  # one dictionary word: 广东电信
 
 
-def _org_suffix(word: str, lexicon: Lexicon) -> str | None:
-    if not word.endswith(lexicon.zh_org_suffixes):  # one C-level test for the common "no"
+def _org_suffix(word: str) -> str | None:
+    if not word.endswith(_ZH_ORG_SUFFIXES):  # one C-level test for the common "no"
         return None
-    return next((s for s in lexicon.zh_org_suffixes if word.endswith(s)), None)
+    return next((s for s in _ZH_ORG_SUFFIXES if word.endswith(s)), None)
 
 
-def _organization_start(tokens: list[tuple[int, int, str, str]], i: int, lexicon: Lexicon) -> int:
+def _organization_start(tokens: list[tuple[int, int, str, str]], i: int) -> int:
     """Walk left from a suffix over name-like words; a verb only right before the suffix and with a
     noun before it (技术保障中心, but not 通知运检中心)."""
     end = tokens[i][1]
@@ -446,9 +392,7 @@ def _organization_start(tokens: list[tuple[int, int, str, str]], i: int, lexicon
         _, _, p_word, p_flag = tokens[j - 1]
         if p_word in _ORG_WALK_STOP or (not _starts_han(p_word) and p_flag != "eng"):
             break
-        known = (
-            p_word in lexicon.zh_org_groups or p_word in lexicon.zh_org_units or p_word in lexicon.zh_regions
-        )
+        known = p_word in _ZH_ORG_GROUPS or p_word in _ZH_ORG_UNITS or p_word in _ZH_REGIONS
         verb_before_suffix = (
             p_flag in ("v", "vn") and j == i and j >= 2 and tokens[j - 2][3] in _ORG_WALK_FLAGS
         )
@@ -458,13 +402,13 @@ def _organization_start(tokens: list[tuple[int, int, str, str]], i: int, lexicon
     return tokens[j][0]
 
 
-def _continues_organization(token: tuple[int, int, str, str], lexicon: Lexicon) -> bool:
+def _continues_organization(token: tuple[int, int, str, str]) -> bool:
     word = token[2]
-    if word in lexicon.zh_org_units or word in lexicon.zh_org_groups or word in lexicon.zh_regions:
+    if word in _ZH_ORG_UNITS or word in _ZH_ORG_GROUPS or word in _ZH_REGIONS:
         return True
-    if _org_suffix(word, lexicon) is not None and word not in lexicon.zh_org_stop:
+    if _org_suffix(word) is not None and word not in _ZH_ORG_STOP:
         return True
-    return _is_place_token(token, lexicon, first=False) and token[3] == "ns"
+    return _is_place_token(token, first=False) and token[3] == "ns"
 
 
 def _carrier_in_context(tokens: list[tuple[int, int, str, str]], i: int) -> bool:
@@ -521,12 +465,6 @@ def compile_systems(extra: Iterable[str]) -> SystemDictionary:
             any_case.append(name)
     for name in _SYSTEMS_EXACT_CASE:
         canonical[name] = name
-
-    def alternation(names: Iterable[str]) -> str:
-        return "|".join(
-            re.escape(n).replace(r"\ ", r"\s+") for n in sorted(set(names), key=len, reverse=True)
-        )
-
     pattern = Rx(
         rf"(?i:{alternation(any_case)})|{alternation(_SYSTEMS_EXACT_CASE)}",
         before=r"[A-Za-z0-9_]",
@@ -546,15 +484,15 @@ def system_fields(text: str, systems: SystemDictionary, out: list[Candidate]) ->
         canonical = systems.canonical.get(name) or systems.canonical.get(name.lower(), name)
         out.append(Candidate(m.start(), m.end(), "system", canonical, source="dictionary"))
     if "_" in text:
-        for m in _SNAKE_SYSTEM.finditer(text):
+        for m in _P["snake_system"].finditer(text):
             out.append(Candidate(m.start(), m.end(), "system", m.group(0)))
     if "系统" in text or "平台" in text:
-        for m in _SYSTEM_SUFFIX_ASCII.finditer(text):
+        for m in _P["system_suffix_ascii"].finditer(text):
             out.append(Candidate(m.start(), m.end(), "system", "".join(m.group(0).split())))
 
 
 def chinese_tagged_entities(
-    text: str, jieba: Any, word_tags: Mapping[str, str], lexicon: Lexicon, out: list[Candidate]
+    text: str, jieba: Any, word_tags: Mapping[str, str], out: list[Candidate]
 ) -> None:
     """People, organisations, places and "xx系统" names from jieba words and dictionary tags.
 
@@ -568,7 +506,7 @@ def chinese_tagged_entities(
         tokens.append((pos, pos + len(word), word, flag))
         pos += len(word)
     organizations: list[Candidate] = []
-    _organizations_from_tokens(tokens, text, lexicon, organizations)
+    _organizations_from_tokens(tokens, text, organizations)
     in_organization = bytearray(pos + 1)
     for c in organizations:
         in_organization[c.start : c.end] = b"\x01" * (c.end - c.start)
@@ -576,7 +514,7 @@ def chinese_tagged_entities(
     for i, (start, end, word, flag) in enumerate(tokens):
         if (
             flag in ("nr", _NEW_WORD)
-            and word not in lexicon.zh_regions
+            and word not in _ZH_REGIONS
             and _plausible_chinese_name(word, known=flag == "nr")
         ):
             out.append(Candidate(start, end, "person", word, TIER_MODEL, "ner"))
@@ -593,7 +531,7 @@ def chinese_tagged_entities(
         elif len(word) >= 3 and word.endswith("部") and word not in _DEPT_STOP and _starts_han(word):
             out.append(Candidate(start, end, "organization", word))
     _chinese_systems(tokens, text, in_organization, out)
-    _chinese_places(tokens, text, lexicon, out)
+    _chinese_places(tokens, text, out)
 
 
 def _jieba_words(jieba: Any, text: str) -> Iterable[str]:

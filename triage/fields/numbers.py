@@ -1,9 +1,6 @@
-"""Numbers written in digits, Chinese numerals or small English words; check digits by python-stdnum."""
+"""Numbers written in digits, Chinese numerals or small English words."""
 
 from __future__ import annotations
-
-from stdnum import luhn
-from stdnum.cn import ric
 
 CN_NUM_CHARS = "零〇一二两三四五六七八九十百千万亿"
 NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
@@ -53,13 +50,3 @@ def number(text: str) -> float | None:
     if lowered in _EN_NUMBERS:
         return float(_EN_NUMBERS[lowered])
     return cn_number(text)
-
-
-def valid_resident_id(text: str) -> bool:
-    """An 18-character Chinese resident ID: ISO 7064 mod 11-2 check digit and a real birth date."""
-    return bool(ric.is_valid(text))
-
-
-def valid_luhn(digits: str) -> bool:
-    """The Luhn check digit of a payment card number."""
-    return bool(luhn.is_valid(digits))

@@ -4,8 +4,9 @@ The rows live in ``resources/field_table.yaml`` (one :class:`Rule` each). A rule
 its lowercase ``needles`` occurs in the text (always when it has none); its pattern's boundaries
 are data (``before``/``after``, see :mod:`triage.fields.engine`); its ``emit``, looked up by name
 in :data:`EMITS`, turns a match into ``(start, end, value)`` or refuses it, and its ``check``
-names (:data:`CHECKS`) may refuse a match first. Rows for names, places and systems that need
-jieba or spaCy live in :mod:`triage.fields.names`, dates and times in :mod:`triage.fields.dates`.
+names (:data:`CHECKS`) may refuse a match first. The same file holds the field types and their
+ranks, value maps, and named patterns (:func:`named_patterns`) that :mod:`triage.fields.dates`
+and :mod:`triage.fields.names` run themselves, since reading their groups takes code.
 """
 
 from __future__ import annotations
@@ -18,18 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
-import yaml
+from stdnum import luhn
+from stdnum.cn import ric
 
 from triage import safe_regex
-from triage.fields.engine import Candidate, Hit, Rx
-from triage.fields.numbers import CN_NUM_CHARS, NUM, number, valid_luhn, valid_resident_id
+from triage.fields.engine import TABLE_PATH, Candidate, Hit, Rx, read_resource
+from triage.fields.numbers import CN_NUM_CHARS, NUM, number
 
 Emit = Callable[[Hit, str], "tuple[int, int, Any] | None"]
 Check = Callable[[Hit, str], bool]
 
-TABLE_PATH = Path(__file__).resolve().parent.parent / "resources" / "field_table.yaml"
 HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff"
-AN = "[A-Za-z0-9]"  # the usual "not inside a word" boundary
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,11 @@ def _span(group: str | None = None, normalise: Callable[[str], Any] = str) -> Em
     return emit
 
 
-def _id_span(hit: Hit, text: str) -> tuple[int, int, Any] | None:
-    """An identifier: the ``id`` group when the pattern has one, upper-cased."""
-    start, end = hit.span("id") if hit.has("id") else hit.span()
-    return (start, end, text[start:end].upper()) if end > start else None
-
-
 def _preceded_by_letter(text: str, pos: int) -> bool:
     return pos > 0 and text[pos - 1].isascii() and text[pos - 1].isalpha()
 
 
-def _followed_by_letter(text: str, pos: int) -> bool:
+def followed_by_letter(text: str, pos: int) -> bool:
     return pos < len(text) and text[pos].isascii() and text[pos].isalpha()
 
 
@@ -85,13 +79,10 @@ def _keyword_start(hit: Hit) -> int:
     return hit.start("en") if hit.has("en") else hit.start()
 
 
-_NOT_AFTER_PURCHASE = Rx("(?:采购|purchase\\s)$", ignore_case=True, name="order_number keyword context")
-
-
 def _not_after_purchase(hit: Hit, text: str) -> bool:
     """ "采购订单号" and "purchase order no." are purchase orders, not orders."""
     start = _keyword_start(hit)
-    return not _NOT_AFTER_PURCHASE.pattern.search(text[max(0, start - 12) : start])
+    return not _C["purchase_before"].pattern.search(text[max(0, start - 12) : start])
 
 
 # --------------------------------------------------------------------------- contacts
@@ -120,35 +111,20 @@ def _phone(region: str | None, keep_digits: bool = False) -> Emit:
 
 def _resident_id(hit: Hit, text: str) -> tuple[int, int, Any] | None:
     value = hit.group().upper()
-    return (hit.start(), hit.end(), value) if valid_resident_id(value) else None
-
-
-_RESIDENT_ID = r"[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
-_RESIDENT_ID_RX = Rx(_RESIDENT_ID, name="resident id shape")
-_NOT_A_CARD_CONTEXT = Rx(
-    r"订单|发票|合同|工单|单号|编号|资产|采购|流水|快递|运单|报销|工号|order|invoice|contract|ticket|asset|"
-    r"(?P<en>PO|ref)|serial|tracking|#",
-    ignore_case=True,
-    check=lambda hit, text: (
-        not (
-            hit.has("en") and (_preceded_by_letter(text, hit.start()) or _followed_by_letter(text, hit.end()))
-        )
-    ),
-    name="not a card context",
-)
+    return (hit.start(), hit.end(), value) if ric.is_valid(value) else None
 
 
 def _bank_card(hit: Hit, text: str) -> tuple[int, int, Any] | None:
     raw = hit.group()
     digits = re.sub(r"\D", "", raw)
-    if not 13 <= len(digits) <= 19 or not valid_luhn(digits):
+    if not 13 <= len(digits) <= 19 or not luhn.is_valid(digits):
         return None
     separators = set(re.sub(r"\d", "", raw))
     if len(separators) > 1:
         return None  # "1234 5678-9012 3456": one separator throughout
-    if len(digits) == 18 and _RESIDENT_ID_RX.fullmatch(digits):
+    if len(digits) == 18 and _C["resident_id"].fullmatch(digits):
         return None  # shaped like a resident ID whose checksum failed: neither
-    if _NOT_A_CARD_CONTEXT.search(text, max(0, hit.start() - 16), hit.start()):
+    if _C["not_a_card_before"].search(text, max(0, hit.start() - 16), hit.start()):
         return None
     return hit.start(), hit.end(), digits
 
@@ -186,19 +162,9 @@ def _plausible_host_label(label: str) -> bool:
     return label.islower() and parts[0].isalpha() and parts[-1].isdigit() and parts[-1].startswith("0")
 
 
-CURRENCIES: Mapping[str, str] = {
-    "¥": "CNY", "￥": "CNY", "元": "CNY", "块钱": "CNY", "人民币": "CNY", "rmb": "CNY", "cny": "CNY",
-    "$": "USD", "us$": "USD", "usd": "USD", "美元": "USD", "美金": "USD", "dollar": "USD",
-    "dollars": "USD", "bucks": "USD",
-    "€": "EUR", "eur": "EUR", "欧元": "EUR", "euro": "EUR", "euros": "EUR",
-    "£": "GBP", "gbp": "GBP", "英镑": "GBP",
-    "hk$": "HKD", "hkd": "HKD", "港币": "HKD", "港元": "HKD",
-    "jpy": "JPY", "日元": "JPY",
-}  # fmt: skip
-MULTIPLIERS: Mapping[str, float] = {
-    "万": 1e4, "千": 1e3, "百万": 1e6, "亿": 1e8, "k": 1e3, "thousand": 1e3, "m": 1e6,
-    "million": 1e6, "bn": 1e9, "billion": 1e9,
-}  # fmt: skip
+_VALUES = read_resource(TABLE_PATH)["values"]
+CURRENCIES: Mapping[str, str] = _VALUES["currencies"]
+MULTIPLIERS: Mapping[str, float] = _VALUES["multipliers"]
 
 
 def _money(hit: Hit, text: str) -> tuple[int, int, Any] | None:
@@ -216,7 +182,7 @@ def _money(hit: Hit, text: str) -> tuple[int, int, Any] | None:
 def _no_letter_after_mult(hit: Hit, text: str) -> bool:
     """ "5M" is five million, "5Mbps" is no amount: a one-letter multiplier ends a word."""
     mult = hit.get("mult")
-    return not (mult and len(mult) == 1 and mult.isascii() and _followed_by_letter(text, hit.end("mult")))
+    return not (mult and len(mult) == 1 and mult.isascii() and followed_by_letter(text, hit.end("mult")))
 
 
 def _code_is_a_word(hit: Hit, text: str) -> bool:
@@ -224,18 +190,14 @@ def _code_is_a_word(hit: Hit, text: str) -> bool:
     cur = hit.get("cur") or ""
     if not cur.isalpha() or not cur.isascii():
         return True
-    return not _preceded_by_letter(text, hit.start("cur")) and not _followed_by_letter(text, hit.end("cur"))
+    return not _preceded_by_letter(text, hit.start("cur")) and not followed_by_letter(text, hit.end("cur"))
 
 
+# Duration units in hours, from the table's seconds (1 / 60 and 60 / 3600 round to the same float).
 DURATION_UNITS: Mapping[str, float] = {
-    "秒": 1 / 3600, "秒钟": 1 / 3600, "分钟": 1 / 60, "分": 1 / 60, "小时": 1.0, "钟头": 1.0,
-    "天": 24.0, "周": 168.0, "星期": 168.0, "礼拜": 168.0, "个月": 720.0,
-    "s": 1 / 3600, "sec": 1 / 3600, "secs": 1 / 3600, "second": 1 / 3600, "seconds": 1 / 3600,
-    "min": 1 / 60, "mins": 1 / 60, "minute": 1 / 60, "minutes": 1 / 60,
-    "h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0, "day": 24.0, "days": 24.0,
-    "week": 168.0, "weeks": 168.0, "wk": 168.0, "wks": 168.0,
-}  # fmt: skip
-_HOUR_UNITS = ("小时", "钟头", "h", "hr", "hrs", "hour", "hours")
+    unit: secs / 3600 for unit, secs in _VALUES["duration_seconds"].items()
+}
+_HOUR_UNITS = tuple(_VALUES["hour_units"].split())
 
 
 def _duration(hit: Hit, text: str) -> tuple[int, int, Any] | None:
@@ -251,7 +213,7 @@ def _duration(hit: Hit, text: str) -> tuple[int, int, Any] | None:
         unit = "个月"
     hours = amount * DURATION_UNITS[unit]
     end = hit.end("unit")
-    minutes_fit = hit.has("unit2end") and not _followed_by_letter(text, hit.start("unit2end"))
+    minutes_fit = hit.has("unit2end") and not followed_by_letter(text, hit.start("unit2end"))
     if minutes_fit and unit in _HOUR_UNITS:
         minutes = number(hit.group("num2"))
         if minutes is not None:
@@ -270,7 +232,7 @@ def _money_k(hit: Hit, text: str) -> tuple[int, int, Any] | None:
 
 def _keyword_amount(hit: Hit, text: str) -> tuple[int, int, Any] | None:
     following = text[hit.end() : hit.end() + 1]
-    if following and (re.match(f"[{HAN_CLASS}]", following) or following.isalpha()) and following != "元":
+    if following.isalpha() and following != "元":  # Chinese characters are letters too
         return None  # "报销3笔": a count, not money
     amount = number(hit.group("num"))
     if amount is None:
@@ -280,33 +242,19 @@ def _keyword_amount(hit: Hit, text: str) -> tuple[int, int, Any] | None:
     return hit.start("num"), hit.end(), {"amount": round(amount, 2), "currency": "CNY"}
 
 
-def _error(style: str) -> Emit:
-    def emit(hit: Hit, text: str) -> tuple[int, int, Any] | None:
-        raw = hit.group()
-        start, end = hit.span()
-        if style == "http":
-            value: str = f"HTTP {hit.group('code')}"
-        elif style == "hex":
-            value = "0x" + raw[2:].upper()
-        elif style == "exit":
-            value = f"exit code {hit.group('code')}"
-        elif style == "smtp":
-            value = f"SMTP {hit.group('code')} {hit.group('ext')}"
-        elif style == "mysql":
-            value = f"ERROR {hit.group('code')}"
-        elif style == "code":
-            code = hit.group("code")
-            start, end = hit.span("code")
-            value = "0x" + code[2:].upper() if code.lower().startswith("0x") else code.upper()
-        elif style == "named":  # "AUTH_FAILED code=809": the name and its number
-            value = f"{hit.group('name')} {hit.group('code')}" if hit.has("code") else hit.group("name")
-        elif style == "upper":
-            value = raw.upper()
-        else:
-            value = raw
-        return start, end, value
+def _template(template: str) -> Emit:
+    """The whole match, its value the row's template over the named groups ("HTTP {code}")."""
+    return lambda hit, text: (hit.start(), hit.end(), template.format_map(hit.groupdict()))
 
-    return emit
+
+def _hex_or_upper(code: str) -> str:
+    return "0x" + code[2:].upper() if code.lower().startswith("0x") else code.upper()
+
+
+def _named_error(hit: Hit, text: str) -> tuple[int, int, Any]:
+    """ "AUTH_FAILED code=809": the name and its number."""
+    value = f"{hit.group('name')} {hit.group('code')}" if hit.has("code") else hit.group("name")
+    return hit.start(), hit.end(), value
 
 
 def _version(hit: Hit, text: str) -> tuple[int, int, Any] | None:
@@ -328,7 +276,7 @@ def _floor_is_no_protocol(hit: Hit, text: str) -> bool:
     rest = text[hit.end("floor") : hit.end("floor") + 2]
     return not (
         rest.startswith(("交换", "网络", "协议", "架构", "缓存"))
-        or _followed_by_letter(text, hit.end("floor"))
+        or followed_by_letter(text, hit.end("floor"))
     )
 
 
@@ -345,13 +293,6 @@ def repeated_lines(text: str, out: list[Candidate]) -> None:
             start = text.find(line, end)
 
 
-_NOT_A_HOST_ID = Rx(
-    r"(?:win(?:dows)?|ie|office|v|sp|rhel|centos|ubuntu|server|host)[\s_-]?\d",
-    ignore_case=True,
-    name="not a host",
-)
-
-
 def _hotline_context(hit: Hit, text: str) -> bool:
     """ "call 7186" but not "recall 7186"; "7186热线" but not "3.7186热线"."""
     return (
@@ -363,12 +304,12 @@ def _hotline_context(hit: Hit, text: str) -> bool:
 
 def _sn_word_end(hit: Hit, text: str) -> bool:
     """An abbreviation keyword ("sn") must end a word too."""
-    return not (hit.has("snend") and _followed_by_letter(text, hit.start("snend")))
+    return not (hit.has("snend") and followed_by_letter(text, hit.start("snend")))
 
 
 #: How a match becomes a value, by the name a row gives in ``emit``.
 EMITS: Mapping[str, Emit] = {
-    "id_span": _id_span,
+    "id_span": _span("id", str.upper),  # an identifier: the ``id`` group when there is one
     "span": _span(),
     "lower_span": _span(None, str.lower),
     "lower_id_span": _span("id", str.lower),
@@ -385,10 +326,10 @@ EMITS: Mapping[str, Emit] = {
     "money_k": _money_k,
     "keyword_amount": _keyword_amount,
     "duration": _duration,
-    **{
-        f"error_{style}": _error(style)
-        for style in ("upper", "mysql", "http", "hex", "smtp", "exit", "keep", "named", "code")
-    },
+    "upper_span": _span(None, str.upper),
+    "hex_span": _span(None, _hex_or_upper),
+    "code": _span("code", _hex_or_upper),
+    "error_named": _named_error,
     "version": _version,
     "path": _path,
     "location": _location,
@@ -402,10 +343,10 @@ CHECKS: Mapping[str, Check] = {
     "not_after_purchase": _not_after_purchase,
     "hotline_context": _hotline_context,
     "plausible_host": lambda hit, text: _plausible_host_label(hit.group()),
-    "not_os_id": lambda hit, text: _NOT_A_HOST_ID.pattern.match(hit.group("id")) is None,
+    "not_os_id": lambda hit, text: _C["not_a_host"].pattern.match(hit.group("id")) is None,
     "vendor_id_digits": lambda hit, text: re.search(r"\d{4}", hit.group("id")) is not None,
     "bare_order_long": lambda hit, text: not hit.has("bare") or len(hit.group("id").partition("/")[0]) >= 6,
-    "unit_ends_word": lambda hit, text: not _followed_by_letter(text, hit.start("unitend")),
+    "unit_ends_word": lambda hit, text: not followed_by_letter(text, hit.start("unitend")),
     "code_not_continued": lambda hit, text: (
         text[hit.start("codeend") : hit.start("codeend") + 1] not in set("0123456789.")
     ),
@@ -416,7 +357,19 @@ CHECKS: Mapping[str, Check] = {
 
 _FRAGMENT = re.compile(r"<<([A-Z_]+)>>")
 _ROW_KEYS = frozenset(
-    {"type", "pattern", "needles", "emit", "before", "after", "ignore_case", "check", "pii"}
+    {
+        "type",
+        "pattern",
+        "needles",
+        "emit",
+        "value",
+        "before",
+        "after",
+        "ignore_case",
+        "multiline",
+        "check",
+        "pii",
+    }
 )
 
 
@@ -430,48 +383,82 @@ def _combine(checks: Sequence[Check]) -> Check | None:
     return lambda hit, text: all(c(hit, text) for c in checks)
 
 
-def _rule(row: Mapping[str, Any], fragments: Mapping[str, str]) -> Rule:
+def _rx(row: Mapping[str, Any], fragments: Mapping[str, str], checks: Mapping[str, Check], name: str) -> Rx:
     unknown = set(row) - _ROW_KEYS
     if unknown:
-        raise ValueError(f"{TABLE_PATH.name}: unknown keys {sorted(unknown)} in row {row.get('pattern')!r}")
-    field_type = str(row["type"])
+        raise ValueError(f"{TABLE_PATH.name}: unknown keys {sorted(unknown)} in {name}")
     pattern = _expand(str(row["pattern"]), fragments)
     # An English keyword (group ``en``) starts a word: a line start or a non-letter before it is
     # part of the match, so RE2 never proposes "ticket" inside "xticket" for a check to refuse.
     for group in ("(?P<en>", "(?P<en2>"):
         pattern = pattern.replace(group, "(?:^|[^A-Za-z])" + group)
     names = row.get("check", [])
-    names = [names] if isinstance(names, str) else list(names)
     try:
-        emit = EMITS[row.get("emit", "id_span")]
-        checks = [CHECKS[name] for name in names]
+        found = [checks[n] for n in ([names] if isinstance(names, str) else names)]
     except KeyError as exc:
-        raise ValueError(f"{TABLE_PATH.name}: no emit or check named {exc} (row {pattern[:40]!r})") from None
-    needles = _expand(str(row.get("needles", "")), fragments)
-    rx = Rx(
+        raise ValueError(f"{TABLE_PATH.name}: no check named {exc} ({name})") from None
+    return Rx(
         pattern,
         before=str(row.get("before", "")),
         after=str(row.get("after", "")),
         ignore_case=bool(row.get("ignore_case", False)),
-        check=_combine(checks),
-        name=f"field {field_type} {pattern[:40]!r}",
+        multiline=bool(row.get("multiline", False)),
+        check=_combine(found),
+        name=name,
     )
+
+
+def _rule(row: Mapping[str, Any], fragments: Mapping[str, str]) -> Rule:
+    field_type = str(row["type"])
+    name = f"field {field_type} {str(row['pattern'])[:40]!r}"
+    try:
+        emit = _template(row["value"]) if "value" in row else EMITS[row.get("emit", "id_span")]
+    except KeyError as exc:
+        raise ValueError(f"{TABLE_PATH.name}: no emit named {exc} ({name})") from None
+    needles = _expand(str(row.get("needles", "")), fragments)
+    rx = _rx(row, fragments, CHECKS, name)
     return Rule(field_type, rx, emit, tuple(n for n in needles.split("|") if n), bool(row.get("pii", False)))
 
 
-def load_table(path: Path = TABLE_PATH) -> dict[str, tuple[Rule, ...]]:
-    """The table's row lists by name (``rules``, ``han_rules``, ``location_rules``), compiled."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+def _fragments(data: Mapping[str, Any]) -> dict[str, str]:
     fragments = {"HAN_CLASS": HAN_CLASS, "NUM": NUM, "CN_NUM_CHARS": CN_NUM_CHARS}
     for name, value in data["fragments"].items():
         fragments[name] = _expand(str(value), fragments)
     fragments["ERRNO_NAMES_LOWER"] = fragments["ERRNO_NAMES"].lower()
+    return fragments
+
+
+def load_table(path: Path = TABLE_PATH) -> dict[str, tuple[Rule, ...]]:
+    """The table's row lists by name (``rules``, ``han_rules``, ``location_rules``), compiled."""
+    data = read_resource(path)
+    fragments = _fragments(data)
     return {
         key: tuple(_rule(row, fragments) for row in data[key])
         for key in ("rules", "han_rules", "location_rules")
     }
 
 
+def named_patterns(section: str, checks: Mapping[str, Check], **fragments: str) -> dict[str, Rx]:
+    """One section of the table's named patterns (``date_patterns``, ``name_patterns``), compiled;
+    their rows have a rule row's keys but ``type``, ``needles`` and ``emit``. ``fragments`` adds
+    ``<<NAME>>`` fragments built from word lists (surnames)."""
+    data = read_resource(TABLE_PATH)
+    fragments, known = _fragments(data) | fragments, {**CHECKS, **checks}
+    return {name: _rx(row, fragments, known, f"{section} {name}") for name, row in data[section].items()}
+
+
+#: The patterns the checks and emits above read (the table's ``check_patterns``).
+_C: dict[str, Rx] = named_patterns(
+    "check_patterns",
+    {
+        "keyword_is_a_word": lambda hit, text: (
+            not (
+                hit.has("word")
+                and (_preceded_by_letter(text, hit.start()) or followed_by_letter(text, hit.end()))
+            )
+        )
+    },
+)
 _TABLE = load_table()
 #: Every table-driven rule, in the order they run (the order does not decide overlaps).
 RULES: tuple[Rule, ...] = _TABLE["rules"]

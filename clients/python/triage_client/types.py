@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 
+class Reason(TypedDict):
+    code: str
+    params: dict[str, Any]
+    because: NotRequired[list[Reason]]
+
+
 class Prediction(TypedDict):
     value: str
     confidence: float
     alternatives: list[dict[str, Any]]
     abstained: bool
     reason: str
+    reasons: NotRequired[list[Reason]]
 
 
 class TriageResult(TypedDict):
