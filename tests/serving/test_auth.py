@@ -91,6 +91,7 @@ ROUTES: dict[tuple[str, str], Call] = {
             "sla-risk",
             "handling",
             "suggestions",
+            "duplicates",
         )
     },
     ("GET", "/v1/stats/handoffs/tickets"): Call(
