@@ -357,6 +357,16 @@ def train(
             help="Also add the bundle to this tenant's registry (its first version becomes active)."
         ),
     ] = None,
+    channel_encoder: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--channel-encoder",
+            help="A further encoder the router's semantic channel may read instead of the service "
+            "encoder (repeatable), e.g. onnx:models/minilm-int8: chosen only when it wins out of fold "
+            "by more than its standard error; an ONNX one is copied into the bundle. Costs one more "
+            "encoding per ticket (the manifest's semantic_channel says how many ms).",
+        ),
+    ] = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -390,9 +400,19 @@ def train(
         )
         table = _without_pii(settings, table, say)
         encoder = get_encoder(settings.encoder)
+        channels = [get_encoder(spec) for spec in channel_encoder or ()]
+        for channel in channels:
+            channel.load()  # a missing model directory stops here, before any training
         vectors = _encode(encoder, table.texts)
+        channel_vectors = {channel.name: _encode(channel, table.texts) for channel in channels}
         bundle = train_bundle(
-            table, encoder, target_precision=target_precision, progress=say, vectors=vectors
+            table,
+            encoder,
+            target_precision=target_precision,
+            progress=say,
+            vectors=vectors,
+            channels=channels,
+            channel_vectors=channel_vectors,
         )
         bundle.save(out_dir)
         _print_metrics(bundle.manifest["metrics"], "cross-validated on the training data")
