@@ -51,6 +51,8 @@ DatabaseOpt = Annotated[
         help="SQLite file or postgresql://user:password@host/db (default <data-dir>/knowledge.db; TRIAGE_DATABASE)."
     ),
 ]
+# How often a thread holding the GIL is asked to hand it over (CPython's default: 5 ms); see _serve.
+GIL_SWITCH_SECONDS = 0.0005
 MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 
@@ -263,6 +265,11 @@ def _serve(settings: Settings) -> None:
 
         RuleEngine.from_yaml(settings.rules_file).load()  # a bad rule file fails here, with its message
     console.print(f"serving on http://{settings.host}:{settings.port}  (console at /, API docs at /docs)")
+    # The event loop (admission, 503s, /healthz) shares the GIL with the inference threads. At
+    # CPython's default 5 ms switch interval a loop waiting behind 4 busy threads was late by 48-62 ms
+    # at the median and 365-466 ms at p99; at 0.5 ms by 3-7 ms and 73-111 ms, the threads doing no
+    # less work (python -m eval.loop_latency on the shared 2-core machine; BENCHMARKS.md "Reliability").
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 
