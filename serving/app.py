@@ -6,7 +6,9 @@ Only wiring lives here: the routes are in ``serving/routers/<area>.py``, the sha
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -51,7 +53,7 @@ def build_knowledge(settings: Settings, encoder: Encoder) -> KnowledgeBase:
     for language, table in settings.search_weights.items():
         weights.setdefault(language, {}).update(table)
     return KnowledgeBase(
-        DocumentStore(settings.database_path),
+        DocumentStore(settings.database_target),
         encoder,
         settings.snapshot_dir,
         extra_encoders=[get_encoder(spec) for spec in settings.search_encoders],
@@ -69,7 +71,9 @@ def build_service(settings: Settings) -> TriageService:
     encoder = get_encoder(settings.encoder)
     knowledge_base = build_knowledge(settings, encoder)
     model_provider = ModelProvider(
-        None if settings.model_dir else ModelRegistry(settings.models_dir), encoder.name, settings.model_dir
+        None if settings.model_dir else ModelRegistry(settings.models_dir, settings.database_target),
+        encoder.name,
+        settings.model_dir,
     )
     rules = None
     if settings.rules_enabled:
@@ -79,7 +83,7 @@ def build_service(settings: Settings) -> TriageService:
         knowledge_base,
         encoder,
         similar_k=settings.similar_k,
-        ledger=Ledger(settings.database_path),
+        ledger=Ledger(settings.database_target),
         rules=rules,
         redact_pii=settings.redact_pii,
     )
@@ -116,13 +120,17 @@ def _add_problem_schema(app: FastAPI) -> None:
 def build_connectors(settings: Settings, service: TriageService) -> tuple[ConnectorStore, DeliveryWorker]:
     """The connector store (same database) and the delivery worker (started in the lifespan)."""
     key = settings.connector_key.get_secret_value() if settings.connector_key else None
-    store = ConnectorStore(settings.database_path, lambda: load_key(key, settings.data_dir))
+    store = ConnectorStore(settings.database_target, lambda: load_key(key, settings.data_dir))
     policy = RetryPolicy(
         max_attempts=settings.connector_max_attempts,
         base_delay=settings.connector_backoff_seconds,
         timeout=settings.connector_timeout_seconds,
     )
     return store, DeliveryWorker(store, service, policy)
+
+
+_IDENTITY_SECONDS = 5.0
+_IDENTITIES_KEPT = 10_000
 
 
 def _key_identifier(keys: KeyStore, console: ConsoleSessions) -> Callable[[str], str | None]:
@@ -132,12 +140,29 @@ def _key_identifier(keys: KeyStore, console: ConsoleSessions) -> Callable[[str],
     someone else's id cannot drain that key's bucket.
     """
 
-    def identify(token: str) -> str | None:
+    # The limiter runs on the event loop: a token's answer is kept for a few seconds, so a burst of
+    # requests (or of 503s under overload) costs one database lookup per key, not one each. Routes
+    # still authenticate every request themselves; a revoked key only keeps its bucket a moment.
+    seen: dict[bytes, tuple[str | None, float]] = {}
+
+    def look_up(token: str) -> str | None:
         if token.startswith(f"{CONSOLE_PREFIX}_"):
             caller = console.verify(token)
             return caller.key_id if caller else None
         key = keys.verify(token)
         return key.id if key else None
+
+    def identify(token: str) -> str | None:
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        now = time.monotonic()
+        kept = seen.get(digest)
+        if kept is not None and now - kept[1] < _IDENTITY_SECONDS:
+            return kept[0]
+        key_id = look_up(token)
+        if len(seen) >= _IDENTITIES_KEPT:
+            seen.clear()
+        seen[digest] = (key_id, now)
+        return key_id
 
     return identify
 
@@ -146,8 +171,8 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     """The application; ``service`` may be passed in already built (tests, embedding)."""
     service = service or build_service(settings)
     metrics = Metrics()
-    audit = AuditLog(settings.database_path)
-    key_store = KeyStore(settings.database_path)
+    audit = AuditLog(settings.database_target)
+    key_store = KeyStore(settings.database_target)
     connectors, worker = build_connectors(settings, service)
 
     @asynccontextmanager
@@ -158,9 +183,12 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         audit.open()
         key_store.open()
         service.load()
+        if settings.catch_up_interval > 0:
+            service.knowledge.follow(settings.catch_up_interval)  # other replicas' writes
         worker.start()  # after the models: deliveries left pending by a stop are worked first
         yield
         worker.stop()
+        service.knowledge.stop_following()
         connectors.close()
         service.close()
         audit.close()
