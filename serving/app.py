@@ -6,7 +6,9 @@ Only wiring lives here: the routes are in ``serving/routers/<area>.py``, the sha
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -125,6 +127,10 @@ def build_connectors(settings: Settings, service: TriageService) -> tuple[Connec
     return store, DeliveryWorker(store, service, policy)
 
 
+_IDENTITY_SECONDS = 5.0
+_IDENTITIES_KEPT = 10_000
+
+
 def _key_identifier(keys: KeyStore, console: ConsoleSessions) -> Callable[[str], str | None]:
     """The id of the valid key (or console session) a token is, for the rate limits; None otherwise.
 
@@ -132,12 +138,29 @@ def _key_identifier(keys: KeyStore, console: ConsoleSessions) -> Callable[[str],
     someone else's id cannot drain that key's bucket.
     """
 
-    def identify(token: str) -> str | None:
+    # The limiter runs on the event loop: a token's answer is kept for a few seconds, so a burst of
+    # requests (or of 503s under overload) costs one database lookup per key, not one each. Routes
+    # still authenticate every request themselves; a revoked key only keeps its bucket a moment.
+    seen: dict[bytes, tuple[str | None, float]] = {}
+
+    def look_up(token: str) -> str | None:
         if token.startswith(f"{CONSOLE_PREFIX}_"):
             caller = console.verify(token)
             return caller.key_id if caller else None
         key = keys.verify(token)
         return key.id if key else None
+
+    def identify(token: str) -> str | None:
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        now = time.monotonic()
+        kept = seen.get(digest)
+        if kept is not None and now - kept[1] < _IDENTITY_SECONDS:
+            return kept[0]
+        key_id = look_up(token)
+        if len(seen) >= _IDENTITIES_KEPT:
+            seen.clear()
+        seen[digest] = (key_id, now)
+        return key_id
 
     return identify
 

@@ -45,6 +45,8 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option(help="Folder with the database, index snapshots and model registry (default ./var)."),
 ]
+# How often a thread holding the GIL is asked to hand it over (CPython's default: 5 ms); see _serve.
+GIL_SWITCH_SECONDS = 0.0005
 MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 
@@ -249,6 +251,11 @@ def _serve(settings: Settings) -> None:
 
         RuleEngine.from_yaml(settings.rules_file).load()  # a bad rule file fails here, with its message
     console.print(f"serving on http://{settings.host}:{settings.port}  (console at /, API docs at /docs)")
+    # The event loop (admission, 503s, /healthz) shares the GIL with the inference threads. At
+    # CPython's default 5 ms switch interval a loop waiting behind 4 busy threads was late by 48-62 ms
+    # at the median and 365-466 ms at p99; at 0.5 ms by 3-7 ms and 73-111 ms, the threads doing no
+    # less work (python -m eval.loop_latency on the shared 2-core machine; BENCHMARKS.md "Reliability").
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 
@@ -350,6 +357,16 @@ def train(
             help="Also add the bundle to this tenant's registry (its first version becomes active)."
         ),
     ] = None,
+    channel_encoder: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--channel-encoder",
+            help="A further encoder the router's semantic channel may read instead of the service "
+            "encoder (repeatable), e.g. onnx:models/minilm-int8: chosen only when it wins out of fold "
+            "by more than its standard error; an ONNX one is copied into the bundle. Costs one more "
+            "encoding per ticket (the manifest's semantic_channel says how many ms).",
+        ),
+    ] = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -383,9 +400,19 @@ def train(
         )
         table = _without_pii(settings, table, say)
         encoder = get_encoder(settings.encoder)
+        channels = [get_encoder(spec) for spec in channel_encoder or ()]
+        for channel in channels:
+            channel.load()  # a missing model directory stops here, before any training
         vectors = _encode(encoder, table.texts)
+        channel_vectors = {channel.name: _encode(channel, table.texts) for channel in channels}
         bundle = train_bundle(
-            table, encoder, target_precision=target_precision, progress=say, vectors=vectors
+            table,
+            encoder,
+            target_precision=target_precision,
+            progress=say,
+            vectors=vectors,
+            channels=channels,
+            channel_vectors=channel_vectors,
         )
         bundle.save(out_dir)
         _print_metrics(bundle.manifest["metrics"], "cross-validated on the training data")

@@ -12,7 +12,9 @@ In order, for every HTTP request:
 4. Each caller (the id of a valid API key, else the client address) has a token bucket per scope class (``triage``,
    ``write``, ``read``): an empty bucket answers 429 with ``Retry-After`` (seconds until a token).
 5. At most ``max_in_flight`` requests do work at once; beyond that the answer is 503 with
-   ``Retry-After`` at once (shed, never queued), so admitted requests keep their latency.
+   ``Retry-After`` at once (shed, never queued), so admitted requests keep their latency. The bound
+   is first checked before anything else (2), so a request arriving at a full service is shed
+   without its body being read or its key looked up; a request takes its slot after (3) and (4).
 6. A request whose client disconnected while it waited is dropped before it starts.
 
 Every refusal is an RFC 9457 ``application/problem+json`` body (``serving.errors.problem``) and is
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -215,6 +218,12 @@ class LimitsMiddleware:
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or not path.startswith("/v1"):
             await self.app(scope, receive, self._with_allow(scope, send))
             return
+        # Shedding first: a refusal under overload reads no body and looks up no key (it is answered
+        # from the event loop while the inference threads hold the GIL, so the less it does the sooner).
+        # The bound is checked again once the body is in, when the request takes its slot.
+        if self.in_flight >= self.settings.max_in_flight:
+            await self._shed(scope, receive, send)
+            return
         method: str = scope.get("method", "GET")
         wait = self.buckets.take(_caller(scope, self.identify), scope_class(method, path))
         if wait > 0:
@@ -256,16 +265,7 @@ class LimitsMiddleware:
             )
             return
         if self.in_flight >= self.settings.max_in_flight:
-            await self._refuse(
-                scope,
-                receive,
-                send,
-                503,
-                "overload",
-                f"the service is at its bound of {self.settings.max_in_flight} requests in flight; "
-                f"retry in {self.settings.retry_after} s",
-                {"Retry-After": str(self.settings.retry_after)},
-            )
+            await self._shed(scope, receive, send)
             return
         self.in_flight += 1
         try:
@@ -278,6 +278,18 @@ class LimitsMiddleware:
         finally:
             self.in_flight -= 1
             replay.close()
+
+    async def _shed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._refuse(
+            scope,
+            receive,
+            send,
+            503,
+            "overload",
+            f"the service is at its bound of {self.settings.max_in_flight} requests in flight; "
+            f"retry in {self.settings.retry_after} s",
+            {"Retry-After": str(self.settings.retry_after)},
+        )
 
     def _body_limit(self, path: str) -> int:
         return self.settings.max_bulk_body_bytes if path in BULK_PATHS else self.settings.max_body_bytes
@@ -327,6 +339,7 @@ _PROBLEMS = {
 }
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_PARAM = re.compile(r"\{[^{}]*\}")  # a path template's parameter (applied to our own routes only)
 
 
 def _leaf_routes(routes: Iterable[object]) -> Iterator[object]:
@@ -341,19 +354,20 @@ def _leaf_routes(routes: Iterable[object]) -> Iterator[object]:
 
 def _methods(scope: Scope) -> set[str]:
     """Every method the app serves on the request's path, as the schema lists it: a literal path
-    (``/v1/models/rollback``) hides a template that would also match (``/v1/models/{version}``)."""
+    (``/v1/models/rollback``) hides a template that would also match (``/v1/models/{version}``), and
+    a template with more fixed text (``/v1/connectors/{name}:test``) one with less (``/v1/connectors/{name}``)."""
     app = scope.get("app")
-    literal: set[str] = set()
-    templated: set[str] = set()
+    by_fixed_text: dict[int, set[str]] = {}
     for route in _leaf_routes(getattr(getattr(app, "router", None), "routes", ())):
         matches = getattr(route, "matches", None)
         if matches is None:
             continue
+        fixed = len(_PARAM.sub("", str(getattr(route, "path", ""))))
         for method in _METHODS:
-            match, child = matches({**scope, "method": method})
+            match, _ = matches({**scope, "method": method})
             if match == Match.FULL:
-                (templated if child.get("path_params") else literal).add(method)
-    return literal or templated
+                by_fixed_text.setdefault(fixed, set()).add(method)
+    return by_fixed_text[max(by_fixed_text)] if by_fixed_text else set()
 
 
 def _is_json(content_type: str | None) -> bool:

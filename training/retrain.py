@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from embeddings import Encoder
+from embeddings import Encoder, get_encoder
 from knowledge.ledger import Ledger
 from training.data import TicketTable
 from training.train import train_bundle
@@ -78,9 +78,14 @@ def retrain(
 ) -> tuple[ModelBundle, dict[str, Any]]:
     """Train on history plus corrections; the report compares cross-validated metrics with the parent."""
     merged, report = apply_corrections(table, corrections)
+    # The parent's semantic channel stays a candidate (it wins again only out of fold).
+    channel = parent.router.channel_encoder if parent is not None else None
+    if channel is None and parent is not None and parent.router.channel is not None:
+        channel = get_encoder(parent.router.channel)
     bundle = train_bundle(
         merged,
         encoder,
+        channels=[channel] if channel is not None else [],
         parent=parent.version if parent else None,
         progress=progress,
         target_precision=float(parent.manifest.get("target_precision", 0.9)) if parent else 0.9,

@@ -25,7 +25,7 @@ import logging
 import re
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +41,7 @@ from sklearn.svm import LinearSVC
 
 from embeddings import Encoder
 from knowledge.drift import CONFIDENCE_BINS
+from knowledge.text import identify_language
 from training.data import TicketTable, check_trainable
 from training.metrics import classification_report
 from triage.bundle import DRIFT_REFERENCE, SCHEMA_VERSION, ModelBundle, head_drift_reference
@@ -131,6 +132,14 @@ NEIGHBOUR_SIMILARITY = "mean of embedding and TF-IDF cosines"
 # Texts with at least this share of Han characters use character 1-3 grams, others char_wb 2-4.
 HAN_SHARE_FOR_CJK_GRAMS = 0.3
 N_JOBS = 2
+# A further semantic-channel encoder is chosen only when its out-of-fold gain beats this many
+# paired-bootstrap standard errors (resampling the training tickets; this many draws).
+CHANNEL_MARGIN_Z = 1.0
+CHANNEL_BOOTSTRAP_DRAWS = 200
+# Tickets encoded one at a time to state a channel's cost per ticket.
+CHANNEL_TIMING_TEXTS = 20
+# A language needs this many training tickets for its out-of-fold macro-F1 to be recorded.
+CHANNEL_LANGUAGE_MIN_ROWS = 30
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -360,8 +369,70 @@ def _brier(confidence: np.ndarray, correct: np.ndarray) -> float:
     return float(np.mean((confidence - correct.astype(float)) ** 2))
 
 
+@dataclass(frozen=True)
+class HeadData:
+    """One head's targets, folds and lexical out-of-fold scores: the same whatever the semantic channel."""
+
+    name: str
+    labels: list[str]
+    y: np.ndarray
+    log_prior: np.ndarray
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    lexical_oof: dict[LexicalModel, np.ndarray]
+
+
+@dataclass(frozen=True)
+class ChannelFit:
+    """One head's blend search over one semantic channel's vectors."""
+
+    semantic_oof: np.ndarray
+    choice: Choice
+    predicted: np.ndarray  # out-of-fold predictions of the chosen blend
+
+
+def _head_data(name: str, features: sparse.csr_matrix, y_labels: Sequence[str], folds: int) -> HeadData:
+    labels = sorted(set(y_labels))
+    index = {label: i for i, label in enumerate(labels)}
+    y = np.array([index[v] for v in y_labels])
+    n_labels = len(labels)
+    log_prior = np.log(np.bincount(y, minlength=n_labels) / len(y))
+    splits = _folds(y, folds)
+    clock = time.perf_counter()
+    candidates = lexical_candidates(features, n_labels, len(splits))
+    lexical_scores = out_of_fold([c.make for c in candidates], features, y, n_labels, splits)
+    logger.info("%s: lexical out-of-fold scores in %.1fs", name, time.perf_counter() - clock)
+    return HeadData(name, labels, y, log_prior, splits, dict(zip(candidates, lexical_scores, strict=True)))
+
+
+def _evidence(
+    data: HeadData, choice: Choice, semantic_oof: np.ndarray, top: np.ndarray, top_sims: np.ndarray
+) -> Evidence:
+    blend = choice.blend
+    n_labels = len(data.labels)
+    return Evidence(
+        log_softmax(data.lexical_oof[choice.lexical] / blend.lexical_temperature),
+        log_softmax(semantic_oof / blend.semantic_temperature) if blend.semantic_weight else None,
+        neighbour_votes(top, top_sims, data.y, n_labels, blend.knn_k, blend.knn_sigma)
+        if blend.knn_weight
+        else None,
+        top_sims[:, 0],
+    )
+
+
+def _search_channel(data: HeadData, vectors: np.ndarray, top: np.ndarray, top_sims: np.ndarray) -> ChannelFit:
+    """The semantic model's out-of-fold scores on these vectors and the best blend with them."""
+    clock = time.perf_counter()
+    semantic_oof = out_of_fold([_semantic], vectors, data.y, len(data.labels), data.splits)[0]
+    choice = search_blend(data.lexical_oof, semantic_oof, top, top_sims, data.y, data.log_prior)
+    evidence = _evidence(data, choice, semantic_oof, top, top_sims)
+    predicted = blend_logits(evidence, choice.blend, data.log_prior).argmax(axis=1)
+    logger.info("%s: semantic scores and blend search in %.1fs", data.name, time.perf_counter() - clock)
+    return ChannelFit(semantic_oof, choice, predicted)
+
+
 def _fit_head(
-    name: str,
+    data: HeadData,
+    fit: ChannelFit,
     features: sparse.csr_matrix,
     vectors: np.ndarray,
     top: np.ndarray,
@@ -372,35 +443,11 @@ def _fit_head(
     folds: int,
 ) -> tuple[Head, dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The head, its held-out metrics, the chosen parameters and its drift reference."""
-    labels = sorted(set(y_labels))
-    index = {label: i for i, label in enumerate(labels)}
-    y = np.array([index[v] for v in y_labels])
-    n_labels = len(labels)
-    log_prior = np.log(np.bincount(y, minlength=n_labels) / len(y))
-    splits = _folds(y, folds)
-    clock = time.perf_counter()
-
-    candidates = lexical_candidates(features, n_labels, len(splits))
-    lexical_scores = out_of_fold([c.make for c in candidates], features, y, n_labels, splits)
-    lexical_oof = dict(zip(candidates, lexical_scores, strict=True))
-    logger.info("%s: lexical out-of-fold scores in %.1fs", name, time.perf_counter() - clock)
-    clock = time.perf_counter()
-    semantic_oof = out_of_fold([_semantic], vectors, y, n_labels, splits)[0]
-    logger.info("%s: semantic out-of-fold scores in %.1fs", name, time.perf_counter() - clock)
-    clock = time.perf_counter()
-    choice = search_blend(lexical_oof, semantic_oof, top, top_sims, y, log_prior)
-    logger.info("%s: blend search in %.1fs", name, time.perf_counter() - clock)
-    clock = time.perf_counter()
+    name, labels, y, log_prior = data.name, data.labels, data.y, data.log_prior
+    choice = fit.choice
     blend = choice.blend
-
-    evidence = Evidence(
-        log_softmax(lexical_oof[choice.lexical] / blend.lexical_temperature),
-        log_softmax(semantic_oof / blend.semantic_temperature) if blend.semantic_weight else None,
-        neighbour_votes(top, top_sims, y, n_labels, blend.knn_k, blend.knn_sigma)
-        if blend.knn_weight
-        else None,
-        top_sims[:, 0],
-    )
+    clock = time.perf_counter()
+    evidence = _evidence(data, choice, fit.semantic_oof, top, top_sims)
     logits = blend_logits(evidence, blend, log_prior)
     temperature = fit_temperature(logits, y)
     probs = softmax(logits / temperature)
@@ -455,7 +502,7 @@ def _fit_head(
             "temperature": temperature,
             "expected_coverage": float(accepted.mean()),
             "precision_when_routed": float(correct[accepted].mean()) if accepted.any() else None,
-            "folds": len(splits),
+            "folds": len(data.splits),
         }
     )
     params = {
@@ -535,6 +582,59 @@ def leave_one_out_neighbours(
     return np.vstack(tops), np.vstack(sims_out)
 
 
+def _score(y: np.ndarray, predicted: np.ndarray, n_labels: int) -> float:
+    """What the blend search maximises: macro-F1 plus a little accuracy."""
+    return macro_f1(y, predicted, n_labels) + ACCURACY_WEIGHT * float(np.mean(predicted == y))
+
+
+def channel_gain(
+    heads: Sequence[HeadData],
+    base: Sequence[np.ndarray],
+    other: Sequence[np.ndarray],
+    draws: int = CHANNEL_BOOTSTRAP_DRAWS,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Mean over heads of the out-of-fold score gain of ``other`` predictions over ``base``, and
+    its paired-bootstrap standard error (the same resampled tickets score both)."""
+
+    def gain(rows: np.ndarray | None) -> float:
+        total = 0.0
+        for data, a, b in zip(heads, base, other, strict=True):
+            y = data.y if rows is None else data.y[rows]
+            pa = a if rows is None else a[rows]
+            pb = b if rows is None else b[rows]
+            total += _score(y, pb, len(data.labels)) - _score(y, pa, len(data.labels))
+        return total / len(heads)
+
+    n = len(heads[0].y)
+    rng = np.random.default_rng(seed)
+    draws_gain = [gain(rng.integers(0, n, n)) for _ in range(draws)]
+    return gain(None), float(np.std(draws_gain, ddof=1)) if draws > 1 else 0.0
+
+
+def encoding_ms(encoder: Encoder, texts: Sequence[str], n: int = CHANNEL_TIMING_TEXTS) -> float:
+    """Median milliseconds to encode one ticket (one text per call, as a request does)."""
+    sample = [t for t in texts[:: max(1, len(texts) // n)]][:n] or ["warm up"]
+    encoder.encode(sample[:1])  # loads the model
+    times = []
+    for text in sample:
+        clock = time.perf_counter()
+        encoder.encode([text])
+        times.append((time.perf_counter() - clock) * 1000)
+    return float(np.median(times))
+
+
+def _per_language(codes: Sequence[str], data: HeadData, predicted: np.ndarray) -> dict[str, float]:
+    """Out-of-fold macro-F1 of one head per training language with enough tickets to read it."""
+    out: dict[str, float] = {}
+    codes_array = np.asarray(codes)
+    for code in sorted(set(codes)):
+        rows = codes_array == code
+        if rows.sum() >= CHANNEL_LANGUAGE_MIN_ROWS:
+            out[code] = round(macro_f1(data.y[rows], predicted[rows], len(data.labels)), 4)
+    return out
+
+
 def train_bundle(
     table: TicketTable,
     encoder: Encoder,
@@ -544,10 +644,17 @@ def train_bundle(
     folds: int = 5,
     progress: Progress | None = None,
     vectors: np.ndarray | None = None,
+    channels: Sequence[Encoder] = (),
+    channel_vectors: Mapping[str, np.ndarray] | None = None,
 ) -> ModelBundle:
     """Fit every head the table has labels for, plus handling time when it has timestamps.
 
     ``vectors`` are the table's embeddings when the caller already has them (encode once).
+    ``channels`` are further encoders the semantic channel (the semantic model and the neighbours'
+    vectors) may use instead of ``encoder``'s: each is searched like the service encoder, and one is
+    chosen only when its out-of-fold score gain beats ``CHANNEL_MARGIN_Z`` paired-bootstrap standard
+    errors (it costs a second encoding of every ticket). ``channel_vectors`` maps an encoder's name
+    to the table's vectors from it when the caller has them.
     """
     say = progress or (lambda message: logger.info("%s", message))
     # Two examples per label at least (cross-validation); the CLI asks for MIN_EXAMPLES up front.
@@ -557,21 +664,75 @@ def train_bundle(
         say(f"encoding {len(table)} tickets with {encoder.name}")
         vectors = encoder.encode(table.texts)
     vectors = np.asarray(vectors, dtype=np.float32)
+    candidates: list[tuple[Encoder, np.ndarray]] = [(encoder, vectors)]
+    for other in channels:
+        if other.name == encoder.name or any(other.name == c.name for c, _ in candidates):
+            continue
+        given = (channel_vectors or {}).get(other.name)
+        if given is None:
+            say(f"encoding {len(table)} tickets with {other.name} (semantic channel candidate)")
+            given = other.encode(table.texts)
+        candidates.append((other, np.asarray(given, dtype=np.float32)))
     say("fitting TF-IDF features")
     vectorizer = build_vectorizer(table.texts)
     features = vectorizer.fit_transform(table.texts).tocsr()
     word_names = np.asarray(vectorizer.transformer_list[0][1].get_feature_names_out())
     logger.info("TF-IDF %s in %.1fs", features.shape, time.perf_counter() - started)
     lexical = lexical_index(features)
-    top, top_sims = leave_one_out_neighbours(vectors, max(KNN_KS), features, lexical)
+    head_data = [_head_data(name, features, y_labels, folds) for name, y_labels in table.labels.items()]
+    codes = [identify_language(text)[0] for text in table.texts]
+    searched: list[tuple[Encoder, np.ndarray, tuple[np.ndarray, np.ndarray], list[ChannelFit]]] = []
+    for candidate, candidate_vectors in candidates:
+        say(f"searching the blend with {candidate.name} vectors ({len(head_data)} heads)")
+        top_pair = leave_one_out_neighbours(candidate_vectors, max(KNN_KS), features, lexical)
+        fits = [_search_channel(data, candidate_vectors, *top_pair) for data in head_data]
+        searched.append((candidate, candidate_vectors, top_pair, fits))
+    chosen = 0
+    base_predicted = [f.predicted for f in searched[0][3]]
+    report: dict[str, Any] = {}
+    best_margin = 0.0
+    for i, (candidate, _, _, fits) in enumerate(searched):
+        gain, se = channel_gain(head_data, base_predicted, [f.predicted for f in fits]) if i else (0.0, 0.0)
+        ms = encoding_ms(candidate, table.texts)
+        report[candidate.name] = {
+            "oof_score": round(float(np.mean([f.choice.score for f in fits])), 4),
+            "gain": round(gain, 4),
+            "gain_se": round(se, 4),
+            "ms_per_ticket": round(ms, 2),
+            "heads": {d.name: round(f.choice.score, 4) for d, f in zip(head_data, fits, strict=True)},
+            "per_language_macro_f1": _per_language(codes, head_data[0], fits[0].predicted),
+        }
+        margin = gain - CHANNEL_MARGIN_Z * se
+        if i > 0 and gain > 0 and margin > best_margin:
+            chosen, best_margin = i, margin
+    channel_encoder, vectors, (top, top_sims), fits = searched[chosen]
+    channel = None if chosen == 0 else channel_encoder.name
+    say(
+        "semantic channel: "
+        + ", ".join(
+            f"{name} OOF {r['oof_score']:.3f} (gain {r['gain']:+.3f} ± {r['gain_se']:.3f}, {r['ms_per_ticket']:.1f} ms/ticket)"
+            for name, r in report.items()
+        )
+        + f"; chosen {channel_encoder.name}"
+    )
     heads: dict[str, Head] = {}
     metrics: dict[str, object] = {}
     params: dict[str, object] = {}
     references: dict[str, dict[str, Any]] = {}
-    for name, y_labels in table.labels.items():
-        say(f"training {name} ({len(set(y_labels))} labels, {folds}-fold model selection and calibration)")
+    for data, fit in zip(head_data, fits, strict=True):
+        name = data.name
+        say(f"training {name} ({len(data.labels)} labels, {folds}-fold model selection and calibration)")
         heads[name], metrics[name], params[name], references[name] = _fit_head(
-            name, features, vectors, top, top_sims, y_labels, word_names, target_precision, folds
+            data,
+            fit,
+            features,
+            vectors,
+            top,
+            top_sims,
+            table.labels[name],
+            word_names,
+            target_precision,
+            folds,
         )
     neighbours = Neighbours(
         ids=np.asarray(table.ids),
@@ -581,7 +742,7 @@ def train_bundle(
     )
     handling = fit_handling_time(table, say)
     # Tickets in a language none of these were written in abstain on routing (Router.untrained_language).
-    languages = known_languages(table.texts)
+    languages = known_languages(table.texts, codes=codes)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "version": version or new_version(),
@@ -591,6 +752,15 @@ def train_bundle(
         "data_fingerprint": table.fingerprint(),
         "n_train": len(table),
         "languages": languages,
+        # Which vectors the semantic model and the neighbours read, chosen on out-of-fold scores.
+        "semantic_channel": {
+            "chosen": channel_encoder.name,
+            "service_encoder": encoder.name,
+            "extra_encoding_per_ticket": channel is not None,
+            "rule": f"a further encoder only if its OOF gain (mean over heads of macro-F1 + "
+            f"{ACCURACY_WEIGHT:g} accuracy) beats {CHANNEL_MARGIN_Z:g} paired-bootstrap SE",
+            "candidates": report,
+        },
         "labels": {name: head.labels for name, head in heads.items()},
         "thresholds": {
             name: {"per_class": head.thresholds, "default": head.default_threshold}
@@ -620,6 +790,13 @@ def train_bundle(
     }
     return ModelBundle(
         manifest=manifest,
-        router=Router(vectorizer, heads, neighbours, languages=languages),
+        router=Router(
+            vectorizer,
+            heads,
+            neighbours,
+            languages=languages,
+            channel=channel,
+            channel_encoder=channel_encoder if channel is not None else None,
+        ),
         handling_time=handling,
     )

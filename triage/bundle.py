@@ -5,6 +5,8 @@
                            drift reference
 <dir>/router.joblib        vectoriser, classifier heads, labelled neighbours
 <dir>/handling_time.json   handling-time quantiles and SLA targets
+<dir>/channel_encoder/     only when training chose an ONNX encoder for the semantic channel
+                           (``manifest["semantic_channel"]``): a copy of it, so the bundle travels whole
 ```
 
 The drift reference (``manifest["drift_reference"]``, absent from bundles trained before it existed)
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ from typing import Any
 import joblib
 import numpy as np
 
+from embeddings import get_encoder
 from knowledge.drift import CONFIDENCE_BINS, binned_shares, confidence_bin_edges, label_shares
 from triage.handling import HandlingTimeModel
 from triage.routing import Router
@@ -36,6 +40,8 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 ROUTER = "router.joblib"
 HANDLING_TIME = "handling_time.json"
+CHANNEL_ENCODER = "channel_encoder"
+ONNX_PREFIX = "onnx:"
 DRIFT_REFERENCE = "drift_reference"
 
 
@@ -70,6 +76,11 @@ class ModelBundle:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        channel = self.router.channel
+        if channel is not None and channel.startswith(ONNX_PREFIX):
+            source = Path(channel[len(ONNX_PREFIX) :])
+            if source.resolve() != (directory / CHANNEL_ENCODER).resolve():
+                shutil.copytree(source, directory / CHANNEL_ENCODER, dirs_exist_ok=True)
         joblib.dump(self.router, directory / ROUTER, compress=3)
         if self.handling_time is not None:
             (directory / HANDLING_TIME).write_text(json.dumps(self.handling_time.to_dict()))
@@ -101,6 +112,8 @@ class ModelBundle:
             router = joblib.load(directory / ROUTER)
         except (OSError, EOFError, ValueError) as exc:
             raise BundleError(f"model bundle {directory}: cannot read {ROUTER} ({exc}); retrain it") from exc
+        if router.channel is not None and (directory / CHANNEL_ENCODER).is_dir():
+            router.attach_channel(get_encoder(f"{ONNX_PREFIX}{directory / CHANNEL_ENCODER}"))
         handling = None
         if (directory / HANDLING_TIME).exists():
             handling = HandlingTimeModel.from_dict(json.loads((directory / HANDLING_TIME).read_text()))

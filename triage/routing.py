@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from embeddings import Encoder, get_encoder
 from knowledge.text import UNDETERMINED, identify_language
 from triage.features import words
 from triage.reasons import Reason, english
@@ -416,11 +417,18 @@ UNTRAINED_LANGUAGE_PROBABILITY = 0.9
 UNTRAINED_LANGUAGE_MIN_LETTERS = 20
 
 
-def known_languages(texts: Sequence[str], min_share: float = 0.002, min_count: int = 3) -> dict[str, int]:
-    """Training tickets per language (ISO 639), for the languages with enough of them to have been learnt."""
+def known_languages(
+    texts: Sequence[str],
+    min_share: float = 0.002,
+    min_count: int = 3,
+    codes: Sequence[str] | None = None,
+) -> dict[str, int]:
+    """Training tickets per language (ISO 639), for the languages with enough of them to have been learnt.
+
+    ``codes``: the texts' language codes when the caller has identified them already.
+    """
     counts: dict[str, int] = {}
-    for text in texts:
-        code = identify_language(text)[0]
+    for code in codes if codes is not None else (identify_language(text)[0] for text in texts):
         counts[code] = counts.get(code, 0) + 1
     floor = max(min_count, int(min_share * len(texts)))
     return {c: n for c, n in sorted(counts.items()) if n >= floor and c != UNDETERMINED}
@@ -440,6 +448,29 @@ class Router:
     neighbours: Neighbours | None = None
     # Training tickets per language; None for a bundle trained before languages were recorded.
     languages: dict[str, int] | None = None
+    # The encoder spec of the semantic channel (semantic model and neighbour vectors) when training
+    # chose one other than the service's encoder; None: the vectors ``predict`` is given.
+    channel: str | None = None
+    # The loaded channel encoder (attached by ModelBundle.load; never pickled).
+    channel_encoder: Encoder | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["channel_encoder"] = None
+        return state
+
+    def attach_channel(self, encoder: Encoder) -> None:
+        """The encoder that computes this router's channel vectors (``channel`` names its spec)."""
+        self.channel_encoder = encoder
+
+    def channel_vectors(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """The vectors the heads and neighbours read: ``vectors`` (the service encoder's) unless the
+        router has a channel encoder of its own, which then encodes ``texts``."""
+        if self.channel is None:
+            return np.asarray(vectors, dtype=np.float32)
+        if self.channel_encoder is None:
+            self.channel_encoder = get_encoder(self.channel)
+        return np.asarray(self.channel_encoder.encode(list(texts)), dtype=np.float32)
 
     def untrained_language(self, text: str) -> str | None:
         """The ticket's language when the model was clearly not trained on it, else None."""
@@ -493,7 +524,7 @@ class Router:
     def _inputs(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[Any, np.ndarray, Any, Any, Any]:
         """TF-IDF features, vectors, similarities to the labelled tickets and their top k."""
         features = transform(self.vectorizer, texts)
-        vectors = np.asarray(vectors, dtype=np.float32)
+        vectors = self.channel_vectors(texts, vectors)
         sims = self.neighbours.similarities(vectors, features) if self.neighbours is not None else None
         top, top_sims = self._top_neighbours(sims)
         return features, vectors, sims, top, top_sims

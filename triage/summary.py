@@ -7,6 +7,7 @@ politeness and cut at a clause boundary. Two baselines for the headline benchmar
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import threading
@@ -36,6 +37,9 @@ _SUMMARY_SENTENCE_CHARS = 300
 # message opens the body, and the summary never needs sentences past the first hundred.
 _MAX_BODY_CHARS = 20_000
 _MAX_SENTENCES = 100
+# A "sentence" with no break in it (a pasted blob, 20,000 x "Caused by: ") is scored and trimmed on
+# its head only: the summary shows 300 characters of it and the headline 30 (or 14 words).
+_MAX_SENTENCE_CHARS = 1_000
 
 # --- tokens -----------------------------------------------------------------------------------
 
@@ -92,8 +96,10 @@ def _content_tokens(text: str, language: str) -> list[str]:
 
 def _is_short(text: str) -> bool:
     """Too little text to stand as a message on its own ("FYI", "see below")."""
-    han = len(_HAN.findall(text))
-    words = len(_EN_TOKEN.findall(text.lower()))
+    # Counting stops at 4: a long message is not short, and counting all its characters would
+    # cost one RE2 match each.
+    han = sum(1 for _ in itertools.islice(_HAN.finditer(text), 4))
+    words = sum(1 for _ in itertools.islice(_EN_TOKEN.finditer(text.lower()), 4))
     return han + words < (4 if han else 3)
 
 
@@ -517,8 +523,9 @@ class Summarizer:
     def _analyse(self, title: str, body: str, language: str) -> tuple[list[_Candidate], list[float]]:
         text = prepare_text((body or "")[:_MAX_BODY_CHARS])
         candidates = [
-            _Candidate(index, sentence, frozenset(_content_tokens(sentence, language)))
+            _Candidate(index, head, frozenset(_content_tokens(head, language)))
             for index, sentence in enumerate(split_sentences(text, language)[:_MAX_SENTENCES])
+            for head in (sentence[:_MAX_SENTENCE_CHARS],)
         ]
         title_tokens = frozenset(_content_tokens(title or "", language))
         scores = [_summary_score(c, title_tokens, _centrality(c, candidates)) for c in candidates]

@@ -12,14 +12,14 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, field_validator
 
 from serving.connectors import get_connector
 from serving.connectors.base import ConnectorConfig, LabelMapping, WritePolicy
 from serving.connectors.store import ConnectorStore, Delivery
 from serving.connectors.worker import PermanentError, RetryableError, VendorClient
 from serving.errors import ProblemError
-from serving.schemas import TENANT_PATTERN
+from serving.schemas import TENANT_PATTERN, JsonInt
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +60,14 @@ class PolicyIn(BaseModel):
     """What to write back."""
 
     model_config = ConfigDict(extra="forbid")
-    min_confidence: float = Field(
+    min_confidence: StrictFloat = Field(
         0.6,
         ge=0,
         le=1,
         description="Fields are written only when not abstained and at or above this.",
         examples=[0.6],
     )
-    write_fields: bool = Field(
+    write_fields: StrictBool = Field(
         True, description="Write group, priority and category at all.", examples=[True]
     )
     tags: list[str] = Field(
@@ -82,7 +82,7 @@ class PolicyIn(BaseModel):
         description="Tag added when a prediction abstains or is below min_confidence.",
         examples=["triage-needs-human"],
     )
-    note: bool = Field(
+    note: StrictBool = Field(
         True,
         description="Write an internal note: headline, summary, missing information, time, similar cases.",
         examples=[True],
@@ -90,10 +90,11 @@ class PolicyIn(BaseModel):
     case_url: str | None = Field(
         None,
         max_length=500,
+        json_schema_extra={"pattern": r"\{id\}"},  # checked by _has_id, with its own message
         description="Link for similar cases in the note, '{id}' is replaced.",
         examples=["https://kb.example.com/cases/{id}"],
     )
-    similar_in_note: int = Field(
+    similar_in_note: JsonInt = Field(
         3, ge=0, le=10, description="Similar solved cases listed in the note.", examples=[3]
     )
 
@@ -105,24 +106,51 @@ class PolicyIn(BaseModel):
         return value
 
 
+REQUIRED_CREDENTIALS = {
+    "zendesk": ("email", "api_token"),
+    "jira": ("email", "api_token"),
+    "zammad": ("api_token",),
+    "glpi": ("app_token", "user_token"),
+    "generic": (),
+}
+
+
+_EXAMPLE_CONNECTOR = {
+    "name": "acme-zendesk",
+    "system": "zendesk",
+    "base_url": "https://acme.zendesk.com",
+    "credentials": {"email": "triage@acme.com", "api_token": "…"},
+    "signing_secret": "the webhook's signing secret",
+    "mapping": {"department": {"IT": "360001"}, "priority": {"P1": "urgent"}},
+}
+
+
+def _credentials_by_system(schema: dict[str, Any]) -> None:
+    """The example, and which credentials each system needs (the route answers 422 without them)."""
+    schema["examples"] = [_EXAMPLE_CONNECTOR]
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"system": {"const": system}}, "required": ["system"]},
+            "then": {
+                "required": ["credentials"],
+                "properties": {
+                    "credentials": {
+                        "required": list(names),
+                        "properties": {name: {"type": "string", "minLength": 1} for name in names},
+                    }
+                },
+            },
+        }
+        for system, names in REQUIRED_CREDENTIALS.items()
+        if names
+    ]
+
+
 class ConnectorIn(BaseModel):
     """A connector to add. Credentials and the signing secret are stored encrypted and never returned."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "acme-zendesk",
-                    "system": "zendesk",
-                    "base_url": "https://acme.zendesk.com",
-                    "credentials": {"email": "triage@acme.com", "api_token": "…"},
-                    "signing_secret": "the webhook's signing secret",
-                    "mapping": {"department": {"IT": "360001"}, "priority": {"P1": "urgent"}},
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_credentials_by_system)
+
     name: str = Field(pattern=NAME_PATTERN, description="Unique; the webhook URL is /v1/webhooks/{name}.")
     tenant: str = Field(
         "default",
@@ -142,7 +170,7 @@ class ConnectorIn(BaseModel):
     )
     mapping: MappingIn = Field(default_factory=MappingIn, description="Our labels -> theirs.")
     policy: PolicyIn = Field(default_factory=PolicyIn, description="What to write back into their tickets.")
-    enabled: bool = Field(True, description="A disabled connector answers its webhooks with 404.")
+    enabled: StrictBool = Field(True, description="A disabled connector answers its webhooks with 404.")
 
     def to_config(self) -> ConnectorConfig:
         policy = self.policy.model_dump()
@@ -158,15 +186,6 @@ class ConnectorIn(BaseModel):
             policy=WritePolicy(**policy),
             enabled=self.enabled,
         )
-
-
-REQUIRED_CREDENTIALS = {
-    "zendesk": ("email", "api_token"),
-    "jira": ("email", "api_token"),
-    "zammad": ("api_token",),
-    "glpi": ("app_token", "user_token"),
-    "generic": (),
-}
 
 
 class ConnectorOut(BaseModel):
@@ -335,7 +354,7 @@ def check_connector(config: ConnectorConfig, timeout: float) -> ConnectorCheck:
         client = VendorClient(http, system, config)
         try:
             client.run([call], 0, lambda _: None)
-        except (RetryableError, PermanentError, ValueError) as exc:
+        except (RetryableError, PermanentError, ValueError, httpx.InvalidURL) as exc:
             return ConnectorCheck(name=config.name, ok=False, detail=str(exc))
     return ConnectorCheck(
         name=config.name,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
@@ -31,9 +31,13 @@ from serving.connectors.store import ConnectorError, ConnectorStore
 from serving.connectors.worker import DeliveryWorker
 from serving.deps import AuditDep, ConnectorsAdmin, TenantDep, bind_tenant
 from serving.errors import V1_PROBLEMS, ProblemError
+from serving.schemas import MAX_OFFSET
 from triage.pipeline import TriageService
 
 logger = logging.getLogger(__name__)
+
+# SQLite's largest INTEGER: a larger id cannot name a row (and would not fit the query).
+MAX_ROW_ID = 2**63 - 1
 
 router = APIRouter(tags=["connectors"])
 # Every route but the webhook needs a key with connectors:admin; the webhook is authenticated by the
@@ -210,7 +214,7 @@ def list_deliveries(
     connector: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
     state: Annotated[Literal["pending", "running", "done", "dead"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DeliveryList:
     """Webhook deliveries, newest first: what was queued, written back, retried or given up."""
     rows, total = store.deliveries(tenant, connector, state, limit, offset)
@@ -224,7 +228,9 @@ def list_deliveries(
     responses={404: {}, 409: {}},
 )
 def retry_delivery(
-    delivery_id: int,
+    delivery_id: Annotated[
+        int, Path(ge=1, le=MAX_ROW_ID, description="A delivery's id (GET /v1/deliveries).")
+    ],
     request: Request,
     caller: ConnectorsAdmin,
     tenant: TenantDep,

@@ -41,6 +41,7 @@ class KeyCreateIn(BaseModel):
         min_length=1,
         max_length=len(ALL_SCOPES),
         description=f"Scopes of the new key, each one the creating key holds: {', '.join(ALL_SCOPES)}.",
+        json_schema_extra={"items": {"type": "string", "enum": [*ALL_SCOPES, "*", "all"]}},
     )
     expires: Timestamp | None = Field(None, description="When the key stops working (ISO 8601); none: never.")
     tenant: str | None = Field(
@@ -54,6 +55,12 @@ class KeyCreateIn(BaseModel):
     @field_validator("scopes")
     @classmethod
     def _known_scopes(cls, value: list[str]) -> list[str]:
+        unknown = [s for s in value if s not in ALL_SCOPES and s not in ("*", "all")]
+        if unknown:  # exactly the names the schema lists: no blanks, no spaces around
+            known = ", ".join(ALL_SCOPES)
+            raise ValueError(
+                f"unknown scope(s) {', '.join(map(repr, unknown))}; known: {known} (or '*' for all)"
+            )
         try:
             return list(parse_scopes(value))
         except KeyRequestError as exc:

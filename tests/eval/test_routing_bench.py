@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from eval.routing_bench import DATASETS, main, markdown, run, summary
+from eval.routing_bench import DATASETS, interval_table, main, markdown, run, summary
 
 _TEMPLATES = {
     "网络": ["VPN 无法连接 错误 {n}", "交换机 端口 {n} down", "网络 丢包 {n}"],
     "数据库": ["数据库 连接池 满 {n}", "ORA-{n} 报错", "慢查询 {n} 秒"],
     "主机": ["服务器 {n} 宕机", "磁盘 使用率 {n}%", "CPU 告警 {n}"],
 }
-_HASHING = {"use-m3": "hashing:64", "minilm": "hashing:32"}
+_HASHING = {"use-m3": "hashing:64", "minilm": "hashing:32", "channel": "hashing:16"}
 
 pytestmark = pytest.mark.slow  # cross-validated baselines and a trained bundle: ~25 s
 
@@ -43,9 +43,18 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_routing_bench_runs_baselines_and_ours(datasets: Path, tmp_path: Path) -> None:
-    rows, timings = run(datasets, ["cn-ict"], ["tfidf+svc", "knn-use", "ours"], _HASHING, tmp_path / "cache")
-    methods = [r["method"] for r in rows if r["dataset"] == "cn-ict"]
-    assert methods == ["tfidf+svc", "knn-use", "ours"]
+    methods = ["tfidf+svc", "knn-use", "ours-use-m3", "ours"]
+    results: dict = {}
+    rows, timings = run(datasets, ["cn-ict"], methods, _HASHING, tmp_path / "cache", results=results)
+    intervals = interval_table(results)
+    assert "| cn-ict | ours - ours-use-m3 |" in intervals
+    assert (
+        "| cn-ict | ours - tfidf+svc (best baseline macro-F1) |" in intervals or "ours - knn-use" in intervals
+    )
+    assert [r["method"] for r in rows if r["dataset"] == "cn-ict"] == methods
+    # The channel candidate was weighed out of fold; the USE-m3-only run had none.
+    assert set(timings["cn-ict"]["channel"]["candidates"]) == {"hashing:64", "hashing:16"}
+    assert set(timings["cn-ict (ours-use-m3)"]["channel"]["candidates"]) == {"hashing:64"}
     ours = next(r for r in rows if r["dataset"] == "cn-ict" and r["method"] == "ours")
     assert ours["accuracy"] > 0.8 and 0.0 <= ours["ECE"] <= 1.0
     assert 0.0 <= ours["deployable coverage"] <= 1.0
@@ -60,9 +69,12 @@ def test_routing_bench_runs_baselines_and_ours(datasets: Path, tmp_path: Path) -
 def test_routing_bench_writes_its_section(datasets: Path, tmp_path: Path) -> None:
     out = tmp_path / "BENCHMARKS.md"
     args = ["--datasets", str(datasets), "--only", "cn-ict", "--methods", "ours", "--out", str(out)]
-    assert main([*args, "--encoders", "use-m3=hashing:64", "--cache", str(tmp_path / "c")]) == 0
+    encoders = "use-m3=hashing:64,channel=hashing:16"
+    assert main([*args, "--encoders", encoders, "--cache", str(tmp_path / "c")]) == 0
     text = out.read_text(encoding="utf-8")
     assert "<!-- bench:routing -->" in text and "| cn-ict | ours |" in text and "- Command:" in text
+    assert "| cn-ict | hashing:16 |" in text and "**Semantic channel**" in text
+    assert "**Paired bootstrap**" in text
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ digits took 7-10 s in /v1/triage.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import httpx
@@ -16,7 +15,7 @@ import pytest
 
 from eval.adversarial import Probe, baseline, bound, probes, timed_post
 
-SKIP_WHY = "the corpus' 0.5 s bound needs 2 unshared cores: on the shared session machine /v1/extract ('中', '@') and /v1/triage ('x@' 7x its baseline, fields) went over; make soak runs it"
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +24,6 @@ def http(live_server: str, live_headers: dict[str, str]) -> Iterator[httpx.Clien
         yield client
 
 
-@pytest.mark.skipif(
-    not os.environ.get("TRIAGE_SOAK_TESTS"),
-    reason="set TRIAGE_SOAK_TESTS=1 (or run make soak): " + SKIP_WHY,
-)
 def test_adversarial_corpus_answers_in_linear_time(http: httpx.Client) -> None:
     baselines: dict[tuple[str, str], float] = {}
     slow: list[str] = []
@@ -41,8 +36,10 @@ def test_adversarial_corpus_answers_in_linear_time(http: httpx.Client) -> None:
             baselines[key] = min(timed_post(http, probe.route, payload)[0] for _ in range(2))
         limit = bound(baselines[key])
         seconds, status = timed_post(http, probe.route, probe.payload)
-        if seconds > limit:  # one preempted run on a shared machine is not the input's fault
-            seconds, status = timed_post(http, probe.route, probe.payload)
+        for _ in range(2):  # a preempted run on a shared machine is not the input's fault
+            if seconds <= limit:
+                break
+            seconds, status = min((seconds, status), timed_post(http, probe.route, probe.payload))
         # A body of only whitespace is refused by the schema (422); everything else is served.
         assert status == (422 if probe.field in ("body", "batch") and not probe.unit.strip() else 200), (
             f"{_name(probe)} answered {status}"

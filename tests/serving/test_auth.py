@@ -91,6 +91,7 @@ ROUTES: dict[tuple[str, str], Call] = {
             "sla-risk",
             "handling",
             "suggestions",
+            "duplicates",
         )
     },
     ("GET", "/v1/stats/handoffs/tickets"): Call(
@@ -352,6 +353,8 @@ def test_a_key_cannot_grant_scopes_it_lacks(anonymous: TestClient, make_key: Key
     [
         ({"scopes": []}, "scopes"),
         ({"scopes": ["everything"]}, "scopes"),
+        ({"scopes": [""]}, "scopes"),
+        ({"scopes": [" triage"]}, "scopes"),
         ({"scopes": ["triage"], "expires": "2001-01-01T00:00:00Z"}, "expires"),
         ({"scopes": ["triage"], "name": "x" * 101}, "name"),
         ({"scopes": ["triage"], "secret": "mine"}, "secret"),

@@ -274,3 +274,20 @@ def test_cli_models_take_a_data_dir_and_train_refuses_an_untrainable_file(
     assert result.exit_code == 2
     assert "at least 2 departments with at least 5 examples each" in result.output
     assert not (env / "empty").exists()
+
+
+def test_cli_train_weighs_channel_encoders_and_names_a_missing_one(env: Path) -> None:
+    runner = CliRunner()
+    base = ["train", "--data", str(env / "tickets.csv"), "--text", "Short description", "--label", "group"]
+    result = runner.invoke(app, [*base, "--out", str(env / "c1"), "--channel-encoder", "hashing:16"])
+    assert result.exit_code == 0, result.output
+    assert "semantic channel: hashing:64 OOF" in result.output
+    record = json.loads((env / "c1" / "manifest.json").read_text())["semantic_channel"]
+    assert set(record["candidates"]) == {"hashing:64", "hashing:16"}
+    assert record["chosen"] in record["candidates"]
+    missing = env / "nowhere"
+    result = runner.invoke(app, [*base, "--out", str(env / "c2"), "--channel-encoder", f"onnx:{missing}"])
+    assert result.exit_code == 2
+    assert "nowhere" in result.output and "not found" in result.output
+    assert "Traceback" not in result.output
+    assert not (env / "c2").exists()

@@ -77,6 +77,70 @@ def test_inputs_the_schema_refuses_are_refused(
     assert field in str(answer.json())
 
 
+_CONNECTOR = {
+    "name": "strict-test",
+    "system": "zendesk",
+    "base_url": "https://acme.zendesk.com",
+    "credentials": {"email": "triage@acme.com", "api_token": "t0ken"},
+    "signing_secret": "a signing secret",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"enabled": 0}, "enabled"),
+        ({"enabled": "true"}, "enabled"),
+        ({"policy": {"write_fields": 1}}, "write_fields"),
+        ({"policy": {"note": "yes"}}, "note"),
+        ({"policy": {"min_confidence": "0.6"}}, "min_confidence"),
+        ({"policy": {"similar_in_note": "3"}}, "similar_in_note"),
+        ({"policy": {"case_url": "https://kb.example.com/cases"}}, "case_url"),
+        ({"system": "glpi", "credentials": {"app_token": "a"}}, "user_token"),
+    ],
+)
+def test_connector_fields_take_only_what_the_schema_states(
+    client: TestClient, change: dict[str, Any], field: str
+) -> None:
+    answer = client.post("/v1/connectors", json=_CONNECTOR | change)
+    assert answer.status_code == 422, answer.text
+    assert field in str(answer.json())
+
+
+def test_delivery_bounds_are_422_not_500(client: TestClient) -> None:
+    assert client.get("/v1/deliveries", params={"offset": 2**63}).status_code == 422
+    assert client.post(f"/v1/deliveries/{-(2**70)}:retry").status_code == 422
+    assert client.post(f"/v1/deliveries/{2**63}:retry").status_code == 422
+    assert client.post(f"/v1/deliveries/{2**63 - 1}:retry").status_code == 404
+
+
+def test_connector_check_with_an_unusable_url_answers_not_ok(client: TestClient) -> None:
+    created = client.post(
+        "/v1/connectors",
+        json=_CONNECTOR
+        | {
+            "name": "bad-url",
+            "system": "zammad",
+            "base_url": "http://\u00d1\u00ad`d",
+            "credentials": {"api_token": "t0ken"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    try:
+        check = client.post("/v1/connectors/bad-url:test")
+        assert check.status_code == 200 and check.json()["ok"] is False, check.text
+    finally:
+        client.delete("/v1/connectors/bad-url")
+
+
+def test_schema_states_the_credentials_each_system_needs(client: TestClient) -> None:
+    connector = client.get("/openapi.json").json()["components"]["schemas"]["ConnectorIn"]
+    rules = {r["if"]["properties"]["system"]["const"]: r["then"] for r in connector["allOf"]}
+    assert rules["glpi"]["properties"]["credentials"]["required"] == ["app_token", "user_token"]
+    assert "generic" not in rules
+    assert connector["examples"][0]["system"] == "zendesk"
+
+
 def test_schema_states_the_bounds_the_server_checks(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     components = schema["components"]["schemas"]

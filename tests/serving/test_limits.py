@@ -217,6 +217,9 @@ def test_method_not_allowed_lists_every_method_of_the_path(client: TestClient) -
     item = client.request("PATCH", "/v1/cases/X-1")
     assert item.status_code == 405
     assert set(item.headers["allow"].split(", ")) >= {"GET", "PUT", "DELETE"}
+    # /v1/connectors/x:test also fits /v1/connectors/{name}: the template with more fixed text is the one.
+    check = client.options("/v1/connectors/acme:test")
+    assert check.status_code == 405 and check.headers["allow"] == "POST"
 
 
 def test_token_bucket_refills_at_its_rate() -> None:

@@ -11,6 +11,8 @@ import pytest
 
 from eval.soak import Server, create_key, run_kills, run_schemathesis
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 
 @pytest.fixture(scope="module")
 def soak_dir(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -29,8 +31,9 @@ def test_no_acknowledged_write_is_lost_to_sigkill(soak_dir: Path) -> None:
 @pytest.mark.skipif(
     not os.environ.get("TRIAGE_SOAK_TESTS"),
     reason=(
-        "set TRIAGE_SOAK_TESTS=1 (or run make soak): the connector routes that landed last "
-        "(POST /v1/connectors accepts enabled: 0) still fail the run; the routes of issue 13 pass"
+        "set TRIAGE_SOAK_TESTS=1 (or run make soak): 6 /v1/stats/* operations answer 422 for a "
+        "range=custom without 'since' or with 'until' before 'since', which OpenAPI cannot state "
+        "(ST202); every other operation passes all checks"
     ),
 )
 def test_schemathesis_finds_no_failure(soak_dir: Path) -> None:

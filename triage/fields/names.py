@@ -23,6 +23,15 @@ from triage.fields.table import HAN_CLASS, named_patterns
 _HAN = safe_regex.compile(f"[{HAN_CLASS}]", name="Han character")
 # Statistical taggers see at most this many characters; rules always see the whole text.
 MODEL_MAX_CHARS = 10_000
+# jieba's HMM (it finds words outside the dictionary: most Chinese names) is a Python Viterbi at
+# about 25 us a character, 0.25 s for 10,000 unknown characters ("中" x 10,000); it reads this
+# many characters, the dictionary alone the rest of ``MODEL_MAX_CHARS``.
+HMM_MAX_CHARS = 2_000
+# spaCy reads windows around capitalised words, at most this many characters of them (20,000 x
+# "Caused by: " makes one window of the whole text): about 20 ms of NER.
+NER_MAX_CHARS = 3_000
+# Person cues ("user", "dear", "@", "name:") followed per text: a real ticket has a few dozen.
+PERSON_CUES_MAX = 1_000
 
 
 _LISTS = load_lexicon()
@@ -170,8 +179,12 @@ def chinese_rule_entities(text: str, out: list[Candidate]) -> None:
 
 
 def english_lowercase_persons(text: str, out: list[Candidate]) -> None:
-    """People written in lowercase, found from cues (``en_person_cue`` in the field table) or a first name."""
-    for m in _P["en_person_cue"].finditer(text):
+    """People written in lowercase, found from cues (``en_person_cue`` in the field table) or a first name.
+
+    At most ``PERSON_CUES_MAX`` cues are followed: each costs a few RE2 calls through its Python
+    binding, and 20,000 x "@" would be 20,000 cues (0.15 s) for no name.
+    """
+    for m in itertools.islice(_P["en_person_cue"].finditer(text), PERSON_CUES_MAX):
         first = _P["en_name_word"].match_at(text, m.end())
         if first is None or not _name_like(first.group(0)):
             continue
@@ -365,6 +378,8 @@ def _organizations_from_tokens(
 
 
 def _org_suffix(word: str) -> str | None:
+    if not word.endswith(_ZH_ORG_SUFFIXES):  # one C-level test for the common "no"
+        return None
     return next((s for s in _ZH_ORG_SUFFIXES if word.endswith(s)), None)
 
 
@@ -486,7 +501,7 @@ def chinese_tagged_entities(
     """
     tokens: list[tuple[int, int, str, str]] = []
     pos = 0
-    for word in jieba.cut(text[:MODEL_MAX_CHARS]):
+    for word in _jieba_words(jieba, text[:MODEL_MAX_CHARS]):
         flag = word_tags.get(word) or _guess_tag(word)
         tokens.append((pos, pos + len(word), word, flag))
         pos += len(word)
@@ -519,6 +534,28 @@ def chinese_tagged_entities(
     _chinese_places(tokens, text, out)
 
 
+def _jieba_words(jieba: Any, text: str) -> Iterable[str]:
+    """jieba's words of ``text``, with its HMM over the first ``HMM_MAX_CHARS`` only.
+
+    The HMM part ends after a character jieba never puts inside a word (a space, punctuation), when
+    one is near, so the words come out as one call over the whole text gives them.
+    """
+    if len(text) <= HMM_MAX_CHARS:
+        yield from jieba.cut(text)
+        return
+    cut = HMM_MAX_CHARS
+    for pos in range(HMM_MAX_CHARS, HMM_MAX_CHARS - 100, -1):
+        if not (text[pos - 1].isalnum() or text[pos - 1] in _JIEBA_WORD_CHARS):
+            cut = pos
+            break
+    yield from jieba.cut(text[:cut])
+    yield from jieba.cut(text[cut:], HMM=False)
+
+
+# Besides letters and digits, the characters jieba's blocks run over (its ``re_han_default``).
+_JIEBA_WORD_CHARS = "+#&._%-"
+
+
 def english_ner(text: str, nlp: Any, en_stop: frozenset[str], out: list[Candidate]) -> None:
     """spaCy NER over short windows around capitalised words that could start a name.
 
@@ -532,7 +569,11 @@ def english_ner(text: str, nlp: Any, en_stop: frozenset[str], out: list[Candidat
         if c.tier >= TIER_RULE and c.start < limit:
             claimed[c.start : min(c.end, limit)] = b"\x01" * (min(c.end, limit) - c.start)
     windows: list[tuple[int, int]] = []
+    used = 0  # characters in the windows so far
     for sentence_start, sentence_end in english_sentences(text, limit):
+        sentence = text[sentence_start:sentence_end]
+        if sentence.lower() == sentence:
+            continue  # no capital letter: no word that could start a name
         words = english_words(text, sentence_start, sentence_end)
         first_window = len(windows)
         for i, (start, end) in enumerate(words):
@@ -541,9 +582,15 @@ def english_ner(text: str, nlp: Any, en_stop: frozenset[str], out: list[Candidat
             lo = words[max(0, i - _NER_WINDOW_WORDS)][0]
             hi = words[min(len(words) - 1, i + _NER_WINDOW_WORDS + 1)][1]
             if len(windows) > first_window and lo <= windows[-1][1] + 1:
+                used += max(hi, windows[-1][1]) - windows[-1][1]
                 windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
             else:
+                used += hi - lo
                 windows.append((lo, hi))
+            if used >= NER_MAX_CHARS:
+                break
+        if used >= NER_MAX_CHARS:
+            break
     if not windows:
         return
     # One document for all windows (each spaCy call costs about 1 ms before its first token),
