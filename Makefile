@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune bench-ray soak browser clean
+.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune bench-ray bench-replicas soak browser postgresql clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ serve: $(STAMP)
 browser:
 	bash scripts/install-browser.sh
 
-test: $(STAMP) browser
+# The PostgreSQL tests start their own throwaway server from Debian's binaries.
+postgresql:
+	bash scripts/install-postgresql.sh
+
+test: $(STAMP) browser postgresql
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
@@ -42,7 +46,7 @@ format: $(STAMP)
 
 # Serving speed on the demo, then quality against baselines on ../shared/datasets (same run, same splits).
 bench: $(STAMP)
-	$(BIN)/python -m eval.bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.bench --cases 100000 --out BENCHMARKS.md
 	$(BIN)/python -m eval.concurrency_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.webhook_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.headline_bench --out BENCHMARKS.md
@@ -67,6 +71,10 @@ bench-finetune: $(STAMP)
 # Backfill and batch triage on Ray against the single-process commands (long: --rows 100000 for the full run).
 bench-ray: $(STAMP)
 	$(BIN)/python -m eval.ray_bench --out BENCHMARKS.md
+
+# PostgreSQL vs SQLite at 100k cases, two replicas' write-to-searchable latency, catch-up, memory.
+bench-replicas: $(STAMP) postgresql
+	$(BIN)/python -m eval.replica_bench --cases 100000 --out BENCHMARKS.md
 
 # Chaos and load, loopback only, bounded: schemathesis (all checks), 20 SIGKILL rounds during writes,
 # the adversarial corpus, the overload ramp at 2x and 5x capacity (60 s each) and a 30-minute steady

@@ -70,8 +70,6 @@ def build(ledger: Ledger, predictions: int, now: datetime, seed: int = 0) -> int
             ledger.backfill(chunk)
             chunk = []
     ledger.backfill(chunk)
-    conn = ledger.conn
-    conn.execute("BEGIN")
     feedback: list[tuple[Any, ...]] = []
     for i in rng.sample(range(tickets), tickets * 8 // 100):
         when = (now - timedelta(seconds=rng.randrange(span))).isoformat(timespec="milliseconds")
@@ -84,18 +82,17 @@ def build(ledger: Ledger, predictions: int, now: datetime, seed: int = 0) -> int
             feedback.append(
                 (TENANT, f"T{i}", "case", None, None, None, None, f"C{i % 500}", i % 3 == 0, when)
             )
-    conn.executemany(
+    ledger.db.executemany(
         "INSERT INTO feedback (tenant, ticket_id, kind, head, predicted, correct, accepted, case_id, helpful, at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         feedback,
     )
-    conn.execute("COMMIT")
     for i in rng.sample(range(tickets), tickets * 3 // 100):
         a, b = rng.sample(DEPARTMENTS, 2)
         ledger.add_reassignment(
             TENANT, f"T{i}", a, b, now - timedelta(seconds=rng.randrange(span)), "zendesk"
         )
-    store = DocumentStore(ledger.path)
+    store = DocumentStore(ledger.db)
     store.open()
     cases = [
         Document(
@@ -109,9 +106,9 @@ def build(ledger: Ledger, predictions: int, now: datetime, seed: int = 0) -> int
     ]
     store.upsert(cases, np.ones((len(cases), 4), dtype=np.float32), "bench")
     store.close()
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT OR IGNORE INTO duplicate_links (tenant, ticket_key, case_id, score, at) VALUES (?, ?, ?, ?, ?)",
+    ledger.db.executemany(
+        "INSERT INTO duplicate_links (tenant, ticket_key, case_id, score, at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         [
             (
                 TENANT,
@@ -123,7 +120,6 @@ def build(ledger: Ledger, predictions: int, now: datetime, seed: int = 0) -> int
             for i in rng.sample(range(tickets), tickets * 4 // 100)
         ],
     )
-    conn.execute("COMMIT")
     # Closed 1 to 40 hours after creation (creation times are not kept here: close relative to now).
     ledger.close_tickets(
         [
@@ -132,12 +128,12 @@ def build(ledger: Ledger, predictions: int, now: datetime, seed: int = 0) -> int
             if i % 10
         ]
     )
-    conn.execute("ANALYZE")
+    ledger.db.execute("ANALYZE")
     # Feedback went in as rows (26k acknowledged writes would take minutes of fsyncs): reopening
     # builds the verdict aggregates from them, as for a database from before the aggregates.
     with ledger._lock:
         for table in ("verdict_hours", "handoff_hours", "handoff_days", "suggestion_hours"):
-            conn.execute(f"DELETE FROM {table}")
+            ledger.db.execute(f"DELETE FROM {table}")
     ledger.close()
     ledger.open()
     return tickets

@@ -12,9 +12,10 @@ Append-only is enforced twice: triggers refuse UPDATE and DELETE on the table (a
 careless script stops there), and the chain shows whoever drops the triggers first.
 
 Appending is one writer transaction (``BEGIN IMMEDIATE``) that reads the last hash and inserts, so
-concurrent writers (server threads, a CLI process) never fork the chain. All SQL is in this class:
-a PostgreSQL port takes a ``pg_advisory_xact_lock`` (or ``SELECT ... FOR UPDATE`` on the head row)
-instead of ``BEGIN IMMEDIATE``.
+concurrent writers (server threads, a CLI process) never fork the chain; on PostgreSQL the
+transaction holds an advisory lock instead. The last sequence number issued is SQLite's
+AUTOINCREMENT counter there and the one-row ``audit_issued`` table on PostgreSQL (whose triggers
+refuse UPDATE, DELETE and TRUNCATE on the trail). All SQL is in this class.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from knowledge.store import connect_sqlite
+from knowledge.db import Database, Record, Session, as_database
 
 logger = logging.getLogger(__name__)
 
@@ -38,28 +38,6 @@ GENESIS = "0" * 64
 #: The longest string a before/after summary may hold: summaries name ids, labels and counts, never text.
 MAX_SUMMARY_STRING = 200
 MAX_SUMMARY_BYTES = 4096
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    at         TEXT NOT NULL,
-    key_id     TEXT,
-    tenant     TEXT NOT NULL,
-    action     TEXT NOT NULL,
-    target     TEXT,
-    before     TEXT,
-    after      TEXT,
-    request_id TEXT,
-    client     TEXT,
-    prev_hash  TEXT NOT NULL,
-    hash       TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_tenant ON audit (tenant, seq);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-"""
 
 _HASHED = ("seq", "at", "key_id", "tenant", "action", "target", "before", "after", "request_id", "client")
 
@@ -162,7 +140,7 @@ def _utc(moment: datetime | str | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def _record(row: sqlite3.Row) -> AuditRecord:
+def _record(row: Record) -> AuditRecord:
     return AuditRecord(
         seq=int(row["seq"]),
         at=row["at"],
@@ -180,31 +158,28 @@ def _record(row: sqlite3.Row) -> AuditRecord:
 
 
 class AuditLog:
-    """The audit table of one SQLite database: append, list, verify. Thread-safe."""
+    """The audit table of the service's database (SQLite or PostgreSQL): append, list, verify. Thread-safe."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
+    def __init__(self, target: Database | Path | str) -> None:
+        self.db, self._owns_db = as_database(target)
+        self.path = self.db.path
         self._lock = threading.RLock()
 
     def open(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                return
-            self._conn = connect_sqlite(self.path, _SCHEMA)
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.open()
-        assert self._conn is not None
-        return self._conn
+        self.db.open()
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._owns_db:
+                self.db.close()
+
+    def _issued(self, conn: Session) -> int:
+        """The last sequence number handed out (rows cut off the end still count)."""
+        if self.db.dialect == "sqlite":
+            counter = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='audit'").fetchone()
+        else:
+            counter = conn.execute("SELECT seq FROM audit_issued").fetchone()
+        return int(counter[0]) if counter else 0
 
     def append(self, event: AuditEvent) -> AuditRecord:
         """Chain and store one event durably (fsynced when this returns); returns the stored row."""
@@ -216,39 +191,33 @@ class AuditLog:
         if not prepared:
             return []
         rows: list[dict[str, Any]] = []
-        with self._lock:
-            conn = self.conn
-            # One writer at a time across threads and processes: the last hash cannot change under us.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                last = conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-                counter = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='audit'").fetchone()
-                previous, seq, at = last[0] if last else GENESIS, int(counter[0]) if counter else 0, _now()
-                for event, before, after in prepared:
-                    seq += 1
-                    row: dict[str, Any] = {
-                        "seq": seq,
-                        "at": at,
-                        "key_id": event.key_id,
-                        "tenant": event.tenant,
-                        "action": event.action,
-                        "target": event.target,
-                        "before": before,
-                        "after": after,
-                        "request_id": event.request_id,
-                        "client": event.client,
-                        "prev_hash": previous,
-                    }
-                    row["hash"] = previous = row_hash(previous, row)
-                    conn.execute(
-                        f"INSERT INTO audit ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-                        list(row.values()),
-                    )
-                    rows.append(row)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        # One writer at a time across threads and processes: the last hash cannot change under us.
+        with self._lock, self.db.transaction(exclusive="audit") as conn:
+            last = conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            previous, seq, at = last[0] if last else GENESIS, self._issued(conn), _now()
+            for event, before, after in prepared:
+                seq += 1
+                row: dict[str, Any] = {
+                    "seq": seq,
+                    "at": at,
+                    "key_id": event.key_id,
+                    "tenant": event.tenant,
+                    "action": event.action,
+                    "target": event.target,
+                    "before": before,
+                    "after": after,
+                    "request_id": event.request_id,
+                    "client": event.client,
+                    "prev_hash": previous,
+                }
+                row["hash"] = previous = row_hash(previous, row)
+                conn.execute(
+                    f"INSERT INTO audit ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                    list(row.values()),
+                )
+                rows.append(row)
+            if self.db.dialect != "sqlite":
+                conn.execute("UPDATE audit_issued SET seq=?", (seq,))
         return [
             AuditRecord(
                 **{k: v for k, v in row.items() if k not in ("before", "after")},
@@ -290,7 +259,7 @@ class AuditLog:
         if before_seq is not None:
             sql, args = sql + " AND seq<?", [*args, before_seq]
         with self._lock:
-            rows = self.conn.execute(sql + " ORDER BY seq DESC LIMIT ?", [*args, limit]).fetchall()
+            rows = self.db.execute(sql + " ORDER BY seq DESC LIMIT ?", [*args, limit]).fetchall()
         return [_record(r) for r in rows]
 
     def verify(self, expect_head: str | None = None) -> Verification:
@@ -299,34 +268,28 @@ class AuditLog:
         ``expect_head``: a head hash kept from an earlier verify; the chain must still contain it.
         """
         previous, count, seen_expected, last_seq = GENESIS, 0, expect_head is None, 0
-        with self._lock:
-            # Read in one transaction: rows appended meanwhile do not tear the view.
-            conn = self.conn
-            conn.execute("BEGIN")
-            try:
-                cursor = conn.execute("SELECT * FROM audit ORDER BY seq")
-                for row in cursor:
-                    count += 1
-                    values = dict(row)
-                    seq = int(values["seq"])
-                    if values["prev_hash"] != previous:
-                        problem = (
-                            f"row {seq}: prev_hash does not match the hash of the row before it "
-                            f"(row {last_seq or 'none'}): a row before it was deleted or edited"
-                        )
-                        return Verification(False, count, previous, seq, problem)
-                    if seq != last_seq + 1:
-                        problem = f"row {seq}: rows {last_seq + 1}..{seq - 1} are missing (deleted)"
-                        return Verification(False, count, previous, seq, problem)
-                    if row_hash(previous, values) != values["hash"]:
-                        problem = f"row {seq}: its contents do not match its hash (edited)"
-                        return Verification(False, count, previous, seq, problem)
-                    previous, last_seq = values["hash"], seq
-                    seen_expected = seen_expected or previous == expect_head
-                counter = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='audit'").fetchone()
-            finally:
-                conn.execute("COMMIT")
-        issued = int(counter[0]) if counter else 0
+        # Read in one transaction: rows appended meanwhile do not tear the view.
+        with self._lock, self.db.reading() as conn:
+            cursor = conn.execute("SELECT * FROM audit ORDER BY seq")
+            for row in cursor:
+                count += 1
+                values = dict(row)
+                seq = int(values["seq"])
+                if values["prev_hash"] != previous:
+                    problem = (
+                        f"row {seq}: prev_hash does not match the hash of the row before it "
+                        f"(row {last_seq or 'none'}): a row before it was deleted or edited"
+                    )
+                    return Verification(False, count, previous, seq, problem)
+                if seq != last_seq + 1:
+                    problem = f"row {seq}: rows {last_seq + 1}..{seq - 1} are missing (deleted)"
+                    return Verification(False, count, previous, seq, problem)
+                if row_hash(previous, values) != values["hash"]:
+                    problem = f"row {seq}: its contents do not match its hash (edited)"
+                    return Verification(False, count, previous, seq, problem)
+                previous, last_seq = values["hash"], seq
+                seen_expected = seen_expected or previous == expect_head
+            issued = self._issued(conn)
         if issued > last_seq:
             problem = (
                 f"rows {last_seq + 1}..{issued} were written and are gone (the newest rows were deleted)"

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from embeddings import Encoder
 from embeddings.text import MAX_TEXT_CHARS, ticket_text
 from knowledge.index import IndexSnapshots, VectorIndex
 from knowledge.lexical import LexicalIndex, LexicalQuery, Scored
-from knowledge.store import Document, DocumentStore, SearchFilters
+from knowledge.store import Change, Document, DocumentStore, SearchFilters
 from knowledge.text import (
     TITLE_WEIGHT,
     TOKENIZER_VERSION,
@@ -226,6 +227,7 @@ class KnowledgeBase:
         self.snapshots = IndexSnapshots(snapshot_dir)
         self._tenants: dict[str, _Shard] = {}
         self._lock = threading.RLock()
+        self._follower: _Follower | None = None
 
     @property
     def encoders(self) -> tuple[Encoder, ...]:
@@ -299,11 +301,11 @@ class KnowledgeBase:
             )
             return None, 0
 
-    def _catch_up(self, tenant: str, shard: _Shard) -> None:
-        """Apply the database's changes after each index's mark to it (idempotent replay)."""
+    def _catch_up(self, tenant: str, shard: _Shard) -> list[Change]:
+        """Apply the database's changes after each index's mark to it (idempotent replay); returns them."""
         changes = self.store.changes_since(tenant, shard.mark)
         if not changes:
-            return
+            return changes
         last = changes[-1].seq
         touched = sorted({c.row_id for c in changes})
         for start in range(0, len(touched), 2000):
@@ -314,6 +316,7 @@ class KnowledgeBase:
             index.resize_for(len(index))
         shard.lexical.refresh()  # here, under the write lock, so that searches find it clean
         logger.info("tenant %s: caught up %d changes (%d rows)", tenant, len(changes), len(touched))
+        return changes
 
     def _apply(self, shard: _Shard, rows: Sequence[int]) -> None:
         docs = self.store.get_rows(rows)
@@ -358,6 +361,35 @@ class KnowledgeBase:
             if shard.mark - min(shard.saved.values()) >= max(SNAPSHOT_EVERY, SNAPSHOT_SHARE * size):
                 self._snapshot(tenant, shard)
             return shard
+
+    # ------------------------------------------------------------------ replicas
+
+    def catch_up_all(self) -> int:
+        """Apply every tenant's changes written since the last call, by any process (other replicas);
+        returns how many were applied. A delete among them rewrites that tenant's snapshots, so no
+        replica's disk keeps a deleted document."""
+        follower = self._follower or _Follower(self, 0.0)
+        return follower.poll()
+
+    def follow(self, interval: float = 0.25) -> None:
+        """Poll the change log every ``interval`` seconds in a background thread (idempotent)."""
+        with self._lock:
+            if self._follower is None:
+                self._follower = _Follower(self, interval)
+                self._follower.start()
+
+    def stop_following(self) -> None:
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.stop()
+
+    def catch_up_lag(self) -> tuple[float, int]:
+        """(seconds since the indexes were last seen level with the database, changes behind then);
+        (0, 0) when not following."""
+        follower = self._follower
+        if follower is None:
+            return 0.0, 0
+        return max(0.0, time.monotonic() - follower.level_at), follower.behind
 
     # ------------------------------------------------------------------ writes
 
@@ -641,3 +673,60 @@ class KnowledgeBase:
             total += weight * applies
             score += weight * applies * column
         return np.where(total > 0, score / np.maximum(total, 1e-12), 0.0)
+
+
+class _Follower:
+    """Polls the change log's head; when it moved, catches up the tenants that changed."""
+
+    def __init__(self, kb: KnowledgeBase, interval: float) -> None:
+        self.kb = kb
+        self.interval = interval
+        self.seen = 0
+        self.level_at = time.monotonic()
+        self.behind = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failing = False
+
+    def start(self) -> None:
+        # Every loaded tenant is level with its mark; a tenant created since has later changes.
+        with self.kb._lock:
+            self.seen = min((shard.mark for shard in self.kb._tenants.values()), default=0)
+        self._thread = threading.Thread(target=self._run, name="kb-follower", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.poll()
+                if self._failing:
+                    logger.info("change log reachable again; indexes caught up")
+                self._failing = False
+            except Exception as exc:  # a database outage: keep polling while the lag grows
+                if not self._failing:
+                    logger.warning("cannot read the change log (%s); retrying", type(exc).__name__)
+                self._failing = True
+
+    def poll(self) -> int:
+        head = self.kb.store.head_seq()
+        if head <= self.seen:
+            self.level_at, self.behind = time.monotonic(), 0
+            return 0
+        self.behind = head - self.seen
+        applied = 0
+        for tenant in self.kb.store.tenants_changed_since(self.seen):
+            with self.kb._lock:
+                known = tenant in self.kb._tenants
+                shard = self.kb._shard(tenant)
+                changes = self.kb._catch_up(tenant, shard) if known else []
+                if any(c.op == "delete" for c in changes):
+                    self.kb._snapshot(tenant, shard)
+                applied += len(changes)
+        self.seen = head
+        self.level_at, self.behind = time.monotonic(), 0
+        return applied

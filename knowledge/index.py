@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,19 +46,29 @@ REBUILD_SHARE = 0.2
 EXACT_SUBSET = 50_000
 
 
-def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
+# A snapshot temp file older than this (seconds) is debris of a crash, not a write in progress.
+_STALE_TEMP_SECONDS = 600
+
+
+def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> str:
     """Write (bytes, or a function streaming into the file) to a temp file in the same folder, fsync,
-    rename over the target, fsync the folder: a reader sees the old file or the new one, never a part."""
+    rename over the target, fsync the folder: a reader sees the old file or the new one, never a part.
+    Returns the SHA-256 of what was written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "w+b") as handle:
             if callable(data):
                 data(handle)
             else:
                 handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            # Hashed as it lies on disk (a streamed zip seeks back to fill in its headers).
+            handle.seek(0)
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -67,6 +78,7 @@ def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    return digest.hexdigest()
 
 
 @contextmanager
@@ -392,8 +404,8 @@ class IndexSnapshots:
         identity: Mapping[str, Any],
     ) -> None:
         data_path, meta_path = self._paths(tenant, component)
-        _atomic_write(data_path, data)
-        meta = {"mark": mark, "component": component, **identity}
+        digest = _atomic_write(data_path, data)
+        meta = {"mark": mark, "component": component, "sha256": digest, **identity}
         _atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode())
 
     def load(self, tenant: str, component: str, identity: Mapping[str, Any]) -> tuple[bytes, int] | None:
@@ -408,20 +420,35 @@ class IndexSnapshots:
                     "snapshot %s of tenant %s was built differently; rebuilding", component, tenant
                 )
                 return None
-            return data_path.read_bytes(), int(meta["mark"])
+            data = data_path.read_bytes()
+            # A snapshot copied or shared over a network mount is checked whole before it is used.
+            if "sha256" in meta and hashlib.sha256(data).hexdigest() != meta["sha256"]:
+                logger.warning(
+                    "snapshot %s of tenant %s does not match its checksum; rebuilding", component, tenant
+                )
+                return None
+            return data, int(meta["mark"])
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("snapshot %s of tenant %s unreadable (%s); rebuilding", component, tenant, exc)
             return None
 
     def prune(self, tenant: str, keep: Sequence[str]) -> None:
-        """Delete the tenant's snapshot files of components no longer in use, and stray temp files."""
+        """Delete the tenant's snapshot files of components no longer in use, and temp files a crash left
+        (older than 10 minutes: a fresh one may be another process's write in progress)."""
         folder = self._folder(tenant)
         if not folder.is_dir():
             return
         wanted = {_safe(c) for c in keep}
+        now = time.time()
         for path in folder.iterdir():
-            stem = path.name.split(".", 1)[0] if not path.name.startswith(".") else ""
-            if path.name.startswith(".") or stem not in wanted:
+            if path.name.startswith("."):
+                # A temp file left by a crash; not one another process (sharing this folder) is writing.
+                try:
+                    if now - path.stat().st_mtime > _STALE_TEMP_SECONDS:
+                        path.unlink(missing_ok=True)
+                except FileNotFoundError:
+                    pass
+            elif path.name.split(".", 1)[0] not in wanted:
                 path.unlink(missing_ok=True)
 
     def delete(self, tenant: str) -> None:

@@ -2,7 +2,7 @@
 reassignment events (a ticket moved from one department to another, in the ticket system or by an
 agent's correction).
 
-All live in the service's SQLite database beside the cases. Feedback and reassignments are acknowledged writes
+All live in the service's database (SQLite or PostgreSQL) beside the cases. Feedback and reassignments are acknowledged writes
 (committed with fsync before the API answers). The prediction log is telemetry: it is buffered
 and written by a background thread about once a second, so logging never adds a disk flush to a
 request; a crash can lose the last second of it.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,177 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from knowledge.db import Database, DatabaseError, Session, as_database
 from knowledge.drift import CONFIDENCE_BINS, WINDOWS, Profile, confidence_bin, confidence_bin_edges
-from knowledge.store import connect_sqlite
 
 logger = logging.getLogger(__name__)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS predictions (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant     TEXT NOT NULL,
-    ticket_id  TEXT,
-    version    TEXT NOT NULL,
-    role       TEXT NOT NULL CHECK (role IN ('active', 'canary', 'shadow')),
-    head       TEXT NOT NULL,
-    value      TEXT NOT NULL,
-    confidence REAL NOT NULL,
-    abstained  INTEGER NOT NULL,
-    at         TEXT NOT NULL,
-    language   TEXT
-);
-CREATE INDEX IF NOT EXISTS predictions_lookup ON predictions (tenant, at);
-CREATE INDEX IF NOT EXISTS predictions_ticket ON predictions (tenant, ticket_id);
-CREATE TABLE IF NOT EXISTS feedback (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant     TEXT NOT NULL,
-    ticket_id  TEXT NOT NULL,
-    kind       TEXT NOT NULL CHECK (kind IN ('label', 'case')),
-    head       TEXT,
-    predicted  TEXT,
-    correct    TEXT,
-    accepted   INTEGER,
-    case_id    TEXT,
-    helpful    INTEGER,
-    text       TEXT,
-    agent      TEXT,
-    at         TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_ticket ON feedback (tenant, ticket_id);
-CREATE INDEX IF NOT EXISTS feedback_window ON feedback (tenant, at);
--- Per-hour aggregates of the prediction log, kept in the writer's transaction: the dashboard and
--- drift read these (a month is a few thousand rows per head) instead of scanning every prediction.
-CREATE TABLE IF NOT EXISTS label_hours (
-    tenant    TEXT NOT NULL,
-    head      TEXT NOT NULL,
-    hour      TEXT NOT NULL,
-    version   TEXT NOT NULL,
-    role      TEXT NOT NULL,
-    value     TEXT NOT NULL,
-    n         INTEGER NOT NULL,
-    PRIMARY KEY (tenant, head, hour, version, role, value)
-) WITHOUT ROWID;
--- Tickets (their department prediction: one per ticket) per hour and language.
-CREATE TABLE IF NOT EXISTS language_hours (
-    tenant    TEXT NOT NULL,
-    hour      TEXT NOT NULL,
-    version   TEXT NOT NULL,
-    role      TEXT NOT NULL,
-    language  TEXT NOT NULL,
-    n         INTEGER NOT NULL,
-    PRIMARY KEY (tenant, hour, version, role, language)
-) WITHOUT ROWID;
--- One row per triaged ticket with an id: the predicted handling time and SLA breach risk, and
--- when the ticket system reports it closed (Ledger.close_ticket). The dashboard's SLA panels.
-CREATE TABLE IF NOT EXISTS handling (
-    tenant      TEXT NOT NULL,
-    ticket_id   TEXT NOT NULL,
-    version     TEXT NOT NULL,
-    department  TEXT NOT NULL,
-    priority    TEXT,
-    created_at  TEXT NOT NULL,
-    due_at      TEXT,
-    p50_hours   REAL NOT NULL,
-    p90_hours   REAL NOT NULL,
-    breach_risk REAL,
-    closed_at   TEXT,
-    PRIMARY KEY (tenant, ticket_id)
-);
-CREATE INDEX IF NOT EXISTS handling_open ON handling (tenant, closed_at, due_at);
-CREATE INDEX IF NOT EXISTS predictions_ticket_head ON predictions (tenant, ticket_id, head, id);
-CREATE INDEX IF NOT EXISTS feedback_label_window ON feedback (tenant, kind, at);
--- Per hour, head and version: predictions by confidence bin and abstention (drift's confidence
--- histogram; routing and coverage without the value and language dimensions).
-CREATE TABLE IF NOT EXISTS score_hours (
-    tenant    TEXT NOT NULL,
-    head      TEXT NOT NULL,
-    hour      TEXT NOT NULL,
-    version   TEXT NOT NULL,
-    role      TEXT NOT NULL,
-    bin       INTEGER NOT NULL,
-    abstained INTEGER NOT NULL,
-    n         INTEGER NOT NULL,
-    conf_sum  REAL NOT NULL,
-    PRIMARY KEY (tenant, head, hour, version, role, bin, abstained)
-) WITHOUT ROWID;
--- Per hour of the verdict: agents' label verdicts (what we predicted, what they chose, whether we
--- were right, which model version answered), handoffs from -> to (reassignments by source and
--- corrections of the department), and case/article judgements. Kept in the writes' transactions.
-CREATE TABLE IF NOT EXISTS verdict_hours (
-    tenant    TEXT NOT NULL,
-    hour      TEXT NOT NULL,
-    head      TEXT NOT NULL,
-    version   TEXT NOT NULL,
-    predicted TEXT NOT NULL,
-    chosen    TEXT NOT NULL,
-    n         INTEGER NOT NULL,
-    PRIMARY KEY (tenant, hour, head, version, predicted, chosen)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS handoff_hours (
-    tenant          TEXT NOT NULL,
-    hour            TEXT NOT NULL,
-    from_department TEXT NOT NULL,
-    to_department   TEXT NOT NULL,
-    source          TEXT NOT NULL,
-    n               INTEGER NOT NULL,
-    PRIMARY KEY (tenant, hour, from_department, to_department, source)
-) WITHOUT ROWID;
--- The same handoffs per UTC day: a 30-day matrix reads ~30 days of cells, not ~720 hours of them.
-CREATE TABLE IF NOT EXISTS handoff_days (
-    tenant          TEXT NOT NULL,
-    day             TEXT NOT NULL,
-    from_department TEXT NOT NULL,
-    to_department   TEXT NOT NULL,
-    source          TEXT NOT NULL,
-    n               INTEGER NOT NULL,
-    PRIMARY KEY (tenant, day, from_department, to_department, source)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS suggestion_hours (
-    tenant      TEXT NOT NULL,
-    hour        TEXT NOT NULL,
-    case_id     TEXT NOT NULL,
-    helpful     INTEGER NOT NULL,
-    not_helpful INTEGER NOT NULL,
-    PRIMARY KEY (tenant, hour, case_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS feedback_corrections ON feedback (tenant, head, predicted, correct, at);
--- Per day of closing and department: closed tickets' predicted vs real handling time.
-CREATE TABLE IF NOT EXISTS handling_days (
-    tenant      TEXT NOT NULL,
-    day         TEXT NOT NULL,
-    department  TEXT NOT NULL,
-    closed      INTEGER NOT NULL,
-    p50_sum     REAL NOT NULL,
-    real_sum    REAL NOT NULL,
-    abs_err_sum REAL NOT NULL,
-    within_p90  INTEGER NOT NULL,
-    PRIMARY KEY (tenant, day, department)
-) WITHOUT ROWID;
--- Open cases an incoming ticket repeats (found by the duplicate check), once per ticket and case:
--- the ticket system's id, or a digest of the text when the caller sent none.
-CREATE TABLE IF NOT EXISTS duplicate_links (
-    tenant     TEXT NOT NULL,
-    ticket_key TEXT NOT NULL,
-    case_id    TEXT NOT NULL,
-    score      REAL NOT NULL,
-    at         TEXT NOT NULL,
-    PRIMARY KEY (tenant, ticket_key, case_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS duplicate_links_window ON duplicate_links (tenant, at, case_id, score);
-CREATE TABLE IF NOT EXISTS reassignments (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant          TEXT NOT NULL,
-    ticket_id       TEXT NOT NULL,
-    from_department TEXT NOT NULL,
-    to_department   TEXT NOT NULL,
-    at              TEXT NOT NULL,
-    source          TEXT NOT NULL,
-    recorded_at     TEXT NOT NULL,
-    UNIQUE (tenant, ticket_id, from_department, to_department, at, source)
-);
-CREATE INDEX IF NOT EXISTS reassignments_window ON reassignments (tenant, at);
-CREATE INDEX IF NOT EXISTS reassignments_cell ON reassignments (tenant, from_department, to_department, at);
-"""
 
 
 @dataclass(frozen=True)
@@ -268,7 +100,7 @@ _HOUR = 13  # "2026-01-31T09": the ISO prefix naming an hour
 _DAY = 10  # "2026-01-31": the ISO prefix naming a day
 
 
-def _add_to_hours(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+def _add_to_hours(conn: Session, rows: Sequence[tuple[Any, ...]]) -> None:
     """Fold freshly written prediction rows into the per-hour aggregates (inside the caller's transaction)."""
     labels: dict[tuple[Any, ...], int] = {}
     languages: dict[tuple[Any, ...], int] = {}
@@ -286,40 +118,43 @@ def _add_to_hours(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> 
         score[0] += 1
         score[1] += conf
     conn.executemany(
-        "INSERT INTO label_hours VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        "INSERT INTO label_hours VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, head, hour, version, role, value)"
+        " DO UPDATE SET n = label_hours.n + excluded.n",
         [(*k, n) for k, n in labels.items()],
     )
     conn.executemany(
-        "INSERT INTO language_hours VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        "INSERT INTO language_hours VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, hour, version, role, language)"
+        " DO UPDATE SET n = language_hours.n + excluded.n",
         [(*k, n) for k, n in languages.items()],
     )
     conn.executemany(
         "INSERT INTO score_hours (tenant, head, hour, version, role, bin, abstained, n, conf_sum)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n,"
-        " conf_sum = conf_sum + excluded.conf_sum",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, head, hour, version, role, bin, abstained)"
+        " DO UPDATE SET n = score_hours.n + excluded.n, conf_sum = score_hours.conf_sum + excluded.conf_sum",
         [(*k, int(v[0]), v[1]) for k, v in scores.items()],
     )
 
 
-def _add_handoff(
-    conn: sqlite3.Connection, tenant: str, hour: str, source_dept: str, to: str, source: str
-) -> None:
+def _add_handoff(conn: Session, tenant: str, hour: str, source_dept: str, to: str, source: str) -> None:
     conn.execute(
-        "INSERT INTO handoff_hours VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+        "INSERT INTO handoff_hours VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (tenant, hour, from_department, to_department,"
+        " source) DO UPDATE SET n = handoff_hours.n + 1",
         (tenant, hour, source_dept, to, source),
     )
     conn.execute(
-        "INSERT INTO handoff_days VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+        "INSERT INTO handoff_days VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (tenant, day, from_department, to_department,"
+        " source) DO UPDATE SET n = handoff_days.n + 1",
         (tenant, hour[:_DAY], source_dept, to, source),
     )
 
 
-def _add_verdict(conn: sqlite3.Connection, item: Feedback, hour: str) -> None:
+def _add_verdict(conn: Session, item: Feedback, hour: str) -> None:
     """Fold one piece of feedback into the hourly verdict, handoff and suggestion aggregates."""
     if item.kind == "case" and item.case_id and item.helpful is not None:
         conn.execute(
-            "INSERT INTO suggestion_hours VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-            " helpful = helpful + excluded.helpful, not_helpful = not_helpful + excluded.not_helpful",
+            "INSERT INTO suggestion_hours VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, hour, case_id) DO UPDATE SET"
+            " helpful = suggestion_hours.helpful + excluded.helpful,"
+            " not_helpful = suggestion_hours.not_helpful + excluded.not_helpful",
             (item.tenant, hour, item.case_id, int(item.helpful), int(not item.helpful)),
         )
         return
@@ -333,16 +168,16 @@ def _add_verdict(conn: sqlite3.Connection, item: Feedback, hour: str) -> None:
     version = str(row[0]) if row is not None else "unknown"
     chosen = item.correct or item.predicted
     conn.execute(
-        "INSERT INTO verdict_hours VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+        "INSERT INTO verdict_hours VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (tenant, hour, head, version, predicted,"
+        " chosen) DO UPDATE SET n = verdict_hours.n + 1",
         (item.tenant, hour, item.head, version, item.predicted, chosen),
     )
     if item.head == "department" and item.correct and item.correct != item.predicted:
         _add_handoff(conn, item.tenant, hour, item.predicted, item.correct, "correction")
 
 
-def _rebuild_verdicts_if_missing(conn: sqlite3.Connection) -> None:
+def _rebuild_verdicts_if_missing(conn: Session) -> None:
     """A database from before the verdict aggregates: build them once from feedback and reassignments."""
-    conn.execute("BEGIN")
     if conn.execute("SELECT 1 FROM verdict_hours LIMIT 1").fetchone() is None:
         conn.execute(
             "INSERT INTO verdict_hours SELECT f.tenant, substr(f.at, 1, 13), f.head,"
@@ -371,14 +206,12 @@ def _rebuild_verdicts_if_missing(conn: sqlite3.Connection) -> None:
             "INSERT INTO suggestion_hours SELECT tenant, substr(at, 1, 13), case_id, sum(helpful=1), sum(helpful=0)"
             " FROM feedback WHERE kind='case' AND case_id IS NOT NULL AND helpful IS NOT NULL GROUP BY 1, 2, 3"
         )
-    conn.execute("COMMIT")
 
 
-def _rebuild_hours_if_missing(conn: sqlite3.Connection) -> None:
+def _rebuild_hours_if_missing(conn: Session) -> None:
     """A database from before the aggregates: build them once from the prediction log."""
     if conn.execute("SELECT 1 FROM predictions LIMIT 1").fetchone() is None:
         return
-    conn.execute("BEGIN")
     if conn.execute("SELECT 1 FROM label_hours LIMIT 1").fetchone() is None:
         logger.info("building the per-hour prediction aggregates from the prediction log (once)")
         conn.execute(
@@ -396,7 +229,6 @@ def _rebuild_hours_if_missing(conn: sqlite3.Connection) -> None:
             f" min(max(cast(confidence * {CONFIDENCE_BINS} AS INTEGER), 0), {CONFIDENCE_BINS - 1}), abstained,"
             " count(*), sum(confidence) FROM predictions GROUP BY 1, 2, 3, 4, 5, 6, 7"
         )
-    conn.execute("COMMIT")
 
 
 def _hour_floor(at: datetime) -> str:
@@ -427,37 +259,30 @@ def _hours_where(
 
 
 class Ledger:
-    """Prediction log (buffered) and feedback (durable) in one SQLite file."""
+    """Prediction log (buffered) and feedback (durable) in the service's database."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
+    def __init__(self, target: Database | Path | str) -> None:
+        self.db, self._owns_db = as_database(target)
+        self.path = self.db.path
         self._lock = threading.RLock()
         self._queue: queue.Queue[PredictionRecord | HandlingRecord | None] = queue.Queue()
         self._writer: threading.Thread | None = None
 
     def open(self) -> None:
         with self._lock:
-            if self._conn is not None:
+            if self._writer is not None:
                 return
-            conn = connect_sqlite(self.path)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
-            if columns and "language" not in columns:
-                conn.execute("ALTER TABLE predictions ADD COLUMN language TEXT")
-            conn.executescript(_SCHEMA)
-            _rebuild_hours_if_missing(conn)
-            _rebuild_verdicts_if_missing(conn)
-            conn.row_factory = sqlite3.Row
-            self._conn = conn
+            self.db.open()
+            if self.db.dialect == "sqlite":
+                # A SQLite file from before the language column and the hourly aggregates.
+                with self.db.transaction() as conn:
+                    columns = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
+                    if "language" not in columns:
+                        conn.execute("ALTER TABLE predictions ADD COLUMN language TEXT")
+                    _rebuild_hours_if_missing(conn)
+                    _rebuild_verdicts_if_missing(conn)
             self._writer = threading.Thread(target=self._drain, name="ledger-writer", daemon=True)
             self._writer.start()
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.open()
-        assert self._conn is not None
-        return self._conn
 
     def close(self) -> None:
         if self._writer is not None:
@@ -465,13 +290,21 @@ class Ledger:
             self._writer.join(timeout=10)
             self._writer = None
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._owns_db:
+                self.db.close()
+
+    @property
+    def _opened(self) -> Database:
+        """The database, after ``open()`` (the writer thread running, an old SQLite file brought up to date)."""
+        if self._writer is None:
+            self.open()
+        return self.db
 
     # -- prediction log ---------------------------------------------------------------------
     def log(self, records: Sequence[PredictionRecord | HandlingRecord]) -> None:
         """Queue predictions (and handling-time estimates) for the background writer (returns at once)."""
+        if self._writer is None:
+            self.open()
         for record in records:
             self._queue.put(record)
 
@@ -531,9 +364,7 @@ class Ledger:
             for r in batch
         ]
         try:
-            with self._lock:
-                conn = self.conn
-                conn.execute("BEGIN")
+            with self._lock, self._opened.transaction() as conn:
                 conn.executemany(
                     "INSERT INTO predictions (tenant, ticket_id, version, role, head, value, confidence, abstained,"
                     " at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -549,12 +380,8 @@ class Ledger:
                     " p50_hours=excluded.p50_hours, p90_hours=excluded.p90_hours, breach_risk=excluded.breach_risk",
                     handling,
                 )
-                conn.execute("COMMIT")
-        except sqlite3.Error:
+        except DatabaseError:
             logger.exception("could not write %d prediction log rows", len(items))
-            with self._lock:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
 
     def backfill(self, records: Sequence[PredictionRecord | HandlingRecord]) -> None:
         """Write records now, in one transaction, bypassing the queue (imports of history, benchmarks)."""
@@ -585,7 +412,7 @@ class Ledger:
         if until:
             sql, args = sql + " AND at<?", [*args, until]
         with self._lock:
-            rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
+            rows = self._opened.execute(sql + " ORDER BY id", args).fetchall()
         return [dict(r) for r in rows]
 
     def drift_profile(
@@ -607,8 +434,7 @@ class Ledger:
             raise ValueError(f"unknown drift window {window!r}; known: {', '.join(WINDOWS)}")
         width = WINDOWS[window]
         where, args = _hours_where(tenant, head, since, until)
-        with self._lock:
-            conn = self.conn
+        with self._lock, self._opened.reading() as conn:
             labels = conn.execute(
                 f"SELECT substr(hour, 1, {width}) AS w, value, sum(n) AS n FROM label_hours"
                 f" WHERE {where} AND version=? GROUP BY w, value",
@@ -669,53 +495,46 @@ class Ledger:
         """``close_ticket`` for many (tenant, ticket id, closed at) in one transaction; returns how many closed."""
         self.flush()
         done = 0
-        with self._lock:
-            conn = self.conn
-            conn.execute("BEGIN")
-            try:
-                for tenant, ticket_id, closed_at in closes:
-                    closed = _utc(closed_at)
-                    row = conn.execute(
-                        "SELECT department, created_at, p50_hours, p90_hours FROM handling"
-                        " WHERE tenant=? AND ticket_id=? AND closed_at IS NULL",
-                        (tenant, ticket_id),
-                    ).fetchone()
-                    if row is None:
-                        continue
-                    hours = (closed_at - datetime.fromisoformat(row["created_at"])).total_seconds() / 3600
-                    conn.execute(
-                        "UPDATE handling SET closed_at=? WHERE tenant=? AND ticket_id=?",
-                        (closed, tenant, ticket_id),
-                    )
-                    conn.execute(
-                        "INSERT INTO handling_days VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-                        " closed = closed + 1, p50_sum = p50_sum + excluded.p50_sum,"
-                        " real_sum = real_sum + excluded.real_sum, abs_err_sum = abs_err_sum + excluded.abs_err_sum,"
-                        " within_p90 = within_p90 + excluded.within_p90",
-                        (
-                            tenant,
-                            closed[:10],
-                            row["department"],
-                            row["p50_hours"],
-                            hours,
-                            abs(hours - row["p50_hours"]),
-                            int(hours <= row["p90_hours"]),
-                        ),
-                    )
-                    done += 1
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self._lock, self._opened.transaction() as conn:
+            for tenant, ticket_id, closed_at in closes:
+                closed = _utc(closed_at)
+                row = conn.execute(
+                    "SELECT department, created_at, p50_hours, p90_hours FROM handling"
+                    " WHERE tenant=? AND ticket_id=? AND closed_at IS NULL",
+                    (tenant, ticket_id),
+                ).fetchone()
+                if row is None:
+                    continue
+                hours = (closed_at - datetime.fromisoformat(row["created_at"])).total_seconds() / 3600
+                conn.execute(
+                    "UPDATE handling SET closed_at=? WHERE tenant=? AND ticket_id=?",
+                    (closed, tenant, ticket_id),
+                )
+                conn.execute(
+                    "INSERT INTO handling_days VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (tenant, day, department)"
+                    " DO UPDATE SET closed = handling_days.closed + 1,"
+                    " p50_sum = handling_days.p50_sum + excluded.p50_sum,"
+                    " real_sum = handling_days.real_sum + excluded.real_sum,"
+                    " abs_err_sum = handling_days.abs_err_sum + excluded.abs_err_sum,"
+                    " within_p90 = handling_days.within_p90 + excluded.within_p90",
+                    (
+                        tenant,
+                        closed[:10],
+                        row["department"],
+                        row["p50_hours"],
+                        hours,
+                        abs(hours - row["p50_hours"]),
+                        int(hours <= row["p90_hours"]),
+                    ),
+                )
+                done += 1
         return done
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         """Run one read-only aggregate query (the dashboard's statistics): column names and rows."""
         with self._lock:
-            cursor = self.conn.execute(sql, list(args))
-            rows = cursor.fetchall()
-        return tuple(d[0] for d in cursor.description), [tuple(r) for r in rows]
+            result = self._opened.execute(sql, list(args))
+        return result.columns, [tuple(r) for r in result.rows]
 
     # -- feedback ---------------------------------------------------------------------------
     def add_feedback(self, item: Feedback) -> int:
@@ -723,53 +542,45 @@ class Ledger:
         if item.kind == "label":
             self.flush()  # the verdict names the model version that answered: its prediction must be written
         at = _now()
-        with self._lock:
-            conn = self.conn
-            conn.execute("BEGIN")
-            try:
-                cur = conn.execute(
-                    "INSERT INTO feedback (tenant, ticket_id, kind, head, predicted, correct, accepted, case_id,"
-                    " helpful, text, agent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        item.tenant,
-                        item.ticket_id,
-                        item.kind,
-                        item.head,
-                        item.predicted,
-                        item.correct,
-                        None if item.accepted is None else int(item.accepted),
-                        item.case_id,
-                        None if item.helpful is None else int(item.helpful),
-                        item.text,
-                        item.agent,
-                        at,
-                    ),
-                )
-                _add_verdict(conn, item, at[:_HOUR])
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return int(cur.lastrowid or 0)
+        with self._lock, self._opened.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO feedback (tenant, ticket_id, kind, head, predicted, correct, accepted, case_id,"
+                " helpful, text, agent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    item.tenant,
+                    item.ticket_id,
+                    item.kind,
+                    item.head,
+                    item.predicted,
+                    item.correct,
+                    None if item.accepted is None else int(item.accepted),
+                    item.case_id,
+                    None if item.helpful is None else int(item.helpful),
+                    item.text,
+                    item.agent,
+                    at,
+                ),
+            )
+            _add_verdict(conn, item, at[:_HOUR])
+        return int(cur.rows[0][0])
 
     def feedback(self, tenant: str, kind: str | None = None) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM feedback WHERE tenant=?", [tenant]
         if kind:
             sql, args = sql + " AND kind=?", [*args, kind]
         with self._lock:
-            rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
+            rows = self._opened.execute(sql + " ORDER BY id", args).fetchall()
         return [dict(r) for r in rows]
 
     def comparison(self, tenant: str, head: str = "department") -> dict[str, Any]:
         """Active vs candidate on the same tickets: agreement, and accuracy where agents gave the answer."""
-        with self._lock:
-            rows = self.conn.execute(
+        with self._lock, self._opened.reading() as conn:
+            rows = conn.execute(
                 "SELECT ticket_id, version, role, value FROM predictions WHERE tenant=? AND head=? "
                 "AND ticket_id IS NOT NULL ORDER BY id",
                 (tenant, head),
             ).fetchall()
-            truth_rows = self.conn.execute(
+            truth_rows = conn.execute(
                 "SELECT ticket_id, correct, predicted, accepted FROM feedback WHERE tenant=? AND kind='label' "
                 "AND head=? ORDER BY id",
                 (tenant, head),
@@ -809,22 +620,16 @@ class Ledger:
         if not ticket_key.strip():
             raise ValueError("duplicate ticket key is empty; pass the ticket id or a digest of its text")
         at = _now()
-        with self._lock:
-            conn = self.conn
-            conn.execute("BEGIN")
-            try:
-                before = conn.total_changes
-                conn.executemany(
-                    "INSERT OR IGNORE INTO duplicate_links (tenant, ticket_key, case_id, score, at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [(tenant, ticket_key, case_id, float(score), at) for case_id, score in matches],
+        added = 0
+        with self._lock, self._opened.transaction() as conn:
+            for case_id, score in matches:
+                added += len(
+                    conn.execute(
+                        "INSERT INTO duplicate_links (tenant, ticket_key, case_id, score, at) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT (tenant, ticket_key, case_id) DO NOTHING RETURNING case_id",
+                        (tenant, ticket_key, case_id, float(score), at),
+                    ).rows
                 )
-                added = conn.total_changes - before
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         return added
 
     # -- reassignments ----------------------------------------------------------------------
@@ -857,25 +662,20 @@ class Ledger:
             )
         key = (tenant, ticket_id, from_department, to_department, _utc(at), source)
         with self._lock:
-            conn = self.conn
-            conn.execute("BEGIN")
-            try:
+            with self._opened.transaction() as conn:
                 cur = conn.execute(
-                    "INSERT OR IGNORE INTO reassignments"
+                    "INSERT INTO reassignments"
                     " (tenant, ticket_id, from_department, to_department, at, source, recorded_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (tenant, ticket_id, from_department, to_department, at, source) DO NOTHING"
+                    " RETURNING id",
                     (*key, _now()),
                 )
-                if cur.rowcount:
+                if cur.rows:
                     _add_handoff(conn, tenant, key[4][:_HOUR], from_department, to_department, source)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            if cur.rowcount:
-                return int(cur.lastrowid or 0)
-            row = conn.execute(
+            if cur.rows:
+                return int(cur.rows[0][0])
+            row = self._opened.execute(
                 "SELECT id FROM reassignments WHERE tenant=? AND ticket_id=? AND from_department=?"
                 " AND to_department=? AND at=? AND source=?",
                 key,
@@ -899,7 +699,7 @@ class Ledger:
         if ticket_id is not None:
             sql, args = sql + " AND ticket_id=?", [*args, ticket_id]
         with self._lock:
-            rows = self.conn.execute(sql + " ORDER BY at, id", args).fetchall()
+            rows = self._opened.execute(sql + " ORDER BY at, id", args).fetchall()
         return [
             Reassignment(
                 id=r["id"],

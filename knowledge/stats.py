@@ -208,7 +208,7 @@ def handoffs(ledger: Ledger, tenant: str, period: Period) -> Table:
         " SELECT from_department, to_department, source, n FROM handoff_hours WHERE tenant=?"
         " AND ((hour>=? AND hour<?) OR (hour>=? AND hour<?))"
         " UNION ALL SELECT from_department, to_department, source, n FROM handoff_days WHERE tenant=?"
-        " AND day>=? AND day<?)"
+        " AND day>=? AND day<?) AS cells"
         " GROUP BY from_department, to_department, source ORDER BY tickets DESC, from_department, to_department",
         [tenant, head_low, head_high, tail_low, tail_high, tenant, day_low, day_high],
     )
@@ -225,7 +225,7 @@ def handoff_tickets(
         " SELECT ticket_id, source, at FROM reassignments WHERE tenant=? AND from_department=?"
         " AND to_department=? AND at>=? AND at<?"
         " UNION ALL SELECT ticket_id, 'correction', at FROM feedback WHERE tenant=? AND head='department'"
-        " AND predicted=? AND correct=? AND kind='label' AND at>=? AND at<?)"
+        " AND predicted=? AND correct=? AND kind='label' AND at>=? AND at<?) AS moves"
         f" ORDER BY at DESC LIMIT {MAX_ROWS}",
         [
             tenant,

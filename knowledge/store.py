@@ -1,6 +1,6 @@
 """The database of solved cases and knowledge-base articles: the source of truth.
 
-SQLite (WAL, synchronous=FULL) by default. Every write appends to a change log whose sequence
+SQLite (WAL, synchronous=FULL) by default, PostgreSQL by URL (``knowledge.db``). Every write appends to a change log whose sequence
 number is the high-water mark that derived indexes (FAISS, BM25) catch up from.
 """
 
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
-import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,46 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from knowledge.db import Database, Record, Session, as_database
+
 logger = logging.getLogger(__name__)
 
 KINDS = ("case", "article")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    row_id      INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant      TEXT NOT NULL,
-    kind        TEXT NOT NULL CHECK (kind IN ('case', 'article')),
-    doc_id      TEXT NOT NULL,
-    title       TEXT NOT NULL DEFAULT '',
-    body        TEXT NOT NULL DEFAULT '',
-    resolution  TEXT NOT NULL DEFAULT '',
-    department  TEXT,
-    category    TEXT,
-    priority    TEXT,
-    language    TEXT,
-    status      TEXT NOT NULL DEFAULT 'resolved',
-    created_at  TEXT,
-    resolved_at TEXT,
-    metadata    TEXT NOT NULL DEFAULT '{}',
-    encoder     TEXT NOT NULL,
-    vector      BLOB NOT NULL,
-    UNIQUE (tenant, kind, doc_id)
-);
-CREATE TABLE IF NOT EXISTS changes (
-    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant  TEXT NOT NULL,
-    row_id  INTEGER NOT NULL,
-    op      TEXT NOT NULL CHECK (op IN ('upsert', 'delete'))
-);
-CREATE INDEX IF NOT EXISTS changes_tenant ON changes (tenant, seq);
-CREATE INDEX IF NOT EXISTS documents_filter ON documents (tenant, kind, status, created_at);
-CREATE TABLE IF NOT EXISTS embeddings (
-    row_id  INTEGER NOT NULL,
-    encoder TEXT NOT NULL,
-    vector  BLOB NOT NULL,
-    PRIMARY KEY (row_id, encoder)
-);
-"""
 
 _COLUMNS = (
     "title",
@@ -72,25 +35,6 @@ _COLUMNS = (
     "created_at",
     "resolved_at",
 )
-
-
-def connect_sqlite(path: Path, schema: str = "", *, secure_delete: bool = False) -> sqlite3.Connection:
-    """A connection to a service database as every store opens it: WAL, ``synchronous=FULL`` (an
-    acknowledged write survives a crash), a 10 s busy timeout, autocommit, usable from any thread,
-    rows as ``sqlite3.Row``; ``schema`` (idempotent DDL) is run once."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    if secure_delete:
-        # Deleted rows are overwritten with zeros, not just unlinked (right to be forgotten).
-        conn.execute("PRAGMA secure_delete=ON")
-    if schema:
-        conn.executescript(schema)
-    conn.row_factory = sqlite3.Row
-    return conn
 
 
 @dataclass(frozen=True)
@@ -188,13 +132,6 @@ class SearchFilters:
         )
 
 
-class _Reader:
-    """One thread's read connection (a holder: a sqlite3 connection cannot be weakly referenced)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-
 @dataclass(frozen=True)
 class Change:
     seq: int
@@ -203,54 +140,21 @@ class Change:
 
 
 class DocumentStore:
-    """Cases and articles in SQLite, one connection guarded by a lock (writes are serialised anyway)."""
+    """Cases and articles in the service's database (SQLite or PostgreSQL), calls guarded by a lock."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
+    def __init__(self, target: Database | Path | str) -> None:
+        """``target``: the shared :class:`Database`, or a SQLite path / database URL of its own."""
+        self.db, self._owns_db = as_database(target)
+        self.path = self.db.path
         self._lock = threading.RLock()
-        # Searches read documents on a connection of their own thread's, without the lock: WAL
-        # lets readers run beside each other and beside a writer (8 concurrent requests spent
-        # about a tenth of their time queued on the lock for ``get_rows``, see ``make profile``).
-        # Held weakly: a connection closes with its thread (anyio retires idle worker threads).
-        self._local = threading.local()
-        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
 
     def open(self) -> None:
-        if self._conn is not None:
-            return
-        self._conn = connect_sqlite(self.path, _SCHEMA, secure_delete=True)
+        self.db.open()
 
     def close(self) -> None:
         with self._lock:
-            readers, self._readers = list(self._readers), weakref.WeakSet()
-            self._local = threading.local()
-            for reader in readers:
-                reader.conn.close()
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def _reader(self) -> sqlite3.Connection | None:
-        """This thread's read-only connection, or None for an in-memory database (one connection only)."""
-        if str(self.path) == ":memory:":
-            return None
-        reader: _Reader | None = getattr(self._local, "reader", None)
-        if reader is None:
-            self.open()  # the schema exists before a reader opens the file
-            reader = _Reader(connect_sqlite(self.path))
-            reader.conn.execute("PRAGMA query_only=ON")
-            self._local.reader = reader
-            with self._lock:
-                self._readers.add(reader)
-        return reader.conn
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.open()
-        assert self._conn is not None
-        return self._conn
+            if self._owns_db:
+                self.db.close()
 
     def upsert(
         self,
@@ -275,56 +179,49 @@ class DocumentStore:
             if len(more) != len(docs):
                 raise ValueError(f"{len(docs)} documents but {len(more)} vectors for encoder {name!r}")
         row_ids: list[int] = []
-        with self._lock:
-            conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for position, (doc, vector) in enumerate(zip(docs, vectors, strict=True)):
-                    if existing_only and not self._exists(conn, doc):
-                        continue
-                    values = [getattr(doc, c) for c in _COLUMNS]
-                    blob = np.asarray(vector, dtype=np.float32).tobytes()
-                    cur = conn.execute(
-                        f"""INSERT INTO documents (tenant, kind, doc_id, {", ".join(_COLUMNS)},
-                                metadata, encoder, vector)
-                            VALUES (?, ?, ?, {", ".join("?" for _ in _COLUMNS)}, ?, ?, ?)
-                            ON CONFLICT (tenant, kind, doc_id) DO UPDATE SET
-                                {", ".join(f"{c}=excluded.{c}" for c in _COLUMNS)},
-                                metadata=excluded.metadata, encoder=excluded.encoder,
-                                vector=excluded.vector
-                            RETURNING row_id""",
-                        [
-                            doc.tenant,
-                            doc.kind,
-                            doc.doc_id,
-                            *values,
-                            json.dumps(dict(doc.metadata)),
-                            encoder,
-                            blob,
-                        ],
-                    )
-                    row_id = int(cur.fetchone()[0])
-                    conn.execute("DELETE FROM embeddings WHERE row_id=?", (row_id,))
-                    conn.executemany(
-                        "INSERT INTO embeddings (row_id, encoder, vector) VALUES (?, ?, ?)",
-                        [
-                            (row_id, name, np.asarray(more[position], dtype=np.float32).tobytes())
-                            for name, more in extra.items()
-                        ],
-                    )
-                    conn.execute(
-                        "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'upsert')",
-                        (doc.tenant, row_id),
-                    )
-                    row_ids.append(row_id)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._lock, self.db.transaction(exclusive="documents") as conn:
+            for position, (doc, vector) in enumerate(zip(docs, vectors, strict=True)):
+                if existing_only and not self._exists(conn, doc):
+                    continue
+                values = [getattr(doc, c) for c in _COLUMNS]
+                blob = np.asarray(vector, dtype=np.float32).tobytes()
+                cur = conn.execute(
+                    f"""INSERT INTO documents (tenant, kind, doc_id, {", ".join(_COLUMNS)},
+                            metadata, encoder, vector)
+                        VALUES (?, ?, ?, {", ".join("?" for _ in _COLUMNS)}, ?, ?, ?)
+                        ON CONFLICT (tenant, kind, doc_id) DO UPDATE SET
+                            {", ".join(f"{c}=excluded.{c}" for c in _COLUMNS)},
+                            metadata=excluded.metadata, encoder=excluded.encoder,
+                            vector=excluded.vector
+                        RETURNING row_id""",
+                    [
+                        doc.tenant,
+                        doc.kind,
+                        doc.doc_id,
+                        *values,
+                        json.dumps(dict(doc.metadata)),
+                        encoder,
+                        blob,
+                    ],
+                )
+                row_id = int(cur.rows[0][0])
+                conn.execute("DELETE FROM embeddings WHERE row_id=?", (row_id,))
+                conn.executemany(
+                    "INSERT INTO embeddings (row_id, encoder, vector) VALUES (?, ?, ?)",
+                    [
+                        (row_id, name, np.asarray(more[position], dtype=np.float32).tobytes())
+                        for name, more in extra.items()
+                    ],
+                )
+                conn.execute(
+                    "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'upsert')",
+                    (doc.tenant, row_id),
+                )
+                row_ids.append(row_id)
         return row_ids
 
     @staticmethod
-    def _exists(conn: sqlite3.Connection, doc: Document) -> bool:
+    def _exists(conn: Session, doc: Document) -> bool:
         return (
             conn.execute(
                 "SELECT 1 FROM documents WHERE tenant=? AND kind=? AND doc_id=?",
@@ -341,9 +238,7 @@ class DocumentStore:
         """
         deleted: list[str] = []
         with self._lock:
-            conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self.db.transaction(exclusive="documents") as conn:
                 for doc_id in doc_ids:
                     row = conn.execute(
                         "DELETE FROM documents WHERE tenant=? AND kind=? AND doc_id=? RETURNING row_id",
@@ -356,19 +251,15 @@ class DocumentStore:
                         "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'delete')", (tenant, row[0])
                     )
                     deleted.append(doc_id)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            if deleted:
-                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if deleted and self.db.dialect == "sqlite":
+                busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").rows[0][0]
                 if busy:
                     logger.warning("checkpoint after delete blocked by a reader; it completes on a later one")
         return deleted
 
     def get(self, tenant: str, kind: str, doc_id: str) -> Document | None:
         with self._lock:
-            row = self.conn.execute(
+            row = self.db.execute(
                 "SELECT * FROM documents WHERE tenant=? AND kind=? AND doc_id=?", (tenant, kind, doc_id)
             ).fetchone()
         return _document(row) if row else None
@@ -380,7 +271,7 @@ class DocumentStore:
             chunk = list(doc_ids[start : start + 500])
             marks = ",".join("?" for _ in chunk)
             with self._lock:
-                rows = self.conn.execute(
+                rows = self.db.execute(
                     f"SELECT doc_id FROM documents WHERE tenant=? AND kind=? AND doc_id IN ({marks})",
                     [tenant, kind, *chunk],
                 ).fetchall()
@@ -391,19 +282,16 @@ class DocumentStore:
         if not row_ids:
             return {}
         marks = ",".join("?" for _ in row_ids)
-        sql = f"SELECT * FROM documents WHERE row_id IN ({marks})"
-        reader = self._reader()
-        if reader is not None:
-            rows = reader.execute(sql, list(row_ids)).fetchall()
-        else:
-            with self._lock:
-                rows = self.conn.execute(sql, list(row_ids)).fetchall()
+        # No lock: searches read documents side by side, each on a pooled connection of its own
+        # (WAL lets SQLite readers run beside each other and beside a writer; 8 concurrent requests
+        # spent about a tenth of their time queued on the lock here, see ``make profile``).
+        rows = self.db.execute(f"SELECT * FROM documents WHERE row_id IN ({marks})", list(row_ids)).fetchall()
         return {int(r["row_id"]): _document(r) for r in rows}
 
     def page(self, tenant: str, kind: str, limit: int = 50, offset: int = 0) -> list[Document]:
         """Documents of one tenant and kind, oldest first."""
         with self._lock:
-            rows = self.conn.execute(
+            rows = self.db.execute(
                 "SELECT * FROM documents WHERE tenant=? AND kind=? ORDER BY row_id LIMIT ? OFFSET ?",
                 (tenant, kind, limit, offset),
             ).fetchall()
@@ -416,20 +304,32 @@ class DocumentStore:
         if kind is not None:
             sql, args = sql + " AND kind=?", [*args, kind]
         with self._lock:
-            return int(self.conn.execute(sql, args).fetchone()[0])
+            return int(self.db.execute(sql, args).fetchone()[0])
 
     def tenants(self) -> list[str]:
         with self._lock:
-            return [r[0] for r in self.conn.execute("SELECT DISTINCT tenant FROM changes").fetchall()]
+            return [r[0] for r in self.db.execute("SELECT DISTINCT tenant FROM changes").fetchall()]
+
+    def head_seq(self) -> int:
+        """The newest change of any tenant (0 when none): what replicas poll."""
+        with self._lock:
+            row = self.db.execute("SELECT MAX(seq) FROM changes").fetchone()
+        return int(row[0] or 0)
+
+    def tenants_changed_since(self, seq: int) -> list[str]:
+        """Tenants with changes after ``seq``."""
+        with self._lock:
+            rows = self.db.execute("SELECT DISTINCT tenant FROM changes WHERE seq>?", (seq,)).fetchall()
+        return [str(r[0]) for r in rows]
 
     def last_seq(self, tenant: str) -> int:
         with self._lock:
-            row = self.conn.execute("SELECT MAX(seq) FROM changes WHERE tenant=?", (tenant,)).fetchone()
+            row = self.db.execute("SELECT MAX(seq) FROM changes WHERE tenant=?", (tenant,)).fetchone()
         return int(row[0] or 0)
 
     def changes_since(self, tenant: str, seq: int) -> list[Change]:
         with self._lock:
-            rows = self.conn.execute(
+            rows = self.db.execute(
                 "SELECT seq, row_id, op FROM changes WHERE tenant=? AND seq>? ORDER BY seq", (tenant, seq)
             ).fetchall()
         return [Change(int(r[0]), int(r[1]), str(r[2])) for r in rows]
@@ -445,11 +345,11 @@ class DocumentStore:
             marks = ",".join("?" for _ in chunk)
             with self._lock:
                 if encoder is None:
-                    rows = self.conn.execute(
+                    rows = self.db.execute(
                         f"SELECT row_id, vector FROM documents WHERE row_id IN ({marks})", chunk
                     ).fetchall()
                 else:
-                    rows = self.conn.execute(
+                    rows = self.db.execute(
                         f"""SELECT row_id, vector FROM documents WHERE row_id IN ({marks}) AND encoder=?
                             UNION ALL
                             SELECT e.row_id, e.vector FROM embeddings e JOIN documents d ON d.row_id = e.row_id
@@ -462,23 +362,16 @@ class DocumentStore:
 
     def put_vectors(self, encoder: str, vectors: Mapping[int, np.ndarray]) -> None:
         """Store (or replace) rows' vectors of a further encoder, e.g. when one is added to the config."""
-        with self._lock:
-            conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    """INSERT INTO embeddings (row_id, encoder, vector)
-                       SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM documents WHERE row_id=?)
-                       ON CONFLICT (row_id, encoder) DO UPDATE SET vector=excluded.vector""",
-                    [
-                        (int(r), encoder, np.asarray(v, dtype=np.float32).tobytes(), int(r))
-                        for r, v in vectors.items()
-                    ],
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._lock, self.db.transaction() as conn:
+            conn.executemany(
+                """INSERT INTO embeddings (row_id, encoder, vector)
+                   SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM documents WHERE row_id=?)
+                   ON CONFLICT (row_id, encoder) DO UPDATE SET vector=excluded.vector""",
+                [
+                    (int(r), encoder, np.asarray(v, dtype=np.float32).tobytes(), int(r))
+                    for r, v in vectors.items()
+                ],
+            )
 
     def filter_rows(self, tenant: str, kind: str, filters: SearchFilters | None = None) -> np.ndarray:
         """Row ids of the tenant's documents of one kind that pass the filters."""
@@ -504,7 +397,7 @@ class DocumentStore:
             if filters.created_to is not None:
                 sql, args = sql + " AND julianday(created_at) < julianday(?)", [*args, filters.created_to]
         with self._lock:
-            rows = self.conn.execute(sql, args).fetchall()
+            rows = self.db.execute(sql, args).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     def iter_vectors(self, tenant: str, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -512,7 +405,7 @@ class DocumentStore:
         last = 0
         while True:
             with self._lock:
-                rows = self.conn.execute(
+                rows = self.db.execute(
                     "SELECT row_id, vector FROM documents WHERE tenant=? AND row_id>? ORDER BY row_id LIMIT ?",
                     (tenant, last, batch),
                 ).fetchall()
@@ -530,7 +423,7 @@ class DocumentStore:
         means UTC); a document without a readable ``created_at`` is in no window.
         """
         with self._lock:
-            rows = self.conn.execute(
+            rows = self.db.execute(
                 """SELECT row_id, doc_id, created_at FROM documents
                    WHERE tenant=? AND kind=?
                      AND julianday(created_at) >= julianday(?) AND julianday(created_at) < julianday(?)
@@ -541,13 +434,13 @@ class DocumentStore:
 
     def encoders_in_use(self, tenant: str) -> set[str]:
         with self._lock:
-            rows = self.conn.execute(
+            rows = self.db.execute(
                 "SELECT DISTINCT encoder FROM documents WHERE tenant=?", (tenant,)
             ).fetchall()
         return {str(r[0]) for r in rows}
 
 
-def _document(row: sqlite3.Row) -> Document:
+def _document(row: Record) -> Document:
     return Document(
         doc_id=row["doc_id"],
         kind=row["kind"],

@@ -53,7 +53,7 @@ def build_knowledge(settings: Settings, encoder: Encoder) -> KnowledgeBase:
     for language, table in settings.search_weights.items():
         weights.setdefault(language, {}).update(table)
     return KnowledgeBase(
-        DocumentStore(settings.database_path),
+        DocumentStore(settings.database_target),
         encoder,
         settings.snapshot_dir,
         extra_encoders=[get_encoder(spec) for spec in settings.search_encoders],
@@ -71,7 +71,9 @@ def build_service(settings: Settings) -> TriageService:
     encoder = get_encoder(settings.encoder)
     knowledge_base = build_knowledge(settings, encoder)
     model_provider = ModelProvider(
-        None if settings.model_dir else ModelRegistry(settings.models_dir), encoder.name, settings.model_dir
+        None if settings.model_dir else ModelRegistry(settings.models_dir, settings.database_target),
+        encoder.name,
+        settings.model_dir,
     )
     rules = None
     if settings.rules_enabled:
@@ -81,7 +83,7 @@ def build_service(settings: Settings) -> TriageService:
         knowledge_base,
         encoder,
         similar_k=settings.similar_k,
-        ledger=Ledger(settings.database_path),
+        ledger=Ledger(settings.database_target),
         rules=rules,
         redact_pii=settings.redact_pii,
     )
@@ -118,7 +120,7 @@ def _add_problem_schema(app: FastAPI) -> None:
 def build_connectors(settings: Settings, service: TriageService) -> tuple[ConnectorStore, DeliveryWorker]:
     """The connector store (same database) and the delivery worker (started in the lifespan)."""
     key = settings.connector_key.get_secret_value() if settings.connector_key else None
-    store = ConnectorStore(settings.database_path, lambda: load_key(key, settings.data_dir))
+    store = ConnectorStore(settings.database_target, lambda: load_key(key, settings.data_dir))
     policy = RetryPolicy(
         max_attempts=settings.connector_max_attempts,
         base_delay=settings.connector_backoff_seconds,
@@ -169,8 +171,8 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
     """The application; ``service`` may be passed in already built (tests, embedding)."""
     service = service or build_service(settings)
     metrics = Metrics()
-    audit = AuditLog(settings.database_path)
-    key_store = KeyStore(settings.database_path)
+    audit = AuditLog(settings.database_target)
+    key_store = KeyStore(settings.database_target)
     connectors, worker = build_connectors(settings, service)
 
     @asynccontextmanager
@@ -181,9 +183,12 @@ def create_app(settings: Settings, service: TriageService | None = None) -> Fast
         audit.open()
         key_store.open()
         service.load()
+        if settings.catch_up_interval > 0:
+            service.knowledge.follow(settings.catch_up_interval)  # other replicas' writes
         worker.start()  # after the models: deliveries left pending by a stop are worked first
         yield
         worker.stop()
+        service.knowledge.stop_following()
         connectors.close()
         service.close()
         audit.close()

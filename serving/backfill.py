@@ -153,7 +153,7 @@ class Deduplicate:
     def __init__(self, settings: Settings, tenant: str) -> None:
         from knowledge import DocumentStore
 
-        self.store = DocumentStore(settings.database_path)
+        self.store = DocumentStore(settings.database_target)
         self.tenant = tenant
         self.seen: set[str] = set()
 

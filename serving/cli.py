@@ -45,6 +45,12 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option(help="Folder with the database, index snapshots and model registry (default ./var)."),
 ]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="SQLite file or postgresql://user:password@host/db (default <data-dir>/knowledge.db; TRIAGE_DATABASE)."
+    ),
+]
 # How often a thread holding the GIL is asked to hand it over (CPython's default: 5 ms); see _serve.
 GIL_SWITCH_SECONDS = 0.0005
 MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
@@ -61,6 +67,7 @@ def _fail(message: str) -> None:
 
 @contextmanager
 def _friendly_errors() -> Iterator[None]:
+    from knowledge.db import OperationalError, SchemaVersionError, redact_url
     from serving.keys import KeyRequestError, UnknownKey
     from training.data import DataError
     from triage.bundle import BundleError
@@ -78,8 +85,12 @@ def _friendly_errors() -> Iterator[None]:
         RegistryError,
         RuleError,
         KeyRequestError,
+        SchemaVersionError,
     ) as exc:
         _fail(str(exc))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        _fail(f"cannot use the database: {redact_url(reason)}; check the database setting (TRIAGE_DATABASE)")
     except UnknownKey as exc:
         _fail(f"{exc}; 'triage keys list' shows the keys")
     except KeyboardInterrupt:
@@ -156,7 +167,7 @@ def _audit(settings: Settings, tenant: str, action: str, target: str, **summary:
     """Append a change made from the command line to the audit trail (no key: the client is "cli")."""
     from knowledge.audit import AuditEvent, AuditLog
 
-    log = AuditLog(settings.database_path)
+    log = AuditLog(settings.database_target)
     try:
         log.append(
             AuditEvent(
@@ -181,6 +192,7 @@ def serve(
     data_dir: Annotated[
         Path | None, typer.Option(help="Folder with the database and index snapshots.")
     ] = None,
+    database: DatabaseOpt = None,
     on_ray: Annotated[
         bool, typer.Option("--ray", help="Serve N replicas on Ray Serve behind Ray's HTTP proxy.")
     ] = False,
@@ -193,7 +205,9 @@ def serve(
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web console at / ."""
     with _friendly_errors(), _ray_errors():
-        settings = _settings(config, host=host, port=port, model_dir=model, data_dir=data_dir)
+        settings = _settings(
+            config, host=host, port=port, model_dir=model, data_dir=data_dir, database=database
+        )
         if not on_ray:
             _serve(settings)
             return
@@ -214,7 +228,7 @@ def _check_serving(settings: Settings) -> None:
     from serving.auth import exposure_problem
     from serving.keys import KeyStore
 
-    keys = KeyStore(settings.database_path)
+    keys = KeyStore(settings.database_target)
     try:
         problem = exposure_problem(settings.host, keys)
     finally:
@@ -234,7 +248,7 @@ def _require_model(settings: Settings) -> None:
             raise CliError(
                 f"no model bundle at {settings.model_dir}: pass the directory 'triage train --out' wrote"
             )
-    elif ModelRegistry(settings.models_dir).state("default").active is None:
+    elif ModelRegistry(settings.models_dir, settings.database_target).state("default").active is None:
         raise CliError(
             f"no active model under {settings.models_dir}: run 'triage demo' (or 'make demo'), or pass --model DIR"
         )
@@ -302,7 +316,7 @@ def _demo_key(settings: Settings) -> tuple[str, bool]:
     from serving.keys import ALL_SCOPES, KeyStore
 
     path = _demo_key_file(settings)
-    keys = KeyStore(settings.database_path)
+    keys = KeyStore(settings.database_target)
     try:
         if path.exists():
             saved = path.read_text(encoding="utf-8").strip()
@@ -427,7 +441,7 @@ def _register(settings: Settings, tenant: str, version: str, bundle_dir: Path) -
 
     from triage.registry import ModelRegistry
 
-    registry = ModelRegistry(settings.models_dir)
+    registry = ModelRegistry(settings.models_dir, settings.database_target)
     target = registry.path(tenant, version)
     if target.exists():
         raise CliError(f"version {version!r} already exists for tenant {tenant!r}; versions are immutable")
@@ -848,7 +862,7 @@ def retrain(
         settings = _settings(config, data_dir=data_dir)
         columns = _columns(ctx, text)
         say = _progress()
-        registry = ModelRegistry(settings.models_dir)
+        registry = ModelRegistry(settings.models_dir, settings.database_target)
         state = registry.state(tenant)
         parent = ModelBundle.load(registry.path(tenant, state.active)) if state.active else None
         table = load_table(
@@ -860,7 +874,7 @@ def retrain(
             trainable=True,
         )
         table = _without_pii(settings, table, say)  # corrections' texts were redacted when stored
-        ledger = Ledger(settings.database_path)
+        ledger = Ledger(settings.database_target)
         corrections = load_corrections(ledger, tenant)
         ledger.close()
         say(f"{len(table)} history tickets, {len(corrections.labels)} corrections from agents")
@@ -895,7 +909,8 @@ TenantOpt = Annotated[str, typer.Option(help="Tenant whose models to manage.")]
 def _registry(config: Path | None, data_dir: Path | None) -> Any:
     from triage.registry import ModelRegistry
 
-    return ModelRegistry(_settings(config, data_dir=data_dir).models_dir)
+    settings = _settings(config, data_dir=data_dir)
+    return ModelRegistry(settings.models_dir, settings.database_target)
 
 
 @models_app.command("list")
@@ -966,7 +981,7 @@ def models_promote(
 
     with _friendly_errors():
         settings = _settings(config, data_dir=data_dir)
-        registry = ModelRegistry(settings.models_dir)
+        registry = ModelRegistry(settings.models_dir, settings.database_target)
         before = registry.state(tenant).active
         try:
             state = registry.promote(tenant, version, force=force, by="cli")
@@ -999,7 +1014,7 @@ def models_rollback(
 
     with _friendly_errors():
         settings = _settings(config, data_dir=data_dir)
-        registry = ModelRegistry(settings.models_dir)
+        registry = ModelRegistry(settings.models_dir, settings.database_target)
         before = registry.state(tenant).active
         state = registry.rollback(tenant, by="cli")
         _audit(
@@ -1032,7 +1047,7 @@ def models_candidate(
 
     with _friendly_errors():
         settings = _settings(config, data_dir=data_dir)
-        registry = ModelRegistry(settings.models_dir)
+        registry = ModelRegistry(settings.models_dir, settings.database_target)
         old = registry.state(tenant)
         state = registry.set_candidate(tenant, None if version == "none" else version, mode=mode, share=share)
         _audit(
@@ -1078,7 +1093,7 @@ def audit_list(
         moments = {
             name: _cli_time(value, f"--{name}") for name, value in (("since", since), ("until", until))
         }
-        log = AuditLog(_settings(config, data_dir=data_dir).database_path)
+        log = AuditLog(_settings(config, data_dir=data_dir).database_target)
         try:
             rows = log.entries(tenant, action=action, key_id=key, limit=limit, **moments)
         finally:
@@ -1144,7 +1159,7 @@ def audit_verify(
     from knowledge.audit import AuditLog
 
     with _friendly_errors():
-        log = AuditLog(_settings(config, data_dir=data_dir).database_path)
+        log = AuditLog(_settings(config, data_dir=data_dir).database_target)
         try:
             result = log.verify(expect_head)
         finally:
@@ -1164,7 +1179,7 @@ app.add_typer(keys_app, name="keys")
 def _key_store(config: Path | None, data_dir: Path | None) -> Any:
     from serving.keys import KeyStore
 
-    return KeyStore(_settings(config, data_dir=data_dir).database_path)
+    return KeyStore(_settings(config, data_dir=data_dir).database_target)
 
 
 @keys_app.command("create")
@@ -1302,7 +1317,7 @@ def _connector_store(config: Path | None) -> Any:
 
     settings = _settings(config)
     key = settings.connector_key.get_secret_value() if settings.connector_key else None
-    return ConnectorStore(settings.database_path, lambda: load_key(key, settings.data_dir))
+    return ConnectorStore(settings.database_target, lambda: load_key(key, settings.data_dir))
 
 
 def _secret_value(text: str, what: str) -> str:
@@ -1468,3 +1483,54 @@ def connectors_remove(name: str, config: ConfigOpt = None) -> None:
         if not _connector_store(config).remove(name):
             raise CliError(f"no connector {name!r}; see `triage connectors list`")
         out.print(f"removed {name}")
+
+
+db_app = typer.Typer(help="The service's database: schema version and migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _database(config: Path | None, data_dir: Path | None, database: str | None) -> Any:
+    from knowledge.db import Database
+
+    settings = _settings(config, data_dir=data_dir, database=database)
+    return Database(settings.database_target, create=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDirOpt = None, database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
+    """Migrate the database to the schema this build needs (run once per upgrade, before the replicas)."""
+    from knowledge.db import redact_url
+    from knowledge.migrations import upgrade
+
+    with _friendly_errors():
+        db = _database(config, data_dir, database)
+        try:
+            before, after = upgrade(db.make_engine(), db.dialect)
+        finally:
+            db.close()
+        was = "empty" if before is None else f"schema {before}"
+        if before == after:
+            console.print(f"database {redact_url(db.url)} is at schema {after}: nothing to do")
+        else:
+            console.print(f"database {redact_url(db.url)} upgraded: {was} -> schema {after}")
+
+
+@db_app.command("current")
+def db_current(data_dir: DataDirOpt = None, database: DatabaseOpt = None, config: ConfigOpt = None) -> None:
+    """The database's schema version and the one this build needs (exit 1 when they differ)."""
+    from knowledge.db import redact_url
+    from knowledge.migrations import current_version, head_version
+
+    with _friendly_errors():
+        db = _database(config, data_dir, database)
+        engine = db.make_engine()
+        try:
+            with engine.connect() as conn:
+                have = current_version(conn)
+        finally:
+            engine.dispose()
+        need = head_version()
+        shown = "empty" if have is None else str(have)
+        console.print(f"database {redact_url(db.url)}: schema {shown}, this build needs {need}")
+        if have != need:
+            raise typer.Exit(code=1)

@@ -6,7 +6,7 @@ hash of the whole key is stored. A slow password hash (bcrypt, argon2) protects 
 passwords; a 256-bit random key cannot be guessed, so one fast hash is enough to make a stolen
 database useless, and it keeps checking a key on every request cheap.
 
-All SQL for keys lives in :class:`KeyStore` (SQLite today, one table).
+All SQL for keys lives in :class:`KeyStore` (one table, in SQLite or PostgreSQL: ``knowledge.db``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import hmac
 import logging
 import re
 import secrets
-import sqlite3
 import string
 import threading
 from collections.abc import Iterable, Sequence
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from knowledge.store import connect_sqlite
+from knowledge.db import Database, IntegrityError, Record, as_database
 
 logger = logging.getLogger(__name__)
 
@@ -52,22 +51,6 @@ _SECRET_BYTES = 32  # 256 bits
 _TOKEN = re.compile(rf"^{KEY_PREFIX}_([a-z0-9]{{{_ID_LENGTH}}})_([A-Za-z0-9_-]{{20,100}})$")
 _NAME_MAX = 100
 _LAST_USED_EVERY = timedelta(minutes=1)  # last_used is written at most this often per key
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    prefix TEXT NOT NULL,
-    name TEXT NOT NULL,
-    tenant TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    secret_sha256 TEXT NOT NULL,
-    created TEXT NOT NULL,
-    expires TEXT,
-    revoked TEXT,
-    last_used TEXT
-);
-CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant);
-"""
 
 
 class KeyRequestError(ValueError):
@@ -176,32 +159,21 @@ def key_id_of(token: str) -> str | None:
 
 
 class KeyStore:
-    """API keys in the service's SQLite database; one connection guarded by a lock."""
+    """API keys in the service's database (SQLite or PostgreSQL); calls guarded by a lock."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
+    def __init__(self, target: Database | Path | str) -> None:
+        self.db, self._owns_db = as_database(target)
+        self.path = self.db.path
         self._lock = threading.RLock()
         self._last_used: dict[str, datetime] = {}
 
     def open(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                return
-            self._conn = connect_sqlite(self.path, _SCHEMA)
+        self.db.open()
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.open()
-        assert self._conn is not None
-        return self._conn
+            if self._owns_db:
+                self.db.close()
 
     def create(
         self,
@@ -222,7 +194,7 @@ class KeyStore:
                 key_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
                 token = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
                 try:
-                    self._db.execute(
+                    self.db.execute(
                         """INSERT INTO api_keys (id, prefix, name, tenant, scopes, secret_sha256, created, expires)
                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                         (
@@ -236,7 +208,7 @@ class KeyStore:
                             _iso(expires),
                         ),
                     )
-                except sqlite3.IntegrityError:
+                except IntegrityError:
                     continue  # an id collision (1 in 2.8e12): draw again
                 break
         logger.info("API key %s created for tenant %s with scopes %s", key_id, tenant, ",".join(scopes))
@@ -245,7 +217,7 @@ class KeyStore:
     def get(self, key_id: str, tenant: str | None = None) -> ApiKey:
         """One key by id (within a tenant when given); UnknownKey if there is none."""
         with self._lock:
-            row = self._db.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+            row = self.db.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
         if row is None or (tenant is not None and row["tenant"] != tenant):
             raise UnknownKey(f"no API key {key_id!r}" + (f" for tenant {tenant!r}" if tenant else ""))
         return _key(row)
@@ -254,9 +226,9 @@ class KeyStore:
         """Every key (of a tenant), oldest first."""
         with self._lock:
             if tenant is None:
-                rows = self._db.execute("SELECT * FROM api_keys ORDER BY created, id").fetchall()
+                rows = self.db.execute("SELECT * FROM api_keys ORDER BY created, id").fetchall()
             else:
-                rows = self._db.execute(
+                rows = self.db.execute(
                     "SELECT * FROM api_keys WHERE tenant = ? ORDER BY created, id", (tenant,)
                 ).fetchall()
         return [_key(r) for r in rows]
@@ -266,7 +238,7 @@ class KeyStore:
         key = self.get(key_id, tenant)
         if key.revoked is None:
             with self._lock:
-                self._db.execute(
+                self.db.execute(
                     "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
                     (_iso(datetime.now(UTC)), key_id),
                 )
@@ -285,7 +257,7 @@ class KeyStore:
             raise InvalidKey(f"the API key is malformed: keys look like {KEY_PREFIX}_<id>_<secret>")
         key_id = match.group(1)
         with self._lock:
-            row = self._db.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+            row = self.db.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
         # The same answer for an unknown id and a wrong secret: it says nothing about which ids exist.
         if row is None or not hmac.compare_digest(row["secret_sha256"], _hash(token)):
             raise InvalidKey("the API key is not valid (unknown or mistyped)")
@@ -312,10 +284,10 @@ class KeyStore:
             return
         self._last_used[key_id] = now
         with self._lock:
-            self._db.execute("UPDATE api_keys SET last_used = ? WHERE id = ?", (_iso(now), key_id))
+            self.db.execute("UPDATE api_keys SET last_used = ? WHERE id = ?", (_iso(now), key_id))
 
 
-def _key(row: sqlite3.Row) -> ApiKey:
+def _key(row: Record) -> ApiKey:
     return ApiKey(
         id=row["id"],
         prefix=row["prefix"],

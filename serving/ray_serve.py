@@ -8,7 +8,8 @@ replicas; capacity scales with the replica count (``--replicas`` or ``num_replic
 ``deploy/serve.yaml``).
 
 Replicas share the database named in the settings. With SQLite that means one machine (Ray on a
-single node); replicas on several nodes need a database they can all reach.
+single node); replicas on several nodes share a PostgreSQL (``database: postgresql://...``) and a
+bundles folder (``bundles_dir``), and each follows the database's change log.
 """
 
 from __future__ import annotations

@@ -46,7 +46,34 @@ class Settings(BaseSettings):
     model_dir: Path | None = Field(
         None, description="Model bundle to serve (default: <data_dir>/models/demo)."
     )
-    database: Path | None = Field(None, description="SQLite file (default: <data_dir>/knowledge.db).")
+    database: str | None = Field(
+        None,
+        description=(
+            "The database: a SQLite file path (default: <data_dir>/knowledge.db) or a PostgreSQL URL, "
+            "postgresql://user:password@host:5432/dbname, shared by every replica."
+        ),
+    )
+    catch_up_interval: float = Field(
+        0.25,
+        ge=0,
+        le=60,
+        description=(
+            "Seconds between polls of the database's change log, so that cases written by another "
+            "replica become searchable here (0: only at start)."
+        ),
+    )
+    catch_up_bound: float = Field(
+        2.0,
+        gt=0,
+        description="/readyz answers 503 while this replica's indexes are further behind the database (seconds).",
+    )
+    bundles_dir: Path | None = Field(
+        None,
+        description=(
+            "Model registry (bundles and each tenant's active/candidate state), default <data_dir>/models; "
+            "replicas behind one load balancer point this at one shared folder (e.g. a network mount)."
+        ),
+    )
     encoder: str = Field("use-m3", description="Encoder spec, e.g. 'use-m3' or 'hashing:256'.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -169,6 +196,16 @@ class Settings(BaseSettings):
         10.0, gt=0, le=120, description="Time-out of one call to a ticket system's API."
     )
 
+    @field_validator("database")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from knowledge.db import database_url
+
+        database_url(value)  # an unsupported scheme fails here, with the ones supported
+        return value.strip()
+
     @field_validator("encoder")
     @classmethod
     def _known_encoder(cls, value: str) -> str:
@@ -217,11 +254,26 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         """Root of the model registry (one folder per tenant)."""
-        return self.data_dir / "models"
+        return self.bundles_dir or self.data_dir / "models"
+
+    @property
+    def database_target(self) -> str:
+        """The database setting as the stores take it: a SQLite path or a PostgreSQL URL."""
+        return self.database or str(self.data_dir / "knowledge.db")
+
+    @property
+    def database_is_sqlite(self) -> bool:
+        return "://" not in self.database_target or self.database_target.startswith("sqlite")
 
     @property
     def database_path(self) -> Path:
-        return self.database or self.data_dir / "knowledge.db"
+        """The SQLite file (tools that open it directly); an error for a PostgreSQL URL."""
+        if not self.database_is_sqlite:
+            raise SettingsError(
+                "the database is PostgreSQL, not a SQLite file: use its URL (database_target)"
+            )
+        target = self.database_target
+        return Path(target.split(":///", 1)[1]) if "://" in target else Path(target)
 
     @property
     def snapshot_dir(self) -> Path:

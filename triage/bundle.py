@@ -18,8 +18,10 @@ evaluated predictions are compared against it (``knowledge.drift``; ``drift_base
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +42,25 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 ROUTER = "router.joblib"
 HANDLING_TIME = "handling_time.json"
+CHECKSUMS = "checksums"  # manifest key: file name -> SHA-256, written by save, checked by load
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 CHANNEL_ENCODER = "channel_encoder"
 ONNX_PREFIX = "onnx:"
 DRIFT_REFERENCE = "drift_reference"
@@ -75,6 +96,7 @@ class ModelBundle:
         return dict(reference) if isinstance(reference, Mapping) else None
 
     def save(self, directory: Path) -> None:
+        """Write the bundle; the manifest (with every file's SHA-256) goes last, atomically."""
         directory.mkdir(parents=True, exist_ok=True)
         channel = self.router.channel
         if channel is not None and channel.startswith(ONNX_PREFIX):
@@ -82,10 +104,23 @@ class ModelBundle:
             if source.resolve() != (directory / CHANNEL_ENCODER).resolve():
                 shutil.copytree(source, directory / CHANNEL_ENCODER, dirs_exist_ok=True)
         joblib.dump(self.router, directory / ROUTER, compress=3)
+        files = [ROUTER]
         if self.handling_time is not None:
             (directory / HANDLING_TIME).write_text(json.dumps(self.handling_time.to_dict()))
+            files.append(HANDLING_TIME)
+        if (directory / CHANNEL_ENCODER).is_dir():
+            channel_files = (directory / CHANNEL_ENCODER).rglob("*")
+            files += sorted(str(p.relative_to(directory)) for p in channel_files if p.is_file())
+        checksums = {name: _sha256(directory / name) for name in files}
+        for name in files:
+            _fsync(directory / name)
         # The manifest goes last: a directory with a manifest is a complete bundle.
-        (directory / MANIFEST).write_text(json.dumps(self.manifest, indent=2, ensure_ascii=False))
+        manifest = {**self.manifest, CHECKSUMS: checksums}
+        tmp = directory / f".{MANIFEST}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        _fsync(tmp)
+        os.replace(tmp, directory / MANIFEST)
+        _fsync(directory)
 
     @classmethod
     def load(cls, directory: Path, expected_encoder: str | None = None) -> ModelBundle:
@@ -108,6 +143,14 @@ class ModelBundle:
                 f"model bundle {directory} was trained with encoder {manifest.get('encoder')!r} but the "
                 f"service is configured with {expected_encoder!r}: set encoder to the bundle's or retrain"
             )
+        # A bundle copied to (or read from) a shared folder is checked whole before it is used.
+        for name, expected in dict(manifest.get(CHECKSUMS, {})).items():
+            path = directory / name
+            if not path.exists() or _sha256(path) != expected:
+                raise BundleError(
+                    f"model bundle {directory}: {name} does not match the checksum in its manifest "
+                    "(a partial or damaged copy); copy the bundle again from where it was trained"
+                )
         try:
             router = joblib.load(directory / ROUTER)
         except (OSError, EOFError, ValueError) as exc:

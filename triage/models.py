@@ -2,7 +2,8 @@
 
 Bundles are loaded before they are swapped in, and a request keeps the bundle it started with,
 so promotion and rollback never fail a request in flight. A change made by another process (the
-CLI) is noticed on the next request from the registry file's modification time.
+CLI, another replica) is noticed from the registry's mark: the state's revision in the database,
+or the registry file's modification time.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def canary_bucket(ticket_id: str) -> float:
 
 @dataclass
 class _Tenant:
-    mtime: float
+    mtime: tuple[str, float] | None  # the registry mark it was loaded at
     state: RegistryState
     active: ModelBundle
     candidate: ModelBundle | None
@@ -85,26 +86,23 @@ class ModelProvider:
             self._cache[key] = bundle
         return bundle
 
-    def _registry_mtime(self, tenant: str) -> float:
+    def _registry_mark(self, tenant: str) -> tuple[str, float] | None:
         assert self.registry is not None
-        try:
-            return (self.registry.tenant_dir(tenant) / "registry.json").stat().st_mtime
-        except OSError:
-            return -1.0
+        return self.registry.mark(tenant)
 
     def _tenant(self, tenant: str, required: bool = False) -> _Tenant | None:
         """The tenant's loaded models, reloaded when its registry file changed."""
         if self.registry is None:
             return None
-        mtime = self._registry_mtime(tenant)
+        mark = self._registry_mark(tenant)
         current = self._tenants.get(tenant)
-        if current is not None and current.mtime == mtime:
+        if current is not None and current.mtime == mark:
             return current
-        if mtime < 0 and not required:
+        if mark is None and not required:
             return None
         with self._lock:
             current = self._tenants.get(tenant)
-            if current is not None and current.mtime == mtime:
+            if current is not None and current.mtime == mark:
                 return current
             state = self.registry.state(tenant)
             if state.active is None:
@@ -114,7 +112,7 @@ class ModelProvider:
             # Load first, swap after: requests keep using the old models meanwhile.
             active = self._bundle(tenant, state.active)
             candidate = self._bundle(tenant, state.candidate) if state.candidate else None
-            loaded = _Tenant(mtime, state, active, candidate)
+            loaded = _Tenant(mark, state, active, candidate)
             self._tenants[tenant] = loaded
             logger.info(
                 "tenant %s: active %s, candidate %s (%s)",

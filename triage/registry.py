@@ -6,7 +6,11 @@
 ```
 
 ``registry.json`` is replaced atomically (temp file, fsync, rename), so promote and rollback are
-all-or-nothing and a reader sees either the old state or the new one. The history keeps the last
+all-or-nothing and a reader sees either the old state or the new one. With a database (the
+service's, shared by its replicas) the state lives in its ``model_state`` table instead, with a
+revision every reader compares; ``registry.json`` is still written beside the bundles as a readable
+copy, and a tenant without a row yet (a registry written by ``triage demo`` or an older build) is
+read from it until its first change. The history keeps the last
 ``HISTORY_LIMIT`` changes (older ones are dropped when a new one is written; the audit trail keeps
 every change), and a change that changes nothing (promoting the active version, setting the same
 candidate again) writes nothing.
@@ -20,12 +24,14 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from knowledge.db import Database, as_database
 from triage.bundle import MANIFEST, BundleError
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -148,12 +154,38 @@ def compare_labels(
     return incompatible, differences
 
 
-class ModelRegistry:
-    """The versions of every tenant under one root folder."""
+# A database-backed registry re-reads a tenant's revision at most this often (seconds): far below the
+# replicas' agreement bound, and not one query per request.
+_REVISION_TTL = 0.2
 
-    def __init__(self, root: Path) -> None:
+
+class ModelRegistry:
+    """The versions of every tenant under one root folder; their state there or in a database."""
+
+    def __init__(self, root: Path, database: Database | Path | str | None = None) -> None:
         self.root = root
         self._lock = threading.Lock()
+        self._db = as_database(database)[0] if database is not None else None
+        self._marks: dict[str, tuple[float, tuple[str, float] | None]] = {}
+
+    def mark(self, tenant: str) -> tuple[str, float] | None:
+        """What changes whenever the tenant's state does (its revision, or the file's time); None: no state."""
+        if self._db is not None:
+            cached = self._marks.get(tenant)
+            now = time.monotonic()
+            if cached is not None and now - cached[0] < _REVISION_TTL:
+                return cached[1]
+            row = self._db.execute("SELECT revision FROM model_state WHERE tenant=?", (tenant,)).fetchone()
+            mark = ("db", float(row[0])) if row is not None else self._file_mark(tenant)
+            self._marks[tenant] = (now, mark)
+            return mark
+        return self._file_mark(tenant)
+
+    def _file_mark(self, tenant: str) -> tuple[str, float] | None:
+        try:
+            return ("file", (self.tenant_dir(tenant) / "registry.json").stat().st_mtime)
+        except OSError:
+            return None
 
     def tenant_dir(self, tenant: str) -> Path:
         return self.root / _check_name("tenant", tenant)
@@ -162,6 +194,10 @@ class ModelRegistry:
         return self.tenant_dir(tenant) / _check_name("version", version)
 
     def state(self, tenant: str) -> RegistryState:
+        if self._db is not None:
+            row = self._db.execute("SELECT state FROM model_state WHERE tenant=?", (tenant,)).fetchone()
+            if row is not None:
+                return RegistryState.from_dict(json.loads(row[0]))
         path = self.tenant_dir(tenant) / "registry.json"
         if not path.exists():
             return RegistryState()
@@ -174,7 +210,17 @@ class ModelRegistry:
 
     def _save(self, tenant: str, state: RegistryState) -> None:
         bounded = dataclasses.replace(state, history=state.history[-HISTORY_LIMIT:])
-        _write_atomic(self.tenant_dir(tenant) / "registry.json", json.dumps(bounded.to_dict(), indent=2))
+        text = json.dumps(bounded.to_dict(), indent=2)
+        if self._db is not None:
+            with self._db.transaction(exclusive="models") as conn:
+                conn.execute(
+                    "INSERT INTO model_state (tenant, state, revision, at) VALUES (?, ?, 1, ?)"
+                    " ON CONFLICT (tenant) DO UPDATE SET state=excluded.state,"
+                    " revision=model_state.revision + 1, at=excluded.at",
+                    (tenant, text, _now()),
+                )
+            self._marks.pop(tenant, None)
+        _write_atomic(self.tenant_dir(tenant) / "registry.json", text)
 
     def versions(self, tenant: str) -> list[dict[str, Any]]:
         """Every complete version with its manifest, oldest first."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,56 +21,12 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from knowledge.store import connect_sqlite
+from knowledge.db import Database, IntegrityError, Record, as_database
 from serving.connectors.base import ConnectorConfig, LabelMapping, WritePolicy
 
 logger = logging.getLogger(__name__)
 
 STATES = ("pending", "running", "done", "dead")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS connectors (
-    name           TEXT PRIMARY KEY,
-    tenant         TEXT NOT NULL,
-    system         TEXT NOT NULL,
-    base_url       TEXT NOT NULL,
-    credentials    BLOB NOT NULL,
-    signing_secret BLOB NOT NULL,
-    mapping        TEXT NOT NULL,
-    policy         TEXT NOT NULL,
-    enabled        INTEGER NOT NULL DEFAULT 1,
-    created_at     REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    connector   TEXT NOT NULL,
-    tenant      TEXT NOT NULL,
-    ticket_id   TEXT NOT NULL,
-    event_id    TEXT NOT NULL,
-    kind        TEXT NOT NULL CHECK (kind IN ('ticket', 'outcome')),
-    headers     TEXT NOT NULL,
-    body        BLOB NOT NULL,
-    state       TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'dead')),
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    next_at     REAL NOT NULL,
-    steps_done  INTEGER NOT NULL DEFAULT 0,
-    plan        TEXT,
-    result      TEXT,
-    last_error  TEXT,
-    created_at  REAL NOT NULL,
-    updated_at  REAL NOT NULL,
-    UNIQUE (connector, ticket_id, event_id)
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
-CREATE INDEX IF NOT EXISTS deliveries_ticket ON deliveries (connector, ticket_id, kind);
-CREATE TABLE IF NOT EXISTS connector_tickets (
-    connector  TEXT NOT NULL,
-    ticket_id  TEXT NOT NULL,
-    vendor_group TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (connector, ticket_id)
-);
-"""
 
 
 class ConnectorError(ValueError):
@@ -117,14 +72,14 @@ def load_key(key: str | None, data_dir: Path) -> bytes:
 
 
 class ConnectorStore:
-    """Connectors and deliveries in one SQLite file."""
+    """Connectors and deliveries in the service's database (SQLite or PostgreSQL)."""
 
-    def __init__(self, path: Path | str, key: bytes | Callable[[], bytes]) -> None:
+    def __init__(self, target: Database | Path | str, key: bytes | Callable[[], bytes]) -> None:
         """``key`` is the Fernet key, or a function that gives it on first use (no I/O here)."""
-        self.path = Path(path)
+        self.db, self._owns_db = as_database(target)
+        self.path = self.db.path
         self._key = key
         self._fernet_: Fernet | None = None
-        self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
 
     @property
@@ -140,18 +95,10 @@ class ConnectorStore:
                 ) from exc
         return self._fernet_
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        with self._lock:
-            if self._conn is None:
-                self._conn = connect_sqlite(self.path, _SCHEMA)
-            return self._conn
-
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._owns_db:
+                self.db.close()
 
     # -- connectors -------------------------------------------------------------------------
     def _seal(self, value: Mapping[str, str] | str) -> bytes:
@@ -180,22 +127,28 @@ class ConnectorStore:
             int(config.enabled),
             time.time(),
         )
-        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        upsert = (
+            " ON CONFLICT (name) DO UPDATE SET tenant=excluded.tenant, system=excluded.system,"
+            " base_url=excluded.base_url, credentials=excluded.credentials,"
+            " signing_secret=excluded.signing_secret, mapping=excluded.mapping, policy=excluded.policy,"
+            " enabled=excluded.enabled, created_at=excluded.created_at"
+        )
         with self._lock:
             try:
-                self.conn.execute(
-                    f"{verb} INTO connectors (name, tenant, system, base_url, credentials, signing_secret, "
-                    "mapping, policy, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self.db.execute(
+                    "INSERT INTO connectors (name, tenant, system, base_url, credentials, signing_secret, "
+                    "mapping, policy, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    + (upsert if replace else ""),
                     row,
                 )
-            except sqlite3.IntegrityError as exc:
+            except IntegrityError as exc:
                 raise ConnectorError(
                     f"connector {config.name!r} already exists; remove it first or pick another name"
                 ) from exc
 
     def get(self, name: str) -> ConnectorConfig | None:
         with self._lock:
-            row = self.conn.execute("SELECT * FROM connectors WHERE name=?", (name,)).fetchone()
+            row = self.db.execute("SELECT * FROM connectors WHERE name=?", (name,)).fetchone()
         return None if row is None else self._config(row)
 
     def all(self, tenant: str | None = None) -> list[ConnectorConfig]:
@@ -203,14 +156,14 @@ class ConnectorStore:
         if tenant is not None:
             sql, args = sql + " WHERE tenant=?", [tenant]
         with self._lock:
-            rows = self.conn.execute(sql + " ORDER BY name", args).fetchall()
+            rows = self.db.execute(sql + " ORDER BY name", args).fetchall()
         return [self._config(r) for r in rows]
 
     def remove(self, name: str) -> bool:
         with self._lock:
-            return self.conn.execute("DELETE FROM connectors WHERE name=?", (name,)).rowcount > 0
+            return self.db.execute("DELETE FROM connectors WHERE name=?", (name,)).rowcount > 0
 
-    def _config(self, row: sqlite3.Row) -> ConnectorConfig:
+    def _config(self, row: Record) -> ConnectorConfig:
         mapping = json.loads(row["mapping"])
         policy = json.loads(row["policy"])
         policy["tags"] = tuple(policy.get("tags", ()))
@@ -239,9 +192,10 @@ class ConnectorStore:
         """Store an accepted event durably; returns (delivery id, True) or (the first one's id, False)."""
         now = time.time()
         with self._lock:
-            cur = self.conn.execute(
-                "INSERT OR IGNORE INTO deliveries (connector, tenant, ticket_id, event_id, kind, headers, body, "
-                "state, next_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            cur = self.db.execute(
+                "INSERT INTO deliveries (connector, tenant, ticket_id, event_id, kind, headers, body, "
+                "state, next_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) "
+                "ON CONFLICT (connector, ticket_id, event_id) DO NOTHING RETURNING id",
                 (
                     connector.name,
                     connector.tenant,
@@ -255,66 +209,69 @@ class ConnectorStore:
                     now,
                 ),
             )
-            if cur.rowcount:
-                return int(cur.lastrowid or 0), True
-            row = self.conn.execute(
+            if cur.rows:
+                return int(cur.rows[0][0]), True
+            row = self.db.execute(
                 "SELECT id FROM deliveries WHERE connector=? AND ticket_id=? AND event_id=?",
                 (connector.name, ticket_id, event_id),
             ).fetchone()
             return int(row["id"]), False
 
-    def requeue_running(self) -> int:
-        """After a crash: deliveries that were being worked on are pending again."""
+    def requeue_running(self, stale_after: float | None = None) -> int:
+        """After a crash: deliveries that were being worked on are pending again.
+
+        ``stale_after`` (seconds): only those untouched that long, so that a replica starting beside
+        others on one PostgreSQL does not take back what a live one is working on.
+        """
+        now = time.time()
+        cutoff = now if stale_after is None else now - stale_after
         with self._lock:
-            return self.conn.execute(
-                "UPDATE deliveries SET state='pending', updated_at=? WHERE state='running'", (time.time(),)
+            return self.db.execute(
+                "UPDATE deliveries SET state='pending', updated_at=? WHERE state='running' AND updated_at<=?",
+                (now, cutoff),
             ).rowcount
 
     def claim(self, now: float) -> Delivery | None:
         """The next due pending delivery, marked running (oldest first)."""
-        with self._lock:
-            conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT * FROM deliveries WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT 1",
-                    (now,),
-                ).fetchone()
-                if row is not None:
-                    conn.execute(
-                        "UPDATE deliveries SET state='running', updated_at=? WHERE id=?",
-                        (time.time(), row["id"]),
-                    )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        # PostgreSQL: replicas' workers skip a row another one is claiming (SQLite: one writer anyway).
+        lock = "" if self.db.dialect == "sqlite" else " FOR UPDATE SKIP LOCKED"
+        with self._lock, self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT * FROM deliveries WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT 1"
+                + lock,
+                (now,),
+            ).fetchone()
+            if row is not None:
+                conn.execute(
+                    "UPDATE deliveries SET state='running', updated_at=? WHERE id=?",
+                    (time.time(), row["id"]),
+                )
         return None if row is None else _delivery(row, state="running")
 
     def next_due(self) -> float | None:
         with self._lock:
-            row = self.conn.execute(
+            row = self.db.execute(
                 "SELECT MIN(next_at) AS at FROM deliveries WHERE state='pending'"
             ).fetchone()
         return None if row["at"] is None else float(row["at"])
 
     def save_plan(self, delivery_id: int, plan: Mapping[str, Any], result: Mapping[str, Any]) -> None:
         with self._lock:
-            self.conn.execute(
+            self.db.execute(
                 "UPDATE deliveries SET plan=?, result=?, updated_at=? WHERE id=?",
                 (json.dumps(plan), json.dumps(result), time.time(), delivery_id),
             )
 
     def step_done(self, delivery_id: int, steps: int) -> None:
         with self._lock:
-            self.conn.execute(
+            self.db.execute(
                 "UPDATE deliveries SET steps_done=?, updated_at=? WHERE id=?",
                 (steps, time.time(), delivery_id),
             )
 
     def finish(self, delivery_id: int, attempts: int) -> None:
         with self._lock:
-            self.conn.execute(
+            self.db.execute(
                 "UPDATE deliveries SET state='done', attempts=?, last_error=NULL, updated_at=? WHERE id=?",
                 (attempts, time.time(), delivery_id),
             )
@@ -323,7 +280,7 @@ class ConnectorStore:
         """Record a failed attempt: pending again at ``retry_at``, or dead when it is None."""
         state = "dead" if retry_at is None else "pending"
         with self._lock:
-            self.conn.execute(
+            self.db.execute(
                 "UPDATE deliveries SET state=?, attempts=?, last_error=?, next_at=?, updated_at=? WHERE id=?",
                 (state, attempts, error[:500], retry_at or time.time(), time.time(), delivery_id),
             )
@@ -332,7 +289,7 @@ class ConnectorStore:
         """A dead delivery pending again with a fresh count of tries; None if there is none such."""
         with self._lock:
             now = time.time()
-            changed = self.conn.execute(
+            changed = self.db.execute(
                 "UPDATE deliveries SET state='pending', attempts=0, next_at=?, updated_at=? WHERE id=? AND state='dead'",
                 (now, now, delivery_id),
             ).rowcount
@@ -340,7 +297,7 @@ class ConnectorStore:
 
     def delivery(self, delivery_id: int) -> Delivery | None:
         with self._lock:
-            row = self.conn.execute("SELECT * FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
+            row = self.db.execute("SELECT * FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
         return None if row is None else _delivery(row)
 
     def deliveries(
@@ -359,17 +316,17 @@ class ConnectorStore:
                 args.append(value)
         clause = " AND ".join(where)
         with self._lock:
-            rows = self.conn.execute(
+            rows = self.db.execute(
                 f"SELECT * FROM deliveries WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
-            total = self.conn.execute(f"SELECT COUNT(*) FROM deliveries WHERE {clause}", args).fetchone()[0]
+            total = self.db.execute(f"SELECT COUNT(*) FROM deliveries WHERE {clause}", args).fetchone()[0]
         return [_delivery(r) for r in rows], int(total)
 
     def counts(self) -> dict[tuple[str, str], int]:
         """Deliveries per (connector, state), for the metrics."""
         with self._lock:
-            rows = self.conn.execute(
+            rows = self.db.execute(
                 "SELECT connector, state, COUNT(*) AS n FROM deliveries GROUP BY connector, state"
             ).fetchall()
         return {(r["connector"], r["state"]): int(r["n"]) for r in rows}
@@ -377,7 +334,7 @@ class ConnectorStore:
     def last_group(self, connector: str, ticket_id: str) -> str | None:
         """The ticket's group as last seen or written (their value), to tell a reassignment."""
         with self._lock:
-            row = self.conn.execute(
+            row = self.db.execute(
                 "SELECT vendor_group FROM connector_tickets WHERE connector=? AND ticket_id=?",
                 (connector, ticket_id),
             ).fetchone()
@@ -385,7 +342,7 @@ class ConnectorStore:
 
     def set_group(self, connector: str, ticket_id: str, group: str) -> None:
         with self._lock:
-            self.conn.execute(
+            self.db.execute(
                 "INSERT INTO connector_tickets (connector, ticket_id, vendor_group, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (connector, ticket_id) DO UPDATE SET vendor_group=excluded.vendor_group, "
                 "updated_at=excluded.updated_at",
@@ -395,7 +352,7 @@ class ConnectorStore:
     def has_outcome(self, connector: str, ticket_id: str) -> bool:
         """Whether the system has reported agents' decisions on the ticket (then we leave its fields alone)."""
         with self._lock:
-            row = self.conn.execute(
+            row = self.db.execute(
                 "SELECT 1 FROM deliveries WHERE connector=? AND ticket_id=? AND kind='outcome' LIMIT 1",
                 (connector, ticket_id),
             ).fetchone()
@@ -404,7 +361,7 @@ class ConnectorStore:
     def ticket_delivery(self, connector: str, ticket_id: str) -> Delivery | None:
         """The latest triaged delivery of a ticket (what we predicted and the text we saw)."""
         with self._lock:
-            row = self.conn.execute(
+            row = self.db.execute(
                 "SELECT * FROM deliveries WHERE connector=? AND ticket_id=? AND kind='ticket' AND result IS NOT NULL "
                 "ORDER BY id DESC LIMIT 1",
                 (connector, ticket_id),
@@ -412,7 +369,7 @@ class ConnectorStore:
         return None if row is None else _delivery(row)
 
 
-def _delivery(row: sqlite3.Row, state: str | None = None) -> Delivery:
+def _delivery(row: Record, state: str | None = None) -> Delivery:
     return Delivery(
         id=row["id"],
         connector=row["connector"],

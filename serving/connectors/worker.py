@@ -47,6 +47,10 @@ class PermanentError(Exception):
     """The vendor refused the call for good (4xx other than 429); retrying cannot help."""
 
 
+# A delivery 'running' this long without an update (seconds) was left by a replica that died.
+_STALE_RUNNING = 600.0
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 6
@@ -163,7 +167,9 @@ class DeliveryWorker:
     def start(self) -> None:
         if self._thread is not None:
             return
-        requeued = self.store.requeue_running()
+        # Shared PostgreSQL: other replicas' workers may be mid-delivery; take back only the stale ones.
+        shared = self.store.db.dialect != "sqlite"
+        requeued = self.store.requeue_running(stale_after=_STALE_RUNNING if shared else None)
         if requeued:
             logger.info("%d deliveries interrupted by a stop are pending again", requeued)
         self._http = httpx.Client(timeout=self.policy.timeout, follow_redirects=False, trust_env=False)

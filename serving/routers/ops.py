@@ -28,14 +28,27 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["ops"], responses={503: {"description": "models still loading"}})
+@router.get(
+    "/readyz",
+    tags=["ops"],
+    responses={503: {"description": "models still loading, or the indexes behind the database"}},
+)
 def readyz(service: LoadingServiceDep, settings: SettingsDep) -> JSONResponse:
-    """Models are loaded and requests will be served."""
+    """Models are loaded, the search indexes are caught up with the database, requests will be served."""
     if not service.ready:
         return JSONResponse(status_code=503, content={"status": "loading"})
+    lag, behind = service.knowledge.catch_up_lag()
+    catch_up = {
+        "lag_seconds": round(lag, 3),
+        "changes_behind": behind,
+        "bound_seconds": settings.catch_up_bound,
+    }
+    if lag > settings.catch_up_bound:
+        return JSONResponse(status_code=503, content={"status": "catching up", "catch_up": catch_up})
     return JSONResponse(
         {
             "status": "ready",
+            "catch_up": catch_up,
             "model_version": service.bundle.version,
             "encoder": service.encoder.name,
             "heads": sorted(service.bundle.router.heads),

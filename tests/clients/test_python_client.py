@@ -39,8 +39,14 @@ def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _fields(typed: Any) -> dict[str, Any]:
-    return typing.get_type_hints(typed)
+def _fields(typed: Any) -> dict[str, tuple[Any, bool]]:
+    """Each key's type and whether it is NotRequired. Read from the hints, not ``__optional_keys__``:
+    under ``from __future__ import annotations`` Python 3.11 cannot see NotRequired at class creation."""
+    fields = {}
+    for key, hint in typing.get_type_hints(typed, include_extras=True).items():
+        optional = typing.get_origin(hint) is typing.NotRequired
+        fields[key] = (typing.get_args(hint)[0] if optional else hint, optional)
+    return fields
 
 
 def _object_schema(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any] | None:
@@ -51,17 +57,23 @@ def _object_schema(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, An
     return schema if "properties" in schema else None
 
 
-def _check_typed(typed: Any, schema: dict[str, Any], root: dict[str, Any], where: str) -> list[str]:
-    """Every key the client's TypedDict reads is in the schema (required unless NotRequired); nested too."""
+def _check_typed(
+    typed: Any, schema: dict[str, Any], root: dict[str, Any], where: str, seen: frozenset[str] = frozenset()
+) -> list[str]:
+    """Every key the client's TypedDict reads is in the schema (required unless NotRequired); nested too.
+
+    A TypedDict that contains itself (a reason's ``because`` lists reasons) is checked once per path."""
+    if typed.__qualname__ in seen:
+        return []
+    seen = seen | {typed.__qualname__}
     problems = []
     properties = schema.get("properties", {})
     required = set(schema.get("required", []))
-    optional = getattr(typed, "__optional_keys__", frozenset())
-    for key, hint in _fields(typed).items():
+    for key, (hint, optional) in _fields(typed).items():
         if key not in properties:
             problems.append(f"{where}.{key}: the client reads it, the schema has no such field")
             continue
-        if key not in optional and key not in required and "default" not in properties[key]:
+        if not optional and key not in required and "default" not in properties[key]:
             problems.append(f"{where}.{key}: the client counts on it, the schema makes it optional")
         for inner in typing.get_args(hint) or (hint,):
             inner = typing.get_args(inner)[0] if typing.get_origin(inner) is list else inner
@@ -71,7 +83,7 @@ def _check_typed(typed: Any, schema: dict[str, Any], root: dict[str, Any], where
                     sub = sub["items"]
                 nested = _object_schema(sub, root)
                 if nested is not None:
-                    problems += _check_typed(inner, nested, root, f"{where}.{key}")
+                    problems += _check_typed(inner, nested, root, f"{where}.{key}", seen)
     return problems
 
 

@@ -136,3 +136,13 @@ def test_onnx_encoder_serves_without_torch(exported: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_onnx_int8_vector_does_not_depend_on_the_batch(exported: Path) -> None:
+    # Dynamic int8 quantises activations over the whole padded batch: batched, a text's vector
+    # drifted to cosine ~0.98 of itself alone, and a repeated ticket missed its earlier copy.
+    encoder = get_encoder(f"onnx:{exported}")
+    alone = np.vstack([encoder.encode([t]) for t in _TEXTS[:4]])
+    together = encoder.encode([*_TEXTS[:4], "a much longer neighbour " * 20])[:4]
+    assert np.min(np.sum(alone * together, axis=1)) > 0.9999

@@ -5,16 +5,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from knowledge.audit import GENESIS, AuditEvent, AuditLog, AuditSummaryError, row_hash
+from knowledge.db import IntegrityError
+from tests.postgres import connect_raw
 
 
 @pytest.fixture
-def audit(tmp_path: Path) -> Iterator[AuditLog]:
-    log = AuditLog(tmp_path / "knowledge.db")
+def audit(database_target: str) -> Iterator[AuditLog]:
+    log = AuditLog(database_target)
     log.open()
     yield log
     log.close()
@@ -36,13 +37,18 @@ def _fill(log: AuditLog, n: int = 5) -> None:
         )
 
 
-def _tamper(path: Path, sql: str, *args: object) -> None:
-    """What someone with the database file can do: drop the guard triggers, then edit."""
-    conn = sqlite3.connect(str(path), isolation_level=None)
-    conn.execute("DROP TRIGGER audit_no_update")
-    conn.execute("DROP TRIGGER audit_no_delete")
-    conn.execute(sql, args)
-    conn.close()
+def _tamper(log: AuditLog, sql: str, *args: object) -> None:
+    """What someone with the database (file or owner's login) can do: drop the guard triggers, then edit."""
+    if log.path is not None:
+        conn = sqlite3.connect(str(log.path), isolation_level=None)
+        conn.execute("DROP TRIGGER audit_no_update")
+        conn.execute("DROP TRIGGER audit_no_delete")
+        conn.execute(sql, args)
+        conn.close()
+        return
+    with connect_raw(log.db.url) as pg:
+        pg.execute("ALTER TABLE audit DISABLE TRIGGER USER")
+        pg.execute(sql.replace("?", "%s"), args)
 
 
 def test_audit_append_chains_each_row_to_the_previous(audit: AuditLog) -> None:
@@ -58,30 +64,30 @@ def test_audit_append_chains_each_row_to_the_previous(audit: AuditLog) -> None:
 
 def test_audit_rows_refuse_update_and_delete_through_sql(audit: AuditLog) -> None:
     _fill(audit, 2)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        audit.conn.execute("UPDATE audit SET action='x' WHERE seq=1")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        audit.conn.execute("DELETE FROM audit WHERE seq=1")
+    with pytest.raises(IntegrityError, match="append-only"):
+        audit.db.execute("UPDATE audit SET action='x' WHERE seq=1")
+    with pytest.raises(IntegrityError, match="append-only"):
+        audit.db.execute("DELETE FROM audit WHERE seq=1")
     assert audit.verify().ok
 
 
 def test_audit_verify_names_an_edited_row(audit: AuditLog) -> None:
     _fill(audit, 5)
-    _tamper(audit.path, "UPDATE audit SET key_id='someone-else' WHERE seq=3")
+    _tamper(audit, "UPDATE audit SET key_id='someone-else' WHERE seq=3")
     result = audit.verify()
     assert not result.ok and result.first_bad == 3 and "edited" in (result.problem or "")
 
 
 def test_audit_verify_names_the_row_after_a_deleted_one(audit: AuditLog) -> None:
     _fill(audit, 5)
-    _tamper(audit.path, "DELETE FROM audit WHERE seq=2")
+    _tamper(audit, "DELETE FROM audit WHERE seq=2")
     result = audit.verify()
     assert not result.ok and result.first_bad == 3
 
 
 def test_audit_verify_finds_the_newest_rows_deleted(audit: AuditLog) -> None:
     _fill(audit, 5)
-    _tamper(audit.path, "DELETE FROM audit WHERE seq>=4")
+    _tamper(audit, "DELETE FROM audit WHERE seq>=4")
     result = audit.verify()
     assert not result.ok and result.first_bad == 4 and "newest" in (result.problem or "")
 
@@ -90,10 +96,10 @@ def test_audit_verify_finds_a_rehashed_rewrite_by_its_expected_head(audit: Audit
     _fill(audit, 3)
     head = audit.verify().head
     # A careful forger edits row 3 and recomputes its hash: the chain fits, the kept head does not.
-    row = dict(audit.conn.execute("SELECT * FROM audit WHERE seq=3").fetchone())
+    row = dict(audit.db.execute("SELECT * FROM audit WHERE seq=3").fetchone())
     row["action"] = "nothing.happened"
     _tamper(
-        audit.path,
+        audit,
         "UPDATE audit SET action=?, hash=? WHERE seq=3",
         row["action"],
         row_hash(row["prev_hash"], row),
@@ -128,8 +134,8 @@ def test_audit_refuses_summaries_that_could_hold_ticket_text(
     assert audit.entries() == []
 
 
-def test_audit_concurrent_appends_from_two_connections_keep_one_chain(tmp_path: Path) -> None:
-    logs = [AuditLog(tmp_path / "knowledge.db") for _ in range(2)]  # as a server and a CLI process
+def test_audit_concurrent_appends_from_two_connections_keep_one_chain(database_target: str) -> None:
+    logs = [AuditLog(database_target) for _ in range(2)]  # as a server and a CLI process
 
     def write(log: AuditLog, who: str) -> None:
         for i in range(40):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from knowledge.db import Database, SchemaVersionError
 from knowledge.drift import (
     BANDS,
     MIN_SAMPLE,
@@ -24,6 +25,7 @@ from knowledge.drift import (
     psi_interval,
 )
 from knowledge.ledger import Ledger, PredictionRecord
+from knowledge.migrations import upgrade
 
 EDGES = confidence_bin_edges()
 REFERENCE = {
@@ -234,6 +236,12 @@ def test_ledger_builds_hourly_aggregates_for_an_older_database(tmp_path: Path) -
     )
     conn.commit()
     conn.close()
+    with pytest.raises(
+        SchemaVersionError, match=r"database schema 0, this build needs \d+: run `triage db upgrade`"
+    ):
+        Ledger(path).open()
+    old = Database(path, create=False)
+    assert upgrade(old.make_engine(), old.dialect)[0] == 0  # what `triage db upgrade` does
     ledger = Ledger(path)
     ledger.open()
     profile, _, _ = ledger.drift_profile("acme", "department", "v1")

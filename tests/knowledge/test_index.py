@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -102,12 +104,30 @@ def test_snapshots_are_atomic_and_pruned(tmp_path: Path) -> None:
     snapshots.save("acme/corp", "dense-use-m3", b"one", 3, {"encoder": "use-m3"})
     snapshots.save("acme/corp", "dense-old", b"two", 3, {"encoder": "old"})
     folder = next(tmp_path.iterdir())
-    (folder / ".dense-use-m3.bin.abc.tmp").write_bytes(b"half-written")
+    stale = folder / ".dense-use-m3.bin.abc.tmp"
+    stale.write_bytes(b"half-written")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))  # left by a crash an hour ago
+    fresh = folder / ".dense-use-m3.bin.def.tmp"
+    fresh.write_bytes(b"being written")  # another process sharing the folder, mid-write
     assert snapshots.load("acme/corp", "dense-use-m3", {"encoder": "use-m3"}) == (b"one", 3)
     assert snapshots.load("acme/corp", "dense-use-m3", {"encoder": "other"}) is None
     snapshots.prune("acme/corp", ["dense-use-m3"])
-    assert sorted(p.name for p in folder.iterdir()) == ["dense-use-m3.bin", "dense-use-m3.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [fresh.name, "dense-use-m3.bin", "dense-use-m3.json"]
     assert snapshots.load("other", "dense-use-m3", {}) is None
+
+
+def test_snapshot_that_does_not_match_its_checksum_is_not_used(tmp_path: Path) -> None:
+    snapshots = IndexSnapshots(tmp_path)
+    index = VectorIndex(16)
+    index.upsert(np.array([1, 2]), _vectors(2))
+    snapshots.save("acme", "dense-x", index.write, 5, {"encoder": "x"})  # streamed, as the base writes it
+    loaded = snapshots.load("acme", "dense-x", {"encoder": "x"})
+    assert loaded is not None and loaded[1] == 5 and len(VectorIndex.from_bytes(loaded[0])) == 2
+    data = next(tmp_path.rglob("dense-x.bin"))
+    damaged = bytearray(data.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # one flipped byte, e.g. a bad copy over a network mount
+    data.write_bytes(bytes(damaged))
+    assert snapshots.load("acme", "dense-x", {"encoder": "x"}) is None  # rebuilt from the database
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,21 @@ from knowledge.lexical import LexicalIndex
 from knowledge.store import SearchFilters
 from knowledge.text import TOKENIZER_VERSION
 
+# Every test runs on both backends: the test's database (a SQLite file or a PostgreSQL database),
+# looked up by its tmp_path so that a test reopening the knowledge base gets the same one.
+_DATABASES: dict[Path, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _backend(tmp_path: Path, database_target: str) -> Iterator[None]:
+    _DATABASES[tmp_path] = database_target
+    yield
+    _DATABASES.pop(tmp_path, None)
+
 
 def _kb(tmp_path: Path, extra: tuple[str, ...] = ()) -> KnowledgeBase:
     kb = KnowledgeBase(
-        DocumentStore(tmp_path / "kb.db"),
+        DocumentStore(_DATABASES.get(tmp_path, str(tmp_path / "kb.db"))),
         get_encoder("hashing:128"),
         tmp_path / "index",
         extra_encoders=[get_encoder(spec) for spec in extra],
@@ -207,17 +219,18 @@ def test_delete_removes_from_every_index_and_snapshot(tmp_path: Path) -> None:
     assert dense is not None and len(VectorIndex.from_bytes(dense[0])) == 1
     assert lexical is not None and len(LexicalIndex.from_bytes(lexical[0])) == 1
     # Nor does the database keep the further encoders' vectors, or the text in its files.
-    assert kb.store.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 0
-    database_files = b"".join(p.read_bytes() for p in tmp_path.glob("kb.db*"))
+    assert kb.store.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 0
+    database_files = b"".join(p.read_bytes() for p in tmp_path.glob("*.db*"))
+    assert kb.store.db.dialect != "sqlite" or database_files
     assert secret.encode() not in database_files
 
 
 def test_delete_removes_further_encoder_vectors(tmp_path: Path) -> None:
     kb = _kb(tmp_path, extra=("hashing:32",))
     kb.add([_doc("a", "vpn broken"), _doc("b", "printer broken")])
-    assert kb.store.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 2
+    assert kb.store.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 2
     kb.delete("default", "case", ["a"])
-    assert kb.store.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 1
+    assert kb.store.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 1
     assert len(kb._shard("default").dense["hashing:32"]) == 1
 
 
@@ -245,7 +258,7 @@ def test_added_encoder_backfills_vectors_from_the_database(tmp_path: Path) -> No
     kb.store.close()
     again = _kb(tmp_path, extra=("hashing:32",))
     assert len(again._shard("default").dense["hashing:32"]) == 2
-    assert again.store.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 2
+    assert again.store.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 2
     assert _search(again, "printer broken", tenant="default", k=1) == ["b"]
 
 

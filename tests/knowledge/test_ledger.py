@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -9,8 +8,8 @@ from knowledge.ledger import Feedback, Ledger, PredictionRecord
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    ledger = Ledger(tmp_path / "db.sqlite")
+def ledger(database_target: str) -> Ledger:
+    ledger = Ledger(database_target)
     ledger.open()
     yield ledger
     ledger.close()
@@ -28,13 +27,13 @@ def test_ledger_logs_predictions_in_the_background(ledger: Ledger) -> None:
     assert ledger.predictions("other") == []
 
 
-def test_ledger_feedback_is_durable_across_reopen(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "db.sqlite")
+def test_ledger_feedback_is_durable_across_reopen(database_target: str) -> None:
+    ledger = Ledger(database_target)
     feedback_id = ledger.add_feedback(
         Feedback("acme", "t1", "label", head="department", predicted="IT", correct="HR")
     )
     ledger.close()
-    again = Ledger(tmp_path / "db.sqlite")
+    again = Ledger(database_target)
     rows = again.feedback("acme")
     assert feedback_id >= 1 and rows[0]["correct"] == "HR"
     again.close()
@@ -78,7 +77,7 @@ def test_ledger_predictions_read_a_time_window_with_confidences(ledger: Ledger) 
             ("t4", "03"),
             ("t5", "03"),
         ):
-            ledger.conn.execute(
+            ledger.db.execute(
                 "UPDATE predictions SET at=? WHERE ticket_id=?", (f"2026-03-{day}T12:00:00.000+00:00", ticket)
             )
     day_two = ledger.predictions("acme", "department", since="2026-03-02", until="2026-03-03")
@@ -90,8 +89,8 @@ def test_ledger_predictions_read_a_time_window_with_confidences(ledger: Ledger) 
     assert len(ledger.predictions("acme", "department")) == 6
 
 
-def test_ledger_reassignments_are_durable_idempotent_and_windowed(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "db.sqlite")
+def test_ledger_reassignments_are_durable_idempotent_and_windowed(database_target: str) -> None:
+    ledger = Ledger(database_target)
     day = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
     first = ledger.add_reassignment("acme", "t1", "IT", "HR", day, "zendesk")
     # The same vendor event replayed is stored once.
@@ -104,7 +103,7 @@ def test_ledger_reassignments_are_durable_idempotent_and_windowed(tmp_path: Path
     ledger.add_reassignment("other", "t1", "IT", "HR", day, "zendesk")
     ledger.close()
 
-    again = Ledger(tmp_path / "db.sqlite")
+    again = Ledger(database_target)
     moves = again.reassignments("acme")
     assert [(m.ticket_id, m.from_department, m.to_department, m.source) for m in moves] == [
         ("t2", "IT", "Finance", "jira"),

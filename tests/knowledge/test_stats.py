@@ -14,8 +14,8 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    ledger = Ledger(tmp_path / "db.sqlite")
+def ledger(database_target: str) -> Iterator[Ledger]:
+    ledger = Ledger(database_target)
     ledger.open()
     yesterday = NOW - timedelta(days=1)
     records = []
@@ -141,7 +141,7 @@ def test_verdict_aggregates_are_rebuilt_for_a_database_from_before_them(tmp_path
     assert before[0][0][1] == "v7" and before[3] == [("C-1", 0, 1)]
     with ledger._lock:
         for table in ("verdict_hours", "handoff_hours", "handoff_days", "suggestion_hours"):
-            ledger.conn.execute(f"DELETE FROM {table}")
+            ledger.db.execute(f"DELETE FROM {table}")
     ledger.close()
     again = Ledger(tmp_path / "db.sqlite")
     again.open()

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.postgres import PostgresServer
 from triage.bundle import MANIFEST, SCHEMA_VERSION, BundleError
 from triage.registry import GateRefused, ModelRegistry, RegistryError
 
@@ -24,9 +27,34 @@ def _version(
     registry.register("acme", version)
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> ModelRegistry:
-    return ModelRegistry(tmp_path / "models")
+@pytest.fixture(params=["file", "sqlite", "postgresql"])
+def registry(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ModelRegistry]:
+    """The state in registry.json alone, or in the database (SQLite or PostgreSQL) with the file as a copy."""
+    if request.param == "file":
+        yield ModelRegistry(tmp_path / "models")
+    elif request.param == "sqlite":
+        yield ModelRegistry(tmp_path / "models", tmp_path / "knowledge.db")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database()
+        yield ModelRegistry(tmp_path / "models", url)
+        server.drop_database(url)
+
+
+def test_registry_replicas_agree_through_the_database(database_target: str, tmp_path: Path) -> None:
+    """Two processes' registries over one shared bundles folder and one database (replicas)."""
+    a = ModelRegistry(tmp_path / "models", database_target)
+    b = ModelRegistry(tmp_path / "models", database_target)
+    _version(a, "v1", 0.70)  # before any change: read from registry.json (a demo or an older build)
+    _version(a, "v2", 0.71)
+    before = b.mark("acme")
+    a.promote("acme", "v2")
+    # Another replica's write: b sees it once its revision cache (0.2 s) runs out.
+    time.sleep(0.25)
+    assert b.mark("acme") != before and b.state("acme").active == "v2"
+    b.rollback("acme")
+    assert a.state("acme").active == "v1"
+    assert json.loads((a.tenant_dir("acme") / "registry.json").read_text())["active"] == "v1"
 
 
 def test_registry_first_version_becomes_active(registry: ModelRegistry) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -255,14 +253,14 @@ def test_plan_writes_fields_only_when_confident_and_flags_the_rest() -> None:
     assert unsure.tags == ("triage", "triage-needs-human")
 
 
-def test_store_encrypts_secrets_and_deduplicates_deliveries(tmp_path: Path) -> None:
-    db = tmp_path / "k.db"
+def test_store_encrypts_secrets_and_deduplicates_deliveries(database_target: str) -> None:
+    db = database_target
     store = ConnectorStore(db, Fernet.generate_key())
     store.put(_config("zendesk"))
     with pytest.raises(ConnectorError, match="already exists"):
         store.put(_config("zendesk"))
-    raw = sqlite3.connect(db).execute("SELECT credentials, signing_secret FROM connectors").fetchone()
-    assert b"tok" not in raw[0] and SECRET.encode() not in raw[1]
+    raw = store.db.execute("SELECT credentials, signing_secret FROM connectors").fetchone()
+    assert b"tok" not in bytes(raw[0]) and SECRET.encode() not in bytes(raw[1])
     loaded = store.get("t-zendesk")
     assert loaded is not None and loaded.credentials["api_token"] == "tok"
     assert loaded.mapping.ours("priority", "HIGH") == "P2"
@@ -274,8 +272,8 @@ def test_store_encrypts_secrets_and_deduplicates_deliveries(tmp_path: Path) -> N
         ConnectorStore(db, Fernet.generate_key()).get("t-zendesk")
 
 
-def test_running_deliveries_are_pending_again_after_a_crash(tmp_path: Path) -> None:
-    store = ConnectorStore(tmp_path / "k.db", Fernet.generate_key())
+def test_running_deliveries_are_pending_again_after_a_crash(database_target: str) -> None:
+    store = ConnectorStore(database_target, Fernet.generate_key())
     store.put(_config("generic"))
     config = store.get("t-generic")
     assert config is not None
@@ -300,8 +298,8 @@ def test_backoff_honours_retry_after() -> None:
     assert retry_after_seconds("soon", 0.0) is None
 
 
-def test_store_remembers_each_tickets_last_group(tmp_path: Path) -> None:
-    store = ConnectorStore(tmp_path / "k.db", Fernet.generate_key())
+def test_store_remembers_each_tickets_last_group(database_target: str) -> None:
+    store = ConnectorStore(database_target, Fernet.generate_key())
     assert store.last_group("c", "1") is None
     store.set_group("c", "1", "360001")
     store.set_group("c", "1", "360002")

@@ -1,0 +1,123 @@
+"""The data-access layer on both backends: schema versions, placeholders, rows, transactions."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from knowledge.db import Database, IntegrityError, Record, SchemaVersionError, _placeholders, database_url
+from knowledge.migrations import current_version, head_version, upgrade
+from tests.postgres import PostgresServer, connect_raw
+
+
+def test_placeholders_become_psycopg_style_outside_literals() -> None:
+    assert (
+        _placeholders("SELECT * FROM t WHERE a=? AND b LIKE ?") == "SELECT * FROM t WHERE a=%s AND b LIKE %s"
+    )
+    assert _placeholders("SELECT '?', 'it''s 100%' FROM t WHERE x=? AND y LIKE '%a'") == (
+        "SELECT '?', 'it''s 100%%' FROM t WHERE x=%s AND y LIKE '%%a'"
+    )
+
+
+def test_database_url_takes_paths_and_postgresql_urls() -> None:
+    assert database_url("var/knowledge.db") == "sqlite:///var/knowledge.db"
+    assert database_url("postgresql://u:p@db:5432/triage") == "postgresql+psycopg://u:p@db:5432/triage"
+    with pytest.raises(ValueError, match="not supported; use postgresql://"):
+        database_url("mysql://u@db/x")
+
+
+def test_record_reads_by_name_and_position() -> None:
+    row = Record(("a", 2), {"name": 0, "n": 1})
+    assert row["name"] == "a" and row[1] == 2 and dict(row) == {"name": "a", "n": 2}
+
+
+def test_an_empty_database_gets_the_current_schema(database_target: str) -> None:
+    db = Database(database_target)
+    db.open()
+    with db.engine.connect() as conn:
+        assert current_version(conn) == head_version()
+    assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 0
+    db.close()
+
+
+def test_an_empty_database_is_refused_when_creating_is_off(database_target: str) -> None:
+    with pytest.raises(SchemaVersionError, match=r"has no schema, this build needs .*triage db upgrade"):
+        Database(database_target, create=False).open()
+
+
+def test_an_older_or_newer_schema_is_refused_with_what_to_run(database_target: str) -> None:
+    db = Database(database_target)
+    db.open()
+    db.execute("UPDATE alembic_version SET version_num='0000'")
+    db.close()
+    with pytest.raises(SchemaVersionError) as refused:
+        Database(database_target).open()
+    assert (
+        str(refused.value) == f"database schema 0, this build needs {head_version()}: run `triage db upgrade`"
+    )
+    newer = Database(database_target, create=False)
+    engine = newer.make_engine()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num='9999'")
+    engine.dispose()
+    with pytest.raises(SchemaVersionError, match=r"schema 9999, this build needs .* newer build"):
+        Database(database_target).open()
+
+
+def test_upgrade_adopts_a_database_from_before_migrations(database_target: str) -> None:
+    db = Database(database_target)
+    db.open()
+    db.execute("DROP TABLE alembic_version")
+    db.close()
+    with pytest.raises(SchemaVersionError, match="database schema 0"):
+        Database(database_target).open()
+    old = Database(database_target, create=False)
+    assert upgrade(old.make_engine(), old.dialect) == (0, head_version())
+    Database(database_target).open()
+
+
+def test_a_failed_transaction_leaves_nothing_behind(database_target: str) -> None:
+    db = Database(database_target)
+    key = ("k1", "tt_k1", "", "acme", "triage", "x", "2026-01-01T00:00:00+00:00")
+    insert = "INSERT INTO api_keys (id, prefix, name, tenant, scopes, secret_sha256, created) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    with pytest.raises(RuntimeError), db.transaction() as conn:
+        conn.execute(insert, key)
+        raise RuntimeError("boom")
+    assert db.execute("SELECT COUNT(*) FROM api_keys").fetchone()[0] == 0
+    db.execute(insert, key)
+    with pytest.raises(IntegrityError):
+        db.execute(insert, key)
+    db.close()
+
+
+def test_first_opens_racing_on_an_empty_database_create_the_schema_once(database_target: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            db = Database(database_target)
+            db.open()
+            db.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def test_postgresql_sessions_read_times_as_sqlite_does(postgres_server: PostgresServer) -> None:
+    url = postgres_server.create_database()
+    Database(url).open()
+    with connect_raw(url) as pg:
+        got = pg.execute(
+            "SELECT julianday('2024-05-01'), julianday('2024-05-01T08:00:00+08:00'), julianday('yesterday'),"
+            " julianday('garbage'), round(2.345::double precision, 2)"
+        ).fetchone()
+    postgres_server.drop_database(url)
+    assert got[0] == pytest.approx(2460431.5) and got[1] == pytest.approx(2460431.5)
+    assert got[2] is None and got[3] is None and got[4] == pytest.approx(2.35)
