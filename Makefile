@@ -46,7 +46,7 @@ format: $(STAMP)
 
 # Serving speed on the demo, then quality against baselines on ../shared/datasets (same run, same splits).
 bench: $(STAMP)
-	$(BIN)/python -m eval.bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.bench --cases 100000 --out BENCHMARKS.md
 	$(BIN)/python -m eval.concurrency_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.webhook_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.headline_bench --out BENCHMARKS.md

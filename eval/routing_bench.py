@@ -571,7 +571,7 @@ def run(
     (for ``interval_table``).
     """
     cache = EmbeddingCache(cache_dir)
-    if encoders.get("channel") == f"onnx:{MINILM_INT8}":
+    if f"onnx:{MINILM_INT8}" in encoders.values():
         ensure_minilm_int8()
     rows: list[dict[str, Any]] = []
     timings: dict[str, dict[str, Any]] = {}

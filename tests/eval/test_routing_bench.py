@@ -69,7 +69,7 @@ def test_routing_bench_runs_baselines_and_ours(datasets: Path, tmp_path: Path) -
 def test_routing_bench_writes_its_section(datasets: Path, tmp_path: Path) -> None:
     out = tmp_path / "BENCHMARKS.md"
     args = ["--datasets", str(datasets), "--only", "cn-ict", "--methods", "ours", "--out", str(out)]
-    encoders = "use-m3=hashing:64,channel=hashing:16"
+    encoders = "use-m3=hashing:64,minilm=hashing:32,channel=hashing:16"
     assert main([*args, "--encoders", encoders, "--cache", str(tmp_path / "c")]) == 0
     text = out.read_text(encoding="utf-8")
     assert "<!-- bench:routing -->" in text and "| cn-ict | ours |" in text and "- Command:" in text
