@@ -34,6 +34,7 @@ from pathlib import Path
 
 from eval.report import DEFAULT_DATASETS, missing_datasets, stamp, update_section
 from eval.scale_bench import perturb, real_texts
+from knowledge.index import EXACT_LIMIT
 
 logger = logging.getLogger(__name__)
 
@@ -217,8 +218,8 @@ def five_million(runs: list[Run], total: int = 5_000_000) -> str:
         "2 cores, each loading its own encoder); a shared PostgreSQL that takes the writes (SQLite "
         "has one writer and one machine; our workers spent a small share of their time storing); "
         "the index snapshot built once on one node at the rate measured here (it reads the stored "
-        "vectors and tokenises for BM25: it does not scale with N), with HNSW above 200k vectors "
-        "(BENCHMARKS.md scale section); a machine no busier than ours was.",
+        f"vectors and tokenises for BM25: it does not scale with N), with HNSW above {EXACT_LIMIT:,} "
+        "vectors; a machine no busier than ours was.",
         "",
         "| nodes (16 cores) | workers | embed + fields + store | index build | total |",
         "|---|---|---|---|---|",
@@ -226,9 +227,10 @@ def five_million(runs: list[Run], total: int = 5_000_000) -> str:
     for nodes in (1, 4, 16):
         hours = total / (workers_rate * 8 * nodes) / 3600
         lines.append(
-            f"| {nodes} | {nodes * 8} | {hours:.1f} h | {index_hours:.1f} h | {hours + index_hours:.1f} h |"
+            f"| {nodes} | {nodes * 8} | {_duration(hours)} | {_duration(index_hours)} | "
+            f"{_duration(hours + index_hours)} |"
         )
-    lines.append(f"| one process, this machine | - | - | - | {total / one_process / 3600:.0f} h |")
+    lines.append(f"| one process, this machine | - | - | - | {_duration(total / one_process / 3600)} |")
     lines += [
         "",
         "The index build on one node is then the long pole: past a few nodes, build the FAISS and "
@@ -237,6 +239,11 @@ def five_million(runs: list[Run], total: int = 5_000_000) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _duration(hours: float) -> str:
+    """Hours as a person reads them: minutes below two hours."""
+    return f"{hours:.1f} h" if hours >= 2 else f"{hours * 60:.0f} min"
 
 
 def main(argv: list[str] | None = None) -> int:
