@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 
@@ -48,7 +48,8 @@ def models_page() -> FileResponse:
     return FileResponse(STATIC / "models.html")
 
 
-def _period(range_: str, since: datetime | None, until: datetime | None) -> Period:
+def _period(range_: RangeQuery = "7d", since: SinceQuery = None, until: UntilQuery = None) -> Period:
+    """The period every figure takes from its range/since/until query (one dependency, not a copy per route)."""
     try:
         return Period.of(range_, datetime.now(UTC), since, until)
     except ValueError as exc:
@@ -56,6 +57,9 @@ def _period(range_: str, since: datetime | None, until: datetime | None) -> Peri
         raise RequestValidationError(
             [{"loc": ("query", field), "msg": str(exc), "type": "value_error"}]
         ) from exc
+
+
+PeriodDep = Annotated[Period, Depends(_period)]
 
 
 def _ledger(svc: ServiceDep) -> Ledger:
@@ -96,12 +100,9 @@ def _figure(name: str, compute: Callable[[Ledger, str, Period], Table], summary:
         caller: StatsReader,
         tenant: TenantDep,
         svc: ServiceDep,
-        range_: RangeQuery = "7d",
-        since: SinceQuery = None,
-        until: UntilQuery = None,
+        period: PeriodDep,
         format: FormatQuery = "json",
     ) -> StatsOut | Response:
-        period = _period(range_, since, until)
         return _answer(name, tenant, period, compute(_ledger(svc), tenant, period), format)
 
     handler.__doc__ = summary
@@ -135,9 +136,7 @@ def volume(
     caller: StatsReader,
     tenant: TenantDep,
     svc: ServiceDep,
-    range_: RangeQuery = "7d",
-    since: SinceQuery = None,
-    until: UntilQuery = None,
+    period: PeriodDep,
     by: Annotated[
         Literal["department", "category", "priority", "language"],
         Query(description="What to break volume down by."),
@@ -145,7 +144,6 @@ def volume(
     format: FormatQuery = "json",
 ) -> StatsOut | Response:
     """Tickets per bucket (hour up to two days, else day), by department, category, priority or language."""
-    period = _period(range_, since, until)
     return _answer("volume", tenant, period, stats.volume(_ledger(svc), tenant, period, by), format)
 
 
@@ -154,14 +152,11 @@ def confusion(
     caller: StatsReader,
     tenant: TenantDep,
     svc: ServiceDep,
-    range_: RangeQuery = "7d",
-    since: SinceQuery = None,
-    until: UntilQuery = None,
+    period: PeriodDep,
     head: HeadQuery = "department",
     format: FormatQuery = "json",
 ) -> StatsOut | Response:
     """What we predicted vs what agents chose, with counts (from label feedback)."""
-    period = _period(range_, since, until)
     return _answer("confusion", tenant, period, stats.confusion(_ledger(svc), tenant, period, head), format)
 
 
@@ -172,13 +167,10 @@ def handoff_tickets(
     svc: ServiceDep,
     from_department: Annotated[str, Query(alias="from", min_length=1, max_length=200)],
     to_department: Annotated[str, Query(alias="to", min_length=1, max_length=200)],
-    range_: RangeQuery = "7d",
-    since: SinceQuery = None,
-    until: UntilQuery = None,
+    period: PeriodDep,
     format: FormatQuery = "json",
 ) -> StatsOut | Response:
     """The tickets behind one cell of the handoff matrix (newest first, at most 500)."""
-    period = _period(range_, since, until)
     table = stats.handoff_tickets(_ledger(svc), tenant, period, from_department, to_department)
     return _answer("handoff-tickets", tenant, period, table, format)
 
