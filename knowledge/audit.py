@@ -23,14 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from knowledge.db import Database, Record, Session, as_database
+from knowledge.db import DatabaseStore, Record, Session
 
 logger = logging.getLogger(__name__)
 
@@ -157,21 +155,8 @@ def _record(row: Record) -> AuditRecord:
     )
 
 
-class AuditLog:
+class AuditLog(DatabaseStore):
     """The audit table of the service's database (SQLite or PostgreSQL): append, list, verify. Thread-safe."""
-
-    def __init__(self, target: Database | Path | str) -> None:
-        self.db, self._owns_db = as_database(target)
-        self.path = self.db.path
-        self._lock = threading.RLock()
-
-    def open(self) -> None:
-        self.db.open()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._owns_db:
-                self.db.close()
 
     def _issued(self, conn: Session) -> int:
         """The last sequence number handed out (rows cut off the end still count)."""

@@ -315,3 +315,21 @@ def as_database(target: Database | str | Path) -> tuple[Database, bool]:
     if isinstance(target, Database):
         return target, False
     return Database(target), True
+
+
+class DatabaseStore:
+    """What every store class shares: its database (shared, or its own from a path or URL, which it then
+    closes), the path, a re-entrant lock guarding its calls, open and close."""
+
+    def __init__(self, target: Database | Path | str) -> None:
+        self.db, self._owns_db = as_database(target)
+        self.path = self.db.path
+        self._lock = threading.RLock()
+
+    def open(self) -> None:
+        self.db.open()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._owns_db:
+                self.db.close()

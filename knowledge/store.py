@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from knowledge.db import Database, Record, Session, as_database
+from knowledge.db import DatabaseStore, Record, Session
 
 logger = logging.getLogger(__name__)
 
@@ -139,22 +137,8 @@ class Change:
     op: str
 
 
-class DocumentStore:
+class DocumentStore(DatabaseStore):
     """Cases and articles in the service's database (SQLite or PostgreSQL), calls guarded by a lock."""
-
-    def __init__(self, target: Database | Path | str) -> None:
-        """``target``: the shared :class:`Database`, or a SQLite path / database URL of its own."""
-        self.db, self._owns_db = as_database(target)
-        self.path = self.db.path
-        self._lock = threading.RLock()
-
-    def open(self) -> None:
-        self.db.open()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._owns_db:
-                self.db.close()
 
     def upsert(
         self,

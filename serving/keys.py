@@ -17,13 +17,12 @@ import logging
 import re
 import secrets
 import string
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from knowledge.db import Database, IntegrityError, Record, as_database
+from knowledge.db import Database, DatabaseStore, IntegrityError, Record
 
 logger = logging.getLogger(__name__)
 
@@ -158,22 +157,12 @@ def key_id_of(token: str) -> str | None:
     return match.group(1) if match else None
 
 
-class KeyStore:
+class KeyStore(DatabaseStore):
     """API keys in the service's database (SQLite or PostgreSQL); calls guarded by a lock."""
 
     def __init__(self, target: Database | Path | str) -> None:
-        self.db, self._owns_db = as_database(target)
-        self.path = self.db.path
-        self._lock = threading.RLock()
+        super().__init__(target)
         self._last_used: dict[str, datetime] = {}
-
-    def open(self) -> None:
-        self.db.open()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._owns_db:
-                self.db.close()
 
     def create(
         self,

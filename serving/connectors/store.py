@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -21,7 +20,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from knowledge.db import Database, IntegrityError, Record, as_database
+from knowledge.db import Database, DatabaseStore, IntegrityError, Record
 from serving.connectors.base import ConnectorConfig, LabelMapping, WritePolicy
 
 logger = logging.getLogger(__name__)
@@ -71,16 +70,14 @@ def load_key(key: str | None, data_dir: Path) -> bytes:
     return path.read_bytes().strip()
 
 
-class ConnectorStore:
+class ConnectorStore(DatabaseStore):
     """Connectors and deliveries in the service's database (SQLite or PostgreSQL)."""
 
     def __init__(self, target: Database | Path | str, key: bytes | Callable[[], bytes]) -> None:
         """``key`` is the Fernet key, or a function that gives it on first use (no I/O here)."""
-        self.db, self._owns_db = as_database(target)
-        self.path = self.db.path
+        super().__init__(target)
         self._key = key
         self._fernet_: Fernet | None = None
-        self._lock = threading.RLock()
 
     @property
     def _fernet(self) -> Fernet:
@@ -94,11 +91,6 @@ class ConnectorStore:
                     "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
                 ) from exc
         return self._fernet_
-
-    def close(self) -> None:
-        with self._lock:
-            if self._owns_db:
-                self.db.close()
 
     # -- connectors -------------------------------------------------------------------------
     def _seal(self, value: Mapping[str, str] | str) -> bytes:
