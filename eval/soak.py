@@ -391,6 +391,7 @@ def run_overload(
     processes: int = 2,
     capacity_seconds: float | None = None,
     recovery_seconds: float = 10,
+    in_flight: int | None = None,
 ) -> dict[str, Any]:
     """Capacity, then open-loop load at each factor of it, all with one generator (``eval.loadgen``).
 
@@ -401,7 +402,10 @@ def run_overload(
     """
     tickets = _tickets(200)
     capacity_seconds = capacity_seconds or min(30.0, seconds)
-    server = Server(data_dir, env={"TRIAGE_RATE_LIMITS": RATE_LIMITS_OFF})
+    env = {"TRIAGE_RATE_LIMITS": RATE_LIMITS_OFF}
+    if in_flight:
+        env["TRIAGE_MAX_IN_FLIGHT"] = str(in_flight)
+    server = Server(data_dir, env=env)
     headers = create_key(data_dir)
     server.start()
     host, port = "127.0.0.1", server.port
@@ -507,8 +511,8 @@ INTRO = (
 
 
 def part_markdown(part: str, r: dict[str, Any], command: str) -> str:
-    """One part's subsection: its heading, provenance and figures."""
-    head = stamp(command)
+    """One part's subsection: its heading, provenance (as stamped when the part ended) and figures."""
+    head = r.get("stamps", {}).get(part) or stamp(command)
     if part == "schemathesis":
         s = r["schemathesis"]
         return (
@@ -679,14 +683,28 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, help="update the Reliability section of this BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--in-flight", type=int, help="the overload part's server bound on work in flight (default: its own)"
+    )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        help="run nothing: report the figures a run saved with --json (each part with its own stamp)",
+    )
     args = parser.parse_args()
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         parser.error(f"unknown part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
-    build_demo(args.data_dir, get_encoder("use-m3"))
-    result: dict[str, Any] = {}
-    if "schemathesis" in parts:
+    command = "make soak" if parts == list(PARTS) else f"python -m eval.soak {shlex.join(sys.argv[1:])}"
+    result: dict[str, Any] = {"stamps": {}}
+    if args.from_json:
+        result = json.loads(args.from_json.read_text(encoding="utf-8"))
+        command = result.get("command", command)
+    else:
+        result["command"] = command
+        build_demo(args.data_dir, get_encoder("use-m3"))
+    if "schemathesis" in parts and not args.from_json:
         server = Server(args.data_dir, env={"TRIAGE_RATE_LIMITS": RATE_LIMITS_OFF})
         server.start()
         try:
@@ -695,28 +713,32 @@ def main() -> None:
             )
         finally:
             server.stop()
-    if "kill" in parts:
+        result["stamps"]["schemathesis"] = stamp(command)
+    if "kill" in parts and not args.from_json:
         result["kill"] = run_kills(args.data_dir, args.kill_rounds, args.kill_seconds)
-    if "adversarial" in parts:
+        result["stamps"]["kill"] = stamp(command)
+    if "adversarial" in parts and not args.from_json:
         server = Server(args.data_dir)
         server.start()
         try:
             result["adversarial"] = run_adversarial(server.base, create_key(args.data_dir))
         finally:
             server.stop()
-    if "overload" in parts:
+        result["stamps"]["adversarial"] = stamp(command)
+    if "overload" in parts and not args.from_json:
         result["overload"] = run_overload(
-            args.data_dir, args.overload_seconds, processes=args.overload_processes
+            args.data_dir, args.overload_seconds, processes=args.overload_processes, in_flight=args.in_flight
         )
-    if "steady" in parts:
+        result["stamps"]["overload"] = stamp(command)
+    if "steady" in parts and not args.from_json:
         capacity = result.get("overload", {}).get("capacity_per_s") or 4.0
         result["steady"] = run_steady(args.data_dir, args.steady_minutes, args.steady_rate or capacity / 2)
-    command = "make soak" if parts == list(PARTS) else f"python -m eval.soak {shlex.join(sys.argv[1:])}"
+        result["stamps"]["steady"] = stamp(command)
     text = markdown(result, command)
     print(text)
     if args.out:
         write_parts(args.out, result, command)
-    if args.json:
+    if args.json and not args.from_json:
         args.json.write_text(json.dumps(result, indent=2, default=str))
     failed = (
         result.get("kill", {}).get("lost_cases", 0) + result.get("kill", {}).get("lost_feedback", 0) > 0
