@@ -7,6 +7,7 @@ tight read bucket; the others use the session's in-process app.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
@@ -296,3 +297,11 @@ def test_scope_classes() -> None:
     assert scope_class("POST", "/v1/cases") == "write"
     assert scope_class("DELETE", "/v1/cases/X") == "write"
     assert scope_class("GET", "/v1/cases") == "read"
+
+
+def test_what_the_app_loaded_is_left_out_of_garbage_collection(client: TestClient) -> None:
+    """A full collection over the models and indexes held the GIL ~260 ms (refusals and /healthz waited)."""
+    assert gc.get_freeze_count() >= 100_000
+    started = time.perf_counter()
+    gc.collect()
+    assert time.perf_counter() - started < 5  # only what came after start-up (generous: a shared CI box)
