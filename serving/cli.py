@@ -270,7 +270,9 @@ def _serve(settings: Settings) -> None:
     # at the median and 365-466 ms at p99; at 0.5 ms by 3-7 ms and 73-111 ms, the threads doing no
     # less work (python -m eval.loop_latency on the shared 2-core machine; BENCHMARKS.md "Reliability").
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        create_app(settings, freeze_gc=True), host=settings.host, port=settings.port, log_level="warning"
+    )
 
 
 @app.command()
