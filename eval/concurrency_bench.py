@@ -95,6 +95,65 @@ def one_round(
     }
 
 
+# Where a sampled stack is, by the first of these frames it holds (innermost stages first).
+STAGES = (
+    ("TriageService.encode", "encode"),
+    ("TriageService._predict", "classify (routing heads)"),
+    ("TriageService.analyse", "extract + summary"),
+    ("RuleEngine.apply", "rules"),
+    ("TriageService.similar_kinds", "similar cases + articles"),
+    ("CompletenessChecker.check", "completeness"),
+    ("triage/handling.py", "handling time"),
+    ("Ledger.log", "prediction ledger"),
+    ("TriageOut.of", "response model + JSON"),
+    ("model_dump_json", "response model + JSON"),
+    ("Metrics.triaged", "metrics"),
+    ("authenticate", "API key check"),
+    ("solve_dependencies", "request parsing + dependencies"),
+    ("serving/batching.py", "micro-batching"),
+    ("anyio", "thread hand-offs"),
+    ("uvicorn", "HTTP (uvicorn, middleware)"),
+    ("starlette", "HTTP (uvicorn, middleware)"),
+    ("serving/", "HTTP (uvicorn, middleware)"),
+)
+
+
+def profile_round(
+    base: str, key: str, payloads: Sequence[dict[str, str]], clients: int, server: int, raw: Path
+) -> dict[str, float]:
+    """One round with py-spy sampling the server's thread that holds the GIL; stage -> share of samples."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    command = [spy, "record", "--pid", str(server), "--gil", "--threads", "--nonblocking", "--rate", "250"]
+    sampler = subprocess.Popen(
+        [*command, "--format", "raw", "--output", str(raw)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # attached before the first request
+    one_round(base, key, payloads, clients, server)
+    sampler.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
+    sampler.wait(timeout=60)
+    return stage_shares(raw)
+
+
+def stage_shares(raw: Path) -> dict[str, float]:
+    """py-spy's raw (folded) stacks -> share of the GIL-held samples per stage (``STAGES``)."""
+    counts: dict[str, int] = {}
+    for line in raw.read_text(encoding="utf-8").splitlines():
+        stack, _, number = line.rpartition(" ")
+        if not number.isdigit():
+            continue
+        stage = next((name for frame, name in STAGES if frame in stack), "other")
+        counts[stage] = counts.get(stage, 0) + int(number)
+    total = sum(counts.values()) or 1
+    return {stage: n / total for stage, n in sorted(counts.items(), key=lambda kv: -kv[1])}
+
+
+def _samples(raw: Path) -> int:
+    lines = raw.read_text(encoding="utf-8").splitlines()
+    return sum(int(n) for n in (line.rpartition(" ")[2] for line in lines) if n.isdigit())
+
+
 def hog_round(base: str, key: str, payloads: Sequence[dict[str, str]], server: int) -> dict[str, float]:
     """``HOG_CLIENTS`` clients while a busy process runs beside the server; the hog's share of the machine."""
     hog = subprocess.Popen([sys.executable, "-c", HOG])
@@ -244,6 +303,56 @@ def markdown(runs: dict[str, Results], n: int, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def profile(datasets: Path, data_dir: Path, n: int, folder: Path, arguments: str) -> str:
+    """Where the server's GIL-held time goes under 8 and 32 clients (py-spy ``--gil``)."""
+    build_demo(data_dir, get_encoder("use-m3"))
+    payloads = [{"title": t.title, "body": t.body} for t in real_tickets(datasets, n)]
+    folder.mkdir(parents=True, exist_ok=True)
+    key = api_key(data_dir)
+    process, base = _start_server(data_dir)
+    shares: dict[int, dict[str, float]] = {}
+    rates: dict[int, dict[str, float]] = {}
+    try:
+        one_round(base, key, payloads[:30], 4)
+        for clients in (1, *CLIENTS[1:]):
+            rates[clients] = one_round(base, key, payloads, clients, process.pid)
+            if clients > 1:
+                shares[clients] = profile_round(
+                    base, key, payloads, clients, process.pid, folder / f"gil-{clients}.txt"
+                )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    held = {c: _samples(folder / f"gil-{c}.txt") / 250 * 1000 / n for c in shares}
+    stages = sorted(
+        {s for table in shares.values() for s in table},
+        key=lambda s: -max(t.get(s, 0) for t in shares.values()),
+    )
+    lines = [
+        "## Profile under concurrent clients: where the server's GIL-held time goes\n",
+        stamp(f"python -m eval.concurrency_bench {arguments}"),
+        "- py-spy `record --gil` on the real uvicorn process (250 samples/s of the thread holding the GIL) "
+        f"while {n} real tickets are sent by 8, then 32 clients; raw stacks in `{folder}/gil-*.txt`. A stack "
+        "counts for the first stage frame it holds. Python holds the GIL; BLAS, FAISS and onnxruntime "
+        "release it, so this is the part of a ticket's work that two cores cannot run side by side.",
+        "- Unprofiled rounds just before: "
+        + ", ".join(
+            f"{c} client{'s' if c > 1 else ''} {r['tickets_per_s']:.1f} tickets/s ({r['cpu_ms']:.1f} ms server CPU a ticket)"
+            for c, r in rates.items()
+        )
+        + ".",
+        "- Wall time with the GIL held, per ticket (samples / rate / tickets; on a loaded machine it includes "
+        "time the holder waited for a core): "
+        + ", ".join(f"{c} clients {ms:.1f} ms" for c, ms in held.items())
+        + ": no number of threads serves more than 1000 / that many tickets a second.\n",
+        "| stage | " + " | ".join(f"{c} clients" for c in shares) + " |",
+        "|---|" + "---|" * len(shares),
+    ]
+    for stage in stages:
+        lines.append(f"| {stage} | " + " | ".join(f"{t.get(stage, 0):.1%}" for t in shares.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS, help="the shared datasets folder")
@@ -263,10 +372,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="NAME:TRIAGE_X=V[,...]: a server of this checkout with other settings, measured in the same run",
     )
     parser.add_argument("--no-hog", action="store_true", help="skip the rounds beside a CPU hog")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="only profile: py-spy on the server during 8 and 32 clients, raw stacks into this folder, "
+        "a table of where the GIL-held time goes",
+    )
     parser.add_argument("--out", type=Path, help="update the 'concurrency' section of this BENCHMARKS.md")
     args = parser.parse_args(argv)
     if missing_datasets(args.datasets):
         return 2
+    if args.profile:
+        text = profile(args.datasets, args.data_dir, args.tickets, args.profile, " ".join(sys.argv[1:]))
+        print(text)
+        if args.out:
+            update_section(args.out, "concurrency-profile", text)
+        return 0
     results = run(
         args.datasets, args.data_dir, args.tickets, args.rounds, args.baseline, args.variant, not args.no_hog
     )

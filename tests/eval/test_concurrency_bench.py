@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
-from eval.concurrency_bench import HOG_CLIENTS, Results, markdown, parse_variant
+from eval.concurrency_bench import HOG_CLIENTS, Results, markdown, parse_variant, stage_shares
 
 
 def _round(rate: float, cpu: float = 15.0, **extra: float) -> dict[str, float]:
@@ -38,3 +39,19 @@ def test_table_compares_client_counts_variants_and_the_hog() -> None:
     # 41 of 68 tickets/s (0.60x) beside a hog that took half the machine: within the share lost.
     assert "Beside the hog (current): 0.60x" in text and "within the CPU share lost" in text
     assert "variant `off`" in text and "8: 2.00x" in text
+
+
+def test_profile_stacks_count_for_their_stage(tmp_path: Path) -> None:
+    raw = tmp_path / "gil-8.txt"
+    worker = "thread (1): AnyIO worker thread;WorkerThread.run (anyio/_backends/_asyncio.py:1)"
+    raw.write_text(
+        f"{worker};MicroBatcher._call (serving/batching.py:9);TriageService.encode (triage/pipeline.py:5) 6\n"
+        f"{worker};MicroBatcher._call (serving/batching.py:9);TriageService._predict (triage/pipeline.py:7) 3\n"
+        "thread (2): MainThread;run (uvicorn/server.py:1);solve_dependencies (fastapi/dependencies/utils.py:1) 1\n",
+        encoding="utf-8",
+    )
+    assert stage_shares(raw) == {
+        "encode": 0.6,
+        "classify (routing heads)": 0.3,
+        "request parsing + dependencies": 0.1,
+    }
