@@ -24,6 +24,7 @@ from knowledge import DocumentStore, HybridConfig, KnowledgeBase
 from knowledge.audit import AuditLog
 from knowledge.ledger import Ledger
 from serving.auth import CONSOLE_PREFIX, ConsoleSessions
+from serving.batching import BatchSettings, MicroBatcher
 from serving.connectors.api import ConnectorMetrics
 from serving.connectors.store import ConnectorStore, load_key
 from serving.connectors.worker import DeliveryWorker, RetryPolicy
@@ -220,6 +221,15 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = service
+    app.state.batcher = MicroBatcher(
+        triage.triage_json(service, metrics),
+        BatchSettings(
+            max_batch=settings.micro_batch_max,
+            workers=settings.batch_workers,
+            window=settings.micro_batch_window_ms / 1000,
+        ),
+        on_batch=metrics.micro_batches.observe,
+    )
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.audit = audit
