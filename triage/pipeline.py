@@ -23,12 +23,21 @@ from triage.bundle import ModelBundle
 from triage.completeness import CompletenessChecker
 from triage.features import model_text
 from triage.fields import FieldExtractor
+from triage.handling import HandlingRequest
 from triage.language import detect_language
 from triage.models import Assignment, ModelProvider
 from triage.pii import PiiRedactor, pseudonym
 from triage.rules import RuleEngine
 from triage.summary import Summarizer
-from triage.types import ExtractedField, Prediction, SimilarCase, Summary, Ticket, TriageResult
+from triage.types import (
+    ExtractedField,
+    HandlingTime,
+    Prediction,
+    SimilarCase,
+    Summary,
+    Ticket,
+    TriageResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -292,10 +301,12 @@ class TriageService:
         predictions, versions = self._predict(tickets, vectors, assignments, log)
         t2 = time.perf_counter()
         share = 1000.0 / len(tickets)
-        results = []
-        for ticket, vector, heads, assignment, version in zip(
-            tickets, vectors, predictions, assignments, versions, strict=True
-        ):
+        # Per ticket: analysis, business rules, search. Then handling time for the whole batch
+        # (one feature and model call per model version), then the results.
+        done: list[
+            tuple[Analysis, dict[str, Prediction], list[SimilarCase], list[SimilarCase], float, float]
+        ] = []
+        for ticket, vector, heads, assignment in zip(tickets, vectors, predictions, assignments, strict=True):
             s0 = time.perf_counter()
             analysis = self.analyse(ticket)
             if self.rules is not None:
@@ -307,8 +318,14 @@ class TriageService:
                 )
             s1 = time.perf_counter()
             found = self.similar_kinds(ticket, vector, {"case": self.similar_k, "article": ARTICLES_K})
-            similar, articles = found["case"], found["article"]
             s2 = time.perf_counter()
+            done.append((analysis, heads, found["case"], found["article"], s1 - s0, s2 - s1))
+        now = datetime.now(UTC)
+        handling_times = self._handling_times(tickets, [d[1] for d in done], assignments, now)
+        results = []
+        for ticket, (analysis, heads, similar, articles, extract_s, similar_s), version, handling in zip(
+            tickets, done, versions, handling_times, strict=True
+        ):
             department = heads["department"]
             priority = heads.get("priority")
             category = heads.get("category")
@@ -319,15 +336,6 @@ class TriageService:
                 category=category.value if category is not None else None,
                 category_abstained=category is not None and category.abstained,
             )
-            handling = None
-            if assignment.serving.handling_time is not None:
-                handling = assignment.serving.handling_time.predict(
-                    department.value,
-                    priority.value if priority else None,
-                    category=category.value if category else None,
-                    created_at=ticket.created_at or datetime.now(UTC),
-                    text=model_text(ticket.title, ticket.body),
-                )
             if handling is not None and ticket.id and self.ledger is not None and log:
                 self.ledger.log(
                     [
@@ -337,7 +345,7 @@ class TriageService:
                             version,
                             department.value,
                             priority.value if priority else None,
-                            _aware(ticket.created_at or datetime.now(UTC)),
+                            _aware(ticket.created_at or now),
                             handling.p50_hours,
                             handling.p90_hours,
                             handling.sla_hours,
@@ -353,7 +361,7 @@ class TriageService:
                     completeness=completeness,
                     summary=analysis.summary,
                     department=department,
-                    category=heads.get("category"),
+                    category=category,
                     priority=priority,
                     handling_time=handling,
                     similar_cases=tuple(similar),
@@ -362,12 +370,45 @@ class TriageService:
                     timings_ms={
                         "encode": round((t1 - t0) * share, 3),
                         "classify": round((t2 - t1) * share, 3),
-                        "extract_summarize": round((s1 - s0) * 1000, 3),
-                        "similar": round((s2 - s1) * 1000, 3),
+                        "extract_summarize": round(extract_s * 1000, 3),
+                        "similar": round(similar_s * 1000, 3),
                     },
                 )
             )
         return results
+
+    @staticmethod
+    def _handling_times(
+        tickets: Sequence[Ticket],
+        heads: Sequence[dict[str, Prediction]],
+        assignments: Sequence[Assignment],
+        now: datetime,
+    ) -> list[HandlingTime | None]:
+        """Each ticket's handling time by its serving model's handling-time model (None without one),
+        one ``predict_many`` call per model."""
+        out: list[HandlingTime | None] = [None] * len(tickets)
+        groups: dict[int, list[int]] = {}
+        for i, assignment in enumerate(assignments):
+            if assignment.serving.handling_time is not None:
+                groups.setdefault(id(assignment.serving), []).append(i)
+        for rows in groups.values():
+            model = assignments[rows[0]].serving.handling_time
+            assert model is not None
+            requests = []
+            for i in rows:
+                priority, category = heads[i].get("priority"), heads[i].get("category")
+                requests.append(
+                    HandlingRequest(
+                        heads[i]["department"].value,
+                        priority.value if priority else None,
+                        category=category.value if category else None,
+                        created_at=tickets[i].created_at or now,
+                        text=model_text(tickets[i].title, tickets[i].body),
+                    )
+                )
+            for i, estimate in zip(rows, model.predict_many(requests), strict=True):
+                out[i] = estimate
+        return out
 
 
 def _aware(moment: datetime) -> datetime:
