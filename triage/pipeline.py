@@ -124,15 +124,17 @@ class TriageService:
     def ready(self) -> bool:
         return self._ready
 
-    def analyse(self, ticket: Ticket) -> Analysis:
-        """Language, key fields and summary: no routing model needed."""
-        language, fields = self.extract_fields(ticket)
+    def analyse(self, ticket: Ticket, language: str | None = None) -> Analysis:
+        """Language, key fields and summary: no routing model needed. ``language``: already detected."""
+        language, fields = self.extract_fields(ticket, language)
         summary = self.summarizer.summarize(ticket.title, ticket.body, language)
         return Analysis(language, fields, summary)
 
-    def extract_fields(self, ticket: Ticket) -> tuple[str, tuple[ExtractedField, ...]]:
+    def extract_fields(
+        self, ticket: Ticket, language: str | None = None
+    ) -> tuple[str, tuple[ExtractedField, ...]]:
         """The ticket's language and key fields (what business rules look at)."""
-        language = ticket.language or detect_language(ticket.text)
+        language = language or _language(ticket)
         return language, tuple(
             self.extractor.extract(ticket.text, language, reference_time=ticket.created_at)
         )
@@ -248,9 +250,20 @@ class TriageService:
         return self._triage(tickets, log=True)
 
     def _predict(
-        self, tickets: Sequence[Ticket], vectors: np.ndarray, assignments: Sequence[Assignment], log: bool
+        self,
+        tickets: Sequence[Ticket],
+        vectors: np.ndarray,
+        assignments: Sequence[Assignment],
+        log: bool,
+        languages: Sequence[str] | None = None,
     ) -> tuple[list[dict[str, Prediction]], list[str]]:
-        """Predictions from each ticket's assigned model; shadow candidates predict and are logged only."""
+        """Predictions from each ticket's assigned model; shadow candidates predict and are logged only.
+
+        ``languages``: the tickets' languages when already detected (the ledger records them).
+        """
+        log = log and self.ledger is not None
+        if log and languages is None:
+            languages = [_language(t) for t in tickets]
         texts = [model_text(t.title, t.body) for t in tickets]
         out: list[dict[str, Prediction]] = [{} for _ in tickets]
         versions = [a.serving.version for a in assignments]
@@ -263,7 +276,12 @@ class TriageService:
             predicted = assignment.serving.router.predict([texts[i] for i in rows], vectors[rows])
             for i, heads in zip(rows, predicted, strict=True):
                 out[i] = heads
-                records.extend(self._records(tickets[i], assignment.serving.version, assignment.role, heads))
+                if log and languages is not None:
+                    records.extend(
+                        prediction_records(
+                            tickets[i], assignment.serving.version, assignment.role, heads, languages[i]
+                        )
+                    )
         shadows: dict[int, list[int]] = {}
         for index, assignment in enumerate(assignments):
             if assignment.shadow is not None:
@@ -273,22 +291,13 @@ class TriageService:
             assert shadow is not None
             predicted = shadow.router.predict([texts[i] for i in rows], vectors[rows])
             for i, heads in zip(rows, predicted, strict=True):
-                records.extend(self._records(tickets[i], shadow.version, "shadow", heads))
+                if log and languages is not None:
+                    records.extend(
+                        prediction_records(tickets[i], shadow.version, "shadow", heads, languages[i])
+                    )
         if log and self.ledger is not None:
             self.ledger.log(records)
         return out, versions
-
-    @staticmethod
-    def _records(
-        ticket: Ticket, version: str, role: str, heads: dict[str, Prediction]
-    ) -> list[PredictionRecord]:
-        language = ticket.language or detect_language(ticket.text)
-        return [
-            PredictionRecord(
-                ticket.tenant, ticket.id, version, role, head, p.value, p.confidence, p.abstained, language
-            )
-            for head, p in heads.items()
-        ]
 
     def _triage(self, tickets: Sequence[Ticket], log: bool) -> list[TriageResult]:
         if not tickets:
@@ -298,7 +307,9 @@ class TriageService:
         t0 = time.perf_counter()
         vectors = self.encode(tickets)
         t1 = time.perf_counter()
-        predictions, versions = self._predict(tickets, vectors, assignments, log)
+        # Each ticket's language once, for the ledger and the analysis both.
+        languages = [_language(t) for t in tickets]
+        predictions, versions = self._predict(tickets, vectors, assignments, log, languages)
         t2 = time.perf_counter()
         share = 1000.0 / len(tickets)
         # Per ticket: analysis, business rules, search. Then handling time for the whole batch
@@ -306,9 +317,11 @@ class TriageService:
         done: list[
             tuple[Analysis, dict[str, Prediction], list[SimilarCase], list[SimilarCase], float, float]
         ] = []
-        for ticket, vector, heads, assignment in zip(tickets, vectors, predictions, assignments, strict=True):
+        for ticket, vector, heads, assignment, language in zip(
+            tickets, vectors, predictions, assignments, languages, strict=True
+        ):
             s0 = time.perf_counter()
-            analysis = self.analyse(ticket)
+            analysis = self.analyse(ticket, language)
             if self.rules is not None:
                 # Business rules see the model's predictions and the extracted fields; they may
                 # set or boost a head, and say so in the prediction's rules and reason.
@@ -409,6 +422,23 @@ class TriageService:
             for i, estimate in zip(rows, model.predict_many(requests), strict=True):
                 out[i] = estimate
         return out
+
+
+def _language(ticket: Ticket) -> str:
+    """The ticket's language as given, else as detected."""
+    return ticket.language or detect_language(ticket.text)
+
+
+def prediction_records(
+    ticket: Ticket, version: str, role: str, heads: dict[str, Prediction], language: str
+) -> list[PredictionRecord]:
+    """The prediction ledger's rows for one ticket's heads as one model predicted them."""
+    return [
+        PredictionRecord(
+            ticket.tenant, ticket.id, version, role, head, p.value, p.confidence, p.abstained, language
+        )
+        for head, p in heads.items()
+    ]
 
 
 def _aware(moment: datetime) -> datetime:
