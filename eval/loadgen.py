@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # An answer's outcome: an HTTP status, or one of these for requests that got none.
 TIMEOUT = -1  # no answer within the client timeout (the client gave up and closed the connection)
@@ -154,14 +155,12 @@ async def _open_loop(
     host: str,
     port: int,
     requests: Sequence[bytes],
-    rate: float,
-    seconds: float,
+    dues: Sequence[tuple[int, float]],
     start: float,
-    index: int,
-    processes: int,
     timeout: float,
     cap: int,
 ) -> list[tuple[float, int, float, float]]:
+    """Send request ``i`` at ``start + offset`` for each ``(i, offset)`` of ``dues``, answered or not."""
     pool = _Pool(host, port, cap)
     results: list[tuple[float, int, float, float]] = []
     tasks: set[asyncio.Task[None]] = set()
@@ -171,19 +170,30 @@ async def _open_loop(
         status = await pool.call(requests[i % len(requests)], timeout)
         results.append((due - start, status, time.monotonic() - due, sent - due))
 
-    i = index
-    while (due := start + i / rate) < start + seconds:
+    for i, offset in dues:
+        due = start + offset
         now = time.monotonic()
         if due > now:
             await asyncio.sleep(due - now)
         task = asyncio.create_task(one(i, due))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-        i += processes
     if tasks:
         await asyncio.wait(set(tasks))
     pool.close()
     return results
+
+
+def schedule(phases: Sequence[tuple[float, float]]) -> list[float]:
+    """Due offsets (seconds from the start) of requests at a constant rate per phase: (seconds, rate)."""
+    dues: list[float] = []
+    begin = 0.0
+    for seconds, rate in phases:
+        if rate > 0:
+            n = round(seconds * rate)
+            dues.extend(begin + k / rate for k in range(n))
+        begin += seconds
+    return dues
 
 
 async def _closed_loop(
@@ -223,7 +233,7 @@ def _worker() -> None:
         sys.stdin.buffer
     )
     if mode == "open":
-        coroutine = _open_loop(host, port, requests, amount, seconds, start, index, processes, timeout, cap)
+        coroutine = _open_loop(host, port, requests, amount, start, timeout, cap)
     else:
         coroutine = _closed_loop(host, port, requests, int(amount), seconds, start, index, processes, timeout)
     try:  # uvloop (uvicorn's own event loop, installed with it) costs about half the CPU per request
@@ -259,9 +269,9 @@ def run(
     port: int,
     requests: Sequence[bytes],
     *,
-    rate: float | None = None,
+    rate: float | Sequence[tuple[float, float]] | None = None,
     concurrency: int | None = None,
-    seconds: float,
+    seconds: float | None = None,
     processes: int = 2,
     timeout: float = 30.0,
     connection_cap: int = 2048,
@@ -270,13 +280,22 @@ def run(
 ) -> LoadResult:
     """Open loop at ``rate`` requests/s, or closed loop over ``concurrency`` connections, for ``seconds``.
 
-    ``requests`` are sent in turn (pre-built with ``http_request``); ``probe`` (a request, such as
-    ``GET /healthz``) is sent every ``probe_interval`` seconds from this process meanwhile.
+    ``rate`` may be phases, ``[(seconds, rate), ...]`` one after the other without a pause (a load
+    and then what follows it); ``seconds`` is then their sum. ``requests`` are sent in turn
+    (pre-built with ``http_request``); ``probe`` (a request, such as ``GET /healthz``) is sent every
+    ``probe_interval`` seconds from this process meanwhile.
     """
     if (rate is None) == (concurrency is None):
         raise ValueError("pass either rate (open loop) or concurrency (closed loop)")
-    mode, amount = ("open", float(rate)) if rate is not None else ("closed", float(concurrency or 0))
-    workers = min(processes, int(amount)) if mode == "closed" else processes
+    if rate is not None:
+        phases = [(float(seconds or 0), float(rate))] if isinstance(rate, int | float) else list(rate)
+        seconds = sum(length for length, _ in phases)
+        dues = list(enumerate(schedule(phases)))
+        workers = processes
+    else:
+        workers = min(processes, int(concurrency or 0))
+    if not seconds:
+        raise ValueError("pass seconds (or phases with a length)")
     children = []
     # A fresh interpreter per worker (only this module and the standard library: well under a
     # second to start); every worker begins at the same instant after that.
@@ -286,6 +305,8 @@ def run(
             [sys.executable, "-m", "eval.loadgen"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         assert child.stdin is not None
+        amount: Any = dues[index::workers] if rate is not None else concurrency
+        mode = "open" if rate is not None else "closed"
         args = (
             mode,
             host,
