@@ -29,6 +29,7 @@ import joblib
 import pytest
 
 from serving.keys import ALL_SCOPES, KeyStore
+from tests.backend import server_env
 from training.demo import DemoPaths
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -60,6 +61,7 @@ def _server(data_dir: Path, log_path: Path, redact: bool) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
     env.update({"TRIAGE_REDACT_PII": str(redact).lower(), "TRIAGE_LOG_LEVEL": "DEBUG", "NO_PROXY": "*"})
+    env.update(server_env(data_dir / "knowledge.db"))
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "serving.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)],
