@@ -369,6 +369,22 @@ class Database:
             if dispose:
                 engine.dispose()
 
+    def listener(self, channel: str) -> Any:
+        """A dedicated autocommit psycopg connection that LISTENs on ``channel`` (PostgreSQL only;
+        outside the pool, closed by the caller). ``channel`` is one of the code's own names."""
+        if self.dialect != "postgresql":
+            raise ValueError("LISTEN needs PostgreSQL")
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=int(self._connect_timeout))
+        try:
+            conn.execute(f"LISTEN {channel}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
     def attempts(self) -> Iterator[Attempt]:
         """Tries of one transaction: PostgreSQL's serialisation failures and deadlocks (SQLSTATE
         40001, 40P01) are retried with bounded, jittered backoff; any other error, or the last

@@ -137,6 +137,16 @@ class Change:
     op: str
 
 
+#: PostgreSQL channel told at each commit that writes the change log, so replicas catch up at once.
+CHANGES_CHANNEL = "triage_changes"
+
+
+def _notify(conn: Session) -> None:
+    """Wake the replicas following the change log (PostgreSQL delivers it when the transaction commits)."""
+    if conn.dialect == "postgresql":
+        conn.execute(f"NOTIFY {CHANGES_CHANNEL}")
+
+
 class DocumentStore(DatabaseStore):
     """Cases and articles in the service's database (SQLite or PostgreSQL), calls guarded by a lock."""
 
@@ -204,6 +214,8 @@ class DocumentStore(DatabaseStore):
                         (doc.tenant, row_id),
                     )
                     row_ids.append(row_id)
+                if row_ids:
+                    _notify(conn)
         return row_ids
 
     @staticmethod
@@ -237,9 +249,12 @@ class DocumentStore(DatabaseStore):
                             continue
                         conn.execute("DELETE FROM embeddings WHERE row_id=?", (row[0],))
                         conn.execute(
-                            "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'delete')", (tenant, row[0])
+                            "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'delete')",
+                            (tenant, row[0]),
                         )
                         deleted.append(doc_id)
+                    if deleted:
+                        _notify(conn)
             if deleted and self.db.dialect == "sqlite":
                 busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").rows[0][0]
                 if busy:

@@ -84,6 +84,16 @@ class Router:
             release_engines(self.server.url(name))
             self.server.drop_database(self.server.url(name))
 
+    def dump(self, path: str | Path) -> bytes:
+        """Everything a file path's database holds, as pg_dump writes it (for scans of stored bytes)."""
+        done = subprocess.run(
+            [str(self.server.bin_dir / "pg_dump"), "--no-owner", self.url_for(path)],
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
+        return done.stdout
+
     def copy(self, source: str | Path, target: str | Path) -> None:
         """The database of file ``source`` copied into that of ``target`` (pg_dump | psql; the source
         may be in use)."""
@@ -134,3 +144,29 @@ def server_env(database_path: str | Path) -> dict[str, str]:
     if ROUTER is None:
         return {}
     return {"TRIAGE_DATABASE": ROUTER.url_for(database_path)}
+
+
+def database_setting(database_path: str | Path) -> dict[str, str]:
+    """``load_settings`` overrides for a data folder whose database is ``database_path`` (for
+    processes the test starts with settings objects, e.g. Ray replicas)."""
+    if ROUTER is None:
+        return {}
+    return {"database": ROUTER.url_for(database_path)}
+
+
+def stored_bytes(database_path: Path) -> bytes:
+    """Every byte the database holds: the SQLite file with its -wal/-shm, or a dump of the PostgreSQL
+    database it is routed to."""
+    if ROUTER is not None:
+        return ROUTER.dump(database_path)
+    return database_path.read_bytes() + b"".join(
+        p.read_bytes() for p in database_path.parent.glob(f"{database_path.name}-*")
+    )
+
+
+def database_dump_file(database_path: Path, target: Path) -> list[Path]:
+    """On PostgreSQL, the routed database's dump written to ``target`` (to scan with the files); else []."""
+    if ROUTER is None:
+        return []
+    target.write_bytes(ROUTER.dump(database_path))
+    return [target]
