@@ -61,9 +61,11 @@ bench: $(STAMP)
 	$(BIN)/python -m eval.retrieval_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.handling_bench --out BENCHMARKS.md
 
-# Where a ticket's time goes: stage by stage, cProfile, and threads waiting under 8 concurrent callers.
+# Where a ticket's time goes: stage by stage, cProfile, threads waiting under 8 concurrent callers, and
+# py-spy on the real server under 8 and 32 clients (the GIL-held time by stage).
 profile: $(STAMP)
 	$(BIN)/python -m eval.profile_bench --out BENCHMARKS.md
+	$(BIN)/python -m eval.concurrency_bench --profile var/profile --out BENCHMARKS.md
 
 # FAISS at 100k and 1M real-structured vectors (long: embeds ~1M texts once, cached under var/cache).
 bench-scale: $(STAMP)

@@ -36,8 +36,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server(data_dir: Path, tree: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """A uvicorn process serving ``data_dir``; ``tree``: run another checkout's code (a same-run baseline)."""
+def _start_server(
+    data_dir: Path, tree: Path | None = None, settings: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A uvicorn process serving ``data_dir``; ``tree``: run another checkout's code (a same-run baseline);
+    ``settings``: further ``TRIAGE_*`` variables (a variant of the settings measured in the same run)."""
     port = _free_port()
     # A benchmark measures capacity: no admission bound or rate limit in front of it (0 switches a
     # class's token bucket off; the in-flight bound is raised past any client count used here).
@@ -47,6 +50,7 @@ def _start_server(data_dir: Path, tree: Path | None = None) -> tuple[subprocess.
             {c: {"per_second": 0, "burst": 1} for c in ("triage", "write", "read")}
         ),
     }
+    env |= settings or {}
     if tree is not None:
         env["PYTHONPATH"] = str(tree.resolve())
     process = subprocess.Popen(

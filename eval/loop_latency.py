@@ -5,7 +5,7 @@ inference threads run Python code; each time the loop wants the GIL back it wait
 thread to hand it over, which CPython asks for every ``sys.getswitchinterval()`` seconds (5 ms by
 default). This measures the loop's lateness (a 2 ms sleep, minus 2 ms) and the threads' work per
 second at each interval, alternating the intervals in one run so a shared machine's load hits all
-of them alike. ``serving.cli`` picks ``GIL_SWITCH_SECONDS`` from it.
+of them alike. The server's ``gil_switch_interval_ms`` setting (default 0.5) was picked from it.
 
     python -m eval.loop_latency --threads 4 --rounds 2
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from knowledge.ledger import Ledger
 
 HEADS = ("department", "category", "priority")
 VOLUME_BY = (*HEADS, "language")
+RANGES = ("today", "7d", "30d", "custom")
 BUCKETS = {"hour": 13, "day": 10}  # ISO prefix lengths: "2026-01-31T09", "2026-01-31"
 HIGH_RISK = 0.5
 MAX_ROWS = 500  # longest lists (tickets behind a cell, SLA lists)
@@ -27,7 +28,11 @@ MAX_ROWS = 500  # longest lists (tickets behind a cell, SLA lists)
 
 @dataclass(frozen=True)
 class Period:
-    """A dashboard time range: [since, until) in UTC, shown per ``bucket`` (hour or day)."""
+    """A dashboard time range: [since, until) in UTC, shown per ``bucket`` (hour or day).
+
+    Empty when ``until == since`` (a reversed request answers an empty period, as a filter that
+    nothing passes, never an error).
+    """
 
     since: datetime
     until: datetime
@@ -35,25 +40,44 @@ class Period:
 
     @classmethod
     def of(
-        cls, name: str, now: datetime, since: datetime | None = None, until: datetime | None = None
+        cls,
+        name: str | None,
+        now: datetime,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        first: Callable[[], datetime | None] = lambda: None,
     ) -> Period:
-        """``today``, ``7d``, ``30d`` (ending now) or ``custom`` (``since``/``until``); hours up to 2 days."""
+        """The period of a request's ``range`` and ``since``/``until``; hour buckets up to 2 days.
+
+        ``today``, ``7d`` and ``30d`` end now, and ``since``/``until`` narrow them further (both are
+        filters). ``custom`` is just ``since``/``until``: without ``since`` it starts at ``first()``
+        (the tenant's first recorded prediction; now when there is none), without ``until`` it ends
+        now. No ``range`` means ``custom`` when ``since`` or ``until`` is given, else ``7d``.
+        """
         now = now.astimezone(UTC)
+        if name is None:
+            name = "custom" if since is not None or until is not None else "7d"
         if name == "custom":
-            if since is None:
-                raise ValueError(
-                    "a custom range needs 'since' (and optionally 'until'); or pass range=today|7d|30d"
-                )
-            start, end = _aware(since), _aware(until) if until is not None else now
-        elif name == "today":
-            start, end = now.replace(hour=0, minute=0, second=0, microsecond=0), now
-        elif name in ("7d", "30d"):
-            start, end = now - timedelta(days=int(name[:-1])), now
+            start = _aware(since) if since is not None else _aware(first() or now)
+            end = _aware(until) if until is not None else now
+        elif name in ("today", "7d", "30d"):
+            if name == "today":
+                start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            else:
+                start = now - timedelta(days=int(name[:-1]))
+            end = now
+            if since is not None:
+                start = max(start, _aware(since))
+            if until is not None:
+                end = min(end, _aware(until))
         else:
-            raise ValueError(f"unknown range {name!r}; known: today, 7d, 30d, custom")
-        if end <= start:
-            raise ValueError(f"range ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+            raise ValueError(f"unknown range {name!r}; known: {', '.join(RANGES)}")
+        end = max(start, end)
         return cls(start, end, "hour" if end - start <= timedelta(days=2) else "day")
+
+    @property
+    def empty(self) -> bool:
+        return self.until <= self.since
 
     @property
     def width(self) -> int:
@@ -62,11 +86,18 @@ class Period:
     def hours(self) -> tuple[str, str]:
         """Bounds on the hourly aggregates' ``hour`` (whole hours containing the period)."""
         start = self.since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if self.empty:
+            return start.isoformat()[:13], start.isoformat()[:13]
         end = self.until.astimezone(UTC)
         ceil = end.replace(minute=0, second=0, microsecond=0)
         if ceil < end:
             ceil += timedelta(hours=1)
         return start.isoformat()[:13], ceil.isoformat()[:13]
+
+    def days(self) -> tuple[str, str]:
+        """Bounds on per-day aggregates' ``day`` (whole UTC days containing the period), [low, high)."""
+        low, high = self.hours()
+        return low[:10], high[:10] if high.endswith("T00") else _next_day(high[:10])
 
     def day_split(self) -> tuple[tuple[str, str], tuple[str, str], tuple[str, str]]:
         """The period's whole hours as (leading hours, whole UTC days, trailing hours), each [low, high).
@@ -116,6 +147,13 @@ def _iso(moment: datetime) -> str:
 def _table(ledger: Ledger, sql: str, args: Sequence[Any]) -> Table:
     columns, rows = ledger.query(sql, args)
     return Table(columns, rows)
+
+
+def first_prediction(ledger: Ledger, tenant: str) -> datetime | None:
+    """The start of the hour of the tenant's first recorded prediction (None when it has none)."""
+    _, rows = ledger.query("SELECT min(hour) FROM score_hours WHERE tenant=? AND head='department'", [tenant])
+    hour = rows[0][0] if rows else None
+    return datetime.fromisoformat(f"{hour}:00:00+00:00") if hour else None
 
 
 def _check(name: str, value: str, known: Sequence[str]) -> None:
@@ -265,12 +303,8 @@ def handling_accuracy(ledger: Ledger, tenant: str, period: Period) -> Table:
         " round(sum(real_sum) / sum(closed), 2) AS real_hours,"
         " round(sum(abs_err_sum) / sum(closed), 2) AS mean_abs_error_hours,"
         " round(1.0 * sum(within_p90) / sum(closed), 4) AS within_p90"
-        " FROM handling_days WHERE tenant=? AND day>=? AND day<=? GROUP BY department ORDER BY department",
-        [
-            tenant,
-            period.since.astimezone(UTC).isoformat()[:10],
-            period.until.astimezone(UTC).isoformat()[:10],
-        ],
+        " FROM handling_days WHERE tenant=? AND day>=? AND day<? GROUP BY department ORDER BY department",
+        [tenant, *period.days()],
     )
 
 

@@ -52,7 +52,6 @@ DatabaseOpt = Annotated[
     ),
 ]
 # How often a thread holding the GIL is asked to hand it over (CPython's default: 5 ms); see _serve.
-GIL_SWITCH_SECONDS = 0.0005
 MULTI = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 
@@ -269,8 +268,11 @@ def _serve(settings: Settings) -> None:
     # CPython's default 5 ms switch interval a loop waiting behind 4 busy threads was late by 48-62 ms
     # at the median and 365-466 ms at p99; at 0.5 ms by 3-7 ms and 73-111 ms, the threads doing no
     # less work (python -m eval.loop_latency on the shared 2-core machine; BENCHMARKS.md "Reliability").
-    sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    # The setting gil_switch_interval_ms (default 0.5) sets it.
+    sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
+    uvicorn.run(
+        create_app(settings, freeze_gc=True), host=settings.host, port=settings.port, log_level="warning"
+    )
 
 
 @app.command()

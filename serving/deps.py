@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from knowledge.audit import AuditLog
 from serving.audit import Auditor
 from serving.auth import CONSOLE_PREFIX, Caller, ConsoleSessions, TenantMismatch, is_local_request
+from serving.batching import MicroBatcher
 from serving.errors import ProblemError
 from serving.keys import ALL_SCOPES, InvalidKey, KeyStore
 from serving.metrics import Metrics
@@ -24,6 +25,7 @@ from serving.schemas import TENANT_PATTERN
 from serving.settings import Settings
 from triage.pipeline import TriageService
 from triage.registry import ModelRegistry
+from triage.types import Ticket
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -41,7 +43,11 @@ _api_key_header = APIKeyHeader(
 _CHALLENGE = 'Bearer realm="triage"'
 
 
-def _service(request: Request) -> TriageService:
+# Dependencies that only read app state are ``async def``: FastAPI runs a plain ``def`` dependency
+# on the thread pool, a hand-off (and under load a wait for a free thread) per dependency per request.
+
+
+async def _service(request: Request) -> TriageService:
     service: TriageService = request.app.state.service
     if not service.ready:
         raise HTTPException(status_code=503, detail="models are still loading; retry shortly (see /readyz)")
@@ -53,12 +59,17 @@ def _loading_service(request: Request) -> TriageService:
     return service
 
 
+async def _batcher(request: Request) -> MicroBatcher[Ticket, str]:
+    batcher: MicroBatcher[Ticket, str] = request.app.state.batcher
+    return batcher
+
+
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
@@ -83,7 +94,7 @@ def _auditor(request: Request) -> Auditor:
     )
 
 
-def _registry(svc: Annotated[TriageService, Depends(_service)]) -> ModelRegistry:
+async def _registry(svc: Annotated[TriageService, Depends(_service)]) -> ModelRegistry:
     if svc.models.registry is None:
         raise HTTPException(
             status_code=409, detail="this service serves a fixed bundle (model_dir): no registry"
@@ -169,7 +180,7 @@ def require(scope: str) -> Any:
     if scope not in ALL_SCOPES:
         raise ValueError(f"unknown scope {scope!r}; known: {', '.join(ALL_SCOPES)}")
 
-    def check(caller: CallerDep) -> Caller:
+    async def check(caller: CallerDep) -> Caller:
         if scope not in caller.scopes:
             raise ProblemError(
                 403,
@@ -248,6 +259,8 @@ LoadingServiceDep = Annotated[TriageService, Depends(_loading_service)]
 """The triage service whether or not it has finished loading (for /readyz)."""
 SettingsDep = Annotated[Settings, Depends(_settings)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+BatcherDep = Annotated[MicroBatcher[Ticket, str], Depends(_batcher)]
+"""The /v1/triage micro-batcher: tickets in, their responses' JSON out."""
 KeyStoreDep = Annotated[KeyStore, Depends(_keys)]
 ConsoleDep = Annotated[ConsoleSessions, Depends(_console)]
 RegistryDep = Annotated[ModelRegistry, Depends(_registry)]

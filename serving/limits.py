@@ -64,6 +64,7 @@ SCOPE_CLASSES = ("triage", "write", "read")
 # Ticket systems' webhooks: the vendor picks the Content-Type; the connector checks the signature on
 # the raw body and answers a body that is not JSON itself (422), so no 415 here.
 WEBHOOK_PREFIX = "/v1/webhooks/"
+_DISCONNECT_POLLS = 8  # loop iterations to notice a client that left with its request (3 suffice idle)
 _MAX_CALLERS = 10_000  # buckets kept; the least recently used caller's bucket is forgotten first
 # What any operation may answer before its handler runs (documented on every operation).
 LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -386,10 +387,17 @@ class _Replay:
         self._next: asyncio.Task[Message] | None = None
 
     async def disconnected(self) -> bool:
-        """Whether the client has already gone (its disconnect is waiting to be read)."""
+        """Whether the client has already gone (its disconnect is waiting to be read).
+
+        A client that gave up while its request sat unread (the loop busy, the bytes in the socket
+        buffer) leaves its request and its end of stream together: the server reads the request in
+        one loop iteration and the end of stream a few iterations later, so look for a few.
+        """
         self._next = asyncio.ensure_future(self._receive())
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
+        for _ in range(_DISCONNECT_POLLS):
+            await asyncio.sleep(0)
+            if self._next.done():
+                break
         return self._next.done() and self._next.result().get("type") == "http.disconnect"
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ Families (all prefixed ``triage_``):
   request acted for (``request.state.tenant``, set by the routes and the key dependency; ``-`` when
   none, e.g. /healthz).
 - ``predictions_total{tenant, model_version, head, abstained, language}``: what was predicted.
+- ``micro_batch_size``: tickets per micro-batch of concurrent ``/v1/triage`` requests.
 - ``stage_seconds{stage}``: per-ticket time in each pipeline stage (encode, classify,
   extract_summarize, similar).
 - connector deliveries by state (``triage_deliveries{connector, state}``) and attempts come from
@@ -59,6 +60,12 @@ class Metrics:
             "triage_refused_total",
             "Requests refused before any work (overload, rate, size, content-type, host, disconnected)",
             ["reason"],
+            registry=self.registry,
+        )
+        self.micro_batches = Histogram(
+            "triage_micro_batch_size",
+            "Tickets per micro-batch of concurrent /v1/triage requests",
+            buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128, 256),
             registry=self.registry,
         )
         self.stages = Histogram(

@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -78,13 +79,18 @@ class TriageService:
         if self._ready:
             return
         started = time.perf_counter()
-        self.models.load()
-        self.encoder.load()
-        self.extractor.load()
-        self.completeness.load()
-        if self.rules is not None:
-            self.rules.load()
-        self.knowledge.load()
+        # The encoder's weights load in a thread of their own while the rest loads: most of their time
+        # is zlib inflating the weight file, which releases the GIL, so on 2 cores it overlaps the
+        # imports and unpickling (which hold it) instead of following them.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-encoder") as pool:
+            encoder_loaded = pool.submit(self.encoder.load)
+            self.models.load()
+            self.extractor.load()
+            self.completeness.load()
+            if self.rules is not None:
+                self.rules.load()
+            encoder_loaded.result()
+        self.knowledge.load()  # after the encoder: catching up may embed rows stored without a vector
         if self.ledger is not None:
             self.ledger.open()
         # One throw-away triage warms caches (jieba dictionary, spaCy, BLAS) before real traffic.

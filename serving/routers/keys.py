@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from serving.audit import key_summary
 from serving.deps import AuditDep, KeysAdmin, KeyStoreDep, bind_tenant
-from serving.errors import NOT_FOUND, V1_PROBLEMS, ProblemError
+from serving.errors import CONFLICT, NOT_FOUND, V1_PROBLEMS, ProblemError
 from serving.keys import ALL_SCOPES, ApiKey, KeyRequestError, parse_scopes
 from serving.schemas import TENANT_PATTERN, Timestamp
 
@@ -43,7 +43,13 @@ class KeyCreateIn(BaseModel):
         description=f"Scopes of the new key, each one the creating key holds: {', '.join(ALL_SCOPES)}.",
         json_schema_extra={"items": {"type": "string", "enum": [*ALL_SCOPES, "*", "all"]}},
     )
-    expires: Timestamp | None = Field(None, description="When the key stops working (ISO 8601); none: never.")
+    expires: Timestamp | None = Field(
+        None,
+        description=(
+            "When the key stops working (ISO 8601); none: never. A time already past is refused with "
+            "409 (well formed, but the clock has passed it)."
+        ),
+    )
     tenant: str | None = Field(
         None,
         min_length=1,
@@ -68,13 +74,10 @@ class KeyCreateIn(BaseModel):
 
     @field_validator("expires")
     @classmethod
-    def _in_future(cls, value: datetime | None) -> datetime | None:
+    def _utc(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        if value <= datetime.now(UTC):
-            raise ValueError("expiry is in the past; give a later time or leave it out")
-        return value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 _EXAMPLE_KEY: dict[str, JsonValue] = {
@@ -135,10 +138,18 @@ class KeyList(BaseModel):
     keys: list[KeyOut] = Field(..., description="The tenant's keys, oldest first.")
 
 
-@router.post("/v1/keys", response_model=KeyCreatedOut, status_code=201)
+@router.post("/v1/keys", response_model=KeyCreatedOut, status_code=201, responses=CONFLICT)
 def create_key(body: KeyCreateIn, caller: KeysAdmin, keys: KeyStoreDep, audit: AuditDep) -> KeyCreatedOut:
     """Create a key of the caller's tenant; the answer holds its secret, the only time it is shown."""
     body = bind_tenant(body, caller)
+    # 409, not 422: the same body was valid a moment ago; no schema can state "later than now".
+    if body.expires is not None and body.expires <= datetime.now(UTC):
+        raise ProblemError(
+            409,
+            f"expires ({body.expires.isoformat()}) is already past; give a later time or leave it out",
+            "expiry-past",
+            title="Expiry already past",
+        )
     beyond = [s for s in body.scopes if s not in caller.scopes]
     if beyond:
         raise ProblemError(

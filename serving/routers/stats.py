@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 
 from knowledge import stats
@@ -25,12 +24,32 @@ from serving.schemas import LabelsOut, StatsOut, Timestamp
 router = APIRouter(tags=["stats"], responses=V1_PROBLEMS)
 
 RangeQuery = Annotated[
-    Literal["today", "7d", "30d", "custom"],
-    Query(alias="range", description="today (UTC), the last 7 or 30 days, or custom (since/until)."),
+    Literal["today", "7d", "30d", "custom"] | None,
+    Query(
+        alias="range",
+        description=(
+            "today (UTC), the last 7 or 30 days (each ending now), or custom (just since/until). "
+            "Default: custom when since or until is given, else 7d."
+        ),
+    ),
 ]
-SinceQuery = Annotated[Timestamp | None, Query(description="Custom range start (inclusive), ISO 8601.")]
+SinceQuery = Annotated[
+    Timestamp | None,
+    Query(
+        description=(
+            "Start (inclusive), ISO 8601. Narrows a today/7d/30d range; a custom range without it "
+            "starts at the tenant's first recorded prediction."
+        )
+    ),
+]
 UntilQuery = Annotated[
-    Timestamp | None, Query(description="Custom range end (exclusive), ISO 8601; default now.")
+    Timestamp | None,
+    Query(
+        description=(
+            "End (exclusive), ISO 8601; default now. Narrows a today/7d/30d range. "
+            "An end at or before the start answers an empty period (no rows)."
+        )
+    ),
 ]
 FormatQuery = Annotated[Literal["json", "csv"], Query(description="json (columns + rows) or csv.")]
 HeadQuery = Annotated[
@@ -48,15 +67,26 @@ def models_page() -> FileResponse:
     return FileResponse(STATIC / "models.html")
 
 
-def _period(range_: RangeQuery = "7d", since: SinceQuery = None, until: UntilQuery = None) -> Period:
-    """The period every figure takes from its range/since/until query (one dependency, not a copy per route)."""
-    try:
-        return Period.of(range_, datetime.now(UTC), since, until)
-    except ValueError as exc:
-        field = "since" if "since" in str(exc) or "before it starts" in str(exc) else "range"
-        raise RequestValidationError(
-            [{"loc": ("query", field), "msg": str(exc), "type": "value_error"}]
-        ) from exc
+def _period(
+    svc: ServiceDep,
+    tenant: TenantDep,
+    range_: RangeQuery = None,
+    since: SinceQuery = None,
+    until: UntilQuery = None,
+) -> Period:
+    """The period every figure takes from its range/since/until query (one dependency, not a copy per route).
+
+    Every combination the schema allows is a period (a reversed one is empty), so the published
+    schema is the whole rule: no 422 for a pair of values each valid on its own.
+    """
+
+    def first() -> datetime | None:
+        if svc.ledger is None:
+            return None
+        svc.ledger.flush()
+        return stats.first_prediction(svc.ledger, tenant)
+
+    return Period.of(range_, datetime.now(UTC), since, until, first=first)
 
 
 PeriodDep = Annotated[Period, Depends(_period)]

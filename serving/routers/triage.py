@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable, Sequence
 
-from serving.deps import MetricsDep, ServiceDep, TriageCaller, bind_tenant
+from fastapi import APIRouter, Response
+
+from serving.deps import BatcherDep, MetricsDep, ServiceDep, TriageCaller, bind_tenant
 from serving.errors import V1_PROBLEMS
+from serving.metrics import Metrics
 from serving.schemas import (
     BatchIn,
     BatchOut,
@@ -17,16 +20,35 @@ from serving.schemas import (
     prediction_dict,
 )
 from triage.language import detect_language
+from triage.pipeline import TriageService
+from triage.types import Ticket
 
 router = APIRouter(tags=["triage"], responses=V1_PROBLEMS)
 
 
+def triage_json(svc: TriageService, metrics: Metrics) -> Callable[[Sequence[Ticket]], list[str]]:
+    """The micro-batcher's work (on its thread): triage the tickets together, each one's JSON answer."""
+
+    def run(tickets: Sequence[Ticket]) -> list[str]:
+        out = []
+        for ticket, triaged in zip(tickets, svc.triage_many(tickets), strict=True):
+            result = TriageOut.of(triaged)
+            metrics.triaged(ticket.tenant, result)
+            out.append(result.model_dump_json())
+        return out
+
+    return run
+
+
 @router.post("/v1/triage", response_model=TriageOut)
-def triage_ticket(ticket: TicketIn, caller: TriageCaller, svc: ServiceDep, metrics: MetricsDep) -> TriageOut:
+async def triage_ticket(
+    ticket: TicketIn, caller: TriageCaller, _: ServiceDep, batcher: BatcherDep
+) -> Response:
     """Route, summarise and enrich one ticket."""
-    result = TriageOut.of(svc.triage(bind_tenant(ticket, caller).to_ticket()))
-    metrics.triaged(caller.tenant, result)
-    return result
+    # Triaged on the micro-batcher's threads together with whatever arrives meanwhile (serving.batching);
+    # the JSON is made there too, so the event loop only sends it.
+    content = await batcher.submit(bind_tenant(ticket, caller).to_ticket())
+    return Response(content, media_type="application/json")
 
 
 @router.post("/v1/triage:batch", response_model=BatchOut)

@@ -50,11 +50,47 @@ def test_period_names_ranges_and_buckets() -> None:
     assert Period.of("30d", NOW).bucket == "day" and Period.of("7d", NOW).since == NOW - timedelta(days=7)
     custom = Period.of("custom", NOW, since=datetime(2026, 3, 1), until=datetime(2026, 3, 2, tzinfo=UTC))
     assert custom.since.tzinfo is not None and custom.bucket == "hour"
-    for bad, message in (("week", "known: today, 7d, 30d, custom"), ("custom", "needs 'since'")):
-        with pytest.raises(ValueError, match=message):
-            Period.of(bad, NOW)
-    with pytest.raises(ValueError, match="before it starts"):
-        Period.of("custom", NOW, since=NOW, until=NOW - timedelta(hours=1))
+    with pytest.raises(ValueError, match="known: today, 7d, 30d, custom"):
+        Period.of("week", NOW)
+
+
+def test_period_since_and_until_are_filters_every_combination_is_a_period() -> None:
+    """Each value the schema allows is a period: no rule between two parameters that OpenAPI cannot state."""
+    day_ago = NOW - timedelta(days=1)
+    # No range: custom when a bound is given, else the last 7 days.
+    assert Period.of(None, NOW) == Period.of("7d", NOW)
+    assert Period.of(None, NOW, since=day_ago) == Period(day_ago, NOW, "hour")
+    # since/until narrow a preset range; they never widen it.
+    assert Period.of("7d", NOW, since=day_ago).since == day_ago
+    assert Period.of("7d", NOW, since=NOW - timedelta(days=30)).since == NOW - timedelta(days=7)
+    assert Period.of("30d", NOW, until=day_ago).until == day_ago
+    # custom without since starts at the first recorded prediction (now when there is none).
+    first = NOW - timedelta(days=40)
+    assert Period.of("custom", NOW, first=lambda: first) == Period(first, NOW, "day")
+    assert Period.of("custom", NOW).empty
+    # A reversed or disjoint request is an empty period at its start, not an error.
+    reversed_ = Period.of("custom", NOW, since=NOW, until=NOW - timedelta(hours=1))
+    assert reversed_.empty and reversed_.since == reversed_.until == NOW and reversed_.bucket == "hour"
+    assert Period.of("today", NOW, until=NOW - timedelta(days=2)).empty
+
+
+def test_an_empty_period_answers_no_rows(ledger: Ledger) -> None:
+    """Even one that starts inside an hour (or day) holding facts: whole-hour rounding adds nothing."""
+    empty = Period.of("custom", NOW, since=NOW - timedelta(minutes=1), until=NOW - timedelta(hours=3))
+    assert empty.empty
+    for figure in (stats.volume, stats.routing, stats.coverage, stats.accuracy, stats.handoffs):
+        assert figure(ledger, "acme", empty).rows == [], figure.__name__
+    assert stats.handling_accuracy(ledger, "acme", empty).rows == []
+    assert stats.volume(ledger, "acme", Period.of("7d", NOW + timedelta(seconds=1))).rows  # not vacuous
+
+
+def test_first_prediction_is_the_hour_of_the_tenants_first_prediction(ledger: Ledger) -> None:
+    first = stats.first_prediction(ledger, "acme")
+    ten_days_ago = NOW - timedelta(days=10)
+    assert first == ten_days_ago.replace(minute=0, second=0, microsecond=0)
+    assert stats.first_prediction(ledger, "nobody") is None
+    everything = Period.of("custom", NOW + timedelta(seconds=1), first=lambda: first)
+    assert sum(n for _, _, n in stats.volume(ledger, "acme", everything).rows) == 5
 
 
 def test_volume_counts_live_tickets_per_bucket_and_key(ledger: Ledger) -> None:

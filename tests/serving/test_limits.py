@@ -7,6 +7,7 @@ tight read bucket; the others use the session's in-process app.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
@@ -16,14 +17,16 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
 from serving.keys import ALL_SCOPES, KeyStore, key_id_of
-from serving.limits import RateLimit, TokenBuckets, scope_class
+from serving.limits import LimitSettings, LimitsMiddleware, RateLimit, TokenBuckets, scope_class
 from serving.settings import Settings, load_settings
 from tests.backend import server_env
 from tests.serving.conftest import KeyMaker, bearer
@@ -178,6 +181,62 @@ def test_rate_limit_answers_429_with_retry_after_per_key(bounded_server: str, bo
     assert httpx.get(f"{bounded_server}/v1/cases", headers=bearer(forged), timeout=60).status_code == 401
 
 
+def test_work_for_a_client_that_left_is_dropped_before_it_starts() -> None:
+    """A client that gave up while its request sat unread (the event loop busy) costs no work.
+
+    Real uvicorn and the real middleware; the app behind it is a stand-in that records what it was
+    asked to do and, on /v1/busy, holds the event loop for 0.3 s as a late loop would.
+    """
+    started: list[str] = []
+    refused: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        started.append(scope["path"])
+        if scope["path"] == "/v1/busy":
+            time.sleep(0.3)  # blocks the loop: requests arriving now wait unread in their sockets
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    settings = LimitSettings(4, 1, 10_000, 10_000, ("*",), {})
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(LimitsMiddleware(app, settings, refused.append), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def request(path: str) -> bytes:
+        body = b'{"body": "VPN 809"}'
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        return f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port)) as busy:
+                busy.sendall(request("/v1/busy"))
+                time.sleep(0.05)
+                with socket.create_connection(("127.0.0.1", port)) as impatient:
+                    impatient.sendall(request("/v1/classify"))  # ... and gives up before an answer
+                assert busy.recv(4096).startswith(b"HTTP/1.1 200")
+        deadline = time.monotonic() + 10
+        while len(refused) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.count("/v1/classify") == 0 and refused == ["disconnected"] * 3
+        with socket.create_connection(("127.0.0.1", port)) as patient:  # one that waits is served
+            patient.sendall(request("/v1/classify"))
+            assert patient.recv(4096).startswith(b"HTTP/1.1 200")
+        assert started.count("/v1/classify") == 1
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def test_body_over_the_limit_is_refused_before_parsing(client: TestClient) -> None:
     huge = b'{"body": "' + b"x" * (3 * 1024 * 1024) + b'"}'
     answer = client.post("/v1/triage", content=huge, headers={"Content-Type": "application/json"})
@@ -240,3 +299,12 @@ def test_scope_classes() -> None:
     assert scope_class("POST", "/v1/cases") == "write"
     assert scope_class("DELETE", "/v1/cases/X") == "write"
     assert scope_class("GET", "/v1/cases") == "read"
+
+
+def test_what_the_server_loaded_is_left_out_of_garbage_collection(demo_dir: Path) -> None:
+    """A full collection over the models and indexes held the GIL ~260 ms (refusals and /healthz waited)."""
+    app = create_app(load_settings(data_dir=demo_dir), freeze_gc=True)  # as `triage serve` builds it
+    with TestClient(app) as local:
+        assert local.get("/healthz").status_code == 200
+        assert gc.get_freeze_count() >= 100_000
+    assert gc.get_freeze_count() == 0  # collectable again once the app is gone

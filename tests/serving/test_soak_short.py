@@ -3,15 +3,15 @@ bounded schemathesis run with every check. (The adversarial corpus is test_adver
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from eval.soak import Server, create_key, run_kills, run_schemathesis
+from eval.soak import RATE_LIMITS_OFF, Server, create_key, run_kills, run_schemathesis
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+SEED = 20261204  # the same cases on every run (make soak explores with new seeds)
 
 
 @pytest.fixture(scope="module")
@@ -28,19 +28,13 @@ def test_no_acknowledged_write_is_lost_to_sigkill(soak_dir: Path) -> None:
     assert result["lost_cases"] == 0 and result["lost_feedback"] == 0, result
 
 
-@pytest.mark.skipif(
-    not os.environ.get("TRIAGE_SOAK_TESTS"),
-    reason=(
-        "set TRIAGE_SOAK_TESTS=1 (or run make soak): 6 /v1/stats/* operations answer 422 for a "
-        "range=custom without 'since' or with 'until' before 'since', which OpenAPI cannot state "
-        "(ST202); every other operation passes all checks"
-    ),
-)
 def test_schemathesis_finds_no_failure(soak_dir: Path) -> None:
-    server = Server(soak_dir)
+    server = Server(soak_dir, env={"TRIAGE_RATE_LIMITS": RATE_LIMITS_OFF})
     server.start()
     try:
-        result = run_schemathesis(server.base, max_examples=5, seconds=900, headers=create_key(soak_dir))
+        result = run_schemathesis(
+            server.base, max_examples=5, seconds=900, headers=create_key(soak_dir), seed=SEED
+        )
     finally:
         server.stop()
     assert result["exit_code"] == 0, "\n".join(result["tail"])

@@ -1,0 +1,103 @@
+"""The load generator against a real uvicorn on loopback: open loop keeps its arrival rate whatever the
+answers, closed loop keeps its connections busy, statuses and time-outs are counted as they are."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from eval import loadgen
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, int, list[str]]]:
+    """/slow answers 200 after 0.2 s (the loop is free meanwhile), /busy 503, /hang never in time."""
+    seen: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        seen.append(scope["path"])
+        status = {"/busy": 503}.get(scope["path"], 200)
+        if scope["path"] == "/slow":
+            await asyncio.sleep(0.2)
+        if scope["path"] == "/hang":
+            await asyncio.sleep(5)
+        body = b'{"ok": true}'
+        headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    port = _free_port()
+    instance = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not instance.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield "127.0.0.1", port, seen
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_open_loop_sends_at_its_rate_whatever_the_answers(server: tuple[str, int, list[str]]) -> None:
+    host, port, seen = server
+    slow = loadgen.http_request("POST", host, port, "/slow", b'{"body": "x"}', {"Authorization": "Bearer k"})
+    busy = loadgen.http_request("GET", host, port, "/busy")
+    probe = loadgen.http_request("GET", host, port, "/healthz")
+    before = len(seen)
+    result = loadgen.run(host, port, [slow, busy], rate=100, seconds=2, processes=2, probe=probe)
+    # 200 requests due in 2 s: each 0.2 s answer would cap a closed loop far below that.
+    assert len(result.outcomes) == 200
+    assert {o.status for o in result.outcomes} == {200, 503}
+    assert len(result.with_status(200)) == len(result.with_status(503)) == 100
+    assert all(o.latency >= 0.19 for o in result.with_status(200))  # (timers may fire a ms early)
+    dues = [o.due for o in result.outcomes]
+    assert dues == sorted(dues) and dues[0] < 0.02 and 1.98 <= dues[-1] < 2.0
+    assert 18 <= len(result.probes) <= 21 and all(status == 200 for _, status, _ in result.probes)
+    assert len(seen) - before == 200 + len(result.probes)  # every request reached the server
+
+
+def test_closed_loop_keeps_its_connections_busy(server: tuple[str, int, list[str]]) -> None:
+    host, port, _ = server
+    slow = loadgen.http_request("GET", host, port, "/slow")
+    result = loadgen.run(host, port, [slow], concurrency=4, seconds=1, processes=2)
+    # 4 connections x 0.2 s per answer for 1 s: about 20 answers, never more than 4 at once.
+    assert 16 <= len(result.with_status(200)) <= 24
+
+
+def test_a_request_without_an_answer_in_time_is_a_timeout(server: tuple[str, int, list[str]]) -> None:
+    host, port, _ = server
+    hang = loadgen.http_request("GET", host, port, "/hang")
+    result = loadgen.run(host, port, [hang], rate=4, seconds=0.5, processes=1, timeout=0.3)
+    assert [o.status for o in result.outcomes] == [loadgen.TIMEOUT] * 2
+    assert all(0.3 <= o.latency < 1.0 for o in result.outcomes)
+
+
+def test_phases_follow_each_other_without_a_pause(server: tuple[str, int, list[str]]) -> None:
+    host, port, _ = server
+    busy = loadgen.http_request("GET", host, port, "/busy")
+    result = loadgen.run(host, port, [busy], rate=[(0.5, 40), (0.5, 0), (0.5, 10)], processes=2)
+    assert result.seconds == 1.5
+    dues = [o.due for o in result.outcomes]
+    assert len([d for d in dues if d < 0.5]) == 20 and not [d for d in dues if 0.5 <= d < 1.0]
+    assert [round(d, 3) for d in dues if d >= 1.0] == [1.0, 1.1, 1.2, 1.3, 1.4]
+
+
+def test_run_needs_a_rate_or_a_concurrency() -> None:
+    with pytest.raises(ValueError, match="either rate"):
+        loadgen.run("127.0.0.1", 1, [b""], seconds=1)
