@@ -114,6 +114,8 @@ class TriageService:
         self.knowledge.store.close()
         if self.ledger is not None:
             self.ledger.close()
+        if self.models.registry is not None:
+            self.models.registry.close()
 
     @property
     def bundle(self) -> ModelBundle:
