@@ -128,7 +128,7 @@ def build_connectors(settings: Settings, service: TriageService) -> tuple[Connec
         base_delay=settings.connector_backoff_seconds,
         timeout=settings.connector_timeout_seconds,
     )
-    return store, DeliveryWorker(store, service, policy)
+    return store, DeliveryWorker(store, service, policy, lease=settings.connector_lease_seconds)
 
 
 _IDENTITY_SECONDS = 5.0

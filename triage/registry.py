@@ -165,8 +165,14 @@ class ModelRegistry:
     def __init__(self, root: Path, database: Database | Path | str | None = None) -> None:
         self.root = root
         self._lock = threading.Lock()
-        self._db = as_database(database)[0] if database is not None else None
+        self._db: Database | None
+        self._db, self._owns_db = as_database(database) if database is not None else (None, False)
         self._marks: dict[str, tuple[float, tuple[str, float] | None]] = {}
+
+    def close(self) -> None:
+        """Stop using the database (its pool closes with its last user in this process)."""
+        if self._db is not None and self._owns_db:
+            self._db.close()
 
     def mark(self, tenant: str) -> tuple[str, float] | None:
         """What changes whenever the tenant's state does (its revision, or the file's time); None: no state."""

@@ -28,6 +28,7 @@ from serving.app import create_app
 from serving.keys import ALL_SCOPES, KeyStore, key_id_of
 from serving.limits import LimitSettings, LimitsMiddleware, RateLimit, TokenBuckets, scope_class
 from serving.settings import Settings, load_settings
+from tests.backend import server_env
 from tests.serving.conftest import KeyMaker, bearer
 
 SLOW_BATCH = {
@@ -72,6 +73,7 @@ def bounded_server(bounded_dir: Path) -> Iterator[str]:
             "TRIAGE_MAX_IN_FLIGHT": "1",
             "TRIAGE_RETRY_AFTER": "2",
             "TRIAGE_RATE_LIMITS": '{"read": {"per_second": 0.5, "burst": 3}}',
+            **server_env(demo_dir / "knowledge.db"),
         }
     )
     log = (demo_dir / "bounded-server.log").open("w")
