@@ -9,9 +9,11 @@ Parts, each against a real uvicorn process serving the demo (built under ``--dat
   acknowledged write (2xx) is read back. Counts acknowledged-but-lost (must be 0).
 - ``adversarial``: the corpus of ``eval.adversarial`` (every input within 0.5 s, or 3x a benign
   ticket of the same size where the machine is slower).
-- ``overload``: capacity measured closed-loop at the in-flight bound, then open-loop load at 2x and
-  5x capacity for ``--overload-seconds`` each: served throughput against capacity, p99 of admitted
-  requests against the unloaded p99, the latency of refusals, and the first requests after the load.
+- ``overload``: with one generator (``eval.loadgen``: worker processes, raw HTTP/1.1, open loop):
+  the unloaded latency (one connection), capacity (closed loop at the in-flight bound), then 2x and
+  5x capacity for ``--overload-seconds`` each, each followed at once by half capacity (recovery),
+  ``/healthz`` probed every 0.1 s: served throughput against capacity, p99 of admitted requests
+  against the unloaded p99, the latency of refusals and probes, and the requests after the load.
 - ``steady``: ``--steady-minutes`` at half capacity with the server's RSS sampled every 30 s.
 
 Figures go to the "Reliability" section of BENCHMARKS.md with ``--out``.
