@@ -1,8 +1,8 @@
 """A load generator that is not the bottleneck: several processes, raw HTTP/1.1 over asyncio streams.
 
 Each request is pre-built bytes sent on a keep-alive connection, and an answer is read by its
-``Content-Length``: a few tens of microseconds of Python per request, where an HTTP client library
-spends a millisecond or more (httpx's pool scans every connection per request). Two modes:
+``Content-Length``: about 0.14 ms of CPU a request with uvloop (0.28 ms without), measured against a
+503-only stand-in, where httpx took 1.3-4.6 ms (its pool scans every connection per request). Two modes:
 
 - ``open``: requests at a constant arrival rate whatever the answers (independent clients, as
   under real overload), split over ``processes`` worker processes. A latency is counted from the
