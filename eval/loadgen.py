@@ -21,9 +21,11 @@ import asyncio
 import pickle
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # An answer's outcome: an HTTP status, or one of these for requests that got none.
@@ -228,7 +230,7 @@ async def _closed_loop(
 
 
 def _worker() -> None:
-    """A worker process (``python -m eval.loadgen``): its arguments pickled on stdin, its rows on stdout."""
+    """A worker process (``python -m eval.loadgen OUT``): its arguments pickled on stdin, its rows into OUT."""
     mode, host, port, requests, amount, seconds, start, index, processes, timeout, cap = pickle.load(
         sys.stdin.buffer
     )
@@ -242,8 +244,10 @@ def _worker() -> None:
         rows = uvloop.run(coroutine)
     except ImportError:
         rows = asyncio.run(coroutine)
-    pickle.dump(rows, sys.stdout.buffer)
-    sys.stdout.flush()
+    # A file, not stdout: a result larger than a pipe's buffer (64 KiB, about 60 s of load) came back
+    # corrupted through the pipe (pickle.loads failed mid-stream), even with both ends made blocking.
+    with open(sys.argv[1], "wb") as out:
+        pickle.dump(rows, out)
 
 
 async def _probe(
@@ -296,13 +300,15 @@ def run(
         workers = min(processes, int(concurrency or 0))
     if not seconds:
         raise ValueError("pass seconds (or phases with a length)")
+    scratch = tempfile.TemporaryDirectory(prefix="loadgen-")
     children = []
     # A fresh interpreter per worker (only this module and the standard library: well under a
     # second to start); every worker begins at the same instant after that.
     start = time.monotonic() + 1.0 + 0.3 * workers
     for index in range(workers):
         child = subprocess.Popen(
-            [sys.executable, "-m", "eval.loadgen"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            [sys.executable, "-m", "eval.loadgen", str(Path(scratch.name) / f"worker-{index}.pickle")],
+            stdin=subprocess.PIPE,
         )
         assert child.stdin is not None
         amount: Any = dues[index::workers] if rate is not None else concurrency
@@ -326,13 +332,12 @@ def run(
     result = LoadResult(seconds=seconds)
     if probe is not None:
         result.probes = asyncio.run(_probe(host, port, probe, start, start + seconds, probe_interval))
-    for child in children:
-        assert child.stdout is not None
-        out = child.stdout.read()
-        child.wait()
-        if child.returncode != 0:
-            raise RuntimeError(f"load generator worker exited with {child.returncode}")
-        result.outcomes.extend(Outcome(*row) for row in pickle.loads(out))
+    with scratch:
+        for index, child in enumerate(children):
+            if child.wait() != 0:
+                raise RuntimeError(f"load generator worker exited with {child.returncode}")
+            rows = pickle.loads((Path(scratch.name) / f"worker-{index}.pickle").read_bytes())
+            result.outcomes.extend(Outcome(*row) for row in rows)
     result.outcomes.sort(key=lambda o: o.due)
     return result
 
