@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-fast check format bench profile bench-scale bench-finetune bench-ray bench-replicas soak browser postgresql clean
+.PHONY: demo serve test test-postgresql test-fast check format bench profile bench-scale bench-finetune bench-ray bench-replicas soak browser postgresql clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,13 @@ browser:
 postgresql:
 	bash scripts/install-postgresql.sh
 
+# The whole suite twice: on SQLite, then with every database the tests use on a throwaway PostgreSQL.
 test: $(STAMP) browser postgresql
 	$(BIN)/pytest $(PYTEST_ARGS)
+	TRIAGE_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: $(STAMP) browser postgresql
+	TRIAGE_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow and not e2e" $(PYTEST_ARGS)

@@ -21,9 +21,12 @@ import asyncio
 import pickle
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 # An answer's outcome: an HTTP status, or one of these for requests that got none.
 TIMEOUT = -1  # no answer within the client timeout (the client gave up and closed the connection)
@@ -154,14 +157,12 @@ async def _open_loop(
     host: str,
     port: int,
     requests: Sequence[bytes],
-    rate: float,
-    seconds: float,
+    dues: Sequence[tuple[int, float]],
     start: float,
-    index: int,
-    processes: int,
     timeout: float,
     cap: int,
 ) -> list[tuple[float, int, float, float]]:
+    """Send request ``i`` at ``start + offset`` for each ``(i, offset)`` of ``dues``, answered or not."""
     pool = _Pool(host, port, cap)
     results: list[tuple[float, int, float, float]] = []
     tasks: set[asyncio.Task[None]] = set()
@@ -171,19 +172,30 @@ async def _open_loop(
         status = await pool.call(requests[i % len(requests)], timeout)
         results.append((due - start, status, time.monotonic() - due, sent - due))
 
-    i = index
-    while (due := start + i / rate) < start + seconds:
+    for i, offset in dues:
+        due = start + offset
         now = time.monotonic()
         if due > now:
             await asyncio.sleep(due - now)
         task = asyncio.create_task(one(i, due))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-        i += processes
     if tasks:
         await asyncio.wait(set(tasks))
     pool.close()
     return results
+
+
+def schedule(phases: Sequence[tuple[float, float]]) -> list[float]:
+    """Due offsets (seconds from the start) of requests at a constant rate per phase: (seconds, rate)."""
+    dues: list[float] = []
+    begin = 0.0
+    for seconds, rate in phases:
+        if rate > 0:
+            n = round(seconds * rate)
+            dues.extend(begin + k / rate for k in range(n))
+        begin += seconds
+    return dues
 
 
 async def _closed_loop(
@@ -218,12 +230,12 @@ async def _closed_loop(
 
 
 def _worker() -> None:
-    """A worker process (``python -m eval.loadgen``): its arguments pickled on stdin, its rows on stdout."""
+    """A worker process (``python -m eval.loadgen OUT``): its arguments pickled on stdin, its rows into OUT."""
     mode, host, port, requests, amount, seconds, start, index, processes, timeout, cap = pickle.load(
         sys.stdin.buffer
     )
     if mode == "open":
-        coroutine = _open_loop(host, port, requests, amount, seconds, start, index, processes, timeout, cap)
+        coroutine = _open_loop(host, port, requests, amount, start, timeout, cap)
     else:
         coroutine = _closed_loop(host, port, requests, int(amount), seconds, start, index, processes, timeout)
     try:  # uvloop (uvicorn's own event loop, installed with it) costs about half the CPU per request
@@ -232,8 +244,10 @@ def _worker() -> None:
         rows = uvloop.run(coroutine)
     except ImportError:
         rows = asyncio.run(coroutine)
-    pickle.dump(rows, sys.stdout.buffer)
-    sys.stdout.flush()
+    # A file, not stdout: a result larger than a pipe's buffer (64 KiB, about 60 s of load) came back
+    # corrupted through the pipe (pickle.loads failed mid-stream), even with both ends made blocking.
+    with open(sys.argv[1], "wb") as out:
+        pickle.dump(rows, out)
 
 
 async def _probe(
@@ -259,9 +273,9 @@ def run(
     port: int,
     requests: Sequence[bytes],
     *,
-    rate: float | None = None,
+    rate: float | Sequence[tuple[float, float]] | None = None,
     concurrency: int | None = None,
-    seconds: float,
+    seconds: float | None = None,
     processes: int = 2,
     timeout: float = 30.0,
     connection_cap: int = 2048,
@@ -270,22 +284,35 @@ def run(
 ) -> LoadResult:
     """Open loop at ``rate`` requests/s, or closed loop over ``concurrency`` connections, for ``seconds``.
 
-    ``requests`` are sent in turn (pre-built with ``http_request``); ``probe`` (a request, such as
-    ``GET /healthz``) is sent every ``probe_interval`` seconds from this process meanwhile.
+    ``rate`` may be phases, ``[(seconds, rate), ...]`` one after the other without a pause (a load
+    and then what follows it); ``seconds`` is then their sum. ``requests`` are sent in turn
+    (pre-built with ``http_request``); ``probe`` (a request, such as ``GET /healthz``) is sent every
+    ``probe_interval`` seconds from this process meanwhile.
     """
     if (rate is None) == (concurrency is None):
         raise ValueError("pass either rate (open loop) or concurrency (closed loop)")
-    mode, amount = ("open", float(rate)) if rate is not None else ("closed", float(concurrency or 0))
-    workers = min(processes, int(amount)) if mode == "closed" else processes
+    if rate is not None:
+        phases = [(float(seconds or 0), float(rate))] if isinstance(rate, int | float) else list(rate)
+        seconds = sum(length for length, _ in phases)
+        dues = list(enumerate(schedule(phases)))
+        workers = processes
+    else:
+        workers = min(processes, int(concurrency or 0))
+    if not seconds:
+        raise ValueError("pass seconds (or phases with a length)")
+    scratch = tempfile.TemporaryDirectory(prefix="loadgen-")
     children = []
     # A fresh interpreter per worker (only this module and the standard library: well under a
     # second to start); every worker begins at the same instant after that.
     start = time.monotonic() + 1.0 + 0.3 * workers
     for index in range(workers):
         child = subprocess.Popen(
-            [sys.executable, "-m", "eval.loadgen"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            [sys.executable, "-m", "eval.loadgen", str(Path(scratch.name) / f"worker-{index}.pickle")],
+            stdin=subprocess.PIPE,
         )
         assert child.stdin is not None
+        amount: Any = dues[index::workers] if rate is not None else concurrency
+        mode = "open" if rate is not None else "closed"
         args = (
             mode,
             host,
@@ -305,13 +332,12 @@ def run(
     result = LoadResult(seconds=seconds)
     if probe is not None:
         result.probes = asyncio.run(_probe(host, port, probe, start, start + seconds, probe_interval))
-    for child in children:
-        assert child.stdout is not None
-        out = child.stdout.read()
-        child.wait()
-        if child.returncode != 0:
-            raise RuntimeError(f"load generator worker exited with {child.returncode}")
-        result.outcomes.extend(Outcome(*row) for row in pickle.loads(out))
+    with scratch:
+        for index, child in enumerate(children):
+            if child.wait() != 0:
+                raise RuntimeError(f"load generator worker exited with {child.returncode}")
+            rows = pickle.loads((Path(scratch.name) / f"worker-{index}.pickle").read_bytes())
+            result.outcomes.extend(Outcome(*row) for row in rows)
     result.outcomes.sort(key=lambda o: o.due)
     return result
 

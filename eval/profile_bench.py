@@ -40,7 +40,7 @@ from training.demo import build_demo
 from triage.features import model_text
 from triage.language import detect_language
 from triage.models import ModelProvider
-from triage.pipeline import ARTICLES_K, TriageService
+from triage.pipeline import ARTICLES_K, TriageService, prediction_records
 from triage.registry import ModelRegistry
 from triage.rules import RuleEngine
 from triage.types import Ticket
@@ -140,7 +140,7 @@ def one_ticket(service: TriageService, ticket: Ticket) -> dict[str, float]:
     with clock("classify"):
         heads = bundle.router.predict([text], vectors)[0]
     if service.ledger is not None:
-        records = service._records(ticket, bundle.version, assignment.role, heads)
+        records = prediction_records(ticket, bundle.version, assignment.role, heads, language)
         with clock("ledger write"):
             service.ledger.log(records)
     if service.rules is not None:

@@ -12,14 +12,17 @@ Search gathers candidates from every channel, gives each candidate every channel
   English; a title counts ``TITLE_WEIGHT`` times) divided by the query's BM25 score against
   itself, clipped at 1.
 
-``Hit.score = sum(w_c * s_c) / sum(w_c)`` over the channels that can compare the query's language
-with the document's: BM25 only within one language (languages are ISO 639 codes from
-``knowledge.text.identify_language``, so Portuguese words are not compared with English ones), an
-English-only encoder only when both are English, USE-m3 always. So 1.0 means every such channel sees the document as the query itself and
-0 nothing in common; a Chinese query's English hit is scored by USE-m3 alone. The score is
-comparable across queries (the duplicate thresholds rely on that) but it is not a probability.
-Weights per query language are ``HybridConfig``. Without query text only the given vector is used
-and the score is its centred cosine.
+Within one language (languages are ISO 639 codes from ``knowledge.text.identify_language``),
+``Hit.score = sum(w_c * s_c) / sum(w_c)`` over the channels that understand it: BM25, an
+English-only encoder only when both are English, USE-m3 always. So 1.0 means every such channel
+sees the document as the query itself and 0 nothing in common. Across two languages (a Portuguese
+query, an English case) words cannot be compared: only the cross-lingual encoders score the pair,
+by their raw cosine mapped onto the query language's scale (``CROSS_LANGUAGE_MAPS``, fitted on
+training data), so BM25's word overlap never decides between languages and one relevance floor per
+query language holds for hits in any language. The score is comparable across queries (the
+duplicate thresholds rely on that) but it is not a probability. Weights per query language are
+``HybridConfig``. Without query text only the given vector is used and the score is its centred
+cosine.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 
@@ -39,10 +42,11 @@ from embeddings import Encoder
 from embeddings.text import MAX_TEXT_CHARS, ticket_text
 from knowledge.index import IndexSnapshots, VectorIndex
 from knowledge.lexical import LexicalIndex, LexicalQuery, Scored
-from knowledge.store import Change, Document, DocumentStore, SearchFilters
+from knowledge.store import CHANGES_CHANNEL, Change, Document, DocumentStore, SearchFilters
 from knowledge.text import (
     TITLE_WEIGHT,
     TOKENIZER_VERSION,
+    UNDETERMINED,
     field_tokens,
     is_chinese,
     same_language,
@@ -56,6 +60,8 @@ logger = logging.getLogger(__name__)
 # (a snapshot rewrites everything; a restart replays what came after it from the database).
 SNAPSHOT_EVERY = 500
 SNAPSHOT_SHARE = 0.1
+#: Followers on PostgreSQL LISTEN for the change log's commits (off: poll only; benchmarks compare).
+LISTEN = True
 LEXICAL = "bm25"
 T = TypeVar("T")
 
@@ -77,6 +83,23 @@ class Hit:
 # ticket of the same label, leave-one-out). A starting point for ``HybridConfig.floors`` on similar data.
 RELEVANCE_FLOORS: Mapping[str, float] = {"en": 0.185, "zh": 0.449}
 
+# A hit in another language than the query's is scored by the cross-lingual encoders' *raw* cosine
+# (centring on the collection's mean, which helps within one language, moves a query toward or
+# away from the collection's language: on cn-ict train, English descriptions find their Chinese
+# ticket at R@1 0.825 raw vs 0.650 centred), mapped onto the query language's scale by
+# ``scale * cosine + shift``: the map that sends the 5th percentile and the median of true
+# cross-language matches' cosines to those of true same-language matches' scores, so that one
+# floor per query language holds for both and the two kinds of hit rank on one scale. Keyed
+# "query>case" (ISO 639 codes), then "query>*", then "*". Fitted by ``python -m eval.relevance_floor``
+# on training data only (English descriptions written for cn-ict *train* tickets and the project's
+# generated bilingual articles for English <-> Chinese; Hadoop duplicates and cn-ict train tickets
+# for the same-language scales); pairs without data of their own use their query language's map.
+CROSS_LANGUAGE_MAPS: Mapping[str, tuple[float, float]] = {
+    "en>*": (1.279, -0.528),
+    "zh>*": (1.389, -0.376),
+    "*": (1.279, -0.528),
+}
+
 
 @dataclass(frozen=True)
 class HybridConfig:
@@ -87,8 +110,8 @@ class HybridConfig:
 
     Chosen on training data only: English on the Hadoop *train* duplicate pairs (100 of the 127
     evaluation pairs; SeaMonkey is held out), Chinese by leave-one-out over the cn-ict train tickets.
-    USE-m3 keeps a small English weight so that an English query can still reach a Chinese case:
-    channels that cannot compare the two languages drop out of that pair's mean (see ``_fuse``).
+    These weights apply to pairs within one language; a pair across two languages is scored by the
+    cross-lingual encoders alone through ``cross_maps`` (see ``_fuse``).
 
     A channel is ``bm25`` or an encoder; an encoder's weight is looked up by its full name, then by
     its kind (the part before ``:``), then ``*``. A weight of 0 switches a channel off.
@@ -109,6 +132,9 @@ class HybridConfig:
     # unrelated cases. Off by default: scores depend on the collection, and the floors fitted on the
     # shared datasets (``RELEVANCE_FLOORS``) do not carry over to the demo's (setting ``search_floors``).
     floors: Mapping[str, float] = field(default_factory=dict)
+    # A hit in another language: its cross-lingual channels' raw cosine mapped by (scale, shift);
+    # see ``CROSS_LANGUAGE_MAPS``.
+    cross_maps: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(CROSS_LANGUAGE_MAPS))
     candidates: int = 50  # fetched per channel before fusion (at least 4k)
     centre_prior: float = 100.0  # dense similarity is cosine around the collection mean, shrunk by this
 
@@ -124,6 +150,15 @@ class HybridConfig:
         if language is None:
             return 0.0
         return float(self.floors.get(language, self.floors.get("en", 0.0)))
+
+    def cross_map(self, query: str, case: str) -> tuple[float, float]:
+        """(scale, shift) for a hit in language ``case`` found by a query in language ``query``."""
+        family = "zh" if query == "zh" else query
+        for key in (f"{query}>{case}", f"{family}>*", "en>*" if family != "zh" else "zh>*", "*"):
+            if key in self.cross_maps:
+                scale, shift = self.cross_maps[key]
+                return float(scale), float(shift)
+        return 1.0, 0.0
 
     def weight(self, language: str, channel: str) -> float:
         table = self.weights.get(language) or self.weights.get("en") or {}
@@ -592,14 +627,15 @@ class KnowledgeBase:
             similarities[LEXICAL] = {r: min(1.0, s / norm) if norm > 0 else 0.0 for r, s in raw.items()}
             candidates |= set(raw)
         rows = sorted(candidates)
+        plain: dict[str, dict[int, float]] = {}
         for name in dense_weights:
-            similarities[name] = self._centred_cosines(shard.dense[name], query_vectors[name], rows)
+            similarities[name], plain[name] = self._cosines(shard.dense[name], query_vectors[name], rows)
         weights = dict(dense_weights)
         if lexical_query is not None:
             weights[LEXICAL] = query.lexical_weight
-        fused = dict(
-            zip(rows, self._fuse(rows, query.language, weights, similarities, shard).tolist(), strict=True)
-        )
+        scores, cross = self._fuse(rows, query.language, weights, similarities, plain, shard)
+        fused = dict(zip(rows, scores.tolist(), strict=True))
+        crossing = {r for r, c in zip(rows, cross.tolist(), strict=True) if c}
         ranked = sorted(fused, key=lambda r: (-fused[r], r))
         excluded = set(exclude_ids)
         hits: list[Hit] = []
@@ -614,26 +650,36 @@ class KnowledgeBase:
                 if filters is not None and not filters.accepts(doc):
                     continue
                 matched = shard.lexical.matched(lexical_query, row) if lexical_query is not None else ()
-                channels = {c: round(similarities[c].get(row, 0.0), 4) for c in weights}
+                if row in crossing:  # the cross-lingual encoders' raw cosines its score was mapped from
+                    channels = {
+                        c: round(plain[c].get(row, 0.0), 4)
+                        for c in weights
+                        if c in plain and self.config.language_of(c) is None
+                    }
+                else:
+                    channels = {c: round(similarities[c].get(row, 0.0), 4) for c in weights}
                 hits.append(Hit(doc, fused[row], matched, channels))
                 if len(hits) == k:
                     return hits
         return hits
 
-    def _centred_cosines(
+    def _cosines(
         self, index: VectorIndex, query: np.ndarray, rows: Sequence[int]
-    ) -> dict[int, float]:
-        """Cosine similarity around the collection's (shrunk) mean, clipped to [0, 1]."""
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """Cosine similarity around the collection's (shrunk) mean, and raw cosine; both clipped to [0, 1]."""
         stored = index.vectors(rows)
         if not stored:
-            return {}
+            return {}, {}
         centre = index.centre(self.config.centre_prior)
         found = list(stored)
-        matrix = np.stack([stored[r] for r in found]) - centre
+        vectors = np.stack([stored[r] for r in found])
+        matrix = vectors - centre
         shifted = query - centre
         norms = np.linalg.norm(matrix, axis=1) * max(float(np.linalg.norm(shifted)), 1e-12)
         cosines = np.clip((matrix @ shifted) / np.maximum(norms, 1e-12), 0.0, 1.0)
-        return dict(zip(found, cosines.tolist(), strict=True))
+        norms = np.linalg.norm(vectors, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
+        plain = np.clip((vectors @ query) / np.maximum(norms, 1e-12), 0.0, 1.0)
+        return dict(zip(found, cosines.tolist(), strict=True)), dict(zip(found, plain.tolist(), strict=True))
 
     def _fuse(
         self,
@@ -641,19 +687,34 @@ class KnowledgeBase:
         language: str | None,
         weights: Mapping[str, float],
         similarities: Mapping[str, Mapping[int, float]],
+        raw: Mapping[str, Mapping[int, float]],
         shard: _Shard,
-    ) -> np.ndarray:
-        """Weighted mean over the channels that understand both the query's and each document's language.
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's score, and whether it is in another language than the query (a cross pair).
 
-        Pairs of languages, not "Chinese or not": BM25 compares words only within one language
-        (``same_language``), an English-only encoder only when both texts are English, and a
-        cross-lingual encoder (USE-m3) any pair; a pair's channels that cannot apply drop out of its mean.
+        Pairs of languages, not "Chinese or not". Within one language (``same_language``): the
+        weighted mean of the query language's channels that understand it (BM25, an English-only
+        encoder only for English, a cross-lingual encoder always), on centred cosines. Across two
+        languages only the cross-lingual encoders (USE-m3) can compare the texts: their weighted
+        mean of *raw* cosines, mapped onto the query language's scale by the pair's
+        ``HybridConfig.cross_map`` (see ``CROSS_LANGUAGE_MAPS``), so that BM25's word overlap never
+        decides between languages and one floor per query language holds for both kinds of hit.
         """
         documents = [
             shard.lexical.languages.get(r, "zh" if r in shard.lexical.chinese else "und") for r in rows
         ]
+        if language is None or language == UNDETERMINED:
+            cross = np.zeros(len(rows), dtype=bool)
+        else:
+            cross = np.fromiter(
+                (d != UNDETERMINED and not same_language(language, d) for d in documents),
+                dtype=bool,
+                count=len(rows),
+            )
         total = np.zeros(len(rows))
         score = np.zeros(len(rows))
+        cross_total = np.zeros(len(rows))
+        cross_score = np.zeros(len(rows))
         for channel, weight in weights.items():
             only = "same" if channel == LEXICAL else self.config.language_of(channel)
             if language is None or only is None:
@@ -670,9 +731,26 @@ class KnowledgeBase:
                 applies = np.zeros(len(rows), dtype=bool)
             values = similarities[channel]
             column = np.fromiter((values.get(r, 0.0) for r in rows), dtype=np.float64, count=len(rows))
-            total += weight * applies
-            score += weight * applies * column
-        return np.where(total > 0, score / np.maximum(total, 1e-12), 0.0)
+            within = applies & ~cross
+            total += weight * within
+            score += weight * within * column
+            if only is None and channel in raw:  # a cross-lingual encoder
+                values = raw[channel]
+                column = np.fromiter((values.get(r, 0.0) for r in rows), dtype=np.float64, count=len(rows))
+                cross_total += weight * cross
+                cross_score += weight * cross * column
+        fused = np.where(total > 0, score / np.maximum(total, 1e-12), 0.0)
+        if cross.any():
+            mean = np.where(cross_total > 0, cross_score / np.maximum(cross_total, 1e-12), 0.0)
+            maps = [
+                self.config.cross_map(language or "", d) if c else (1.0, 0.0)
+                for d, c in zip(documents, cross, strict=True)
+            ]
+            scale = np.array([m[0] for m in maps])
+            shift = np.array([m[1] for m in maps])
+            mapped = np.where(cross_total > 0, np.clip(scale * mean + shift, 0.0, 1.0), 0.0)
+            fused = np.where(cross, mapped, fused)
+        return fused, cross
 
 
 class _Follower:
@@ -687,6 +765,7 @@ class _Follower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
+        self._listener: Any = None
 
     def start(self) -> None:
         # Every loaded tenant is level with its mark; a tenant created since has later changes.
@@ -700,8 +779,43 @@ class _Follower:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
+    def _wait(self) -> bool:
+        """Until the next poll is due; False when stopping. On PostgreSQL a commit that writes the
+        change log wakes it at once (LISTEN/NOTIFY); the poll every ``interval`` stays the fallback
+        (a notification lost while the listening connection reconnects is caught by it)."""
+        db = self.kb.store.db
+        if db.dialect != "postgresql" or not LISTEN:
+            return not self._stop.wait(self.interval)
+        try:
+            if self._listener is None:
+                self._listener = db.listener(CHANGES_CHANNEL)
+            due = time.monotonic() + self.interval
+            while not self._stop.is_set() and (left := due - time.monotonic()) > 0:
+                # In slices of at most 0.5 s, so that stop() is not kept waiting.
+                if any(True for _ in self._listener.notifies(timeout=min(left, 0.5), stop_after=1)):
+                    break
+        except Exception as exc:  # the server restarted: poll meanwhile, listen again next time
+            logger.info("change notifications interrupted (%s); polling", type(exc).__name__)
+            self._close_listener()
+            return not self._stop.wait(self.interval)
+        return not self._stop.is_set()
+
+    def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.close()
+            except Exception:  # already broken
+                logger.debug("closing the change listener failed", exc_info=True)
+
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        try:
+            self._loop()
+        finally:
+            self._close_listener()
+
+    def _loop(self) -> None:
+        while self._wait():
             try:
                 self.poll()
                 if self._failing:

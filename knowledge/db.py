@@ -23,13 +23,17 @@ is empty creates the schema; one at an older version is refused with the command
 from __future__ import annotations
 
 import logging
+import os
+import random
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc, pool
 from sqlalchemy.engine import Connection
@@ -42,6 +46,14 @@ DatabaseError = exc.DBAPIError
 OperationalError = exc.OperationalError
 
 _BUSY_TIMEOUT_MS = 10_000
+#: PostgreSQL's "try again" SQLSTATEs: serialization_failure, deadlock_detected.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+#: Attempts of one transaction (the first included) and the backoff between them: 20 ms doubling
+#: to at most 640 ms, each with up to 50 % jitter (about 1.3 s in all before giving up).
+RETRY_ATTEMPTS = 6
+RETRY_FIRST_WAIT = 0.02
+RETRY_MAX_WAIT = 0.64
+T = TypeVar("T")
 _ADVISORY = {"documents": 7_160_001, "audit": 7_160_002, "schema": 7_160_003, "models": 7_160_004}
 
 
@@ -166,6 +178,69 @@ def redact_url(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
+def is_retryable(error: BaseException) -> bool:
+    """A serialisation failure or a deadlock (PostgreSQL): the transaction was rolled back and may be run again."""
+    original = getattr(error, "orig", error)
+    return getattr(original, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+class Attempt:
+    """One try of a transaction (see :meth:`Database.attempts`): a retryable error inside is swallowed."""
+
+    def __init__(self, number: int, last: bool) -> None:
+        self.number = number
+        self.last = last
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> Attempt:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        if error is None or self.last or not is_retryable(error):
+            return False
+        self.error = error
+        return True
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1-based): doubling, capped, jittered."""
+    wait = min(RETRY_MAX_WAIT, RETRY_FIRST_WAIT * 2 ** (attempt - 1))
+    return wait * (0.5 + random.random() / 2)
+
+
+# One engine (connection pool) per process per database URL, shared by every store that opens it.
+_engines: dict[tuple[int, str], list[Any]] = {}  # (pid, url) -> [engine, users]
+_engines_lock = threading.Lock()
+
+
+def release_engines(url: str) -> None:
+    """Close and forget this process's pool for a URL, whoever uses it (before the database is dropped)."""
+    key = (os.getpid(), database_url(url))
+    with _engines_lock:
+        entry = _engines.pop(key, None)
+    if entry is not None:
+        entry[0].dispose()
+
+
+def close_all() -> int:
+    """Close every pool of this process (graceful shutdown); how many were open."""
+    with _engines_lock:
+        entries = [e for (pid, _), e in _engines.items() if pid == os.getpid()]
+        for key in [k for k in _engines if k[0] == os.getpid()]:
+            del _engines[key]
+    for entry in entries:
+        entry[0].dispose()
+    return len(entries)
+
+
+def open_pools() -> int:
+    """How many pools this process holds (one per database URL)."""
+    with _engines_lock:
+        return sum(1 for pid, _ in _engines if pid == os.getpid())
+
+
 class Database:
     """The service's database (SQLite file or PostgreSQL URL), opened lazily and shared by the stores."""
 
@@ -173,7 +248,7 @@ class Database:
         self,
         target: str | Path,
         *,
-        pool_size: int = 5,
+        pool_size: int = 10,
         connect_timeout: float = 10.0,
         statement_timeout_ms: int = 30_000,
         create: bool = True,
@@ -210,15 +285,23 @@ class Database:
         with self._lock:
             if self._engine is not None:
                 return
-            engine = self.make_engine()
-            try:
-                from knowledge.migrations import ensure_schema
+            key = (os.getpid(), self.url)
+            with _engines_lock:
+                entry = _engines.get(key)
+                if entry is not None:
+                    entry[1] += 1
+                    self._engine = entry[0]
+                    return
+                engine = self.make_engine()
+                try:
+                    from knowledge.migrations import ensure_schema
 
-                ensure_schema(engine, self.dialect, create=self._create)
-            except BaseException:
-                engine.dispose()
-                raise
-            self._engine = engine
+                    ensure_schema(engine, self.dialect, create=self._create)
+                except BaseException:
+                    engine.dispose()
+                    raise
+                _engines[key] = [engine, 1]
+                self._engine = engine
 
     def make_engine(self) -> Engine:
         """A new engine (pool) for this database, without the schema check (migrations use it)."""
@@ -267,11 +350,71 @@ class Database:
         )
 
     def close(self) -> None:
-        """Close the pool's connections (a later call opens it again)."""
+        """Stop using the shared pool; the last user of a URL in this process closes its connections
+        (a later call opens it again)."""
         with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
+            engine, self._engine = self._engine, None
+            if engine is None:
+                return
+            with _engines_lock:
+                key = (os.getpid(), self.url)
+                entry = _engines.get(key)
+                if entry is None or entry[0] is not engine:
+                    dispose = False  # released already (release_engines, close_all)
+                else:
+                    entry[1] -= 1
+                    dispose = entry[1] <= 0
+                    if dispose:
+                        del _engines[key]
+            if dispose:
+                engine.dispose()
+
+    def listener(self, channel: str) -> Any:
+        """A dedicated autocommit psycopg connection that LISTENs on ``channel`` (PostgreSQL only;
+        outside the pool, closed by the caller). ``channel`` is one of the code's own names."""
+        if self.dialect != "postgresql":
+            raise ValueError("LISTEN needs PostgreSQL")
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=int(self._connect_timeout))
+        try:
+            conn.execute(f"LISTEN {channel}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def attempts(self) -> Iterator[Attempt]:
+        """Tries of one transaction: PostgreSQL's serialisation failures and deadlocks (SQLSTATE
+        40001, 40P01) are retried with bounded, jittered backoff; any other error, or the last
+        attempt's, propagates. The block must be safe to run again (its transaction was rolled back)::
+
+            for attempt in db.attempts():
+                with attempt, db.transaction() as conn:
+                    ...
+        """
+        for number in range(1, RETRY_ATTEMPTS + 1):
+            attempt = Attempt(number, last=number == RETRY_ATTEMPTS)
+            yield attempt
+            if attempt.error is None:
+                return
+            wait = backoff(number)
+            logger.warning(
+                "database transaction conflicted (%s, attempt %d of %d); retrying in %.0f ms",
+                getattr(getattr(attempt.error, "orig", None), "sqlstate", "?"),
+                number,
+                RETRY_ATTEMPTS,
+                wait * 1000,
+            )
+            time.sleep(wait)
+
+    def run(self, work: Callable[[Session], T], exclusive: str | None = None) -> T:
+        """``work`` in one writer transaction, retried on serialisation failures and deadlocks."""
+        for attempt in self.attempts():
+            with attempt, self.transaction(exclusive) as session:
+                return work(session)
+        raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
     @contextmanager
     def transaction(self, exclusive: str | None = None) -> Iterator[Session]:
@@ -301,13 +444,14 @@ class Database:
                 yield Session(conn, self.dialect)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Result:
-        """One statement in its own transaction (committed); its rows fetched."""
-        with self.engine.connect() as conn, conn.begin():
-            return Session(conn, self.dialect).execute(sql, params)
+        """One statement in its own transaction (committed, retried on a conflict); its rows fetched."""
+        for attempt in self.attempts():
+            with attempt, self.engine.connect() as conn, conn.begin():
+                return Session(conn, self.dialect).execute(sql, params)
+        raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self.transaction() as session:
-            session.executemany(sql, rows)
+        self.run(lambda session: session.executemany(sql, rows))
 
 
 def as_database(target: Database | str | Path) -> tuple[Database, bool]:

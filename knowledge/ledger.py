@@ -364,22 +364,23 @@ class Ledger:
             for r in batch
         ]
         try:
-            with self._lock, self._opened.transaction() as conn:
-                conn.executemany(
-                    "INSERT INTO predictions (tenant, ticket_id, version, role, head, value, confidence, abstained,"
-                    " at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                _add_to_hours(conn, rows)
-                # A ticket triaged again gets the newer estimate; a close already reported stays.
-                conn.executemany(
-                    "INSERT INTO handling (tenant, ticket_id, version, department, priority, created_at, due_at,"
-                    " p50_hours, p90_hours, breach_risk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (tenant, ticket_id) DO UPDATE SET version=excluded.version,"
-                    " department=excluded.department, priority=excluded.priority, due_at=excluded.due_at,"
-                    " p50_hours=excluded.p50_hours, p90_hours=excluded.p90_hours, breach_risk=excluded.breach_risk",
-                    handling,
-                )
+            for attempt in self._opened.attempts():
+                with attempt, self._lock, self._opened.transaction() as conn:
+                    conn.executemany(
+                        "INSERT INTO predictions (tenant, ticket_id, version, role, head, value, confidence, abstained,"
+                        " at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                    _add_to_hours(conn, rows)
+                    # A ticket triaged again gets the newer estimate; a close already reported stays.
+                    conn.executemany(
+                        "INSERT INTO handling (tenant, ticket_id, version, department, priority, created_at, due_at,"
+                        " p50_hours, p90_hours, breach_risk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (tenant, ticket_id) DO UPDATE SET version=excluded.version,"
+                        " department=excluded.department, priority=excluded.priority, due_at=excluded.due_at,"
+                        " p50_hours=excluded.p50_hours, p90_hours=excluded.p90_hours, breach_risk=excluded.breach_risk",
+                        handling,
+                    )
         except DatabaseError:
             logger.exception("could not write %d prediction log rows", len(items))
 

@@ -331,11 +331,11 @@ def duplicates(ledger: Ledger, tenant: str, period: Period, statuses: Sequence[s
     return _table(
         ledger,
         "SELECT l.case_id AS case_id, d.title AS title, d.department AS department, d.status AS status,"
-        " count(*) AS tickets, round(max(l.score), 4) AS best_score,"
+        " count(*) AS tickets, round(CAST(max(l.score) AS NUMERIC), 4) AS best_score,"
         " min(l.at) AS first_seen, max(l.at) AS last_seen"
         " FROM duplicate_links l JOIN documents d"
         " ON d.tenant=l.tenant AND d.kind='case' AND d.doc_id=l.case_id"
         f" WHERE l.tenant=? AND l.at>=? AND l.at<? AND lower(d.status) IN ({marks})"
-        f" GROUP BY l.case_id ORDER BY tickets DESC, last_seen DESC, l.case_id LIMIT {MAX_ROWS}",
+        f" GROUP BY l.case_id, d.title, d.department, d.status ORDER BY tickets DESC, last_seen DESC, l.case_id LIMIT {MAX_ROWS}",
         [tenant, low, high, *(s.lower() for s in statuses)],
     )

@@ -137,6 +137,16 @@ class Change:
     op: str
 
 
+#: PostgreSQL channel told at each commit that writes the change log, so replicas catch up at once.
+CHANGES_CHANNEL = "triage_changes"
+
+
+def _notify(conn: Session) -> None:
+    """Wake the replicas following the change log (PostgreSQL delivers it when the transaction commits)."""
+    if conn.dialect == "postgresql":
+        conn.execute(f"NOTIFY {CHANGES_CHANNEL}")
+
+
 class DocumentStore(DatabaseStore):
     """Cases and articles in the service's database (SQLite or PostgreSQL), calls guarded by a lock."""
 
@@ -163,45 +173,49 @@ class DocumentStore(DatabaseStore):
             if len(more) != len(docs):
                 raise ValueError(f"{len(docs)} documents but {len(more)} vectors for encoder {name!r}")
         row_ids: list[int] = []
-        with self._lock, self.db.transaction(exclusive="documents") as conn:
-            for position, (doc, vector) in enumerate(zip(docs, vectors, strict=True)):
-                if existing_only and not self._exists(conn, doc):
-                    continue
-                values = [getattr(doc, c) for c in _COLUMNS]
-                blob = np.asarray(vector, dtype=np.float32).tobytes()
-                cur = conn.execute(
-                    f"""INSERT INTO documents (tenant, kind, doc_id, {", ".join(_COLUMNS)},
-                            metadata, encoder, vector)
-                        VALUES (?, ?, ?, {", ".join("?" for _ in _COLUMNS)}, ?, ?, ?)
-                        ON CONFLICT (tenant, kind, doc_id) DO UPDATE SET
-                            {", ".join(f"{c}=excluded.{c}" for c in _COLUMNS)},
-                            metadata=excluded.metadata, encoder=excluded.encoder,
-                            vector=excluded.vector
-                        RETURNING row_id""",
-                    [
-                        doc.tenant,
-                        doc.kind,
-                        doc.doc_id,
-                        *values,
-                        json.dumps(dict(doc.metadata)),
-                        encoder,
-                        blob,
-                    ],
-                )
-                row_id = int(cur.rows[0][0])
-                conn.execute("DELETE FROM embeddings WHERE row_id=?", (row_id,))
-                conn.executemany(
-                    "INSERT INTO embeddings (row_id, encoder, vector) VALUES (?, ?, ?)",
-                    [
-                        (row_id, name, np.asarray(more[position], dtype=np.float32).tobytes())
-                        for name, more in extra.items()
-                    ],
-                )
-                conn.execute(
-                    "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'upsert')",
-                    (doc.tenant, row_id),
-                )
-                row_ids.append(row_id)
+        for attempt in self.db.attempts():
+            row_ids = []
+            with attempt, self._lock, self.db.transaction(exclusive="documents") as conn:
+                for position, (doc, vector) in enumerate(zip(docs, vectors, strict=True)):
+                    if existing_only and not self._exists(conn, doc):
+                        continue
+                    values = [getattr(doc, c) for c in _COLUMNS]
+                    blob = np.asarray(vector, dtype=np.float32).tobytes()
+                    cur = conn.execute(
+                        f"""INSERT INTO documents (tenant, kind, doc_id, {", ".join(_COLUMNS)},
+                                metadata, encoder, vector)
+                            VALUES (?, ?, ?, {", ".join("?" for _ in _COLUMNS)}, ?, ?, ?)
+                            ON CONFLICT (tenant, kind, doc_id) DO UPDATE SET
+                                {", ".join(f"{c}=excluded.{c}" for c in _COLUMNS)},
+                                metadata=excluded.metadata, encoder=excluded.encoder,
+                                vector=excluded.vector
+                            RETURNING row_id""",
+                        [
+                            doc.tenant,
+                            doc.kind,
+                            doc.doc_id,
+                            *values,
+                            json.dumps(dict(doc.metadata)),
+                            encoder,
+                            blob,
+                        ],
+                    )
+                    row_id = int(cur.rows[0][0])
+                    conn.execute("DELETE FROM embeddings WHERE row_id=?", (row_id,))
+                    conn.executemany(
+                        "INSERT INTO embeddings (row_id, encoder, vector) VALUES (?, ?, ?)",
+                        [
+                            (row_id, name, np.asarray(more[position], dtype=np.float32).tobytes())
+                            for name, more in extra.items()
+                        ],
+                    )
+                    conn.execute(
+                        "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'upsert')",
+                        (doc.tenant, row_id),
+                    )
+                    row_ids.append(row_id)
+                if row_ids:
+                    _notify(conn)
         return row_ids
 
     @staticmethod
@@ -220,21 +234,27 @@ class DocumentStore(DatabaseStore):
         The freed pages are zeroed and the write-ahead log is checkpointed and truncated, so the
         deleted text is not left behind in the database files either.
         """
+        doc_ids = list(doc_ids)  # read once: a conflict runs the transaction again
         deleted: list[str] = []
         with self._lock:
-            with self.db.transaction(exclusive="documents") as conn:
-                for doc_id in doc_ids:
-                    row = conn.execute(
-                        "DELETE FROM documents WHERE tenant=? AND kind=? AND doc_id=? RETURNING row_id",
-                        (tenant, kind, doc_id),
-                    ).fetchone()
-                    if row is None:
-                        continue
-                    conn.execute("DELETE FROM embeddings WHERE row_id=?", (row[0],))
-                    conn.execute(
-                        "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'delete')", (tenant, row[0])
-                    )
-                    deleted.append(doc_id)
+            for attempt in self.db.attempts():
+                deleted = []
+                with attempt, self.db.transaction(exclusive="documents") as conn:
+                    for doc_id in doc_ids:
+                        row = conn.execute(
+                            "DELETE FROM documents WHERE tenant=? AND kind=? AND doc_id=? RETURNING row_id",
+                            (tenant, kind, doc_id),
+                        ).fetchone()
+                        if row is None:
+                            continue
+                        conn.execute("DELETE FROM embeddings WHERE row_id=?", (row[0],))
+                        conn.execute(
+                            "INSERT INTO changes (tenant, row_id, op) VALUES (?, ?, 'delete')",
+                            (tenant, row[0]),
+                        )
+                        deleted.append(doc_id)
+                    if deleted:
+                        _notify(conn)
             if deleted and self.db.dialect == "sqlite":
                 busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").rows[0][0]
                 if busy:
@@ -346,16 +366,17 @@ class DocumentStore(DatabaseStore):
 
     def put_vectors(self, encoder: str, vectors: Mapping[int, np.ndarray]) -> None:
         """Store (or replace) rows' vectors of a further encoder, e.g. when one is added to the config."""
-        with self._lock, self.db.transaction() as conn:
-            conn.executemany(
-                """INSERT INTO embeddings (row_id, encoder, vector)
-                   SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM documents WHERE row_id=?)
-                   ON CONFLICT (row_id, encoder) DO UPDATE SET vector=excluded.vector""",
-                [
-                    (int(r), encoder, np.asarray(v, dtype=np.float32).tobytes(), int(r))
-                    for r, v in vectors.items()
-                ],
-            )
+        for attempt in self.db.attempts():
+            with attempt, self._lock, self.db.transaction() as conn:
+                conn.executemany(
+                    """INSERT INTO embeddings (row_id, encoder, vector)
+                       SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM documents WHERE row_id=?)
+                       ON CONFLICT (row_id, encoder) DO UPDATE SET vector=excluded.vector""",
+                    [
+                        (int(r), encoder, np.asarray(v, dtype=np.float32).tobytes(), int(r))
+                        for r, v in vectors.items()
+                    ],
+                )
 
     def filter_rows(self, tenant: str, kind: str, filters: SearchFilters | None = None) -> np.ndarray:
         """Row ids of the tenant's documents of one kind that pass the filters."""

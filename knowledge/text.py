@@ -130,6 +130,8 @@ _LANGUAGE_MIN_PROBABILITY = 0.5
 # The detector reads this many characters (fastText's answer is stable well before; longer costs time).
 _LANGUAGE_SAMPLE = 400
 UNDETERMINED = "und"
+_KANA = safe_regex.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
+_HANGUL = safe_regex.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 
 
 @lru_cache(maxsize=1)
@@ -153,6 +155,10 @@ def identify_language(text: str) -> tuple[str, float]:
     sample = " ".join(text[:_LANGUAGE_SAMPLE].split())
     found = _language_detector().detect(sample, model="lite", k=1)
     code, probability = (str(found[0]["lang"]), float(found[0]["score"])) if found else (UNDETERMINED, 0.0)
+    # Japanese is written with kana and Korean with Hangul beside any Han characters: a Chinese
+    # ticket of Han characters alone that the detector calls "ja" (cn-ict has two) is Chinese.
+    if (code == "ja" and not _KANA.search(text)) or (code == "ko" and not _HANGUL.search(text)):
+        code = "zh" if is_chinese(text) else code
     if code not in ("ja", "ko") and is_chinese(text):
         return "zh", max(probability, 0.5)
     if probability < _LANGUAGE_MIN_PROBABILITY:

@@ -270,7 +270,9 @@ def _serve(settings: Settings) -> None:
     # less work (python -m eval.loop_latency on the shared 2-core machine; BENCHMARKS.md "Reliability").
     # The setting gil_switch_interval_ms (default 0.5) sets it.
     sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        create_app(settings, freeze_gc=True), host=settings.host, port=settings.port, log_level="warning"
+    )
 
 
 @app.command()

@@ -228,6 +228,15 @@ class Settings(BaseSettings):
     connector_timeout_seconds: float = Field(
         10.0, gt=0, le=120, description="Time-out of one call to a ticket system's API."
     )
+    connector_lease_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description=(
+            "A running delivery's lease: renewed every third of it while its replica works on it; a "
+            "delivery not renewed this long (its replica died) is taken back by any replica."
+        ),
+    )
 
     @field_validator("database")
     @classmethod

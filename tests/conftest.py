@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import backend
 from tests.postgres import INSTALL_HINT, PostgresServer, find_bin_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,6 +59,58 @@ def shared_datasets() -> Path:
     return SHARED_DATASETS
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): about the SQLite file itself; skipped when TRIAGE_TEST_DATABASE=postgresql",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database backend: {backend.BACKEND} ({backend.ENV})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not backend.ON_POSTGRESQL:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            why = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {why}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """On TRIAGE_TEST_DATABASE=postgresql, every SQLite path the suite uses becomes a PostgreSQL
+    database (see tests/backend.py)."""
+    if not backend.ON_POSTGRESQL:
+        yield "sqlite"
+        return
+    import knowledge.db
+
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    router = backend.Router(server, knowledge.db.database_url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(knowledge.db, "database_url", router.database_url)
+        backend.ROUTER = router
+        try:
+            yield "postgresql"
+        finally:
+            backend.ROUTER = None
+            knowledge.db.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The PostgreSQL databases of a test's own files are dropped when it ends."""
+    yield
+    router = backend.ROUTER
+    tmp = request.node.funcargs.get("tmp_path") if hasattr(request.node, "funcargs") else None
+    if router is not None and isinstance(tmp, Path):
+        router.drop_under(tmp)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A throwaway PostgreSQL server for the whole session (skipped with the install hint if absent)."""
@@ -79,6 +132,8 @@ BACKENDS = ("sqlite", "postgresql")
 def database_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh empty database on each backend: a SQLite file path, or a PostgreSQL URL."""
     if request.param == "sqlite":
+        if backend.ON_POSTGRESQL:
+            pytest.skip("the SQLite case runs in the SQLite run of the suite")
         yield str(tmp_path / "knowledge.db")
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,19 @@ def test_nothing_that_serves_imports_eval() -> None:
         if module == "eval"
     ]
     assert serving and not wrong, f"serving imports eval: {wrong}"
+
+
+def test_serving_loads_its_models_without_torch() -> None:
+    """The app, the field extractor's spaCy NER and jieba load in a process that never imports torch
+    (thinc would import it as a backend whenever it is installed, as the train extra does)."""
+    script = (
+        "import sys\nimport serving.app\nfrom triage.fields import FieldExtractor\n"
+        "extractor = FieldExtractor()\nextractor.load()\n"
+        "extractor.extract('Please call John Smith about the VPN.', 'en')\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -81,6 +81,17 @@ def _present(value: object) -> bool:
     return not (isinstance(value, str) and not value.strip())
 
 
+@dataclass(frozen=True)
+class HandlingRequest:
+    """One ticket's inputs to ``HandlingTimeModel.predict_many`` (``predict``'s arguments)."""
+
+    department: str | None
+    priority: str | None
+    category: str | None = None
+    created_at: CreatedAt = None
+    text: str | None = None
+
+
 def _level(value: object) -> str:
     """A categorical value as a group key: missing ones become the wildcard "*"."""
     return str(value) if _present(value) else "*"
@@ -670,6 +681,40 @@ class HandlingTimeModel:
         p50, p90, source = self.quantiles(
             department, priority, category=category, created_at=created_at, text=text
         )
+        return self._estimate(p50, p90, source, department, priority)
+
+    def predict_many(self, requests: Sequence[HandlingRequest]) -> list[HandlingTime]:
+        """``predict`` for many tickets: the boosted ones' features (text TF-IDF + SVD included) and
+        quantiles are computed in one call for all of them, not one call each."""
+        levels = [(_level(r.department), _level(r.priority)) for r in requests]
+        boosted = [
+            i
+            for i, r in enumerate(requests)
+            if self.booster is not None and self._boostable(r.created_at, r.text)
+        ]
+        found: dict[int, tuple[float, float, str]] = {}
+        if boosted and self.booster is not None:
+            x = self.booster.features(
+                [levels[i][0] for i in boosted],
+                [levels[i][1] for i in boosted],
+                [requests[i].category for i in boosted],
+                [requests[i].created_at for i in boosted],
+                [requests[i].text for i in boosted],
+            )
+            p50s, p90s = self.booster.quantiles(x)
+            for i, p50, p90 in zip(boosted, p50s.tolist(), p90s.tolist(), strict=True):
+                found[i] = (float(p50), float(p90), "boosted")
+        out = []
+        for i, (department, priority) in enumerate(levels):
+            if i not in found:  # as ``quantiles``: the group of the levels
+                grid = self._grid_for(department, priority)
+                found[i] = (grid[50], grid[90], "grouped")
+            out.append(self._estimate(*found[i], requests[i].department, requests[i].priority))
+        return out
+
+    def _estimate(
+        self, p50: float, p90: float, source: str, department: str | None, priority: str | None
+    ) -> HandlingTime:
         sla = self.sla_hours.get(priority or "")
         risk = None
         if sla is not None:

@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,12 +23,21 @@ from triage.bundle import ModelBundle
 from triage.completeness import CompletenessChecker
 from triage.features import model_text
 from triage.fields import FieldExtractor
+from triage.handling import HandlingRequest
 from triage.language import detect_language
 from triage.models import Assignment, ModelProvider
 from triage.pii import PiiRedactor, pseudonym
 from triage.rules import RuleEngine
 from triage.summary import Summarizer
-from triage.types import ExtractedField, Prediction, SimilarCase, Summary, Ticket, TriageResult
+from triage.types import (
+    ExtractedField,
+    HandlingTime,
+    Prediction,
+    SimilarCase,
+    Summary,
+    Ticket,
+    TriageResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +88,18 @@ class TriageService:
         if self._ready:
             return
         started = time.perf_counter()
-        self.models.load()
-        self.encoder.load()
-        self.extractor.load()
-        self.completeness.load()
-        if self.rules is not None:
-            self.rules.load()
-        self.knowledge.load()
+        # The encoder's weights load in a thread of their own while the rest loads: most of their time
+        # is zlib inflating the weight file, which releases the GIL, so on 2 cores it overlaps the
+        # imports and unpickling (which hold it) instead of following them.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-encoder") as pool:
+            encoder_loaded = pool.submit(self.encoder.load)
+            self.models.load()
+            self.extractor.load()
+            self.completeness.load()
+            if self.rules is not None:
+                self.rules.load()
+            encoder_loaded.result()
+        self.knowledge.load()  # after the encoder: catching up may embed rows stored without a vector
         if self.ledger is not None:
             self.ledger.open()
         # One throw-away triage warms caches (jieba dictionary, spaCy, BLAS) before real traffic.
@@ -99,6 +114,8 @@ class TriageService:
         self.knowledge.store.close()
         if self.ledger is not None:
             self.ledger.close()
+        if self.models.registry is not None:
+            self.models.registry.close()
 
     @property
     def bundle(self) -> ModelBundle:
@@ -109,15 +126,17 @@ class TriageService:
     def ready(self) -> bool:
         return self._ready
 
-    def analyse(self, ticket: Ticket) -> Analysis:
-        """Language, key fields and summary: no routing model needed."""
-        language, fields = self.extract_fields(ticket)
+    def analyse(self, ticket: Ticket, language: str | None = None) -> Analysis:
+        """Language, key fields and summary: no routing model needed. ``language``: already detected."""
+        language, fields = self.extract_fields(ticket, language)
         summary = self.summarizer.summarize(ticket.title, ticket.body, language)
         return Analysis(language, fields, summary)
 
-    def extract_fields(self, ticket: Ticket) -> tuple[str, tuple[ExtractedField, ...]]:
+    def extract_fields(
+        self, ticket: Ticket, language: str | None = None
+    ) -> tuple[str, tuple[ExtractedField, ...]]:
         """The ticket's language and key fields (what business rules look at)."""
-        language = ticket.language or detect_language(ticket.text)
+        language = language or _language(ticket)
         return language, tuple(
             self.extractor.extract(ticket.text, language, reference_time=ticket.created_at)
         )
@@ -233,9 +252,20 @@ class TriageService:
         return self._triage(tickets, log=True)
 
     def _predict(
-        self, tickets: Sequence[Ticket], vectors: np.ndarray, assignments: Sequence[Assignment], log: bool
+        self,
+        tickets: Sequence[Ticket],
+        vectors: np.ndarray,
+        assignments: Sequence[Assignment],
+        log: bool,
+        languages: Sequence[str] | None = None,
     ) -> tuple[list[dict[str, Prediction]], list[str]]:
-        """Predictions from each ticket's assigned model; shadow candidates predict and are logged only."""
+        """Predictions from each ticket's assigned model; shadow candidates predict and are logged only.
+
+        ``languages``: the tickets' languages when already detected (the ledger records them).
+        """
+        log = log and self.ledger is not None
+        if log and languages is None:
+            languages = [_language(t) for t in tickets]
         texts = [model_text(t.title, t.body) for t in tickets]
         out: list[dict[str, Prediction]] = [{} for _ in tickets]
         versions = [a.serving.version for a in assignments]
@@ -248,7 +278,12 @@ class TriageService:
             predicted = assignment.serving.router.predict([texts[i] for i in rows], vectors[rows])
             for i, heads in zip(rows, predicted, strict=True):
                 out[i] = heads
-                records.extend(self._records(tickets[i], assignment.serving.version, assignment.role, heads))
+                if log and languages is not None:
+                    records.extend(
+                        prediction_records(
+                            tickets[i], assignment.serving.version, assignment.role, heads, languages[i]
+                        )
+                    )
         shadows: dict[int, list[int]] = {}
         for index, assignment in enumerate(assignments):
             if assignment.shadow is not None:
@@ -258,22 +293,13 @@ class TriageService:
             assert shadow is not None
             predicted = shadow.router.predict([texts[i] for i in rows], vectors[rows])
             for i, heads in zip(rows, predicted, strict=True):
-                records.extend(self._records(tickets[i], shadow.version, "shadow", heads))
+                if log and languages is not None:
+                    records.extend(
+                        prediction_records(tickets[i], shadow.version, "shadow", heads, languages[i])
+                    )
         if log and self.ledger is not None:
             self.ledger.log(records)
         return out, versions
-
-    @staticmethod
-    def _records(
-        ticket: Ticket, version: str, role: str, heads: dict[str, Prediction]
-    ) -> list[PredictionRecord]:
-        language = ticket.language or detect_language(ticket.text)
-        return [
-            PredictionRecord(
-                ticket.tenant, ticket.id, version, role, head, p.value, p.confidence, p.abstained, language
-            )
-            for head, p in heads.items()
-        ]
 
     def _triage(self, tickets: Sequence[Ticket], log: bool) -> list[TriageResult]:
         if not tickets:
@@ -283,15 +309,21 @@ class TriageService:
         t0 = time.perf_counter()
         vectors = self.encode(tickets)
         t1 = time.perf_counter()
-        predictions, versions = self._predict(tickets, vectors, assignments, log)
+        # Each ticket's language once, for the ledger and the analysis both.
+        languages = [_language(t) for t in tickets]
+        predictions, versions = self._predict(tickets, vectors, assignments, log, languages)
         t2 = time.perf_counter()
         share = 1000.0 / len(tickets)
-        results = []
-        for ticket, vector, heads, assignment, version in zip(
-            tickets, vectors, predictions, assignments, versions, strict=True
+        # Per ticket: analysis, business rules, search. Then handling time for the whole batch
+        # (one feature and model call per model version), then the results.
+        done: list[
+            tuple[Analysis, dict[str, Prediction], list[SimilarCase], list[SimilarCase], float, float]
+        ] = []
+        for ticket, vector, heads, assignment, language in zip(
+            tickets, vectors, predictions, assignments, languages, strict=True
         ):
             s0 = time.perf_counter()
-            analysis = self.analyse(ticket)
+            analysis = self.analyse(ticket, language)
             if self.rules is not None:
                 # Business rules see the model's predictions and the extracted fields; they may
                 # set or boost a head, and say so in the prediction's rules and reason.
@@ -301,8 +333,14 @@ class TriageService:
                 )
             s1 = time.perf_counter()
             found = self.similar_kinds(ticket, vector, {"case": self.similar_k, "article": ARTICLES_K})
-            similar, articles = found["case"], found["article"]
             s2 = time.perf_counter()
+            done.append((analysis, heads, found["case"], found["article"], s1 - s0, s2 - s1))
+        now = datetime.now(UTC)
+        handling_times = self._handling_times(tickets, [d[1] for d in done], assignments, now)
+        results = []
+        for ticket, (analysis, heads, similar, articles, extract_s, similar_s), version, handling in zip(
+            tickets, done, versions, handling_times, strict=True
+        ):
             department = heads["department"]
             priority = heads.get("priority")
             category = heads.get("category")
@@ -313,15 +351,6 @@ class TriageService:
                 category=category.value if category is not None else None,
                 category_abstained=category is not None and category.abstained,
             )
-            handling = None
-            if assignment.serving.handling_time is not None:
-                handling = assignment.serving.handling_time.predict(
-                    department.value,
-                    priority.value if priority else None,
-                    category=category.value if category else None,
-                    created_at=ticket.created_at or datetime.now(UTC),
-                    text=model_text(ticket.title, ticket.body),
-                )
             if handling is not None and ticket.id and self.ledger is not None and log:
                 self.ledger.log(
                     [
@@ -331,7 +360,7 @@ class TriageService:
                             version,
                             department.value,
                             priority.value if priority else None,
-                            _aware(ticket.created_at or datetime.now(UTC)),
+                            _aware(ticket.created_at or now),
                             handling.p50_hours,
                             handling.p90_hours,
                             handling.sla_hours,
@@ -347,7 +376,7 @@ class TriageService:
                     completeness=completeness,
                     summary=analysis.summary,
                     department=department,
-                    category=heads.get("category"),
+                    category=category,
                     priority=priority,
                     handling_time=handling,
                     similar_cases=tuple(similar),
@@ -356,12 +385,62 @@ class TriageService:
                     timings_ms={
                         "encode": round((t1 - t0) * share, 3),
                         "classify": round((t2 - t1) * share, 3),
-                        "extract_summarize": round((s1 - s0) * 1000, 3),
-                        "similar": round((s2 - s1) * 1000, 3),
+                        "extract_summarize": round(extract_s * 1000, 3),
+                        "similar": round(similar_s * 1000, 3),
                     },
                 )
             )
         return results
+
+    @staticmethod
+    def _handling_times(
+        tickets: Sequence[Ticket],
+        heads: Sequence[dict[str, Prediction]],
+        assignments: Sequence[Assignment],
+        now: datetime,
+    ) -> list[HandlingTime | None]:
+        """Each ticket's handling time by its serving model's handling-time model (None without one),
+        one ``predict_many`` call per model."""
+        out: list[HandlingTime | None] = [None] * len(tickets)
+        groups: dict[int, list[int]] = {}
+        for i, assignment in enumerate(assignments):
+            if assignment.serving.handling_time is not None:
+                groups.setdefault(id(assignment.serving), []).append(i)
+        for rows in groups.values():
+            model = assignments[rows[0]].serving.handling_time
+            assert model is not None
+            requests = []
+            for i in rows:
+                priority, category = heads[i].get("priority"), heads[i].get("category")
+                requests.append(
+                    HandlingRequest(
+                        heads[i]["department"].value,
+                        priority.value if priority else None,
+                        category=category.value if category else None,
+                        created_at=tickets[i].created_at or now,
+                        text=model_text(tickets[i].title, tickets[i].body),
+                    )
+                )
+            for i, estimate in zip(rows, model.predict_many(requests), strict=True):
+                out[i] = estimate
+        return out
+
+
+def _language(ticket: Ticket) -> str:
+    """The ticket's language as given, else as detected."""
+    return ticket.language or detect_language(ticket.text)
+
+
+def prediction_records(
+    ticket: Ticket, version: str, role: str, heads: dict[str, Prediction], language: str
+) -> list[PredictionRecord]:
+    """The prediction ledger's rows for one ticket's heads as one model predicted them."""
+    return [
+        PredictionRecord(
+            ticket.tenant, ticket.id, version, role, head, p.value, p.confidence, p.abstained, language
+        )
+        for head, p in heads.items()
+    ]
 
 
 def _aware(moment: datetime) -> datetime:

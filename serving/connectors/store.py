@@ -209,19 +209,32 @@ class ConnectorStore(DatabaseStore):
             ).fetchone()
             return int(row["id"]), False
 
-    def requeue_running(self, stale_after: float | None = None) -> int:
-        """After a crash: deliveries that were being worked on are pending again.
+    def requeue_running(self, stale_after: float | None = None, now: float | None = None) -> int:
+        """Deliveries whose worker is gone are pending again: all of them after a crash of the only
+        process (``stale_after`` None), else those whose lease has run out.
 
-        ``stale_after`` (seconds): only those untouched that long, so that a replica starting beside
-        others on one PostgreSQL does not take back what a live one is working on.
+        A worker holds a delivery it runs by a lease of ``stale_after`` seconds that it renews
+        (:meth:`renew`); a row untouched that long was left by a replica that died, and any live
+        replica takes it back, not only one that restarts.
         """
-        now = time.time()
+        now = time.time() if now is None else now
         cutoff = now if stale_after is None else now - stale_after
         with self._lock:
             return self.db.execute(
                 "UPDATE deliveries SET state='pending', updated_at=? WHERE state='running' AND updated_at<=?",
                 (now, cutoff),
             ).rowcount
+
+    def renew(self, delivery_id: int, now: float | None = None) -> bool:
+        """Extend the lease on a running delivery (its worker is alive); False if it is no longer running."""
+        with self._lock:
+            return (
+                self.db.execute(
+                    "UPDATE deliveries SET updated_at=? WHERE id=? AND state='running'",
+                    (time.time() if now is None else now, delivery_id),
+                ).rowcount
+                > 0
+            )
 
     def claim(self, now: float) -> Delivery | None:
         """The next due pending delivery, marked running (oldest first)."""

@@ -5,8 +5,11 @@ answer of 429 or 5xx, a time-out or a dropped connection schedules another try a
 ``max(Retry-After, base * 2**(tries-1))`` (capped); after ``max_attempts`` tries, or at once on any
 other 4xx (bad credentials, unknown ticket: retrying cannot help), the delivery is dead until
 ``POST /v1/deliveries/{id}:retry``. Steps already written (a Zammad tag, a GLPI followup) are
-counted in the row, so a retry or a restart never writes them twice. On start, deliveries left
-``running`` by a crash are pending again: an accepted event is never lost.
+counted in the row, so a retry or a restart never writes them twice. A running delivery is held by
+a lease (``lease`` seconds, renewed by a heartbeat while it runs): deliveries left ``running`` by
+a crash are pending again at start (one process on SQLite: all of them) and, while replicas share
+one PostgreSQL, as soon as their lease runs out, on whichever replica looks first: an accepted
+event is never lost.
 """
 
 from __future__ import annotations
@@ -47,8 +50,36 @@ class PermanentError(Exception):
     """The vendor refused the call for good (4xx other than 429); retrying cannot help."""
 
 
-# A delivery 'running' this long without an update (seconds) was left by a replica that died.
-_STALE_RUNNING = 600.0
+# A delivery 'running' this long without an update (seconds) was left by a replica that died; the
+# worker running one renews it every third of that (a vendor call takes at most its time-out).
+LEASE_SECONDS = 60.0
+
+
+class _Heartbeat:
+    """Renews the lease on one running delivery every ``every`` seconds until the block ends."""
+
+    def __init__(self, store: ConnectorStore, delivery_id: int, every: float) -> None:
+        self._store = store
+        self._id = delivery_id
+        self._every = every
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{delivery_id}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._done.wait(self._every):
+            try:
+                if not self._store.renew(self._id):
+                    return
+            except Exception:  # the database is away a moment: the next beat tries again
+                logger.warning("could not renew the lease on delivery %d", self._id, exc_info=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
 
 
 @dataclass(frozen=True)
@@ -154,8 +185,11 @@ class DeliveryWorker:
         service: TriageService,
         policy: RetryPolicy | None = None,
         on_result: Callable[[str, str], None] | None = None,
+        lease: float = LEASE_SECONDS,
     ) -> None:
         self.store = store
+        self.lease = lease
+        self._next_reap = 0.0
         self.service = service
         self.policy = policy or RetryPolicy()
         self.on_result = on_result  # (connector, state) after each attempt, for metrics
@@ -169,9 +203,10 @@ class DeliveryWorker:
             return
         # Shared PostgreSQL: other replicas' workers may be mid-delivery; take back only the stale ones.
         shared = self.store.db.dialect != "sqlite"
-        requeued = self.store.requeue_running(stale_after=_STALE_RUNNING if shared else None)
+        requeued = self.store.requeue_running(stale_after=self.lease if shared else None)
         if requeued:
             logger.info("%d deliveries interrupted by a stop are pending again", requeued)
+        self._next_reap = time.monotonic() + self.lease / 2
         self._http = httpx.Client(timeout=self.policy.timeout, follow_redirects=False, trust_env=False)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="delivery-worker", daemon=True)
@@ -191,8 +226,23 @@ class DeliveryWorker:
         """A delivery was queued: look now instead of at the next poll."""
         self._wake.set()
 
+    def reap(self) -> int:
+        """Deliveries whose lease ran out (their replica died while running them) are pending again."""
+        requeued = self.store.requeue_running(stale_after=self.lease)
+        if requeued:
+            logger.warning(
+                "%d deliveries whose worker stopped renewing its lease are pending again", requeued
+            )
+        return requeued
+
     def _loop(self) -> None:
         while not self._stop.is_set():
+            if time.monotonic() >= self._next_reap:
+                self._next_reap = time.monotonic() + self.lease / 2
+                try:
+                    self.reap()
+                except Exception:
+                    logger.exception("could not take back deliveries of a stopped replica")
             if not self.service.ready:
                 self._wake.wait(0.5)
                 self._wake.clear()
@@ -211,7 +261,11 @@ class DeliveryWorker:
             self._wake.clear()
 
     def process(self, delivery: Delivery) -> None:
-        """One attempt at one delivery; its row records the outcome."""
+        """One attempt at one delivery (its lease renewed meanwhile); its row records the outcome."""
+        with _Heartbeat(self.store, delivery.id, self.lease / 3):
+            self._attempt(delivery)
+
+    def _attempt(self, delivery: Delivery) -> None:
         attempts = delivery.attempts + 1
         state = "done"
         try:

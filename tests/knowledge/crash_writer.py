@@ -10,6 +10,7 @@ killed.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from pathlib import Path
@@ -44,7 +45,9 @@ def main() -> None:
     folder, next_id, seed = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     rng = random.Random(seed)
     base.SNAPSHOT_EVERY = 7  # snapshot often, so kills land inside snapshot writes too
-    kb = KnowledgeBase(DocumentStore(folder / "kb.db"), get_encoder("hashing:64"), folder / "index")
+    # TRIAGE_DATABASE: the PostgreSQL database the test routes this folder's kb.db to (tests/backend.py).
+    database = os.environ.get("TRIAGE_DATABASE") or folder / "kb.db"
+    kb = KnowledgeBase(DocumentStore(database), get_encoder("hashing:64"), folder / "index")
     kb.load()
     print("ready", flush=True)
     while True:

@@ -25,6 +25,7 @@ from embeddings import get_encoder
 from knowledge import DocumentStore, KnowledgeBase
 from knowledge.index import VectorIndex
 from knowledge.lexical import LexicalIndex
+from tests.backend import server_env
 
 REPO = Path(__file__).resolve().parents[2]
 ROUNDS = 20
@@ -38,7 +39,7 @@ def _run_round(folder: Path, first_id: int, seed: int, rng: random.Random) -> li
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **server_env(folder / "kb.db")},
     )
     assert process.stdout is not None
     lines: list[str] = []

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from knowledge.db import Database, IntegrityError, Record, SchemaVersionError, _placeholders, database_url
+from knowledge.db import (
+    RETRY_ATTEMPTS,
+    Database,
+    DatabaseError,
+    IntegrityError,
+    Record,
+    SchemaVersionError,
+    Session,
+    _placeholders,
+    backoff,
+    database_url,
+    open_pools,
+)
 from knowledge.migrations import current_version, head_version, upgrade
 from tests.postgres import PostgresServer, connect_raw
 
@@ -121,3 +136,140 @@ def test_postgresql_sessions_read_times_as_sqlite_does(postgres_server: Postgres
     postgres_server.drop_database(url)
     assert got[0] == pytest.approx(2460431.5) and got[1] == pytest.approx(2460431.5)
     assert got[2] is None and got[3] is None and got[4] == pytest.approx(2.35)
+
+
+_CONFLICT = "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '{}'; END $$"
+
+
+def _pg(postgres_server: PostgresServer) -> Iterator[Database]:
+    url = postgres_server.create_database()
+    db = Database(url)
+    try:
+        db.execute("CREATE TABLE hits (n INTEGER PRIMARY KEY)")
+        yield db
+    finally:
+        db.close()
+        postgres_server.drop_database(url)
+
+
+@pytest.fixture
+def pg(postgres_server: PostgresServer) -> Iterator[Database]:
+    yield from _pg(postgres_server)
+
+
+@pytest.mark.parametrize("sqlstate", ["serialization_failure", "deadlock_detected"])
+def test_a_serialisation_failure_or_deadlock_is_retried(pg: Database, sqlstate: str) -> None:
+    calls: list[int] = []
+
+    def work(session: Session) -> int:
+        calls.append(1)
+        session.execute("INSERT INTO hits (n) VALUES (?)", (1,))
+        if len(calls) < 3:  # PostgreSQL's own error, raised in the server: the transaction rolls back
+            session.execute(_CONFLICT.format(sqlstate))
+        return len(calls)
+
+    assert pg.run(work) == 3
+    assert pg.execute("SELECT count(*) FROM hits").rows[0][0] == 1, "the failed tries left nothing"
+
+
+def test_other_errors_and_endless_conflicts_are_not_retried_for_ever(pg: Database) -> None:
+    pg.execute("INSERT INTO hits (n) VALUES (1)")
+    calls: list[int] = []
+
+    def duplicate(session: Session) -> None:
+        calls.append(1)
+        session.execute("INSERT INTO hits (n) VALUES (1)")
+
+    with pytest.raises(IntegrityError):
+        pg.run(duplicate)
+    assert len(calls) == 1, "a constraint violation is not retried"
+
+    def always(session: Session) -> None:
+        calls.append(1)
+        session.execute(_CONFLICT.format("serialization_failure"))
+
+    calls.clear()
+    started = time.monotonic()
+    with pytest.raises(DatabaseError, match="conflict"):
+        pg.run(always)
+    assert len(calls) == RETRY_ATTEMPTS
+    assert time.monotonic() - started < 10, "the backoff is bounded"
+    assert all(0 < backoff(n) <= 0.64 for n in range(1, 20))
+
+
+def test_a_real_deadlock_between_two_writers_is_retried(pg: Database) -> None:
+    pg.executemany("INSERT INTO hits (n) VALUES (?)", [(1,), (2,)])
+    first_locked, second_locked = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def writer(first: int, second: int, mine: threading.Event, theirs: threading.Event) -> None:
+        tries = 0
+
+        def work(session: Session) -> None:
+            nonlocal tries
+            tries += 1
+            session.execute("UPDATE hits SET n=n WHERE n=?", (first,))
+            if tries == 1:
+                mine.set()
+                theirs.wait(5)
+            session.execute("UPDATE hits SET n=n WHERE n=?", (second,))
+
+        try:
+            pg.run(work)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=writer, args=(1, 2, first_locked, second_locked)),
+        threading.Thread(target=writer, args=(2, 1, second_locked, first_locked)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [], "PostgreSQL broke the deadlock by failing one writer; its retry succeeded"
+
+
+def test_stores_of_one_database_share_one_pool(database_target: str) -> None:
+    before = open_pools()
+    first, second = Database(database_target), Database(database_target)
+    first.open()
+    second.open()
+    assert first.engine is second.engine and open_pools() == before + 1
+    first.close()
+    assert second.execute("SELECT 1").rows[0][0] == 1, "the other user's pool stays open"
+    assert open_pools() == before + 1
+    second.close()
+    assert open_pools() == before, "the last user closed it"
+
+
+def test_every_store_of_a_process_uses_one_pool_and_closing_them_closes_it(
+    database_target: str, tmp_path: Path
+) -> None:
+    """What a replica holds (documents, ledger, audit, keys, connectors, model state): one pool, closed
+    with the last of them on shutdown."""
+    from knowledge import DocumentStore
+    from knowledge.audit import AuditLog
+    from knowledge.ledger import Ledger
+    from serving.connectors.store import ConnectorStore
+    from serving.keys import KeyStore
+    from triage.registry import ModelRegistry
+
+    before = open_pools()
+    registry = ModelRegistry(tmp_path / "models", database_target)
+    stores: list[DocumentStore | Ledger | AuditLog | KeyStore | ConnectorStore] = [
+        DocumentStore(database_target),
+        Ledger(database_target),
+        AuditLog(database_target),
+        KeyStore(database_target),
+        ConnectorStore(database_target, b"0" * 32),
+    ]
+    for store in stores:
+        store.open()
+    assert registry.state("default").active is None
+    assert open_pools() == before + 1
+    for store in stores:
+        store.close()
+    assert open_pools() == before + 1, "the registry still uses it"
+    registry.close()
+    assert open_pools() == before

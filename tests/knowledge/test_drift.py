@@ -223,6 +223,7 @@ def test_ledger_drift_profile_aggregates_in_the_database(tmp_path: Path) -> None
     ledger.close()
 
 
+@pytest.mark.sqlite_only("writes an old SQLite file with sqlite3 (the pre-migration format)")
 def test_ledger_builds_hourly_aggregates_for_an_older_database(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     conn = sqlite3.connect(path)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings import Encoder, get_encoder
 from knowledge import Document, DocumentStore, HybridConfig, KnowledgeBase
-from knowledge.base import RELEVANCE_FLOORS
+from knowledge.base import RELEVANCE_FLOORS, embedding_text
 
 CASES = [
     ("zh-printer", "打印机卡纸，无法打印", "打开后盖取出卡住的纸张"),
@@ -74,12 +75,24 @@ def test_same_language_query_ranks_first_with_matched_terms(
     assert hit.channels["bm25"] > 0 and hit.channels["use-m3"] > 0
 
 
+def _mapped(kb: KnowledgeBase, query: str, case: str, cosine: float) -> float:
+    scale, shift = kb.config.cross_map(query, case)
+    return min(1.0, max(0.0, scale * cosine + shift))
+
+
 def test_cross_lingual_hit_is_scored_by_the_multilingual_encoder_alone(knowledge: KnowledgeBase) -> None:
     query = "My printer has a paper jam and won't print"
     hit = knowledge.search(knowledge.encoder.encode([query])[0], "default", k=1, text=query)[0]
     assert hit.document.doc_id == "zh-printer"
     assert hit.matched_terms == ()
-    assert hit.score == pytest.approx(hit.channels["use-m3"], abs=1e-3)
+    assert set(hit.channels) == {"use-m3"}  # BM25 cannot compare English words with Chinese ones
+    # The raw cosine of the two texts (not centred on the collection), mapped onto English's scale.
+    document = hit.document
+    vectors = knowledge.encoder.encode([query, embedding_text(document.title, document.body)])
+    cosine = float(vectors[0] @ vectors[1] / (np.linalg.norm(vectors[0]) * np.linalg.norm(vectors[1])))
+    assert hit.channels["use-m3"] == pytest.approx(cosine, abs=1e-3)
+    assert hit.score == pytest.approx(_mapped(knowledge, "en", "zh", cosine), abs=1e-3)
+    assert knowledge.config.cross_map("en", "zh") != (1.0, 0.0)  # the fitted map ships
 
 
 def test_vector_only_search_still_works(knowledge: KnowledgeBase) -> None:
@@ -106,7 +119,10 @@ def test_english_encoder_joins_english_pairs_only(with_minilm: KnowledgeBase) ->
     assert set(hits[0].channels) == {"use-m3", "sentence-transformers:minilm", "bm25"}
     # A Chinese case is scored for this English query by USE-m3 alone.
     chinese_hit = next(h for h in hits if h.document.doc_id.startswith("zh-"))
-    assert chinese_hit.score == pytest.approx(chinese_hit.channels["use-m3"], abs=1e-3)
+    assert set(chinese_hit.channels) == {"use-m3"}
+    assert chinese_hit.score == pytest.approx(
+        _mapped(with_minilm, "en", "zh", chinese_hit.channels["use-m3"]), abs=1e-3
+    )
     chinese = "打印机卡纸了"
     top = with_minilm.search(with_minilm.encoder.encode([chinese])[0], "default", k=1, text=chinese)[0]
     assert top.document.doc_id == "zh-printer"
@@ -198,5 +214,51 @@ def test_an_off_topic_ticket_gets_no_similar_cases(floored: KnowledgeBase, query
 def test_the_relevance_floor_keeps_real_matches(knowledge: KnowledgeBase, query: str, expected: str) -> None:
     hits = knowledge.search(
         knowledge.encoder.encode([query])[0], "default", k=1, text=query, relevant_only=True
+    )
+    assert [h.document.doc_id for h in hits] == [expected]
+
+
+@pytest.fixture(scope="module")
+def chinese_only(use_m3: Encoder, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """Only the Chinese cases, floors on: every hit of an English query crosses languages."""
+    folder: Path = tmp_path_factory.mktemp("kb-zh")
+    kb = KnowledgeBase(
+        DocumentStore(folder / "kb.db"),
+        use_m3,
+        folder / "index",
+        config=HybridConfig(floors=RELEVANCE_FLOORS),
+    )
+    kb.load()
+    kb.add([Document(doc_id=i, title=t, resolution=r) for i, t, r in CASES if i.startswith("zh-")])
+    return kb
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Can someone water the plants on the third floor balcony?",
+        "Who wants to join the football match on Friday?",
+    ],
+)
+def test_an_off_topic_ticket_gets_no_similar_cases_in_another_language(
+    chinese_only: KnowledgeBase, query: str
+) -> None:
+    vector = chinese_only.encoder.encode([query])[0]
+    assert chinese_only.search(vector, "default", k=3, text=query), "without the floor: the least unrelated"
+    assert chinese_only.search(vector, "default", k=3, text=query, relevant_only=True) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("My printer has a paper jam and won't print", "zh-printer"),
+        ("The laptop does not turn on at all", "zh-laptop"),
+    ],
+)
+def test_the_relevance_floor_keeps_real_matches_in_another_language(
+    chinese_only: KnowledgeBase, query: str, expected: str
+) -> None:
+    hits = chinese_only.search(
+        chinese_only.encoder.encode([query])[0], "default", k=1, text=query, relevant_only=True
     )
     assert [h.document.doc_id for h in hits] == [expected]

@@ -339,6 +339,17 @@ def test_hybrid_config_weights_fall_back_by_kind() -> None:
     assert config.language_of("use-m3") is None
 
 
+def test_cross_language_maps_fall_back_from_the_pair_to_the_query_language() -> None:
+    config = HybridConfig(
+        cross_maps={"en>zh": (2.0, -0.5), "en>*": (1.5, -0.2), "zh>*": (1.2, -0.1), "*": (1.0, 0.0)}
+    )
+    assert config.cross_map("en", "zh") == (2.0, -0.5)  # the pair's own map
+    assert config.cross_map("en", "pt") == (1.5, -0.2)  # the query language's
+    assert config.cross_map("pt", "en") == (1.5, -0.2)  # a non-Chinese query: the English scale
+    assert config.cross_map("zh", "de") == (1.2, -0.1)
+    assert HybridConfig(cross_maps={"*": (1.0, 0.0)}).cross_map("ja", "en") == (1.0, 0.0)
+
+
 def test_index_grown_past_the_exact_limit_is_snapshotted_as_hnsw(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

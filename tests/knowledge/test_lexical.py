@@ -161,6 +161,8 @@ def test_is_chinese(text: str, expected: bool) -> None:
         ("A impressora não imprime desde ontem", "pt"),
         ("Принтер не печатает с утра", "ru"),
         ("プリンターが印刷できません", "ja"),
+        # Han characters alone (no kana) are Chinese even where the detector says Japanese.
+        ("電子郵件系統異常", "zh"),
         ("打印机无法打印 error 809", "zh"),
         ("The VPN drops every hour since the update", "en"),
         ("12345 -- 678", "und"),

@@ -9,6 +9,7 @@ import numpy as np
 
 from embeddings import get_encoder
 from knowledge import Document, DocumentStore, KnowledgeBase
+from tests.postgres import PostgresServer
 
 
 def _replica(database_target: str, folder: Path) -> KnowledgeBase:
@@ -78,3 +79,33 @@ def test_following_replica_finds_a_write_within_the_bound_and_reports_its_lag(
     assert b.catch_up_lag() == (0.0, 0)
     for kb in (a, b):
         kb.store.close()
+
+
+def test_on_postgresql_a_commit_wakes_the_followers_at_once(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """LISTEN/NOTIFY: with a 30 s poll, a write is still searchable on the other replica within seconds
+    (the poll stays the fallback for notifications lost while the listener reconnects)."""
+    url = postgres_server.create_database()
+    a, b = _replica(url, tmp_path / "a"), _replica(url, tmp_path / "b")
+    a.add([Document("C-0", body="keyboard missing keys")])
+    b.catch_up_all()
+    b.follow(30.0)
+    try:
+        time.sleep(0.5)  # the follower is listening
+        for i, text in enumerate(("vpn error 809 on the router", "printer jams on floor two"), start=1):
+            a.add([Document(f"C-{i}", body=text)])
+            deadline = time.monotonic() + 10
+            while f"C-{i}" not in _found(b, text):
+                assert time.monotonic() < deadline, "the notification did not wake the follower"
+                time.sleep(0.02)
+        a.delete("default", "case", ["C-1"])
+        deadline = time.monotonic() + 10
+        while "C-1" in _found(b, "vpn error 809 on the router"):
+            assert time.monotonic() < deadline, "the delete's notification did not wake the follower"
+            time.sleep(0.02)
+    finally:
+        b.stop_following()
+        for kb in (a, b):
+            kb.store.close()
+        postgres_server.drop_database(url)

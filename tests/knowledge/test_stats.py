@@ -163,6 +163,9 @@ def test_sla_risk_lists_open_risky_tickets_by_time_left(ledger: Ledger) -> None:
     assert closed.rows == [("HR", 1, 2.0, 3.0, 1.0, 1.0)]
 
 
+@pytest.mark.sqlite_only(
+    "a SQLite file from before the aggregates gets them rebuilt on open; no PostgreSQL database predates them"
+)
 def test_verdict_aggregates_are_rebuilt_for_a_database_from_before_them(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "db.sqlite")
     ledger.open()

@@ -19,6 +19,7 @@ from embeddings import get_encoder
 from serving.app import create_app
 from serving.keys import ALL_SCOPES, KeyStore
 from serving.settings import load_settings
+from tests.backend import server_env
 from training.demo import build_demo
 
 # Starlette's TestClient sends "Host: testserver"; the in-process apps of the tests trust it too.
@@ -132,6 +133,7 @@ def live_server(demo_dir: Path) -> Iterator[str]:
             "PYTHONPATH": os.pathsep.join([str(NETGUARD), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
             "NETGUARD_LOG": str(netlog),
             "NO_PROXY": "*",
+            **server_env(demo_dir / "knowledge.db"),
         }
     )
     log = (demo_dir / "server.log").open("w")

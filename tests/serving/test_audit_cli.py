@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from serving.cli import app
+from tests import backend
+from tests.postgres import connect_raw
 
 pytestmark = pytest.mark.slow
 
@@ -103,10 +105,16 @@ def test_cli_model_changes_are_audited_and_verified(env: Path) -> None:
 
     assert "intact: 6 rows" in _run("audit", "verify")
     database = env / "var" / "knowledge.db"
-    conn = sqlite3.connect(database, isolation_level=None)
-    conn.execute("DROP TRIGGER audit_no_update")
-    conn.execute('UPDATE audit SET after=\'{"active":"v0"}\' WHERE seq=2')
-    conn.close()
+    tamper = 'UPDATE audit SET after=\'{"active":"v0"}\' WHERE seq=2'
+    if backend.ROUTER is not None:
+        with connect_raw(backend.ROUTER.url_for(database)) as pg:
+            pg.execute("ALTER TABLE audit DISABLE TRIGGER USER")
+            pg.execute(tamper)
+    else:
+        conn = sqlite3.connect(database, isolation_level=None)
+        conn.execute("DROP TRIGGER audit_no_update")
+        conn.execute(tamper)
+        conn.close()
     result = CliRunner().invoke(app, ["audit", "verify"])
     assert result.exit_code == 1 and "row 2" in result.output and "edited" in result.output
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from serving.cli import app
 from serving.keys import KeyStore
+from tests.backend import stored_bytes
 
 
 @pytest.fixture
@@ -33,9 +34,7 @@ def test_keys_create_prints_the_secret_once_and_stores_only_its_hash(data_dir: P
     assert code == 0, output
     secret = stdout.strip().splitlines()[-1]
     assert secret.startswith("tt_") and len(secret.split("_", 2)[2]) >= 43
-    database = (data_dir / "knowledge.db").read_bytes() + b"".join(
-        p.read_bytes() for p in data_dir.glob("knowledge.db-*")
-    )
+    database = stored_bytes(data_dir / "knowledge.db")
     assert secret.encode() not in database
     assert hashlib.sha256(secret.encode()).hexdigest().encode() in database
 

@@ -7,6 +7,7 @@ tight read bucket; the others use the session's in-process app.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
@@ -27,6 +28,7 @@ from serving.app import create_app
 from serving.keys import ALL_SCOPES, KeyStore, key_id_of
 from serving.limits import LimitSettings, LimitsMiddleware, RateLimit, TokenBuckets, scope_class
 from serving.settings import Settings, load_settings
+from tests.backend import server_env
 from tests.serving.conftest import KeyMaker, bearer
 
 SLOW_BATCH = {
@@ -71,6 +73,7 @@ def bounded_server(bounded_dir: Path) -> Iterator[str]:
             "TRIAGE_MAX_IN_FLIGHT": "1",
             "TRIAGE_RETRY_AFTER": "2",
             "TRIAGE_RATE_LIMITS": '{"read": {"per_second": 0.5, "burst": 3}}',
+            **server_env(demo_dir / "knowledge.db"),
         }
     )
     log = (demo_dir / "bounded-server.log").open("w")
@@ -296,3 +299,12 @@ def test_scope_classes() -> None:
     assert scope_class("POST", "/v1/cases") == "write"
     assert scope_class("DELETE", "/v1/cases/X") == "write"
     assert scope_class("GET", "/v1/cases") == "read"
+
+
+def test_what_the_server_loaded_is_left_out_of_garbage_collection(demo_dir: Path) -> None:
+    """A full collection over the models and indexes held the GIL ~260 ms (refusals and /healthz waited)."""
+    app = create_app(load_settings(data_dir=demo_dir), freeze_gc=True)  # as `triage serve` builds it
+    with TestClient(app) as local:
+        assert local.get("/healthz").status_code == 200
+        assert gc.get_freeze_count() >= 100_000
+    assert gc.get_freeze_count() == 0  # collectable again once the app is gone

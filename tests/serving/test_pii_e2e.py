@@ -29,6 +29,8 @@ import joblib
 import pytest
 
 from serving.keys import ALL_SCOPES, KeyStore
+from tests import backend
+from tests.backend import database_dump_file, server_env
 from training.demo import DemoPaths
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -60,6 +62,7 @@ def _server(data_dir: Path, log_path: Path, redact: bool) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
     env.update({"TRIAGE_REDACT_PII": str(redact).lower(), "TRIAGE_LOG_LEVEL": "DEBUG", "NO_PROXY": "*"})
+    env.update(server_env(data_dir / "knowledge.db"))
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "serving.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)],
@@ -230,9 +233,12 @@ def _run_and_scan(demo_dir: Path, tmp_path: Path, redact: bool) -> set[tuple[str
         ) as http:  # waits for the background prediction log
             assert http.get("/v1/models:compare", params={"tenant": "pii"}).status_code == 200
         running = _files(data_dir)
-        assert {"knowledge.db", "knowledge.db-wal", "knowledge.db-shm"} <= {p.name for p in running}
+        if backend.ROUTER is None:
+            assert {"knowledge.db", "knowledge.db-wal", "knowledge.db-shm"} <= {p.name for p in running}
+        # On PostgreSQL the database's whole content, dumped, is scanned with the files.
+        running += database_dump_file(data_dir / "knowledge.db", tmp_path / "running.sql")
         leaks = _found(running, pieces)  # the database and its -wal/-shm while the server runs
-    stopped = _files(data_dir)
+    stopped = _files(data_dir) + database_dump_file(data_dir / "knowledge.db", tmp_path / "stopped.sql")
     assert any(p.suffix == ".bin" for p in stopped), f"no index snapshot: {sorted(p.name for p in stopped)}"
     assert log_path.stat().st_size > 0
     return leaks | _found(stopped, pieces) | _found([log_path], pieces)
@@ -247,6 +253,6 @@ def test_without_redaction_the_same_scan_finds_the_values(demo_dir: Path, tmp_pa
     """The control: the scan above can fail, in the database and in the BM25 snapshot's UTF-32 terms."""
     leaks = _run_and_scan(demo_dir, tmp_path, redact=False)
     where = {Path(path).name for _, path in leaks}
-    assert "knowledge.db" in where or "knowledge.db-wal" in where
+    assert "knowledge.db" in where or "knowledge.db-wal" in where or "stopped.sql" in where
     assert any(name.endswith(".bin") for name in where), sorted(where)
     assert {EMAIL.split("@")[0], "quillfeather"} <= {piece for piece, _ in leaks}

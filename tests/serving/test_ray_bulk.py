@@ -32,7 +32,10 @@ from serving.batch_triage import TicketColumns, run_triage_file  # noqa: E402
 from serving.cli import app  # noqa: E402
 from serving.ray_support import ray_session  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.sqlite_only("reads the SQLite file with sqlite3 while Ray workers write it"),
+]
 REPO = Path(__file__).resolve().parents[2]
 ENCODER = "hashing:64"
 

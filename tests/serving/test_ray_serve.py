@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.settings import load_settings
+from tests.backend import database_setting
 
 ray = pytest.importorskip("ray", reason="Ray is the optional 'ray' extra: pip install -e '.[ray]'")
 
@@ -44,7 +45,9 @@ def proxy(demo_dir: Path) -> Iterator[str]:
     from ray import serve
 
     port = _free_port()
-    settings = load_settings(data_dir=demo_dir, host="127.0.0.1", port=port)
+    settings = load_settings(
+        data_dir=demo_dir, host="127.0.0.1", port=port, **database_setting(demo_dir / "knowledge.db")
+    )
     with ray_session(None, num_cpus=2):
         try:
             ray_serve.run(settings, replicas=2, replica_cpus=0.5, blocking=False)

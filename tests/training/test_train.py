@@ -281,11 +281,11 @@ def test_bundle_load_refuses_other_encoder_and_schema(bundle: ModelBundle, tmp_p
 def test_bundle_load_refuses_a_damaged_copy_by_its_checksums(bundle: ModelBundle, tmp_path: Path) -> None:
     bundle.save(tmp_path / "b")
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert set(manifest["checksums"]) == {"router.joblib", "handling_time.json"}
+    assert set(manifest["checksums"]) == {"router.pkl", "handling_time.json"}
     assert not list((tmp_path / "b").glob(".*.tmp"))
-    router = tmp_path / "b" / "router.joblib"
+    router = tmp_path / "b" / "router.pkl"
     router.write_bytes(router.read_bytes()[:-10])  # a copy cut short
-    with pytest.raises(BundleError, match=r"router\.joblib does not match the checksum"):
+    with pytest.raises(BundleError, match=r"router\.pkl does not match the checksum"):
         ModelBundle.load(tmp_path / "b")
 
 

@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from triage.handling import (
     DEFAULT_SLA_HOURS,
+    HandlingRequest,
     HandlingTimeModel,
     _Forest,
     _regressor,
@@ -143,6 +144,34 @@ def test_predict_falls_back_to_groups_without_text_or_time(boosted: HandlingTime
     assert boosted.quantiles("IT", "P2", category="software", text="vpn")[2] == "grouped"
     # The old call still answers, from the department x priority group.
     assert boosted.predict("IT", "P2").p50_hours == round(boosted.groups["IT|P2"][50], 2)
+
+
+def test_predict_many_answers_as_predict_does_ticket_by_ticket(boosted: HandlingTimeModel) -> None:
+    data = _tickets(40, seed=3)
+    requests = [
+        HandlingRequest(d, p, category=c, created_at=t, text=x)
+        for d, p, c, t, x in zip(
+            data["departments"],
+            data["priorities"],
+            data["categories"],
+            data["created_at"],
+            data["texts"],
+            strict=True,
+        )
+    ]
+    # Some fall back to their group (no text, no time, an unknown priority, nothing at all).
+    requests += [
+        HandlingRequest("IT", "P2", created_at=datetime(2024, 3, 4, 10, 0)),
+        HandlingRequest("IT", "P2", text="vpn"),
+        HandlingRequest("IT", "P9", created_at=datetime(2024, 3, 4, 10, 0), text="vpn"),
+        HandlingRequest(None, None),
+    ]
+    single = [
+        boosted.predict(r.department, r.priority, category=r.category, created_at=r.created_at, text=r.text)
+        for r in requests
+    ]
+    assert boosted.predict_many(requests) == single
+    assert boosted.predict_many([]) == []
 
 
 @pytest.mark.parametrize("boost", [True, False])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,15 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.backend import copy_database, server_env
 from tests.serving.conftest import NETGUARD, _free_port
 
 
 def _copy_data(source: Path, target: Path) -> None:
     """The demo folder, databases copied through SQLite's backup (another server may be writing)."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.db", "*.db-wal", "*.db-shm", "*.log"))
-    for db in source.glob("*.db"):
-        with sqlite3.connect(db) as src, sqlite3.connect(target / db.name) as dst:
-            src.backup(dst)
+    for db in sorted(set(source.glob("*.db")) | {source / "knowledge.db"}):
+        copy_database(db, target / db.name)
 
 
 class Server:
@@ -46,6 +45,7 @@ class Server:
                 "TRIAGE_CONNECTOR_BACKOFF_SECONDS": "0.3",
                 "TRIAGE_CONNECTOR_TIMEOUT_SECONDS": "1.5",
                 "TRIAGE_CONNECTOR_MAX_ATTEMPTS": "3",
+                **server_env(data_dir / "knowledge.db"),
             }
         )
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from serving.cli import app
+from tests.backend import query
 from tests.serving.connectors.standins import ZendeskStandIn
 
 
@@ -38,8 +38,7 @@ def test_connectors_cli_round_trip(data_dir: Path) -> None:
         tested = runner.invoke(app, ["connectors", "test", "acme-zd"])
         assert tested.exit_code == 0 and "ok" in tested.output, tested.output
         assert [(r.method, r.path) for r in stand_in.requests] == [("GET", "/api/v2/users/me.json")]
-    with sqlite3.connect(data_dir / "knowledge.db") as conn:
-        stored = conn.execute("SELECT credentials FROM connectors").fetchone()[0]
+    stored = bytes(query(data_dir / "knowledge.db", "SELECT credentials FROM connectors")[0][0])
     assert b"zd-secret-token" not in stored, "credentials are encrypted at rest"
     assert (data_dir / "connector.key").stat().st_mode & 0o077 == 0, "the key file is private"
     assert runner.invoke(app, ["connectors", "remove", "acme-zd"]).exit_code == 0

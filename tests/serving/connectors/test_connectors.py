@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from serving.connectors import (
 from serving.connectors.base import PayloadError, WritePolicy
 from serving.connectors.plan import plan_write
 from serving.connectors.store import ConnectorError, ConnectorStore
-from serving.connectors.worker import RetryPolicy, retry_after_seconds
+from serving.connectors.worker import RetryPolicy, _Heartbeat, retry_after_seconds
 from tests.serving.connectors import fixtures as fx
 from triage.types import Alternative, HandlingTime, Prediction, SimilarCase, Summary, TriageResult
 
@@ -283,6 +284,43 @@ def test_running_deliveries_are_pending_again_after_a_crash(database_target: str
     assert store.claim(datetime.now(UTC).timestamp() + 1) is None
     assert store.requeue_running() == 1
     assert store.claim(datetime.now(UTC).timestamp() + 1) is not None
+
+
+def test_a_dead_replicas_running_delivery_is_taken_back_when_its_lease_runs_out(database_target: str) -> None:
+    store = ConnectorStore(database_target, Fernet.generate_key())
+    store.put(_config("generic"))
+    config = store.get("t-generic")
+    assert config is not None
+    store.enqueue(config, "T-1", "e1", "ticket", {}, b"{}")
+    store.enqueue(config, "T-2", "e2", "ticket", {}, b"{}")
+    now = datetime.now(UTC).timestamp()
+    dead = store.claim(now + 1)  # claimed by a replica that then died
+    alive = store.claim(now + 1)  # claimed by one that keeps renewing its lease
+    assert dead is not None and alive is not None
+    assert store.requeue_running(stale_after=60.0, now=now + 30) == 0, "both leases still run"
+    assert store.renew(alive.id, now=now + 50)
+    assert store.requeue_running(stale_after=60.0, now=now + 61) == 1, "only the unrenewed one"
+    again = store.claim(now + 62)
+    assert again is not None and again.id == dead.id and store.claim(now + 62) is None
+    store.finish(alive.id, 1)
+    assert not store.renew(alive.id), "a finished delivery has no lease to renew"
+    store.close()
+
+
+def test_the_worker_renews_its_lease_while_a_delivery_runs(database_target: str) -> None:
+    store = ConnectorStore(database_target, Fernet.generate_key())
+    store.put(_config("generic"))
+    config = store.get("t-generic")
+    assert config is not None
+    store.enqueue(config, "T-1", "e1", "ticket", {}, b"{}")
+    claimed = store.claim(datetime.now(UTC).timestamp() + 1)
+    assert claimed is not None
+    with _Heartbeat(store, claimed.id, every=0.1):
+        time.sleep(0.6)  # a slow vendor call, longer than the lease below
+        assert store.requeue_running(stale_after=0.4) == 0, "the heartbeat kept the lease"
+    time.sleep(0.6)
+    assert store.requeue_running(stale_after=0.4) == 1, "no heartbeat, the lease ran out"
+    store.close()
 
 
 def test_backoff_honours_retry_after() -> None:

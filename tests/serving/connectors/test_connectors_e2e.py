@@ -6,7 +6,6 @@ REST API on loopback. The tests use the Python client in clients/python for our 
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ import pytest
 from triage_client import NotFound, TriageClient, ValidationFailed
 
 from serving.keys import ALL_SCOPES, KeyStore
+from tests.backend import query
 from tests.serving.connectors import fixtures as fx
 from tests.serving.connectors.conftest import Server
 from tests.serving.connectors.standins import (
@@ -380,8 +380,7 @@ def test_sigkill_between_accept_and_write_back_loses_nothing(api: TriageClient, 
 
 
 def _ledger(server: Server, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(server.data_dir / "knowledge.db") as conn:
-        return conn.execute(sql, args).fetchall()
+    return query(server.data_dir / "knowledge.db", sql, *args)
 
 
 def test_outcomes_close_the_loop(api: TriageClient, server: Server, admin_headers: dict[str, str]) -> None:
