@@ -263,7 +263,7 @@ def markdown(cases: int, samples: int, results: dict[str, dict[str, float]], com
         ("resident memory of a replica's knowledge base (MiB)", "rss_mib", "{:.0f}", False),
     ]
     lines = [
-        f"## Replicas: PostgreSQL vs SQLite at {cases:,} cases",
+        f"## Replicas: {'PostgreSQL vs SQLite' if 'PostgreSQL' in results else 'SQLite'} at {cases:,} cases",
         "",
         stamp(command),
         f"- Data: {cases:,} synthetic cases (random 512-d unit vectors, word-salad text), tenant 'default'; "

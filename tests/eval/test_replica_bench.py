@@ -19,7 +19,7 @@ def test_sqlite_only_run_writes_a_section_named_after_its_size(tmp_path: Path) -
     text = out.read_text(encoding="utf-8")
     assert "<!-- bench:replicas -->\nkept\n<!-- /bench:replicas -->" in text  # the 100k section stays
     section = text.split("<!-- bench:replicas-1500 -->", 1)[1].split("<!-- /bench:replicas-1500 -->", 1)[0]
-    assert "## Replicas: PostgreSQL vs SQLite at 1,500 cases" in section
+    assert "## Replicas: SQLite at 1,500 cases" in section
     assert "--backends sqlite" in section
     assert "only SQLite was measured" in section
     assert "| not measured |" in section
