@@ -263,12 +263,17 @@ def markdown(cases: int, samples: int, results: dict[str, dict[str, float]], com
         ("resident memory of a replica's knowledge base (MiB)", "rss_mib", "{:.0f}", False),
     ]
     lines = [
-        f"## Replicas: PostgreSQL vs SQLite at {cases:,} cases",
+        f"## Replicas: {'PostgreSQL vs SQLite' if 'PostgreSQL' in results else 'SQLite'} at {cases:,} cases",
         "",
         stamp(command),
         f"- Data: {cases:,} synthetic cases (random 512-d unit vectors, word-salad text), tenant 'default'; "
         f"{samples} samples per latency. The machine's 2 cores were shared with other engineers' work, "
-        "so absolute times are pessimistic; both backends ran in this same run, one after the other.",
+        "so absolute times are pessimistic; "
+        + (
+            "both backends ran in this same run, one after the other."
+            if "PostgreSQL" in results
+            else "only SQLite was measured in this run (`--backends sqlite`)."
+        ),
         "- PostgreSQL 15 from Debian's package on loopback with fsync on (a durable server); SQLite in WAL "
         "with synchronous=FULL. Replica B polls the change log every 0.25 s (the `catch_up_interval` default).",
         "",
@@ -285,7 +290,7 @@ def markdown(cases: int, samples: int, results: dict[str, dict[str, float]], com
         "",
         f"A late replica catching up from its snapshot and the log took {snap:.2f} s on SQLite against "
         f"{rebuild:.1f} s rebuilding every index from the database ({rebuild / snap:.0f}x). Neither "
-        "re-embeds: the vectors are stored with the cases. 1M cases were not measured on this machine.",
+        "re-embeds: the vectors are stored with the cases.",
         "",
         "Reading the table: search runs on the same in-memory FAISS and BM25 indexes on both backends (the "
         "database serves only the hits' documents), so a search difference between the columns is the "
@@ -330,14 +335,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--out", type=Path, default=None, help="BENCHMARKS.md to update (section 'replicas')."
     )
     parser.add_argument(
+        "--backends",
+        default="sqlite,postgresql",
+        help="Comma-separated backends to measure (sqlite, postgresql); the table needs sqlite.",
+    )
+    parser.add_argument(
         "--latency-only",
         action="store_true",
         help="Only write-to-searchable-elsewhere (section 'replicas-latency'), polling vs LISTEN/NOTIFY.",
     )
     args = parser.parse_args(argv)
+    backends = {b.strip().lower() for b in args.backends.split(",") if b.strip()}
+    if "sqlite" not in backends or not backends <= {"sqlite", "postgresql"}:
+        parser.error("--backends: give sqlite, optionally with postgresql (e.g. sqlite,postgresql)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("knowledge.base").setLevel(logging.WARNING)
     command = f"python -m eval.replica_bench --cases {args.cases} --samples {args.samples}"
+    if backends != {"sqlite", "postgresql"}:
+        command += f" --backends {','.join(sorted(backends))}"
     if args.latency_only:
         command += " --latency-only"
     run = latency_only if args.latency_only else measure
@@ -347,8 +362,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         results["SQLite"] = run(
             "SQLite", str(work / "sqlite" / "knowledge.db"), args.cases, work / "sqlite", args.samples
         )
-        bin_dir = find_bin_dir()
-        if bin_dir is None:
+        bin_dir = find_bin_dir() if "postgresql" in backends else None
+        if "postgresql" not in backends:
+            logger.info("PostgreSQL not asked for (--backends): measured SQLite only")
+        elif bin_dir is None:
             logger.warning("PostgreSQL not installed (scripts/install-postgresql.sh): measured SQLite only")
         else:
             server = PostgresServer(bin_dir, durable=True)
@@ -364,7 +381,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         text = markdown(args.cases, args.samples, results, command)
     print(text)
     if args.out:
-        update_section(args.out, "replicas-latency" if args.latency_only else "replicas", text)
+        section = "replicas-latency" if args.latency_only else "replicas"
+        if args.cases != 100_000:
+            section += f"-{args.cases}"
+        update_section(args.out, section, text)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,6 @@ import io
 import json
 import logging
 import os
-import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +33,7 @@ from typing import Any, BinaryIO
 import faiss
 import numpy as np
 
+from knowledge.blobs import BlobError, ChecksumError, DirectoryBlobs
 from knowledge.locks import ReadWriteLock
 
 logger = logging.getLogger(__name__)
@@ -54,37 +53,6 @@ EXACT_SUBSET = 50_000
 
 # A snapshot temp file older than this (seconds) is debris of a crash, not a write in progress.
 _STALE_TEMP_SECONDS = 600
-
-
-def _atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> str:
-    """Write (bytes, or a function streaming into the file) to a temp file in the same folder, fsync,
-    rename over the target, fsync the folder: a reader sees the old file or the new one, never a part.
-    Returns the SHA-256 of what was written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "w+b") as handle:
-            if callable(data):
-                data(handle)
-            else:
-                handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            # Hashed as it lies on disk (a streamed zip seeks back to fill in its headers).
-            handle.seek(0)
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return digest.hexdigest()
 
 
 @contextmanager
@@ -407,22 +375,21 @@ def _safe(name: str) -> str:
 
 
 class IndexSnapshots:
-    """A tenant's snapshots: ``<dir>/<tenant>/<component>.bin`` plus ``<component>.json`` (mark, identity).
+    """A tenant's snapshots: ``<tenant>/<component>.bin`` plus ``<component>.json`` (mark, identity,
+    checksum) in a blob store (:mod:`knowledge.blobs`; a directory, possibly a network mount).
 
-    Components are ``dense-<encoder>`` (a FAISS index) and ``bm25``. The data file is written
-    before its mark, each atomically, so a mark never claims more than its data holds.
+    Components are ``dense-<encoder>`` (a FAISS index) and ``bm25``. The data is written before its
+    mark, each atomically, so a mark never claims more than its data holds; the data is checked
+    against the mark's checksum when loaded.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, blobs: DirectoryBlobs | None = None) -> None:
         self.directory = directory
+        self.blobs = blobs or DirectoryBlobs(directory)
 
-    def _folder(self, tenant: str) -> Path:
-        return self.directory / _safe(tenant)
-
-    def _paths(self, tenant: str, component: str) -> tuple[Path, Path]:
-        folder = self._folder(tenant)
-        name = _safe(component)
-        return folder / f"{name}.bin", folder / f"{name}.json"
+    def _keys(self, tenant: str, component: str) -> tuple[str, str]:
+        folder, name = _safe(tenant), _safe(component)
+        return f"{folder}/{name}.bin", f"{folder}/{name}.json"
 
     def save(
         self,
@@ -432,56 +399,51 @@ class IndexSnapshots:
         mark: int,
         identity: Mapping[str, Any],
     ) -> None:
-        data_path, meta_path = self._paths(tenant, component)
-        digest = _atomic_write(data_path, data)
+        data_key, meta_key = self._keys(tenant, component)
+        digest = self.blobs.put(data_key, data)
         meta = {"mark": mark, "component": component, "sha256": digest, **identity}
-        _atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode())
+        self.blobs.put(meta_key, json.dumps(meta, sort_keys=True).encode())
 
     def load(self, tenant: str, component: str, identity: Mapping[str, Any]) -> tuple[bytes, int] | None:
         """The snapshot bytes and mark, or None when absent, unreadable or built differently."""
-        data_path, meta_path = self._paths(tenant, component)
-        if not data_path.exists() or not meta_path.exists():
+        data_key, meta_key = self._keys(tenant, component)
+        try:
+            meta = json.loads(self.blobs.get(meta_key))
+        except BlobError:
+            return None
+        except ValueError as exc:
+            logger.warning("snapshot %s of tenant %s unreadable (%s); rebuilding", component, tenant, exc)
             return None
         try:
-            meta = json.loads(meta_path.read_text())
             if any(meta.get(key) != value for key, value in identity.items()):
                 logger.warning(
                     "snapshot %s of tenant %s was built differently; rebuilding", component, tenant
                 )
                 return None
-            data = data_path.read_bytes()
             # A snapshot copied or shared over a network mount is checked whole before it is used.
-            if "sha256" in meta and hashlib.sha256(data).hexdigest() != meta["sha256"]:
-                logger.warning(
-                    "snapshot %s of tenant %s does not match its checksum; rebuilding", component, tenant
-                )
-                return None
+            data = self.blobs.get(data_key, meta.get("sha256"))
             return data, int(meta["mark"])
-        except (OSError, ValueError, KeyError) as exc:
+        except ChecksumError:
+            logger.warning(
+                "snapshot %s of tenant %s does not match its checksum; rebuilding", component, tenant
+            )
+            return None
+        except BlobError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             logger.warning("snapshot %s of tenant %s unreadable (%s); rebuilding", component, tenant, exc)
             return None
 
     def prune(self, tenant: str, keep: Sequence[str]) -> None:
-        """Delete the tenant's snapshot files of components no longer in use, and temp files a crash left
+        """Delete the tenant's snapshots of components no longer in use, and temp files a crash left
         (older than 10 minutes: a fresh one may be another process's write in progress)."""
-        folder = self._folder(tenant)
-        if not folder.is_dir():
-            return
+        folder = _safe(tenant)
+        self.blobs.sweep(folder, _STALE_TEMP_SECONDS)
         wanted = {_safe(c) for c in keep}
-        now = time.time()
-        for path in folder.iterdir():
-            if path.name.startswith("."):
-                # A temp file left by a crash; not one another process (sharing this folder) is writing.
-                try:
-                    if now - path.stat().st_mtime > _STALE_TEMP_SECONDS:
-                        path.unlink(missing_ok=True)
-                except FileNotFoundError:
-                    pass
-            elif path.name.split(".", 1)[0] not in wanted:
-                path.unlink(missing_ok=True)
+        for key in self.blobs.list(folder):
+            if key.rsplit("/", 1)[-1].split(".", 1)[0] not in wanted:
+                self.blobs.delete(key)
 
     def delete(self, tenant: str) -> None:
-        folder = self._folder(tenant)
-        if folder.is_dir():
-            for path in folder.iterdir():
-                path.unlink(missing_ok=True)
+        for key in self.blobs.list(_safe(tenant)):
+            self.blobs.delete(key)

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from embeddings import get_encoder
+from knowledge.blobs import BlobError, DirectoryBlobs
 from knowledge.drift import CONFIDENCE_BINS, binned_shares, confidence_bin_edges, label_shares
 from triage.handling import HandlingTimeModel
 from triage.routing import Router
@@ -124,11 +125,7 @@ class ModelBundle:
             _fsync(directory / name)
         # The manifest goes last: a directory with a manifest is a complete bundle.
         manifest = {**self.manifest, CHECKSUMS: checksums}
-        tmp = directory / f".{MANIFEST}.tmp"
-        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-        _fsync(tmp)
-        os.replace(tmp, directory / MANIFEST)
-        _fsync(directory)
+        DirectoryBlobs(directory).put(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
 
     @classmethod
     def load(cls, directory: Path, expected_encoder: str | None = None) -> ModelBundle:
@@ -152,13 +149,15 @@ class ModelBundle:
                 f"service is configured with {expected_encoder!r}: set encoder to the bundle's or retrain"
             )
         # A bundle copied to (or read from) a shared folder is checked whole before it is used.
+        blobs = DirectoryBlobs(directory)
         for name, expected in dict(manifest.get(CHECKSUMS, {})).items():
-            path = directory / name
-            if not path.exists() or _sha256(path) != expected:
+            try:
+                blobs.verify(name, expected)
+            except (BlobError, ValueError) as exc:
                 raise BundleError(
                     f"model bundle {directory}: {name} does not match the checksum in its manifest "
                     "(a partial or damaged copy); copy the bundle again from where it was trained"
-                )
+                ) from exc
         name = ROUTER if (directory / ROUTER).exists() else LEGACY_ROUTER
         try:
             if name == ROUTER:

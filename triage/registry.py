@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -31,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from knowledge.blobs import DirectoryBlobs
 from knowledge.db import Database, as_database
 from triage.bundle import MANIFEST, BundleError
 
@@ -95,20 +94,6 @@ def _check_name(kind: str, value: str) -> str:
     return value
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -164,6 +149,9 @@ class ModelRegistry:
 
     def __init__(self, root: Path, database: Database | Path | str | None = None) -> None:
         self.root = root
+        # Bundles and registry.json in the shared location (a directory, possibly a network mount):
+        # written atomically, bundles verified by checksum when loaded (knowledge.blobs).
+        self.blobs = DirectoryBlobs(root)
         self._lock = threading.Lock()
         self._db: Database | None
         self._db, self._owns_db = as_database(database) if database is not None else (None, False)
@@ -226,7 +214,7 @@ class ModelRegistry:
                     (tenant, text, _now()),
                 )
             self._marks.pop(tenant, None)
-        _write_atomic(self.tenant_dir(tenant) / "registry.json", text)
+        self.blobs.put(f"{_check_name('tenant', tenant)}/registry.json", text.encode("utf-8"))
 
     def versions(self, tenant: str) -> list[dict[str, Any]]:
         """Every complete version with its manifest, oldest first."""
@@ -236,8 +224,8 @@ class ModelRegistry:
         found = []
         for child in directory.iterdir():
             manifest = child / MANIFEST
-            if child.is_dir() and manifest.exists():
-                found.append(json.loads(manifest.read_text(encoding="utf-8")))
+            if child.is_dir() and not child.name.startswith(".") and manifest.exists():
+                found.append(json.loads(self.blobs.get(f"{tenant}/{child.name}/{MANIFEST}")))
         return sorted(found, key=lambda m: (m.get("created", ""), m.get("version", "")))
 
     def manifest(self, tenant: str, version: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -240,3 +241,35 @@ def test_stores_of_one_database_share_one_pool(database_target: str) -> None:
     assert open_pools() == before + 1
     second.close()
     assert open_pools() == before, "the last user closed it"
+
+
+def test_every_store_of_a_process_uses_one_pool_and_closing_them_closes_it(
+    database_target: str, tmp_path: Path
+) -> None:
+    """What a replica holds (documents, ledger, audit, keys, connectors, model state): one pool, closed
+    with the last of them on shutdown."""
+    from knowledge import DocumentStore
+    from knowledge.audit import AuditLog
+    from knowledge.ledger import Ledger
+    from serving.connectors.store import ConnectorStore
+    from serving.keys import KeyStore
+    from triage.registry import ModelRegistry
+
+    before = open_pools()
+    registry = ModelRegistry(tmp_path / "models", database_target)
+    stores: list[DocumentStore | Ledger | AuditLog | KeyStore | ConnectorStore] = [
+        DocumentStore(database_target),
+        Ledger(database_target),
+        AuditLog(database_target),
+        KeyStore(database_target),
+        ConnectorStore(database_target, b"0" * 32),
+    ]
+    for store in stores:
+        store.open()
+    assert registry.state("default").active is None
+    assert open_pools() == before + 1
+    for store in stores:
+        store.close()
+    assert open_pools() == before + 1, "the registry still uses it"
+    registry.close()
+    assert open_pools() == before
