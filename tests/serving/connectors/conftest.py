@@ -45,6 +45,10 @@ class Server:
                 "TRIAGE_CONNECTOR_BACKOFF_SECONDS": "0.3",
                 "TRIAGE_CONNECTOR_TIMEOUT_SECONDS": "1.5",
                 "TRIAGE_CONNECTOR_MAX_ATTEMPTS": "3",
+                # On PostgreSQL a restarted replica takes back only deliveries whose lease ran out
+                # (another replica may be mid-delivery): a short lease shows the take-back after a
+                # SIGKILL within the test's wait (the default, 60 s, reaped every 30 s, did not).
+                "TRIAGE_CONNECTOR_LEASE_SECONDS": "5",
                 **server_env(data_dir / "knowledge.db"),
             }
         )
