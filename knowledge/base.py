@@ -295,10 +295,10 @@ class KnowledgeBase:
             saved: dict[str, int] = {}
             for encoder in self.encoders:
                 name = _dense_component(encoder.name)
-                index, marks[name] = self._restore(tenant, name, VectorIndex.from_bytes)
+                index, marks[name] = self._restore(tenant, name, VectorIndex.read)
                 dense[encoder.name] = index if index is not None else VectorIndex(encoder.dim)
                 saved[name] = marks[name]
-            restored, marks[LEXICAL] = self._restore(tenant, LEXICAL, LexicalIndex.from_bytes)
+            restored, marks[LEXICAL] = self._restore(tenant, LEXICAL, LexicalIndex.read)
             lexical = restored if restored is not None else LexicalIndex()
             saved[LEXICAL] = marks[LEXICAL]
             shard = _Shard(dense, lexical, marks, saved)
@@ -320,21 +320,21 @@ class KnowledgeBase:
         encoder = next(e for e in self.encoders if _dense_component(e.name) == component)
         return {"encoder": encoder.name, "dim": encoder.dim}
 
-    def _restore(self, tenant: str, component: str, parse: Callable[[bytes], T]) -> tuple[T | None, int]:
+    def _restore(self, tenant: str, component: str, parse: Callable[[BinaryIO], T]) -> tuple[T | None, int]:
         """A component from its snapshot and the mark it reflects, or (None, 0) to rebuild it from the database."""
-        loaded = self.snapshots.load(tenant, component, self._identity(component))
-        if loaded is None:
-            return None, 0
-        try:
-            return parse(loaded[0]), loaded[1]
-        except (ValueError, KeyError, OSError, RuntimeError, EOFError, zipfile.BadZipFile) as exc:
-            logger.warning(
-                "snapshot %s of tenant %s is corrupt (%s); rebuilding from the database",
-                component,
-                tenant,
-                exc,
-            )
-            return None, 0
+        with self.snapshots.open(tenant, component, self._identity(component)) as opened:
+            if opened is None:
+                return None, 0
+            try:
+                return parse(opened[0]), opened[1]
+            except (ValueError, KeyError, OSError, RuntimeError, EOFError, zipfile.BadZipFile) as exc:
+                logger.warning(
+                    "snapshot %s of tenant %s is corrupt (%s); rebuilding from the database",
+                    component,
+                    tenant,
+                    exc,
+                )
+                return None, 0
 
     def _catch_up(self, tenant: str, shard: _Shard) -> list[Change]:
         """Apply the database's changes after each index's mark to it (idempotent replay); returns them."""

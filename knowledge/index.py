@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import os
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -344,10 +345,20 @@ class VectorIndex:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VectorIndex:
-        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return cls.read(io.BytesIO(data))
+
+    @classmethod
+    def read(cls, handle: BinaryIO) -> VectorIndex:
+        """An index from a (seekable) file ``write`` wrote.
+
+        The FAISS index is streamed out of the file into FAISS: at 1M vectors, reading the snapshot's
+        bytes, then its member, then deserialising held three whole copies (a 3.1 GB peak for a
+        755 MiB index).
+        """
+        with np.load(handle, allow_pickle=False) as arrays:
             dim, hnsw, dead = (int(x) for x in arrays["meta"])
             obj = cls(dim, "hnsw" if hnsw else "flat")
-            obj._index = faiss.deserialize_index(arrays["faiss"])
+            obj._index = _read_faiss(arrays.zip, "faiss.npy")
             obj._label_row = arrays["labels"].astype(np.int64)
             saved_sum = arrays["sum"].astype(np.float64) if "sum" in arrays.files else None
         obj._dead = dead
@@ -364,6 +375,20 @@ class VectorIndex:
                 vectors.sum(axis=0, dtype=np.float64) if len(vectors) else np.zeros(dim, dtype=np.float64)
             )
         return obj
+
+
+def _read_faiss(archive: zipfile.ZipFile, member: str) -> Any:
+    """A FAISS index read from an ``.npy`` member (a uint8 array of ``serialize_index``'s bytes) of an
+    npz archive, streamed: the archive's bytes pass through a small buffer, never a whole copy."""
+    with archive.open(member) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        if dtype != np.uint8 or len(shape) != 1:
+            raise ValueError(f"snapshot member {member} is not a byte array ({dtype}, shape {shape})")
+        return faiss.read_index(faiss.PyCallbackIOReader(stream.read))  # type: ignore[attr-defined]
 
 
 def _safe(name: str) -> str:
@@ -404,9 +429,9 @@ class IndexSnapshots:
         meta = {"mark": mark, "component": component, "sha256": digest, **identity}
         self.blobs.put(meta_key, json.dumps(meta, sort_keys=True).encode())
 
-    def load(self, tenant: str, component: str, identity: Mapping[str, Any]) -> tuple[bytes, int] | None:
-        """The snapshot bytes and mark, or None when absent, unreadable or built differently."""
-        data_key, meta_key = self._keys(tenant, component)
+    def _meta(self, tenant: str, component: str, identity: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The snapshot's mark file, or None when absent, unreadable or built differently."""
+        _, meta_key = self._keys(tenant, component)
         try:
             meta = json.loads(self.blobs.get(meta_key))
         except BlobError:
@@ -414,25 +439,51 @@ class IndexSnapshots:
         except ValueError as exc:
             logger.warning("snapshot %s of tenant %s unreadable (%s); rebuilding", component, tenant, exc)
             return None
+        if not isinstance(meta, dict) or "mark" not in meta:
+            logger.warning("snapshot %s of tenant %s has no mark; rebuilding", component, tenant)
+            return None
+        if any(meta.get(key) != value for key, value in identity.items()):
+            logger.warning("snapshot %s of tenant %s was built differently; rebuilding", component, tenant)
+            return None
+        return meta
+
+    def load(self, tenant: str, component: str, identity: Mapping[str, Any]) -> tuple[bytes, int] | None:
+        """The snapshot bytes and mark, or None when absent, unreadable or built differently."""
+        with self.open(tenant, component, identity) as opened:
+            return None if opened is None else (opened[0].read(), opened[1])
+
+    @contextmanager
+    def open(
+        self, tenant: str, component: str, identity: Mapping[str, Any]
+    ) -> Iterator[tuple[BinaryIO, int] | None]:
+        """The snapshot as an open file (checked against its checksum) and its mark, or None when absent,
+        unreadable or built differently. A file, not bytes: a 1M-vector index is read from it without a
+        whole copy of the snapshot in memory."""
+        meta = self._meta(tenant, component, identity)
+        if meta is None:
+            yield None
+            return
+        data_key, _ = self._keys(tenant, component)
+        handle: BinaryIO | None = None
         try:
-            if any(meta.get(key) != value for key, value in identity.items()):
-                logger.warning(
-                    "snapshot %s of tenant %s was built differently; rebuilding", component, tenant
-                )
-                return None
             # A snapshot copied or shared over a network mount is checked whole before it is used.
-            data = self.blobs.get(data_key, meta.get("sha256"))
-            return data, int(meta["mark"])
+            handle = self.blobs.open(data_key, meta.get("sha256"))
+            mark = int(meta["mark"])
         except ChecksumError:
             logger.warning(
                 "snapshot %s of tenant %s does not match its checksum; rebuilding", component, tenant
             )
-            return None
         except BlobError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            pass
+        except (OSError, ValueError, TypeError) as exc:
             logger.warning("snapshot %s of tenant %s unreadable (%s); rebuilding", component, tenant, exc)
-            return None
+        if handle is None:
+            yield None
+            return
+        try:
+            yield handle, mark
+        finally:
+            handle.close()
 
     def prune(self, tenant: str, keep: Sequence[str]) -> None:
         """Delete the tenant's snapshots of components no longer in use, and temp files a crash left

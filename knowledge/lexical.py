@@ -17,6 +17,7 @@ import io
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import bm25s
 import numpy as np
@@ -403,7 +404,12 @@ class LexicalIndex:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LexicalIndex:
-        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return cls.read(io.BytesIO(data))
+
+    @classmethod
+    def read(cls, handle: BinaryIO) -> LexicalIndex:
+        """An index from a (seekable) file ``to_bytes`` wrote."""
+        with np.load(handle, allow_pickle=False) as arrays:
             k1, b = (float(x) for x in arrays["params"])
             index = cls(k1=k1, b=b)
             blob = arrays["terms"].tobytes().decode("utf-8")
