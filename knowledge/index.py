@@ -83,10 +83,15 @@ class VectorIndex:
         # Searches share the index; a write (add, remove, rebuild) has it alone.
         self._lock = ReadWriteLock()
         self.ef_search = HNSW_EF_SEARCH
-        # flat: an IndexIDMap2 keyed by row id. hnsw: labels 0..ntotal-1 mapped to row ids.
+        # flat: an IndexIDMap2 keyed by row id. hnsw: labels 0..ntotal-1 mapped to row ids (-1: a
+        # tombstone), and back: rows and their labels sorted by row as of the last ``_reindex``, plus
+        # a dict of the labels added since. Arrays, not a dict per row: at 1M rows the dict and its
+        # int objects took ~100 MiB where the arrays take 16 MB.
         self._index: Any = self._new()
         self._label_row = np.zeros(0, dtype=np.int64)
-        self._row_label: dict[int, int] = {}
+        self._sorted_rows = np.zeros(0, dtype=np.int64)
+        self._sorted_labels = np.zeros(0, dtype=np.int64)
+        self._recent: dict[int, int] = {}
         # flat: the row ids present (membership without copying the id map on every read).
         self._flat_ids: set[int] = set()
         self._dead = 0
@@ -110,7 +115,7 @@ class VectorIndex:
         # No lock: one attribute read each, atomic under the GIL (a count may be one write old).
         if self.kind == "flat":
             return int(self._index.ntotal)
-        return len(self._row_label)
+        return int(self._index.ntotal) - self._dead
 
     @property
     def tombstones(self) -> int:
@@ -153,7 +158,10 @@ class VectorIndex:
             stored = self._index.reconstruct_n(start, len(ids))
             self._sum = self._sum + stored.sum(axis=0, dtype=np.float64)
             self._label_row = np.concatenate([self._label_row, ids])
-            self._row_label.update((int(r), start + i) for i, r in enumerate(ids))
+            if len(ids) + len(self._recent) > max(1024, len(self) // 16):
+                self._reindex()  # a bulk add (a build, a catch-up) goes straight to the sorted arrays
+            else:
+                self._recent.update(zip(ids.tolist(), range(start, start + len(ids)), strict=True))
             self._maybe_rebuild()
 
     def remove(self, ids: np.ndarray) -> None:
@@ -168,9 +176,35 @@ class VectorIndex:
             self._bury(ids)
             self._maybe_rebuild()
 
+    def _reindex(self) -> None:
+        """Sort the live rows and their labels (the row -> label look-up) and empty ``_recent``."""
+        live = np.flatnonzero(self._label_row >= 0)
+        order = np.argsort(self._label_row[live], kind="stable")
+        self._sorted_rows = self._label_row[live][order]
+        self._sorted_labels = live[order].astype(np.int64)
+        self._recent = {}
+
+    def _labels_of(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's HNSW label, -1 where it is not (or no longer) in the index."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.full(len(rows), -1, dtype=np.int64)
+        if len(self._sorted_rows) and len(rows):
+            at = np.minimum(np.searchsorted(self._sorted_rows, rows), len(self._sorted_rows) - 1)
+            labels = self._sorted_labels[at]
+            # A label buried since the last reindex is a tombstone (-1) in ``_label_row``.
+            found = (self._sorted_rows[at] == rows) & (self._label_row[labels] == rows)
+            out = np.where(found, labels, -1)
+        if self._recent:
+            recent = self._recent
+            for i, row in enumerate(rows.tolist()):
+                label = recent.get(row)
+                if label is not None:
+                    out[i] = label
+        return out
+
     def _present(self, ids: np.ndarray) -> np.ndarray:
         if self.kind == "hnsw":
-            return np.array([r for r in ids.tolist() if r in self._row_label], dtype=np.int64)
+            return ids[self._labels_of(ids) >= 0]
         # Not np.isin against the id map: that copied every id on each read (5 reads a search).
         return np.array([r for r in ids.tolist() if r in self._flat_ids], dtype=np.int64)
 
@@ -189,11 +223,13 @@ class VectorIndex:
         return (self._sum / (len(self) + prior)).astype(np.float32)
 
     def _bury(self, ids: np.ndarray) -> None:
-        for row in ids.tolist():
-            label = self._row_label.pop(row, None)
-            if label is not None:
-                self._label_row[label] = -1
-                self._dead += 1
+        ids = np.unique(ids)
+        labels = self._labels_of(ids)
+        found = labels >= 0
+        self._label_row[labels[found]] = -1
+        self._dead += int(found.sum())
+        for row in ids[found].tolist():
+            self._recent.pop(row, None)
 
     def _maybe_rebuild(self) -> None:
         if self._dead > REBUILD_SHARE * max(int(self._index.ntotal), 1):
@@ -207,7 +243,9 @@ class VectorIndex:
         self.kind = kind
         self._index = self._new()
         self._label_row = np.zeros(0, dtype=np.int64)
-        self._row_label = {}
+        self._sorted_rows = np.zeros(0, dtype=np.int64)
+        self._sorted_labels = np.zeros(0, dtype=np.int64)
+        self._recent = {}
         self._flat_ids = set()
         self._dead = 0
         self._sum = np.zeros(self.dim, dtype=np.float64)
@@ -247,12 +285,13 @@ class VectorIndex:
                     return {}
                 found = self._index.reconstruct_batch(wanted)
                 return dict(zip(wanted.tolist(), found, strict=True))
-            pairs = [(int(r), self._row_label[int(r)]) for r in ids if int(r) in self._row_label]
-            if not pairs:
+            rows = np.asarray(list(ids), dtype=np.int64)
+            labels = self._labels_of(rows)
+            present = labels >= 0
+            if not present.any():
                 return {}
-            labels = np.array([label for _, label in pairs], dtype=np.int64)
-            found = self._index.reconstruct_batch(labels)
-            return dict(zip([row for row, _ in pairs], found, strict=True))
+            found = self._index.reconstruct_batch(labels[present])
+            return dict(zip(rows[present].tolist(), found, strict=True))
 
     def search(
         self, vectors: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -306,9 +345,8 @@ class VectorIndex:
             scores, ids = self._index.search(queries, k, params=params)
             return scores, ids
         if len(allowed) > EXACT_SUBSET:
-            labels = np.array(
-                [self._row_label[r] for r in allowed.tolist() if r in self._row_label], dtype=np.int64
-            )
+            labels = self._labels_of(allowed)
+            labels = labels[labels >= 0]
             return self._search_hnsw(queries, k, faiss.IDSelectorBatch(labels))
         found = self.vectors(allowed.tolist())
         out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
@@ -364,7 +402,7 @@ class VectorIndex:
         obj._dead = dead
         if obj.kind == "hnsw":
             obj._index.hnsw.efSearch = obj.ef_search
-            obj._row_label = {int(r): i for i, r in enumerate(obj._label_row.tolist()) if r >= 0}
+            obj._reindex()
         elif obj._index.ntotal:
             obj._flat_ids = set(faiss.vector_to_array(obj._index.id_map).tolist())
         if saved_sum is not None:
