@@ -700,9 +700,7 @@ class KnowledgeBase:
         ``HybridConfig.cross_map`` (see ``CROSS_LANGUAGE_MAPS``), so that BM25's word overlap never
         decides between languages and one floor per query language holds for both kinds of hit.
         """
-        documents = [
-            shard.lexical.languages.get(r, "zh" if r in shard.lexical.chinese else "und") for r in rows
-        ]
+        documents = shard.lexical.languages_of(rows)
         if language is None or language == UNDETERMINED:
             cross = np.zeros(len(rows), dtype=bool)
         else:
