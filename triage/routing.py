@@ -22,6 +22,7 @@ the ids of the nearest labelled training tickets.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -68,24 +69,21 @@ def _unit_row_data(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     return (data / norms[row_of]).astype(data.dtype)
 
 
-def tfidf_transform(vectorizer: Any, texts: Sequence[str]) -> sparse.csr_matrix:
-    """A fitted TfidfVectorizer's transform, without sklearn's per-call validation (~1 ms a call).
-
-    Uses only the public fitted state (analyser, vocabulary, idf); equal to ``vectorizer.transform``.
-    """
+def _tfidf_rows(vectorizer: Any, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A fitted TfidfVectorizer's rows for ``texts`` as CSR arrays (indptr, indices sorted within each
+    row, data): ``vectorizer.transform`` without sklearn's per-call validation, value for value."""
     analyze = vectorizer.build_analyzer()
     vocabulary: dict[str, int] = vectorizer.vocabulary_
     indptr: list[int] = [0]
     indices: list[int] = []
     counts: list[int] = []
     for text in texts:
-        row: dict[int, int] = {}
-        for token in analyze(text):
+        # Counted in C first: one vocabulary lookup per distinct n-gram rather than per occurrence.
+        for token, count in Counter(analyze(text)).items():
             column = vocabulary.get(token)
             if column is not None:
-                row[column] = row.get(column, 0) + 1
-        indices.extend(row)
-        counts.extend(row.values())
+                indices.append(column)
+                counts.append(count)
         indptr.append(len(indices))
     data = np.asarray(counts, dtype=np.float64)
     if vectorizer.binary:
@@ -95,24 +93,56 @@ def tfidf_transform(vectorizer: Any, texts: Sequence[str]) -> sparse.csr_matrix:
     index_array = np.asarray(indices, dtype=np.int32)
     if vectorizer.use_idf:
         data *= vectorizer.idf_[index_array]
+    indptr_array = np.asarray(indptr, dtype=np.int32)
     if vectorizer.norm == "l2":
-        data = _unit_row_data(data, np.asarray(indptr))
-    elif vectorizer.norm is not None:
+        data = _unit_row_data(data, indptr_array)  # in first-occurrence order, as sklearn sums
+    row_of = np.repeat(np.arange(len(texts)), np.diff(indptr_array))
+    order = np.lexsort((index_array, row_of))
+    return indptr_array, index_array[order], data[order]
+
+
+def tfidf_transform(vectorizer: Any, texts: Sequence[str]) -> sparse.csr_matrix:
+    """A fitted TfidfVectorizer's transform, without sklearn's per-call validation (~1 ms a call).
+
+    Uses only the public fitted state (analyser, vocabulary, idf); equal to ``vectorizer.transform``.
+    """
+    if vectorizer.norm not in ("l2", None):
         return vectorizer.transform(texts)
-    matrix = sparse.csr_matrix((data, index_array, np.asarray(indptr)), shape=(len(texts), len(vocabulary)))
-    matrix.sort_indices()
-    return matrix
+    indptr, indices, data = _tfidf_rows(vectorizer, texts)
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(texts), len(vectorizer.vocabulary_)))
 
 
 def transform(vectorizer: Any, texts: Sequence[str]) -> sparse.csr_matrix:
-    """TF-IDF features of a TfidfVectorizer or a FeatureUnion of them, computed in this thread."""
+    """TF-IDF features of a TfidfVectorizer or a FeatureUnion of them, computed in this thread.
+
+    A union's blocks are laid side by side as ``sparse.hstack`` lays them, but from the blocks' CSR
+    arrays directly: building and stacking a sparse matrix per block cost more than the TF-IDF itself
+    for one ticket (scipy validates every matrix it builds).
+    """
     parts = getattr(vectorizer, "transformer_list", None)
     if parts is None:
         parts = [("", vectorizer)]
-    blocks = [
-        tfidf_transform(part, texts) if hasattr(part, "idf_") else part.transform(texts) for _, part in parts
-    ]
-    return sparse.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+    if not all(hasattr(part, "idf_") and part.norm in ("l2", None) for _, part in parts):
+        blocks = [
+            tfidf_transform(part, texts) if hasattr(part, "idf_") else part.transform(texts)
+            for _, part in parts
+        ]
+        return sparse.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+    rows = [_tfidf_rows(part, texts) for _, part in parts]
+    widths = [len(part.vocabulary_) for _, part in parts]
+    offsets = np.cumsum([0, *widths[:-1]])
+    # Each text's entries: every block's in turn, its columns shifted past the blocks before it.
+    order_rows = np.concatenate([np.repeat(np.arange(len(texts)), np.diff(indptr)) for indptr, _, _ in rows])
+    columns = np.concatenate(
+        [indices.astype(np.int64) + offset for (_, indices, _), offset in zip(rows, offsets, strict=True)]
+    )
+    data = np.concatenate([values for _, _, values in rows])
+    order = np.argsort(order_rows, kind="stable")  # row by row; blocks (and columns) stay in order
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(order_rows, minlength=len(texts)))])
+    return sparse.csr_matrix(
+        (data[order], columns[order].astype(np.int32), indptr.astype(np.int32)),
+        shape=(len(texts), int(sum(widths))),
+    )
 
 
 def word_analyzer(text: str) -> list[str]:
@@ -335,15 +365,19 @@ class Head:
         """The word features of one row that raised this label's score most."""
         if self.word_feature_names is None:
             return ()
-        n_words = len(self.word_feature_names)
-        x = features.getrow(row)[:, :n_words].tocoo()
-        if x.nnz == 0:
+        # The row's entries in the word block, read from the CSR arrays (no sparse matrix built:
+        # scipy's checks cost more than the few products for one ticket).
+        start, end = features.indptr[row], features.indptr[row + 1]
+        columns, values = features.indices[start:end], features.data[start:end]
+        in_words = columns < len(self.word_feature_names)
+        columns, values = columns[in_words], values[in_words]
+        if len(columns) == 0:
             return ()
         coef = self.classifier.coef_
         weights = coef[label_index] if coef.shape[0] > 1 else (coef[0] if label_index == 1 else -coef[0])
-        contributions = x.data * weights[x.col]
+        contributions = values * weights[columns]
         order = np.argsort(-contributions)
-        return tuple(str(self.word_feature_names[x.col[i]]) for i in order[:n] if contributions[i] > 0)
+        return tuple(str(self.word_feature_names[columns[i]]) for i in order[:n] if contributions[i] > 0)
 
 
 def unit_rows(features: sparse.spmatrix) -> sparse.csr_matrix:
@@ -394,17 +428,38 @@ class Neighbours:
         """Similarity of each query to every training ticket (``features``: the queries' TF-IDF)."""
         return hybrid_similarities(vectors, self.vectors, features, self.lexical)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_codes", None)  # derived on first use, never pickled
+        return state
+
+    def _label_codes(self, head: str) -> tuple[np.ndarray, dict[str, int]] | None:
+        """The head's label column as integer codes and the code of each label (built on first use:
+        comparing integers is several times faster than comparing the label strings per ticket)."""
+        cache: dict[str, tuple[np.ndarray, dict[str, int]] | None] | None = self.__dict__.get("_codes")
+        if cache is None:
+            cache = self.__dict__["_codes"] = {}
+        if head not in cache:
+            column = self.labels.get(head)
+            if column is None:
+                cache[head] = None
+            else:
+                names, codes = np.unique(column, return_inverse=True)
+                cache[head] = (codes.reshape(-1), {str(n): i for i, n in enumerate(names.tolist())})
+        return cache[head]
+
     def nearest(
         self, sims: np.ndarray, head: str, labels: Sequence[str], k: int = 3
     ) -> list[tuple[str, ...]]:
         """For each query (a row of ``similarities``), ids of the k most similar training tickets
         carrying the given label."""
         out: list[tuple[str, ...]] = []
-        column = self.labels.get(head)
+        coded = self._label_codes(head)
         for row, label in enumerate(labels):
             scores = sims[row]
-            if column is not None:
-                scores = np.where(column == label, scores, -np.inf)
+            if coded is not None:
+                codes, code_of = coded
+                scores = np.where(codes == code_of.get(label, -1), scores, -np.inf)
             top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
             top = top[np.argsort(-scores[top])]
             out.append(tuple(str(self.ids[i]) for i in top if np.isfinite(scores[i])))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -469,6 +470,29 @@ def test_field_extractor_load_is_idempotent(extractor: FieldExtractor) -> None:
     extractor.load()
     assert extractor.loaded
     assert extractor._nlp is nlp
+
+
+def test_english_ner_in_a_fresh_context_does_not_look_up_thincs_backend(
+    extractor: FieldExtractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server triages in a fresh copy of the event loop's context (anyio's worker threads), where
+    thinc's backend variable is unset: the NER sets it there once rather than letting thinc scan the
+    installed packages' entry points for it on every layer (issue 12.1)."""
+    import thinc.backends
+
+    looked_up: list[str] = []
+    real_get_ops = thinc.backends.get_ops
+
+    def counting_get_ops(name: str, **kwargs: Any) -> Any:
+        looked_up.append(name)
+        return real_get_ops(name, **kwargs)
+
+    monkeypatch.setattr(thinc.backends, "get_ops", counting_get_ops)
+    fresh = contextvars.Context()
+    fields = fresh.run(extractor.extract, "John Smith reported ORA-00600 on srv-db-01.", "en", REF)
+    assert _find(fields, "person", "John Smith")  # found by the NER (the rules alone do not)
+    assert fresh.run(thinc.backends.context_ops.get) is not None
+    assert looked_up == []
 
 
 def test_field_extractor_constructor_loads_nothing() -> None:

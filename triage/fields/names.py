@@ -17,7 +17,7 @@ from typing import Any
 
 from triage import safe_regex
 from triage.fields.engine import TIER_MODEL, TIER_RULE, Candidate, Hit, Rx, alternation
-from triage.fields.lexicon import SPACY_LOCK, load_lexicon, place_pattern
+from triage.fields.lexicon import load_lexicon, place_pattern, run_spacy
 from triage.fields.table import HAN_CLASS, named_patterns
 
 _HAN = safe_regex.compile(f"[{HAN_CLASS}]", name="Han character")
@@ -598,8 +598,7 @@ def english_ner(text: str, nlp: Any, en_stop: frozenset[str], out: list[Candidat
     joined_starts = list(
         itertools.accumulate((hi - lo + len(_NER_JOIN) for lo, hi in windows[:-1]), initial=0)
     )
-    with SPACY_LOCK:  # spaCy's string store is not thread-safe
-        doc = nlp(_NER_JOIN.join(text[lo:hi] for lo, hi in windows))
+    doc = run_spacy(nlp, _NER_JOIN.join(text[lo:hi] for lo, hi in windows))
     for ent in doc.ents:
         field_type = _NER_LABELS.get(ent.label_)
         if field_type is None:
