@@ -121,6 +121,15 @@ class VectorIndex:
     def tombstones(self) -> int:
         return self._dead
 
+    @property
+    def batch_exact(self) -> bool:
+        """Whether a query searched among others gets exactly the rows it gets searched alone.
+
+        Not for HNSW with deleted entries: a search there widens its candidate list for every query
+        of the call when one of them came back short.
+        """
+        return self.kind == "flat" or self._dead == 0
+
     def __contains__(self, row_id: int) -> bool:
         return bool(self.vectors([row_id]))
 
@@ -294,14 +303,17 @@ class VectorIndex:
             return dict(zip(rows[present].tolist(), found, strict=True))
 
     def search(
-        self, vectors: np.ndarray, k: int, allowed: np.ndarray | None = None
+        self, vectors: np.ndarray, k: int, allowed: np.ndarray | None = None, threads: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, row ids) per query row, best first; missing slots have id -1.
 
         ``allowed`` restricts the search to those row ids (a filter), exactly when it is small.
+        ``threads``: FAISS's OpenMP threads (default: one below 16 queries, every core from there).
         """
         queries = _as_matrix(vectors)
-        with self._lock.read(), _threads(1 if len(queries) < 16 else os.cpu_count() or 1):
+        if threads is None:
+            threads = 1 if len(queries) < 16 else os.cpu_count() or 1
+        with self._lock.read(), _threads(threads):
             live = len(self)
             k = max(1, min(k, live or 1))
             if allowed is not None:
