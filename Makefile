@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-postgresql test-fast check format bench profile bench-scale bench-finetune bench-ray bench-replicas soak browser postgresql clean
+.PHONY: demo serve test test-postgresql test-fast check format bench profile bench-scale bench-finetune bench-ray bench-replicas bench-memory soak browser postgresql clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,7 @@ format: $(STAMP)
 # Serving speed on the demo, then quality against baselines on ../shared/datasets (same run, same splits).
 bench: $(STAMP)
 	$(BIN)/python -m eval.bench --cases 100000 --out BENCHMARKS.md
+	$(BIN)/python -m eval.coldstart --rounds 5 --out BENCHMARKS.md
 	$(BIN)/python -m eval.concurrency_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.webhook_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.headline_bench --out BENCHMARKS.md
@@ -78,6 +79,11 @@ bench-finetune: $(STAMP)
 # Backfill and batch triage on Ray against the single-process commands (long: --rows 100000 for the full run).
 bench-ray: $(STAMP)
 	$(BIN)/python -m eval.ray_bench --out BENCHMARKS.md
+
+# The real server's memory at 100k and 1M cases (long: builds the 1M copy of the demo once, ~1 h of
+# both cores, about 6 GB under var-1000000).
+bench-memory: $(STAMP)
+	$(BIN)/python -m eval.memory_bench --cases 100000 1000000 --out BENCHMARKS.md
 
 # PostgreSQL vs SQLite at 100k cases, two replicas' write-to-searchable latency, catch-up, memory.
 bench-replicas: $(STAMP) postgresql

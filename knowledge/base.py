@@ -42,6 +42,7 @@ from embeddings import Encoder
 from embeddings.text import MAX_TEXT_CHARS, ticket_text
 from knowledge.index import IndexSnapshots, VectorIndex
 from knowledge.lexical import LexicalIndex, LexicalQuery, Scored
+from knowledge.memory import release_free_memory
 from knowledge.store import CHANGES_CHANNEL, Change, Document, DocumentStore, SearchFilters
 from knowledge.text import (
     TITLE_WEIGHT,
@@ -63,6 +64,8 @@ SNAPSHOT_SHARE = 0.1
 #: Followers on PostgreSQL LISTEN for the change log's commits (off: poll only; benchmarks compare).
 LISTEN = True
 LEXICAL = "bm25"
+# A catch-up of at least this many rows hands its temporary arrays' memory back (``knowledge.memory``).
+BULK_CHANGES = 2_000
 T = TypeVar("T")
 
 
@@ -244,6 +247,24 @@ class _Query:
         )
 
 
+@dataclass(frozen=True)
+class _Ranking:
+    """A query's candidate rows of one search, ranked best first, with what their hits report."""
+
+    ranked: list[int]
+    fused: dict[int, float]  # row -> fused score
+    crossing: set[int]  # rows in another language than the query
+    weights: dict[str, float]  # channel -> weight
+    similarities: dict[str, dict[int, float]]  # channel -> row -> similarity
+    plain: dict[str, dict[int, float]]  # encoder -> row -> raw cosine
+    lexical: LexicalQuery | None
+
+
+def _pick_step(k: int, exclude_ids: Sequence[str]) -> int:
+    """Ranked rows read from the database at a time while picking ``k`` hits."""
+    return k + len(set(exclude_ids)) + 5
+
+
 class KnowledgeBase:
     """Solved cases and KB articles: writes go to the database first, then to every index."""
 
@@ -275,6 +296,7 @@ class KnowledgeBase:
             extra.load()
         for tenant in self.store.tenants():
             self._shard(tenant)
+        release_free_memory()  # loading's temporary arrays (~150 MiB of free heap at 100k documents)
 
     # ------------------------------------------------------------------ indexes
 
@@ -295,10 +317,10 @@ class KnowledgeBase:
             saved: dict[str, int] = {}
             for encoder in self.encoders:
                 name = _dense_component(encoder.name)
-                index, marks[name] = self._restore(tenant, name, VectorIndex.from_bytes)
+                index, marks[name] = self._restore(tenant, name, VectorIndex.read)
                 dense[encoder.name] = index if index is not None else VectorIndex(encoder.dim)
                 saved[name] = marks[name]
-            restored, marks[LEXICAL] = self._restore(tenant, LEXICAL, LexicalIndex.from_bytes)
+            restored, marks[LEXICAL] = self._restore(tenant, LEXICAL, LexicalIndex.read)
             lexical = restored if restored is not None else LexicalIndex()
             saved[LEXICAL] = marks[LEXICAL]
             shard = _Shard(dense, lexical, marks, saved)
@@ -320,21 +342,21 @@ class KnowledgeBase:
         encoder = next(e for e in self.encoders if _dense_component(e.name) == component)
         return {"encoder": encoder.name, "dim": encoder.dim}
 
-    def _restore(self, tenant: str, component: str, parse: Callable[[bytes], T]) -> tuple[T | None, int]:
+    def _restore(self, tenant: str, component: str, parse: Callable[[BinaryIO], T]) -> tuple[T | None, int]:
         """A component from its snapshot and the mark it reflects, or (None, 0) to rebuild it from the database."""
-        loaded = self.snapshots.load(tenant, component, self._identity(component))
-        if loaded is None:
-            return None, 0
-        try:
-            return parse(loaded[0]), loaded[1]
-        except (ValueError, KeyError, OSError, RuntimeError, EOFError, zipfile.BadZipFile) as exc:
-            logger.warning(
-                "snapshot %s of tenant %s is corrupt (%s); rebuilding from the database",
-                component,
-                tenant,
-                exc,
-            )
-            return None, 0
+        with self.snapshots.open(tenant, component, self._identity(component)) as opened:
+            if opened is None:
+                return None, 0
+            try:
+                return parse(opened[0]), opened[1]
+            except (ValueError, KeyError, OSError, RuntimeError, EOFError, zipfile.BadZipFile) as exc:
+                logger.warning(
+                    "snapshot %s of tenant %s is corrupt (%s); rebuilding from the database",
+                    component,
+                    tenant,
+                    exc,
+                )
+                return None, 0
 
     def _catch_up(self, tenant: str, shard: _Shard) -> list[Change]:
         """Apply the database's changes after each index's mark to it (idempotent replay); returns them."""
@@ -350,6 +372,8 @@ class KnowledgeBase:
         for index in shard.dense.values():
             index.resize_for(len(index))
         shard.lexical.refresh()  # here, under the write lock, so that searches find it clean
+        if len(touched) >= BULK_CHANGES:
+            release_free_memory()
         logger.info("tenant %s: caught up %d changes (%d rows)", tenant, len(changes), len(touched))
         return changes
 
@@ -557,6 +581,89 @@ class KnowledgeBase:
             out[kind] = hits
         return out
 
+    def search_kinds_many(
+        self,
+        vectors: np.ndarray,
+        tenant: str,
+        kinds: Mapping[str, int],
+        texts: Sequence[str | None],
+        titles: Sequence[str | None],
+        exclude_ids: Sequence[Sequence[str]],
+        *,
+        relevant_only: bool = False,
+    ) -> list[dict[str, list[Hit]]]:
+        """``search_kinds`` for many queries of one tenant: each gets exactly what it gets alone.
+
+        Per batch instead of per query: one FAISS call per kind and encoder for every query (where
+        the index answers a query the same among others, ``VectorIndex.batch_exact``), and one
+        database read of the documents the queries' first ranks need. BM25 and the fusion stay per
+        query. No filters: what a triage batch asks.
+        """
+        n = len(vectors)
+        shard = self._shard(tenant)
+        if len(shard.dense[self.encoder.name]) == 0:
+            return [{kind: [] for kind in kinds} for _ in range(n)]
+        queries = [
+            _Query.of(self, shard, vector, text, title)
+            for vector, text, title in zip(vectors, texts, titles, strict=True)
+        ]
+        size = len(shard.dense[self.encoder.name])
+        plans: list[tuple[str, int, np.ndarray | None, list[_Ranking]]] = []
+        wanted: set[int] = set()
+        for kind, k in kinds.items():
+            of_kind = self._rows_of_kind(tenant, shard, kind)
+            allowed = of_kind if len(of_kind) <= MINORITY_SHARE * size else None
+            fetches = [self._fetch(k, excluded) for excluded in exclude_ids]
+            dense = self._dense_many(shard, queries, fetches, allowed)
+            rankings = [
+                self._rank(shard, query, fetch, allowed, found)
+                for query, fetch, found in zip(queries, fetches, dense, strict=True)
+            ]
+            for ranking, excluded in zip(rankings, exclude_ids, strict=True):
+                wanted.update(ranking.ranked[: _pick_step(k, excluded)])
+            plans.append((kind, k, allowed, rankings))
+        docs = self.store.get_rows(sorted(wanted))
+        out: list[dict[str, list[Hit]]] = [{} for _ in range(n)]
+        for kind, k, allowed, rankings in plans:
+            for i, ranking in enumerate(rankings):
+                hits = self._pick(shard, ranking, k, kind, exclude_ids[i], None, docs)
+                if len(hits) < k and allowed is None:
+                    # As ``_search_kind``: too few of this kind among the nearest, search its rows.
+                    rows = self._rows_of_kind(tenant, shard, kind)
+                    if len(rows) > len(hits):
+                        hits = self._search(shard, queries[i], k, kind, exclude_ids[i], None, rows)
+                text = texts[i]
+                if relevant_only and text and self.config.floors:
+                    floor = self.config.floor("zh" if text_language(text) == "zh" else "en")
+                    hits = [h for h in hits if h.score >= floor]
+                out[i][kind] = hits
+        return out
+
+    def _dense_many(
+        self, shard: _Shard, queries: Sequence[_Query], fetches: Sequence[int], allowed: np.ndarray | None
+    ) -> list[dict[str, np.ndarray] | None]:
+        """Each query's nearest rows by each of its dense channels: one FAISS call per encoder and
+        candidate count; None for a query the index must search alone."""
+        out: list[dict[str, np.ndarray] | None] = [{} for _ in queries]
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i, (query, fetch) in enumerate(zip(queries, fetches, strict=True)):
+            for name in query.dense_weights:
+                groups.setdefault((name, fetch), []).append(i)
+        for (name, fetch), members in groups.items():
+            index = shard.dense[name]
+            if not index.batch_exact:
+                for i in members:
+                    out[i] = None
+                continue
+            matrix = np.stack([queries[i].vectors[name] for i in members])
+            # One OpenMP thread: a spinning thread team on shared cores costs more than it gains.
+            _, ids = index.search(matrix, fetch, allowed, threads=1)
+            for i, row in zip(members, ids, strict=True):
+                found = out[i]
+                if found is not None:
+                    found[name] = row
+        return out
+
     def _search_kind(
         self,
         query: _Query,
@@ -610,12 +717,33 @@ class KnowledgeBase:
         filters: SearchFilters | None,
         allowed: np.ndarray | None,
     ) -> list[Hit]:
-        fetch = max(self.config.candidates, 4 * k, k + len(exclude_ids) + 10)
+        ranking = self._rank(shard, query, self._fetch(k, exclude_ids), allowed)
+        return self._pick(shard, ranking, k, kind, exclude_ids, filters, {})
+
+    def _fetch(self, k: int, exclude_ids: Sequence[str]) -> int:
+        """How many candidates each channel gives a query that wants ``k`` hits."""
+        return max(self.config.candidates, 4 * k, k + len(exclude_ids) + 10)
+
+    def _rank(
+        self,
+        shard: _Shard,
+        query: _Query,
+        fetch: int,
+        allowed: np.ndarray | None,
+        dense_ids: Mapping[str, np.ndarray] | None = None,
+    ) -> _Ranking:
+        """Every candidate row of a query scored and ranked, best first (documents not read yet).
+
+        ``dense_ids``: the dense channels' nearest rows when already searched (a batch's one call).
+        """
         dense_weights, query_vectors = query.dense_weights, query.vectors
         candidates: set[int] = set()
         for name in dense_weights:
-            _, ids = shard.dense[name].search(query_vectors[name], fetch, allowed)
-            candidates.update(int(i) for i in ids[0] if i >= 0)
+            if dense_ids is not None:
+                ids = dense_ids[name]
+            else:
+                ids = shard.dense[name].search(query_vectors[name], fetch, allowed)[1][0]
+            candidates.update(int(i) for i in ids if i >= 0)
         similarities: dict[str, dict[int, float]] = {}
         lexical_query = query.lexical
         if lexical_query is not None:
@@ -637,20 +765,43 @@ class KnowledgeBase:
         fused = dict(zip(rows, scores.tolist(), strict=True))
         crossing = {r for r, c in zip(rows, cross.tolist(), strict=True) if c}
         ranked = sorted(fused, key=lambda r: (-fused[r], r))
+        return _Ranking(ranked, fused, crossing, weights, similarities, plain, lexical_query)
+
+    def _pick(
+        self,
+        shard: _Shard,
+        ranking: _Ranking,
+        k: int,
+        kind: str,
+        exclude_ids: Sequence[str],
+        filters: SearchFilters | None,
+        docs: dict[int, Document],
+    ) -> list[Hit]:
+        """The first ``k`` ranked rows that are documents of ``kind`` the query may see, as hits.
+
+        ``docs``: documents already read (a batch reads its queries' first rows at once); the rest
+        are read here, a few ranks at a time, and added to it.
+        """
         excluded = set(exclude_ids)
         hits: list[Hit] = []
-        step = k + len(excluded) + 5
+        ranked, fused, weights = ranking.ranked, ranking.fused, ranking.weights
+        similarities, plain = ranking.similarities, ranking.plain
+        step = _pick_step(k, exclude_ids)
         for start in range(0, len(ranked), step):
             batch = ranked[start : start + step]
-            docs = self.store.get_rows(batch)
+            missing = [row for row in batch if row not in docs]
+            if missing:
+                docs.update(self.store.get_rows(missing))
             for row in batch:
                 doc = docs.get(row)
                 if doc is None or doc.kind != kind or doc.doc_id in excluded:
                     continue
                 if filters is not None and not filters.accepts(doc):
                     continue
-                matched = shard.lexical.matched(lexical_query, row) if lexical_query is not None else ()
-                if row in crossing:  # the cross-lingual encoders' raw cosines its score was mapped from
+                matched = shard.lexical.matched(ranking.lexical, row) if ranking.lexical is not None else ()
+                if (
+                    row in ranking.crossing
+                ):  # the cross-lingual encoders' raw cosines its score was mapped from
                     channels = {
                         c: round(plain[c].get(row, 0.0), 4)
                         for c in weights
@@ -700,9 +851,7 @@ class KnowledgeBase:
         ``HybridConfig.cross_map`` (see ``CROSS_LANGUAGE_MAPS``), so that BM25's word overlap never
         decides between languages and one floor per query language holds for both kinds of hit.
         """
-        documents = [
-            shard.lexical.languages.get(r, "zh" if r in shard.lexical.chinese else "und") for r in rows
-        ]
+        documents = shard.lexical.languages_of(rows)
         if language is None or language == UNDETERMINED:
             cross = np.zeros(len(rows), dtype=bool)
         else:

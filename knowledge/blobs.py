@@ -1,13 +1,16 @@
 """Where model bundles and index snapshots are shared: a small storage interface and its directory.
 
 Replicas read bundles and index snapshots from one configurable location (``bundles_dir``, the
-snapshot folder), which may be a network mount. Everything they need from it is four calls, so that
+snapshot folder), which may be a network mount. Everything they need from it is five calls, so that
 object storage (S3, GCS, Azure) can follow with a class of its own:
 
 - ``put(key, data)``: write atomically (a reader sees the old object or the new one, never a part)
   and return the SHA-256 of what was stored;
 - ``get(key, sha256)``: the bytes, verified against the checksum recorded when they were written
   (:class:`ChecksumError` when a copy is partial or damaged);
+- ``open(key, sha256)``: the same, verified, as a readable file (a 1M-vector index snapshot is
+  streamed into FAISS from it rather than held whole in memory beside the index; object storage
+  can hand back a spooled temporary file);
 - ``list(prefix)`` and ``delete(key)``.
 
 Keys are ``/``-separated relative names (``<tenant>/<component>.bin``); ``..``, absolute names and
@@ -44,6 +47,11 @@ class BlobStore(Protocol):
 
     def get(self, key: str, sha256: str | None = None) -> bytes:
         """The object's bytes, checked against ``sha256`` when given; BlobError when absent."""
+        ...
+
+    def open(self, key: str, sha256: str | None = None) -> BinaryIO:
+        """The object as a readable, seekable file (large snapshots are read without a whole copy in
+        memory), checked against ``sha256`` when given; the caller closes it."""
         ...
 
     def list(self, prefix: str = "") -> list[str]:
@@ -124,6 +132,25 @@ class DirectoryBlobs:
                 f"{key} in {self.root} does not match its checksum (a partial or damaged copy)"
             )
         return data
+
+    def open(self, key: str, sha256: str | None = None) -> BinaryIO:
+        # Hashed through the handle that is then read: a replica renaming a new snapshot over this
+        # one in between changes neither what was checked nor what is read.
+        try:
+            handle = self.path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise BlobError(f"{key} is not in {self.root}") from exc
+        if sha256 is not None:
+            digest = hashlib.sha256()
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+            if digest.hexdigest() != sha256:
+                handle.close()
+                raise ChecksumError(
+                    f"{key} in {self.root} does not match its checksum (a partial or damaged copy)"
+                )
+            handle.seek(0)
+        return handle
 
     def verify(self, key: str, sha256: str) -> None:
         """Check an object against its checksum without holding it in memory (large bundle files)."""

@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import os
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,10 +83,15 @@ class VectorIndex:
         # Searches share the index; a write (add, remove, rebuild) has it alone.
         self._lock = ReadWriteLock()
         self.ef_search = HNSW_EF_SEARCH
-        # flat: an IndexIDMap2 keyed by row id. hnsw: labels 0..ntotal-1 mapped to row ids.
+        # flat: an IndexIDMap2 keyed by row id. hnsw: labels 0..ntotal-1 mapped to row ids (-1: a
+        # tombstone), and back: rows and their labels sorted by row as of the last ``_reindex``, plus
+        # a dict of the labels added since. Arrays, not a dict per row: at 1M rows the dict and its
+        # int objects took ~100 MiB where the arrays take 16 MB.
         self._index: Any = self._new()
         self._label_row = np.zeros(0, dtype=np.int64)
-        self._row_label: dict[int, int] = {}
+        self._sorted_rows = np.zeros(0, dtype=np.int64)
+        self._sorted_labels = np.zeros(0, dtype=np.int64)
+        self._recent: dict[int, int] = {}
         # flat: the row ids present (membership without copying the id map on every read).
         self._flat_ids: set[int] = set()
         self._dead = 0
@@ -109,11 +115,20 @@ class VectorIndex:
         # No lock: one attribute read each, atomic under the GIL (a count may be one write old).
         if self.kind == "flat":
             return int(self._index.ntotal)
-        return len(self._row_label)
+        return int(self._index.ntotal) - self._dead
 
     @property
     def tombstones(self) -> int:
         return self._dead
+
+    @property
+    def batch_exact(self) -> bool:
+        """Whether a query searched among others gets exactly the rows it gets searched alone.
+
+        Not for HNSW with deleted entries: a search there widens its candidate list for every query
+        of the call when one of them came back short.
+        """
+        return self.kind == "flat" or self._dead == 0
 
     def __contains__(self, row_id: int) -> bool:
         return bool(self.vectors([row_id]))
@@ -152,7 +167,10 @@ class VectorIndex:
             stored = self._index.reconstruct_n(start, len(ids))
             self._sum = self._sum + stored.sum(axis=0, dtype=np.float64)
             self._label_row = np.concatenate([self._label_row, ids])
-            self._row_label.update((int(r), start + i) for i, r in enumerate(ids))
+            if len(ids) + len(self._recent) > max(1024, len(self) // 16):
+                self._reindex()  # a bulk add (a build, a catch-up) goes straight to the sorted arrays
+            else:
+                self._recent.update(zip(ids.tolist(), range(start, start + len(ids)), strict=True))
             self._maybe_rebuild()
 
     def remove(self, ids: np.ndarray) -> None:
@@ -167,9 +185,35 @@ class VectorIndex:
             self._bury(ids)
             self._maybe_rebuild()
 
+    def _reindex(self) -> None:
+        """Sort the live rows and their labels (the row -> label look-up) and empty ``_recent``."""
+        live = np.flatnonzero(self._label_row >= 0)
+        order = np.argsort(self._label_row[live], kind="stable")
+        self._sorted_rows = self._label_row[live][order]
+        self._sorted_labels = live[order].astype(np.int64)
+        self._recent = {}
+
+    def _labels_of(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's HNSW label, -1 where it is not (or no longer) in the index."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.full(len(rows), -1, dtype=np.int64)
+        if len(self._sorted_rows) and len(rows):
+            at = np.minimum(np.searchsorted(self._sorted_rows, rows), len(self._sorted_rows) - 1)
+            labels = self._sorted_labels[at]
+            # A label buried since the last reindex is a tombstone (-1) in ``_label_row``.
+            found = (self._sorted_rows[at] == rows) & (self._label_row[labels] == rows)
+            out = np.where(found, labels, -1)
+        if self._recent:
+            recent = self._recent
+            for i, row in enumerate(rows.tolist()):
+                label = recent.get(row)
+                if label is not None:
+                    out[i] = label
+        return out
+
     def _present(self, ids: np.ndarray) -> np.ndarray:
         if self.kind == "hnsw":
-            return np.array([r for r in ids.tolist() if r in self._row_label], dtype=np.int64)
+            return ids[self._labels_of(ids) >= 0]
         # Not np.isin against the id map: that copied every id on each read (5 reads a search).
         return np.array([r for r in ids.tolist() if r in self._flat_ids], dtype=np.int64)
 
@@ -188,11 +232,13 @@ class VectorIndex:
         return (self._sum / (len(self) + prior)).astype(np.float32)
 
     def _bury(self, ids: np.ndarray) -> None:
-        for row in ids.tolist():
-            label = self._row_label.pop(row, None)
-            if label is not None:
-                self._label_row[label] = -1
-                self._dead += 1
+        ids = np.unique(ids)
+        labels = self._labels_of(ids)
+        found = labels >= 0
+        self._label_row[labels[found]] = -1
+        self._dead += int(found.sum())
+        for row in ids[found].tolist():
+            self._recent.pop(row, None)
 
     def _maybe_rebuild(self) -> None:
         if self._dead > REBUILD_SHARE * max(int(self._index.ntotal), 1):
@@ -206,7 +252,9 @@ class VectorIndex:
         self.kind = kind
         self._index = self._new()
         self._label_row = np.zeros(0, dtype=np.int64)
-        self._row_label = {}
+        self._sorted_rows = np.zeros(0, dtype=np.int64)
+        self._sorted_labels = np.zeros(0, dtype=np.int64)
+        self._recent = {}
         self._flat_ids = set()
         self._dead = 0
         self._sum = np.zeros(self.dim, dtype=np.float64)
@@ -246,22 +294,26 @@ class VectorIndex:
                     return {}
                 found = self._index.reconstruct_batch(wanted)
                 return dict(zip(wanted.tolist(), found, strict=True))
-            pairs = [(int(r), self._row_label[int(r)]) for r in ids if int(r) in self._row_label]
-            if not pairs:
+            rows = np.asarray(list(ids), dtype=np.int64)
+            labels = self._labels_of(rows)
+            present = labels >= 0
+            if not present.any():
                 return {}
-            labels = np.array([label for _, label in pairs], dtype=np.int64)
-            found = self._index.reconstruct_batch(labels)
-            return dict(zip([row for row, _ in pairs], found, strict=True))
+            found = self._index.reconstruct_batch(labels[present])
+            return dict(zip(rows[present].tolist(), found, strict=True))
 
     def search(
-        self, vectors: np.ndarray, k: int, allowed: np.ndarray | None = None
+        self, vectors: np.ndarray, k: int, allowed: np.ndarray | None = None, threads: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, row ids) per query row, best first; missing slots have id -1.
 
         ``allowed`` restricts the search to those row ids (a filter), exactly when it is small.
+        ``threads``: FAISS's OpenMP threads (default: one below 16 queries, every core from there).
         """
         queries = _as_matrix(vectors)
-        with self._lock.read(), _threads(1 if len(queries) < 16 else os.cpu_count() or 1):
+        if threads is None:
+            threads = 1 if len(queries) < 16 else os.cpu_count() or 1
+        with self._lock.read(), _threads(threads):
             live = len(self)
             k = max(1, min(k, live or 1))
             if allowed is not None:
@@ -305,9 +357,8 @@ class VectorIndex:
             scores, ids = self._index.search(queries, k, params=params)
             return scores, ids
         if len(allowed) > EXACT_SUBSET:
-            labels = np.array(
-                [self._row_label[r] for r in allowed.tolist() if r in self._row_label], dtype=np.int64
-            )
+            labels = self._labels_of(allowed)
+            labels = labels[labels >= 0]
             return self._search_hnsw(queries, k, faiss.IDSelectorBatch(labels))
         found = self.vectors(allowed.tolist())
         out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
@@ -344,16 +395,26 @@ class VectorIndex:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VectorIndex:
-        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return cls.read(io.BytesIO(data))
+
+    @classmethod
+    def read(cls, handle: BinaryIO) -> VectorIndex:
+        """An index from a (seekable) file ``write`` wrote.
+
+        The FAISS index is streamed out of the file into FAISS: at 1M vectors, reading the snapshot's
+        bytes, then its member, then deserialising held three whole copies (a 3.1 GB peak for a
+        755 MiB index).
+        """
+        with np.load(handle, allow_pickle=False) as arrays:
             dim, hnsw, dead = (int(x) for x in arrays["meta"])
             obj = cls(dim, "hnsw" if hnsw else "flat")
-            obj._index = faiss.deserialize_index(arrays["faiss"])
+            obj._index = _read_faiss(arrays.zip, "faiss.npy")
             obj._label_row = arrays["labels"].astype(np.int64)
             saved_sum = arrays["sum"].astype(np.float64) if "sum" in arrays.files else None
         obj._dead = dead
         if obj.kind == "hnsw":
             obj._index.hnsw.efSearch = obj.ef_search
-            obj._row_label = {int(r): i for i, r in enumerate(obj._label_row.tolist()) if r >= 0}
+            obj._reindex()
         elif obj._index.ntotal:
             obj._flat_ids = set(faiss.vector_to_array(obj._index.id_map).tolist())
         if saved_sum is not None:
@@ -364,6 +425,20 @@ class VectorIndex:
                 vectors.sum(axis=0, dtype=np.float64) if len(vectors) else np.zeros(dim, dtype=np.float64)
             )
         return obj
+
+
+def _read_faiss(archive: zipfile.ZipFile, member: str) -> Any:
+    """A FAISS index read from an ``.npy`` member (a uint8 array of ``serialize_index``'s bytes) of an
+    npz archive, streamed: the archive's bytes pass through a small buffer, never a whole copy."""
+    with archive.open(member) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        if dtype != np.uint8 or len(shape) != 1:
+            raise ValueError(f"snapshot member {member} is not a byte array ({dtype}, shape {shape})")
+        return faiss.read_index(faiss.PyCallbackIOReader(stream.read))  # type: ignore[attr-defined]
 
 
 def _safe(name: str) -> str:
@@ -404,9 +479,9 @@ class IndexSnapshots:
         meta = {"mark": mark, "component": component, "sha256": digest, **identity}
         self.blobs.put(meta_key, json.dumps(meta, sort_keys=True).encode())
 
-    def load(self, tenant: str, component: str, identity: Mapping[str, Any]) -> tuple[bytes, int] | None:
-        """The snapshot bytes and mark, or None when absent, unreadable or built differently."""
-        data_key, meta_key = self._keys(tenant, component)
+    def _meta(self, tenant: str, component: str, identity: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The snapshot's mark file, or None when absent, unreadable or built differently."""
+        _, meta_key = self._keys(tenant, component)
         try:
             meta = json.loads(self.blobs.get(meta_key))
         except BlobError:
@@ -414,25 +489,51 @@ class IndexSnapshots:
         except ValueError as exc:
             logger.warning("snapshot %s of tenant %s unreadable (%s); rebuilding", component, tenant, exc)
             return None
+        if not isinstance(meta, dict) or "mark" not in meta:
+            logger.warning("snapshot %s of tenant %s has no mark; rebuilding", component, tenant)
+            return None
+        if any(meta.get(key) != value for key, value in identity.items()):
+            logger.warning("snapshot %s of tenant %s was built differently; rebuilding", component, tenant)
+            return None
+        return meta
+
+    def load(self, tenant: str, component: str, identity: Mapping[str, Any]) -> tuple[bytes, int] | None:
+        """The snapshot bytes and mark, or None when absent, unreadable or built differently."""
+        with self.open(tenant, component, identity) as opened:
+            return None if opened is None else (opened[0].read(), opened[1])
+
+    @contextmanager
+    def open(
+        self, tenant: str, component: str, identity: Mapping[str, Any]
+    ) -> Iterator[tuple[BinaryIO, int] | None]:
+        """The snapshot as an open file (checked against its checksum) and its mark, or None when absent,
+        unreadable or built differently. A file, not bytes: a 1M-vector index is read from it without a
+        whole copy of the snapshot in memory."""
+        meta = self._meta(tenant, component, identity)
+        if meta is None:
+            yield None
+            return
+        data_key, _ = self._keys(tenant, component)
+        handle: BinaryIO | None = None
         try:
-            if any(meta.get(key) != value for key, value in identity.items()):
-                logger.warning(
-                    "snapshot %s of tenant %s was built differently; rebuilding", component, tenant
-                )
-                return None
             # A snapshot copied or shared over a network mount is checked whole before it is used.
-            data = self.blobs.get(data_key, meta.get("sha256"))
-            return data, int(meta["mark"])
+            handle = self.blobs.open(data_key, meta.get("sha256"))
+            mark = int(meta["mark"])
         except ChecksumError:
             logger.warning(
                 "snapshot %s of tenant %s does not match its checksum; rebuilding", component, tenant
             )
-            return None
         except BlobError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            pass
+        except (OSError, ValueError, TypeError) as exc:
             logger.warning("snapshot %s of tenant %s unreadable (%s); rebuilding", component, tenant, exc)
-            return None
+        if handle is None:
+            yield None
+            return
+        try:
+            yield handle, mark
+        finally:
+            handle.close()
 
     def prune(self, tenant: str, keep: Sequence[str]) -> None:
         """Delete the tenant's snapshots of components no longer in use, and temp files a crash left

@@ -26,7 +26,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -635,6 +635,66 @@ def _per_language(codes: Sequence[str], data: HeadData, predicted: np.ndarray) -
     return out
 
 
+def _rows_gain(
+    heads: Sequence[HeadData],
+    base: Sequence[np.ndarray],
+    other: Sequence[np.ndarray],
+    rows: np.ndarray,
+    draws: int = CHANNEL_BOOTSTRAP_DRAWS,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """``channel_gain`` restricted to ``rows`` (resampling within them)."""
+    sub = [replace(h, y=h.y[rows]) for h in heads]
+    return channel_gain(sub, [b[rows] for b in base], [o[rows] for o in other], draws, seed)
+
+
+def language_channels(
+    codes: Sequence[str],
+    heads: Sequence[HeadData],
+    predicted: Mapping[str, Sequence[np.ndarray]],
+    chosen: str,
+    ms_per_ticket: Mapping[str, float],
+    service: str,
+) -> dict[str, Any]:
+    """Out-of-fold evidence for a semantic channel per language instead of one per bundle.
+
+    ``predicted`` maps each candidate encoder to its heads' out-of-fold predictions. Each language
+    with ``CHANNEL_LANGUAGE_MIN_ROWS`` tickets takes the candidate whose gain over ``chosen`` on its
+    own tickets beats ``CHANNEL_MARGIN_Z`` standard errors (else ``chosen``); the mix is worth
+    serving only when its gain over ``chosen`` on all tickets beats the same margin, since it needs
+    a semantic model and neighbour vectors per channel. The record says, per language, the
+    candidate it would take, that gain and what encoding one of its tickets costs.
+    """
+    codes_array = np.asarray(codes)
+    mixed = [np.array(p, copy=True) for p in predicted[chosen]]
+    languages: dict[str, Any] = {}
+    for code in sorted(set(codes)):
+        rows = np.nonzero(codes_array == code)[0]
+        if len(rows) < CHANNEL_LANGUAGE_MIN_ROWS:
+            continue
+        gains = {
+            name: _rows_gain(heads, predicted[chosen], preds, rows)
+            for name, preds in predicted.items()
+            if name != chosen
+        }
+        # The candidate with the best margin over one standard error, if any clears it.
+        rival = max(gains, key=lambda name: gains[name][0] - CHANNEL_MARGIN_Z * gains[name][1])
+        gain, se = gains[rival]
+        best = rival if gain > 0 and gain - CHANNEL_MARGIN_Z * se > 0 else chosen
+        record = {"candidate": rival, "gain": round(gain, 4), "gain_se": round(se, 4)}
+        for head, preds in enumerate(predicted[best]):
+            mixed[head][rows] = preds[rows]
+        cost = ms_per_ticket[service] + (ms_per_ticket[best] if best != service else 0.0)
+        languages[code] = {"rows": len(rows), "channel": best, **record, "ms_per_ticket": round(cost, 2)}
+    gain, se = channel_gain(heads, predicted[chosen], mixed)
+    return {
+        "languages": languages,
+        "mixed_gain": round(gain, 4),
+        "mixed_gain_se": round(se, 4),
+        "worth_serving": bool(gain > 0 and gain - CHANNEL_MARGIN_Z * se > 0),
+    }
+
+
 def train_bundle(
     table: TicketTable,
     encoder: Encoder,
@@ -653,8 +713,10 @@ def train_bundle(
     ``channels`` are further encoders the semantic channel (the semantic model and the neighbours'
     vectors) may use instead of ``encoder``'s: each is searched like the service encoder, and one is
     chosen only when its out-of-fold score gain beats ``CHANNEL_MARGIN_Z`` paired-bootstrap standard
-    errors (it costs a second encoding of every ticket). ``channel_vectors`` maps an encoder's name
-    to the table's vectors from it when the caller has them.
+    errors (it costs a second encoding of every ticket). With candidates, ``language_channels``
+    also weighs a channel per training language and the manifest records it; the router serves one
+    channel per bundle. ``channel_vectors`` maps an encoder's name to the table's vectors from it
+    when the caller has them.
     """
     say = progress or (lambda message: logger.info("%s", message))
     # Two examples per label at least (cross-validation); the CLI asks for MIN_EXAMPLES up front.
@@ -707,6 +769,29 @@ def train_bundle(
             chosen, best_margin = i, margin
     channel_encoder, vectors, (top, top_sims), fits = searched[chosen]
     channel = None if chosen == 0 else channel_encoder.name
+    per_language = (
+        language_channels(
+            codes,
+            head_data,
+            {c.name: [f.predicted for f in fs] for c, _, _, fs in searched},
+            channel_encoder.name,
+            {name: r["ms_per_ticket"] for name, r in report.items()},
+            encoder.name,
+        )
+        if len(searched) > 1
+        else None
+    )
+    if per_language is not None:
+        say(
+            "semantic channel per language: "
+            + ", ".join(f"{code} {r['channel']}" for code, r in per_language["languages"].items())
+            + f"; gain over one channel {per_language['mixed_gain']:+.3f} ± {per_language['mixed_gain_se']:.3f}"
+            + (
+                " (the router serves one channel per bundle: not used)"
+                if per_language["worth_serving"]
+                else " (within its standard error: one channel)"
+            )
+        )
     say(
         "semantic channel: "
         + ", ".join(
@@ -760,6 +845,8 @@ def train_bundle(
             "rule": f"a further encoder only if its OOF gain (mean over heads of macro-F1 + "
             f"{ACCURACY_WEIGHT:g} accuracy) beats {CHANNEL_MARGIN_Z:g} paired-bootstrap SE",
             "candidates": report,
+            # Whether a channel per training language would beat one per bundle, out of fold.
+            "per_language": per_language,
         },
         "labels": {name: head.labels for name, head in heads.items()},
         "thresholds": {

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from embeddings import Encoder
-from knowledge import Document, KnowledgeBase
+from knowledge import Document, Hit, KnowledgeBase
 from knowledge.ledger import Feedback, HandlingRecord, Ledger, PredictionRecord
 from triage.bundle import ModelBundle
 from triage.completeness import CompletenessChecker
@@ -228,21 +228,30 @@ class TriageService:
             title=ticket.title or None,
             relevant_only=True,  # an off-topic ticket gets no suggestions rather than unrelated ones
         )
-        return {
-            kind: [
-                SimilarCase(
-                    id=h.document.doc_id,
-                    title=h.document.display_title,
-                    # An article has no resolution: its text is the answer.
-                    resolution=h.document.resolution if kind == "case" else h.document.body,
-                    score=round(h.score, 4),
-                    department=h.document.department,
-                    matched_terms=tuple(getattr(h, "matched_terms", ())),
-                )
-                for h in hits
-            ]
-            for kind, hits in found.items()
-        }
+        return _similar_cases(found)
+
+    def similar_kinds_many(
+        self, tickets: Sequence[Ticket], vectors: np.ndarray, kinds: dict[str, int]
+    ) -> list[dict[str, list[SimilarCase]]]:
+        """``similar_kinds`` for a batch: one search call per tenant for all its tickets (each ticket
+        gets exactly what it gets alone)."""
+        out: list[dict[str, list[SimilarCase]]] = [{} for _ in tickets]
+        by_tenant: dict[str, list[int]] = {}
+        for i, ticket in enumerate(tickets):
+            by_tenant.setdefault(ticket.tenant, []).append(i)
+        for tenant, rows in by_tenant.items():
+            found = self.knowledge.search_kinds_many(
+                vectors[rows],
+                tenant,
+                kinds,
+                texts=[tickets[i].text for i in rows],
+                titles=[tickets[i].title or None for i in rows],
+                exclude_ids=[[t.id] if t.id else [] for t in (tickets[i] for i in rows)],
+                relevant_only=True,
+            )
+            for i, hits in zip(rows, found, strict=True):
+                out[i] = _similar_cases(hits)
+        return out
 
     def triage(self, ticket: Ticket) -> TriageResult:
         return self.triage_many([ticket])[0]
@@ -316,11 +325,9 @@ class TriageService:
         share = 1000.0 / len(tickets)
         # Per ticket: analysis, business rules, search. Then handling time for the whole batch
         # (one feature and model call per model version), then the results.
-        done: list[
-            tuple[Analysis, dict[str, Prediction], list[SimilarCase], list[SimilarCase], float, float]
-        ] = []
-        for ticket, vector, heads, assignment, language in zip(
-            tickets, vectors, predictions, assignments, languages, strict=True
+        done: list[tuple[Analysis, dict[str, Prediction], float]] = []
+        for ticket, heads, assignment, language in zip(
+            tickets, predictions, assignments, languages, strict=True
         ):
             s0 = time.perf_counter()
             analysis = self.analyse(ticket, language)
@@ -331,15 +338,16 @@ class TriageService:
                 heads = self.rules.apply(
                     ticket, analysis.fields, heads, analysis.language, labels=assignment.serving.labels
                 )
-            s1 = time.perf_counter()
-            found = self.similar_kinds(ticket, vector, {"case": self.similar_k, "article": ARTICLES_K})
-            s2 = time.perf_counter()
-            done.append((analysis, heads, found["case"], found["article"], s1 - s0, s2 - s1))
+            done.append((analysis, heads, time.perf_counter() - s0))
+        # Similar cases and articles for the whole batch in one search call per tenant.
+        t3 = time.perf_counter()
+        found = self.similar_kinds_many(tickets, vectors, {"case": self.similar_k, "article": ARTICLES_K})
+        similar_ms = round((time.perf_counter() - t3) * share, 3)
         now = datetime.now(UTC)
         handling_times = self._handling_times(tickets, [d[1] for d in done], assignments, now)
         results = []
-        for ticket, (analysis, heads, similar, articles, extract_s, similar_s), version, handling in zip(
-            tickets, done, versions, handling_times, strict=True
+        for ticket, (analysis, heads, extract_s), similar, version, handling in zip(
+            tickets, done, found, versions, handling_times, strict=True
         ):
             department = heads["department"]
             priority = heads.get("priority")
@@ -379,14 +387,14 @@ class TriageService:
                     category=category,
                     priority=priority,
                     handling_time=handling,
-                    similar_cases=tuple(similar),
-                    articles=tuple(articles),
+                    similar_cases=tuple(similar["case"]),
+                    articles=tuple(similar["article"]),
                     model_version=version,
                     timings_ms={
                         "encode": round((t1 - t0) * share, 3),
                         "classify": round((t2 - t1) * share, 3),
                         "extract_summarize": round(extract_s * 1000, 3),
-                        "similar": round(similar_s * 1000, 3),
+                        "similar": similar_ms,
                     },
                 )
             )
@@ -424,6 +432,25 @@ class TriageService:
             for i, estimate in zip(rows, model.predict_many(requests), strict=True):
                 out[i] = estimate
         return out
+
+
+def _similar_cases(found: dict[str, list[Hit]]) -> dict[str, list[SimilarCase]]:
+    """Search hits as the similar cases (or articles) a result lists."""
+    return {
+        kind: [
+            SimilarCase(
+                id=h.document.doc_id,
+                title=h.document.display_title,
+                # An article has no resolution: its text is the answer.
+                resolution=h.document.resolution if kind == "case" else h.document.body,
+                score=round(h.score, 4),
+                department=h.document.department,
+                matched_terms=tuple(getattr(h, "matched_terms", ())),
+            )
+            for h in hits
+        ]
+        for kind, hits in found.items()
+    }
 
 
 def _language(ticket: Ticket) -> str:

@@ -57,6 +57,28 @@ def test_use_m3_load_is_idempotent(use_m3: Encoder) -> None:
     assert use_m3.name == "use-m3" and use_m3.dim == 512
 
 
+def test_use_m3_batch_in_chunks_equals_one_text_at_a_time() -> None:
+    """A batch is cut into one chunk per thread: the same vectors, in the texts' order."""
+    encoder = get_encoder("use-m3:3")
+    texts = [f"ticket {i}: " + "VPN 无法连接 error 809 " * (i % 7 + 1) for i in range(40)]
+    batch = encoder.encode(texts)
+    one_by_one = np.concatenate([encoder.encode([t]) for t in texts])
+    assert batch.shape == (40, 512)
+    np.testing.assert_allclose(batch, one_by_one, atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_encoder_chunks_keep_every_text_in_order(n: int) -> None:
+    from embeddings.registry import _chunks
+
+    texts = ["a" * (i % 5 + 1) for i in range(17)] + ["x" * 500]
+    chunks = _chunks(texts, n)
+    assert [t for chunk in chunks for t in chunk] == texts
+    assert 1 <= len(chunks) <= n and all(chunks)  # one long text may fill a chunk on its own
+    sizes = sorted(len(chunk) for chunk in _chunks(["same length"] * 16, n))
+    assert sum(sizes) == 16 and len(sizes) == n and sizes[-1] - sizes[0] <= 1
+
+
 def test_sentence_transformers_spec_needs_a_model() -> None:
     with pytest.raises(UnknownComponentError, match="model directory or a bundled name"):
         get_encoder("sentence-transformers")

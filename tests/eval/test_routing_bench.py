@@ -75,6 +75,7 @@ def test_routing_bench_writes_its_section(datasets: Path, tmp_path: Path) -> Non
     assert "<!-- bench:routing -->" in text and "| cn-ict | ours |" in text and "- Command:" in text
     assert "| cn-ict | hashing:16 |" in text and "**Semantic channel**" in text
     assert "**Paired bootstrap**" in text
+    assert "**Semantic channel per language**" in text and "| mix gain over one channel" in text
 
 
 @pytest.mark.parametrize(

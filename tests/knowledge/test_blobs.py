@@ -37,6 +37,17 @@ def test_a_damaged_copy_fails_its_checksum(tmp_path: Path) -> None:
         blobs.get("t/model.bin", digest)
     with pytest.raises(ChecksumError):
         blobs.verify("t/model.bin", digest)
+    with pytest.raises(ChecksumError):
+        blobs.open("t/model.bin", digest)
+
+
+def test_open_reads_the_checked_object_from_its_start(tmp_path: Path) -> None:
+    blobs = DirectoryBlobs(tmp_path)
+    digest = blobs.put("t/snap.bin", b"y" * (3 << 20))
+    with blobs.open("t/snap.bin", digest) as handle:
+        assert handle.read() == b"y" * (3 << 20)
+    with pytest.raises(BlobError, match="not in"):
+        blobs.open("t/absent.bin")
 
 
 def test_a_failed_put_leaves_the_old_object_and_no_debris(tmp_path: Path) -> None:

@@ -138,3 +138,31 @@ def test_vector_index_row_given_twice_keeps_the_last_vector(kind: str) -> None:
     assert len(index) == 2
     _, ids = index.search(vectors[2], 3)
     assert ids[0][0] == 7 and list(ids[0]).count(7) == 1
+
+
+def test_hnsw_row_lookup_follows_random_upserts_and_deletes() -> None:
+    """The row -> label look-up (sorted arrays plus the labels added since) agrees with a plain dict
+    through small writes (kept aside) and bulk ones (re-sorted), replacements and deletes."""
+    rng = np.random.default_rng(3)
+    index = VectorIndex(16, "hnsw")
+    expected: dict[int, np.ndarray] = {}
+    for step in range(60):
+        size = 1500 if step == 0 else int(rng.choice([1, 5, 40, 1500]))  # trained on a real sample
+        rows = rng.integers(0, 3000, size=size)
+        if step % 4 == 3:
+            index.remove(rows)
+            for row in rows.tolist():
+                expected.pop(row, None)
+        else:
+            vectors = _vectors(size, seed=step)
+            index.upsert(rows, vectors)
+            for row, vector in zip(rows.tolist(), vectors, strict=True):
+                expected[row] = vector
+        assert len(index) == len(expected)
+    probe = np.arange(3000)
+    stored = index.vectors(probe.tolist())
+    assert set(stored) == set(expected)
+    for row in rng.choice(sorted(expected), size=50).tolist():
+        assert float(stored[row] @ expected[row]) > 0.95  # 8-bit codes of the latest vector
+    _, found = index.search(_vectors(20, seed=99), 30)
+    assert set(found[found >= 0].tolist()) <= set(expected)

@@ -371,3 +371,28 @@ def test_index_grown_past_the_exact_limit_is_snapshotted_as_hnsw(
     again = _kb(tmp_path)
     assert _search(again, "vpn error 3", tenant="default", k=1) == ["e3"]
     assert again._shard("default").dense["hashing:128"].kind == "hnsw"
+
+
+def test_search_kinds_many_equals_each_query_searched_alone(tmp_path: Path) -> None:
+    """A batch's one FAISS call per kind and one document read give each query exactly its own hits."""
+    kb = _kb(tmp_path)
+    topics = ["vpn error 809", "printer jams on floor", "invoice amount wrong", "邮箱 无法 登录", "disk full"]
+    kb.add([_doc(f"c{i}", f"{topics[i % 5]} case {i}") for i in range(60)])
+    kb.add([_doc(f"a{i}", f"how to fix {topics[i % 5]}", kind="article") for i in range(6)])
+    kb.delete("default", "case", ["c7"])
+    queries = [*topics, "nothing like any of them", "vpn 809 and the printer"]
+    texts: list[str | None] = [*queries[:-1], None]  # the last one: vector only, no BM25
+    vectors = kb.encoder.encode(queries)
+    excluded = [["c0"], [], ["c1", "c6"], [], [], ["a0"], []]
+    kinds = {"case": 4, "article": 2}
+    many = kb.search_kinds_many(
+        vectors, "default", kinds, texts, [None] * len(queries), excluded, relevant_only=True
+    )
+    alone = [
+        kb.search_kinds(v, "default", kinds, e, text=t, relevant_only=True)
+        for v, t, e in zip(vectors, texts, excluded, strict=True)
+    ]
+    assert many == alone
+    assert all(len(found["case"]) == 4 for found in many)
+    assert "c0" not in {h.document.doc_id for h in many[0]["case"]}
+    assert kb.search_kinds_many(vectors[:0], "nobody", kinds, [], [], []) == []

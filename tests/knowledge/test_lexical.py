@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+
 import bm25s
 import numpy as np
 import pytest
@@ -99,8 +101,10 @@ def test_snapshot_round_trip_and_compaction_forgets_deleted_terms() -> None:
     data = index.to_bytes()
     assert b"secretname" not in data
     copy = LexicalIndex.from_bytes(data)
-    assert len(copy) == len(index) and copy.chinese == {11}
-    assert copy.languages == index.languages and (copy.languages[11], copy.languages[12]) == ("zh", "pt")
+    assert len(copy) == len(index) and copy.chinese_rows() == {11}
+    rows = [10, 11, 12, 99]
+    assert copy.languages_of(rows) == index.languages_of(rows)
+    assert copy.languages_of([11, 12, 99]) == ["zh", "pt", "und"]
     query = surface_tokens("vpn connection")
     assert copy.search(copy.query(query), k=3) == pytest.approx(index.search(index.query(query), k=3))
 
@@ -178,3 +182,79 @@ def test_identify_language_names_the_language(text: str, expected: str) -> None:
 )
 def test_same_language_pairs(a: str, b: str, comparable: bool) -> None:
     assert same_language(a, b) is comparable
+
+
+def test_packed_documents_follow_random_writes_merges_and_snapshots() -> None:
+    """Documents kept as packed arrays plus the ones written since agree with an index built afresh
+    from the same live documents: scores, matched words, languages, the Chinese rows, snapshots."""
+    rng = np.random.default_rng(5)
+    words = [
+        "vpn",
+        "printer",
+        "badge",
+        "mailbox",
+        "password",
+        "reset",
+        "laptop",
+        "screen",
+        "error",
+        "timeout",
+        "打印机",
+        "无法",
+    ]
+    index = LexicalIndex()
+    live: dict[int, tuple[list[str], str]] = {}
+    for step in range(400):
+        row = int(rng.integers(0, 120))
+        if step % 5 == 4:
+            index.remove([row])
+            live.pop(row, None)
+        else:
+            tokens = [str(w) for w in rng.choice(words, size=int(rng.integers(1, 8)))]
+            language = str(rng.choice(["en", "zh", "pt"]))
+            index.upsert(row, tokens, chinese=language == "zh", language=language)
+            live[row] = (tokens, language)
+        if step % 97 == 0 and step < 300:
+            index.merge()
+        if step == 250:
+            index = LexicalIndex.read(io.BytesIO(index.to_bytes()))
+    fresh = LexicalIndex()
+    for row, (tokens, language) in sorted(live.items()):
+        fresh.upsert(row, tokens, chinese=language == "zh", language=language)
+    rows = list(range(130))
+    texts = ("vpn error", "打印机 timeout", "badge badge reset")
+    assert index._docs.recent  # documents written since the last merge are checked too
+    for copy in (index, LexicalIndex.from_bytes(index.to_bytes())):
+        assert len(copy) == len(live)
+        assert copy.languages_of(rows) == [live[r][1] if r in live else "und" for r in rows]
+        assert copy.chinese_rows() == {r for r, (_, language) in live.items() if language == "zh"}
+        for text in texts:
+            query = [(t, t) for t in text.split()]
+            for row in live:
+                assert set(copy.matched(copy.query(query), row)) == set(
+                    fresh.matched(fresh.query(query), row)
+                )
+    # Scores: a merged index (the delta segment is scored with the statistics of its own build).
+    index.merge()
+    for copy in (index, LexicalIndex.from_bytes(index.to_bytes())):
+        for text in texts:
+            query = [(t, t) for t in text.split()]
+            assert copy.search(copy.query(query), k=10) == pytest.approx(
+                fresh.search(fresh.query(query), k=10)
+            )
+
+
+def test_a_snapshot_between_writes_and_search_changes_no_score() -> None:
+    """Writing a snapshot packs the documents written since the merge; the delta segment built after
+    it reads them packed and scores exactly as one built from them unpacked."""
+    twins = [_index(), _index()]
+    for index in twins:
+        index.merge()
+        index.upsert(20, tokenize("vpn vpn tunnel error 809 again"), language="en")
+        index.upsert(21, tokenize("printer jams on floor 3"), language="en")
+        index.remove([1])
+    twins[0].to_bytes()
+    assert not twins[0]._docs.recent and twins[1]._docs.recent
+    query = [(t, t) for t in tokenize("vpn error printer")]
+    assert twins[0].search(twins[0].query(query), k=10) == twins[1].search(twins[1].query(query), k=10)
+    assert twins[0].matched(twins[0].query(query), 20) == twins[1].matched(twins[1].query(query), 20)

@@ -61,6 +61,25 @@ def test_triage_batch_keeps_order(client: TestClient) -> None:
     assert [r["language"] for r in results] == ["en", "zh"]
 
 
+def test_batch_results_equal_single_ticket_results_field_for_field(client: TestClient) -> None:
+    """/v1/triage:batch does per batch what /v1/triage does per ticket: the same answer for each ticket."""
+    from training.sample_data import generate_tickets
+
+    tickets = [
+        {"id": f"same-{i}", "title": t["title"], "body": t["body"], "created_at": "2026-11-23T09:15:00+08:00"}
+        for i, t in enumerate(generate_tickets(24, seed=7))
+    ] + [EN | {"id": "same-en"}, ZH | {"id": "same-zh"}]
+    response = client.post("/v1/triage:batch", json={"tickets": tickets})
+    assert response.status_code == 200, response.text
+    batch = response.json()["results"]
+    assert {r["language"] for r in batch} >= {"en", "zh"}
+    assert any(r["similar_cases"] for r in batch) and any(r["articles"] for r in batch)
+    for ticket, in_batch in zip(tickets, batch, strict=True):
+        alone = client.post("/v1/triage", json=ticket).json()
+        in_batch.pop("timings_ms"), alone.pop("timings_ms")
+        assert in_batch == alone, ticket["id"]
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [

@@ -106,6 +106,9 @@ def test_training_picks_the_channel_that_wins_out_of_fold(chosen: ModelBundle) -
     assert candidates["hashing:64"]["gain"] == 0.0
     assert all(c["ms_per_ticket"] > 0 for c in candidates.values())
     assert all(0.0 <= f1 <= 1.0 for f1 in meaning["per_language_macro_f1"].values())
+    per_language = record["per_language"]
+    assert per_language is not None and isinstance(per_language["worth_serving"], bool)
+    assert all(r["channel"] in candidates for r in per_language["languages"].values())
     assert chosen.router.channel == "meaning"
     assert chosen.manifest["params"]["heads"]["department"]["blend"]["semantic_weight"] > 0 or (
         chosen.manifest["params"]["heads"]["department"]["blend"]["knn_weight"] > 0
@@ -192,3 +195,34 @@ def test_an_onnx_channel_travels_inside_the_bundle(tmp_path: Path) -> None:
     got = [p["department"].value for p in loaded.router.predict(texts, junk)]
     want = [p["department"].value for p in trained.router.predict(texts, onnx.encode(texts))]
     assert got == want
+
+
+def test_a_channel_per_language_is_weighed_against_one_per_bundle() -> None:
+    from training.train import HeadData, language_channels
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 600)
+    data = HeadData("department", ["a", "b", "c"], y, np.log(np.full(3, 1 / 3)), [], {})
+    codes = ["en"] * 450 + ["de"] * 140 + ["fr"] * 10
+    english = np.arange(600) < 450
+
+    def right(share: np.ndarray) -> np.ndarray:
+        return np.where(rng.random(600) < share, y, (y + 1) % 3)
+
+    service = right(np.full(600, 0.7))
+    # The candidate helps English and hurts German.
+    candidate = right(np.where(english, 0.95, 0.3))
+    ms = {"svc": 2.0, "cand": 5.0}
+    record = language_channels(codes, [data], {"svc": [service], "cand": [candidate]}, "cand", ms, "svc")
+    assert set(record["languages"]) == {"en", "de"}  # fr has too few tickets to read
+    assert record["languages"]["de"]["channel"] == "svc"
+    assert record["languages"]["de"]["gain"] > record["languages"]["de"]["gain_se"] > 0
+    assert record["languages"]["de"]["ms_per_ticket"] == 2.0
+    assert record["languages"]["en"]["channel"] == "cand"
+    assert record["languages"]["en"]["ms_per_ticket"] == 7.0
+    assert record["mixed_gain"] > record["mixed_gain_se"] > 0
+    assert record["worth_serving"] is True
+
+    same = language_channels(codes, [data], {"svc": [service], "cand": [service]}, "svc", ms, "svc")
+    assert all(r["channel"] == "svc" for r in same["languages"].values())
+    assert (same["mixed_gain"], same["worth_serving"]) == (0.0, False)

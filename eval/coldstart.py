@@ -1,0 +1,171 @@
+"""Cold start (issue 12.4): process start to ``/readyz`` 200, and resident memory when ready.
+
+Run ``python -m eval.coldstart [--rounds 5] [--baseline TREE] --out BENCHMARKS.md`` (``make bench``
+runs it). Each round starts ``python -m serving.cli serve --data-dir DIR`` as a fresh process, polls
+``/readyz`` every 20 ms until it answers 200, reads the process's VmRSS and whether torch is mapped
+into it, and stops it. ``--baseline`` names another checkout (a git worktree) whose code is started
+on its own copy of the demo in alternating rounds, so both are measured under the same load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from embeddings import get_encoder
+from eval.report import stamp, update_section
+from training.demo import build_demo
+
+POLL_SECONDS = 0.02
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def memory(pid: int | None) -> dict[str, float]:
+    """A process's VmRSS, RssAnon and VmHWM (peak resident size) in MiB (Linux ``/proc``); None: this one."""
+    status = Path(f"/proc/{pid if pid is not None else 'self'}/status").read_text()
+    fields = {}
+    for line in status.splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "VmHWM"):
+            fields[name] = int(value.split()[0]) / 1024
+    return {"rss": fields["VmRSS"], "anon": fields["RssAnon"], "hwm": fields["VmHWM"]}
+
+
+def launch(
+    data_dir: Path, tree: Path | None = None, timeout: float = 1800
+) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start the server on ``data_dir`` (``tree``: another checkout's code); (process, base URL, seconds
+    from the process's start to the first ``/readyz`` 200)."""
+    port = _free_port()
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree.resolve())
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "serving.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir.resolve()),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=tree,
+    )
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(timeout=5) as client:
+        while time.perf_counter() - started < timeout:
+            if process.poll() is not None:
+                raise SystemExit(f"server on {data_dir} exited with code {process.returncode}")
+            try:
+                if client.get(f"{base}/readyz").status_code == 200:
+                    return process, base, time.perf_counter() - started
+            except httpx.TransportError:
+                pass
+            time.sleep(POLL_SECONDS)
+    process.kill()
+    raise SystemExit(f"server on {data_dir} not ready within {timeout:.0f} s")
+
+
+def _torch_loaded(pid: int) -> bool:
+    return "torch" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def one_start(data_dir: Path, tree: Path | None = None) -> dict[str, Any]:
+    process, _, seconds = launch(data_dir, tree)
+    try:
+        figures = memory(process.pid)
+        torch = _torch_loaded(process.pid)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return {"seconds": seconds, "rss_mib": figures["rss"], "torch": torch}
+
+
+def run(data_dir: Path, rounds: int, baseline: Path | None = None) -> dict[str, list[dict[str, Any]]]:
+    """``rounds`` cold starts of this checkout (and, alternating, of ``baseline``) on the demo."""
+    build_demo(data_dir, get_encoder("use-m3"))
+    setups: list[tuple[str, Path, Path | None]] = [("this checkout", data_dir, None)]
+    if baseline is not None:
+        # The baseline's own copy of the demo: a server may migrate or rewrite what it opens.
+        other = data_dir.with_name(f"{data_dir.name}-coldstart-baseline")
+        if not other.exists():
+            shutil.copytree(data_dir, other)
+        setups.append((f"baseline ({baseline})", other, baseline))
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in setups}
+    one_start(data_dir)  # one unmeasured start: file caches warm, as on a restart
+    for _ in range(rounds):
+        for name, folder, tree in setups:
+            results[name].append(one_start(folder, tree))
+    return results
+
+
+def markdown(results: dict[str, list[dict[str, Any]]], command: str) -> str:
+    lines = [
+        "## Cold start: process start to `/readyz` 200 (issue 12.4)\n",
+        stamp(command),
+        "- `python -m serving.cli serve --data-dir DEMO`, a fresh process each round (one unmeasured start "
+        f"first, so the file cache is warm as on a restart); `/readyz` polled every {POLL_SECONDS * 1000:.0f} ms; "
+        "RSS (VmRSS) read when it first answers 200. Setups alternate round by round.\n",
+        "| checkout | runs (s) | median | RSS when ready (median) | torch in the process | goal |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, runs in results.items():
+        seconds = [r["seconds"] for r in runs]
+        lines.append(
+            f"| {name} | {', '.join(f'{s:.2f}' for s in seconds)} | **{statistics.median(seconds):.2f} s** | "
+            f"{statistics.median(r['rss_mib'] for r in runs):,.0f} MiB | "
+            f"{'yes' if any(r['torch'] for r in runs) else 'no'} | ≤ 5 s |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=Path("var"), help="the demo (built if absent)")
+    parser.add_argument("--rounds", type=int, default=5, help="measured starts per checkout")
+    parser.add_argument("--baseline", type=Path, help="another checkout started in alternating rounds")
+    parser.add_argument("--out", type=Path, help="update this BENCHMARKS.md")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    results = run(args.data_dir, args.rounds, args.baseline)
+    command = f"python -m eval.coldstart --rounds {args.rounds}" + (
+        f" --baseline {args.baseline}" if args.baseline else ""
+    )
+    text = markdown(results, command)
+    print(text)
+    if args.out:
+        update_section(args.out, "coldstart", text)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
