@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import bm25s
 import numpy as np
+import scipy.sparse
 
 from knowledge.text import UNDETERMINED
 
@@ -57,14 +58,60 @@ def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], counts
 
 
+def _postings(
+    sizes: np.ndarray, terms: np.ndarray, counts: np.ndarray | None, n_vocab: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Term-major postings of documents given by their number of entries and concatenated term ids
+    (with each entry's count, or 1 each when ``counts`` is None): the CSC ``indptr`` by term (int64),
+    each posting's document position (int32) and the term's count in it (float32).
+
+    The documents are already a CSR matrix (document x term); scipy turns it into CSC and sums
+    repeated terms in C. A sort of (term, document) keys as int64 needed ~40 bytes a token at its
+    peak (2 GB for the 50M tokens of 1M tickets); this needs ~12.
+    """
+    if len(sizes) == 0:
+        return (
+            np.zeros(n_vocab + 1, dtype=np.int64),
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0, dtype=np.float32),
+        )
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    data = np.ones(len(terms), dtype=np.float32) if counts is None else counts.astype(np.float32)
+    matrix = scipy.sparse.csr_matrix((data, terms, offsets), shape=(len(sizes), n_vocab))
+    postings = matrix.tocsc()
+    del matrix, data
+    postings.sum_duplicates()
+    return postings.indptr.astype(np.int64), postings.indices.astype(np.int32, copy=False), postings.data
+
+
+def _term_counts(
+    sizes: np.ndarray, tokens: np.ndarray, n_vocab: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Documents' tokens as each document's distinct terms (sorted) and their counts: (entries per
+    document, terms int32, counts)."""
+    if len(sizes) == 0 or len(tokens) == 0:
+        return np.zeros(len(sizes), dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint16)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    matrix = scipy.sparse.csr_matrix(
+        (np.ones(len(tokens), dtype=np.uint32), tokens, offsets), shape=(len(sizes), max(n_vocab, 1))
+    )
+    matrix.sum_duplicates()
+    counts = matrix.data
+    counts = counts.astype(np.uint16) if counts.max() < 2**16 else counts.astype(np.uint32)
+    return np.diff(matrix.indptr).astype(np.int64), matrix.indices.astype(np.int32, copy=False), counts
+
+
 @dataclass(frozen=True)
 class _Packed:
-    """Documents as flat arrays sorted by row: row ``rows[i]``'s tokens are
-    ``tokens[offsets[i]:offsets[i + 1]]``; ``alive`` masks rows removed since (changed in place)."""
+    """Documents as flat arrays sorted by row: row ``rows[i]``'s distinct terms are
+    ``terms[offsets[i]:offsets[i + 1]]`` with their ``counts``, ``lengths[i]`` tokens in all;
+    ``alive`` masks rows removed since (changed in place)."""
 
     rows: np.ndarray  # int64, sorted
     offsets: np.ndarray  # int64, len(rows) + 1
-    tokens: np.ndarray  # int32
+    terms: np.ndarray  # int32, sorted within a document
+    counts: np.ndarray  # uint16 (uint32 if a term repeats 65,536 times in a document)
+    lengths: np.ndarray  # int64: tokens per document
     codes: np.ndarray  # uint16: index into _Documents.codes (the language)
     chinese: np.ndarray  # bool
     alive: np.ndarray  # bool
@@ -75,6 +122,8 @@ class _Packed:
             np.zeros(0, dtype=np.int64),
             np.zeros(1, dtype=np.int64),
             np.zeros(0, dtype=np.int32),
+            np.zeros(0, dtype=np.uint16),
+            np.zeros(0, dtype=np.int64),
             np.zeros(0, dtype=np.uint16),
             np.zeros(0, dtype=bool),
             np.zeros(0, dtype=bool),
@@ -87,15 +136,20 @@ class _Packed:
         at = np.minimum(np.searchsorted(self.rows, rows), len(self.rows) - 1)
         return np.where((self.rows[at] == rows) & self.alive[at], at, -1)
 
+    def tokens(self) -> np.ndarray:
+        """Every document's tokens, concatenated in row order (each term repeated by its count)."""
+        return np.repeat(self.terms, self.counts.astype(np.int64))
+
 
 class _Documents:
-    """Each live document's token ids, language and Chinese flag, by row id.
+    """Each live document's terms, language and Chinese flag, by row id.
 
     Packed arrays as of the last ``pack`` (the main segment's merge) plus a dict of the documents
-    written since. A dict holding one array view per row cost ~210 bytes a row and a dict of
-    languages another ~100 (31 MiB per 100k documents, ~300 MiB at 1M); the packed arrays hold the
-    tokens themselves and 11 bytes a row. Reads take no lock: ``pack`` publishes the new arrays
-    before it empties the dict, and a reader looks in the dict first.
+    written since (their tokens as given). A dict holding one array view per row cost ~210 bytes a
+    row and a dict of languages another ~100 (31 MiB per 100k documents, ~300 MiB at 1M); packed, a
+    document holds its distinct terms and their counts (6 bytes each: at 1M grown tickets 9.5M
+    entries where their tokens were 35.3M at 4 bytes) and 19 bytes of its own. Reads take no lock:
+    ``pack`` publishes the new arrays before it empties the dict, and a reader looks in the dict first.
     """
 
     def __init__(self) -> None:
@@ -125,38 +179,59 @@ class _Documents:
         return int(row) in self.recent or self._slot(int(row)) >= 0
 
     def get(self, row: int) -> np.ndarray | None:
+        """A document's term ids (its tokens, or its distinct terms once packed), None when absent."""
         found = self.recent.get(row)
         if found is not None:
             return found[0]
         packed = self.packed
         slot = int(packed.slots(np.array([row], dtype=np.int64))[0])
-        return None if slot < 0 else packed.tokens[packed.offsets[slot] : packed.offsets[slot + 1]]
+        return None if slot < 0 else packed.terms[packed.offsets[slot] : packed.offsets[slot + 1]]
 
     def add(self, row: int, tokens: np.ndarray, language: str, chinese: bool) -> None:
         """A document not present (``pop`` it first)."""
         self.recent[row] = (tokens, self.code(language), chinese)
         self.count += 1
 
-    def pop(self, row: int) -> np.ndarray | None:
-        """Forget a row; its tokens, or None when absent."""
+    def pop(self, row: int) -> tuple[np.ndarray, int] | None:
+        """Forget a row; its term ids and its number of tokens, or None when absent."""
         found = self.recent.pop(row, None)
         if found is not None:
             self.count -= 1
-            return found[0]
+            return found[0], len(found[0])
         packed = self.packed
         slot = self._slot(row)
         if slot < 0:
             return None
         packed.alive[slot] = False
         self.count -= 1
-        return packed.tokens[packed.offsets[slot] : packed.offsets[slot + 1]]
+        return packed.terms[packed.offsets[slot] : packed.offsets[slot + 1]], int(packed.lengths[slot])
 
-    def live_rows(self) -> np.ndarray:
+    def postings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Documents present, for a segment: (entries per document, terms, counts, tokens per document)."""
+        sizes, terms, counts, lengths = [], [], [], []
         packed = self.packed
-        rows = np.concatenate(
-            [packed.rows[packed.alive], np.fromiter(self.recent, dtype=np.int64, count=len(self.recent))]
+        for row, slot in zip(rows.tolist(), packed.slots(rows).tolist(), strict=True):
+            found = self.recent.get(row)
+            if found is not None:
+                ids, many = _unique(found[0])
+                sizes.append(len(ids))
+                terms.append(ids.astype(np.int32))
+                counts.append(many)
+                lengths.append(len(found[0]))
+            elif slot >= 0:
+                begin, end = int(packed.offsets[slot]), int(packed.offsets[slot + 1])
+                sizes.append(end - begin)
+                terms.append(packed.terms[begin:end])
+                counts.append(packed.counts[begin:end])
+                lengths.append(int(packed.lengths[slot]))
+            else:
+                raise RuntimeError("a pending BM25 row has no document: the index is inconsistent")
+        return (
+            np.array(sizes, dtype=np.int64),
+            np.concatenate(terms).astype(np.int32, copy=False) if terms else np.zeros(0, dtype=np.int32),
+            np.concatenate(counts).astype(np.int64) if counts else np.zeros(0, dtype=np.int64),
+            np.array(lengths, dtype=np.int64),
         )
-        return np.sort(rows)
 
     def languages_of(self, rows: Sequence[int]) -> list[str]:
         """Each row's language code (``UNDETERMINED`` for a row not indexed)."""
@@ -179,28 +254,32 @@ class _Documents:
         rows = packed.rows[packed.alive & packed.chinese].tolist()
         return frozenset(rows + [r for r, (_, _, zh) in self.recent.items() if zh])
 
-    def pack(self) -> _Packed:
+    def pack(self, n_vocab: int) -> _Packed:
         """Every live document into new packed arrays (published, the dict emptied); returns them."""
         old = self.packed
         if not self.recent and old.alive.all():
             return old
-        lengths = np.diff(old.offsets)
-        keep = np.repeat(old.alive, lengths)
+        sizes = np.diff(old.offsets)
+        keep = np.repeat(old.alive, sizes)
         recent = sorted(self.recent.items())
         new_rows = np.fromiter((r for r, _ in recent), dtype=np.int64, count=len(recent))
         new_lengths = np.fromiter((len(t) for _, (t, _, _) in recent), dtype=np.int64, count=len(recent))
-        rows = np.concatenate([old.rows[old.alive], new_rows])
-        all_lengths = np.concatenate([lengths[old.alive], new_lengths])
-        tokens = np.concatenate(
-            [old.tokens[keep], *(t.astype(np.int32, copy=False) for _, (t, _, _) in recent)]
-        ).astype(np.int32, copy=False)
-        codes = np.concatenate(
-            [old.codes[old.alive], np.array([c for _, (_, c, _) in recent], dtype=np.uint16)]
+        new_tokens = (
+            np.concatenate([t for _, (t, _, _) in recent]).astype(np.int32, copy=False)
+            if recent
+            else np.zeros(0, dtype=np.int32)
         )
-        chinese = np.concatenate(
-            [old.chinese[old.alive], np.array([z for _, (_, _, z) in recent], dtype=bool)]
+        new_sizes, new_terms, new_counts = _term_counts(new_lengths, new_tokens, n_vocab)
+        counts = np.concatenate([old.counts[keep].astype(np.uint32), new_counts.astype(np.uint32)])
+        packed = _pack_sorted(
+            np.concatenate([old.rows[old.alive], new_rows]),
+            np.concatenate([sizes[old.alive], new_sizes]),
+            np.concatenate([old.terms[keep], new_terms]),
+            counts.astype(np.uint16) if len(counts) == 0 or counts.max() < 2**16 else counts,
+            np.concatenate([old.lengths[old.alive], new_lengths]),
+            np.concatenate([old.codes[old.alive], np.array([c for _, (_, c, _) in recent], dtype=np.uint16)]),
+            np.concatenate([old.chinese[old.alive], np.array([z for _, (_, _, z) in recent], dtype=bool)]),
         )
-        packed = _pack_sorted(rows, all_lengths, tokens, codes, chinese)
         self.packed = packed  # published before the dict is emptied: a reader looks in the dict first
         self.recent = {}
         return packed
@@ -214,24 +293,34 @@ class _Documents:
 
 
 def _pack_sorted(
-    rows: np.ndarray, lengths: np.ndarray, tokens: np.ndarray, codes: np.ndarray, chinese: np.ndarray
+    rows: np.ndarray,
+    sizes: np.ndarray,
+    terms: np.ndarray,
+    counts: np.ndarray,
+    lengths: np.ndarray,
+    codes: np.ndarray,
+    chinese: np.ndarray,
 ) -> _Packed:
-    """Packed arrays sorted by row from documents in any order (tokens concatenated in that order)."""
-    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    """Packed arrays sorted by row from documents in any order (entries concatenated in that order)."""
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     order = np.argsort(rows, kind="stable")
     if len(order) and not (order[1:] > order[:-1]).all():
-        sorted_lengths = lengths[order]
-        offsets = np.concatenate([[0], np.cumsum(sorted_lengths)]).astype(np.int64)
-        # Each token's source position: its document's old start plus its place within the document.
-        moved = np.repeat(starts[:-1][order] - offsets[:-1], sorted_lengths)
-        tokens = tokens[np.arange(len(tokens), dtype=np.int64) + moved]
-        rows, codes, chinese = rows[order], codes[order], chinese[order]
+        sorted_sizes = sizes[order]
+        offsets = np.concatenate([[0], np.cumsum(sorted_sizes)]).astype(np.int64)
+        # Each entry's source position: its document's old start plus its place within the document.
+        moved = np.arange(len(terms), dtype=np.int64) + np.repeat(
+            starts[:-1][order] - offsets[:-1], sorted_sizes
+        )
+        terms, counts = terms[moved], counts[moved]
+        rows, lengths, codes, chinese = rows[order], lengths[order], codes[order], chinese[order]
     else:
         offsets = starts
     return _Packed(
         np.ascontiguousarray(rows, dtype=np.int64),
         offsets,
-        np.ascontiguousarray(tokens, dtype=np.int32),
+        np.ascontiguousarray(terms, dtype=np.int32),
+        np.ascontiguousarray(counts),
+        np.ascontiguousarray(lengths, dtype=np.int64),
         np.ascontiguousarray(codes, dtype=np.uint16),
         np.ascontiguousarray(chinese, dtype=bool),
         np.ones(len(rows), dtype=bool),
@@ -349,11 +438,12 @@ class LexicalIndex:
         """Forget documents (unknown ids are ignored, so replaying a delete is harmless)."""
         with self._lock:
             for row_id in row_ids:
-                ids = self._docs.pop(int(row_id))
-                if ids is None:
+                found = self._docs.pop(int(row_id))
+                if found is None:
                     continue
+                ids, n_tokens = found
                 self._df[_unique(ids)[0]] -= 1
-                self._total_len -= len(ids)
+                self._total_len -= n_tokens
                 position = self._main.position(int(row_id))
                 if position is not None:
                     self._main.alive[position] = 0.0
@@ -369,37 +459,32 @@ class LexicalIndex:
         rows_array = np.asarray(sorted(rows), dtype=np.int64)
         if len(rows_array) == 0 or not self._docs:
             return _Segment(rows_array, None)
-        docs = [self._docs.get(int(r)) for r in rows_array]
-        if any(d is None for d in docs):
-            raise RuntimeError("a pending BM25 row has no document: the index is inconsistent")
-        found = [d for d in docs if d is not None]
-        lengths = np.fromiter((len(d) for d in found), dtype=np.int64, count=len(found))
-        return self._build_arrays(rows_array, lengths, np.concatenate(found))
+        sizes, terms, counts, lengths = self._docs.postings(rows_array)
+        return self._build_arrays(rows_array, sizes, terms, counts, lengths)
 
-    def _build_arrays(self, rows_array: np.ndarray, lengths: np.ndarray, doc_tokens: np.ndarray) -> _Segment:
-        """A segment over documents given as rows, their lengths and their concatenated tokens."""
+    def _build_arrays(
+        self,
+        rows_array: np.ndarray,
+        sizes: np.ndarray,
+        terms: np.ndarray,
+        counts: np.ndarray,
+        lengths: np.ndarray,
+    ) -> _Segment:
+        """A segment over documents given as rows, their number of distinct terms, those terms and
+        counts concatenated, and their lengths in tokens."""
         if len(rows_array) == 0 or not self._docs:
             return _Segment(rows_array, None)
         n_rows, n_vocab = len(rows_array), len(self._terms)
-        tokens = doc_tokens.astype(np.int64)
-        owner = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
-        # Sorted by term, then document: exactly the CSC layout bm25s scores from.
-        keys, tf = _unique(tokens * n_rows + owner)
-        term, doc_index = keys // n_rows, keys % n_rows
+        indptr, doc_index, tf = _postings(sizes, terms, counts, n_vocab)
+        term = np.repeat(np.arange(n_vocab, dtype=np.int32), np.diff(indptr))
         n_docs = len(self._docs)
         avg_len = max(self._total_len / n_docs, 1e-9)
         df = self._df[:n_vocab].astype(np.float64)
         idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
         norm = self.k1 * (1 - self.b + self.b * lengths[doc_index] / avg_len)
         data = (idf[term] * tf / (tf + norm)).astype(np.float32)
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(term, minlength=n_vocab))]).astype(np.int64)
         model = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
-        model.scores = {
-            "data": data,
-            "indices": doc_index.astype(np.int32),
-            "indptr": indptr,
-            "num_docs": n_rows,
-        }
+        model.scores = {"data": data, "indices": doc_index, "indptr": indptr, "num_docs": n_rows}
         model.vocab_dict = self._vocab
         model.nonoccurrence_array = None
         return _Segment(rows_array, model)
@@ -407,8 +492,10 @@ class LexicalIndex:
     def merge(self) -> None:
         """Rebuild the main segment over every live document; the delta becomes empty."""
         with self._lock:
-            packed = self._docs.pack()
-            self._main = self._build_arrays(packed.rows, np.diff(packed.offsets), packed.tokens)
+            packed = self._docs.pack(len(self._terms))
+            self._main = self._build_arrays(
+                packed.rows, np.diff(packed.offsets), packed.terms, packed.counts, packed.lengths
+            )
             self._delta = _Segment(np.zeros(0, dtype=np.int64), None)
             self._segments = (self._main, self._delta)
             self._pending.clear()
@@ -575,11 +662,11 @@ class LexicalIndex:
     def to_bytes(self) -> bytes:
         """The live documents' tokens over a compacted vocabulary (no term of a deleted document)."""
         with self._lock:
-            packed = self._docs.pack()  # every live document, sorted by row
+            packed = self._docs.pack(len(self._terms))  # every live document, sorted by row
             used = np.flatnonzero(self._df[: len(self._terms)] > 0)
             remap = np.full(len(self._terms), -1, dtype=np.int32)
             remap[used] = np.arange(len(used), dtype=np.int32)
-            tokens = remap[packed.tokens]
+            tokens = remap[packed.tokens()]
             terms = [self._terms[i] for i in used]
             codes = np.array(self._docs.codes or [UNDETERMINED], dtype="<U16")
         blob = "\n".join(terms).encode("utf-8")
@@ -587,7 +674,7 @@ class LexicalIndex:
         np.savez(
             buffer,
             rows=packed.rows,
-            lengths=np.diff(packed.offsets),
+            lengths=packed.lengths,
             tokens=tokens.astype(np.int32),
             terms=np.frombuffer(blob, dtype=np.uint8),
             chinese=packed.rows[packed.chinese],
@@ -632,12 +719,13 @@ class LexicalIndex:
             at = np.minimum(np.searchsorted(language_rows[order], rows), len(order) - 1)
             known = language_rows[order][at] == rows
             row_codes = np.where(known, np.asarray(which).reshape(-1)[order][at], row_codes).astype(np.uint16)
-        index._docs.load(_pack_sorted(rows, lengths, tokens, row_codes, chinese), codes)
+        sizes, term_ids, counts = _term_counts(lengths, tokens, len(terms))
+        del tokens
+        index._docs.load(_pack_sorted(rows, sizes, term_ids, counts, lengths, row_codes, chinese), codes)
         index._terms = terms
         index._vocab = {t: i for i, t in enumerate(terms)}
-        owner = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
-        pairs, _ = _unique(tokens.astype(np.int64) * max(len(rows), 1) + owner)
-        index._df = np.bincount(pairs // max(len(rows), 1), minlength=max(len(terms), 1024)).astype(np.int64)
+        # Document frequencies: a document's terms are distinct.
+        index._df = np.bincount(index._docs.packed.terms, minlength=max(len(terms), 1024)).astype(np.int64)
         index._total_len = int(lengths.sum())
         index.merge()
         return index

@@ -23,6 +23,7 @@ from embeddings import Encoder, get_encoder
 from knowledge import DocumentStore, HybridConfig, KnowledgeBase
 from knowledge.audit import AuditLog
 from knowledge.ledger import Ledger
+from knowledge.memory import release_free_memory
 from serving.auth import CONSOLE_PREFIX, ConsoleSessions
 from serving.batching import BatchSettings, MicroBatcher
 from serving.connectors.api import ConnectorMetrics
@@ -200,6 +201,7 @@ def create_app(
             # every request, refusal and /healthz waited). Frozen, the collector leaves them out.
             gc.collect()
             gc.freeze()
+            release_free_memory()  # what loading freed goes back to the OS, not kept as heap
         yield
         if freeze_gc:
             gc.unfreeze()

@@ -713,8 +713,10 @@ def train_bundle(
     ``channels`` are further encoders the semantic channel (the semantic model and the neighbours'
     vectors) may use instead of ``encoder``'s: each is searched like the service encoder, and one is
     chosen only when its out-of-fold score gain beats ``CHANNEL_MARGIN_Z`` paired-bootstrap standard
-    errors (it costs a second encoding of every ticket). ``channel_vectors`` maps an encoder's name
-    to the table's vectors from it when the caller has them.
+    errors (it costs a second encoding of every ticket). With candidates, ``language_channels``
+    also weighs a channel per training language and the manifest records it; the router serves one
+    channel per bundle. ``channel_vectors`` maps an encoder's name to the table's vectors from it
+    when the caller has them.
     """
     say = progress or (lambda message: logger.info("%s", message))
     # Two examples per label at least (cross-validation); the CLI asks for MIN_EXAMPLES up front.

@@ -242,3 +242,19 @@ def test_packed_documents_follow_random_writes_merges_and_snapshots() -> None:
             assert copy.search(copy.query(query), k=10) == pytest.approx(
                 fresh.search(fresh.query(query), k=10)
             )
+
+
+def test_a_snapshot_between_writes_and_search_changes_no_score() -> None:
+    """Writing a snapshot packs the documents written since the merge; the delta segment built after
+    it reads them packed and scores exactly as one built from them unpacked."""
+    twins = [_index(), _index()]
+    for index in twins:
+        index.merge()
+        index.upsert(20, tokenize("vpn vpn tunnel error 809 again"), language="en")
+        index.upsert(21, tokenize("printer jams on floor 3"), language="en")
+        index.remove([1])
+    twins[0].to_bytes()
+    assert not twins[0]._docs.recent and twins[1]._docs.recent
+    query = [(t, t) for t in tokenize("vpn error printer")]
+    assert twins[0].search(twins[0].query(query), k=10) == twins[1].search(twins[1].query(query), k=10)
+    assert twins[0].matched(twins[0].query(query), 20) == twins[1].matched(twins[1].query(query), 20)
