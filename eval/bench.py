@@ -43,19 +43,24 @@ def _free_port() -> int:
 
 
 def _start_server(
-    data_dir: Path, tree: Path | None = None, settings: dict[str, str] | None = None
+    data_dir: Path,
+    tree: Path | None = None,
+    settings: dict[str, str] | None = None,
+    default_bound: bool = False,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """A uvicorn process serving ``data_dir``; ``tree``: run another checkout's code (a same-run baseline);
-    ``settings``: further ``TRIAGE_*`` variables (a variant of the settings measured in the same run)."""
+    ``settings``: further ``TRIAGE_*`` variables (a variant of the settings measured in the same run);
+    ``default_bound``: keep the server's own bound on work in flight (clients past it are refused)."""
     port = _free_port()
-    # A benchmark measures capacity: no admission bound or rate limit in front of it (0 switches a
-    # class's token bucket off; the in-flight bound is raised past any client count used here).
-    env = os.environ | {
-        "TRIAGE_MAX_IN_FLIGHT": "1024",
+    # A benchmark measures capacity: no rate limit in front of it (0 switches a class's token bucket
+    # off) and, unless asked for the default, no in-flight bound (raised past any client count used here).
+    env = {k: v for k, v in os.environ.items() if k != "TRIAGE_MAX_IN_FLIGHT"} | {
         "TRIAGE_RATE_LIMITS": json.dumps(
             {c: {"per_second": 0, "burst": 1} for c in ("triage", "write", "read")}
         ),
     }
+    if not default_bound:
+        env["TRIAGE_MAX_IN_FLIGHT"] = "1024"
     env |= settings or {}
     if tree is not None:
         env["PYTHONPATH"] = str(tree.resolve())

@@ -64,8 +64,11 @@ def one_round(
     seconds: float = ROUND_SECONDS,
 ) -> dict[str, float]:
     """``clients`` concurrent clients (closed loop: each sends its next ticket when the last is answered)
-    for ``seconds``; tickets/s, p50, p99 (ms) and errors; with the ``server``'s pid also its CPU
-    milliseconds per ticket.
+    for ``seconds``; served tickets/s, p50 and p99 (ms) of the served requests, p99 of a ticket's
+    time to its answer with retries, refusals (503) per second and errors (anything else); with the
+    ``server``'s pid also its CPU milliseconds per ticket. A client refused at the server's bound on
+    work in flight sends the same ticket again after the answer's ``Retry-After``, as a ticket
+    system's client does.
 
     The clients are ``eval.loadgen``'s: pre-built raw HTTP/1.1 in worker processes, tens of microseconds
     of Python a request (an httpx client in threads cost 1.3 ms a request at one client and 4.6 ms at
@@ -79,21 +82,35 @@ def one_round(
     ]
     cpu_before = cpu_seconds(server) if server is not None else 0.0
     result = loadgen.run(
-        host, port, requests, concurrency=clients, seconds=seconds, processes=min(2, clients)
+        host,
+        port,
+        requests,
+        concurrency=clients,
+        seconds=seconds,
+        processes=min(2, clients),
+        retry_after=True,
     )
     cpu = cpu_seconds(server) - cpu_before if server is not None else float("nan")
     outcomes = result.outcomes
-    if not outcomes:
-        raise SystemExit(f"no request was answered in {seconds} s with {clients} clients")
-    elapsed = max(o.due + o.latency for o in outcomes) - min(o.due for o in outcomes)
-    served = sum(o.status == 200 for o in outcomes)
-    values = np.asarray([o.latency * 1000 for o in outcomes])
+    served = result.with_status(200)
+    if not served:
+        raise SystemExit(f"no request was served in {seconds} s with {clients} clients")
+    elapsed = max(o.due + o.lag + o.latency for o in outcomes) - min(o.due for o in outcomes)
+    refused = len(result.with_status(503))
+    # A ticket refused and not served by the end of the round (its client kept retrying while the
+    # clients being served took every slot the moment it freed): identified by its first try.
+    unserved = {o.due for o in result.with_status(503)} - {o.due for o in served}
+    values = np.asarray([o.latency * 1000 for o in served])
+    answered = np.asarray([(o.lag + o.latency) * 1000 for o in served])
     return {
-        "tickets_per_s": served / elapsed,
+        "tickets_per_s": len(served) / elapsed,
         "p50_ms": float(np.percentile(values, 50)),
         "p99_ms": float(np.percentile(values, 99)),
-        "errors": float(len(outcomes) - served),
-        "cpu_ms": cpu * 1000 / max(served, 1),
+        "answer_p99_ms": float(np.percentile(answered, 99)),
+        "refused_per_s": refused / elapsed,
+        "unserved": float(len(unserved)),
+        "errors": float(len(outcomes) - len(served) - refused),
+        "cpu_ms": cpu * 1000 / len(served),
         "elapsed_s": elapsed,
     }
 
@@ -181,7 +198,7 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
     settings = dict(a.split("=", 1) for a in assignments.split(",") if "=" in a)
     if not name or not settings or not all(k.startswith("TRIAGE_") for k in settings):
         raise argparse.ArgumentTypeError(
-            f"--variant {text!r}: write NAME:TRIAGE_SETTING=VALUE[,TRIAGE_OTHER=VALUE], e.g. off:TRIAGE_MICRO_BATCH_MAX=1"
+            f"{text!r}: write NAME:TRIAGE_SETTING=VALUE[,TRIAGE_OTHER=VALUE], e.g. off:TRIAGE_MICRO_BATCH_MAX=1"
         )
     return name, settings
 
@@ -194,10 +211,12 @@ def run(
     baseline: Path | None = None,
     variants: Sequence[tuple[str, dict[str, str]]] = (),
     hog: bool = True,
+    unbounded: bool = False,
 ) -> dict[str, Results]:
     """Rounds of 1/8/32 clients (and 8 beside a CPU hog) against this checkout ("current"), each
     variant of its settings and, when ``baseline`` names another checkout, a server running its code,
-    each on its own copy of the same demo, round by round."""
+    each on its own copy of the same demo, round by round. Every server keeps its default bound on
+    work in flight (``unbounded``: raised past the client count, to see what it does without one)."""
     build_demo(data_dir, get_encoder("use-m3"))
     tickets: list[Ticket] = real_tickets(datasets, n)
     payloads = [{"title": t.title, "body": t.body} for t in tickets]
@@ -214,7 +233,7 @@ def run(
     try:
         for name, (folder, tree, settings) in servers.items():
             key = api_key(folder)
-            process, base = _start_server(folder, tree, settings)
+            process, base = _start_server(folder, tree, settings, default_bound=not unbounded)
             started[name] = (process, base, key)
             warm = one_round(base, key, payloads[:30], 4, seconds=2.0)
             if warm["errors"]:
@@ -242,8 +261,9 @@ def _table(runs: dict[str, Results], name: str) -> list[str]:
 
     base = median(1, "tickets_per_s")
     lines = [
-        "| clients | tickets/s | vs 1 client | p50 ms | p99 ms | server CPU ms/ticket | errors (all rounds) |",
-        "|---|---|---|---|---|---|---|",
+        "| clients | tickets/s | vs 1 client | p50 ms | p99 ms | p99 with retries ms | refused/s (503) | "
+        "tickets never served in a round | server CPU ms/ticket | errors (all rounds) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for clients in results:
         rate = median(clients, "tickets_per_s")
@@ -251,7 +271,9 @@ def _table(runs: dict[str, Results], name: str) -> list[str]:
         label = f"{HOG_CLIENTS} + CPU hog" if clients == "hog" else str(clients)
         lines.append(
             f"| {label} | {rate:.1f} | {rate / base:.2f}x | {median(clients, 'p50_ms'):.1f} | "
-            f"{median(clients, 'p99_ms'):.1f} | {median(clients, 'cpu_ms'):.1f} | {errors:.0f} |"
+            f"{median(clients, 'p99_ms'):.1f} | {median(clients, 'answer_p99_ms'):.0f} | "
+            f"{median(clients, 'refused_per_s'):.1f} | {median(clients, 'unserved'):.0f} | "
+            f"{median(clients, 'cpu_ms'):.1f} | {errors:.0f} |"
         )
     if "hog" in results:
         share = median("hog", "hog_share")
@@ -265,7 +287,7 @@ def _table(runs: dict[str, Results], name: str) -> list[str]:
     return lines
 
 
-def markdown(runs: dict[str, Results], n: int, command: str) -> str:
+def markdown(runs: dict[str, Results], n: int, command: str, unbounded: bool = False) -> str:
     results = runs["current"]
     lines = [
         "## Serving under concurrent clients: /v1/triage (real uvicorn process, real tickets)\n",
@@ -280,6 +302,19 @@ def markdown(runs: dict[str, Results], n: int, command: str) -> str:
         + f" (medians over rounds); each client sends one request at a time on its own keep-alive connection "
         f"for {ROUND_SECONDS:.0f} s (`eval.loadgen` closed loop: raw HTTP/1.1 from 2 worker processes, the "
         "tickets in turn).",
+        (
+            "- Every server with its bound on work in flight raised to 1024 (`--unbounded`): no client is "
+            "refused; this is what the server does without admission control, not what a user of the "
+            "default gets."
+            if unbounded
+            else "- Every server at its default bound on work in flight (`max_in_flight`): clients past it "
+            "are refused (503) and send the same ticket again after its `Retry-After` (1 s), as a ticket "
+            "system's client does. tickets/s counts served tickets; p50 and p99 are the served requests' "
+            "own latency, 'p99 with retries' a served ticket's time from its first try; refused/s the "
+            "503s; 'never served' the tickets still being retried when the round ended (median over rounds): "
+            "a closed-loop client that is served sends its next ticket the moment it has its answer, "
+            "so it takes the freed slot before a client that waits out its Retry-After."
+        ),
         "- Server CPU ms/ticket: the server process's user + system CPU time over the round (`/proc`), "
         "divided by the tickets; the load generator runs on the same cores.",
         "- The machine was shared with other engineers' work: compare the rows with each other, not with "
@@ -380,6 +415,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-hog", action="store_true", help="skip the rounds beside a CPU hog")
     parser.add_argument(
+        "--unbounded",
+        action="store_true",
+        help="raise every server's bound on work in flight past the client count (no 503s): what the "
+        "server does without admission control; by default each runs at its own default bound",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="only profile: py-spy on the server during 8 and 32 clients, raw stacks into this folder, "
@@ -396,7 +437,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             update_section(args.out, "concurrency-profile", text)
         return 0
     results = run(
-        args.datasets, args.data_dir, args.tickets, args.rounds, args.baseline, args.variant, not args.no_hog
+        args.datasets,
+        args.data_dir,
+        args.tickets,
+        args.rounds,
+        args.baseline,
+        args.variant,
+        not args.no_hog,
+        args.unbounded,
     )
     given = list(argv if argv is not None else sys.argv[1:])
     command = (
@@ -404,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if given != ["--out", "BENCHMARKS.md"]
         else "make bench"
     )
-    text = markdown(results, args.tickets, command)
+    text = markdown(results, args.tickets, command, args.unbounded)
     print(text)
     if args.out:
         update_section(args.out, "concurrency", text)

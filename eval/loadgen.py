@@ -9,7 +9,8 @@ Each request is pre-built bytes sent on a keep-alive connection, and an answer i
   moment the request was *due*, not when it went out, so a generator running late shows as latency
   (no coordinated omission), and how late it ran is reported on its own (``lag``).
 - ``closed``: ``concurrency`` connections each send the next request when the last is answered
-  (what the server can serve at most, used as its capacity).
+  (what the server can serve at most, used as its capacity); with ``retry_after``, a request
+  refused with ``Retry-After`` is sent again that many seconds later, as a ticket system's client does.
 
 Meanwhile the parent process probes a path (``/healthz``) on a connection of its own every
 ``probe_interval`` seconds. Standard library only: a worker is a fresh interpreter that starts fast.
@@ -67,8 +68,9 @@ def http_request(
 
 async def _exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
-) -> tuple[int, bool]:
-    """Send one request and read its answer; (status, whether the connection may be reused)."""
+) -> tuple[int, bool, float | None]:
+    """Send one request and read its answer; (status, whether the connection may be reused, the
+    seconds of its ``Retry-After`` header if it had one)."""
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     status_line, _, rest = head.partition(b"\r\n")
@@ -76,6 +78,7 @@ async def _exchange(
     length = 0
     keep = True
     chunked = False
+    retry_after: float | None = None
     for line in rest.split(b"\r\n"):
         name, _, value = line.partition(b":")
         name = name.strip().lower()
@@ -85,6 +88,8 @@ async def _exchange(
             keep = False
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
+        elif name == b"retry-after" and value.strip().isdigit():  # (the HTTP-date form is not used here)
+            retry_after = float(value.strip())
     if chunked:
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
@@ -93,7 +98,7 @@ async def _exchange(
                 break
     elif length:
         await reader.readexactly(length)
-    return status, keep
+    return status, keep, retry_after
 
 
 # uvicorn closes a keep-alive connection idle for 5 s: one idle longer is not reused (the server may
@@ -108,6 +113,7 @@ class _Pool:
         self.host, self.port, self.cap = host, port, cap
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.open = 0
+        self.retry_after: float | None = None  # of the last answer
 
     def _take_idle(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         while self.idle:
@@ -119,6 +125,7 @@ class _Pool:
         return None
 
     async def call(self, request: bytes, timeout: float) -> int:
+        self.retry_after = None
         taken = self._take_idle()
         if taken is not None:
             reader, writer = taken
@@ -135,7 +142,7 @@ class _Pool:
                 return TRANSPORT
         try:
             async with asyncio.timeout(timeout):  # cheaper than wait_for: no task per request
-                status, keep = await _exchange(reader, writer, request)
+                status, keep, self.retry_after = await _exchange(reader, writer, request)
         except TimeoutError:
             status, keep = TIMEOUT, False
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, IndexError):
@@ -208,7 +215,12 @@ async def _closed_loop(
     index: int,
     processes: int,
     timeout: float,
+    retry: bool = False,
 ) -> list[tuple[float, int, float, float]]:
+    """Each connection sends its next request when the last is answered. ``retry``: a refusal with
+    ``Retry-After`` is sent again after that many seconds (as a ticket system's client does); its
+    rows then have ``due`` = the first try of that request and ``lag`` = how long after it this try
+    went out, so ``lag + latency`` is the request's time to an answer, retries included."""
     results: list[tuple[float, int, float, float]] = []
     end = start + seconds
     await asyncio.sleep(max(0.0, start - time.monotonic()))
@@ -216,10 +228,16 @@ async def _closed_loop(
     async def connection(k: int) -> None:
         pool = _Pool(host, port, 1)
         i = k
+        first: float | None = None  # when the request being sent was first tried
         while (sent := time.monotonic()) < end:
+            first = sent if first is None else first
             status = await pool.call(requests[i % len(requests)], timeout)
-            results.append((sent - start, status, time.monotonic() - sent, 0.0))
+            results.append((first - start, status, time.monotonic() - sent, sent - first))
+            if retry and pool.retry_after is not None:
+                await asyncio.sleep(pool.retry_after)  # the same request again, when the server said
+                continue
             i += concurrency
+            first = None
             if status != 200:
                 await asyncio.sleep(0.005)  # refused at the bound: try again at once, not in a hot loop
         pool.close()
@@ -231,13 +249,15 @@ async def _closed_loop(
 
 def _worker() -> None:
     """A worker process (``python -m eval.loadgen OUT``): its arguments pickled on stdin, its rows into OUT."""
-    mode, host, port, requests, amount, seconds, start, index, processes, timeout, cap = pickle.load(
+    mode, host, port, requests, amount, seconds, start, index, processes, timeout, cap, retry = pickle.load(
         sys.stdin.buffer
     )
     if mode == "open":
         coroutine = _open_loop(host, port, requests, amount, start, timeout, cap)
     else:
-        coroutine = _closed_loop(host, port, requests, int(amount), seconds, start, index, processes, timeout)
+        coroutine = _closed_loop(
+            host, port, requests, int(amount), seconds, start, index, processes, timeout, retry
+        )
     try:  # uvloop (uvicorn's own event loop, installed with it) costs about half the CPU per request
         import uvloop
 
@@ -281,13 +301,15 @@ def run(
     connection_cap: int = 2048,
     probe: bytes | None = None,
     probe_interval: float = 0.1,
+    retry_after: bool = False,
 ) -> LoadResult:
     """Open loop at ``rate`` requests/s, or closed loop over ``concurrency`` connections, for ``seconds``.
 
     ``rate`` may be phases, ``[(seconds, rate), ...]`` one after the other without a pause (a load
     and then what follows it); ``seconds`` is then their sum. ``requests`` are sent in turn
     (pre-built with ``http_request``); ``probe`` (a request, such as ``GET /healthz``) is sent every
-    ``probe_interval`` seconds from this process meanwhile.
+    ``probe_interval`` seconds from this process meanwhile. ``retry_after`` (closed loop): a
+    connection refused with ``Retry-After`` waits that long and sends the same request again.
     """
     if (rate is None) == (concurrency is None):
         raise ValueError("pass either rate (open loop) or concurrency (closed loop)")
@@ -325,6 +347,7 @@ def run(
             workers,
             timeout,
             connection_cap,
+            retry_after,
         )
         child.stdin.write(pickle.dumps(args))
         child.stdin.close()

@@ -47,6 +47,7 @@ import numpy as np
 from embeddings import get_encoder
 from eval import loadgen
 from eval.adversarial import baseline, bound, probes, timed_post
+from eval.concurrency_bench import parse_variant
 from eval.report import stamp, update_section
 from training.demo import build_demo
 from training.sample_data import generate_tickets
@@ -408,6 +409,7 @@ def run_overload(
     capacity_seconds: float | None = None,
     recovery_seconds: float = 10,
     in_flight: int | None = None,
+    settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Capacity, then open-loop load at each factor of it, all with one generator (``eval.loadgen``).
 
@@ -421,6 +423,7 @@ def run_overload(
     env = {"TRIAGE_RATE_LIMITS": RATE_LIMITS_OFF}
     if in_flight:
         env["TRIAGE_MAX_IN_FLIGHT"] = str(in_flight)
+    env |= settings or {}
     server = Server(data_dir, env=env)
     headers = create_key(data_dir)
     server.start()
@@ -431,7 +434,9 @@ def run_overload(
     ]
     healthz = loadgen.http_request("GET", host, port, "/healthz")
     try:
-        bound = int(httpx.get(f"{server.base}/readyz", timeout=10).json()["max_in_flight"])
+        ready = httpx.get(f"{server.base}/readyz", timeout=10).json()
+        bound = int(ready["max_in_flight"])
+        workers = ready.get("micro_batch_workers")
         loadgen.run(host, port, posts, concurrency=1, seconds=5)  # warm-up (caches, first calls)
         unloaded = loadgen.run(host, port, posts, concurrency=1, seconds=min(20.0, seconds), probe=healthz)
         closed = loadgen.run(
@@ -463,6 +468,8 @@ def run_overload(
     base = _figures(unloaded)
     return {
         "in_flight_bound": bound,
+        "micro_batch_workers": workers,
+        "settings": dict(settings or {}),
         "processes": processes,
         "unloaded_p50": base["admitted_p50"],
         "unloaded_p99": base["admitted_p99"],
@@ -640,18 +647,38 @@ def _statuses(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} x {name}" for name, n in sorted(counts.items())) or "none"
 
 
-def _overload_markdown(o: dict[str, Any], head: str) -> str:
+def _server_line(o: dict[str, Any]) -> str:
+    """What the server ran with, its unloaded latency and its capacity."""
     c = o["capacity"]
+    workers = o.get("micro_batch_workers")
+    return (
+        f"In-flight bound {o['in_flight_bound']}"
+        + (f", {workers} micro-batch worker{'s' if workers != 1 else ''}" if workers else "")
+        + (f" (set: {', '.join(f'{k}={v}' for k, v in o['settings'].items())})" if o.get("settings") else "")
+        + f". Unloaded (one connection, closed loop): p50 {_ms(o['unloaded_p50'])}, p99 "
+        f"{_ms(o['unloaded_p99'])}. Capacity (closed loop, {o['in_flight_bound']} connections, "
+        f"{c['seconds']:.0f} s, same generator): **{o['capacity_per_s']:.1f} requests/s**, p99 "
+        f"{_ms(c['admitted_p99'])}, {c['refused']} refused."
+    )
+
+
+def _overload_markdown(o: dict[str, Any], head: str) -> str:
     lines = [
         f"### Overload ({o['seconds']:.0f} s at each load)\n\n{head}\n"
         f"Generator: `eval.loadgen`, {o['processes']} processes, open loop (constant arrival rate; a "
         "latency counts from when the request was due, so a late generator shows as latency), raw "
         "HTTP/1.1 over asyncio streams with keep-alive, on the same 2 cores as the server. "
-        f"In-flight bound {o['in_flight_bound']}. Unloaded (one connection, closed loop): p50 "
-        f"{_ms(o['unloaded_p50'])}, p99 {_ms(o['unloaded_p99'])}. Capacity (closed loop, "
-        f"{o['in_flight_bound']} connections, {c['seconds']:.0f} s, same generator): "
-        f"**{o['capacity_per_s']:.1f} requests/s**, p99 {_ms(c['admitted_p99'])}, "
-        f"{c['refused']} refused.\n\n"
+        f"{_server_line(o)}\n\n",
+        *_overload_rows(o),
+    ]
+    for name, other in o.get("compare", {}).items():
+        lines += [f"\nSame run, just after, `{name}`: {_server_line(other)}\n\n", *_overload_rows(other)]
+    return "".join(lines)
+
+
+def _overload_rows(o: dict[str, Any]) -> list[str]:
+    """The table of loads and the verdict on the issue's targets."""
+    lines = [
         "| offered | served/s | served / capacity | admitted p50 | admitted p99 | p99 / unloaded p99 | "
         "refused | refused p50 / p99 / max | failed | generator lag p99 / max | /healthz p99 / max | "
         "then half capacity at once: first 0.5 s (statuses) / rest: served, refused, p99 |\n"
@@ -678,7 +705,7 @@ def _overload_markdown(o: dict[str, Any], head: str) -> str:
         "it had admitted are done, every request is served with p99 ≤ 3x unloaded). "
         + (f"**Missed: {'; '.join(missed)}.**\n" if missed else "**All held.**\n")
     )
-    return "".join(lines)
+    return lines
 
 
 def main() -> None:
@@ -703,6 +730,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument(
         "--in-flight", type=int, help="the overload part's server bound on work in flight (default: its own)"
+    )
+    parser.add_argument(
+        "--overload-compare",
+        type=parse_variant,
+        action="append",
+        default=[],
+        metavar="NAME:TRIAGE_X=V[,...]",
+        help="after the overload part at the given settings, the same with these (e.g. "
+        "old:TRIAGE_MAX_IN_FLIGHT=4,TRIAGE_MICRO_BATCH_WORKERS=2), reported below it",
     )
     parser.add_argument(
         "--from-json",
@@ -747,6 +783,12 @@ def main() -> None:
         result["overload"] = run_overload(
             args.data_dir, args.overload_seconds, processes=args.overload_processes, in_flight=args.in_flight
         )
+        result["overload"]["compare"] = {
+            name: run_overload(
+                args.data_dir, args.overload_seconds, processes=args.overload_processes, settings=settings
+            )
+            for name, settings in args.overload_compare
+        }
         result["stamps"]["overload"] = stamp(command)
     if "steady" in parts and not args.from_json:
         capacity = result.get("overload", {}).get("capacity_per_s") or 4.0

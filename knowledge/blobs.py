@@ -1,13 +1,16 @@
 """Where model bundles and index snapshots are shared: a small storage interface and its directory.
 
 Replicas read bundles and index snapshots from one configurable location (``bundles_dir``, the
-snapshot folder), which may be a network mount. Everything they need from it is four calls, so that
+snapshot folder), which may be a network mount. Everything they need from it is five calls, so that
 object storage (S3, GCS, Azure) can follow with a class of its own:
 
 - ``put(key, data)``: write atomically (a reader sees the old object or the new one, never a part)
   and return the SHA-256 of what was stored;
 - ``get(key, sha256)``: the bytes, verified against the checksum recorded when they were written
   (:class:`ChecksumError` when a copy is partial or damaged);
+- ``open(key, sha256)``: the same, verified, as a readable file (a 1M-vector index snapshot is
+  streamed into FAISS from it rather than held whole in memory beside the index; object storage
+  can hand back a spooled temporary file);
 - ``list(prefix)`` and ``delete(key)``.
 
 Keys are ``/``-separated relative names (``<tenant>/<component>.bin``); ``..``, absolute names and

@@ -331,12 +331,16 @@ class _Segment:
     """One bm25s index over a fixed set of rows; ``alive`` masks rows replaced or deleted since."""
 
     def __init__(self, rows: np.ndarray, model: bm25s.BM25 | None) -> None:
-        self.rows = rows
+        self.rows = rows = np.asarray(rows, dtype=np.int64)
         self.model = model
-        # Where each row sits, as sorted arrays (16 bytes a row) rather than a dict (about 100 bytes a
-        # row: 26 MiB at 100k documents).
-        self._order = np.argsort(rows, kind="stable")
-        self._sorted = np.asarray(rows, dtype=np.int64)[self._order]
+        # Where each row sits, by binary search over the rows sorted (rather than a dict: about 100
+        # bytes a row, 26 MiB at 100k documents). Segments are built over sorted rows: then the rows
+        # are their own sorted copy (16 MB less at 1M documents).
+        self._order: np.ndarray | None = None
+        self._sorted = rows
+        if len(rows) > 1 and not bool((rows[1:] > rows[:-1]).all()):
+            self._order = np.argsort(rows, kind="stable")
+            self._sorted = rows[self._order]
         self.alive = np.ones(len(rows), dtype=np.float32)
 
     def positions(self, rows: np.ndarray) -> np.ndarray:
@@ -344,7 +348,7 @@ class _Segment:
         if len(self._sorted) == 0:
             return np.full(len(rows), -1, dtype=np.int64)
         at = np.minimum(np.searchsorted(self._sorted, rows), len(self._sorted) - 1)
-        return np.where(self._sorted[at] == rows, self._order[at], -1)
+        return np.where(self._sorted[at] == rows, at if self._order is None else self._order[at], -1)
 
     def position(self, row: int) -> int | None:
         found = int(self.positions(np.array([row], dtype=np.int64))[0])
@@ -607,7 +611,12 @@ class LexicalIndex:
         cached = self._rows_cache
         if cached is not None and cached[0] is segments:
             return cached[1]
-        rows = np.concatenate([segments[0].rows, segments[1].rows])
+        # No copy of the main segment's rows while the delta is empty (8 MB at 1M documents).
+        rows = (
+            segments[0].rows
+            if len(segments[1].rows) == 0
+            else np.concatenate([segments[0].rows, segments[1].rows])
+        )
         self._rows_cache = (segments, rows)
         return rows
 

@@ -11,8 +11,9 @@ In order, for every HTTP request:
    except on ``/v1/webhooks/`` (the connector checks what a ticket system sends).
 4. Each caller (the id of a valid API key, else the client address) has a token bucket per scope class (``triage``,
    ``write``, ``read``): an empty bucket answers 429 with ``Retry-After`` (seconds until a token).
-5. At most ``max_in_flight`` requests do work at once; beyond that the answer is 503 with
-   ``Retry-After`` at once (shed, never queued), so admitted requests keep their latency. The bound
+5. At most ``max_in_flight`` requests are admitted at once (doing work, or parsed and waiting for
+   the next micro-batch); beyond that the answer is 503 with ``Retry-After`` at once (shed, never
+   queued further), so admitted requests keep their latency. The bound
    is first checked before anything else (2), so a request arriving at a full service is shed
    without its body being read or its key looked up; a request takes its slot after (3) and (4).
 6. A request whose client disconnected while it waited is dropped before it starts.

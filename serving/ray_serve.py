@@ -44,6 +44,9 @@ def application(settings: Settings, replicas: int = 2, replica_cpus: float = 1.0
         name=DEPLOYMENT,
         num_replicas=replicas,
         ray_actor_options={"num_cpus": replica_cpus},
+        # Ray's router sends a replica no more than the app admits (its in-flight bound): a request
+        # goes to a replica with room instead of being refused (503) by a full one while another idles.
+        max_ongoing_requests=settings.in_flight_bound,
         # Loading the models takes a while on a busy machine: give the health check room.
         health_check_timeout_s=120,
     )(ingress)

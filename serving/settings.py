@@ -27,6 +27,8 @@ class RateLimitSetting(BaseModel):
 
 
 ScopeClass = Literal["triage", "write", "read"]
+# One micro-batch thread: see Settings.batch_workers.
+DEFAULT_BATCH_WORKERS = 1
 
 
 def _default_rate_limits() -> dict[ScopeClass, RateLimitSetting]:
@@ -118,7 +120,10 @@ class Settings(BaseSettings):
         None,
         ge=1,
         le=1024,
-        description="Requests doing work at once; beyond it /v1 answers 503 at once (default: 2 per CPU core).",
+        description=(
+            "Requests admitted at once (doing work or waiting for the next micro-batch); beyond it /v1 "
+            "answers 503 with Retry-After at once (default: one per CPU core, at least 2)."
+        ),
     )
     worker_threads: int | None = Field(
         None,
@@ -152,7 +157,10 @@ class Settings(BaseSettings):
         None,
         ge=1,
         le=64,
-        description="Micro-batches run at once, each on its own thread (default: one per CPU core).",
+        description=(
+            "Micro-batches run at once, each on its own thread (default 1: inference holds the GIL "
+            "for most of a ticket, so a second batch thread contends for it rather than adding work done)."
+        ),
     )
     gil_switch_interval_ms: float = Field(
         0.5,
@@ -278,8 +286,10 @@ class Settings(BaseSettings):
 
     @property
     def in_flight_bound(self) -> int:
-        """``max_in_flight``, or two per CPU core: enough to keep the cores busy, no queue behind them."""
-        return self.max_in_flight or 2 * (os.cpu_count() or 1)
+        """``max_in_flight``, or one per CPU core and at least 2: the running batch and the next
+        requests, parsed and waiting for it, so the batch worker never idles between requests and an
+        admitted request waits for at most one batch ahead of its own (BENCHMARKS.md, "Overload")."""
+        return self.max_in_flight or max(2, os.cpu_count() or 1)
 
     @property
     def thread_pool_size(self) -> int:
@@ -288,8 +298,9 @@ class Settings(BaseSettings):
 
     @property
     def batch_workers(self) -> int:
-        """``micro_batch_workers``, or one per CPU core."""
-        return self.micro_batch_workers or os.cpu_count() or 1
+        """``micro_batch_workers``, or 1: Python holds the GIL for about three quarters of a ticket's
+        CPU time, and two batch threads on 2 cores served fewer tickets than one (BENCHMARKS.md)."""
+        return self.micro_batch_workers or DEFAULT_BATCH_WORKERS
 
     @property
     def hosts(self) -> list[str]:

@@ -54,6 +54,7 @@ def readyz(service: LoadingServiceDep, settings: SettingsDep) -> JSONResponse:
             "heads": sorted(service.bundle.router.heads),
             "cases": service.knowledge.store.count(kind="case"),
             "max_in_flight": settings.in_flight_bound,
+            "micro_batch_workers": settings.batch_workers,
         }
     )
 

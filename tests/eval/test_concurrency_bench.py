@@ -11,7 +11,16 @@ from eval.concurrency_bench import HOG_CLIENTS, Results, markdown, parse_variant
 
 
 def _round(rate: float, cpu: float = 15.0, **extra: float) -> dict[str, float]:
-    return {"tickets_per_s": rate, "p50_ms": 20.0, "p99_ms": 60.0, "errors": 0.0, "cpu_ms": cpu} | extra
+    return {
+        "tickets_per_s": rate,
+        "p50_ms": 20.0,
+        "p99_ms": 60.0,
+        "answer_p99_ms": 1060.0,
+        "refused_per_s": 5.0,
+        "unserved": 3.0,
+        "errors": 0.0,
+        "cpu_ms": cpu,
+    } | extra
 
 
 def test_variant_names_triage_settings() -> None:
@@ -34,7 +43,9 @@ def test_table_compares_client_counts_variants_and_the_hog() -> None:
     off: Results = {c: [_round(r["tickets_per_s"] / 2) for r in rounds] for c, rounds in current.items()}
     off["hog"] = [_round(20.0, hog_share=0.5)]
     text = markdown({"current": current, "off": off}, 192, "make bench")
-    assert "| 8 | 68.0 | 1.62x | 20.0 | 60.0 | 15.0 | 0 |" in text
+    assert "| 8 | 68.0 | 1.62x | 20.0 | 60.0 | 1060 | 5.0 | 3 | 15.0 | 0 |" in text
+    assert "at its default bound on work in flight" in text
+    assert "raised to 1024" in markdown({"current": current}, 192, "make bench", unbounded=True)
     assert "| 8 + CPU hog | 41.0 | 0.98x |" in text
     # 41 of 68 tickets/s (0.60x) beside a hog that took half the machine: within the share lost.
     assert "Beside the hog (current): 0.60x" in text and "within the CPU share lost" in text

@@ -24,20 +24,29 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, int, list[str]]]:
-    """/slow answers 200 after 0.2 s (the loop is free meanwhile), /busy 503, /hang never in time."""
+    """/slow answers 200 after 0.2 s (the loop is free meanwhile), /busy 503, /hang never in time,
+    /later 503 with ``Retry-After: 1`` to a connection's first request (then 200 after 0.1 s)."""
     seen: list[str] = []
+    refused: set[tuple[str, int]] = set()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         seen.append(scope["path"])
         status = {"/busy": 503}.get(scope["path"], 200)
+        headers = []
         if scope["path"] == "/slow":
             await asyncio.sleep(0.2)
         if scope["path"] == "/hang":
             await asyncio.sleep(5)
+        if scope["path"] == "/later":
+            if scope["client"] not in refused:
+                refused.add(scope["client"])
+                status, headers = 503, [(b"retry-after", b"1")]
+            else:
+                await asyncio.sleep(0.1)
         body = b'{"ok": true}'
-        headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+        headers += [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -78,6 +87,24 @@ def test_closed_loop_keeps_its_connections_busy(server: tuple[str, int, list[str
     result = loadgen.run(host, port, [slow], concurrency=4, seconds=1, processes=2)
     # 4 connections x 0.2 s per answer for 1 s: about 20 answers, never more than 4 at once.
     assert 16 <= len(result.with_status(200)) <= 24
+
+
+def test_closed_loop_clients_can_honour_retry_after(server: tuple[str, int, list[str]]) -> None:
+    host, port, _ = server
+    later = loadgen.http_request("GET", host, port, "/later")
+    result = loadgen.run(host, port, [later], concurrency=2, seconds=1.5, processes=1, retry_after=True)
+    # Each connection: refused at once, the same request again 1 s later (served: its time to an
+    # answer is lag + latency), then its next requests at once, 0.1 s each.
+    refused = result.with_status(503)
+    assert len(refused) == 2 and all(o.lag == 0 and o.due < 0.1 for o in refused)
+    retried = [o for o in result.outcomes if o.lag > 0]
+    assert len(retried) == 2 and all(o.status == 200 and 0.99 <= o.lag < 1.3 for o in retried)
+    assert sorted(o.due for o in retried) == sorted(o.due for o in refused)  # due: the first try
+    assert all(o.lag == 0 for o in result.with_status(200) if o not in retried)
+    # Without it a refused connection goes on with its next request at once.
+    eager = loadgen.run(host, port, [later], concurrency=2, seconds=0.5, processes=1)
+    assert len(eager.with_status(503)) == 2 and len(eager.with_status(200)) >= 4
+    assert all(o.lag == 0 for o in eager.outcomes)
 
 
 def test_a_request_without_an_answer_in_time_is_a_timeout(server: tuple[str, int, list[str]]) -> None:

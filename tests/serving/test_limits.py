@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,42 @@ def test_overload_is_shed_at_once_and_probes_still_answer(bounded_server: str, b
         ).status_code
         == 200
     )
+
+
+def test_the_default_bound_admits_one_request_per_core_and_sheds_the_rest(
+    live_server: str, live_headers: dict[str, str]
+) -> None:
+    """At the defaults (no TRIAGE_* setting): one micro-batch thread, one request in flight per core
+    (at least 2); a burst past that is answered 503 with Retry-After, and the service serves again after."""
+    ready = httpx.get(f"{live_server}/readyz", timeout=30).json()
+    bound = ready["max_in_flight"]
+    assert bound == max(2, os.cpu_count() or 1) and ready["micro_batch_workers"] == 1
+    ticket = {"title": "VPN", "body": "中文工单，VPN 无法连接，报错 809。" * 300}
+    burst = 4 * bound
+    statuses: list[int] = []
+    shed: list[httpx.Response] = []
+    for _ in range(3):  # a burst arrives together unless the machine stalls a thread; then again
+        start = threading.Barrier(burst)
+
+        def one(start: threading.Barrier) -> httpx.Response:
+            with httpx.Client(base_url=live_server, headers=live_headers, timeout=120) as client:
+                start.wait()
+                return client.post("/v1/classify", json=ticket)
+
+        threads = ThreadPoolExecutor(max_workers=burst)
+        answers = list(threads.map(one, [start] * burst))
+        threads.shutdown()
+        statuses += [a.status_code for a in answers]
+        shed += [a for a in answers if a.status_code == 503]
+        if shed:
+            break
+    assert set(statuses) <= {200, 503} and 200 in statuses
+    assert shed, f"{burst} requests at once were all admitted past a bound of {bound}"
+    assert shed[0].headers["retry-after"] == "1"
+    assert shed[0].json()["type"] == "urn:triage:problem:overloaded"
+    assert f"bound of {bound}" in shed[0].json()["detail"]
+    after = httpx.post(f"{live_server}/v1/classify", json=ticket, headers=live_headers, timeout=120)
+    assert after.status_code == 200
 
 
 def test_rate_limit_answers_429_with_retry_after_per_key(bounded_server: str, bounded_key: KeyMaker) -> None:
