@@ -3,7 +3,8 @@
 A same-run before/after for a change to the per-ticket path (issue 12.1): each round starts a real
 uvicorn process from each checkout in turn (``eval.bench._start_server`` with ``tree``) on the same
 data folder, sends the same held-out generated tickets one at a time after a warm-up, and records
-p50/p99 of the HTTP round trip and the server's own stage timings. Medians over the rounds.
+p50/p99 of the HTTP round trip and the server's own stage timings. Medians over the rounds; the
+order flips every round (ABBA), as the second server of a pair measured slower in trials.
 
     python -m eval.single_ab --data-dir var-100000 --before /tmp/base --after . --rounds 3
 
@@ -58,8 +59,11 @@ def run(data_dir: Path, trees: dict[str, Path], n: int, rounds: int) -> dict[str
     key = api_key(data_dir, name="single-ab")
     tickets = [{"title": t["title"], "body": t["body"]} for t in generate_tickets(n + WARM_UP, seed=1)]
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
-    for _ in range(rounds):
-        for name, tree in trees.items():
+    for round_ in range(rounds):
+        # ABBA...: whatever drifts over the run (the machine's load, the data folder's write-ahead log
+        # growing with the ledger's writes) falls on both checkouts alike.
+        order = list(trees.items()) if round_ % 2 == 0 else list(reversed(trees.items()))
+        for name, tree in order:
             results[name].append(measure(data_dir, tree, tickets, key))
             last = results[name][-1]
             print(f"{name}: p50 {last['p50']:.2f} ms, p99 {last['p99']:.2f} ms", flush=True)
