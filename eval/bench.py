@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
@@ -28,6 +28,9 @@ from eval.report import DEFAULT_DATASETS, stamp, update_section
 from training.demo import DemoPaths, build_demo
 from training.sample_data import generate_tickets
 from triage.features import model_text
+
+if TYPE_CHECKING:
+    from knowledge import Document
 
 # Rounds of (batch through the server, encoder alone on the same texts), alternating: the median of each.
 BATCH_ROUNDS = 3
@@ -40,6 +43,20 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def serve_command(data_dir: Path, port: int) -> list[str]:
+    """The command line that serves ``data_dir`` on ``port`` with this interpreter (every bench's server)."""
+    return [
+        sys.executable,
+        "-m",
+        "serving.cli",
+        "serve",
+        "--data-dir",
+        str(data_dir.resolve()),
+        "--port",
+        str(port),
+    ]
 
 
 def _start_server(
@@ -65,16 +82,7 @@ def _start_server(
     if tree is not None:
         env["PYTHONPATH"] = str(tree.resolve())
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "serving.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir.resolve()),
-            "--port",
-            str(port),
-        ],
+        serve_command(data_dir, port),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -122,6 +130,30 @@ def api_key(data_dir: Path, name: str = "concurrency-bench") -> str:
     return done.stdout.strip().splitlines()[-1].strip()
 
 
+def grown_documents(numbers: Sequence[int], texts: Sequence[str], like: Sequence[Document]) -> list[Document]:
+    """Grown case ``i`` of ``numbers``: the ``i``-th real text (title before the first ". ", body after), the
+    labels of ``like[k]``, the demo case whose vector it perturbs (shared by ``grow_demo`` and
+    ``eval.memory_bench.grow``)."""
+    from knowledge import Document
+
+    docs = []
+    for k, i in enumerate(numbers):
+        title, _, body = texts[i % len(texts)].partition(". ")
+        docs.append(
+            Document(
+                doc_id=f"grown-{i}",
+                title=title[:120],
+                body=body or title,
+                resolution="resolved as the similar case",
+                department=like[k].department,
+                category=like[k].category,
+                priority=like[k].priority,
+                created_at="2024-01-01T00:00:00",
+            )
+        )
+    return docs
+
+
 def grow_demo(data_dir: Path, cases: int, datasets: Path) -> Path:
     """A copy of the demo with ``cases`` more solved cases indexed (built once, reused after).
 
@@ -132,7 +164,7 @@ def grow_demo(data_dir: Path, cases: int, datasets: Path) -> Path:
     (FAISS over every vector, BM25 over every text), which is what this measures.
     """
     from eval.scale_bench import _sigma_for, real_texts
-    from knowledge import Document, DocumentStore, KnowledgeBase
+    from knowledge import DocumentStore, KnowledgeBase
 
     grown = data_dir.with_name(f"{data_dir.name}-{cases}")
     paths = DemoPaths(grown)
@@ -158,24 +190,9 @@ def grow_demo(data_dir: Path, cases: int, datasets: Path) -> Path:
             picked = rng.integers(0, len(sources), size=stop - start)
             vectors = sources[picked] + sigma * rng.standard_normal((stop - start, sources.shape[1]))
             vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-            docs = []
-            for i, source in zip(range(start, stop), picked.tolist(), strict=True):
-                text = texts[i % len(texts)]
-                title, _, body = text.partition(". ")
-                like = demo[int(base_rows[source])]
-                docs.append(
-                    Document(
-                        doc_id=f"grown-{i}",
-                        title=title[:120],
-                        body=body or title,
-                        resolution="resolved as the similar case",
-                        department=like.department,
-                        category=like.category,
-                        priority=like.priority,
-                        created_at="2024-01-01T00:00:00",
-                    )
-                )
-            kb.add(docs, vectors)
+            kb.add(
+                grown_documents(range(start, stop), texts, [demo[int(base_rows[p])] for p in picked]), vectors
+            )
         kb.flush()
     finally:
         kb.store.close()

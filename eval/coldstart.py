@@ -14,10 +14,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,16 +24,12 @@ from typing import Any
 import httpx
 
 from embeddings import get_encoder
+from eval.bench import _free_port as free_port
+from eval.bench import serve_command
 from eval.report import stamp, update_section
 from training.demo import build_demo
 
 POLL_SECONDS = 0.02
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def memory(pid: int | None) -> dict[str, float]:
@@ -54,22 +48,13 @@ def launch(
 ) -> tuple[subprocess.Popen[bytes], str, float]:
     """Start the server on ``data_dir`` (``tree``: another checkout's code); (process, base URL, seconds
     from the process's start to the first ``/readyz`` 200)."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     if tree is not None:
         env["PYTHONPATH"] = str(tree.resolve())
     started = time.perf_counter()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "serving.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir.resolve()),
-            "--port",
-            str(port),
-        ],
+        serve_command(data_dir, port),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

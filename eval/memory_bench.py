@@ -35,7 +35,7 @@ import httpx
 import numpy as np
 
 from embeddings import get_encoder
-from eval.bench import api_key
+from eval.bench import api_key, grown_documents
 from eval.coldstart import launch, memory
 from eval.profile_bench import real_tickets
 from eval.report import DEFAULT_DATASETS, stamp, update_section
@@ -54,7 +54,7 @@ def grow(data_dir: Path, cases: int, datasets: Path) -> Path:
     loads.
     """
     from eval.scale_bench import _sigma_for, real_texts
-    from knowledge import Document, DocumentStore, KnowledgeBase
+    from knowledge import DocumentStore, KnowledgeBase
 
     grown = data_dir.with_name(f"{data_dir.name}-{cases}")
     paths = DemoPaths(grown)
@@ -84,23 +84,8 @@ def grow(data_dir: Path, cases: int, datasets: Path) -> Path:
                 picked = rng.integers(0, len(sources), size=stop - start)
                 vectors = sources[picked] + sigma * rng.standard_normal((stop - start, sources.shape[1]))
                 vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-                docs = []
-                for i, source in zip(range(start, stop), picked.tolist(), strict=True):
-                    title, _, body = texts[i % len(texts)].partition(". ")
-                    like = demo[int(base_rows[source])]
-                    docs.append(
-                        Document(
-                            doc_id=f"grown-{i}",
-                            title=title[:120],
-                            body=body or title,
-                            resolution="resolved as the similar case",
-                            department=like.department,
-                            category=like.category,
-                            priority=like.priority,
-                            created_at="2024-01-01T00:00:00",
-                        )
-                    )
-                kb.store_documents(docs, vectors)
+                like = [demo[int(base_rows[p])] for p in picked]
+                kb.store_documents(grown_documents(range(start, stop), texts, like), vectors)
                 if stop % 100_000 == 0 or stop == cases:
                     logger.info("%d of %d cases stored (%.0f s)", stop, cases, time.perf_counter() - started)
         started = time.perf_counter()
