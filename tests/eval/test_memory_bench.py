@@ -21,6 +21,10 @@ def test_memory_reads_this_process() -> None:
 
 
 @pytest.mark.data
+@pytest.mark.sqlite_only(
+    "the benchmark copies the demo's data folder, SQLite file included; on PostgreSQL the copy's path "
+    "names another, empty database"
+)
 def test_grow_stores_and_indexes_the_cases_of_grow_demo(tmp_path: Path, shared_datasets: Path) -> None:
     demo = tmp_path / "var"
     paths = DemoPaths(demo)
