@@ -77,7 +77,24 @@ def test_batch_results_equal_single_ticket_results_field_for_field(client: TestC
     for ticket, in_batch in zip(tickets, batch, strict=True):
         alone = client.post("/v1/triage", json=ticket).json()
         in_batch.pop("timings_ms"), alone.pop("timings_ms")
-        assert in_batch == alone, ticket["id"]
+        assert _same_answer(in_batch, alone), (ticket["id"], in_batch, alone)
+
+
+def _same_answer(a: object, b: object) -> bool:
+    """Equal field for field; a published float may differ by one unit of its last (4th) decimal.
+
+    The batch encodes its texts in one matrix product and a single ticket in a vector product; BLAS
+    sums in another order, so vectors differ by ~1e-7 and a rounded confidence can land on either side
+    of a 4-decimal boundary (seen once in CI: 0.0837 vs 0.0838). Labels, order, abstention, ids and
+    text must still be equal.
+    """
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, int | float) and isinstance(b, int | float) and abs(a - b) <= 1.5e-4
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_answer(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_answer(x, y) for x, y in zip(a, b))
+    return a == b
 
 
 @pytest.mark.parametrize(
