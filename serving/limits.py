@@ -12,10 +12,12 @@ In order, for every HTTP request:
 4. Each caller (the id of a valid API key, else the client address) has a token bucket per scope class (``triage``,
    ``write``, ``read``): an empty bucket answers 429 with ``Retry-After`` (seconds until a token).
 5. At most ``max_in_flight`` requests are admitted at once (doing work, or parsed and waiting for
-   the next micro-batch); beyond that the answer is 503 with ``Retry-After`` at once (shed, never
-   queued further), so admitted requests keep their latency. The bound
-   is first checked before anything else (2), so a request arriving at a full service is shed
-   without its body being read or its key looked up; a request takes its slot after (3) and (4).
+   the next micro-batch); beyond that a request waits in a short admission queue (``Admission``:
+   at most ``max_queued``, each at most ``max_queue_wait``, first come first served, retries of
+   refused requests first) or answers 503 with ``Retry-After``, so admitted requests keep their
+   latency. A full queue is checked before anything else (2), so a request arriving at a full
+   service is shed without its body being read or its key looked up; a request takes (or waits
+   for) its slot after (3) and (4).
 6. A request whose client disconnected while it waited is dropped before it starts.
 
 Every refusal is an RFC 9457 ``application/problem+json`` body (``serving.errors.problem``) and is
