@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,16 +94,33 @@ def one_start(data_dir: Path, tree: Path | None = None) -> dict[str, Any]:
     return {"seconds": seconds, "rss_mib": figures["rss"], "torch": torch}
 
 
+def baseline_demo(data_dir: Path, tree: Path) -> Path:
+    """The demo as another checkout builds it, next to ``data_dir`` (built once, then reused).
+
+    Built by that checkout's own code in a subprocess, not copied from this checkout's demo: the two
+    may store their model bundles in different formats (a server may also migrate what it opens).
+    """
+    other = data_dir.with_name(f"{data_dir.name}-coldstart-baseline")
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom embeddings import get_encoder\n"
+        "from training.demo import build_demo\nbuild_demo(Path(sys.argv[1]), get_encoder('use-m3'))\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(other.resolve())],
+        env=dict(os.environ, PYTHONPATH=str(tree.resolve())),
+        cwd=tree,  # ``-c`` puts the working folder first on the path
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return other
+
+
 def run(data_dir: Path, rounds: int, baseline: Path | None = None) -> dict[str, list[dict[str, Any]]]:
     """``rounds`` cold starts of this checkout (and, alternating, of ``baseline``) on the demo."""
     build_demo(data_dir, get_encoder("use-m3"))
     setups: list[tuple[str, Path, Path | None]] = [("this checkout", data_dir, None)]
     if baseline is not None:
-        # The baseline's own copy of the demo: a server may migrate or rewrite what it opens.
-        other = data_dir.with_name(f"{data_dir.name}-coldstart-baseline")
-        if not other.exists():
-            shutil.copytree(data_dir, other)
-        setups.append((f"baseline ({baseline})", other, baseline))
+        setups.append((f"baseline ({baseline})", baseline_demo(data_dir, baseline), baseline))
     results: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in setups}
     one_start(data_dir)  # one unmeasured start: file caches warm, as on a restart
     for _ in range(rounds):
