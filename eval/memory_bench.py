@@ -131,7 +131,7 @@ def _knowledge_base_alone(data_dir: Path, tree: Path | None = None) -> dict[str,
     code_tree = tree.resolve() if tree is not None else Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=str(code_tree))
     done = subprocess.run(
-        [sys.executable, "-c", code, str(data_dir)],
+        [sys.executable, "-c", code, str(data_dir.resolve())],  # resolved: it runs in ``code_tree``
         capture_output=True,
         text=True,
         env=env,
