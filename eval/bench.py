@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 
 from embeddings import Encoder, get_encoder
-from eval.report import DEFAULT_DATASETS, stamp, update_section
+from eval.report import DEFAULT_DATASETS, publish, stamp
 from training.demo import DemoPaths, build_demo
 from training.sample_data import generate_tickets
 from triage.features import model_text
@@ -427,11 +427,7 @@ def main() -> None:
             run(args.data_dir, args.single, args.batch_tickets, args.batch_size, args.cases, args.datasets)
         )
     text = markdown(results, "make bench")
-    print(text)
-    if args.out:
-        update_section(args.out, "serving", text)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    publish(text, "serving", args.out, args.json, results)
 
 
 if __name__ == "__main__":
