@@ -10,7 +10,6 @@ on its own copy of the demo in alternating rounds, so both are measured under th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -26,7 +25,7 @@ import httpx
 from embeddings import get_encoder
 from eval.bench import _free_port as free_port
 from eval.bench import serve_command
-from eval.report import stamp, update_section
+from eval.report import publish, stamp
 from training.demo import build_demo
 
 POLL_SECONDS = 0.02
@@ -162,11 +161,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f" --baseline {args.baseline}" if args.baseline else ""
     )
     text = markdown(results, command)
-    print(text)
-    if args.out:
-        update_section(args.out, "coldstart", text)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    publish(text, "coldstart", args.out, args.json, results)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from embeddings import get_encoder
 from eval.bench import api_key, grown_documents
 from eval.coldstart import baseline_demo, launch, memory
 from eval.profile_bench import real_tickets
-from eval.report import DEFAULT_DATASETS, stamp, update_section
+from eval.report import DEFAULT_DATASETS, publish, stamp
 from training.demo import DemoPaths, build_demo
 
 logger = logging.getLogger(__name__)
@@ -264,11 +264,7 @@ def main() -> None:
     if args.baseline is not None:
         command += f" --baseline {args.baseline}"
     text = markdown(results, command)
-    print(text)
-    if args.out:
-        update_section(args.out, "memory", text)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    publish(text, "memory", args.out, args.json, results)
 
 
 if __name__ == "__main__":
