@@ -5,7 +5,9 @@
                            drift reference
 <dir>/router.pkl           vectoriser, classifier heads, labelled neighbours (a plain pickle: the C
                            unpickler reads it ~8x faster than joblib's pure-Python one; bundles
-                           written before it have router.joblib, still read)
+                           written before it have router.joblib, still read); the TF-IDF blocks and
+                           linear models as ``triage.tfidf`` objects, so loading imports no
+                           scikit-learn (older bundles hold scikit-learn's, still read)
 <dir>/handling_time.json   handling-time quantiles and SLA targets
 <dir>/channel_encoder/     only when training chose an ONNX encoder for the semantic channel
                            (``manifest["semantic_channel"]``): a copy of it, so the bundle travels whole
