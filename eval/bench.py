@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 
 from embeddings import Encoder, get_encoder
-from eval.report import DEFAULT_DATASETS, stamp, update_section
+from eval.report import DEFAULT_DATASETS, publish, stamp
 from training.demo import DemoPaths, build_demo
 from training.sample_data import generate_tickets
 from triage.features import model_text
@@ -211,6 +211,25 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+def single_requests(
+    client: httpx.Client, warm_up: Sequence[dict[str, Any]], tickets: Sequence[dict[str, Any]]
+) -> tuple[list[float], dict[str, list[float]]]:
+    """``/v1/triage`` one ticket at a time: each request's round trip (ms) and the stage timings the
+    server reports (``timings_ms``), after the warm-up tickets (not measured)."""
+    for ticket in warm_up:
+        client.post("/v1/triage", json=ticket).raise_for_status()
+    latencies: list[float] = []
+    stages: dict[str, list[float]] = {}
+    for ticket in tickets:
+        started = time.perf_counter()
+        response = client.post("/v1/triage", json=ticket)
+        latencies.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        for stage, ms in response.json()["timings_ms"].items():
+            stages.setdefault(stage, []).append(ms)
+    return latencies, stages
+
+
 def batch_rates(
     client: httpx.Client,
     tickets: Sequence[dict[str, str]],
@@ -291,17 +310,7 @@ def run(
     cold_start = time.perf_counter() - launched  # process start to /readyz 200 (polled every 0.1 s)
     try:
         with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {key}"}) as client:
-            for ticket in tickets[:30]:  # warm-up
-                client.post("/v1/triage", json=ticket).raise_for_status()
-            latencies = []
-            stages: dict[str, list[float]] = {}
-            for ticket in tickets[:n_single]:
-                started = time.perf_counter()
-                response = client.post("/v1/triage", json=ticket)
-                latencies.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-                for stage, ms in response.json()["timings_ms"].items():
-                    stages.setdefault(stage, []).append(ms)
+            latencies, stages = single_requests(client, tickets[:30], tickets[:n_single])
             batch = batch_rates(
                 client, tickets[:n_batch_tickets], texts[:n_batch_tickets], batch_size, encoder
             )
@@ -427,11 +436,7 @@ def main() -> None:
             run(args.data_dir, args.single, args.batch_tickets, args.batch_size, args.cases, args.datasets)
         )
     text = markdown(results, "make bench")
-    print(text)
-    if args.out:
-        update_section(args.out, "serving", text)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    publish(text, "serving", args.out, args.json, results)
 
 
 if __name__ == "__main__":

@@ -14,14 +14,13 @@ share at or above 0.9 per predicted priority; and the bundle's out-of-fold calib
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from embeddings import get_encoder
-from eval.report import stamp, update_section
+from eval.report import publish, stamp
 from training.demo import build_demo
 from training.sample_data import VAGUE_BODIES, generate_tickets
 from triage.bundle import ModelBundle
@@ -162,11 +161,7 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.data_dir, args.baseline, args.tickets, args.seed)
     text = markdown(result, "python -m eval.demo_mix_bench --out BENCHMARKS.md")
-    print(text)
-    if args.out:
-        update_section(args.out, "demo-mix", text)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2, default=str))
+    publish(text, "demo-mix", args.out, args.json, result)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Also what every benchmark's command line shares: ``missing_datasets`` for its ``
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -63,6 +64,18 @@ def update_section(path: Path, name: str, markdown: str) -> None:
         pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     )
     path.write_text(text, encoding="utf-8")
+
+
+def publish(
+    text: str, section: str, out: Path | None, json_path: Path | None = None, raw: object = None
+) -> None:
+    """The end of every benchmark's command line: print the section, write it into ``out`` (a
+    BENCHMARKS.md) when given, and the raw figures as JSON into ``json_path`` when given."""
+    print(text)
+    if out:
+        update_section(out, section, text)
+    if json_path:
+        json_path.write_text(json.dumps(raw, indent=2, default=str))
 
 
 # ../shared/datasets beside the repository: where every benchmark looks unless told otherwise.

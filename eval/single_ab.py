@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from eval.bench import _start_server, api_key
+from eval.bench import _start_server, api_key, single_requests
 from training.sample_data import generate_tickets
 
 WARM_UP = 30
@@ -34,17 +33,7 @@ def measure(data_dir: Path, tree: Path, tickets: Sequence[dict[str, str]], key: 
     process, base = _start_server(data_dir, tree=tree)
     try:
         with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {key}"}) as client:
-            for ticket in tickets[:WARM_UP]:
-                client.post("/v1/triage", json=ticket).raise_for_status()
-            latencies: list[float] = []
-            stages: dict[str, list[float]] = {}
-            for ticket in tickets[WARM_UP:]:
-                started = time.perf_counter()
-                response = client.post("/v1/triage", json=ticket)
-                latencies.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-                for stage, ms in response.json()["timings_ms"].items():
-                    stages.setdefault(stage, []).append(ms)
+            latencies, stages = single_requests(client, tickets[:WARM_UP], tickets[WARM_UP:])
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -68,7 +68,7 @@ def _fail(message: str) -> None:
 def _friendly_errors() -> Iterator[None]:
     from knowledge.db import OperationalError, SchemaVersionError, redact_url
     from serving.keys import KeyRequestError, UnknownKey
-    from training.data import DataError
+    from training.errors import DataError
     from triage.bundle import BundleError
     from triage.registry import RegistryError
     from triage.rules import RuleError

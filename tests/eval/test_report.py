@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
 
-from eval.report import chosen_names, missing_datasets
+from eval.report import chosen_names, missing_datasets, publish
 
 BENCHES = ("fields_bench", "handling_bench", "headline_bench", "routing_bench")
 
@@ -47,3 +48,19 @@ def test_chosen_names_parses_and_refuses_unknown(capsys: pytest.CaptureFixture[s
     assert chosen_names("", ["itsm"], "dataset") == []
     assert chosen_names("itsm,nope", ["itsm", "cn-ict"], "dataset") is None
     assert "unknown dataset(s) nope; known: itsm, cn-ict" in capsys.readouterr().err
+
+
+def test_publish_prints_and_replaces_only_its_own_section_and_writes_raw_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, raw = tmp_path / "BENCHMARKS.md", tmp_path / "raw.json"
+    out.write_text(
+        "# Benchmarks\n\n<!-- bench:a -->\nold a\n<!-- /bench:a -->\n\n<!-- bench:b -->\nb\n<!-- /bench:b -->\n"
+    )
+    publish("## A\nnew a", "a", out, raw, {"p50_ms": 1.5, "when": Path("x")})
+    assert "## A\nnew a" in capsys.readouterr().out
+    text = out.read_text()
+    assert "new a" in text and "old a" not in text and "<!-- bench:b -->\nb\n" in text
+    assert json.loads(raw.read_text()) == {"p50_ms": 1.5, "when": "x"}
+    publish("## C", "c", None)
+    assert out.read_text() == text

@@ -155,3 +155,19 @@ def test_live_server_logs_carry_the_request_id_and_no_stack_in_answers(
     lines = [line for line in (demo_dir / "server.log").read_text().splitlines() if "[e2e-keylog]" in line]
     assert any(created.json()["id"] in line and "created" in line for line in lines), lines
     assert created.json()["secret"] not in (demo_dir / "server.log").read_text()
+
+
+def test_the_serving_bench_times_single_requests_on_the_real_server(
+    live_server: str, live_headers: dict[str, str]
+) -> None:
+    """eval.bench / eval.single_ab's request loop: one round trip per measured ticket, stages as served."""
+    from eval.bench import single_requests
+
+    tickets = [
+        {"title": "VPN down", "body": f"The VPN drops every {n} minutes since this morning."}
+        for n in (3, 5, 7)
+    ]
+    with httpx.Client(base_url=live_server, timeout=60, headers=live_headers) as client:
+        latencies, stages = single_requests(client, tickets[:1], tickets[1:])
+    assert len(latencies) == 2 and all(ms > 0 for ms in latencies)
+    assert {"encode", "classify"} <= stages.keys() and all(len(ms) == 2 for ms in stages.values())
