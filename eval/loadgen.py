@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,6 +253,7 @@ def _worker() -> None:
     mode, host, port, requests, amount, seconds, start, index, processes, timeout, cap, retry = pickle.load(
         sys.stdin.buffer
     )
+    coroutine: Coroutine[Any, Any, Sequence[tuple[Any, ...]]]
     if mode == "open":
         coroutine = _open_loop(host, port, requests, amount, start, timeout, cap)
     else:
