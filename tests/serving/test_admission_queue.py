@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from starlette.types import Receive, Scope, Send
 
 from serving.limits import Admission, LimitSettings, LimitsMiddleware, Refusal
 
@@ -60,7 +61,9 @@ def test_a_freed_slot_goes_to_the_queue_not_to_a_request_arriving_then() -> None
         late = asyncio.ensure_future(gate.acquire())  # arrives the moment the slot is freed
         await asyncio.sleep(0.05)
         assert waiting.done() and not late.done()
-        gate.release(waiting.result())
+        slot = waiting.result()
+        assert isinstance(slot, int)
+        gate.release(slot)
         return [waiting.result(), await late]
 
     slots = asyncio.run(main())
@@ -154,7 +157,9 @@ def test_a_waiting_request_that_can_no_longer_start_in_time_is_refused_before_it
         for _ in range(5):
             await asyncio.sleep(0)
         assert third.done() and second.done()  # answered now, not after its 5 s deadline
-        gate.release(second.result())
+        slot = second.result()
+        assert isinstance(slot, int)
+        gate.release(slot)
         return second.result(), third.result()
 
     second, third = asyncio.run(main())
@@ -170,6 +175,7 @@ def test_a_predicted_wait_past_the_deadline_is_refused_at_once() -> None:
 
     async def main() -> Any:
         slot = await gate.acquire()
+        assert isinstance(slot, int)
         now[0] = 1.0
         gate.release(slot)  # a request held its slot for 1 s
         assert gate.hold == pytest.approx(1.0)
@@ -226,7 +232,7 @@ class StandIn:
     def __init__(self) -> None:
         self.started: list[str] = []
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         query = scope["query_string"].decode()
