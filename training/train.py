@@ -319,6 +319,7 @@ def search_blend(
     top_sims: np.ndarray,
     y: np.ndarray,
     log_prior: np.ndarray,
+    semantic_grid: Sequence[float] = SEMANTIC_WEIGHTS,
 ) -> Choice:
     """The lexical model and blend with the best out-of-fold macro-F1 (+ a little accuracy)."""
     n_labels = len(log_prior)
@@ -330,7 +331,7 @@ def search_blend(
         for k, sigma in itertools.product(KNN_KS, KNN_SIGMAS)
     }
     best: Choice | None = None
-    semantic_weights = SEMANTIC_WEIGHTS if semantic_lp is not None else (0.0,)
+    semantic_weights = tuple(semantic_grid) if semantic_lp is not None else (0.0,)
     for c, (lp, lexical_t) in lexical_lp.items():
         for ws, wk, wp in itertools.product(semantic_weights, KNN_WEIGHTS, PRIOR_WEIGHTS):
             for k, sigma in itertools.product(KNN_KS, KNN_SIGMAS) if wk else [(KNN_KS[0], KNN_SIGMAS[0])]:
