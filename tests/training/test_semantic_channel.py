@@ -226,3 +226,32 @@ def test_a_channel_per_language_is_weighed_against_one_per_bundle() -> None:
     same = language_channels(codes, [data], {"svc": [service], "cand": [service]}, "svc", ms, "svc")
     assert all(r["channel"] == "svc" for r in same["languages"].values())
     assert (same["mixed_gain"], same["worth_serving"]) == (0.0, False)
+
+
+def test_each_head_keeps_the_semantic_model_whose_blend_scores_best(chosen: ModelBundle) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from training.train import (
+        KNN_KS,
+        SEMANTIC_MODELS,
+        _head_data,
+        _search_channel,
+        leave_one_out_neighbours,
+        lexical_index,
+        out_of_fold,
+        search_blend,
+    )
+
+    head = chosen.manifest["params"]["heads"]["department"]
+    assert head["semantic"] is None or head["semantic"] in SEMANTIC_MODELS
+    table = _table()
+    features = TfidfVectorizer(min_df=1).fit_transform(table.texts).tocsr()
+    vectors = MeaningEncoder().encode(table.texts)
+    data = _head_data("department", features, table.labels["department"], 5)
+    top = leave_one_out_neighbours(vectors, max(KNN_KS), features, lexical_index(features))
+    fit = _search_channel(data, vectors, *top)
+    assert fit.semantic_model in SEMANTIC_MODELS
+    for make in SEMANTIC_MODELS.values():
+        semantic = out_of_fold([make], vectors, data.y, len(data.labels), data.splits)[0]
+        alone = search_blend(data.lexical_oof, semantic, *top, data.y, data.log_prior)
+        assert fit.choice.score >= alone.score - 1e-9
