@@ -1,7 +1,8 @@
 """Routing levers weighed out of fold: what each would give on a training split, before any test.
 
 ``python -m eval.routing_levers [--datasets ../shared/datasets] [--only cn-ict,endava-urgency]
-[--levers both-encoders,lexical-ensemble,semantic-lr,ridge-alpha,cjk-chars]``
+[--levers both-encoders,lexical-ensemble,semantic-lr,ridge-alpha,cjk-chars,class-offsets,long-text,
+semantic-heavy,semantic-lr-plain]``
 
 For each split the training tickets go through ``train_bundle``'s own search (the same folds, the
 TF-IDF models' out-of-fold scores, the blend searched once per encoder: USE-m3 and the MiniLM-L6
@@ -16,7 +17,15 @@ Levers: ``both-encoders`` (the other encoder's semantic ridge or neighbour vote 
 blend), ``lexical-ensemble`` (the two best TF-IDF models' tempered log-probabilities summed, one
 more lexical candidate), ``semantic-lr`` (logistic regression instead of the ridge over the
 embeddings), ``ridge-alpha`` (other ridge strengths), ``cjk-chars`` (other character n-grams for
-mostly-Chinese data; skipped elsewhere).
+mostly-Chinese data; skipped elsewhere), ``class-offsets`` (per-class biases on the blend's logits
+by coordinate ascent, nested across the folds, with the ECE the calibrator would then serve),
+``long-text`` (the ONNX channel encoder's long tickets pooled over 128- or 256-token windows
+instead of one truncated pass; skipped for other encoders), ``semantic-heavy`` (semantic weights 2
+and 4 also searched), ``semantic-lr-plain`` (unweighted logistic regression C=10 / 100, what the
+minilm+lr baseline fits, instead of the semantic model ``train_bundle`` keeps).
+
+``train_bundle`` itself now weighs the ridge and the logistic model per head (the logistic one
+only when it beats the ridge by one standard error), so the ``shipped`` row includes that choice.
 """
 
 from __future__ import annotations
