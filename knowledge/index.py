@@ -298,20 +298,23 @@ class VectorIndex:
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the rows present."""
+        rows, matrix = self.matrix(ids)
+        return dict(zip(rows.tolist(), matrix, strict=True))
+
+    def matrix(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows present (in the order given) and their stored vectors as one matrix."""
         with self._lock.read():
             if self.kind == "flat":
                 wanted = self._present(np.asarray(list(ids), dtype=np.int64))
                 if len(wanted) == 0:
-                    return {}
-                found = self._index.reconstruct_batch(wanted)
-                return dict(zip(wanted.tolist(), found, strict=True))
+                    return wanted, np.zeros((0, self.dim), dtype=np.float32)
+                return wanted, self._index.reconstruct_batch(wanted)
             rows = np.asarray(list(ids), dtype=np.int64)
             labels = self._labels_of(rows)
             present = labels >= 0
             if not present.any():
-                return {}
-            found = self._index.reconstruct_batch(labels[present])
-            return dict(zip(rows[present].tolist(), found, strict=True))
+                return rows[present], np.zeros((0, self.dim), dtype=np.float32)
+            return rows[present], self._index.reconstruct_batch(labels[present])
 
     def search(
         self, vectors: np.ndarray, k: int, allowed: np.ndarray | None = None, threads: int | None = None
@@ -393,9 +396,7 @@ class VectorIndex:
         for seen, seen_generation, rows, matrix in self._subsets:
             if seen is allowed and seen_generation == generation:
                 return rows, matrix
-        found = self.vectors(allowed.tolist())
-        rows = np.fromiter(found, dtype=np.int64, count=len(found))
-        matrix = np.stack([found[int(r)] for r in rows]) if found else np.zeros((0, self.dim), np.float32)
+        rows, matrix = self.matrix(allowed.tolist())
         if len(allowed) <= SUBSET_CACHE_ROWS:
             # A new list, not changed in place: concurrent searches read it without a lock of their own.
             self._subsets = [(allowed, generation, rows, matrix), *self._subsets[: SUBSET_CACHE_SIZE - 1]]
