@@ -100,6 +100,8 @@ def one_round(
     # A ticket refused and not served by the end of the round (its client kept retrying while the
     # clients being served took every slot the moment it freed): identified by its first try.
     unserved = {o.due for o in result.with_status(503)} - {o.due for o in served}
+    # Starvation proper: clients that had nothing served in the whole round.
+    starved = clients - len({o.client for o in served})
     values = np.asarray([o.latency * 1000 for o in served])
     answered = np.asarray([(o.lag + o.latency) * 1000 for o in served])
     return {
@@ -109,6 +111,7 @@ def one_round(
         "answer_p99_ms": float(np.percentile(answered, 99)),
         "refused_per_s": refused / elapsed,
         "unserved": float(len(unserved)),
+        "starved": float(starved),
         "errors": float(len(outcomes) - len(served) - refused),
         "cpu_ms": cpu * 1000 / len(served),
         "elapsed_s": elapsed,
@@ -262,8 +265,9 @@ def _table(runs: dict[str, Results], name: str) -> list[str]:
     base = median(1, "tickets_per_s")
     lines = [
         "| clients | tickets/s | vs 1 client | p50 ms | p99 ms | p99 with retries ms | refused/s (503) | "
-        "tickets never served in a round | server CPU ms/ticket | errors (all rounds) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "tickets never served in a round | clients never served in a round | server CPU ms/ticket | "
+        "errors (all rounds) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for clients in results:
         rate = median(clients, "tickets_per_s")
@@ -273,7 +277,7 @@ def _table(runs: dict[str, Results], name: str) -> list[str]:
             f"| {label} | {rate:.1f} | {rate / base:.2f}x | {median(clients, 'p50_ms'):.1f} | "
             f"{median(clients, 'p99_ms'):.1f} | {median(clients, 'answer_p99_ms'):.0f} | "
             f"{median(clients, 'refused_per_s'):.1f} | {median(clients, 'unserved'):.0f} | "
-            f"{median(clients, 'cpu_ms'):.1f} | {errors:.0f} |"
+            f"{median(clients, 'starved'):.0f} | {median(clients, 'cpu_ms'):.1f} | {errors:.0f} |"
         )
     if "hog" in results:
         share = median("hog", "hog_share")
@@ -307,13 +311,16 @@ def markdown(runs: dict[str, Results], n: int, command: str, unbounded: bool = F
             "refused; this is what the server does without admission control, not what a user of the "
             "default gets."
             if unbounded
-            else "- Every server at its default bound on work in flight (`max_in_flight`): clients past it "
-            "are refused (503) and send the same ticket again after its `Retry-After` (1 s), as a ticket "
-            "system's client does. tickets/s counts served tickets; p50 and p99 are the served requests' "
-            "own latency, 'p99 with retries' a served ticket's time from its first try; refused/s the "
-            "503s; 'never served' the tickets still being retried when the round ended (median over rounds): "
-            "a closed-loop client that is served sends its next ticket the moment it has its answer, "
-            "so it takes the freed slot before a client that waits out its Retry-After."
+            else "- Every server at its default admission (`max_in_flight`, and the admission queue "
+            "`max_queued` / `max_queue_wait_ms` where it has one): a client refused (503) sends the same "
+            "ticket again after its `Retry-After` (1 s), as a ticket system's client does. tickets/s counts "
+            "served tickets; p50 and p99 are the served requests' own latency, 'p99 with retries' a served "
+            "ticket's time from its first try; refused/s the 503s; 'never served' the tickets still being "
+            "retried when the round ended (median over rounds: the clients waiting out a Retry-After at "
+            "that moment), 'clients never served' the clients that had no ticket served in the whole "
+            "round (starvation: without a queue a closed-loop client that is served sends its next ticket "
+            "the moment it has its answer and takes the freed slot before a client that waits out its "
+            "Retry-After)."
         ),
         "- Server CPU ms/ticket: the server process's user + system CPU time over the round (`/proc`), "
         "divided by the tickets; the load generator runs on the same cores.",

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class Outcome:
     status: int
     latency: float
     lag: float
+    client: int = -1  # closed loop: the connection that sent it (0 .. concurrency - 1)
 
 
 @dataclass
@@ -216,12 +217,12 @@ async def _closed_loop(
     processes: int,
     timeout: float,
     retry: bool = False,
-) -> list[tuple[float, int, float, float]]:
+) -> list[tuple[float, int, float, float, int]]:
     """Each connection sends its next request when the last is answered. ``retry``: a refusal with
     ``Retry-After`` is sent again after that many seconds (as a ticket system's client does); its
     rows then have ``due`` = the first try of that request and ``lag`` = how long after it this try
     went out, so ``lag + latency`` is the request's time to an answer, retries included."""
-    results: list[tuple[float, int, float, float]] = []
+    results: list[tuple[float, int, float, float, int]] = []
     end = start + seconds
     await asyncio.sleep(max(0.0, start - time.monotonic()))
 
@@ -232,7 +233,7 @@ async def _closed_loop(
         while (sent := time.monotonic()) < end:
             first = sent if first is None else first
             status = await pool.call(requests[i % len(requests)], timeout)
-            results.append((first - start, status, time.monotonic() - sent, sent - first))
+            results.append((first - start, status, time.monotonic() - sent, sent - first, k))
             if retry and pool.retry_after is not None:
                 await asyncio.sleep(pool.retry_after)  # the same request again, when the server said
                 continue
@@ -252,6 +253,7 @@ def _worker() -> None:
     mode, host, port, requests, amount, seconds, start, index, processes, timeout, cap, retry = pickle.load(
         sys.stdin.buffer
     )
+    coroutine: Coroutine[Any, Any, Sequence[tuple[Any, ...]]]
     if mode == "open":
         coroutine = _open_loop(host, port, requests, amount, start, timeout, cap)
     else:

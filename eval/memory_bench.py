@@ -36,7 +36,7 @@ import numpy as np
 
 from embeddings import get_encoder
 from eval.bench import api_key, grown_documents
-from eval.coldstart import launch, memory
+from eval.coldstart import baseline_demo, launch, memory
 from eval.profile_bench import real_tickets
 from eval.report import DEFAULT_DATASETS, publish, stamp
 from training.demo import DemoPaths, build_demo
@@ -98,6 +98,19 @@ def grow(data_dir: Path, cases: int, datasets: Path) -> Path:
     return grown
 
 
+def baseline_folder(grown: Path, demo: Path) -> Path:
+    """A copy of ``grown`` holding the model bundle of ``demo`` (the baseline checkout's own demo):
+    the same knowledge base, the bundle in the format the baseline's code reads."""
+    other = grown.with_name(f"{grown.name}-baseline")
+    if not other.exists():
+        partial = other.with_name(f"{other.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(grown, partial, ignore=shutil.ignore_patterns("models"))
+        shutil.copytree(DemoPaths(demo).models, DemoPaths(partial).models)
+        partial.rename(other)
+    return other
+
+
 def _knowledge_base_alone(data_dir: Path, tree: Path | None = None) -> dict[str, float]:
     """Resident memory a fresh process adds by loading the knowledge base from its snapshots, and its peak."""
     code = (
@@ -118,7 +131,7 @@ def _knowledge_base_alone(data_dir: Path, tree: Path | None = None) -> dict[str,
     code_tree = tree.resolve() if tree is not None else Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=str(code_tree))
     done = subprocess.run(
-        [sys.executable, "-c", code, str(data_dir)],
+        [sys.executable, "-c", code, str(data_dir.resolve())],  # resolved: it runs in ``code_tree``
         capture_output=True,
         text=True,
         env=env,
@@ -229,7 +242,9 @@ def main() -> None:
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS, help="the shared datasets folder")
     parser.add_argument("--grow-only", action="store_true", help="build the grown folders and stop")
     parser.add_argument(
-        "--baseline", type=Path, help="another checkout measured on the same folders in the same run"
+        "--baseline",
+        type=Path,
+        help="another checkout measured in the same run, on the same knowledge bases with its own demo bundle",
     )
     parser.add_argument("--out", type=Path, help="update this BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
@@ -239,9 +254,11 @@ def main() -> None:
     if args.grow_only:
         return
     results = []
+    # The baseline reads the grown knowledge base with the bundle its own code built (formats differ).
+    demo = baseline_demo(args.data_dir, args.baseline) if args.baseline is not None else None
     for folder in folders:
-        if args.baseline is not None:
-            results.append(measure(folder, args.tickets, args.datasets, args.baseline))
+        if args.baseline is not None and demo is not None:
+            results.append(measure(baseline_folder(folder, demo), args.tickets, args.datasets, args.baseline))
         results.append(measure(folder, args.tickets, args.datasets))
     command = "python -m eval.memory_bench --cases " + " ".join(str(n) for n in args.cases)
     if args.baseline is not None:

@@ -437,6 +437,7 @@ def run_overload(
         ready = httpx.get(f"{server.base}/readyz", timeout=10).json()
         bound = int(ready["max_in_flight"])
         workers = ready.get("micro_batch_workers")
+        queued, queue_wait = ready.get("max_queued"), ready.get("max_queue_wait_ms")
         loadgen.run(host, port, posts, concurrency=1, seconds=5)  # warm-up (caches, first calls)
         unloaded = loadgen.run(host, port, posts, concurrency=1, seconds=min(20.0, seconds), probe=healthz)
         closed = loadgen.run(
@@ -469,6 +470,8 @@ def run_overload(
     return {
         "in_flight_bound": bound,
         "micro_batch_workers": workers,
+        "max_queued": queued,
+        "max_queue_wait_ms": queue_wait,
         "settings": dict(settings or {}),
         "processes": processes,
         "unloaded_p50": base["admitted_p50"],
@@ -654,6 +657,11 @@ def _server_line(o: dict[str, Any]) -> str:
     return (
         f"In-flight bound {o['in_flight_bound']}"
         + (f", {workers} micro-batch worker{'s' if workers != 1 else ''}" if workers else "")
+        + (
+            f", admission queue {o['max_queued']} (wait at most {o['max_queue_wait_ms']:g} ms)"
+            if o.get("max_queued")
+            else (", no admission queue" if o.get("max_queued") == 0 else "")
+        )
         + (f" (set: {', '.join(f'{k}={v}' for k, v in o['settings'].items())})" if o.get("settings") else "")
         + f". Unloaded (one connection, closed loop): p50 {_ms(o['unloaded_p50'])}, p99 "
         f"{_ms(o['unloaded_p99'])}. Capacity (closed loop, {o['in_flight_bound']} connections, "

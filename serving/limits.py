@@ -12,10 +12,12 @@ In order, for every HTTP request:
 4. Each caller (the id of a valid API key, else the client address) has a token bucket per scope class (``triage``,
    ``write``, ``read``): an empty bucket answers 429 with ``Retry-After`` (seconds until a token).
 5. At most ``max_in_flight`` requests are admitted at once (doing work, or parsed and waiting for
-   the next micro-batch); beyond that the answer is 503 with ``Retry-After`` at once (shed, never
-   queued further), so admitted requests keep their latency. The bound
-   is first checked before anything else (2), so a request arriving at a full service is shed
-   without its body being read or its key looked up; a request takes its slot after (3) and (4).
+   the next micro-batch); beyond that a request waits in a short admission queue (``Admission``:
+   at most ``max_queued``, each at most ``max_queue_wait``, first come first served, retries of
+   refused requests first) or answers 503 with ``Retry-After``, so admitted requests keep their
+   latency. A full queue is checked before anything else (2), so a request arriving at a full
+   service is shed without its body being read or its key looked up; a request takes (or waits
+   for) its slot after (3) and (4).
 6. A request whose client disconnected while it waited is dropped before it starts.
 
 Every refusal is an RFC 9457 ``application/problem+json`` body (``serving.errors.problem``) and is
@@ -26,12 +28,14 @@ method of the path (Starlette lists only the first route's).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import heapq
 import logging
 import math
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +71,11 @@ SCOPE_CLASSES = ("triage", "write", "read")
 WEBHOOK_PREFIX = "/v1/webhooks/"
 _DISCONNECT_POLLS = 8  # loop iterations to notice a client that left with its request (3 suffice idle)
 _MAX_CALLERS = 10_000  # buckets kept; the least recently used caller's bucket is forgotten first
+_HOLD_WEIGHT = 0.2  # weight of the latest request in the running mean of slot hold times
+# Refused requests remembered (by fingerprint) so that their retries wait ahead of first tries.
+_RETRY_MEMORY = 4096
+_RETRY_MEMORY_S = 30.0
+_DOOMED = -1  # what a waiting request is handed instead of a slot when it cannot start in time
 # What any operation may answer before its handler runs (documented on every operation).
 LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: problem_response(400, "Malformed body (not JSON, not UTF-8) or a Host header not in trusted_hosts."),
@@ -132,6 +141,194 @@ class LimitSettings:
     max_bulk_body_bytes: int
     trusted_hosts: tuple[str, ...]
     rate_limits: dict[str, RateLimit]
+    max_queued: int = 0  # requests waiting for a slot at most (0: refused at once at the bound)
+    max_queue_wait: float = 0.0  # seconds a request waits for a slot at most
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request was not admitted: ``reason`` for the metric and the seconds a retry should wait."""
+
+    reason: str
+    retry_after: int
+
+
+class Admission:
+    """At most ``slots`` requests at once; up to ``queue`` more wait for a slot, in arrival order.
+
+    - A request that finds every slot taken joins the queue when its predicted wait is within
+      ``max_wait`` seconds; otherwise, or when ``queue`` requests already wait, it is refused at once.
+      One still waiting after ``max_wait`` is refused then, or sooner: each time a slot is handed
+      over, the waiting requests that can no longer start within ``max_wait`` of their arrival are
+      refused at once. So a request waits at most ``max_wait`` for its slot and a refusal never takes
+      longer than that.
+    - A freed slot goes straight to the first request waiting: a request arriving at that moment
+      cannot take it first.
+    - A retry goes first: a request whose fingerprint (method, path and body) was refused within the
+      last ``_RETRY_MEMORY_S`` seconds waits ahead of first tries (behind earlier retries). Without it
+      closed-loop clients starve: a client that is served sends its next request the moment it has its
+      answer and finds the queue as it left it, while the clients refused together come back together
+      after their Retry-After and find it full again, every time (BENCHMARKS.md, "Concurrency").
+    - The predicted wait plays the queue forward over the slots, each request holding its slot for the
+      running mean of how long requests held one: it follows the machine's speed (beside a CPU hog
+      fewer requests are let in), and a refusal's ``Retry-After`` is at least that wait, rounded up.
+
+    Everything runs on the event loop: no lock.
+    """
+
+    def __init__(
+        self,
+        slots: int,
+        queue: int,
+        max_wait: float,
+        retry_after: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if slots < 1 or queue < 0 or max_wait < 0:
+            raise ValueError(
+                f"admission needs slots >= 1, queue >= 0 and max_wait >= 0 (got {slots}, {queue}, {max_wait})"
+            )
+        self.slots = slots
+        self.queue = queue
+        self.max_wait = max_wait
+        self.retry_after = retry_after
+        self._clock = clock
+        self._started: dict[int, float] = {}  # slot holder -> when it took the slot
+        self._next_id = 0
+        self._retries: deque[asyncio.Future[int]] = deque()  # waiting retries, first come first
+        self._firsts: deque[asyncio.Future[int]] = deque()  # waiting first tries, after the retries
+        self._refused: OrderedDict[bytes, float] = OrderedDict()  # fingerprint -> when refused
+        self._arrived: dict[asyncio.Future[int], float] = {}  # waiting request -> when it arrived
+        self.hold: float | None = None  # running mean of the seconds a request holds its slot
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._started)
+
+    @property
+    def queued(self) -> int:
+        return len(self._retries) + len(self._firsts)
+
+    def _free(self) -> bool:
+        return len(self._started) < self.slots and not self.queued
+
+    def predicted_wait(self, ahead: int | None = None) -> float:
+        """Seconds a request arriving now would wait for a slot with ``ahead`` requests (default: all
+        those waiting) before it; 0 when a slot is free."""
+        ahead = self.queued if ahead is None else ahead
+        now = self._clock()
+        hold = self.hold or 0.0
+        frees = [max(now, started + hold) for started in self._started.values()]
+        frees += [now] * (self.slots - len(frees))
+        heapq.heapify(frees)
+        for _ in range(ahead):  # each one ahead takes the next slot to free, and holds it
+            heapq.heappush(frees, heapq.heappop(frees) + hold)
+        return frees[0] - now
+
+    def shed_early(self) -> Refusal | None:
+        """The refusal a request gets before its body is read: only when the queue is full."""
+        if self._free() or self.queued < self.queue:
+            return None
+        return Refusal("overload", self._retry_after(self.predicted_wait()))
+
+    async def acquire(self, fingerprint: bytes | None = None) -> int | Refusal:
+        """A slot (its id, for ``release``), after waiting in the queue if need be; or the refusal."""
+        if self._free():
+            self._forget(fingerprint)
+            return self._take()
+        retry = fingerprint is not None and self._was_refused(fingerprint)
+        if self.queued >= self.queue:
+            return self._refuse("overload", fingerprint, self.predicted_wait())
+        wait = self.predicted_wait(len(self._retries) if retry else None)
+        if wait > self.max_wait:
+            return self._refuse("overload", fingerprint, wait)
+        line = self._retries if retry else self._firsts
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        line.append(future)
+        self._arrived[future] = self._clock()
+        try:
+            await asyncio.wait((future,), timeout=self.max_wait)
+        except BaseException:  # cancelled while it waited (shutdown): give back a slot handed over
+            if not future.done():
+                self._leave(line, future)
+            elif future.result() != _DOOMED:
+                self.release(future.result(), worked=False)
+            raise
+        if not future.done():
+            self._leave(line, future)
+            return self._refuse("queue-deadline", fingerprint, self.predicted_wait())
+        if future.result() == _DOOMED:
+            return self._refuse("queue-deadline", fingerprint, self.predicted_wait())
+        self._forget(fingerprint)
+        return future.result()
+
+    def _leave(self, line: deque[asyncio.Future[int]], future: asyncio.Future[int]) -> None:
+        future.cancel()
+        line.remove(future)
+        self._arrived.pop(future, None)
+
+    def release(self, slot: int, worked: bool = True) -> None:
+        """The request holding ``slot`` is done: its slot goes to the first request waiting.
+        ``worked``: it did its work (a request dropped before it started says nothing of hold times)."""
+        started = self._started.pop(slot)
+        if worked:
+            held = self._clock() - started
+            self.hold = held if self.hold is None else (1 - _HOLD_WEIGHT) * self.hold + _HOLD_WEIGHT * held
+        line = self._retries or self._firsts
+        if line:
+            future = line.popleft()
+            self._arrived.pop(future, None)
+            future.set_result(self._take())
+        self._refuse_doomed()
+
+    def _refuse_doomed(self) -> None:
+        """Refuse now, not at their deadline, the waiting requests that the queue played forward can
+        no longer start within ``max_wait`` of their arrival (the running mean of hold times grew)."""
+        if not self._arrived:
+            return
+        now = self._clock()
+        hold = self.hold or 0.0
+        frees = [max(now, started + hold) for started in self._started.values()]
+        frees += [now] * (self.slots - len(frees))
+        heapq.heapify(frees)
+        for line in (self._retries, self._firsts):
+            for future in list(line):
+                start = heapq.heappop(frees)
+                if start > self._arrived[future] + self.max_wait:
+                    heapq.heappush(frees, start)  # it will not take the slot
+                    line.remove(future)
+                    del self._arrived[future]
+                    future.set_result(_DOOMED)
+                else:
+                    heapq.heappush(frees, start + hold)
+
+    def _take(self) -> int:
+        self._next_id += 1
+        self._started[self._next_id] = self._clock()
+        return self._next_id
+
+    def _retry_after(self, wait: float) -> int:
+        return max(self.retry_after, math.ceil(wait))
+
+    def _refuse(self, reason: str, fingerprint: bytes | None, wait: float) -> Refusal:
+        if fingerprint is not None:
+            now = self._clock()
+            self._refused.pop(fingerprint, None)
+            self._refused[fingerprint] = now
+            while self._refused and (
+                len(self._refused) > _RETRY_MEMORY
+                or next(iter(self._refused.values())) < now - _RETRY_MEMORY_S
+            ):
+                self._refused.popitem(last=False)
+        return Refusal(reason, self._retry_after(wait))
+
+    def _was_refused(self, fingerprint: bytes) -> bool:
+        when = self._refused.get(fingerprint)
+        return when is not None and when >= self._clock() - _RETRY_MEMORY_S
+
+    def _forget(self, fingerprint: bytes | None) -> None:
+        if fingerprint is not None and self._refused:
+            self._refused.pop(fingerprint, None)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -182,7 +379,9 @@ class LimitsMiddleware:
         self.settings = settings
         self.buckets = TokenBuckets(settings.rate_limits)
         self.on_refuse = on_refuse
-        self.in_flight = 0
+        self.admission = Admission(
+            settings.max_in_flight, settings.max_queued, settings.max_queue_wait, settings.retry_after
+        )
         self._any_host = "*" in settings.trusted_hosts
         self._hosts = frozenset(h.lower() for h in settings.trusted_hosts)
 
@@ -222,9 +421,10 @@ class LimitsMiddleware:
             return
         # Shedding first: a refusal under overload reads no body and looks up no key (it is answered
         # from the event loop while the inference threads hold the GIL, so the less it does the sooner).
-        # The bound is checked again once the body is in, when the request takes its slot.
-        if self.in_flight >= self.settings.max_in_flight:
-            await self._shed(scope, receive, send)
+        # The bound is checked again once the body is in, when the request takes (or waits for) its slot.
+        refused = self.admission.shed_early()
+        if refused is not None:
+            await self._shed(scope, receive, send, refused)
             return
         method: str = scope.get("method", "GET")
         wait = self.buckets.take(_caller(scope, self.identify), scope_class(method, path))
@@ -266,31 +466,38 @@ class LimitsMiddleware:
                 "send the body as JSON with 'Content-Type: application/json'",
             )
             return
-        if self.in_flight >= self.settings.max_in_flight:
-            await self._shed(scope, receive, send)
+        slot = await self.admission.acquire(_fingerprint(method, path, body))
+        if isinstance(slot, Refusal):
+            await self._shed(scope, receive, send, slot)
             return
-        self.in_flight += 1
+        worked = False
+        replay = _Replay(body, receive)
         try:
-            replay = _Replay(body, receive)
             if await replay.disconnected():
                 self.on_refuse("disconnected")
                 logger.info("client left before %s %s started; dropped", method, path)
                 return
+            worked = True
             await self.app(scope, replay, self._with_allow(scope, send))
         finally:
-            self.in_flight -= 1
+            self.admission.release(slot, worked)
             replay.close()
 
-    async def _shed(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _shed(self, scope: Scope, receive: Receive, send: Send, refused: Refusal) -> None:
+        queue = (
+            f" and {self.admission.queue} waiting (at most {self.admission.max_wait * 1000:g} ms)"
+            if self.admission.queue
+            else ""
+        )
         await self._refuse(
             scope,
             receive,
             send,
             503,
-            "overload",
-            f"the service is at its bound of {self.settings.max_in_flight} requests in flight; "
-            f"retry in {self.settings.retry_after} s",
-            {"Retry-After": str(self.settings.retry_after)},
+            refused.reason,
+            f"the service is at its bound of {self.admission.slots} requests in flight{queue}; "
+            f"retry in {refused.retry_after} s",
+            {"Retry-After": str(refused.retry_after)},
         )
 
     def _body_limit(self, path: str) -> int:
@@ -338,6 +545,7 @@ _PROBLEMS = {
     "size": ("body-too-large", "Request body too large"),
     "content-type": ("unsupported-media-type", "Body is not JSON"),
     "overload": ("overloaded", "Service at capacity"),
+    "queue-deadline": ("overloaded", "Service at capacity"),
 }
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -370,6 +578,11 @@ def _methods(scope: Scope) -> set[str]:
             if match == Match.FULL:
                 by_fixed_text.setdefault(fixed, set()).add(method)
     return by_fixed_text[max(by_fixed_text)] if by_fixed_text else set()
+
+
+def _fingerprint(method: str, path: str, body: bytes) -> bytes:
+    """What identifies a request sent again (a retry after a 503): method, path and body."""
+    return hashlib.blake2b(f"{method} {path}\n".encode() + body, digest_size=16).digest()
 
 
 def _is_json(content_type: str | None) -> bool:

@@ -58,7 +58,8 @@ class Metrics:
         )
         self.refused = Counter(
             "triage_refused_total",
-            "Requests refused before any work (overload, rate, size, content-type, host, disconnected)",
+            "Requests refused before any work (overload, queue-deadline, rate, size, content-type, host, "
+            "disconnected)",
             ["reason"],
             registry=self.registry,
         )

@@ -121,8 +121,29 @@ class Settings(BaseSettings):
         ge=1,
         le=1024,
         description=(
-            "Requests admitted at once (doing work or waiting for the next micro-batch); beyond it /v1 "
-            "answers 503 with Retry-After at once (default: one per CPU core, at least 2)."
+            "Requests admitted at once (doing work or waiting for the next micro-batch); beyond it a /v1 "
+            "request waits in the admission queue (max_queued, max_queue_wait_ms) or answers 503 with "
+            "Retry-After (default: one per CPU core, at least 2)."
+        ),
+    )
+    max_queued: int | None = Field(
+        None,
+        ge=0,
+        le=4096,
+        description=(
+            "Requests that may wait for a slot when max_in_flight are admitted, first come first served "
+            "(default: 4 per in-flight slot); 0: refused at once at the bound. One past it, or one whose "
+            "predicted wait exceeds max_queue_wait_ms, answers 503 with Retry-After at once."
+        ),
+    )
+    max_queue_wait_ms: float = Field(
+        20.0,
+        ge=0,
+        le=60_000,
+        description=(
+            "Longest a request waits for a slot; still waiting then, it answers 503 with Retry-After. "
+            "Keep it well under the refusal latency promised (50 ms in BENCHMARKS.md, 'Overload'): it "
+            "adds to the latency of admitted requests under overload."
         ),
     )
     worker_threads: int | None = Field(
@@ -290,6 +311,11 @@ class Settings(BaseSettings):
         requests, parsed and waiting for it, so the batch worker never idles between requests and an
         admitted request waits for at most one batch ahead of its own (BENCHMARKS.md, "Overload")."""
         return self.max_in_flight or max(2, os.cpu_count() or 1)
+
+    @property
+    def queue_bound(self) -> int:
+        """``max_queued``, or 4 per in-flight slot."""
+        return 4 * self.in_flight_bound if self.max_queued is None else self.max_queued
 
     @property
     def thread_pool_size(self) -> int:

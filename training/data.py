@@ -12,15 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from training.errors import DataError as DataError  # defined there, kept importable from here
 from triage.features import model_text
 
 # A label needs at least this many examples to be learnt and calibrated (5-fold CV needs 5).
 MIN_EXAMPLES = 5
 RARE_POLICIES = ("error", "other", "drop")
-
-
-class DataError(ValueError):
-    """The training or evaluation data cannot be used as given; the message says how to fix it."""
 
 
 def read_dataset_csv(path: Path) -> list[dict[str, str]]:

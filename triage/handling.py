@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
+from triage.tfidf import char_analyzer
 from triage.types import HandlingTime
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ MIN_LEVEL_COUNT = 3  # a category level seen fewer times is treated as unknown (
 MAX_LEVELS = 30  # most frequent levels kept per categorical column
 SVD_DIM = 16
 MAX_VOCABULARY = 3000
+NGRAM_RANGE = (1, 3)  # character n-grams within words (char_wb) of the text projection
 MAX_TEXT_CHARS = 1000  # n-grams are read from the first characters only (keeps predict fast)
 FOLDS = 5
 QUANTILES = {"p50": 0.5, "p90": 0.9}
@@ -209,16 +211,14 @@ class _Forest:
 
 
 def _char_analyzer() -> Callable[[str], list[str]]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    analyzer: Callable[[str], list[str]] = _vectorizer_factory(TfidfVectorizer).build_analyzer()
-    return analyzer
+    """The n-grams of ``_vectorizer_factory``'s vectoriser, without importing scikit-learn to serve."""
+    return char_analyzer("char_wb", NGRAM_RANGE)
 
 
 def _vectorizer_factory(kind: Any) -> Any:
     return kind(
         analyzer="char_wb",
-        ngram_range=(1, 3),
+        ngram_range=NGRAM_RANGE,
         min_df=2,
         max_features=MAX_VOCABULARY,
         sublinear_tf=True,

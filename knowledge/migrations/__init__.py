@@ -9,24 +9,31 @@ the command that upgrades it (a running fleet of replicas never changes the sche
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import Connection
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
+# A revision file: versions/v<revision>_<what>.py, its revision id the four digits.
+_REVISION_FILE = re.compile(r"v(\d{4})_\w+\.py")
 # Tables of a database written before versioned migrations (no alembic_version table).
 _KNOWN_TABLES = {"documents", "predictions", "feedback", "audit", "api_keys", "connectors", "deliveries"}
 _SCHEMA_LOCK = 7_160_003
 
 
 def _config(connection: Connection | None = None) -> Config:
+    # Alembic is imported only where a migration runs or a version is read its way: a store opening
+    # a database already at this build's version (every server start) never loads it (~0.2-0.5 s).
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_HERE))
     if connection is not None:
@@ -35,14 +42,36 @@ def _config(connection: Connection | None = None) -> Config:
 
 
 def head_version() -> int:
-    """The schema version this build needs."""
+    """The schema version this build needs: the highest revision among the files in ``versions/``
+    (a test checks that it is Alembic's head; revisions are numbered in order)."""
+    return max(
+        int(found.group(1))
+        for path in (_HERE / "versions").iterdir()
+        if (found := _REVISION_FILE.fullmatch(path.name)) is not None
+    )
+
+
+def alembic_head() -> int:
+    """The head revision as Alembic reads it from the revision files' ``down_revision`` chain."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return int(head)
 
 
+def _stamped_version(conn: Connection) -> int | None:
+    """The revision in ``alembic_version``, read with plain SQL; None without that table."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return int(revision) if revision is not None else None
+
+
 def current_version(conn: Connection) -> int | None:
     """The database's schema version: None when empty, 0 when written before versioned migrations."""
+    from alembic.runtime.migration import MigrationContext
+
     revision = MigrationContext.configure(conn).get_current_revision()
     if revision is not None:
         return int(revision)
@@ -71,6 +100,8 @@ def ensure_schema(engine: Engine, dialect: str, *, create: bool = True) -> None:
 
     need = head_version()
     with engine.connect() as conn, conn.begin():
+        if _stamped_version(conn) == need:
+            return  # the usual case: no Alembic needed
         have = current_version(conn)
     if have == need:
         return
@@ -79,6 +110,8 @@ def ensure_schema(engine: Engine, dialect: str, *, create: bool = True) -> None:
             _lock(conn, dialect)
             have = current_version(conn)  # another process may have created it meanwhile
             if have is None:
+                from alembic import command
+
                 logger.info("creating the database schema (version %d)", need)
                 command.upgrade(_config(conn), "head")
                 return
@@ -99,6 +132,8 @@ def ensure_schema(engine: Engine, dialect: str, *, create: bool = True) -> None:
 
 def upgrade(engine: Engine, dialect: str, target: str = "head") -> tuple[int | None, int]:
     """Migrate the database to ``target`` (one transaction); returns (version before, version after)."""
+    from alembic import command
+
     with _locked(engine, dialect) as conn, conn.begin():
         _lock(conn, dialect)
         before = current_version(conn)

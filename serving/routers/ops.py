@@ -54,6 +54,8 @@ def readyz(service: LoadingServiceDep, settings: SettingsDep) -> JSONResponse:
             "heads": sorted(service.bundle.router.heads),
             "cases": service.knowledge.store.count(kind="case"),
             "max_in_flight": settings.in_flight_bound,
+            "max_queued": settings.queue_bound,
+            "max_queue_wait_ms": settings.max_queue_wait_ms,
             "micro_batch_workers": settings.batch_workers,
         }
     )

@@ -18,6 +18,7 @@ def _round(rate: float, cpu: float = 15.0, **extra: float) -> dict[str, float]:
         "answer_p99_ms": 1060.0,
         "refused_per_s": 5.0,
         "unserved": 3.0,
+        "starved": 1.0,
         "errors": 0.0,
         "cpu_ms": cpu,
     } | extra
@@ -43,8 +44,8 @@ def test_table_compares_client_counts_variants_and_the_hog() -> None:
     off: Results = {c: [_round(r["tickets_per_s"] / 2) for r in rounds] for c, rounds in current.items()}
     off["hog"] = [_round(20.0, hog_share=0.5)]
     text = markdown({"current": current, "off": off}, 192, "make bench")
-    assert "| 8 | 68.0 | 1.62x | 20.0 | 60.0 | 1060 | 5.0 | 3 | 15.0 | 0 |" in text
-    assert "at its default bound on work in flight" in text
+    assert "| 8 | 68.0 | 1.62x | 20.0 | 60.0 | 1060 | 5.0 | 3 | 1 | 15.0 | 0 |" in text
+    assert "at its default admission (`max_in_flight`" in text
     assert "raised to 1024" in markdown({"current": current}, 192, "make bench", unbounded=True)
     assert "| 8 + CPU hog | 41.0 | 0.98x |" in text
     # 41 of 68 tickets/s (0.60x) beside a hog that took half the machine: within the share lost.

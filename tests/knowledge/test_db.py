@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +24,10 @@ from knowledge.db import (
     database_url,
     open_pools,
 )
-from knowledge.migrations import current_version, head_version, upgrade
+from knowledge.migrations import alembic_head, current_version, head_version, upgrade
 from tests.postgres import PostgresServer, connect_raw
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_placeholders_become_psycopg_style_outside_literals() -> None:
@@ -54,6 +58,28 @@ def test_an_empty_database_gets_the_current_schema(database_target: str) -> None
         assert current_version(conn) == head_version()
     assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 0
     db.close()
+
+
+def test_the_version_this_build_needs_is_alembics_head() -> None:
+    assert head_version() == alembic_head()
+
+
+def test_opening_a_database_at_this_builds_version_does_not_import_alembic(database_target: str) -> None:
+    """Every server start opens its database: at the current version Alembic is not loaded (~0.2-0.5 s)."""
+    created = Database(database_target)
+    created.open()  # the schema is created (Alembic runs here, in this process)
+    created.close()
+    script = (
+        "import sys\nfrom knowledge.db import Database\n"
+        f"db = Database({database_target!r})\ndb.open()\n"
+        "print(db.execute('SELECT COUNT(*) FROM documents').fetchone()[0], 'alembic' in sys.modules)\n"
+        "db.close()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["0", "False"]
 
 
 def test_an_empty_database_is_refused_when_creating_is_off(database_target: str) -> None:

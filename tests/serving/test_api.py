@@ -93,7 +93,7 @@ def _same_answer(a: object, b: object) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same_answer(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same_answer(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same_answer(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 

@@ -750,3 +750,16 @@ def test_extract_marks_dates_without_year_or_day_partial(
 def test_extract_infers_the_year_of_a_month_and_day_from_the_ticket_date(rules_only: FieldExtractor) -> None:
     found = _find(rules_only.extract("8月13日 00:00 批处理失败", "zh", REF), "datetime", "8月13日 00:00")
     assert (found.value, found.partial) == ("2026-08-13T00:00:00", False)
+
+
+def test_chinese_fields_share_jiebas_one_dictionary_and_its_posseg_tags() -> None:
+    """One jieba dictionary per process (a private tokenizer held a second 74 MiB copy), and the word
+    tags read from it are the ones jieba.posseg reads."""
+    import jieba
+    import jieba.posseg
+
+    from triage.fields.lexicon import shared_models, word_tags
+
+    tokenizer, tags = shared_models("jieba")
+    assert tokenizer is jieba.dt
+    assert tags == jieba.posseg.POSTokenizer(jieba.dt).word_tag_tab == word_tags(jieba.dt)
