@@ -818,12 +818,11 @@ class KnowledgeBase:
         self, index: VectorIndex, query: np.ndarray, rows: Sequence[int]
     ) -> tuple[dict[int, float], dict[int, float]]:
         """Cosine similarity around the collection's (shrunk) mean, and raw cosine; both clipped to [0, 1]."""
-        stored = index.vectors(rows)
-        if not stored:
+        present, vectors = index.matrix(rows)
+        if len(present) == 0:
             return {}, {}
         centre = index.centre(self.config.centre_prior)
-        found = list(stored)
-        vectors = np.stack([stored[r] for r in found])
+        found = present.tolist()
         matrix = vectors - centre
         shifted = query - centre
         norms = np.linalg.norm(matrix, axis=1) * max(float(np.linalg.norm(shifted)), 1e-12)

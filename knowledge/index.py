@@ -50,6 +50,11 @@ HNSW_EF_SEARCH = 96
 REBUILD_SHARE = 0.2
 # A filter that keeps at most this many vectors is searched exactly over just those vectors.
 EXACT_SUBSET = 50_000
+# Such a subset's vectors, decoded and stacked, are kept for the next search with the same array of
+# rows (the knowledge base passes one array of a minority kind's rows, the articles, until the index
+# changes) when it has at most this many rows (2 MiB at 512 dimensions), the last few subsets.
+SUBSET_CACHE_ROWS = 1024
+SUBSET_CACHE_SIZE = 4
 
 
 # A snapshot temp file older than this (seconds) is debris of a crash, not a write in progress.
@@ -96,6 +101,9 @@ class VectorIndex:
         self._flat_ids: set[int] = set()
         self._dead = 0
         self._sum = np.zeros(dim, dtype=np.float64)  # of the live vectors, for ``centre``
+        # Bumped by every write: a cached subset (``_subset``) is valid for one generation only.
+        self._generation = 0
+        self._subsets: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
 
     def _new(self) -> Any:
         if self.kind == "flat":
@@ -147,6 +155,7 @@ class VectorIndex:
             keep = np.array(sorted(last.values()), dtype=np.int64)
             ids, vectors = ids[keep], vectors[keep]
         with self._lock.write():
+            self._generation += 1
             self._forget_sum(ids)
             if self.kind == "flat":
                 # A new array, not += in place: ``centre`` reads it without the lock.
@@ -177,6 +186,7 @@ class VectorIndex:
         """Remove rows; unknown ids are ignored (replaying a delete is harmless)."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         with self._lock.write():
+            self._generation += 1
             self._forget_sum(ids)
             if self.kind == "flat":
                 self._index.remove_ids(faiss.IDSelectorBatch(ids))
@@ -249,6 +259,7 @@ class VectorIndex:
 
     def _rebuild(self, kind: str) -> None:
         ids, vectors = self.export()
+        self._generation += 1
         self.kind = kind
         self._index = self._new()
         self._label_row = np.zeros(0, dtype=np.int64)
@@ -287,20 +298,23 @@ class VectorIndex:
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the rows present."""
+        rows, matrix = self.matrix(ids)
+        return dict(zip(rows.tolist(), matrix, strict=True))
+
+    def matrix(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows present (in the order given) and their stored vectors as one matrix."""
         with self._lock.read():
             if self.kind == "flat":
                 wanted = self._present(np.asarray(list(ids), dtype=np.int64))
                 if len(wanted) == 0:
-                    return {}
-                found = self._index.reconstruct_batch(wanted)
-                return dict(zip(wanted.tolist(), found, strict=True))
+                    return wanted, np.zeros((0, self.dim), dtype=np.float32)
+                return wanted, self._index.reconstruct_batch(wanted)
             rows = np.asarray(list(ids), dtype=np.int64)
             labels = self._labels_of(rows)
             present = labels >= 0
             if not present.any():
-                return {}
-            found = self._index.reconstruct_batch(labels[present])
-            return dict(zip(rows[present].tolist(), found, strict=True))
+                return rows[present], np.zeros((0, self.dim), dtype=np.float32)
+            return rows[present], self._index.reconstruct_batch(labels[present])
 
     def search(
         self, vectors: np.ndarray, k: int, allowed: np.ndarray | None = None, threads: int | None = None
@@ -360,18 +374,33 @@ class VectorIndex:
             labels = self._labels_of(allowed)
             labels = labels[labels >= 0]
             return self._search_hnsw(queries, k, faiss.IDSelectorBatch(labels))
-        found = self.vectors(allowed.tolist())
+        rows, matrix = self._subset(allowed)
         out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         out_ids = np.full((len(queries), k), -1, dtype=np.int64)
-        if not found:
+        if len(rows) == 0:
             return out_scores, out_ids
-        rows = np.fromiter(found, dtype=np.int64, count=len(found))
-        sims = queries @ np.stack([found[int(r)] for r in rows]).T
+        sims = queries @ matrix.T
         for q in range(len(queries)):
             order = np.argsort(-sims[q], kind="stable")[:k]
             out_scores[q, : len(order)] = sims[q, order]
             out_ids[q, : len(order)] = rows[order]
         return out_scores, out_ids
+
+    def _subset(self, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of ``allowed`` present and their stored vectors stacked (caller holds the read lock).
+
+        Cached for the same array object in the same generation: decoding and stacking a kind's
+        ~100 articles on each search cost as much as the HNSW search over 100k cases.
+        """
+        generation = self._generation
+        for seen, seen_generation, rows, matrix in self._subsets:
+            if seen is allowed and seen_generation == generation:
+                return rows, matrix
+        rows, matrix = self.matrix(allowed.tolist())
+        if len(allowed) <= SUBSET_CACHE_ROWS:
+            # A new list, not changed in place: concurrent searches read it without a lock of their own.
+            self._subsets = [(allowed, generation, rows, matrix), *self._subsets[: SUBSET_CACHE_SIZE - 1]]
+        return rows, matrix
 
     # ------------------------------------------------------------------ bytes
 

@@ -176,7 +176,8 @@ def create_app(
     """The application; ``service`` may be passed in already built (tests, embedding).
 
     ``freeze_gc`` (the server process: ``triage serve``): once everything is loaded, move it out
-    of the garbage collector's reach (``gc.freeze``), so no full collection walks it while serving.
+    of the garbage collector's reach (``gc.freeze``), so no full collection walks it while serving,
+    and turn the collector on (``triage serve`` imports and loads with it off).
     """
     service = service or build_service(settings)
     metrics = Metrics()
@@ -201,6 +202,7 @@ def create_app(
             # every request, refusal and /healthz waited). Frozen, the collector leaves them out.
             gc.collect()
             gc.freeze()
+            gc.enable()  # ``triage serve`` loads with the collector off (serving.cli._serve)
             release_free_memory()  # what loading freed goes back to the OS, not kept as heap
         yield
         if freeze_gc:

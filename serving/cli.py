@@ -6,6 +6,7 @@ Description``) or repeated (``--text A --text B``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -254,6 +255,11 @@ def _require_model(settings: Settings) -> None:
 
 
 def _serve(settings: Settings) -> None:
+    # No automatic garbage collection while the server imports and loads: those objects live as long
+    # as the process, and the collector kept walking them (714 collections during a start). The app's
+    # start-up collects once, freezes what it loaded and turns the collector back on (create_app's
+    # ``freeze_gc``). CPU to ready 4.11 -> 3.97 s (medians of 3 alternating starts, shared machine).
+    gc.disable()
     import uvicorn
 
     from serving.app import create_app

@@ -113,7 +113,7 @@ class ModelBundle:
         # An uncompressed plain pickle (55 MB for the demo) loads in 0.34-0.55 s where joblib.load of the
         # compressed file (34 MB) took 3.0-4.1 s, same object, same loaded machine: joblib unpickles in
         # pure Python. Start-up (issue 12.4) pays it once per bundle.
-        # Stored without scikit-learn objects (triage.tfidf): loading it then imports none (~0.9 s).
+        # Stored without scikit-learn objects (triage.tfidf): loading it then imports none (1.3 s).
         with (directory / ROUTER).open("wb") as handle:
             pickle.dump(compact_router(self.router), handle, protocol=pickle.HIGHEST_PROTOCOL)
         (directory / LEGACY_ROUTER).unlink(missing_ok=True)

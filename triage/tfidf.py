@@ -3,9 +3,10 @@
 Training fits scikit-learn's ``TfidfVectorizer`` (two of them in a ``FeatureUnion``) and linear
 classifiers; predicting reads only their fitted numbers (vocabulary, idf, coefficients), computed by
 ``triage.routing`` itself. A saved bundle stores these plain objects instead (``compact_router``), so
-that loading a bundle does not import scikit-learn, and with it ``scipy.stats``: about 0.9 s of a
-server's start and 50 MiB of its memory (BENCHMARKS.md, "Cold start"). Each class keeps the attribute
-names of the scikit-learn object it stands for, so the routing code reads either.
+that loading a bundle does not import scikit-learn, and with it ``scipy.stats``: the demo bundle's
+load in a server's start went from 1.56 to 0.24 s and its memory, imports included, from 196 to
+62 MiB (BENCHMARKS.md, "Memory at 100k and 1M cases"). Each class keeps the attribute names of the
+scikit-learn object it stands for, so the routing code reads either.
 
 The analysers repeat scikit-learn's (1.x) for text input: ``char`` and ``char_wb`` n-grams of the
 lower-cased text with runs of white space made one space, or a callable analyser as it is. A

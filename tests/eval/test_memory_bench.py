@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from embeddings import get_encoder
-from eval import coldstart, memory_bench
+from eval import bench, coldstart, memory_bench
 from knowledge import Document, DocumentStore, KnowledgeBase
 from training.demo import DemoPaths
 
@@ -53,6 +53,35 @@ def test_grow_stores_and_indexes_the_cases_of_grow_demo(tmp_path: Path, shared_d
         assert again.store.count("default", "case") == 46
     finally:
         again.store.close()
+
+
+@pytest.mark.data
+@pytest.mark.sqlite_only("the benchmark copies the demo's data folder, SQLite file included")
+def test_grow_demo_builds_once_and_reuses_without_writing(tmp_path: Path, shared_datasets: Path) -> None:
+    demo = tmp_path / "var"
+    paths = DemoPaths(demo)
+    encoder = get_encoder("use-m3")  # named only: the vectors are given, nothing is embedded
+    kb = KnowledgeBase(DocumentStore(paths.database), encoder, paths.snapshots)
+    kb.load()
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((6, 512)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    kb.add(
+        [Document(f"c{i}", title=f"case {i}", body="vpn down", department="IT") for i in range(6)], vectors
+    )
+    kb.store.close()
+
+    grown = bench.grow_demo(demo, 40, shared_datasets)
+    store = DocumentStore(DemoPaths(grown).database)
+    store.open()
+    try:
+        assert store.count("default", "case") == 46
+        written = store.head_seq()
+        # Reused: no case is stored again (the grown cases are among the first rows it counts now).
+        assert bench.grow_demo(demo, 40, shared_datasets) == grown
+        assert store.head_seq() == written and store.count("default", "case") == 46
+    finally:
+        store.close()
 
 
 def test_tables_name_their_sizes_and_goals() -> None:

@@ -73,6 +73,24 @@ def test_vector_index_search_within_allowed_rows(kind: str, monkeypatch: pytest.
         assert set(ids[0][ids[0] >= 0].tolist()) <= set(allowed.tolist())
 
 
+def test_hnsw_subset_search_follows_writes_with_the_same_allowed_array() -> None:
+    # The subset's stacked vectors are reused for the same array of rows until the index changes.
+    vectors = _vectors(300)
+    index = VectorIndex(16, "hnsw")
+    index.upsert(np.arange(300), vectors)
+    allowed = np.array([3, 7, 11, 19])
+    assert index.search(vectors[7], 1, allowed=allowed)[1][0][0] == 7
+    index.upsert(np.array([11]), vectors[7:8])  # row 11 now looks like row 7 ...
+    index.upsert(np.array([7]), vectors[200:201])  # ... and row 7 like row 200
+    _, ids = index.search(vectors[7], 2, allowed=allowed)
+    assert ids[0][0] == 11 and 7 not in ids[0][:1]
+    index.remove(np.array([11]))
+    _, ids = index.search(vectors[7], 4, allowed=allowed)
+    assert 11 not in ids[0].tolist() and set(ids[0][ids[0] >= 0].tolist()) == {3, 7, 19}
+    scores, ids = index.search(vectors[200], 1, allowed=allowed)
+    assert ids[0][0] == 7 and scores[0][0] > 0.99
+
+
 def test_vector_index_switches_kind_by_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 100)
     vectors = _vectors(120)

@@ -83,6 +83,13 @@ def test_lexical_scores_for_given_candidates_and_allowed_rows() -> None:
     assert 3 not in top  # no shared term: no score
     only = index.search(query, k=5, allowed=np.array([2, 4]))
     assert set(only) == {2}
+    # Only allowed rows are ranked (the best of them, not of every row), and a candidate outside
+    # them gets no score; the allowed rows' scores are the unrestricted ones.
+    everything = index.search(query, k=6)
+    allowed = np.array([1, 2, 4, 5])
+    best = index.search(query, k=1, candidates=[0, 1], allowed=allowed)
+    assert best == {5: everything[5]}
+    assert index.search(query, k=3, allowed=allowed) == {r: everything[r] for r in (2, 5)}
 
 
 def test_self_score_bounds_document_scores() -> None:

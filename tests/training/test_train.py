@@ -536,7 +536,7 @@ def test_a_saved_bundle_holds_no_scikit_learn_object_and_predicts_the_same(
 
 
 def test_a_saved_bundle_loads_and_predicts_without_scikit_learn(bundle: ModelBundle, tmp_path: Path) -> None:
-    """Serving imports neither scikit-learn nor scipy.stats (with it): ~0.9 s of a server's start."""
+    """Serving imports neither scikit-learn nor scipy.stats (with it): 1.3 s of the demo server's start."""
     bundle.save(tmp_path / "b")
     script = (
         "import sys\nfrom pathlib import Path\nfrom embeddings import get_encoder\n"
