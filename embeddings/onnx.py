@@ -109,6 +109,7 @@ class OnnxEncoder:
         self._session: Any = None
         self._tokenizer: Any = None
         self._inputs: list[str] = []
+        self._windows: dict[int, Any] = {}  # window length -> a tokenizer that cuts texts into windows
         self._lock = threading.Lock()  # one load, even when the first requests arrive together
 
     def _read_config(self) -> OnnxEncoderConfig:
@@ -187,7 +188,9 @@ class OnnxEncoder:
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
         """Pooled (not yet normalised) vectors of one batch."""
-        encodings = self._tokenizer.encode_batch([t.strip() for t in texts])
+        return self._run_encodings(self._tokenizer.encode_batch([t.strip() for t in texts]))
+
+    def _run_encodings(self, encodings: Sequence[Any]) -> np.ndarray:
         columns = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
@@ -213,4 +216,45 @@ class OnnxEncoder:
             rows = order[start : start + batch]
             out[rows] = self._run([texts[i] for i in rows])
         # Unit vectors whether or not the model ends in a Normalize module: the protocol promises them.
+        return normalise(out)
+
+    def tokens(self, texts: Sequence[str]) -> np.ndarray:
+        """Each text's token count without truncation (special tokens included)."""
+        cutter = self._window_tokenizer(0)
+        return np.array([len(e.ids) for e in cutter.encode_batch([t.strip() for t in texts])], dtype=np.int64)
+
+    def _window_tokenizer(self, window: int) -> Any:
+        self.load()
+        with self._lock:
+            if window not in self._windows:
+                from tokenizers import Tokenizer
+
+                cutter = Tokenizer.from_file(str(self._directory / TOKENIZER_FILE))
+                cutter.no_padding()
+                if window:
+                    cutter.enable_truncation(max_length=window)
+                else:
+                    cutter.no_truncation()
+                self._windows[window] = cutter
+        return self._windows[window]
+
+    def encode_windows(self, texts: Sequence[str], window: int) -> np.ndarray:
+        """Vectors of whole texts however long: each text cut into consecutive windows of at most
+        ``window`` tokens (special tokens included), each window pooled, and the pooled vectors
+        averaged weighted by their token counts (for mean pooling: the mean over all the text's
+        tokens, each seen with at most ``window`` tokens of context). A text that fits in one
+        window gets the same vector as ``encode`` gives it (when ``window`` is at most the model's
+        length limit)."""
+        config = self._read_config()
+        if not 2 < window <= config.max_seq_length:
+            raise ValueError(f"window must be 3..{config.max_seq_length} tokens, got {window}")
+        out = np.zeros((len(texts), config.dim), dtype=np.float32)
+        cutter = self._window_tokenizer(window)
+        for row, text in enumerate(texts):
+            first = cutter.encode(text.strip())
+            parts = [first, *first.overflowing]
+            # One window per run, as ``encode`` does for quantised models (see there).
+            pooled = np.vstack([self._run_encodings([part]) for part in parts])
+            weights = np.array([sum(part.attention_mask) for part in parts], dtype=np.float32)
+            out[row] = (pooled * weights[:, None]).sum(axis=0) / weights.sum()
         return normalise(out)

@@ -395,7 +395,9 @@ def ours(
     blend = head["blend"]
     record = bundle.manifest["semantic_channel"]
     chosen = (
-        f"channel {_short(record['chosen'])}; {head['lexical']}; semantic {blend['semantic_weight']:g}, "
+        f"channel {_short(record['chosen'])}; {head['lexical']}; semantic {blend['semantic_weight']:g}"
+        + (f" ({head['semantic']})" if head["semantic"] else "")
+        + ", "
         f"neighbours {blend['knn_weight']:g} (k={blend['knn_k']}, sigma={blend['knn_sigma']:g}), "
         f"prior {blend['prior_weight']:g}; calibrator {'yes' if head['confidence_calibrator'] else 'no'}"
     )

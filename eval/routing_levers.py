@@ -1,7 +1,8 @@
 """Routing levers weighed out of fold: what each would give on a training split, before any test.
 
 ``python -m eval.routing_levers [--datasets ../shared/datasets] [--only cn-ict,endava-urgency]
-[--levers both-encoders,lexical-ensemble,semantic-lr,ridge-alpha,cjk-chars]``
+[--levers both-encoders,lexical-ensemble,semantic-lr,ridge-alpha,cjk-chars,class-offsets,long-text,
+semantic-heavy,semantic-lr-plain]``
 
 For each split the training tickets go through ``train_bundle``'s own search (the same folds, the
 TF-IDF models' out-of-fold scores, the blend searched once per encoder: USE-m3 and the MiniLM-L6
@@ -16,15 +17,26 @@ Levers: ``both-encoders`` (the other encoder's semantic ridge or neighbour vote 
 blend), ``lexical-ensemble`` (the two best TF-IDF models' tempered log-probabilities summed, one
 more lexical candidate), ``semantic-lr`` (logistic regression instead of the ridge over the
 embeddings), ``ridge-alpha`` (other ridge strengths), ``cjk-chars`` (other character n-grams for
-mostly-Chinese data; skipped elsewhere).
+mostly-Chinese data; skipped elsewhere), ``class-offsets`` (per-class biases on the blend's logits
+by coordinate ascent, nested across the folds, with the ECE the calibrator would then serve),
+``long-text`` (the ONNX channel encoder's long tickets pooled over 128- or 256-token windows
+instead of one truncated pass; skipped for other encoders), ``semantic-heavy`` (semantic weights 2
+and 4 also searched), ``semantic-lr-plain`` (unweighted logistic regression C=10 / 100, what the
+minilm+lr baseline fits, instead of the semantic model ``train_bundle`` keeps).
+
+``train_bundle`` itself now weighs the ridge and the logistic model per head (the logistic one
+only when it beats the ridge by one standard error), so the ``shipped`` row includes that choice.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import logging
+import re
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -37,6 +49,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.pipeline import FeatureUnion
 
+from embeddings import get_encoder
+from embeddings.onnx import OnnxEncoder
 from eval.report import DEFAULT_DATASETS, chosen_names, missing_datasets
 from eval.routing_bench import (
     CACHE,
@@ -47,19 +61,23 @@ from eval.routing_bench import (
     ensure_minilm_int8,
     load_split,
 )
+from training.metrics import expected_calibration_error
 from training.train import (
     CHANNEL_MARGIN_Z,
     HAN_SHARE_FOR_CJK_GRAMS,
     KNN_KS,
+    SEMANTIC_WEIGHTS,
     ChannelFit,
     HeadData,
     LexicalModel,
+    _brier,
     _evidence,
     _head_data,
     _score,
     _search_channel,
     build_vectorizer,
     channel_gain,
+    fit_confidence_model,
     fit_temperature,
     han_share,
     leave_one_out_neighbours,
@@ -67,11 +85,31 @@ from training.train import (
     out_of_fold,
     search_blend,
 )
-from triage.routing import blend_logits, log_softmax, neighbour_votes, word_analyzer
+from triage.routing import (
+    blend_logits,
+    confidence_features,
+    log_softmax,
+    neighbour_votes,
+    softmax,
+    word_analyzer,
+)
 
 logger = logging.getLogger(__name__)
 
-LEVERS = ("both-encoders", "lexical-ensemble", "semantic-lr", "ridge-alpha", "cjk-chars")
+LEVERS = (
+    "both-encoders",
+    "lexical-ensemble",
+    "semantic-lr",
+    "ridge-alpha",
+    "cjk-chars",
+    "class-offsets",
+    "long-text",
+    "semantic-heavy",
+    "semantic-lr-plain",
+)
+SEMANTIC_HEAVY = (2.0, 4.0)
+LONG_TEXT_WINDOWS = (128, 256)
+COST_TEXTS = 30
 FOLDS = 5
 ROLES = ("use-m3", "channel")
 
@@ -90,6 +128,7 @@ class Searched:
     heads: list[HeadData]
     channels: dict[str, Channel]
     chosen: str
+    features: sparse.csr_matrix
 
     @property
     def base(self) -> list[np.ndarray]:
@@ -128,10 +167,14 @@ def search(
     features = build_vectorizer(texts).fit_transform(texts).tocsr()
     heads = [_head_data(name, features, y, FOLDS) for name, y in labels.items()]
     channels = _channels(texts, heads, features, vectors)
+    return Searched(heads, channels, _chosen(heads, channels), features)
+
+
+def _chosen(heads: list[HeadData], channels: Mapping[str, Channel]) -> str:
+    """``train_bundle``'s rule: the further encoder only when its gain clears one standard error."""
     base = [f.predicted for f in channels["use-m3"].fits]
     gain, se = channel_gain(heads, base, [f.predicted for f in channels["channel"].fits])
-    chosen = "channel" if gain > 0 and gain - CHANNEL_MARGIN_Z * se > 0 else "use-m3"
-    return Searched(heads, channels, chosen)
+    return "channel" if gain > 0 and gain - CHANNEL_MARGIN_Z * se > 0 else "use-m3"
 
 
 def _predict(data: HeadData, fit: ChannelFit, top: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -188,19 +231,155 @@ def _lexical_ensemble(s: Searched) -> list[tuple[str, list[np.ndarray], str]]:
 
 
 def _semantic_variants(
-    s: Searched, makers: Mapping[str, Callable[[], Any]]
+    s: Searched,
+    makers: Mapping[str, Callable[[], Any]],
+    grids: Mapping[str, Sequence[float]] | None = None,
 ) -> list[tuple[str, list[np.ndarray], str]]:
+    """Another semantic model over the chosen channel's vectors, the blend searched again with it
+    (over each of ``grids``' semantic weights; the shipped grid by default)."""
     channel = s.channels[s.chosen]
+    grids = grids or {"": SEMANTIC_WEIGHTS}
     out = []
     for name, make in makers.items():
-        predictions, picked = [], []
-        for data in s.heads:
-            semantic = out_of_fold([make], channel.vectors, data.y, len(data.labels), data.splits)[0]
-            choice = search_blend(data.lexical_oof, semantic, *channel.top, data.y, data.log_prior)
-            predictions.append(_predict(data, ChannelFit(semantic, choice, np.empty(0)), channel.top))
-            picked.append(f"{data.name}: semantic weight {choice.blend.semantic_weight:g}")
-        out.append((name, predictions, "; ".join(picked)))
+        semantic_oof = [
+            out_of_fold([make], channel.vectors, data.y, len(data.labels), data.splits)[0] for data in s.heads
+        ]
+        for grid_name, grid in grids.items():
+            predictions, picked = [], []
+            for data, semantic in zip(s.heads, semantic_oof, strict=True):
+                choice = search_blend(data.lexical_oof, semantic, *channel.top, data.y, data.log_prior, grid)
+                predictions.append(_predict(data, ChannelFit(semantic, choice, np.empty(0)), channel.top))
+                picked.append(f"{data.name}: semantic weight {choice.blend.semantic_weight:g}")
+            out.append((f"{name}{grid_name}", predictions, "; ".join(picked)))
     return out
+
+
+OFFSET_GRID = np.linspace(-2.0, 2.0, 17)
+OFFSET_ROUNDS = 3
+OFFSET_BAGS = 5
+
+
+def fit_offsets(logits: np.ndarray, y: np.ndarray, n_labels: int) -> np.ndarray:
+    """Per-class biases added to blended logits that maximise the blend search's score (macro-F1
+    + a little accuracy) on these rows: coordinate ascent over ``OFFSET_GRID``, one class at a time."""
+    offsets = np.zeros(n_labels)
+    best = _score(y, logits.argmax(axis=1), n_labels)
+    for _ in range(OFFSET_ROUNDS):
+        improved = False
+        for c in range(n_labels):
+            shifted = logits + offsets
+            others = shifted.copy()
+            others[:, c] = -np.inf
+            other_best, other_arg = others.max(axis=1), others.argmax(axis=1)
+            for delta in OFFSET_GRID:
+                predicted = np.where(logits[:, c] + delta > other_best, c, other_arg)
+                score = _score(y, predicted, n_labels)
+                if score > best + 1e-9:
+                    best, offsets[c], improved = score, delta, True
+        if not improved:
+            break
+    return offsets
+
+
+def _held_out_ece(data: HeadData, logits: np.ndarray, evidence: Any) -> float:
+    """The out-of-fold ECE of the confidence ``_fit_head`` would serve for these logits: the
+    temperature, then the calibrator where it lowers the Brier score (its held-out outputs)."""
+    temperature = fit_temperature(logits, data.y)
+    probs = softmax(logits / temperature)
+    correct = probs.argmax(axis=1) == data.y
+    confidence = probs.max(axis=1)
+    calibrated = fit_confidence_model(
+        confidence_features(probs, evidence, data.log_prior), correct, len(data.splits)
+    )
+    if calibrated is not None and _brier(calibrated[1], correct) < _brier(confidence, correct):
+        confidence = calibrated[1]
+    return expected_calibration_error(confidence, correct)
+
+
+def _bagged_offsets(logits: np.ndarray, y: np.ndarray, n_labels: int, seed: int) -> np.ndarray:
+    """The mean of ``fit_offsets`` over ``OFFSET_BAGS`` bootstrap resamples of the rows (less variance)."""
+    rng = np.random.default_rng(seed)
+    fits = []
+    for _ in range(OFFSET_BAGS):
+        rows = rng.integers(0, len(y), len(y))
+        fits.append(fit_offsets(logits[rows], y[rows], n_labels))
+    return np.asarray(np.mean(fits, axis=0))
+
+
+def _class_offsets(s: Searched) -> list[tuple[str, list[np.ndarray], str]]:
+    """Per-class decision offsets on the chosen blend's logits, nested: each fold's rows are shifted
+    by offsets fitted on the other folds' out-of-fold logits, so the score is honest; the
+    calibrator then sees the shifted logits (the ECE it would serve, before -> after). Two fits:
+    plain coordinate ascent, and the mean of it over bootstrap resamples."""
+    channel = s.channels[s.chosen]
+    fitters: dict[str, Callable[[np.ndarray, np.ndarray, int, int], np.ndarray]] = {
+        "nested coordinate ascent": lambda x, y, n, seed: fit_offsets(x, y, n),
+        f"nested, mean of {OFFSET_BAGS} bootstrap fits": _bagged_offsets,
+    }
+    out = []
+    for variant, fitter in fitters.items():
+        predictions, picked = [], []
+        for data, fit in zip(s.heads, channel.fits, strict=True):
+            n_labels = len(data.labels)
+            evidence = _evidence(data, fit.choice, fit.semantic_oof, *channel.top)
+            logits = blend_logits(evidence, fit.choice.blend, data.log_prior)
+            shifted = logits.copy()
+            size = []
+            for fold, (train, test) in enumerate(data.splits):
+                offsets = fitter(logits[train], data.y[train], n_labels, fold)
+                shifted[test] += offsets
+                size.append(float(np.abs(offsets).mean()))
+            predictions.append(shifted.argmax(axis=1))
+            before = _held_out_ece(data, logits, evidence)
+            after = _held_out_ece(data, shifted, evidence)
+            picked.append(
+                f"{data.name}: mean absolute offset {np.mean(size):.2f}, OOF ECE {before:.3f} -> {after:.3f}"
+            )
+        out.append((variant, predictions, "; ".join(picked)))
+    return out
+
+
+def _long_text(
+    s: Searched, texts: Sequence[str], windowed: Callable[[int], tuple[np.ndarray, str]] | None
+) -> list[tuple[str, list[np.ndarray], str]]:
+    """The channel encoder's vectors of long tickets as the token-weighted mean of its windows
+    instead of one truncated pass; the channel is then chosen again by ``train_bundle``'s rule."""
+    if windowed is None:
+        return []
+    out = []
+    for window in LONG_TEXT_WINDOWS:
+        vectors, cost = windowed(window)
+        channels = dict(s.channels)
+        channels["channel"] = _channels(texts, s.heads, s.features, {"channel": vectors})["channel"]
+        chosen = _chosen(s.heads, channels)
+        # The windowed encoder against its own truncated self, whichever channel is chosen.
+        own, own_se = channel_gain(
+            s.heads,
+            [f.predicted for f in s.channels["channel"].fits],
+            [f.predicted for f in channels["channel"].fits],
+        )
+        out.append(
+            (
+                f"{window}-token windows",
+                [f.predicted for f in channels[chosen].fits],
+                f"chosen: {chosen}; channel encoder windowed vs truncated {own:+.4f} (± {own_se:.4f}); {cost}",
+            )
+        )
+    return out
+
+
+def _semantic_heavy(s: Searched) -> list[tuple[str, list[np.ndarray], str]]:
+    """Heavier semantic weights in the blend search (the lexical model's weight stays 1): for data
+    where the embeddings carry more than the words, as on long English complaints elsewhere."""
+    channel = s.channels[s.chosen]
+    predictions, picked = [], []
+    for data, fit in zip(s.heads, channel.fits, strict=True):
+        grid = (*SEMANTIC_WEIGHTS, *SEMANTIC_HEAVY)
+        choice = search_blend(data.lexical_oof, fit.semantic_oof, *channel.top, data.y, data.log_prior, grid)
+        predictions.append(_predict(data, replace(fit, choice=choice), channel.top))
+        picked.append(f"{data.name}: {choice.blend.describe()}")
+    grid_text = "/".join(f"{w:g}" for w in SEMANTIC_HEAVY)
+    return [(f"semantic weight {grid_text} also searched", predictions, "; ".join(picked))]
 
 
 def _cjk_vectorizer(ngrams: tuple[int, int], min_df: int) -> FeatureUnion:
@@ -234,14 +413,60 @@ def _cjk_chars(
     return out
 
 
+def windowed_vectors(
+    cache: Path, key: str, spec: str, texts: Sequence[str], truncated: np.ndarray, window: int
+) -> tuple[np.ndarray, str]:
+    """The ONNX channel encoder's vectors with every text longer than ``window`` tokens pooled over
+    windows (``OnnxEncoder.encode_windows``; shorter texts keep their one-pass vector), cached
+    beside the plain ones, and the cost: share of texts cut, windows per cut text, encoding ms per
+    cut text windowed vs truncated (up to ``COST_TEXTS`` of them, one at a time)."""
+    encoder = get_encoder(spec)
+    assert isinstance(encoder, OnnxEncoder)
+    tokens = encoder.tokens(texts)
+    long_rows = np.flatnonzero(tokens > window)
+    long_texts = [texts[int(i)] for i in long_rows]
+    digest = hashlib.sha256("\x1e".join(texts).encode()).hexdigest()[:12]
+    path = cache / f"{key}-train-windows{window}-{re.sub(r'[^A-Za-z0-9_.-]', '_', spec)}-{digest}.npy"
+    if path.exists():
+        vectors = np.load(path)
+    else:
+        vectors = truncated.copy()
+        if len(long_rows):
+            vectors[long_rows] = encoder.encode_windows(long_texts, window)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, vectors)
+    sample = long_texts[:COST_TEXTS]
+    cost = f"{len(long_rows) / len(texts):.1%} of tickets over {window} tokens"
+    if sample:
+        clock = time.perf_counter()
+        for text in sample:
+            encoder.encode_windows([text], window)
+        windowed_ms = (time.perf_counter() - clock) * 1000 / len(sample)
+        clock = time.perf_counter()
+        for text in sample:
+            encoder.encode([text])
+        truncated_ms = (time.perf_counter() - clock) * 1000 / len(sample)
+        windows = float(np.mean(np.ceil((tokens[long_rows] - 2) / (window - 2))))
+        cost += (
+            f", {windows:.1f} windows each, {windowed_ms:.0f} ms vs {truncated_ms:.0f} ms truncated "
+            f"per such ticket"
+        )
+    return vectors, cost
+
+
 def weigh(
     key: str,
     texts: Sequence[str],
     labels: Mapping[str, Sequence[str]],
     vectors: Mapping[str, np.ndarray],
     levers: Sequence[str],
+    windowed: Callable[[int], tuple[np.ndarray, str]] | None = None,
 ) -> list[Result]:
-    """Every lever's out-of-fold gain over the chosen channel's blend on one training split."""
+    """Every lever's out-of-fold gain over the chosen channel's blend on one training split.
+
+    ``windowed(window)`` gives the channel encoder's vectors of these texts with long ones
+    pooled over windows of that many tokens, and what that costs (the ``long-text`` lever; skipped
+    without it)."""
     s = search(texts, labels, vectors)
     base = s.base
     results = [
@@ -275,6 +500,23 @@ def weigh(
             },
         ),
         "cjk-chars": lambda: _cjk_chars(s, texts, labels),
+        "class-offsets": lambda: _class_offsets(s),
+        "long-text": lambda: _long_text(s, texts, windowed),
+        "semantic-heavy": lambda: _semantic_heavy(s),
+        # What the minilm+lr / use+lr baselines fit (their CV picks C=100 or 10, mostly unweighted).
+        "semantic-lr-plain": lambda: _semantic_variants(
+            s,
+            {
+                f"logistic regression C={c:g} unweighted": partial(
+                    LogisticRegression, C=c, max_iter=3000, tol=1e-3
+                )
+                for c in (10.0, 100.0)
+            },
+            {
+                "": SEMANTIC_WEIGHTS,
+                ", semantic weight 2/4 also searched": (*SEMANTIC_WEIGHTS, *SEMANTIC_HEAVY),
+            },
+        ),
     }
     for lever in levers:
         for variant, predictions, detail in runs[lever]():
@@ -333,7 +575,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         split = load_split(args.datasets, key)
         texts = split.train.texts
         vectors = {role: cache.vectors(key, "train", spec, texts) for role, spec in encoders.items()}
-        results += weigh(key, texts, split.train.labels, vectors, levers or LEVERS)
+        windowed = (
+            partial(windowed_vectors, args.cache, key, encoders["channel"], texts, vectors["channel"])
+            if encoders["channel"].startswith("onnx:")
+            else None
+        )
+        results += weigh(key, texts, split.train.labels, vectors, levers or LEVERS, windowed)
     print(markdown(results))
     return 0
 

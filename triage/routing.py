@@ -5,7 +5,8 @@ cross-validation on the training data:
 
 - lexical: a linear model (LinearSVC or logistic regression) over TF-IDF words (jieba for Chinese)
   and character n-grams; its word weights explain the prediction ("phrases");
-- semantic: a linear classifier (ridge) over the ticket's sentence embedding;
+- semantic: a linear classifier over the ticket's sentence embedding (a balanced ridge or an
+  unweighted logistic regression, whichever blends better out of fold);
 - neighbours: a similarity-weighted vote of the nearest labelled training tickets (a sharp kernel,
   so a near-identical earlier ticket decides). Similarity is the mean of the embeddings' cosine and
   the TF-IDF cosine (hybrid, like the knowledge base's search): the embedding finds paraphrases, the

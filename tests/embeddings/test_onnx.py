@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from embeddings import Encoder, UnknownComponentError, get_encoder
-from embeddings.onnx import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoderConfig, pool
+from embeddings.onnx import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoder, OnnxEncoderConfig, pool
 
 _TEXTS = [
     "printer offline on floor 3",
@@ -146,3 +146,22 @@ def test_onnx_int8_vector_does_not_depend_on_the_batch(exported: Path) -> None:
     alone = np.vstack([encoder.encode([t]) for t in _TEXTS[:4]])
     together = encoder.encode([*_TEXTS[:4], "a much longer neighbour " * 20])[:4]
     assert np.min(np.sum(alone * together, axis=1)) > 0.9999
+
+
+@pytest.mark.slow
+def test_onnx_windows_cover_a_long_text_and_leave_short_ones_alone(exported: Path) -> None:
+    encoder = get_encoder(f"onnx:{exported}")
+    assert isinstance(encoder, OnnxEncoder)
+    start = "The printer on floor three jams whenever a duplex job is sent from the laptops. " * 16
+    end = "The NameNode rejects block reports from a DataNode after its disks were replaced. " * 8
+    long_text = start + end
+    tokens = encoder.tokens([_TEXTS[0], start, long_text])
+    assert tokens[0] < 64 and tokens[1] > 256  # ``encode`` cuts the long text inside its first part
+    plain = encoder.encode([_TEXTS[0], long_text, end])
+    windowed = encoder.encode_windows([_TEXTS[0], long_text], 64)
+    np.testing.assert_allclose(np.linalg.norm(windowed, axis=1), 1.0, rtol=1e-5)
+    assert float(plain[0] @ windowed[0]) > 0.9999  # one window: the same vector
+    # One truncated pass never reads the end; the windows do, so the vector moves towards it.
+    assert float(windowed[1] @ plain[2]) > float(plain[1] @ plain[2]) + 0.05
+    with pytest.raises(ValueError, match="window must be"):
+        encoder.encode_windows([long_text], 1000)

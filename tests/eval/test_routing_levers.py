@@ -6,10 +6,12 @@ import csv
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from eval.routing_bench import DATASETS
-from eval.routing_levers import LEVERS, main
+from eval.routing_levers import LEVERS, fit_offsets, main
+from training.train import _score
 
 _TEMPLATES = {
     "网络": ["VPN 无法连接 错误 {n}", "交换机 端口 {n} down", "网络 丢包 {n}"],
@@ -54,13 +56,16 @@ def test_every_lever_is_weighed_against_the_shipped_choice(
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| cn-ict |")]
     cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
     assert cells[0][1] == "shipped" and cells[0][2] in ("use-m3", "channel")
-    assert {c[1] for c in cells[1:]} == set(LEVERS)  # Chinese text: the character n-gram lever runs too
+    # Chinese text: the character n-gram lever runs too; the long-text lever needs an ONNX encoder.
+    assert {c[1] for c in cells[1:]} == set(LEVERS) - {"long-text"}
     for c in cells[1:]:
         assert 0.0 <= float(c[3]) <= 1.1
         gain, _, se = c[4].partition(" (± ")
         assert -1.0 <= float(gain) <= 1.0 and float(se.rstrip(")")) >= 0.0
     # Three Chinese character n-gram variants, two of each semantic model.
     assert sum(c[1] == "cjk-chars" for c in cells) == 3 and sum(c[1] == "ridge-alpha" for c in cells) == 2
+    offsets = [c for c in cells if c[1] == "class-offsets"]
+    assert len(offsets) == 2 and all("OOF ECE" in c[5] for c in offsets)
     assert list(tmp_path.glob("cn-ict-train-hashing_64-*.npy"))
     assert not list(tmp_path.glob("cn-ict-test-*.npy"))  # the test split is never encoded
 
@@ -70,3 +75,17 @@ def test_every_lever_is_weighed_against_the_shipped_choice(
 )
 def test_it_refuses_unknown_names(datasets: Path, args: list[str]) -> None:
     assert main(["--datasets", str(datasets), *args]) == 2
+
+
+def test_class_offsets_undo_a_bias_against_one_class() -> None:
+    # Three classes; the scores hold the truth but class 2's column sits 1.5 too low, so most of
+    # its tickets go elsewhere. Coordinate ascent finds a positive offset for it and wins back the score.
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 600)
+    logits = rng.normal(0.0, 1.0, (600, 3))
+    logits[np.arange(600), y] += 2.0
+    logits[:, 2] -= 1.5
+    offsets = fit_offsets(logits, y, 3)
+    assert offsets[2] - offsets[:2].max() > 0.75
+    before = _score(y, logits.argmax(axis=1), 3)
+    assert _score(y, (logits + offsets).argmax(axis=1), 3) > before + 0.05

@@ -226,3 +226,43 @@ def test_a_channel_per_language_is_weighed_against_one_per_bundle() -> None:
     same = language_channels(codes, [data], {"svc": [service], "cand": [service]}, "svc", ms, "svc")
     assert all(r["channel"] == "svc" for r in same["languages"].values())
     assert (same["mixed_gain"], same["worth_serving"]) == (0.0, False)
+
+
+def test_each_head_keeps_the_ridge_unless_another_semantic_model_beats_it_by_one_se(
+    chosen: ModelBundle,
+) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from training.train import (
+        CHANNEL_MARGIN_Z,
+        KNN_KS,
+        SEMANTIC_MODELS,
+        _evidence,
+        _head_data,
+        _search_channel,
+        leave_one_out_neighbours,
+        lexical_index,
+        out_of_fold,
+        search_blend,
+    )
+    from triage.routing import blend_logits
+
+    head = chosen.manifest["params"]["heads"]["department"]
+    assert head["semantic"] is None or head["semantic"] in SEMANTIC_MODELS
+    table = _table()
+    features = TfidfVectorizer(min_df=1).fit_transform(table.texts).tocsr()
+    vectors = MeaningEncoder().encode(table.texts)
+    data = _head_data("department", features, table.labels["department"], 5)
+    top = leave_one_out_neighbours(vectors, max(KNN_KS), features, lexical_index(features))
+    fit = _search_channel(data, vectors, *top)
+    predicted = {}
+    for name, make in SEMANTIC_MODELS.items():
+        semantic = out_of_fold([make], vectors, data.y, len(data.labels), data.splits)[0]
+        choice = search_blend(data.lexical_oof, semantic, *top, data.y, data.log_prior)
+        evidence = _evidence(data, choice, semantic, *top)
+        predicted[name] = blend_logits(evidence, choice.blend, data.log_prior).argmax(axis=1)
+    ridge, logistic = SEMANTIC_MODELS
+    gain, se = channel_gain([data], [predicted[ridge]], [predicted[logistic]])
+    expected = logistic if gain > 0 and gain - CHANNEL_MARGIN_Z * se > 0 else ridge
+    assert fit.semantic_model == expected
+    assert np.array_equal(fit.predicted, predicted[expected])
