@@ -325,12 +325,20 @@ class TriageService:
         share = 1000.0 / len(tickets)
         # Per ticket: analysis, business rules, search. Then handling time for the whole batch
         # (one feature and model call per model version), then the results.
+        # Key fields for the whole batch in one call (spaCy reads its English documents together);
+        # each ticket's share of that time counts in its own extraction time.
+        s0 = time.perf_counter()
+        fields_of = self.extractor.extract_many(
+            [(t.text, language, t.created_at) for t, language in zip(tickets, languages, strict=True)]
+        )
+        fields_share = (time.perf_counter() - s0) / len(tickets)
         done: list[tuple[Analysis, dict[str, Prediction], float]] = []
-        for ticket, heads, assignment, language in zip(
-            tickets, predictions, assignments, languages, strict=True
+        for ticket, heads, assignment, language, fields in zip(
+            tickets, predictions, assignments, languages, fields_of, strict=True
         ):
             s0 = time.perf_counter()
-            analysis = self.analyse(ticket, language)
+            summary = self.summarizer.summarize(ticket.title, ticket.body, language)
+            analysis = Analysis(language, tuple(fields), summary)
             if self.rules is not None:
                 # Business rules see the model's predictions and the extracted fields; they may
                 # set or boost a head, and say so in the prediction's rules and reason.
@@ -338,7 +346,7 @@ class TriageService:
                 heads = self.rules.apply(
                     ticket, analysis.fields, heads, analysis.language, labels=assignment.serving.labels
                 )
-            done.append((analysis, heads, time.perf_counter() - s0))
+            done.append((analysis, heads, fields_share + time.perf_counter() - s0))
         # Similar cases and articles for the whole batch in one search call per tenant.
         t3 = time.perf_counter()
         found = self.similar_kinds_many(tickets, vectors, {"case": self.similar_k, "article": ARTICLES_K})

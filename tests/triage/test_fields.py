@@ -763,3 +763,35 @@ def test_chinese_fields_share_jiebas_one_dictionary_and_its_posseg_tags() -> Non
     tokenizer, tags = shared_models("jieba")
     assert tokenizer is jieba.dt
     assert tags == jieba.posseg.POSTokenizer(jieba.dt).word_tag_tab == word_tags(jieba.dt)
+
+
+def test_extract_many_gives_each_text_what_extract_gives_it_alone(
+    extractor: FieldExtractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's English NER documents go through spaCy in one ``nlp.pipe`` call (issue 12.2): the
+    fields of every text are the same as one text at a time, for English, Chinese and mixed text."""
+    from training.sample_data import generate_tickets
+    from triage.fields import lexicon
+    from triage.language import detect_language
+
+    texts = [f"{t['title']}\n\n{t['body']}" for t in generate_tickets(60, seed=3)]
+    texts += [
+        "Sarah Collins and Tom Baker from Acme Corp cannot log in to SAP since Monday.",
+        "张伟在上海办公室无法连接VPN，请联系 Alice Wong 处理。",
+        "",
+    ]
+    items = [(text, detect_language(text) if text else "en", REF) for text in texts]
+    assert {"en", "zh"} <= {language for _, language, _ in items}
+    alone = [extractor.extract(text, language, reference_time) for text, language, reference_time in items]
+    piped: list[int] = []
+    real_many = lexicon.run_spacy_many
+
+    def counting(nlp: Any, documents: Any) -> Any:
+        piped.append(len(documents))
+        return real_many(nlp, documents)
+
+    monkeypatch.setattr("triage.fields.extractor.run_spacy_many", counting)
+    together = extractor.extract_many(items)
+    assert together == alone
+    assert len(piped) == 1 and piped[0] > 10  # one spaCy call for the batch's documents
+    assert any(f.source == "ner" for fields in together for f in fields)

@@ -5,23 +5,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from triage import safe_regex
 from triage.fields.dates import extract_dates
 from triage.fields.engine import CUSTOMISABLE_TYPES, TIER_CUSTOM, Candidate, Rx, resolve
-from triage.fields.lexicon import shared_models
+from triage.fields.lexicon import run_spacy_many, shared_models
 from triage.fields.names import (
     EN_STOP,
+    add_ner_entities,
     chinese_rule_entities,
     chinese_tagged_entities,
     compile_systems,
     english_lowercase_persons,
-    english_ner,
     english_places,
     has_han,
+    ner_plan,
     system_fields,
 )
 from triage.fields.table import HAN_RULES, LOCATION_RULES, RULES, repeated_lines, run_rules
@@ -90,11 +91,46 @@ class FieldExtractor:
         their year and a time of day its date. Rules run for every language; jieba for ``zh`` and
         ``mixed``; spaCy for ``en`` and ``mixed``. Safe to call from several threads once loaded.
         """
-        if language not in LANGUAGES:
-            raise ValueError(f"unknown language {language!r}; pass one of: {', '.join(LANGUAGES)}")
-        if not text:
-            return []
-        self.load()
+        return self.extract_many([(text, language, reference_time)])[0]
+
+    def extract_many(self, items: Sequence[tuple[str, str, datetime | None]]) -> list[list[ExtractedField]]:
+        """``extract`` for many ``(text, language, reference_time)``: each gets what it gets alone.
+
+        The rules run text by text; spaCy reads the English NER documents of all texts in one
+        ``nlp.pipe`` call (a batch's per-call cost paid once).
+        """
+        for _, language, _ in items:
+            if language not in LANGUAGES:
+                raise ValueError(f"unknown language {language!r}; pass one of: {', '.join(LANGUAGES)}")
+        if any(text for text, _, _ in items):
+            self.load()
+        found = [
+            self._rule_candidates(text, language, reference_time) if text else []
+            for text, language, reference_time in items
+        ]
+        if self._nlp is not None:
+            plans = [
+                (i, plan)
+                for i, (text, language, _) in enumerate(items)
+                if text and language in ("en", "mixed")
+                for plan in (ner_plan(text, self._en_stop, found[i]),)
+                if plan is not None
+            ]
+            docs = run_spacy_many(self._nlp, [plan.document for _, plan in plans])
+            for (i, plan), doc in zip(plans, docs, strict=True):
+                add_ner_entities(items[i][0], plan, doc, self._en_stop, found[i])
+        return [
+            [
+                ExtractedField(
+                    c.type, text[c.start : c.end], c.value, c.start, c.end, c.source, c.pii, c.partial
+                )
+                for c in resolve(candidates)
+            ]
+            for (text, _, _), candidates in zip(items, found, strict=True)
+        ]
+
+    def _rule_candidates(self, text: str, language: str, reference_time: datetime | None) -> list[Candidate]:
+        """Every candidate of ``text`` but spaCy's."""
         han = has_han(text)
         lowered = text.lower()
         candidates: list[Candidate] = []
@@ -113,12 +149,7 @@ class FieldExtractor:
         if language in ("en", "mixed", "other"):
             english_lowercase_persons(text, candidates)
             english_places(text, candidates)
-        if self._nlp is not None and language in ("en", "mixed"):
-            english_ner(text, self._nlp, self._en_stop, candidates)
-        return [
-            ExtractedField(c.type, text[c.start : c.end], c.value, c.start, c.end, c.source, c.pii, c.partial)
-            for c in resolve(candidates)
-        ]
+        return candidates
 
     def _custom_fields(self, text: str, out: list[Candidate]) -> None:
         for field_type, pattern in self._custom:

@@ -17,7 +17,7 @@ from typing import Any
 
 from triage import safe_regex
 from triage.fields.engine import TIER_MODEL, TIER_RULE, Candidate, Hit, Rx, alternation
-from triage.fields.lexicon import load_lexicon, place_pattern, run_spacy
+from triage.fields.lexicon import load_lexicon, place_pattern
 from triage.fields.table import HAN_CLASS, named_patterns
 
 _HAN = safe_regex.compile(f"[{HAN_CLASS}]", name="Han character")
@@ -556,12 +556,24 @@ def _jieba_words(jieba: Any, text: str) -> Iterable[str]:
 _JIEBA_WORD_CHARS = "+#&._%-"
 
 
-def english_ner(text: str, nlp: Any, en_stop: frozenset[str], out: list[Candidate]) -> None:
-    """spaCy NER over short windows around capitalised words that could start a name.
+@dataclass(frozen=True)
+class NerPlan:
+    """The windows of a text that spaCy reads, joined into one ``document``; see ``ner_plan``."""
 
-    A word qualifies when no rule claimed it, it is not a stop word, not camelCase
-    ("GlobalProtect") and, at the start of a sentence, is followed by another capitalised
-    word ("Sarah Collins approved" qualifies, "Customer orders" does not).
+    document: str
+    windows: tuple[tuple[int, int], ...]
+    joined_starts: tuple[int, ...]  # where each window starts in ``document``
+    claimed: bytes  # 1 where a rule candidate already covers the character
+
+
+def ner_plan(text: str, en_stop: frozenset[str], out: list[Candidate]) -> NerPlan | None:
+    """The document spaCy's NER reads for ``text`` (after the rules filled ``out``); None: nothing.
+
+    Short windows around capitalised words that could start a name. A word qualifies when no rule
+    claimed it, it is not a stop word, not camelCase ("GlobalProtect") and, at the start of a
+    sentence, is followed by another capitalised word ("Sarah Collins approved" qualifies,
+    "Customer orders" does not). Split from the NER call (``add_ner_entities`` reads its result)
+    so that a batch's documents go through spaCy together (``FieldExtractor.extract_many``).
     """
     limit = min(len(text), MODEL_MAX_CHARS)
     claimed = bytearray(limit)
@@ -592,13 +604,21 @@ def english_ner(text: str, nlp: Any, en_stop: frozenset[str], out: list[Candidat
         if used >= NER_MAX_CHARS:
             break
     if not windows:
-        return
+        return None
     # One document for all windows (each spaCy call costs about 1 ms before its first token),
     # ended like sentences so that no entity runs from one window into the next.
-    joined_starts = list(
+    joined_starts = tuple(
         itertools.accumulate((hi - lo + len(_NER_JOIN) for lo, hi in windows[:-1]), initial=0)
     )
-    doc = run_spacy(nlp, _NER_JOIN.join(text[lo:hi] for lo, hi in windows))
+    document = _NER_JOIN.join(text[lo:hi] for lo, hi in windows)
+    return NerPlan(document, tuple(windows), joined_starts, bytes(claimed))
+
+
+def add_ner_entities(
+    text: str, plan: NerPlan, doc: Any, en_stop: frozenset[str], out: list[Candidate]
+) -> None:
+    """The entities spaCy found in ``plan.document`` (``doc``), as candidates at their places in ``text``."""
+    windows, joined_starts, claimed = plan.windows, plan.joined_starts, plan.claimed
     for ent in doc.ents:
         field_type = _NER_LABELS.get(ent.label_)
         if field_type is None:
