@@ -28,6 +28,10 @@ from knowledge.text import UNDETERMINED
 # Merge the delta into the main segment past this many documents or this share of the main one.
 MERGE_MIN = 2_000
 MERGE_SHARE = 0.1
+# A search restricted to allowed rows ranks only their scores when they are at most this share of
+# the documents (the articles beside many cases); above it, a masked copy of every score is as quick
+# and the positions would be kept at 8 bytes a row beside the mask's one.
+ALLOWED_POSITIONS_SHARE = 0.125
 
 
 @dataclass(frozen=True)
@@ -387,7 +391,9 @@ class LexicalIndex:
         self._dirty = False  # a write since the last refresh: the next search refreshes first
         # Per-search work done once per refresh: the searched rows, and masks of allowed rows.
         self._rows_cache: tuple[tuple[_Segment, _Segment], np.ndarray] | None = None
-        self._mask_cache: list[tuple[tuple[_Segment, _Segment], np.ndarray, np.ndarray, np.ndarray]] = []
+        self._mask_cache: list[
+            tuple[tuple[_Segment, _Segment], np.ndarray, np.ndarray, np.ndarray | None]
+        ] = []
         # Writes and refreshes take it; reads (query, search, matched, self_score) do not.
         self._lock = threading.RLock()
 
@@ -592,20 +598,22 @@ class LexicalIndex:
         segments, rows, scores = scored.segments, scored.rows, scored.scores
         main, delta = segments
         mask: np.ndarray | None = None
+        at: np.ndarray | None = None
+        if allowed is not None:
+            mask, at = self._mask_of(segments, rows, allowed)
+            if at is None:
+                scores = np.where(mask, scores, 0.0)
         out: dict[int, float] = {}
         if k > 0 and len(scores):
-            if allowed is not None:
+            if at is not None:
                 # Only the allowed rows' scores are ranked (the articles: ~100 of 100k documents; a
                 # masked copy of every score and a partition of it cost ~0.14 ms a search).
-                mask, at = self._mask_of(segments, rows, allowed)
                 top = at[np.argpartition(-scores[at], k - 1)[:k]] if len(at) > k else at
             else:
                 top = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
             out.update((int(rows[i]), float(scores[i])) for i in top if scores[i] > 0)
         rest = np.fromiter((r for r in candidates if r not in out), dtype=np.int64)
         if len(rest):
-            if allowed is not None and mask is None:
-                mask, _ = self._mask_of(segments, rows, allowed)
             in_delta = delta.positions(rest)
             found = np.where(in_delta >= 0, len(main.rows) + in_delta, main.positions(rest))
             for row, index in zip(rest.tolist(), found.tolist(), strict=True):
@@ -629,15 +637,18 @@ class LexicalIndex:
 
     def _mask_of(
         self, segments: tuple[_Segment, _Segment], rows: np.ndarray, allowed: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Which searched rows are ``allowed``, as a mask and as positions; kept for the last few
-        (segments, allowed) pairs, since the knowledge base passes the same array of a kind's rows
-        until the index changes (``np.isin`` over 100k rows took a millisecond a search)."""
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Which searched rows are ``allowed``: a mask, and their positions when they are few
+        (``ALLOWED_POSITIONS_SHARE``); kept for the last few (segments, allowed) pairs, since the
+        knowledge base passes the same array of a kind's rows until the index changes (``np.isin``
+        over 100k rows took a millisecond a search)."""
         for seen_segments, seen_allowed, mask, at in self._mask_cache:
             if seen_segments is segments and seen_allowed is allowed:
                 return mask, at
         mask = np.isin(rows, allowed)
         at = np.flatnonzero(mask)
+        if len(at) > ALLOWED_POSITIONS_SHARE * len(rows):
+            at = None
         self._mask_cache = [(segments, allowed, mask, at), *self._mask_cache[:3]]
         return mask, at
 

@@ -6,6 +6,7 @@ import bm25s
 import numpy as np
 import pytest
 
+from knowledge import lexical
 from knowledge.lexical import MERGE_MIN, LexicalIndex
 from knowledge.text import (
     field_tokens,
@@ -75,7 +76,11 @@ def test_lexical_delta_merges_past_threshold() -> None:
     assert index.stats()["pending"] == 0
 
 
-def test_lexical_scores_for_given_candidates_and_allowed_rows() -> None:
+@pytest.mark.parametrize("share", [0.0, 1.0])  # allowed rows masked / ranked by their positions
+def test_lexical_scores_for_given_candidates_and_allowed_rows(
+    share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lexical, "ALLOWED_POSITIONS_SHARE", share)
     index = _index()
     query = index.query(surface_tokens("vpn connection"))
     top = index.search(query, k=1, candidates=[2, 3])
