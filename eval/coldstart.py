@@ -24,7 +24,7 @@ import httpx
 
 from embeddings import get_encoder
 from eval.bench import _free_port as free_port
-from eval.bench import api_key, serve_command
+from eval.bench import api_key, serve_command, single_requests
 from eval.report import publish, stamp
 from training.demo import build_demo
 
@@ -88,13 +88,8 @@ FIRST_TICKETS = (
 
 def _first_requests(base: str, key: str) -> list[float]:
     """Milliseconds of each of ``FIRST_TICKETS`` over HTTP, one after the other."""
-    spent = []
     with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {key}"}) as client:
-        for ticket in FIRST_TICKETS:
-            started = time.perf_counter()
-            client.post("/v1/triage", json=ticket).raise_for_status()
-            spent.append((time.perf_counter() - started) * 1000)
-    return spent
+        return single_requests(client, [], FIRST_TICKETS)[0]
 
 
 def one_start(data_dir: Path, tree: Path | None = None, key: str | None = None) -> dict[str, Any]:

@@ -35,7 +35,7 @@ import httpx
 import numpy as np
 
 from embeddings import get_encoder
-from eval.bench import api_key, grown_documents
+from eval.bench import api_key, grown_documents, single_requests
 from eval.coldstart import baseline_demo, launch, memory
 from eval.profile_bench import real_tickets
 from eval.report import DEFAULT_DATASETS, publish, stamp
@@ -164,12 +164,8 @@ def measure(data_dir: Path, tickets: int, datasets: Path, tree: Path | None = No
     process, base, ready_s = launch(data_dir, tree)
     try:
         at_ready = memory(process.pid)
-        latencies = []
         with httpx.Client(base_url=base, timeout=120, headers={"Authorization": f"Bearer {key}"}) as client:
-            for payload in payloads:
-                started = time.perf_counter()
-                client.post("/v1/triage", json=payload).raise_for_status()
-                latencies.append((time.perf_counter() - started) * 1000)
+            latencies = single_requests(client, [], payloads)[0]
         after = memory(process.pid)
     finally:
         process.terminate()

@@ -26,18 +26,8 @@ def test_memory_reads_this_process() -> None:
     "names another, empty database"
 )
 def test_grow_stores_and_indexes_the_cases_of_grow_demo(tmp_path: Path, shared_datasets: Path) -> None:
-    demo = tmp_path / "var"
-    paths = DemoPaths(demo)
-    encoder = get_encoder("use-m3")  # named only: the vectors are given, nothing is embedded
-    kb = KnowledgeBase(DocumentStore(paths.database), encoder, paths.snapshots)
-    kb.load()
-    rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((6, 512)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    kb.add(
-        [Document(f"c{i}", title=f"case {i}", body="vpn down", department="IT") for i in range(6)], vectors
-    )
-    kb.store.close()
+    demo = _six_case_demo(tmp_path)
+    encoder = get_encoder("use-m3")
 
     grown = memory_bench.grow(demo, 40, shared_datasets)
     assert grown == tmp_path / "var-40"
@@ -58,18 +48,7 @@ def test_grow_stores_and_indexes_the_cases_of_grow_demo(tmp_path: Path, shared_d
 @pytest.mark.data
 @pytest.mark.sqlite_only("the benchmark copies the demo's data folder, SQLite file included")
 def test_grow_demo_builds_once_and_reuses_without_writing(tmp_path: Path, shared_datasets: Path) -> None:
-    demo = tmp_path / "var"
-    paths = DemoPaths(demo)
-    encoder = get_encoder("use-m3")  # named only: the vectors are given, nothing is embedded
-    kb = KnowledgeBase(DocumentStore(paths.database), encoder, paths.snapshots)
-    kb.load()
-    rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((6, 512)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    kb.add(
-        [Document(f"c{i}", title=f"case {i}", body="vpn down", department="IT") for i in range(6)], vectors
-    )
-    kb.store.close()
+    demo = _six_case_demo(tmp_path)
 
     grown = bench.grow_demo(demo, 40, shared_datasets)
     store = DocumentStore(DemoPaths(grown).database)
@@ -129,3 +108,20 @@ def test_a_baselines_folder_has_the_grown_knowledge_base_and_the_baselines_own_b
     assert DemoPaths(other).database.read_text() == "database of var-40"
     assert (DemoPaths(other).models / "default" / "router.pkl").read_text() == "theirs"
     assert memory_bench.baseline_folder(grown, demo) == other  # built once
+
+
+def _six_case_demo(tmp_path: Path) -> Path:
+    """A data folder with six IT cases and random unit vectors: what the grow functions start from."""
+    demo = tmp_path / "var"
+    paths = DemoPaths(demo)
+    encoder = get_encoder("use-m3")  # named only: the vectors are given, nothing is embedded
+    kb = KnowledgeBase(DocumentStore(paths.database), encoder, paths.snapshots)
+    kb.load()
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((6, 512)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    kb.add(
+        [Document(f"c{i}", title=f"case {i}", body="vpn down", department="IT") for i in range(6)], vectors
+    )
+    kb.store.close()
+    return demo
