@@ -216,14 +216,20 @@ class Admission:
         """Seconds a request arriving now would wait for a slot with ``ahead`` requests (default: all
         those waiting) before it; 0 when a slot is free."""
         ahead = self.queued if ahead is None else ahead
+        now, hold, frees = self._slot_frees()
+        for _ in range(ahead):  # each one ahead takes the next slot to free, and holds it
+            heapq.heappush(frees, heapq.heappop(frees) + hold)
+        return frees[0] - now
+
+    def _slot_frees(self) -> tuple[float, float, list[float]]:
+        """(now, the running mean hold, a heap of when each slot frees: a free slot now, a held one
+        when its holder's mean hold time is up)."""
         now = self._clock()
         hold = self.hold or 0.0
         frees = [max(now, started + hold) for started in self._started.values()]
         frees += [now] * (self.slots - len(frees))
         heapq.heapify(frees)
-        for _ in range(ahead):  # each one ahead takes the next slot to free, and holds it
-            heapq.heappush(frees, heapq.heappop(frees) + hold)
-        return frees[0] - now
+        return now, hold, frees
 
     def shed_early(self) -> Refusal | None:
         """The refusal a request gets before its body is read: only when the queue is full."""
@@ -286,11 +292,7 @@ class Admission:
         no longer start within ``max_wait`` of their arrival (the running mean of hold times grew)."""
         if not self._arrived:
             return
-        now = self._clock()
-        hold = self.hold or 0.0
-        frees = [max(now, started + hold) for started in self._started.values()]
-        frees += [now] * (self.slots - len(frees))
-        heapq.heapify(frees)
+        _, hold, frees = self._slot_frees()
         for line in (self._retries, self._firsts):
             for future in list(line):
                 start = heapq.heappop(frees)
