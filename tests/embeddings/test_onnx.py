@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +9,7 @@ import pytest
 
 from embeddings import Encoder, UnknownComponentError, get_encoder
 from embeddings.onnx import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoder, OnnxEncoderConfig, pool
+from tests.imports import imported_after
 
 _TEXTS = [
     "printer offline on floor 3",
@@ -129,13 +128,8 @@ def test_onnx_encoder_serves_without_torch(exported: Path) -> None:
         "import sys\nfrom embeddings import get_encoder\n"
         f"v = get_encoder({f'onnx:{exported}'!r}).encode(['printer offline', 'vpn fails'])\n"
         "assert v.shape == (2, 384), v.shape\n"
-        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "[]"
+    assert imported_after(script, ("torch", "transformers", "sentence_transformers"), timeout=120) == []
 
 
 @pytest.mark.slow
