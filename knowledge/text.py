@@ -164,11 +164,18 @@ def identify_language(text: str) -> tuple[str, float]:
     return code, probability
 
 
-@lru_cache(maxsize=32)
+# Samples remembered: a batch asks about every ticket in routing, then again in search (and its
+# relevance floor), so the cache holds a whole batch (``/v1/triage:batch`` takes up to 256) and then
+# some; at most 400 characters a sample, about 2 MB when full.
+DETECTED_CACHE = 1024
+
+
+@lru_cache(maxsize=DETECTED_CACHE)
 def _detected(sample: str) -> tuple[str, float]:
-    """fastText's language and probability for a sample, remembered for the last few samples: a
-    ticket is asked about twice (routing reads its model text, search its text), and the two
-    normalise to one sample for 95 % of tickets (568 of 600 generated and real ones)."""
+    """fastText's language and probability for a sample, remembered for the last ``DETECTED_CACHE``
+    samples: a ticket is asked about twice (routing reads its model text, search its text), and the
+    two normalise to one sample for 95 % of tickets (568 of 600 generated and real ones). With 32
+    remembered, a batch of 64 had forgotten its first ticket by the time search asked again."""
     found = _language_detector().detect(sample, model="lite", k=1)
     return (str(found[0]["lang"]), float(found[0]["score"])) if found else (UNDETERMINED, 0.0)
 

@@ -188,6 +188,19 @@ def test_identify_language_names_the_language(text: str, expected: str) -> None:
     assert identify_language(text)[0] == expected
 
 
+def test_language_answers_outlast_a_whole_batch() -> None:
+    """Routing asks about every ticket of a batch, then search asks again: the detector's answers for
+    the largest batch the API takes are all still remembered by then (fastText runs once a ticket)."""
+    from knowledge import text
+    from serving.schemas import MAX_BATCH
+
+    samples = [f"ticket {i}: the VPN drops every hour on host srv-{i}" for i in range(MAX_BATCH)]
+    first = [identify_language(s) for s in samples]
+    hits = text._detected.cache_info().hits
+    assert [identify_language(s) for s in samples] == first
+    assert text._detected.cache_info().hits - hits == MAX_BATCH
+
+
 @pytest.mark.parametrize(
     ("a", "b", "comparable"),
     [("en", "en", True), ("en", "pt", False), ("und", "de", True), ("und", "zh", False), ("zh", "zh", True)],
