@@ -29,20 +29,32 @@ DEMO_TICKETS = 3600
 DEMO_SEED = 0
 DEMO_VERSION = "demo-v1"
 TRAINER = "trainer"  # manifest key: trainer_fingerprint() of the code that trained the demo bundle
-_TRAINER_PACKAGES = ("training", "triage")
+# What a bundle's contents are made by: the trainer, and the modules whose features, models and
+# formats it stores (not fields, summary or rules, which a bundle does not hold).
+_TRAINER_SOURCES = (
+    "training/*.py",
+    "triage/bundle.py",
+    "triage/features.py",
+    "triage/handling.py",
+    "triage/language.py",
+    "triage/reasons.py",
+    "triage/routing.py",
+    "triage/tfidf.py",
+    "triage/types.py",
+    "knowledge/text.py",
+)
 
 
 def trainer_fingerprint() -> str:
-    """A hash of the code that trains a bundle and reads it back (every module of ``training`` and
-    ``triage``): a demo bundle trained by other code (an older checkout, an upgrade) is retrained,
-    not served in a format or with features this code no longer writes."""
+    """A hash of the code that trains a bundle and of the modules whose features and formats it
+    stores: a demo bundle trained by other code (an older checkout, an upgrade) is retrained, not
+    served with features or in a format this code no longer writes."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for package in _TRAINER_PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(b"\0")
-            digest.update(path.read_bytes())
+    for path in sorted({p for pattern in _TRAINER_SOURCES for p in root.glob(pattern)}):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -51,7 +51,10 @@ def test_the_fingerprint_changes_with_the_training_code(
     before = demo.trainer_fingerprint()
     assert demo.trainer_fingerprint() == before  # stable
     (root / "triage" / "tfidf.py").write_text("# a new module\n")
-    assert demo.trainer_fingerprint() != before
+    changed = demo.trainer_fingerprint()
+    assert changed != before
+    (root / "triage" / "summary.py").write_text("# not in a bundle\n")
+    assert demo.trainer_fingerprint() == changed
 
 
 def test_a_grown_copy_takes_the_demos_current_bundle(tmp_path: Path) -> None:
