@@ -130,7 +130,10 @@ def build_connectors(settings: Settings, service: TriageService) -> tuple[Connec
         base_delay=settings.connector_backoff_seconds,
         timeout=settings.connector_timeout_seconds,
     )
-    return store, DeliveryWorker(store, service, policy, lease=settings.connector_lease_seconds)
+    # One SQLite server process works the queue alone; with several worker processes (or replicas on
+    # PostgreSQL) a running delivery may be another process's, taken back only when its lease runs out.
+    sole = settings.database_is_sqlite and settings.worker_count == 1
+    return store, DeliveryWorker(store, service, policy, lease=settings.connector_lease_seconds, sole=sole)
 
 
 _IDENTITY_SECONDS = 5.0
