@@ -134,7 +134,7 @@ class Settings(BaseSettings):
             "Requests admitted at once (doing work or waiting for the next micro-batch), by all "
             "workers together (each worker admits its even share, at least 1); beyond it a /v1 "
             "request waits in the admission queue (max_queued, max_queue_wait_ms) or answers 503 with "
-            "Retry-After (default: one per CPU core, at least 2)."
+            "Retry-After (default: one per CPU core, and at least 2 per worker process)."
         ),
     )
     max_queued: int | None = Field(
@@ -342,19 +342,22 @@ class Settings(BaseSettings):
         return int(self.workers)
 
     @property
-    def total_in_flight_bound(self) -> int:
-        """``max_in_flight``, or one per CPU core and at least 2: the running batch and the next
-        requests, parsed and waiting for it, so the batch worker never idles between requests and an
-        admitted request waits for at most one batch ahead of its own (BENCHMARKS.md, "Overload").
-        All workers together."""
-        return self.max_in_flight or max(2, os.cpu_count() or 1)
+    def in_flight_bound(self) -> int:
+        """This process's bound on work in flight. ``max_in_flight`` is the service's total: each worker
+        admits its even share (rounded up, at least 1). Default: one per CPU core, and at least 2 per
+        process: the running batch and the next requests, parsed and waiting for it, so the batch
+        worker never idles between requests and an admitted request waits for at most one batch ahead
+        of its own (BENCHMARKS.md, "Overload"); with one slot a worker idled while the event loop read
+        the next request, and its queue refused most arrivals (BENCHMARKS.md, "Concurrency")."""
+        workers = self.worker_count
+        if self.max_in_flight:
+            return max(1, -(-self.max_in_flight // workers))
+        return max(2, -(-(os.cpu_count() or 1) // workers))
 
     @property
-    def in_flight_bound(self) -> int:
-        """This process's share of the bound on work in flight: the whole bound with one worker, an
-        even share (rounded up, at least 1) with several, so the service as a whole still admits about
-        one request per core (issue 13.2's overload targets)."""
-        return max(1, -(-self.total_in_flight_bound // self.worker_count))
+    def total_in_flight_bound(self) -> int:
+        """Requests admitted at once by all worker processes together."""
+        return self.in_flight_bound * self.worker_count
 
     @property
     def queue_bound(self) -> int:

@@ -104,9 +104,14 @@ def test_workers_setting_counts_processes_and_splits_the_in_flight_bound(
     one = load_settings()
     assert one.worker_count == 1 and one.in_flight_bound == one.total_in_flight_bound == 2
     auto = load_settings(workers="auto")
-    assert auto.worker_count == 2 and auto.total_in_flight_bound == 2 and auto.in_flight_bound == 1
-    assert auto.queue_bound == 4  # per worker: 4 per slot
-    assert load_settings(workers="3", max_in_flight=8).in_flight_bound == 3  # an even share, rounded up
+    # At least 2 per worker by default: the running batch and the next request read and waiting.
+    assert auto.worker_count == 2 and auto.in_flight_bound == 2 and auto.total_in_flight_bound == 4
+    assert auto.queue_bound == 8  # per worker: 4 per slot
+    given = load_settings(workers="3", max_in_flight=8)  # the service's total: an even share, rounded up
+    assert given.in_flight_bound == 3 and given.total_in_flight_bound == 9
+    assert load_settings(workers=2, max_in_flight=2).in_flight_bound == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert load_settings(workers=2).in_flight_bound == 4 and load_settings().in_flight_bound == 8
     monkeypatch.setenv("TRIAGE_WORKERS", "2")
     assert load_settings().worker_count == 2
     for bad, says in (("0", "give 1 to 64"), ("many", "not a number of processes"), ("65", "give 1 to 64")):
