@@ -20,7 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,8 +136,8 @@ def server(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 process.wait()
 
 
-def _wait_for_workers(server: Server) -> set[int]:
-    """Every worker ready: /readyz answered 200 from WORKERS distinct processes."""
+def _wait_for_workers(server: Server, exclude: Collection[int] = ()) -> set[int]:
+    """Every worker ready: /readyz answered 200 from WORKERS distinct processes (none in ``exclude``)."""
     seen: set[int] = set()
     deadline = time.monotonic() + READY_SECONDS
     while len(seen) < WORKERS:
@@ -147,7 +147,7 @@ def _wait_for_workers(server: Server) -> set[int]:
             _fail(server, f"{len(seen)} of {WORKERS} workers ready within {READY_SECONDS:.0f} s")
         try:
             answer = httpx.get(f"{server.base}/readyz", timeout=5)  # a new connection each time
-            if answer.status_code == 200:
+            if answer.status_code == 200 and int(answer.json()["worker"]["pid"]) not in exclude:
                 seen.add(int(answer.json()["worker"]["pid"]))
         except httpx.TransportError:
             pass
@@ -274,10 +274,26 @@ def test_a_console_session_from_one_worker_is_accepted_by_the_other(per_worker: 
     assert per_worker[1].get("/v1/cases", headers=bearer(forged)).status_code == 401
 
 
+def test_a_killed_worker_is_replaced_and_its_counts_stay_in_the_totals(
+    server: Server, per_worker: list[httpx.Client]
+) -> None:
+    survivor, victim = per_worker
+    victim_pid = _pid(victim)
+    before = _metric(survivor.get("/metrics").text, "triage_requests_total", route="/healthz")
+    assert before >= 5 * WORKERS  # the first test's requests, served by both
+    victim.close()
+    os.kill(victim_pid, signal.SIGKILL)
+    pids = _wait_for_workers(server, exclude={victim_pid})  # the supervisor starts a new one
+    text = survivor.get("/metrics").text
+    assert _metric(text, "triage_requests_total", route="/healthz") >= before
+    live = {int(p) for p in re.findall(r'triage_worker_started_seconds\{pid="(\d+)"\}', text)}
+    assert live == pids and victim_pid not in live
+
+
 def test_stopping_the_server_stops_every_worker_and_removes_the_run_folder(
     server: Server, per_worker: list[httpx.Client]
 ) -> None:
-    pids = [_pid(client) for client in per_worker]
+    pids = _wait_for_workers(server)
     runs = list(server.temp.glob(f"triage-serve-{server.process.pid}-*"))
     assert len(runs) == 1 and (runs[0] / "metrics").is_dir()
     for client in per_worker:
