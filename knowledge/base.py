@@ -230,9 +230,15 @@ class _Query:
         norm = 0.0
         scores: Scored | None = None
         if lexical_weight > 0 and text:
-            pairs = surface_tokens(text)
-            if title:
-                pairs += surface_tokens(title) * (TITLE_WEIGHT - 1)
+            if title and text.startswith(title + "\n"):
+                # A ticket's text is its title, a line break and its body: the title read once.
+                title_pairs = surface_tokens(title)
+                pairs = title_pairs + surface_tokens(text[len(title) + 1 :])
+                pairs += title_pairs * (TITLE_WEIGHT - 1)
+            else:
+                pairs = surface_tokens(text)
+                if title:
+                    pairs += surface_tokens(title) * (TITLE_WEIGHT - 1)
             lexical = shard.lexical.query(pairs)
             norm = shard.lexical.self_score(lexical)
             scores = shard.lexical.score(lexical)

@@ -406,11 +406,14 @@ def hybrid_similarities(
     if features is None or stored_lexical is None:
         return sims
     queries = unit_rows(features)
-    if queries.shape[0] == 1:
-        # One query: add up the postings of its own terms (about twice as fast as a sparse product).
-        lexical = (stored_lexical[queries.indices].T @ queries.data)[None, :]
-    else:
-        lexical = (queries @ stored_lexical).toarray()
+    # Each query adds up the postings of its own terms: about twice as fast as a sparse product for
+    # one query, 1.5x for a batch of 64 (the product's two passes over every pairing cost more than
+    # a slice per query), and a ticket's similarities are the same alone and in a batch.
+    indptr, indices, data = queries.indptr, queries.indices, queries.data
+    lexical = np.empty((queries.shape[0], stored_lexical.shape[1]))
+    for row in range(queries.shape[0]):
+        terms = slice(indptr[row], indptr[row + 1])
+        lexical[row] = stored_lexical[indices[terms]].T @ data[terms]
     return (sims + lexical) / 2
 
 

@@ -151,6 +151,21 @@ def test_surface_tokens_keep_the_original_word() -> None:
     assert surface_tokens("Printers failed") == [("printer", "printers"), ("fail", "failed")]
 
 
+def test_a_line_break_ends_every_token() -> None:
+    """A search tokenises a ticket's title once: the tokens of title + newline + body are the title's
+    then the body's, whatever stands either side of the break (the title's weight rests on it)."""
+    import random
+
+    pieces = ["VPN", "org.apache.hdfs", "a-b/c:d_e", "ΟΔΟΣ", "Σ", "打印机", "无法连接", "İx", "error 809",
+              "v2.3", "ORA-00600", " ", ".", "-", "/", "の", "가", "服务器srv-01宕机", "fails", "x"]  # fmt: skip
+    draw = random.Random(7)
+    for _ in range(400):
+        title = "".join(draw.choice(pieces) for _ in range(draw.randint(0, 5)))
+        body = "".join(draw.choice(pieces) for _ in range(draw.randint(0, 8)))
+        assert surface_tokens(f"{title}\n{body}") == surface_tokens(title) + surface_tokens(body)
+    assert tokenize("srv-01/db:main") == ["srv-01/db:main", "srv", "01", "db", "main"]
+
+
 def test_field_tokens_weight_the_title() -> None:
     assert field_tokens("vpn down", "since monday").count("vpn") == 3
 
@@ -186,6 +201,19 @@ def test_is_chinese(text: str, expected: bool) -> None:
 )
 def test_identify_language_names_the_language(text: str, expected: str) -> None:
     assert identify_language(text)[0] == expected
+
+
+def test_language_answers_outlast_a_whole_batch() -> None:
+    """Routing asks about every ticket of a batch, then search asks again: the detector's answers for
+    the largest batch the API takes are all still remembered by then (fastText runs once a ticket)."""
+    from knowledge import text
+    from serving.schemas import MAX_BATCH
+
+    samples = [f"ticket {i}: the VPN drops every hour on host srv-{i}" for i in range(MAX_BATCH)]
+    first = [identify_language(s) for s in samples]
+    hits = text._detected.cache_info().hits
+    assert [identify_language(s) for s in samples] == first
+    assert text._detected.cache_info().hits - hits == MAX_BATCH
 
 
 @pytest.mark.parametrize(
