@@ -159,6 +159,27 @@ def grown_documents(numbers: Sequence[int], texts: Sequence[str], like: Sequence
     return docs
 
 
+def _manifests(models: Path) -> dict[str, bytes]:
+    return {p.relative_to(models).as_posix(): p.read_bytes() for p in sorted(models.rglob("*.json"))}
+
+
+def sync_models(demo: Path, grown: Path) -> None:
+    """Give a grown copy of the demo the demo's current model bundles.
+
+    The copy was taken when it was grown; ``build_demo`` retrains the demo's bundle when the training
+    code changes, so without this a grown folder would go on serving the bundle of the day it was
+    grown. Bundles are compared by their manifests (each holds its files' SHA-256).
+    """
+    source, target = DemoPaths(demo).models, DemoPaths(grown).models
+    if not source.is_dir() or _manifests(source) == _manifests(target):
+        return
+    partial = target.with_name(f"{target.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial)
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+
+
 def grow_demo(data_dir: Path, cases: int, datasets: Path) -> Path:
     """A copy of the demo with ``cases`` more solved cases indexed (built once, reused after).
 
@@ -176,6 +197,7 @@ def grow_demo(data_dir: Path, cases: int, datasets: Path) -> Path:
     if not paths.database.exists():
         shutil.rmtree(grown, ignore_errors=True)
         shutil.copytree(data_dir, grown)
+    sync_models(data_dir, grown)
     kb = KnowledgeBase(DocumentStore(paths.database), get_encoder("use-m3"), paths.snapshots)
     kb.load()
     try:

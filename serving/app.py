@@ -192,7 +192,8 @@ def create_app(
     service = service or build_service(settings)
     metrics = Metrics(run.metrics if run is not None else None)
     audit = AuditLog(settings.database_target)
-    key_store = KeyStore(settings.database_target)
+    # Keys read lately answer from memory, as fresh as other replicas' cases (revoked here: at once).
+    key_store = KeyStore(settings.database_target, cache_for=settings.catch_up_interval)
     connectors, worker = build_connectors(settings, service)
 
     @asynccontextmanager
