@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serving.keys import ALL_SCOPES, KeyStore
+from serving.keys import ALL_SCOPES, KeyStore, key_id_of
 from tests import backend
 from tests.serving.conftest import NETGUARD, _free_port, bearer
 
@@ -272,6 +272,21 @@ def test_a_console_session_from_one_worker_is_accepted_by_the_other(per_worker: 
         assert client.get("/v1/cases", headers=bearer(token)).status_code == 200
     forged = token[:-1] + ("0" if token[-1] != "0" else "1")
     assert per_worker[1].get("/v1/cases", headers=bearer(forged)).status_code == 401
+
+
+def test_a_key_revoked_through_one_worker_is_refused_by_the_other(
+    per_worker: list[httpx.Client], make_key: Callable[[str], str]
+) -> None:
+    admin, doomed = bearer(make_key("revoking admin")), make_key("to be revoked")
+    ticket = {"body": "The VPN drops every ten minutes since the update.", "k": 1}
+    other = per_worker[1]
+    assert other.post("/v1/similar", json=ticket, headers=bearer(doomed)).status_code == 200
+    revoked = per_worker[0].delete(f"/v1/keys/{key_id_of(doomed)}", headers=admin)
+    assert revoked.status_code == 200, revoked.text
+    started = time.monotonic()  # the other worker reads keys again within catch_up_interval
+    while other.post("/v1/similar", json=ticket, headers=bearer(doomed)).status_code != 401:
+        assert time.monotonic() - started < CATCH_UP_SECONDS, "the revoked key still served"
+        time.sleep(0.05)
 
 
 def test_a_killed_worker_is_replaced_and_its_counts_stay_in_the_totals(
