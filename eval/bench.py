@@ -90,12 +90,17 @@ def _start_server(
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
+    ready: set[int] = set()  # the worker processes seen ready (each answers on its own connections)
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"server exited with code {process.returncode}")
         try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return process, base
+            answer = httpx.get(f"{base}/readyz", timeout=2)
+            if answer.status_code == 200:
+                body = answer.json()
+                ready.add(int(body.get("worker", {}).get("pid", process.pid)))
+                if len(ready) >= int(body.get("workers", 1)):
+                    return process, base
         except httpx.TransportError:
             pass
         time.sleep(0.1)
