@@ -91,11 +91,13 @@ class VectorIndex:
         # flat: an IndexIDMap2 keyed by row id. hnsw: labels 0..ntotal-1 mapped to row ids (-1: a
         # tombstone), and back: rows and their labels sorted by row as of the last ``_reindex``, plus
         # a dict of the labels added since. Arrays, not a dict per row: at 1M rows the dict and its
-        # int objects took ~100 MiB where the arrays take 16 MB.
+        # int objects took ~100 MiB where the arrays take 16 MB. The sorted labels are None while they
+        # are 0, 1, 2, ... (no tombstone, labels in row order, as a build or a rebuild leaves them:
+        # 7.7 MiB less at 1M rows), int32 otherwise (FAISS's HNSW numbers its vectors with int32).
         self._index: Any = self._new()
         self._label_row = np.zeros(0, dtype=np.int64)
         self._sorted_rows = np.zeros(0, dtype=np.int64)
-        self._sorted_labels = np.zeros(0, dtype=np.int64)
+        self._sorted_labels: np.ndarray | None = None
         self._recent: dict[int, int] = {}
         # flat: the row ids present (membership without copying the id map on every read).
         self._flat_ids: set[int] = set()
@@ -198,9 +200,13 @@ class VectorIndex:
     def _reindex(self) -> None:
         """Sort the live rows and their labels (the row -> label look-up) and empty ``_recent``."""
         live = np.flatnonzero(self._label_row >= 0)
-        order = np.argsort(self._label_row[live], kind="stable")
-        self._sorted_rows = self._label_row[live][order]
-        self._sorted_labels = live[order].astype(np.int64)
+        rows = self._label_row[live]
+        if len(live) == len(self._label_row) and bool((rows[1:] > rows[:-1]).all()):
+            self._sorted_rows, self._sorted_labels = rows, None  # label i is the i-th row
+        else:
+            order = np.argsort(rows, kind="stable")
+            self._sorted_rows = rows[order]
+            self._sorted_labels = live[order].astype(np.int32)
         self._recent = {}
 
     def _labels_of(self, rows: np.ndarray) -> np.ndarray:
@@ -209,7 +215,7 @@ class VectorIndex:
         out = np.full(len(rows), -1, dtype=np.int64)
         if len(self._sorted_rows) and len(rows):
             at = np.minimum(np.searchsorted(self._sorted_rows, rows), len(self._sorted_rows) - 1)
-            labels = self._sorted_labels[at]
+            labels = at if self._sorted_labels is None else self._sorted_labels[at].astype(np.int64)
             # A label buried since the last reindex is a tombstone (-1) in ``_label_row``.
             found = (self._sorted_rows[at] == rows) & (self._label_row[labels] == rows)
             out = np.where(found, labels, -1)
@@ -264,7 +270,7 @@ class VectorIndex:
         self._index = self._new()
         self._label_row = np.zeros(0, dtype=np.int64)
         self._sorted_rows = np.zeros(0, dtype=np.int64)
-        self._sorted_labels = np.zeros(0, dtype=np.int64)
+        self._sorted_labels = None
         self._recent = {}
         self._flat_ids = set()
         self._dead = 0
