@@ -88,6 +88,25 @@ def _postings(
     return postings.indptr.astype(np.int64), postings.indices.astype(np.int32, copy=False), postings.data
 
 
+def _smallest(values: np.ndarray, dtypes: Sequence[type[np.integer]]) -> np.ndarray:
+    """``values`` (never negative) as the first of ``dtypes`` that holds the largest of them."""
+    top = int(values.max()) if len(values) else 0
+    for dtype in dtypes:
+        if top <= np.iinfo(dtype).max:
+            return np.ascontiguousarray(values, dtype=dtype)
+    return np.ascontiguousarray(values)
+
+
+# The packed documents' arrays in the smallest type their values fit (at 1M grown tickets: 63,372
+# terms, counts below 256, 9.5M entries: 34 MiB less than int32 terms, uint16 counts, int64 offsets
+# and lengths).
+_TERMS = (np.uint16, np.int32)
+_COUNTS = (np.uint8, np.uint16, np.uint32)
+_OFFSETS = (np.int32, np.int64)
+_LENGTHS = (np.uint16, np.int32, np.int64)
+_CODES = (np.uint8, np.uint16)
+
+
 def _term_counts(
     sizes: np.ndarray, tokens: np.ndarray, n_vocab: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,8 +119,7 @@ def _term_counts(
         (np.ones(len(tokens), dtype=np.uint32), tokens, offsets), shape=(len(sizes), max(n_vocab, 1))
     )
     matrix.sum_duplicates()
-    counts = matrix.data
-    counts = counts.astype(np.uint16) if counts.max() < 2**16 else counts.astype(np.uint32)
+    counts = _smallest(matrix.data, _COUNTS)
     return np.diff(matrix.indptr).astype(np.int64), matrix.indices.astype(np.int32, copy=False), counts
 
 
@@ -112,11 +130,11 @@ class _Packed:
     ``alive`` masks rows removed since (changed in place)."""
 
     rows: np.ndarray  # int64, sorted
-    offsets: np.ndarray  # int64, len(rows) + 1
-    terms: np.ndarray  # int32, sorted within a document
-    counts: np.ndarray  # uint16 (uint32 if a term repeats 65,536 times in a document)
-    lengths: np.ndarray  # int64: tokens per document
-    codes: np.ndarray  # uint16: index into _Documents.codes (the language)
+    offsets: np.ndarray  # int32 (int64 past 2**31 entries), len(rows) + 1
+    terms: np.ndarray  # uint16 (int32 past 65,536 terms), sorted within a document
+    counts: np.ndarray  # uint8 (uint16, uint32 if a term repeats 256, 65,536 times in a document)
+    lengths: np.ndarray  # uint16 (int32, int64 for longer documents): tokens per document
+    codes: np.ndarray  # uint8 (uint16 past 256 languages): index into _Documents.codes (the language)
     chinese: np.ndarray  # bool
     alive: np.ndarray  # bool
 
@@ -124,11 +142,11 @@ class _Packed:
     def empty(cls) -> _Packed:
         return cls(
             np.zeros(0, dtype=np.int64),
-            np.zeros(1, dtype=np.int64),
-            np.zeros(0, dtype=np.int32),
+            np.zeros(1, dtype=np.int32),
             np.zeros(0, dtype=np.uint16),
-            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.uint8),
             np.zeros(0, dtype=np.uint16),
+            np.zeros(0, dtype=np.uint8),
             np.zeros(0, dtype=bool),
             np.zeros(0, dtype=bool),
         )
@@ -279,7 +297,7 @@ class _Documents:
             np.concatenate([old.rows[old.alive], new_rows]),
             np.concatenate([sizes[old.alive], new_sizes]),
             np.concatenate([old.terms[keep], new_terms]),
-            counts.astype(np.uint16) if len(counts) == 0 or counts.max() < 2**16 else counts,
+            counts,
             np.concatenate([old.lengths[old.alive], new_lengths]),
             np.concatenate([old.codes[old.alive], np.array([c for _, (_, c, _) in recent], dtype=np.uint16)]),
             np.concatenate([old.chinese[old.alive], np.array([z for _, (_, _, z) in recent], dtype=bool)]),
@@ -321,11 +339,11 @@ def _pack_sorted(
         offsets = starts
     return _Packed(
         np.ascontiguousarray(rows, dtype=np.int64),
-        offsets,
-        np.ascontiguousarray(terms, dtype=np.int32),
-        np.ascontiguousarray(counts),
-        np.ascontiguousarray(lengths, dtype=np.int64),
-        np.ascontiguousarray(codes, dtype=np.uint16),
+        _smallest(offsets, _OFFSETS),
+        _smallest(terms, _TERMS),
+        _smallest(counts, _COUNTS),
+        _smallest(lengths, _LENGTHS),
+        _smallest(codes, _CODES),
         np.ascontiguousarray(chinese, dtype=bool),
         np.ones(len(rows), dtype=bool),
     )

@@ -298,3 +298,30 @@ def test_a_snapshot_between_writes_and_search_changes_no_score() -> None:
     query = [(t, t) for t in tokenize("vpn error printer")]
     assert twins[0].search(twins[0].query(query), k=10) == twins[1].search(twins[1].query(query), k=10)
     assert twins[0].matched(twins[0].query(query), 20) == twins[1].matched(twins[1].query(query), 20)
+
+
+def test_packed_arrays_widen_past_their_small_types() -> None:
+    """Packed documents take the smallest integer types their values fit; past 65,536 terms, counts of
+    256 and 65,536 and a document of 65,536 tokens they widen, and score as the documents unpacked do."""
+    twins = [LexicalIndex(), LexicalIndex()]
+    for index in twins:
+        for doc in range(70):  # 70,000 distinct terms
+            index.upsert(doc, [f"t{doc}x{j}" for j in range(1000)] + ["vpn"], language="en")
+        index.upsert(100, ["vpn"] * 300 + ["error"], language="en")  # a count past 255
+        index.upsert(101, ["error"] * 70_000 + ["t69x999"], language="en")  # past 65,535 tokens
+    twins[0].to_bytes()  # packs the documents; twins[1] keeps them as written
+    packed = twins[0]._docs.packed
+    assert not twins[0]._docs.recent and twins[1]._docs.recent
+    assert (packed.terms.dtype, packed.counts.dtype, packed.lengths.dtype) == (np.int32, np.uint32, np.int32)
+    query = [(t, t) for t in ("vpn", "error", "t69x999", "t3x5")]
+    expected = twins[1].search(twins[1].query(query), k=10)
+    assert twins[0].search(twins[0].query(query), k=10) == expected
+    assert twins[0].matched(twins[0].query(query), 101) == twins[1].matched(twins[1].query(query), 101)
+    assert LexicalIndex.from_bytes(twins[0].to_bytes()).search(twins[1].query(query), k=10) == pytest.approx(
+        expected
+    )
+    small = LexicalIndex()
+    small.upsert(1, ["vpn", "vpn", "error"], language="en")
+    small.merge()
+    packed = small._docs.packed
+    assert (packed.terms.dtype, packed.counts.dtype, packed.lengths.dtype) == (np.uint16, np.uint8, np.uint16)
