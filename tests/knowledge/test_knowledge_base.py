@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -396,3 +397,31 @@ def test_search_kinds_many_equals_each_query_searched_alone(tmp_path: Path) -> N
     assert all(len(found["case"]) == 4 for found in many)
     assert "c0" not in {h.document.doc_id for h in many[0]["case"]}
     assert kb.search_kinds_many(vectors[:0], "nobody", kinds, [], [], []) == []
+
+
+def test_bm25_snapshot_in_the_older_layout_is_written_again_when_loaded(tmp_path: Path) -> None:
+    """A BM25 snapshot holding every token (the layout before packed terms and counts) loads, and the
+    knowledge base writes it again in the current layout, with the same mark."""
+    kb = _kb(tmp_path)
+    kb.add([_doc("a", "vpn broken vpn"), _doc("b", "printer jam")])
+    kb.flush()
+    kb.store.close()
+    snapshots = IndexSnapshots(tmp_path / "index")
+    identity = {"tokenizer": TOKENIZER_VERSION}
+    loaded = snapshots.load("default", "bm25", identity)
+    assert loaded is not None
+    data, mark = loaded
+    index = LexicalIndex.from_bytes(data)
+    packed = index._docs.pack(len(index._terms))
+    with np.load(io.BytesIO(data)) as arrays:
+        old = {name: arrays[name] for name in arrays.files if name not in ("offsets", "entries", "counts")}
+    old["tokens"] = packed.tokens().astype(np.int32)  # the term ids are already compact here
+    buffer = io.BytesIO()
+    np.savez(buffer, **old)
+    snapshots.save("default", "bm25", buffer.getvalue(), mark, identity)
+    assert LexicalIndex.from_bytes(buffer.getvalue()).outdated_snapshot
+    again = _kb(tmp_path)
+    assert _search(again, "printer", tenant="default", k=1) == ["b"]
+    rewritten = snapshots.load("default", "bm25", identity)
+    assert rewritten is not None and rewritten[1] == mark
+    assert not LexicalIndex.from_bytes(rewritten[0]).outdated_snapshot

@@ -325,3 +325,39 @@ def test_packed_arrays_widen_past_their_small_types() -> None:
     small.merge()
     packed = small._docs.packed
     assert (packed.terms.dtype, packed.counts.dtype, packed.lengths.dtype) == (np.uint16, np.uint8, np.uint16)
+
+
+def _tokens_snapshot(index: LexicalIndex) -> bytes:
+    """A snapshot as written before the documents were stored packed: every token of each."""
+    packed = index._docs.pack(len(index._terms))
+    codes = np.array(index._docs.codes, dtype="<U16")
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        rows=packed.rows,
+        lengths=packed.lengths.astype(np.int64),
+        tokens=packed.tokens().astype(np.int32),
+        terms=np.frombuffer("\n".join(index._terms).encode("utf-8"), dtype=np.uint8),
+        chinese=packed.rows[packed.chinese],
+        language_rows=packed.rows,
+        language_codes=codes[packed.codes],
+        params=np.array([index.k1, index.b], dtype=np.float64),
+    )
+    return buffer.getvalue()
+
+
+def test_a_snapshot_of_tokens_loads_as_the_packed_one() -> None:
+    """Snapshots hold each document's distinct terms and counts; one written before, with every
+    token, still loads into the same index: the same scores, words, languages and Chinese rows."""
+    index = _index()
+    index.upsert(50, ["打印机", "无法", "打印机"], chinese=True, language="zh")
+    index.upsert(51, tokenize("vpn vpn vpn tunnel"), language="pt")
+    old, new = LexicalIndex.from_bytes(_tokens_snapshot(index)), LexicalIndex.from_bytes(index.to_bytes())
+    rows = list(range(60))
+    assert old.languages_of(rows) == new.languages_of(rows) == index.languages_of(rows)
+    assert old.chinese_rows() == new.chinese_rows() == {50}
+    for text in ("vpn error", "打印机 无法", "printer jams"):
+        query = [(t, t) for t in tokenize(text)]
+        assert old.search(old.query(query), k=10) == new.search(new.query(query), k=10)
+        assert old.search(old.query(query), k=10) == pytest.approx(index.search(index.query(query), k=10))
+        assert all(old.matched(old.query(query), r) == new.matched(new.query(query), r) for r in rows)
