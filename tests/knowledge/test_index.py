@@ -187,26 +187,30 @@ def test_hnsw_row_lookup_follows_random_upserts_and_deletes() -> None:
 
 
 def test_hnsw_row_lookup_with_labels_in_row_order() -> None:
-    """Rows added in increasing order keep no label array (label i is the i-th row); the look-up still
-    follows deletes, small and bulk writes, and a round trip through bytes."""
+    """Rows added in increasing order keep no label array (label i is the i-th row) and share the
+    row array with the look-up; the look-up still follows deletes, small and bulk writes, and a round
+    trip through bytes."""
     index = VectorIndex(16, "hnsw")
-    rows = np.arange(10, 2010, 2)
+    rows = np.arange(10, 4010, 2)  # a bulk write (past 1,024 rows): sorted at once
     vectors = _vectors(len(rows))
     index.upsert(rows, vectors)
     expected = dict(zip(rows.tolist(), vectors, strict=True))
-    assert index._sorted_labels is None  # the saving itself: no label array while labels follow rows
-    index.remove(rows[::7])
+    assert not index._recent and index._sorted_labels is None  # the saving itself
+    assert index._sorted_rows is index._label_row
+    index.remove(rows[::7])  # tombstones in the labels: the look-up keeps its own sorted rows
     for row in rows[::7].tolist():
         del expected[row]
+    assert set(index.vectors(list(range(4100)))) == set(expected)
     small = np.array([11, 13, 40], dtype=np.int64)  # new rows between old ones, and one replaced
     index.upsert(small, _vectors(3, seed=1))
     expected.update(zip(small.tolist(), _vectors(3, seed=1), strict=True))
-    assert index._sorted_labels is None and set(index.vectors(list(range(3100)))) == set(expected)
-    bulk = np.arange(3001, 1000, -1)  # a bulk write in decreasing order: re-sorted with labels
+    assert set(index.vectors(list(range(4100)))) == set(expected)
+    bulk = np.arange(6001, 3000, -1)  # a bulk write in decreasing order: re-sorted with labels
     index.upsert(bulk, _vectors(len(bulk), seed=2))
     expected.update(zip(bulk.tolist(), _vectors(len(bulk), seed=2), strict=True))
+    assert not index._recent and index._sorted_labels is not None
     for current in (index, VectorIndex.from_bytes(index.to_bytes())):
-        stored = current.vectors(list(range(0, 3100)))
+        stored = current.vectors(list(range(6100)))
         assert set(stored) == set(expected)
         for row in list(expected)[::37]:
             assert float(stored[row] @ expected[row]) > 0.95
