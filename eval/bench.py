@@ -90,12 +90,17 @@ def _start_server(
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
+    ready: set[int] = set()  # the worker processes seen ready (each answers on its own connections)
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"server exited with code {process.returncode}")
         try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return process, base
+            answer = httpx.get(f"{base}/readyz", timeout=2)
+            if answer.status_code == 200:
+                body = answer.json()
+                ready.add(int(body.get("worker", {}).get("pid", process.pid)))
+                if len(ready) >= int(body.get("workers", 1)):
+                    return process, base
         except httpx.TransportError:
             pass
         time.sleep(0.1)
@@ -154,6 +159,27 @@ def grown_documents(numbers: Sequence[int], texts: Sequence[str], like: Sequence
     return docs
 
 
+def _manifests(models: Path) -> dict[str, bytes]:
+    return {p.relative_to(models).as_posix(): p.read_bytes() for p in sorted(models.rglob("*.json"))}
+
+
+def sync_models(demo: Path, grown: Path) -> None:
+    """Give a grown copy of the demo the demo's current model bundles.
+
+    The copy was taken when it was grown; ``build_demo`` retrains the demo's bundle when the training
+    code changes, so without this a grown folder would go on serving the bundle of the day it was
+    grown. Bundles are compared by their manifests (each holds its files' SHA-256).
+    """
+    source, target = DemoPaths(demo).models, DemoPaths(grown).models
+    if not source.is_dir() or _manifests(source) == _manifests(target):
+        return
+    partial = target.with_name(f"{target.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial)
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+
+
 def grow_demo(data_dir: Path, cases: int, datasets: Path) -> Path:
     """A copy of the demo with ``cases`` more solved cases indexed (built once, reused after).
 
@@ -171,6 +197,7 @@ def grow_demo(data_dir: Path, cases: int, datasets: Path) -> Path:
     if not paths.database.exists():
         shutil.rmtree(grown, ignore_errors=True)
         shutil.copytree(data_dir, grown)
+    sync_models(data_dir, grown)
     kb = KnowledgeBase(DocumentStore(paths.database), get_encoder("use-m3"), paths.snapshots)
     kb.load()
     try:

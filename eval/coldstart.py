@@ -5,6 +5,11 @@ runs it). Each round starts ``python -m serving.cli serve --data-dir DIR`` as a 
 ``/readyz`` every 20 ms until it answers 200, reads the process's VmRSS and whether torch is mapped
 into it, and stops it. ``--baseline`` names another checkout (a git worktree) whose code is started
 on its own copy of the demo in alternating rounds, so both are measured under the same load.
+
+``--workers N`` starts ``serve --workers N`` (this checkout only) and waits until every worker has
+answered ``/readyz`` 200 (each on its own connection), reporting the first and the last worker's
+time, and the resident memory of every process of the server (supervisor and workers), into its
+own section ("coldstart-workers").
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import httpx
 from embeddings import get_encoder
 from eval.bench import _free_port as free_port
 from eval.bench import api_key, serve_command, single_requests
+from eval.concurrency_bench import process_tree
 from eval.report import publish, stamp
 from training.demo import build_demo
 
@@ -43,14 +49,16 @@ def memory(pid: int | None) -> dict[str, float]:
 
 
 def launch(
-    data_dir: Path, tree: Path | None = None, timeout: float = 1800
+    data_dir: Path, tree: Path | None = None, timeout: float = 1800, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], str, float]:
-    """Start the server on ``data_dir`` (``tree``: another checkout's code); (process, base URL, seconds
-    from the process's start to the first ``/readyz`` 200)."""
+    """Start the server on ``data_dir`` (``tree``: another checkout's code; ``workers``: server
+    processes); (process, base URL, seconds from the process's start to the first ``/readyz`` 200)."""
     port = free_port()
     env = dict(os.environ)
     if tree is not None:
         env["PYTHONPATH"] = str(tree.resolve())
+    if workers > 1:
+        env["TRIAGE_WORKERS"] = str(workers)
     started = time.perf_counter()
     process = subprocess.Popen(
         serve_command(data_dir, port),
@@ -92,12 +100,34 @@ def _first_requests(base: str, key: str) -> list[float]:
         return single_requests(client, [], FIRST_TICKETS)[0]
 
 
-def one_start(data_dir: Path, tree: Path | None = None, key: str | None = None) -> dict[str, Any]:
+def all_workers_ready(base: str, workers: int, started: float, timeout: float = 1800) -> float:
+    """Seconds from ``started`` until ``workers`` distinct worker processes have answered ``/readyz``
+    200, each asked on a new connection (a keep-alive one stays with one worker)."""
+    seen: set[int] = set()
+    while len(seen) < workers:
+        if time.perf_counter() - started > timeout:
+            raise SystemExit(f"{len(seen)} of {workers} workers ready within {timeout:.0f} s")
+        try:
+            answer = httpx.get(f"{base}/readyz", timeout=5)
+            if answer.status_code == 200:
+                seen.add(int(answer.json()["worker"]["pid"]))
+        except httpx.TransportError:
+            pass
+        time.sleep(POLL_SECONDS)
+    return time.perf_counter() - started
+
+
+def one_start(
+    data_dir: Path, tree: Path | None = None, key: str | None = None, workers: int = 1
+) -> dict[str, Any]:
     """One cold start; with ``key`` (a triage key of the folder) also the first two requests' times."""
-    process, base, seconds = launch(data_dir, tree)
+    started = time.perf_counter()
+    process, base, seconds = launch(data_dir, tree, workers=workers)
     try:
+        every = all_workers_ready(base, workers, started) if workers > 1 else seconds
+        sizes = [memory(pid)["rss"] for pid in process_tree(process.pid)]
         figures = memory(process.pid)
-        torch = _torch_loaded(process.pid)
+        torch = any(_torch_loaded(pid) for pid in process_tree(process.pid))
         first = _first_requests(base, key) if key is not None else []
     finally:
         process.send_signal(signal.SIGINT)
@@ -106,7 +136,14 @@ def one_start(data_dir: Path, tree: Path | None = None, key: str | None = None) 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    return {"seconds": seconds, "rss_mib": figures["rss"], "torch": torch, "first_ms": first}
+    return {
+        "seconds": seconds,
+        "all_ready_seconds": every,
+        "rss_mib": figures["rss"] if workers == 1 else sum(sizes),
+        "process_rss_mib": sorted(sizes, reverse=True),
+        "torch": torch,
+        "first_ms": first,
+    }
 
 
 def baseline_demo(data_dir: Path, tree: Path) -> Path:
@@ -130,8 +167,11 @@ def baseline_demo(data_dir: Path, tree: Path) -> Path:
     return other
 
 
-def run(data_dir: Path, rounds: int, baseline: Path | None = None) -> dict[str, list[dict[str, Any]]]:
-    """``rounds`` cold starts of this checkout (and, alternating, of ``baseline``) on the demo."""
+def run(
+    data_dir: Path, rounds: int, baseline: Path | None = None, workers: int = 1
+) -> dict[str, list[dict[str, Any]]]:
+    """``rounds`` cold starts of this checkout (and, alternating, of ``baseline``) on the demo;
+    ``workers``: this checkout's server with that many worker processes."""
     build_demo(data_dir, get_encoder("use-m3"))
     setups: list[tuple[str, Path, Path | None]] = [("this checkout", data_dir, None)]
     if baseline is not None:
@@ -141,8 +181,36 @@ def run(data_dir: Path, rounds: int, baseline: Path | None = None) -> dict[str, 
     one_start(data_dir)  # one unmeasured start: file caches warm, as on a restart
     for _ in range(rounds):
         for name, folder, tree in setups:
-            results[name].append(one_start(folder, tree, keys[folder]))
+            results[name].append(one_start(folder, tree, keys[folder], workers if tree is None else 1))
     return results
+
+
+def workers_markdown(results: dict[str, list[dict[str, Any]]], command: str, workers: int) -> str:
+    """Cold start with ``workers`` server processes: first and last worker ready, memory by process."""
+    runs = next(iter(results.values()))
+    per_process = [r["process_rss_mib"] for r in runs]
+    lines = [
+        f"## Cold start with {workers} worker processes (`serve --workers {workers}`)\n",
+        stamp(command),
+        f"- `python -m serving.cli serve --data-dir DEMO` with `TRIAGE_WORKERS={workers}`, a fresh server "
+        "each round (one unmeasured start first); the workers load their models at the same time. "
+        "'first ready': the first `/readyz` 200; 'all ready': every worker has answered 200 on a connection "
+        "of its own. Memory: VmRSS of every process of the server when all are ready (the workers, "
+        "uvicorn's supervisor and multiprocessing's helper).\n",
+        "| runs: all ready (s) | first ready (median) | all ready (median) | RSS, all processes (median) "
+        "| RSS by process, largest first (median) | torch in any process | goal (all ready) |",
+        "|---|---|---|---|---|---|---|",
+        "| " + ", ".join(f"{r['all_ready_seconds']:.2f}" for r in runs) + " | "
+        f"{statistics.median(r['seconds'] for r in runs):.2f} s | "
+        f"**{statistics.median(r['all_ready_seconds'] for r in runs):.2f} s** | "
+        f"{statistics.median(r['rss_mib'] for r in runs):,.0f} MiB | "
+        + ", ".join(
+            f"{statistics.median(p[i] for p in per_process if len(p) > i):,.0f}"
+            for i in range(max(len(p) for p in per_process))
+        )
+        + f" MiB | {'yes' if any(r['torch'] for r in runs) else 'no'} | ≤ 5 s |",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def markdown(results: dict[str, list[dict[str, Any]]], command: str) -> str:
@@ -180,11 +248,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout started in alternating rounds")
     parser.add_argument("--out", type=Path, help="update this BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (serve --workers N); own section when > 1"
+    )
     args = parser.parse_args(argv)
-    results = run(args.data_dir, args.rounds, args.baseline)
+    if args.workers > 1 and args.baseline:
+        parser.error("--workers measures this checkout alone; leave out --baseline")
+    results = run(args.data_dir, args.rounds, args.baseline, args.workers)
     command = f"python -m eval.coldstart --rounds {args.rounds}" + (
         f" --baseline {args.baseline}" if args.baseline else ""
     )
+    if args.workers > 1:
+        command += f" --workers {args.workers}"
+        text = workers_markdown(results, command, args.workers)
+        publish(text, "coldstart-workers", args.out, args.json, results)
+        return
     text = markdown(results, command)
     publish(text, "coldstart", args.out, args.json, results)
 

@@ -40,6 +40,8 @@ from training.demo import build_demo
 from triage.types import Ticket
 
 CLIENTS = (1, 8, 32)
+# What `make bench` runs: the default (one server process) and one worker process per core.
+MAKE_BENCH_ARGS = ["--variant", "workers-auto:TRIAGE_WORKERS=auto", "--out", "BENCHMARKS.md"]
 
 
 HOG_CLIENTS = 8
@@ -47,9 +49,44 @@ HOG = "while True: pass"
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its live descendants so far (Linux ``/proc``): a
+    server with worker processes (``--workers``) is its supervisor and the workers."""
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # it ended meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (``/proc/<pid>/task/<tid>/children``)."""
+    found, pending = [], [pid]
+    while pending:
+        member = pending.pop()
+        found.append(member)
+        for children in Path(f"/proc/{member}/task").glob("*/children"):
+            try:
+                pending += [int(child) for child in children.read_text().split()]
+            except FileNotFoundError:
+                continue
+    return found
+
+
+def rss_mib(pid: int) -> list[float]:
+    """Resident memory (MiB) of each process of the server's tree (with ``--workers``: the workers,
+    the supervisor and multiprocessing's helper), largest first."""
+    sizes = []
+    for member in process_tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except FileNotFoundError:
+            continue
+        kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        sizes.append(kib / 1024)
+    return sorted(sizes, reverse=True)
 
 
 ROUND_SECONDS = 4.0
@@ -215,11 +252,12 @@ def run(
     variants: Sequence[tuple[str, dict[str, str]]] = (),
     hog: bool = True,
     unbounded: bool = False,
-) -> dict[str, Results]:
+) -> tuple[dict[str, Results], dict[str, list[float]]]:
     """Rounds of 1/8/32 clients (and 8 beside a CPU hog) against this checkout ("current"), each
     variant of its settings and, when ``baseline`` names another checkout, a server running its code,
     each on its own copy of the same demo, round by round. Every server keeps its default bound on
-    work in flight (``unbounded``: raised past the client count, to see what it does without one)."""
+    work in flight (``unbounded``: raised past the client count, to see what it does without one).
+    Also each server's resident memory per process (MiB) after its rounds."""
     build_demo(data_dir, get_encoder("use-m3"))
     tickets: list[Ticket] = real_tickets(datasets, n)
     payloads = [{"title": t.title, "body": t.body} for t in tickets]
@@ -249,14 +287,24 @@ def run(
                         if clients == "hog"
                         else one_round(base, key, payloads, int(clients), process.pid)
                     )
+        memory = {name: rss_mib(process.pid) for name, (process, _, _) in started.items()}
     finally:
         for process, _, _ in started.values():
             process.terminate()
             process.wait(timeout=30)
-    return results
+    return results, memory
 
 
-def _table(runs: dict[str, Results], name: str) -> list[str]:
+def _memory_line(name: str, sizes: Sequence[float]) -> str:
+    """What the server's processes held in memory after the rounds."""
+    each = ", ".join(f"{size:.0f}" for size in sizes)
+    return (
+        f"\nResident memory after the rounds ({name}): {sum(sizes):.0f} MiB in {len(sizes)} "
+        f"process{'es' if len(sizes) != 1 else ''} ({each} MiB)."
+    )
+
+
+def _table(runs: dict[str, Results], name: str, memory: dict[str, list[float]] | None = None) -> list[str]:
     results = runs[name]
 
     def median(clients: int | str, key: str) -> float:
@@ -288,10 +336,18 @@ def _table(runs: dict[str, Results], name: str) -> list[str]:
             + ("within" if kept >= 1 - share - 0.05 else "worse than")
             + f" the CPU share lost (target ≥ {1 - share:.2f}x, 0.05 of noise allowed)."
         )
+    if memory and memory.get(name):
+        lines.append(_memory_line(name, memory[name]))
     return lines
 
 
-def markdown(runs: dict[str, Results], n: int, command: str, unbounded: bool = False) -> str:
+def markdown(
+    runs: dict[str, Results],
+    n: int,
+    command: str,
+    unbounded: bool = False,
+    memory: dict[str, list[float]] | None = None,
+) -> str:
     results = runs["current"]
     lines = [
         "## Serving under concurrent clients: /v1/triage (real uvicorn process, real tickets)\n",
@@ -322,11 +378,12 @@ def markdown(runs: dict[str, Results], n: int, command: str, unbounded: bool = F
             "the moment it has its answer and takes the freed slot before a client that waits out its "
             "Retry-After)."
         ),
-        "- Server CPU ms/ticket: the server process's user + system CPU time over the round (`/proc`), "
+        "- Server CPU ms/ticket: the server's processes' user + system CPU time over the round (`/proc`; "
+        "with `workers` > 1 the supervisor and every worker), "
         "divided by the tickets; the load generator runs on the same cores.",
         "- The machine was shared with other engineers' work: compare the rows with each other, not with "
         "other sections.\n",
-        *_table(runs, "current"),
+        *_table(runs, "current", memory),
     ]
     for name, other in runs.items():
         if name == "current":
@@ -340,7 +397,7 @@ def markdown(runs: dict[str, Results], n: int, command: str, unbounded: bool = F
                 for c in other
             )
             + "):\n",
-            *_table(runs, name),
+            *_table(runs, name, memory),
         ]
     lines.append(
         "\nTarget (issue 12.5): tickets/s never falls as clients are added (8 clients ≥ 1 client, aim 1.5x), "
@@ -443,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.out:
             update_section(args.out, "concurrency-profile", text)
         return 0
-    results = run(
+    results, memory = run(
         args.datasets,
         args.data_dir,
         args.tickets,
@@ -455,11 +512,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     given = list(argv if argv is not None else sys.argv[1:])
     command = (
-        " ".join(["python -m eval.concurrency_bench", *given])
-        if given != ["--out", "BENCHMARKS.md"]
-        else "make bench"
+        " ".join(["python -m eval.concurrency_bench", *given]) if given != MAKE_BENCH_ARGS else "make bench"
     )
-    text = markdown(results, args.tickets, command, args.unbounded)
+    text = markdown(results, args.tickets, command, args.unbounded, memory)
     print(text)
     if args.out:
         update_section(args.out, "concurrency", text)

@@ -35,7 +35,7 @@ import httpx
 import numpy as np
 
 from embeddings import get_encoder
-from eval.bench import api_key, grown_documents, single_requests
+from eval.bench import api_key, grown_documents, single_requests, sync_models
 from eval.coldstart import baseline_demo, launch, memory
 from eval.profile_bench import real_tickets
 from eval.report import DEFAULT_DATASETS, publish, stamp
@@ -61,6 +61,7 @@ def grow(data_dir: Path, cases: int, datasets: Path) -> Path:
     if not paths.database.exists():
         shutil.rmtree(grown, ignore_errors=True)
         shutil.copytree(data_dir, grown)
+    sync_models(data_dir, grown)
     kb = KnowledgeBase(DocumentStore(paths.database), get_encoder("use-m3"), paths.snapshots)
     kb.store.open()
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -98,6 +99,7 @@ def _utc(at: datetime) -> str:
 
 _HOUR = 13  # "2026-01-31T09": the ISO prefix naming an hour
 _DAY = 10  # "2026-01-31": the ISO prefix naming a day
+_GATHER_S = 0.2  # the prediction log's writer writes once nothing new came for this long (or ~500 rows)
 
 
 def _add_to_hours(conn: Session, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -265,7 +267,8 @@ class Ledger:
         self.db, self._owns_db = as_database(target)
         self.path = self.db.path
         self._lock = threading.RLock()
-        self._queue: queue.Queue[PredictionRecord | HandlingRecord | None] = queue.Queue()
+        # One item per ``log`` call (a ticket's records together): one wake-up of the writer, not one a record.
+        self._queue: queue.Queue[Sequence[PredictionRecord | HandlingRecord] | None] = queue.Queue()
         self._writer: threading.Thread | None = None
 
     def open(self) -> None:
@@ -305,23 +308,31 @@ class Ledger:
         """Queue predictions (and handling-time estimates) for the background writer (returns at once)."""
         if self._writer is None:
             self.open()
-        for record in records:
-            self._queue.put(record)
+        if records:
+            self._queue.put(tuple(records))
 
     def _drain(self) -> None:
         while True:
-            item = self._queue.get()
-            batch = [] if item is None else [item]
+            item = self._queue.get()  # idle: the first item wakes the writer
+            batch = [] if item is None else list(item)
             taken = 1
-            # Gather what else is queued (up to 500 rows) into one transaction.
+            # Gather what else comes (up to about 500 rows) into one transaction, until 0.2 s pass with
+            # nothing new. Polled, not woken by each item: with a thread waiting on the queue, every
+            # ``log`` call (one a ticket) would wake it and the request's thread would give up its core
+            # and the GIL for it (under load, ~1 ms a ticket on average, of a 0.04 ms median call).
             while item is not None and len(batch) < 500:
-                try:
-                    item = self._queue.get(timeout=0.2)
-                except queue.Empty:
+                time.sleep(_GATHER_S)
+                before = taken
+                while item is not None and len(batch) < 500:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    taken += 1
+                    if item is not None:
+                        batch.extend(item)
+                if taken == before:
                     break
-                taken += 1
-                if item is not None:
-                    batch.append(item)
             if batch:
                 self._write(batch)
             for _ in range(taken):

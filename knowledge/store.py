@@ -289,8 +289,10 @@ class DocumentStore(DatabaseStore):
         # No lock: searches read documents side by side, each on a pooled connection of its own
         # (WAL lets SQLite readers run beside each other and beside a writer; 8 concurrent requests
         # spent about a tenth of their time queued on the lock here, see ``make profile``).
-        rows = self.db.execute(f"SELECT * FROM documents WHERE row_id IN ({marks})", list(row_ids)).fetchall()
-        return {int(r["row_id"]): _document(r) for r in rows}
+        # The document's columns only: the vector (2 KiB, on overflow pages) is never read here, and
+        # rows are built by position, not through the record's name lookup (a search's hits, per ticket).
+        rows = self.db.select(f"SELECT {_DOCUMENT_SELECT} FROM documents WHERE row_id IN ({marks})", row_ids)
+        return {int(r[0]): _document_at(r) for r in rows}
 
     def page(self, tenant: str, kind: str, limit: int = 50, offset: int = 0) -> list[Document]:
         """Documents of one tenant and kind, oldest first."""
@@ -443,6 +445,22 @@ class DocumentStore(DatabaseStore):
                 "SELECT DISTINCT encoder FROM documents WHERE tenant=?", (tenant,)
             ).fetchall()
         return {str(r[0]) for r in rows}
+
+
+# ``get_rows``'s columns, in the order ``_document_at`` reads them.
+_DOCUMENT_SELECT = ", ".join(("row_id", "doc_id", "kind", "tenant", "metadata", *_COLUMNS))
+
+
+def _document_at(row: Sequence[Any]) -> Document:
+    """``_document`` of a row selected as ``_DOCUMENT_SELECT`` (read by position)."""
+    return Document(
+        doc_id=row[1],
+        kind=row[2],
+        tenant=row[3],
+        metadata=json.loads(row[4] or "{}"),
+        row_id=int(row[0]),
+        **dict(zip(_COLUMNS, row[5:], strict=True)),
+    )
 
 
 def _document(row: Record) -> Document:

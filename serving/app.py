@@ -39,6 +39,7 @@ from serving.routers import connectors as connector_routes
 from serving.routers import docs, feedback, keys, knowledge, models, ops, stats, triage
 from serving.routers.ops import STATIC
 from serving.settings import Settings
+from serving.workers import RunDir
 from triage.models import ModelProvider
 from triage.pipeline import TriageService
 from triage.registry import ModelRegistry
@@ -129,7 +130,10 @@ def build_connectors(settings: Settings, service: TriageService) -> tuple[Connec
         base_delay=settings.connector_backoff_seconds,
         timeout=settings.connector_timeout_seconds,
     )
-    return store, DeliveryWorker(store, service, policy, lease=settings.connector_lease_seconds)
+    # One SQLite server process works the queue alone; with several worker processes (or replicas on
+    # PostgreSQL) a running delivery may be another process's, taken back only when its lease runs out.
+    sole = settings.database_is_sqlite and settings.worker_count == 1
+    return store, DeliveryWorker(store, service, policy, lease=settings.connector_lease_seconds, sole=sole)
 
 
 _IDENTITY_SECONDS = 5.0
@@ -171,18 +175,25 @@ def _key_identifier(keys: KeyStore, console: ConsoleSessions) -> Callable[[str],
 
 
 def create_app(
-    settings: Settings, service: TriageService | None = None, *, freeze_gc: bool = False
+    settings: Settings,
+    service: TriageService | None = None,
+    *,
+    freeze_gc: bool = False,
+    run: RunDir | None = None,
 ) -> FastAPI:
     """The application; ``service`` may be passed in already built (tests, embedding).
 
     ``freeze_gc`` (the server process: ``triage serve``): once everything is loaded, move it out
     of the garbage collector's reach (``gc.freeze``), so no full collection walks it while serving,
     and turn the collector on (``triage serve`` imports and loads with it off).
+    ``run``: this process is one of several workers of one server start (``triage serve --workers``),
+    sharing metrics, token buckets and console sessions through that folder (``serving.workers``).
     """
     service = service or build_service(settings)
-    metrics = Metrics()
+    metrics = Metrics(run.metrics if run is not None else None)
     audit = AuditLog(settings.database_target)
-    key_store = KeyStore(settings.database_target)
+    # Keys read lately answer from memory, as fresh as other replicas' cases (revoked here: at once).
+    key_store = KeyStore(settings.database_target, cache_for=settings.catch_up_interval)
     connectors, worker = build_connectors(settings, service)
 
     @asynccontextmanager
@@ -204,7 +215,9 @@ def create_app(
             gc.freeze()
             gc.enable()  # ``triage serve`` loads with the collector off (serving.cli._serve)
             release_free_memory()  # what loading freed goes back to the OS, not kept as heap
+        metrics.started()
         yield
+        metrics.stopped()
         if freeze_gc:
             gc.unfreeze()
         worker.stop()
@@ -238,10 +251,13 @@ def create_app(
     app.state.metrics = metrics
     app.state.audit = audit
     app.state.keys = key_store
-    app.state.console = console = ConsoleSessions()
+    app.state.console = console = ConsoleSessions(secret=run.console_secret() if run is not None else None)
+    app.state.run = run
     app.state.connectors = connectors
     app.state.delivery_worker = worker
-    app.state.connector_metrics = connector_metrics = ConnectorMetrics(metrics.registry, connectors)
+    app.state.connector_metrics = connector_metrics = ConnectorMetrics(
+        metrics.registry, connectors, expose=metrics.register
+    )
     worker.on_result = lambda name, state: connector_metrics.attempts.labels(name, state).inc()
 
     install_error_handlers(app)
@@ -262,6 +278,7 @@ def create_app(
             max_bulk_body_bytes=settings.max_bulk_body_bytes,
             trusted_hosts=tuple(settings.hosts),
             rate_limits={k: RateLimit(v.per_second, v.burst) for k, v in settings.rate_limits.items()},
+            buckets_file=run.buckets if run is not None else None,
         ),
         on_refuse=lambda reason: metrics.refused.labels(reason).inc(),
         identify=_key_identifier(key_store, console),

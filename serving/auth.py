@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,36 +76,47 @@ def is_local_request(client_host: str | None, headers: Mapping[str, str]) -> boo
 
 
 class ConsoleSessions:
-    """Short-lived keys for the web console opened on this machine, held in memory only."""
+    """Short-lived keys for the web console opened on this machine, signed, never stored.
 
-    def __init__(self, tenant: str = DEFAULT_TENANT, ttl: timedelta = CONSOLE_SESSION_TTL) -> None:
+    A key is ``tc_<session id>_<expiry, hex Unix seconds>.<HMAC-SHA256 of both>`` under ``secret``:
+    any process holding the same secret accepts it (every worker process of one server start: the
+    run folder's ``console.key``); without one given, a random secret of this process, so the keys
+    end with it, as before.
+    """
+
+    def __init__(
+        self, tenant: str = DEFAULT_TENANT, ttl: timedelta = CONSOLE_SESSION_TTL, secret: bytes | None = None
+    ) -> None:
         self.tenant = tenant
         self.ttl = ttl
-        self._sessions: dict[str, tuple[str, datetime]] = {}  # id -> (sha256 of token, expiry)
-        self._lock = threading.Lock()
+        self._secret = secret or secrets.token_bytes(32)
+
+    def _signature(self, session_id: str, expires: int) -> str:
+        return hmac.new(self._secret, f"{session_id}.{expires:x}".encode(), hashlib.sha256).hexdigest()
 
     def issue(self) -> tuple[str, datetime]:
         """A new console key and its expiry."""
         session_id = secrets.token_hex(4)
-        token = f"{CONSOLE_PREFIX}_{session_id}_{secrets.token_urlsafe(32)}"
-        expires = datetime.now(UTC) + self.ttl
-        with self._lock:
-            now = datetime.now(UTC)
-            self._sessions = {k: v for k, v in self._sessions.items() if v[1] > now}
-            self._sessions[session_id] = (hashlib.sha256(token.encode()).hexdigest(), expires)
-        return token, expires
+        expires = int((datetime.now(UTC) + self.ttl).timestamp())
+        token = f"{CONSOLE_PREFIX}_{session_id}_{expires:x}.{self._signature(session_id, expires)}"
+        return token, datetime.fromtimestamp(expires, UTC)
 
     def verify(self, token: str) -> Caller | None:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != CONSOLE_PREFIX:
             return None
-        with self._lock:
-            found = self._sessions.get(parts[1])
-        if found is None or found[1] <= datetime.now(UTC):
+        session_id, (stamp, _, signature) = parts[1], parts[2].partition(".")
+        try:
+            expires = int(stamp, 16)
+        except ValueError:
             return None
-        if not hmac.compare_digest(found[0], hashlib.sha256(token.encode()).hexdigest()):
+        if not hmac.compare_digest(
+            self._signature(session_id, expires).encode(), signature.encode("utf-8", "replace")
+        ):
             return None
-        return Caller(f"console-{parts[1]}", self.tenant, CONSOLE_SCOPES, "web console")
+        if expires <= datetime.now(UTC).timestamp():
+            return None
+        return Caller(f"console-{session_id}", self.tenant, CONSOLE_SCOPES, "web console")
 
 
 def exposure_problem(host: str, keys: KeyStore) -> str | None:

@@ -202,14 +202,27 @@ def serve(
         str | None,
         typer.Option(help="With --ray: a Ray cluster ('auto' or HOST:PORT); default a local instance."),
     ] = None,
+    workers: Annotated[
+        str | None,
+        typer.Option(
+            help="Server processes, each with its own models (a number or 'auto' = one per core; "
+            "default 1, setting 'workers'). Python serves about one core's worth of tickets per process."
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web console at / ."""
     with _friendly_errors(), _ray_errors():
-        settings = _settings(
-            config, host=host, port=port, model_dir=model, data_dir=data_dir, database=database
-        )
+        overrides: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "model_dir": model,
+            "data_dir": data_dir,
+            "database": database,
+            "workers": workers,
+        }
+        settings = _settings(config, **overrides)
         if not on_ray:
-            _serve(settings)
+            _serve(settings, config, overrides)
             return
         from serving import ray_serve
         from serving.ray_support import ray_session
@@ -254,7 +267,9 @@ def _require_model(settings: Settings) -> None:
         )
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, config: Path | None = None, overrides: dict[str, Any] | None = None) -> None:
+    """Serve in this process, or with ``workers`` > 1 under uvicorn's supervisor; ``config`` and
+    ``overrides`` (the command line's flags) are what each worker process loads its settings from."""
     # No automatic garbage collection while the server imports and loads: those objects live as long
     # as the process, and the collector kept walking them (714 collections during a start). The app's
     # start-up collects once, freezes what it loaded and turns the collector back on (create_app's
@@ -269,6 +284,9 @@ def _serve(settings: Settings) -> None:
         from triage.rules import RuleEngine
 
         RuleEngine.from_yaml(settings.rules_file).load()  # a bad rule file fails here, with its message
+    if settings.worker_count > 1:
+        _serve_workers(settings, config, overrides or {})
+        return
     console.print(f"serving on http://{settings.host}:{settings.port}  (console at /, API docs at /docs)")
     # The event loop (admission, 503s, /healthz) shares the GIL with the inference threads. At
     # CPython's default 5 ms switch interval a loop waiting behind 4 busy threads was late by 48-62 ms
@@ -279,6 +297,32 @@ def _serve(settings: Settings) -> None:
     uvicorn.run(
         create_app(settings, freeze_gc=True), host=settings.host, port=settings.port, log_level="warning"
     )
+
+
+def _serve_workers(settings: Settings, config: Path | None, overrides: dict[str, Any]) -> None:
+    """N worker processes under uvicorn's supervisor, sharing one run folder (``serving.workers``)."""
+    import uvicorn
+
+    from serving.workers import multiprocess_environment
+
+    count = settings.worker_count
+    with multiprocess_environment(config, overrides | {"workers": count}) as run:
+        console.print(
+            f"serving on http://{settings.host}:{settings.port} with {count} worker processes "
+            f"(console at /, API docs at /docs; run folder {run.path})"
+        )
+        uvicorn.run(
+            "serving.workers:worker_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=count,
+            log_level="warning",
+            # A worker answers the supervisor's ping from a thread of its own; on a busy or shared
+            # machine (loading models, inference holding the GIL) allow it more than the 5 s default
+            # before it is taken for hung and replaced.
+            timeout_worker_healthcheck=30,
+        )
 
 
 @app.command()
@@ -310,7 +354,7 @@ def demo(
         )
         out.print("the console at / on this machine gets its own session key: nothing to paste")
         if serve_after:
-            _serve(settings)
+            _serve(settings, config, {"host": host, "port": port, "data_dir": data_dir})
 
 
 def _demo_key_file(settings: Settings) -> Path:

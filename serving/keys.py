@@ -17,10 +17,12 @@ import logging
 import re
 import secrets
 import string
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 
 from knowledge.db import Database, DatabaseStore, IntegrityError, Record
 
@@ -160,9 +162,16 @@ def key_id_of(token: str) -> str | None:
 class KeyStore(DatabaseStore):
     """API keys in the service's database (SQLite or PostgreSQL); calls guarded by a lock."""
 
-    def __init__(self, target: Database | Path | str) -> None:
+    def __init__(self, target: Database | Path | str, cache_for: float = 0.0) -> None:
+        """``cache_for``: seconds a key read from the database may answer ``authenticate_cached``
+        (0: never). A revocation here takes effect at once; one by another process (a replica, a
+        worker, the CLI) within this many seconds: the service passes its ``catch_up_interval``."""
         super().__init__(target)
         self._last_used: dict[str, datetime] = {}
+        self._cache_for = cache_for
+        self._cached: dict[str, tuple[ApiKey, str, float]] = {}  # key id -> (key, secret hash, read at)
+        self._cache_lock = threading.Lock()
+        self._generation = 0  # bumped by every change of a key here: a read from before it is not cached
 
     def create(
         self,
@@ -231,8 +240,14 @@ class KeyStore(DatabaseStore):
                     "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
                     (_iso(datetime.now(UTC)), key_id),
                 )
+            self._forget(key_id)
             logger.info("API key %s of tenant %s revoked", key_id, key.tenant)
         return self.get(key_id)
+
+    def _forget(self, key_id: str) -> None:
+        with self._cache_lock:
+            self._generation += 1
+            self._cached.pop(key_id, None)
 
     def any_active(self) -> bool:
         """Whether at least one key can be used now."""
@@ -245,19 +260,37 @@ class KeyStore(DatabaseStore):
         if match is None:
             raise InvalidKey(f"the API key is malformed: keys look like {KEY_PREFIX}_<id>_<secret>")
         key_id = match.group(1)
+        generation = self._generation
+        read_at = monotonic()
         with self._lock:
             row = self.db.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
-        # The same answer for an unknown id and a wrong secret: it says nothing about which ids exist.
-        if row is None or not hmac.compare_digest(row["secret_sha256"], _hash(token)):
-            raise InvalidKey("the API key is not valid (unknown or mistyped)")
-        key = _key(row)
-        now = datetime.now(UTC)
-        if key.revoked is not None:
-            raise InvalidKey(f"API key {key.prefix} was revoked at {_iso(key.revoked)}; ask for a new one")
-        if key.expires is not None and key.expires <= now:
-            raise InvalidKey(f"API key {key.prefix} expired at {_iso(key.expires)}; ask for a new one")
-        self._touch(key_id, now)
+        if row is not None and self._cache_for > 0:
+            with self._cache_lock:
+                if generation == self._generation:  # no change of a key here since the read
+                    self._cached[key_id] = (_key(row), row["secret_sha256"], read_at)
+        if row is None:
+            raise InvalidKey(_NOT_VALID)
+        key = _checked(_key(row), row["secret_sha256"], token)
+        self._touch(key_id, datetime.now(UTC))
         return key
+
+    def authenticate_cached(self, token: str) -> ApiKey | None:
+        """``authenticate`` from memory, without the database: the key as read at most ``cache_for``
+        seconds ago, checked now (secret, revoked, expired: InvalidKey as ``authenticate`` says).
+        None when memory cannot answer (not read lately, or its last-used time is due): then call
+        ``authenticate``. Cheap enough for the event loop."""
+        match = _TOKEN.match(token)
+        if match is None:
+            return None
+        key_id = match.group(1)
+        cached = self._cached.get(key_id)
+        if cached is None or monotonic() - cached[2] >= self._cache_for:
+            return None
+        last = self._last_used.get(key_id)
+        now = datetime.now(UTC)
+        if last is None or now - last >= _LAST_USED_EVERY:
+            return None  # ``authenticate`` writes the last-used time
+        return _checked(cached[0], cached[1], token)
 
     def verify(self, token: str) -> ApiKey | None:
         """The active key this token is, or None."""
@@ -274,6 +307,21 @@ class KeyStore(DatabaseStore):
         self._last_used[key_id] = now
         with self._lock:
             self.db.execute("UPDATE api_keys SET last_used = ? WHERE id = ?", (_iso(now), key_id))
+
+
+# The same answer for an unknown id and a wrong secret: it says nothing about which ids exist.
+_NOT_VALID = "the API key is not valid (unknown or mistyped)"
+
+
+def _checked(key: ApiKey, secret_sha256: str, token: str) -> ApiKey:
+    """The key if ``token`` is it and it is active now; InvalidKey saying why not."""
+    if not hmac.compare_digest(secret_sha256, _hash(token)):
+        raise InvalidKey(_NOT_VALID)
+    if key.revoked is not None:
+        raise InvalidKey(f"API key {key.prefix} was revoked at {_iso(key.revoked)}; ask for a new one")
+    if key.expires is not None and key.expires <= datetime.now(UTC):
+        raise InvalidKey(f"API key {key.prefix} expired at {_iso(key.expires)}; ask for a new one")
+    return key
 
 
 def _key(row: Record) -> ApiKey:

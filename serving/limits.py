@@ -11,7 +11,8 @@ In order, for every HTTP request:
    except on ``/v1/webhooks/`` (the connector checks what a ticket system sends).
 4. Each caller (the id of a valid API key, else the client address) has a token bucket per scope class (``triage``,
    ``write``, ``read``): an empty bucket answers 429 with ``Retry-After`` (seconds until a token).
-5. At most ``max_in_flight`` requests are admitted at once (doing work, or parsed and waiting for
+   With several worker processes the buckets are one table they share (``SharedTokenBuckets``).
+5. At most ``max_in_flight`` requests are admitted at once (per worker process: its share) (doing work, or parsed and waiting for
    the next micro-batch); beyond that a request waits in a short admission queue (``Admission``:
    at most ``max_queued``, each at most ``max_queue_wait``, first come first served, retries of
    refused requests first) or answers 503 with ``Retry-After``, so admitted requests keep their
@@ -28,16 +29,21 @@ method of the path (Starlette lists only the first route's).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import heapq
 import logging
 import math
+import mmap
+import os
 import re
+import struct
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -103,8 +109,17 @@ class RateLimit:
     burst: float
 
 
+def _spend(limit: RateLimit, tokens: float, seen: float, now: float) -> tuple[float, float]:
+    """A bucket that held ``tokens`` at ``seen``, asked for one at ``now``: (tokens left, seconds
+    until a token when none was there, else 0)."""
+    tokens = min(limit.burst, tokens + max(0.0, now - seen) * limit.per_second)
+    if tokens >= 1:
+        return tokens - 1, 0.0
+    return tokens, (1 - tokens) / limit.per_second
+
+
 class TokenBuckets:
-    """Token buckets per (caller, class); thread-safe, bounded in the number of callers kept."""
+    """Token buckets per (caller, class) of one process; thread-safe, bounded in the number of callers kept."""
 
     def __init__(self, limits: dict[str, RateLimit], clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
@@ -121,16 +136,87 @@ class TokenBuckets:
         key = (caller, klass)
         with self._lock:
             tokens, seen = self._buckets.pop(key, (limit.burst, now))
-            tokens = min(limit.burst, tokens + (now - seen) * limit.per_second)
-            wait = 0.0
-            if tokens >= 1:
-                tokens -= 1
-            else:
-                wait = (1 - tokens) / limit.per_second
+            tokens, wait = _spend(limit, tokens, seen, now)
             self._buckets[key] = (tokens, now)
             while len(self._buckets) > _MAX_CALLERS:
                 self._buckets.popitem(last=False)
             return wait
+
+
+# The shared table: fixed-size slots of (key digest, tokens, last seen), open addressing.
+_SLOT = struct.Struct("<16sdd")
+_SLOTS = 1 << 16  # 65,536 slots (2 MiB): room for _MAX_CALLERS callers in each of the 3 classes
+_PROBES = 16  # slots looked at per key; when all are taken by others, the least recently seen goes
+_EMPTY = bytes(16)
+
+
+class SharedTokenBuckets:
+    """The same token buckets shared by every worker process of one server start: a fixed table in
+    a memory-mapped file (``RunDir.buckets``) under an exclusive ``flock``, so a caller gets its rate
+    once whichever worker its connection lands on (not once per worker). ``time.monotonic`` is the
+    machine's clock (CLOCK_MONOTONIC), the same in every process. A take costs a few microseconds:
+    one lock, at most ``_PROBES`` slot reads and one write. A caller whose slots are all taken by
+    others evicts the least recently seen one (and starts with a full bucket, as a forgotten caller
+    does in ``TokenBuckets``)."""
+
+    def __init__(
+        self, limits: dict[str, RateLimit], path: Path, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._lock = threading.Lock()  # flock excludes other processes, not this one's threads
+        self._file = path.open("r+b")
+        self._slots = os.fstat(self._file.fileno()).st_size // _SLOT.size  # as create_table made it
+        if self._slots < _PROBES:
+            raise ValueError(f"{path} holds {self._slots} token-bucket slots; make it with create_table")
+        self._map = mmap.mmap(self._file.fileno(), self._slots * _SLOT.size)
+
+    @staticmethod
+    def create_table(path: Path, slots: int = _SLOTS) -> None:
+        """An empty table of ``slots`` buckets (a sparse file of zeros), before the workers start."""
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.ftruncate(descriptor, slots * _SLOT.size)
+        finally:
+            os.close(descriptor)
+
+    def close(self) -> None:
+        self._map.close()
+        self._file.close()
+
+    def take(self, caller: str, klass: str) -> float:
+        """0 when a token was taken, else the seconds until one will be there."""
+        limit = self.limits.get(klass)
+        if limit is None or limit.per_second <= 0:
+            return 0.0
+        digest = hashlib.blake2b(
+            f"{klass}\0{caller}".encode("utf-8", "surrogatepass"), digest_size=16
+        ).digest()
+        first = int.from_bytes(digest[:8], "little") % self._slots
+        with self._lock:
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+            try:
+                now = self._clock()
+                slot, tokens, seen = self._find(digest, first, limit.burst, now)
+                tokens, wait = _spend(limit, tokens, seen, now)
+                _SLOT.pack_into(self._map, slot * _SLOT.size, digest, tokens, now)
+                return wait
+            finally:
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+
+    def _find(self, digest: bytes, first: int, burst: float, now: float) -> tuple[int, float, float]:
+        """The key's slot and its (tokens, seen); a new key gets an empty slot or the stalest one."""
+        stalest, stalest_seen = first, math.inf
+        for probe in range(_PROBES):
+            slot = (first + probe) % self._slots
+            key, tokens, seen = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+            if key == digest:
+                return slot, tokens, seen
+            if key == _EMPTY:
+                return slot, burst, now
+            if seen < stalest_seen:
+                stalest, stalest_seen = slot, seen
+        return stalest, burst, now
 
 
 @dataclass(frozen=True)
@@ -143,6 +229,7 @@ class LimitSettings:
     rate_limits: dict[str, RateLimit]
     max_queued: int = 0  # requests waiting for a slot at most (0: refused at once at the bound)
     max_queue_wait: float = 0.0  # seconds a request waits for a slot at most
+    buckets_file: Path | None = None  # the token buckets' table shared by the workers (RunDir.buckets)
 
 
 @dataclass(frozen=True)
@@ -379,7 +466,11 @@ class LimitsMiddleware:
         self.app = app
         self.identify = identify
         self.settings = settings
-        self.buckets = TokenBuckets(settings.rate_limits)
+        self.buckets: TokenBuckets | SharedTokenBuckets = (
+            SharedTokenBuckets(settings.rate_limits, settings.buckets_file)
+            if settings.buckets_file is not None
+            else TokenBuckets(settings.rate_limits)
+        )
         self.on_refuse = on_refuse
         self.admission = Admission(
             settings.max_in_flight, settings.max_queued, settings.max_queue_wait, settings.retry_after

@@ -13,15 +13,29 @@ Families (all prefixed ``triage_``):
 - connector deliveries by state (``triage_deliveries{connector, state}``) and attempts come from
   ``serving.connectors.api.ConnectorMetrics`` on the same registry.
 
+- ``worker_started_seconds``: when this server process started serving (Unix time); with several
+  worker processes one series per live worker, labelled ``pid``.
+
 Labels take only bounded values (route templates, tenants, versions, heads, languages), never
 ticket text or ids.
+
+With several worker processes (``triage serve --workers N``) the values live in prometheus_client's
+multiprocess files (``PROMETHEUS_MULTIPROC_DIR``, a fresh folder per server start) and ``/metrics``
+from any worker reports the sum over all of them (``MultiProcessCollector``); collectors computed at
+scrape time (``Metrics.register``: counts read from the database) are reported once, as before.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import time
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.schemas import TriageOut
@@ -32,11 +46,26 @@ STAGE_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 
 NO_TENANT = "-"
 
 
-class Metrics:
-    """Prometheus metrics of one app (own registry, so several apps can live in one process)."""
+logger = logging.getLogger(__name__)
+_LIVE_FILE = re.compile(r"gauge_live\w*?_(\d+)\.db")
 
-    def __init__(self) -> None:
+
+class Metrics:
+    """Prometheus metrics of one app (own registry, so several apps can live in one process).
+
+    ``multiprocess_dir``: this process is one of several workers writing their values there (the
+    ``PROMETHEUS_MULTIPROC_DIR`` it was started with); ``exposition`` then reports all of them.
+    """
+
+    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry()
+        # What /metrics reports: the registry itself, or every worker's files plus the collectors
+        # computed at scrape time.
+        self._exposed = self.registry
+        if multiprocess_dir is not None:
+            self._exposed = CollectorRegistry()
+            MultiProcessCollector(self._exposed, path=str(multiprocess_dir))
         self.requests = Counter(
             "triage_requests_total",
             "HTTP requests by route template, method, status class and tenant",
@@ -76,6 +105,36 @@ class Metrics:
             buckets=STAGE_BUCKETS,
             registry=self.registry,
         )
+
+        self.worker_started = Gauge(
+            "triage_worker_started_seconds",
+            "When this server process started serving (Unix time); one series per live worker process",
+            registry=self.registry,
+            multiprocess_mode="liveall",
+        )
+
+    def register(self, collector: Collector) -> None:
+        """A collector computed at scrape time (e.g. counts read from the shared database): reported
+        once, not once per worker."""
+        self._exposed.register(collector)
+
+    def exposition(self) -> bytes:
+        """The text /metrics answers: every worker's values when there are several."""
+        return generate_latest(self._exposed)
+
+    def started(self) -> None:
+        """This process serves from now on; the series of workers that died without saying so go."""
+        if self.multiprocess_dir is not None:
+            for path in self.multiprocess_dir.glob("gauge_live*.db"):
+                match = _LIVE_FILE.fullmatch(path.name)
+                if match and not _alive(int(match.group(1))):
+                    mark_process_dead(int(match.group(1)), str(self.multiprocess_dir))
+        self.worker_started.set(time.time())
+
+    def stopped(self) -> None:
+        """This process stops serving: its live series go (its counters keep counting in the totals)."""
+        if self.multiprocess_dir is not None:
+            mark_process_dead(os.getpid(), str(self.multiprocess_dir))
 
     def triaged(self, tenant: str, result: TriageOut) -> None:
         """Count one triage result's predictions and observe its per-stage timings."""
@@ -124,3 +183,13 @@ class MeasureMiddleware:
             tenant = str(getattr(caller, "tenant", None) or NO_TENANT)
             self.metrics.requests.labels(route, method, f"{status // 100}xx", tenant).inc()
             self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -29,6 +29,7 @@ class RateLimitSetting(BaseModel):
 ScopeClass = Literal["triage", "write", "read"]
 # One micro-batch thread: see Settings.batch_workers.
 DEFAULT_BATCH_WORKERS = 1
+MAX_WORKERS = 64  # server processes at most (``workers``)
 
 
 def _default_rate_limits() -> dict[ScopeClass, RateLimitSetting]:
@@ -116,14 +117,24 @@ class Settings(BaseSettings):
         50, ge=5, le=1000, description="Candidates fetched per search channel before fusion."
     )
     log_level: str = "INFO"
+    workers: int | Literal["auto"] = Field(
+        1,
+        description=(
+            "Server processes (uvicorn's supervisor; each loads the models itself): 'auto' is one per "
+            "CPU core. Python holds the GIL for most of a ticket, so one process serves about one core's "
+            "worth of tickets; more processes use more cores (and more memory: one set of models each). "
+            "Metrics, rate limits, admission and console sessions are correct across them (docs/deployment.md)."
+        ),
+    )
     max_in_flight: int | None = Field(
         None,
         ge=1,
         le=1024,
         description=(
-            "Requests admitted at once (doing work or waiting for the next micro-batch); beyond it a /v1 "
+            "Requests admitted at once (doing work or waiting for the next micro-batch), by all "
+            "workers together (each worker admits its even share, at least 1); beyond it a /v1 "
             "request waits in the admission queue (max_queued, max_queue_wait_ms) or answers 503 with "
-            "Retry-After (default: one per CPU core, at least 2)."
+            "Retry-After (default: one per CPU core, and at least 2 per worker process)."
         ),
     )
     max_queued: int | None = Field(
@@ -132,7 +143,7 @@ class Settings(BaseSettings):
         le=4096,
         description=(
             "Requests that may wait for a slot when max_in_flight are admitted, first come first served "
-            "(default: 4 per in-flight slot); 0: refused at once at the bound. One past it, or one whose "
+            "(default: 4 per in-flight slot; per worker); 0: refused at once at the bound. One past it, or one whose "
             "predicted wait exceeds max_queue_wait_ms, answers 503 with Retry-After at once."
         ),
     )
@@ -305,12 +316,48 @@ class Settings(BaseSettings):
                     )
         return value
 
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers_text(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        if isinstance(value, str):
+            raise ValueError(f"{value!r} is not a number of processes; give a whole number >= 1 or 'auto'")
+        return value
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_range(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= MAX_WORKERS:
+            raise ValueError(f"{value} server processes; give 1 to {MAX_WORKERS}, or 'auto' (one per core)")
+        return value
+
+    @property
+    def worker_count(self) -> int:
+        """``workers`` as a number: 'auto' is one per CPU core."""
+        if self.workers == "auto":
+            return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+        return int(self.workers)
+
     @property
     def in_flight_bound(self) -> int:
-        """``max_in_flight``, or one per CPU core and at least 2: the running batch and the next
-        requests, parsed and waiting for it, so the batch worker never idles between requests and an
-        admitted request waits for at most one batch ahead of its own (BENCHMARKS.md, "Overload")."""
-        return self.max_in_flight or max(2, os.cpu_count() or 1)
+        """This process's bound on work in flight. ``max_in_flight`` is the service's total: each worker
+        admits its even share (rounded up, at least 1). Default: one per CPU core, and at least 2 per
+        process: the running batch and the next requests, parsed and waiting for it, so the batch
+        worker never idles between requests and an admitted request waits for at most one batch ahead
+        of its own (BENCHMARKS.md, "Overload"); with one slot a worker idled while the event loop read
+        the next request, and its queue refused most arrivals (BENCHMARKS.md, "Concurrency")."""
+        workers = self.worker_count
+        if self.max_in_flight:
+            return max(1, -(-self.max_in_flight // workers))
+        return max(2, -(-(os.cpu_count() or 1) // workers))
+
+    @property
+    def total_in_flight_bound(self) -> int:
+        """Requests admitted at once by all worker processes together."""
+        return self.in_flight_bound * self.worker_count
 
     @property
     def queue_bound(self) -> int:

@@ -6,6 +6,7 @@ Every step is skipped when its output is already there and up to date, so a seco
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -27,6 +28,34 @@ logger = logging.getLogger(__name__)
 DEMO_TICKETS = 3600
 DEMO_SEED = 0
 DEMO_VERSION = "demo-v1"
+TRAINER = "trainer"  # manifest key: trainer_fingerprint() of the code that trained the demo bundle
+# What a bundle's contents are made by: the trainer, and the modules whose features, models and
+# formats it stores (not fields, summary or rules, which a bundle does not hold).
+_TRAINER_SOURCES = (
+    "training/*.py",
+    "triage/bundle.py",
+    "triage/features.py",
+    "triage/handling.py",
+    "triage/language.py",
+    "triage/reasons.py",
+    "triage/routing.py",
+    "triage/tfidf.py",
+    "triage/types.py",
+    "knowledge/text.py",
+)
+
+
+def trainer_fingerprint() -> str:
+    """A hash of the code that trains a bundle and of the modules whose features and formats it
+    stores: a demo bundle trained by other code (an older checkout, an upgrade) is retrained, not
+    served with features or in a format this code no longer writes."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted({p for pattern in _TRAINER_SOURCES for p in root.glob(pattern)}):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -94,6 +123,27 @@ def case_documents(rows: list[dict[str, str]], kind: str = "case") -> list[Docum
     ]
 
 
+def demo_table(rows: list[dict[str, str]]) -> TicketTable:
+    """The demo's training table from its sample tickets."""
+    # A small demo (--tickets 200) leaves some categories with one ticket: drop those rows, as
+    # `triage train --rare drop` would (the default 3,600 tickets have none).
+    return apply_rare_policy(sample_table(rows), "drop", min_examples=2)
+
+
+def bundle_is_current(paths: DemoPaths, table: TicketTable, encoder: str) -> bool:
+    """Whether the demo's bundle was trained on ``table``'s data, for ``encoder``, by this code."""
+    if not (paths.bundle / MANIFEST).exists():
+        return False
+    manifest = json.loads((paths.bundle / MANIFEST).read_text())
+    return bool(
+        manifest.get("data_fingerprint") == table.fingerprint()
+        and manifest.get("encoder") == encoder
+        and DRIFT_REFERENCE in manifest
+        and manifest.get("params", {}).get("neighbours") == NEIGHBOUR_SIMILARITY
+        and manifest.get(TRAINER) == trainer_fingerprint()
+    )
+
+
 def build_demo(
     data_dir: Path,
     encoder: Encoder,
@@ -109,25 +159,14 @@ def build_demo(
         write_jsonl(generate_tickets(n_tickets, seed=DEMO_SEED), paths.tickets)
         write_jsonl(generate_articles(seed=DEMO_SEED), paths.articles)
     rows = _read_jsonl(paths.tickets)
-    # A small demo (--tickets 200) leaves some categories with one ticket: drop those rows, as
-    # `triage train --rare drop` would (the default 3,600 tickets have none).
-    table = apply_rare_policy(sample_table(rows), "drop", min_examples=2)
+    table = demo_table(rows)
 
     vectors = None
-    bundle_ok = (paths.bundle / MANIFEST).exists() and not force
-    if bundle_ok:
-        manifest = json.loads((paths.bundle / MANIFEST).read_text())
-        bundle_ok = (
-            manifest.get("data_fingerprint") == table.fingerprint()
-            and manifest.get("encoder") == encoder.name
-            # Bundles from before drift references or the hybrid neighbour similarity are retrained once.
-            and DRIFT_REFERENCE in manifest
-            and manifest.get("params", {}).get("neighbours") == NEIGHBOUR_SIMILARITY
-        )
-    if not bundle_ok:
+    if force or not bundle_is_current(paths, table, encoder.name):
         say(f"encoding {len(rows)} tickets with {encoder.name}")
         vectors = encoder.encode(table.texts)
         bundle = train_bundle(table, encoder, version=DEMO_VERSION, vectors=vectors, progress=say)
+        bundle.manifest[TRAINER] = trainer_fingerprint()
         bundle.save(paths.bundle)
         ModelRegistry(paths.models).register("default", DEMO_VERSION)
         say(f"model bundle {bundle.version} written to {paths.bundle}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -325,7 +325,14 @@ class _DeliveryCollector(Collector):
 
 
 class ConnectorMetrics:
-    def __init__(self, registry: CollectorRegistry, store: ConnectorStore) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        store: ConnectorStore,
+        expose: Callable[[Collector], None] | None = None,
+    ) -> None:
+        """``expose``: where a collector computed at scrape time goes (``Metrics.register``: once,
+        not once per worker process); default the registry itself."""
         self.webhooks = Counter(
             "triage_webhooks_total",
             "Webhook requests by connector and outcome",
@@ -338,7 +345,7 @@ class ConnectorMetrics:
             ["connector", "state"],
             registry=registry,
         )
-        registry.register(_DeliveryCollector(store))
+        (expose or registry.register)(_DeliveryCollector(store))
 
 
 def check_connector(config: ConnectorConfig, timeout: float) -> ConnectorCheck:

@@ -186,9 +186,15 @@ class DeliveryWorker:
         policy: RetryPolicy | None = None,
         on_result: Callable[[str, str], None] | None = None,
         lease: float = LEASE_SECONDS,
+        sole: bool | None = None,
     ) -> None:
+        """``sole``: this is the only process working this database's queue (default: on SQLite),
+        so at start every delivery still marked running was cut short by its own last stop and is
+        taken back at once; otherwise (PostgreSQL replicas, ``serve --workers N``) other processes
+        may be mid-delivery and only deliveries whose lease ran out are taken back."""
         self.store = store
         self.lease = lease
+        self.sole = store.db.dialect == "sqlite" if sole is None else sole
         self._next_reap = 0.0
         self.service = service
         self.policy = policy or RetryPolicy()
@@ -201,11 +207,7 @@ class DeliveryWorker:
     def start(self) -> None:
         if self._thread is not None:
             return
-        # Shared PostgreSQL: other replicas' workers may be mid-delivery; take back only the stale ones.
-        shared = self.store.db.dialect != "sqlite"
-        requeued = self.store.requeue_running(stale_after=self.lease if shared else None)
-        if requeued:
-            logger.info("%d deliveries interrupted by a stop are pending again", requeued)
+        self.take_back_interrupted()
         self._next_reap = time.monotonic() + self.lease / 2
         self._http = httpx.Client(timeout=self.policy.timeout, follow_redirects=False, trust_env=False)
         self._stop.clear()
@@ -225,6 +227,15 @@ class DeliveryWorker:
     def wake(self) -> None:
         """A delivery was queued: look now instead of at the next poll."""
         self._wake.set()
+
+    def take_back_interrupted(self) -> int:
+        """At start: deliveries left running by a stop are pending again (how many)."""
+        # Other processes' workers (replicas, or the other workers of `serve --workers`) may be
+        # mid-delivery: take back only the stale ones, unless this process is the queue's only worker.
+        requeued = self.store.requeue_running(stale_after=None if self.sole else self.lease)
+        if requeued:
+            logger.info("%d deliveries interrupted by a stop are pending again", requeued)
+        return requeued
 
     def reap(self) -> int:
         """Deliveries whose lease ran out (their replica died while running them) are pending again."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from serving.auth import is_local_request
 from serving.deps import ConsoleDep, LoadingServiceDep, MetricsDep, MetricsReader, SettingsDep
@@ -53,8 +54,15 @@ def readyz(service: LoadingServiceDep, settings: SettingsDep) -> JSONResponse:
             "encoder": service.encoder.name,
             "heads": sorted(service.bundle.router.heads),
             "cases": service.knowledge.store.count(kind="case"),
-            "max_in_flight": settings.in_flight_bound,
-            "max_queued": settings.queue_bound,
+            "max_in_flight": settings.total_in_flight_bound,
+            "max_queued": settings.queue_bound * settings.worker_count,
+            "workers": settings.worker_count,
+            # The process that answered: with several workers, each admits its share of the bounds.
+            "worker": {
+                "pid": os.getpid(),
+                "max_in_flight": settings.in_flight_bound,
+                "max_queued": settings.queue_bound,
+            },
             "max_queue_wait_ms": settings.max_queue_wait_ms,
             "micro_batch_workers": settings.batch_workers,
         }
@@ -82,4 +90,4 @@ def console_session(request: Request, settings: SettingsDep, sessions: ConsoleDe
 
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
 def prometheus(metrics: MetricsDep, _access: MetricsReader) -> Response:
-    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +127,25 @@ def _six_case_demo(tmp_path: Path) -> Path:
     )
     kb.store.close()
     return demo
+
+
+def test_cold_start_with_workers_reports_first_and_last_worker_and_memory_by_process() -> None:
+    runs = [
+        {"seconds": 4.0, "all_ready_seconds": a, "rss_mib": 1300.0, "process_rss_mib": [620.0, 600.0, 80.0]}
+        | {"torch": False}
+        for a in (5.5, 5.0, 6.0)
+    ]
+    table = coldstart.workers_markdown({"this checkout": runs}, "python -m eval.coldstart --workers 2", 2)
+    assert "| 5.50, 5.00, 6.00 | 4.00 s | **5.50 s** | 1,300 MiB | 620, 600, 80 MiB | no | ≤ 5 s |" in table
+
+
+def test_the_process_tree_holds_a_server_and_its_workers() -> None:
+    from eval.concurrency_bench import cpu_seconds, process_tree, rss_mib
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in process_tree(os.getpid())
+        assert cpu_seconds(os.getpid()) > 0 and len(rss_mib(os.getpid())) >= 2
+    finally:
+        child.kill()
+        child.wait()

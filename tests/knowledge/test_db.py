@@ -132,6 +132,21 @@ def test_a_failed_transaction_leaves_nothing_behind(database_target: str) -> Non
     db.close()
 
 
+def test_select_reads_what_execute_reads_and_leaves_no_transaction_open(database_target: str) -> None:
+    db = Database(database_target)
+    insert = "INSERT INTO api_keys (id, prefix, name, tenant, scopes, secret_sha256, created) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    for key_id in ("k1", "k2", "k3"):
+        db.execute(insert, (key_id, f"tt_{key_id}", "", "acme", "triage", "x", "2026-01-01T00:00:00+00:00"))
+    sql = "SELECT id, tenant, COUNT(*) FROM api_keys WHERE id IN (?, ?) GROUP BY id, tenant ORDER BY id"
+    rows = db.select(sql, ["k1", "k3"])
+    assert rows == [tuple(r) for r in db.execute(sql, ["k1", "k3"]).fetchall()]
+    assert rows == [("k1", "acme", 1), ("k3", "acme", 1)]  # counts as int on both backends
+    # Its connection went back to the pool with nothing held: a writer commits, and the next read sees it.
+    db.execute("DELETE FROM api_keys WHERE id = ?", ("k1",))
+    assert [r[0] for r in db.select("SELECT id FROM api_keys ORDER BY id")] == ["k2", "k3"]
+    db.close()
+
+
 def test_first_opens_racing_on_an_empty_database_create_the_schema_once(database_target: str) -> None:
     errors: list[BaseException] = []
 

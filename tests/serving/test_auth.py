@@ -11,13 +11,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from serving.keys import ALL_SCOPES, SCOPES
+from serving.keys import ALL_SCOPES, SCOPES, KeyStore
+from serving.settings import load_settings
 
 KeyMaker = Callable[..., str]
 # Tenant 'default' stores a case and an article with this id, titled with STORED_ONLY: a word that
@@ -302,6 +304,23 @@ def test_revoked_key_is_401_at_once(client: TestClient, anonymous: TestClient, m
     key_id = secret.split("_")[1]
     revoked = client.delete(f"/v1/keys/{key_id}")
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    response = anonymous.get("/v1/models", headers=headers)
+    assert response.status_code == 401 and "revoked" in response.json()["detail"]
+
+
+def test_a_key_revoked_by_another_process_is_401_within_the_catch_up_interval(
+    anonymous: TestClient, make_key: KeyMaker, demo_dir: Path
+) -> None:
+    # The service checks a key it read lately from memory; a revocation by another process (the
+    # CLI, another replica or worker) reaches it as other replicas' cases do.
+    secret = make_key("default", ["models:read"], name="revoked elsewhere")
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert anonymous.get("/v1/models", headers=headers).status_code == 200
+    elsewhere = KeyStore(load_settings(data_dir=demo_dir).database_path)
+    elsewhere.revoke(secret.split("_")[1])
+    elsewhere.close()
+    interval = load_settings(data_dir=demo_dir).catch_up_interval
+    time.sleep(interval + 0.05)
     response = anonymous.get("/v1/models", headers=headers)
     assert response.status_code == 401 and "revoked" in response.json()["detail"]
 

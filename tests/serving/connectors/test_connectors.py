@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
 
 import pytest
 from cryptography.fernet import Fernet
 
+from serving.app import build_connectors
 from serving.connectors import (
     CONNECTORS,
     ConnectorConfig,
@@ -20,7 +23,9 @@ from serving.connectors.base import PayloadError, WritePolicy
 from serving.connectors.plan import plan_write
 from serving.connectors.store import ConnectorError, ConnectorStore
 from serving.connectors.worker import RetryPolicy, _Heartbeat, retry_after_seconds
+from serving.settings import load_settings
 from tests.serving.connectors import fixtures as fx
+from triage.pipeline import TriageService
 from triage.types import Alternative, HandlingTime, Prediction, SimilarCase, Summary, TriageResult
 
 SECRET = "s3cret-signing-key"
@@ -284,6 +289,31 @@ def test_running_deliveries_are_pending_again_after_a_crash(database_target: str
     assert store.claim(datetime.now(UTC).timestamp() + 1) is None
     assert store.requeue_running() == 1
     assert store.claim(datetime.now(UTC).timestamp() + 1) is not None
+
+
+def test_a_worker_starting_beside_others_leaves_their_running_deliveries_alone(
+    database_target: str, tmp_path: Path
+) -> None:
+    """`serve --workers N` on SQLite: a worker that starts (or is restarted by the supervisor) while
+    another is mid-delivery must not hand that delivery out again."""
+    settings = load_settings(data_dir=tmp_path, database=database_target, workers=2)
+    store, worker = build_connectors(settings, cast(TriageService, None))
+    store.put(_config("generic"))
+    config = store.get("t-generic")
+    assert config is not None
+    store.enqueue(config, "T-1", "e1", "ticket", {}, b"{}")
+    running = store.claim(datetime.now(UTC).timestamp() + 1)  # another worker's, lease fresh
+    assert running is not None and not worker.sole
+    assert worker.take_back_interrupted() == 0  # what start() does first
+    assert store.claim(datetime.now(UTC).timestamp() + 1) is None, "taken from its worker"
+    # Served by one process on SQLite, a delivery still running at start was cut short by its stop.
+    alone = build_connectors(
+        load_settings(data_dir=tmp_path, database=database_target), cast(TriageService, None)
+    )
+    assert alone[1].sole == (store.db.dialect == "sqlite")
+    assert alone[1].take_back_interrupted() == (1 if alone[1].sole else 0)
+    store.close()
+    alone[0].close()
 
 
 def test_a_dead_replicas_running_delivery_is_taken_back_when_its_lease_runs_out(database_target: str) -> None:
