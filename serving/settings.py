@@ -62,7 +62,9 @@ class Settings(BaseSettings):
         le=60,
         description=(
             "Seconds between polls of the database's change log, so that cases written by another "
-            "replica become searchable here (0: only at start)."
+            "replica become searchable here (0: only at start); also how long an API key read from the "
+            "database is checked from memory, so a key revoked by another process is refused within it "
+            "(0: the database on every request)."
         ),
     )
     catch_up_bound: float = Field(
