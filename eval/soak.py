@@ -108,12 +108,17 @@ class Server:
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
+        ready: set[int] = set()  # worker processes seen ready (`workers` > 1: each on its own connection)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}; see {log.name}")
             try:
-                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
-                    return
+                answer = httpx.get(f"{self.base}/readyz", timeout=2)
+                if answer.status_code == 200:
+                    body = answer.json()
+                    ready.add(int(body.get("worker", {}).get("pid", self.process.pid)))
+                    if len(ready) >= int(body.get("workers", 1)):
+                        return
             except httpx.TransportError:
                 pass
             time.sleep(0.25)
@@ -437,6 +442,7 @@ def run_overload(
         ready = httpx.get(f"{server.base}/readyz", timeout=10).json()
         bound = int(ready["max_in_flight"])
         workers = ready.get("micro_batch_workers")
+        processes_serving = int(ready.get("workers", 1))
         queued, queue_wait = ready.get("max_queued"), ready.get("max_queue_wait_ms")
         loadgen.run(host, port, posts, concurrency=1, seconds=5)  # warm-up (caches, first calls)
         unloaded = loadgen.run(host, port, posts, concurrency=1, seconds=min(20.0, seconds), probe=healthz)
@@ -470,6 +476,7 @@ def run_overload(
     return {
         "in_flight_bound": bound,
         "micro_batch_workers": workers,
+        "server_processes": processes_serving,
         "max_queued": queued,
         "max_queue_wait_ms": queue_wait,
         "settings": dict(settings or {}),
@@ -654,8 +661,14 @@ def _server_line(o: dict[str, Any]) -> str:
     """What the server ran with, its unloaded latency and its capacity."""
     c = o["capacity"]
     workers = o.get("micro_batch_workers")
+    processes = int(o.get("server_processes", 1))
     return (
-        f"In-flight bound {o['in_flight_bound']}"
+        (
+            f"{processes} server processes (`workers`), each with its share of the bounds; "
+            if processes > 1
+            else ""
+        )
+        + f"In-flight bound {o['in_flight_bound']}"
         + (f", {workers} micro-batch worker{'s' if workers != 1 else ''}" if workers else "")
         + (
             f", admission queue {o['max_queued']} (wait at most {o['max_queue_wait_ms']:g} ms)"

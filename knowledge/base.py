@@ -31,6 +31,7 @@ import logging
 import threading
 import time
 import zipfile
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,9 +262,14 @@ class _Ranking:
     fused: dict[int, float]  # row -> fused score
     crossing: set[int]  # rows in another language than the query
     weights: dict[str, float]  # channel -> weight
-    similarities: dict[str, dict[int, float]]  # channel -> row -> similarity
-    plain: dict[str, dict[int, float]]  # encoder -> row -> raw cosine
+    rows: list[int]  # the candidate rows, ascending: the positions of the arrays below
+    similarities: dict[str, np.ndarray]  # channel -> similarity of each row (0: none)
+    plain: dict[str, np.ndarray]  # encoder -> raw cosine of each row (0: no stored vector)
     lexical: LexicalQuery | None
+
+    def at(self, row: int) -> int:
+        """The position of a candidate row in ``rows``."""
+        return bisect_left(self.rows, row)
 
 
 def _pick_step(k: int, exclude_ids: Sequence[str]) -> int:
@@ -752,18 +758,25 @@ class KnowledgeBase:
             else:
                 ids = shard.dense[name].search(query_vectors[name], fetch, allowed)[1][0]
             candidates.update(int(i) for i in ids if i >= 0)
-        similarities: dict[str, dict[int, float]] = {}
         lexical_query = query.lexical
+        raw: dict[int, float] = {}
         if lexical_query is not None:
             # One BM25 pass: its own top rows plus the dense channels' candidates.
             raw = shard.lexical.search(
                 lexical_query, fetch, candidates=candidates, allowed=allowed, scored=query.lexical_scores
             )
-            norm = query.lexical_norm
-            similarities[LEXICAL] = {r: min(1.0, s / norm) if norm > 0 else 0.0 for r, s in raw.items()}
             candidates |= set(raw)
         rows = sorted(candidates)
-        plain: dict[str, dict[int, float]] = {}
+        # Every channel's similarities as one array over ``rows`` (0 where a channel has none).
+        similarities: dict[str, np.ndarray] = {}
+        if lexical_query is not None:
+            column = np.zeros(len(rows))
+            norm = query.lexical_norm
+            if raw and norm > 0:
+                at = np.searchsorted(np.asarray(rows, dtype=np.int64), np.fromiter(raw, np.int64, len(raw)))
+                column[at] = np.minimum(1.0, np.fromiter(raw.values(), np.float64, len(raw)) / norm)
+            similarities[LEXICAL] = column
+        plain: dict[str, np.ndarray] = {}
         for name in dense_weights:
             similarities[name], plain[name] = self._cosines(shard.dense[name], query_vectors[name], rows)
         weights = dict(dense_weights)
@@ -771,9 +784,9 @@ class KnowledgeBase:
             weights[LEXICAL] = query.lexical_weight
         scores, cross = self._fuse(rows, query.language, weights, similarities, plain, shard)
         fused = dict(zip(rows, scores.tolist(), strict=True))
-        crossing = {r for r, c in zip(rows, cross.tolist(), strict=True) if c}
+        crossing = {rows[i] for i in np.flatnonzero(cross).tolist()}
         ranked = sorted(fused, key=lambda r: (-fused[r], r))
-        return _Ranking(ranked, fused, crossing, weights, similarities, plain, lexical_query)
+        return _Ranking(ranked, fused, crossing, weights, rows, similarities, plain, lexical_query)
 
     def _pick(
         self,
@@ -807,16 +820,17 @@ class KnowledgeBase:
                 if filters is not None and not filters.accepts(doc):
                     continue
                 matched = shard.lexical.matched(ranking.lexical, row) if ranking.lexical is not None else ()
+                at = ranking.at(row)
                 if (
                     row in ranking.crossing
                 ):  # the cross-lingual encoders' raw cosines its score was mapped from
                     channels = {
-                        c: round(plain[c].get(row, 0.0), 4)
+                        c: round(float(plain[c][at]), 4)
                         for c in weights
                         if c in plain and self.config.language_of(c) is None
                     }
                 else:
-                    channels = {c: round(similarities[c].get(row, 0.0), 4) for c in weights}
+                    channels = {c: round(float(similarities[c][at]), 4) for c in weights}
                 hits.append(Hit(doc, fused[row], matched, channels))
                 if len(hits) == k:
                     return hits
@@ -824,28 +838,31 @@ class KnowledgeBase:
 
     def _cosines(
         self, index: VectorIndex, query: np.ndarray, rows: Sequence[int]
-    ) -> tuple[dict[int, float], dict[int, float]]:
-        """Cosine similarity around the collection's (shrunk) mean, and raw cosine; both clipped to [0, 1]."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine similarity around the collection's (shrunk) mean, and raw cosine; both clipped to
+        [0, 1], one value per row of ``rows`` (ascending; 0 for a row without a stored vector)."""
+        cosines = np.zeros(len(rows))
+        plain = np.zeros(len(rows))
         present, vectors = index.matrix(rows)
         if len(present) == 0:
-            return {}, {}
+            return cosines, plain
+        at = np.searchsorted(np.asarray(rows, dtype=np.int64), present)
         centre = index.centre(self.config.centre_prior)
-        found = present.tolist()
         matrix = vectors - centre
         shifted = query - centre
         norms = np.linalg.norm(matrix, axis=1) * max(float(np.linalg.norm(shifted)), 1e-12)
-        cosines = np.clip((matrix @ shifted) / np.maximum(norms, 1e-12), 0.0, 1.0)
+        cosines[at] = np.clip((matrix @ shifted) / np.maximum(norms, 1e-12), 0.0, 1.0)
         norms = np.linalg.norm(vectors, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
-        plain = np.clip((vectors @ query) / np.maximum(norms, 1e-12), 0.0, 1.0)
-        return dict(zip(found, cosines.tolist(), strict=True)), dict(zip(found, plain.tolist(), strict=True))
+        plain[at] = np.clip((vectors @ query) / np.maximum(norms, 1e-12), 0.0, 1.0)
+        return cosines, plain
 
     def _fuse(
         self,
         rows: Sequence[int],
         language: str | None,
         weights: Mapping[str, float],
-        similarities: Mapping[str, Mapping[int, float]],
-        raw: Mapping[str, Mapping[int, float]],
+        similarities: Mapping[str, np.ndarray],
+        raw: Mapping[str, np.ndarray],
         shard: _Shard,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each row's score, and whether it is in another language than the query (a cross pair).
@@ -859,14 +876,22 @@ class KnowledgeBase:
         decides between languages and one floor per query language holds for both kinds of hit.
         """
         documents = shard.lexical.languages_of(rows)
+        # A handful of languages among the rows: each language's answer is worked out once and
+        # spread over its rows by their language's index.
+        present = list(dict.fromkeys(documents))
+        index_of = {d: i for i, d in enumerate(present)}
+        codes = np.fromiter(map(index_of.__getitem__, documents), dtype=np.intp, count=len(rows))
+
+        def per_row(answer: Sequence[bool]) -> np.ndarray:
+            return np.asarray(answer, dtype=bool)[codes]
+
+        def comparable(first: str) -> np.ndarray:
+            return per_row([same_language(first, d) for d in present])
+
         if language is None or language == UNDETERMINED:
             cross = np.zeros(len(rows), dtype=bool)
         else:
-            cross = np.fromiter(
-                (d != UNDETERMINED and not same_language(language, d) for d in documents),
-                dtype=bool,
-                count=len(rows),
-            )
+            cross = per_row([d != UNDETERMINED and not same_language(language, d) for d in present])
         total = np.zeros(len(rows))
         score = np.zeros(len(rows))
         cross_total = np.zeros(len(rows))
@@ -876,34 +901,25 @@ class KnowledgeBase:
             if language is None or only is None:
                 applies = np.ones(len(rows), dtype=bool)
             elif only == "same":
-                applies = np.fromiter(
-                    (same_language(language, d) for d in documents), dtype=bool, count=len(rows)
-                )
+                applies = comparable(language)
             elif same_language(language, only):
-                applies = np.fromiter(
-                    (same_language(only, d) for d in documents), dtype=bool, count=len(rows)
-                )
+                applies = comparable(only)
             else:
                 applies = np.zeros(len(rows), dtype=bool)
-            values = similarities[channel]
-            column = np.fromiter((values.get(r, 0.0) for r in rows), dtype=np.float64, count=len(rows))
+            column = similarities[channel]
             within = applies & ~cross
             total += weight * within
             score += weight * within * column
             if only is None and channel in raw:  # a cross-lingual encoder
-                values = raw[channel]
-                column = np.fromiter((values.get(r, 0.0) for r in rows), dtype=np.float64, count=len(rows))
+                column = raw[channel]
                 cross_total += weight * cross
                 cross_score += weight * cross * column
         fused = np.where(total > 0, score / np.maximum(total, 1e-12), 0.0)
         if cross.any():
             mean = np.where(cross_total > 0, cross_score / np.maximum(cross_total, 1e-12), 0.0)
-            maps = [
-                self.config.cross_map(language or "", d) if c else (1.0, 0.0)
-                for d, c in zip(documents, cross, strict=True)
-            ]
-            scale = np.array([m[0] for m in maps])
-            shift = np.array([m[1] for m in maps])
+            pair_maps = [self.config.cross_map(language or "", d) for d in present]
+            scale = np.where(cross, np.array([m[0] for m in pair_maps], dtype=np.float64)[codes], 1.0)
+            shift = np.where(cross, np.array([m[1] for m in pair_maps], dtype=np.float64)[codes], 0.0)
             mapped = np.where(cross_total > 0, np.clip(scale * mean + shift, 0.0, 1.0), 0.0)
             fused = np.where(cross, mapped, fused)
         return fused, cross

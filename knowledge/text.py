@@ -202,6 +202,8 @@ def same_language(a: str, b: str) -> bool:
 
 def is_chinese(text: str) -> bool:
     """True when Han characters make up at least a fifth of the text's letters."""
+    if text.isascii():  # no Han character (a flag of the string: no scan)
+        return False
     han = sum(len(run) for run in _CJK_RUN.findall(text))
     letters = sum(1 for ch in text if ch.isalpha())
     return letters > 0 and han * 5 >= letters

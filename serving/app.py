@@ -279,6 +279,7 @@ def create_app(
             trusted_hosts=tuple(settings.hosts),
             rate_limits={k: RateLimit(v.per_second, v.burst) for k, v in settings.rate_limits.items()},
             buckets_file=run.buckets if run is not None else None,
+            close_on_shed=settings.overload_closes,
         ),
         on_refuse=lambda reason: metrics.refused.labels(reason).inc(),
         identify=_key_identifier(key_store, console),

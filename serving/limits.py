@@ -230,6 +230,10 @@ class LimitSettings:
     max_queued: int = 0  # requests waiting for a slot at most (0: refused at once at the bound)
     max_queue_wait: float = 0.0  # seconds a request waits for a slot at most
     buckets_file: Path | None = None  # the token buckets' table shared by the workers (RunDir.buckets)
+    # A 503 for overload also closes the connection (several worker processes): the client's retry
+    # connects anew, and the worker least busy accepts it first (its event loop is the first free),
+    # instead of the keep-alive connection taking it back to the worker that refused it.
+    close_on_shed: bool = False
 
 
 @dataclass(frozen=True)
@@ -577,6 +581,9 @@ class LimitsMiddleware:
             replay.close()
 
     async def _shed(self, scope: Scope, receive: Receive, send: Send, refused: Refusal) -> None:
+        headers = {"Retry-After": str(refused.retry_after)}
+        if self.settings.close_on_shed:
+            headers["Connection"] = "close"
         queue = (
             f" and {self.admission.queue} waiting (at most {self.admission.max_wait * 1000:g} ms)"
             if self.admission.queue
@@ -590,7 +597,7 @@ class LimitsMiddleware:
             refused.reason,
             f"the service is at its bound of {self.admission.slots} requests in flight{queue}; "
             f"retry in {refused.retry_after} s",
-            {"Retry-After": str(refused.retry_after)},
+            headers,
         )
 
     def _body_limit(self, path: str) -> int:

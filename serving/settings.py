@@ -128,6 +128,14 @@ class Settings(BaseSettings):
             "Metrics, rate limits, admission and console sessions are correct across them (docs/deployment.md)."
         ),
     )
+    close_on_overload: bool | None = Field(
+        None,
+        description=(
+            "A 503 for overload also closes the client's connection, so its retry connects anew and is "
+            "accepted by the least busy worker process rather than sent back to the one that refused "
+            "it over the same keep-alive connection (default: on with several workers)."
+        ),
+    )
     max_in_flight: int | None = Field(
         None,
         ge=1,
@@ -355,6 +363,11 @@ class Settings(BaseSettings):
         if self.max_in_flight:
             return max(1, -(-self.max_in_flight // workers))
         return max(2, -(-(os.cpu_count() or 1) // workers))
+
+    @property
+    def overload_closes(self) -> bool:
+        """``close_on_overload``, or whether there are several worker processes."""
+        return self.worker_count > 1 if self.close_on_overload is None else self.close_on_overload
 
     @property
     def total_in_flight_bound(self) -> int:

@@ -417,6 +417,11 @@ def hybrid_similarities(
     return (sims + lexical) / 2
 
 
+# Rows of a batch whose nearest labelled examples are ranked together (a masked copy of their
+# similarities to every labelled ticket: 64 x 100k floats is 51 MB).
+NEAREST_BLOCK = 64
+
+
 @dataclass
 class Neighbours:
     """Labelled training tickets: the neighbour vote and the 'nearest examples' part of every reason."""
@@ -459,14 +464,24 @@ class Neighbours:
         carrying the given label."""
         out: list[tuple[str, ...]] = []
         coded = self._label_codes(head)
-        for row, label in enumerate(labels):
-            scores = sims[row]
+        kth = min(k, sims.shape[1] - 1)
+        # Rows a block at a time, each block in one call per step (a masked copy of the block's
+        # similarities): each row ranks exactly as it would alone.
+        for start in range(0, len(labels), NEAREST_BLOCK):
+            block = sims[start : start + NEAREST_BLOCK]
             if coded is not None:
                 codes, code_of = coded
-                scores = np.where(codes == code_of.get(label, -1), scores, -np.inf)
-            top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
-            top = top[np.argsort(-scores[top])]
-            out.append(tuple(str(self.ids[i]) for i in top if np.isfinite(scores[i])))
+                wanted = np.array([code_of.get(label, -1) for label in labels[start : start + len(block)]])
+                block = np.where(codes[None, :] == wanted[:, None], block, -np.inf)
+            top = np.argpartition(-block, kth, axis=1)[:, :k]
+            scores = np.take_along_axis(block, top, axis=1)
+            order = np.argsort(-scores, axis=1)
+            top, scores = np.take_along_axis(top, order, axis=1), np.take_along_axis(scores, order, axis=1)
+            finite = np.isfinite(scores)
+            for row_top, row_finite in zip(top.tolist(), finite.tolist(), strict=True):
+                out.append(
+                    tuple(str(self.ids[i]) for i, keep in zip(row_top, row_finite, strict=True) if keep)
+                )
         return out
 
 

@@ -71,7 +71,10 @@ def _overload(bound: int, workers: int, capacity: float, p99: float, **settings:
 
 def test_overload_reports_the_default_and_the_settings_compared_in_the_same_run(tmp_path: Path) -> None:
     overload = _overload(2, 1, 60.0, 0.07)
-    overload["compare"] = {"old": _overload(4, 2, 70.0, 0.12, TRIAGE_MAX_IN_FLIGHT="4")}
+    overload["compare"] = {
+        "old": _overload(4, 2, 70.0, 0.12, TRIAGE_MAX_IN_FLIGHT="4"),
+        "two": _overload(4, 1, 90.0, 0.05, TRIAGE_WORKERS="2") | {"server_processes": 2},
+    }
     out = tmp_path / "BENCHMARKS.md"
     write_parts(out, {"overload": overload}, "python -m eval.soak --parts overload")
     text = out.read_text()
@@ -80,6 +83,9 @@ def test_overload_reports_the_default_and_the_settings_compared_in_the_same_run(
         "Same run, just after, `old`: In-flight bound 4, 2 micro-batch workers (set: TRIAGE_MAX_IN_FLIGHT=4)"
         in text
     )
-    held, missed = text.split("Same run, just after")
+    assert (
+        "`two`: 2 server processes (`workers`), each with its share of the bounds; In-flight bound 4" in text
+    )
+    held, missed, _ = text.split("Same run, just after")
     assert "**All held.**" in held and "Missed" not in held
     assert "**Missed: 2x admitted p99 <= 3x unloaded p99; 5x admitted p99 <= 3x unloaded p99.**" in missed

@@ -123,9 +123,15 @@ def test_snapshot_round_trip_and_compaction_forgets_deleted_terms() -> None:
 
 def test_matched_terms_are_the_query_words_rarest_first() -> None:
     index = _index()
-    query = index.query(surface_tokens("VPN connections failing with error 809"))
+    query_pairs = surface_tokens("VPN connections failing with error 809")
+    query = index.query(query_pairs)
     # "failing" matches "fails" through the stemmer; ties in rarity keep the query's order.
     assert index.matched(query, 0) == ("failing", "error", "809", "connections", "vpn")
+    # One query asked about several documents (a search's hits) answers each as a fresh query would.
+    for row in (2, 0, 5, 1):
+        assert index.matched(query, row) == index.matched(index.query(query_pairs), row)
+    assert index.matched(query, 0, limit=2) == ("failing", "error")
+    assert index.matched(query, 0, limit=0) == ()
 
 
 def test_top_terms_name_a_group() -> None:

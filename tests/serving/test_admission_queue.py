@@ -250,8 +250,10 @@ def gated() -> Iterator[tuple[StandIn, list[str], Any]]:
     refused: list[str] = []
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(slots: int, queued: int, max_wait: float) -> str:
-        settings = LimitSettings(slots, 2, 10_000, 10_000, ("*",), {}, queued, max_wait)
+    def start(slots: int, queued: int, max_wait: float, close_on_shed: bool = False) -> str:
+        settings = LimitSettings(
+            slots, 2, 10_000, 10_000, ("*",), {}, queued, max_wait, close_on_shed=close_on_shed
+        )
         port = _free_port()
         server = uvicorn.Server(
             uvicorn.Config(LimitsMiddleware(app, settings, refused.append), port=port, log_level="warning")
@@ -322,6 +324,21 @@ def test_server_queue_refuses_past_its_bound_at_once(gated: Any) -> None:
     assert answered < held_until and took < 1.0  # at once, not after the queue's deadline
     assert refused == ["overload"]
     assert app.started == ["s=1.5", "i=queued"]
+
+
+def test_with_several_workers_an_overload_refusal_closes_its_connection(gated: Any) -> None:
+    """So the retry connects anew and the least busy worker accepts it (serve --workers)."""
+    _, refused, start = gated
+    closing = start(1, 0, 0.0, close_on_shed=True)
+    keeping = start(1, 0, 0.0)
+    for base, expected in ((closing, "close"), (keeping, None)):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            hold = pool.submit(_post, base, "/v1/hold?s=0.8")
+            time.sleep(0.2)
+            status, headers, _, _ = _post(base, "/v1/q?i=over")
+            assert hold.result()[0] == 200
+        assert status == 503 and headers.get("connection") == expected
+    assert refused == ["overload", "overload"]
 
 
 def test_server_queue_drops_a_waiting_request_whose_client_left(gated: Any) -> None:

@@ -179,6 +179,28 @@ def test_leave_one_out_neighbours_exclude_self() -> None:
     assert np.all(np.diff(top_sims, axis=1) <= 0)
 
 
+def test_nearest_examples_carry_the_label_best_first_alone_and_in_a_batch() -> None:
+    """Each query's k most similar training tickets with the given label, best first; a label no
+    training ticket carries gives none; a row ranks the same alone as among a batch (ties included)."""
+    ids = np.array([f"t{i}" for i in range(8)])
+    labels = {"department": np.array(["net", "hr", "net", "net", "hr", "net", "it", "net"])}
+    neighbours = Neighbours(ids, np.zeros((8, 4), dtype=np.float32), labels)
+    sims = np.array(
+        [
+            [0.9, 0.99, 0.5, 0.7, 0.1, 0.7, 0.95, 0.2],
+            [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+            [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
+        ]
+    )
+    wanted = ["net", "hr", "finance"]
+    together = neighbours.nearest(sims, "department", wanted)
+    assert together[0] == ("t0", "t3", "t5") or together[0] == ("t0", "t5", "t3")
+    assert together[1] == ("t4", "t1")  # only two training tickets are "hr"
+    assert together[2] == ()
+    for row in range(3):
+        assert neighbours.nearest(sims[row : row + 1], "department", wanted[row : row + 1]) == [together[row]]
+
+
 def test_hybrid_neighbours_average_embedding_and_tfidf_cosines() -> None:
     texts = ["job_1343 failed in scheduler", "job_1343 failed in scheduler again", "printer out of paper"]
     vectors = get_encoder("hashing:32").encode(texts)
