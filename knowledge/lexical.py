@@ -644,14 +644,22 @@ class LexicalIndex:
                 top = at[np.argpartition(-scores[at], k - 1)[:k]] if len(at) > k else at
             else:
                 top = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
-            out.update((int(rows[i]), float(scores[i])) for i in top if scores[i] > 0)
+            # Read as arrays, handed over as lists (an element of an array read one at a time costs
+            # a numpy scalar each).
+            top_scores = scores[top]
+            scoring = top_scores > 0
+            out.update(zip(rows[top][scoring].tolist(), top_scores[scoring].tolist(), strict=True))
         rest = np.fromiter((r for r in candidates if r not in out), dtype=np.int64)
         if len(rest):
             in_delta = delta.positions(rest)
             found = np.where(in_delta >= 0, len(main.rows) + in_delta, main.positions(rest))
-            for row, index in zip(rest.tolist(), found.tolist(), strict=True):
-                if index >= 0 and scores[index] > 0 and (mask is None or mask[index]):
-                    out[row] = float(scores[index])
+            indexed = found >= 0
+            rest, found = rest[indexed], found[indexed]
+            found_scores = scores[found]
+            keep = found_scores > 0
+            if mask is not None:
+                keep &= mask[found]
+            out.update(zip(rest[keep].tolist(), found_scores[keep].tolist(), strict=True))
         return out
 
     def _rows_of(self, segments: tuple[_Segment, _Segment]) -> np.ndarray:
