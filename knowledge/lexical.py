@@ -356,7 +356,8 @@ def _pack_sorted(
 
 
 class _Segment:
-    """One bm25s index over a fixed set of rows; ``alive`` masks rows replaced or deleted since."""
+    """One bm25s index over a fixed set of rows; ``alive`` masks rows replaced or deleted since (None
+    while there is none: 3.8 MiB less at 1M documents, and no multiplication of every score by it)."""
 
     def __init__(self, rows: np.ndarray, model: bm25s.BM25 | None) -> None:
         self.rows = rows = np.asarray(rows, dtype=np.int64)
@@ -369,7 +370,17 @@ class _Segment:
         if len(rows) > 1 and not bool((rows[1:] > rows[:-1]).all()):
             self._order = np.argsort(rows, kind="stable")
             self._sorted = rows[self._order]
-        self.alive = np.ones(len(rows), dtype=np.float32)
+        self.alive: np.ndarray | None = None
+
+    def mask(self, position: int) -> None:
+        """Leave the row at ``position`` out of the scores from now on."""
+        alive = self.alive if self.alive is not None else np.ones(len(self.rows), dtype=np.float32)
+        alive[position] = 0.0
+        self.alive = alive
+
+    @property
+    def masked(self) -> int:
+        return 0 if self.alive is None else len(self.rows) - int(self.alive.sum())
 
     def positions(self, rows: np.ndarray) -> np.ndarray:
         """Each row's position in this segment, -1 where it is not in it."""
@@ -482,7 +493,7 @@ class LexicalIndex:
                 self._total_len -= n_tokens
                 position = self._main.position(int(row_id))
                 if position is not None:
-                    self._main.alive[position] = 0.0
+                    self._main.mask(position)
                 if int(row_id) in self._pending:
                     self._pending.discard(int(row_id))
                     self._delta_stale = True
@@ -556,7 +567,7 @@ class LexicalIndex:
 
     def _refresh(self) -> None:
         main_rows = len(self._main.rows)
-        dead = main_rows - int(self._main.alive.sum())
+        dead = self._main.masked
         if len(self._pending) > max(MERGE_MIN, MERGE_SHARE * main_rows) or dead > MERGE_SHARE * max(
             main_rows, 1
         ):
