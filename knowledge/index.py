@@ -36,6 +36,7 @@ import numpy as np
 
 from knowledge.blobs import BlobError, ChecksumError, DirectoryBlobs
 from knowledge.locks import ReadWriteLock
+from knowledge.memory import find_sorted, row_array
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +96,10 @@ class VectorIndex:
         # the rows in order (no tombstone, as a build or a rebuild leaves them) the sorted labels are
         # None and the sorted rows are ``_label_row`` itself until a tombstone is written into it
         # (15.3 MiB less at 1M rows); otherwise the labels are int32 (FAISS's HNSW numbers its
-        # vectors with int32).
+        # vectors with int32). Rows are int32 while they fit (``row_array``).
         self._index: Any = self._new()
-        self._label_row = np.zeros(0, dtype=np.int64)
-        self._sorted_rows = np.zeros(0, dtype=np.int64)
+        self._label_row = np.zeros(0, dtype=np.int32)
+        self._sorted_rows = np.zeros(0, dtype=np.int32)
         self._sorted_labels: np.ndarray | None = None
         self._recent: dict[int, int] = {}
         # flat: the row ids present (membership without copying the id map on every read).
@@ -179,7 +180,7 @@ class VectorIndex:
             # The sum of the vectors as stored (decoded), as ``_forget_sum`` and a snapshot's load see them.
             stored = self._index.reconstruct_n(start, len(ids))
             self._sum = self._sum + stored.sum(axis=0, dtype=np.float64)
-            self._label_row = np.concatenate([self._label_row, ids])
+            self._label_row = row_array(np.concatenate([self._label_row, ids]))
             if len(ids) + len(self._recent) > max(1024, len(self) // 16):
                 self._reindex()  # a bulk add (a build, a catch-up) goes straight to the sorted arrays
             else:
@@ -216,10 +217,10 @@ class VectorIndex:
         rows = np.asarray(rows, dtype=np.int64)
         out = np.full(len(rows), -1, dtype=np.int64)
         if len(self._sorted_rows) and len(rows):
-            at = np.minimum(np.searchsorted(self._sorted_rows, rows), len(self._sorted_rows) - 1)
+            at, there = find_sorted(self._sorted_rows, rows)
             labels = at if self._sorted_labels is None else self._sorted_labels[at].astype(np.int64)
             # A label buried since the last reindex is a tombstone (-1) in ``_label_row``.
-            found = (self._sorted_rows[at] == rows) & (self._label_row[labels] == rows)
+            found = there & (self._label_row[labels] == rows)
             out = np.where(found, labels, -1)
         if self._recent:
             recent = self._recent
@@ -272,8 +273,8 @@ class VectorIndex:
         self._generation += 1
         self.kind = kind
         self._index = self._new()
-        self._label_row = np.zeros(0, dtype=np.int64)
-        self._sorted_rows = np.zeros(0, dtype=np.int64)
+        self._label_row = np.zeros(0, dtype=np.int32)
+        self._sorted_rows = np.zeros(0, dtype=np.int32)
         self._sorted_labels = None
         self._recent = {}
         self._flat_ids = set()
@@ -304,7 +305,7 @@ class VectorIndex:
                 ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
                 return ids, self._index.index.reconstruct_n(0, n)
             live = np.flatnonzero(self._label_row >= 0)
-            return self._label_row[live].copy(), self._index.reconstruct_n(0, n)[live]
+            return self._label_row[live].astype(np.int64), self._index.reconstruct_n(0, n)[live]
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the rows present."""
@@ -448,7 +449,7 @@ class VectorIndex:
             dim, hnsw, dead = (int(x) for x in arrays["meta"])
             obj = cls(dim, "hnsw" if hnsw else "flat")
             obj._index = _read_faiss(arrays.zip, "faiss.npy")
-            obj._label_row = arrays["labels"].astype(np.int64)
+            obj._label_row = row_array(arrays["labels"])
             saved_sum = arrays["sum"].astype(np.float64) if "sum" in arrays.files else None
         obj._dead = dead
         if obj.kind == "hnsw":

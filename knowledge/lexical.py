@@ -24,6 +24,7 @@ import bm25s
 import numpy as np
 import scipy.sparse
 
+from knowledge.memory import find_sorted, row_array
 from knowledge.text import UNDETERMINED
 
 # Merge the delta into the main segment past this many documents or this share of the main one.
@@ -135,7 +136,7 @@ class _Packed:
     ``terms[offsets[i]:offsets[i + 1]]`` with their ``counts``, ``lengths[i]`` tokens in all;
     ``alive`` masks rows removed since (changed in place)."""
 
-    rows: np.ndarray  # int64, sorted
+    rows: np.ndarray  # int32 while the row ids fit (``row_array``), int64 past; sorted
     offsets: np.ndarray  # int32 (int64 past 2**31 entries), len(rows) + 1
     terms: np.ndarray  # uint16 (int32 past 65,536 terms), sorted within a document
     counts: np.ndarray  # uint8 (uint16, uint32 if a term repeats 256, 65,536 times in a document)
@@ -147,7 +148,7 @@ class _Packed:
     @classmethod
     def empty(cls) -> _Packed:
         return cls(
-            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int32),
             np.zeros(1, dtype=np.int32),
             np.zeros(0, dtype=np.uint16),
             np.zeros(0, dtype=np.uint8),
@@ -161,8 +162,8 @@ class _Packed:
         """Each live row's position, -1 where it is absent or removed."""
         if len(self.rows) == 0:
             return np.full(len(rows), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.rows, rows), len(self.rows) - 1)
-        return np.where((self.rows[at] == rows) & self.alive[at], at, -1)
+        at, there = find_sorted(self.rows, rows)
+        return np.where(there & self.alive[at], at, -1)
 
     def tokens(self) -> np.ndarray:
         """Every document's tokens, concatenated in row order (each term repeated by its count)."""
@@ -344,7 +345,7 @@ def _pack_sorted(
     else:
         offsets = starts
     return _Packed(
-        np.ascontiguousarray(rows, dtype=np.int64),
+        np.ascontiguousarray(row_array(rows)),
         _smallest(offsets, _OFFSETS),
         _smallest(terms, _TERMS),
         _smallest(counts, _COUNTS),
@@ -360,7 +361,7 @@ class _Segment:
     while there is none: 3.8 MiB less at 1M documents, and no multiplication of every score by it)."""
 
     def __init__(self, rows: np.ndarray, model: bm25s.BM25 | None) -> None:
-        self.rows = rows = np.asarray(rows, dtype=np.int64)
+        self.rows = rows = np.ascontiguousarray(row_array(rows))
         self.model = model
         # Where each row sits, by binary search over the rows sorted (rather than a dict: about 100
         # bytes a row, 26 MiB at 100k documents). Segments are built over sorted rows: then the rows
@@ -386,8 +387,8 @@ class _Segment:
         """Each row's position in this segment, -1 where it is not in it."""
         if len(self._sorted) == 0:
             return np.full(len(rows), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self._sorted, rows), len(self._sorted) - 1)
-        return np.where(self._sorted[at] == rows, at if self._order is None else self._order[at], -1)
+        at, there = find_sorted(self._sorted, rows)
+        return np.where(there, at if self._order is None else self._order[at], -1)
 
     def position(self, row: int) -> int | None:
         found = int(self.positions(np.array([row], dtype=np.int64))[0])
