@@ -36,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
+import numpy as np
 from sqlalchemy import Engine, create_engine, event, exc, pool
 from sqlalchemy.engine import Connection
 
@@ -469,6 +470,28 @@ class Database:
                     return cast("list[tuple[Any, ...]]", cursor.fetchall())  # sqlite3 rows are tuples
                 cursor.execute(_placeholders(sql), tuple(params))
                 return [tuple(_numeric(v) for v in row) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+        finally:
+            conn.close()
+
+    def int_column(self, sql: str, params: Sequence[Any] = (), batch: int = 65_536) -> np.ndarray:
+        """The first column of one read-only statement's rows as int64 (row ids), read ``batch`` rows
+        at a time on the short path of ``select``.
+
+        No Python object per row outlives its batch: the rows of every case at 1M cases, fetched
+        whole as ``Record`` objects, took ~400 MiB and 3 s for an 8 MB array (the server's loading
+        peak, at its warm-up search).
+        """
+        conn = self.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(sql if self.dialect == "sqlite" else _placeholders(sql), tuple(params))
+                parts = []
+                while rows := cursor.fetchmany(batch):
+                    parts.append(np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)))
+                return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
             finally:
                 cursor.close()
         finally:

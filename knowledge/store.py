@@ -404,8 +404,7 @@ class DocumentStore(DatabaseStore):
             if filters.created_to is not None:
                 sql, args = sql + " AND julianday(created_at) < julianday(?)", [*args, filters.created_to]
         with self._lock:
-            rows = self.db.execute(sql, args).fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64)
+            return self.db.int_column(sql, args)
 
     def iter_vectors(self, tenant: str, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All (row_ids, vectors) of a tenant, in batches, for rebuilding an index."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge.db import (
@@ -144,6 +145,22 @@ def test_select_reads_what_execute_reads_and_leaves_no_transaction_open(database
     # Its connection went back to the pool with nothing held: a writer commits, and the next read sees it.
     db.execute("DELETE FROM api_keys WHERE id = ?", ("k1",))
     assert [r[0] for r in db.select("SELECT id FROM api_keys ORDER BY id")] == ["k2", "k3"]
+    db.close()
+
+
+def test_int_column_reads_a_column_in_batches_as_int64(database_target: str) -> None:
+    db = Database(database_target)
+    insert = "INSERT INTO api_keys (id, prefix, name, tenant, scopes, secret_sha256, created) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ids = ["a", "bb", "ccc", "dddd", "eeeee"]
+    for key_id in ids:
+        db.execute(insert, (key_id, f"tt_{key_id}", "", "acme", "triage", "x", "2026-01-01T00:00:00+00:00"))
+    sql = "SELECT LENGTH(id) FROM api_keys WHERE tenant = ? ORDER BY id"
+    for batch in (2, 5, 100):  # batches that split the rows, match them, exceed them
+        column = db.int_column(sql, ["acme"], batch=batch)
+        assert column.dtype == np.int64 and column.tolist() == [1, 2, 3, 4, 5]
+    assert db.int_column(sql, ["nobody"]).tolist() == []
+    db.execute("DELETE FROM api_keys WHERE id = ?", ("a",))  # nothing held open by the reads
+    assert db.int_column(sql, ["acme"]).tolist() == [2, 3, 4, 5]
     db.close()
 
 
