@@ -176,8 +176,9 @@ class _Documents:
     Packed arrays as of the last ``pack`` (the main segment's merge) plus a dict of the documents
     written since (their tokens as given). A dict holding one array view per row cost ~210 bytes a
     row and a dict of languages another ~100 (31 MiB per 100k documents, ~300 MiB at 1M); packed, a
-    document holds its distinct terms and their counts (6 bytes each: at 1M grown tickets 9.5M
-    entries where their tokens were 35.3M at 4 bytes) and 19 bytes of its own. Reads take no lock:
+    document holds its distinct terms and their counts (3 bytes each while there are at most 65,536
+    terms and no count reaches 256, up to 8: at 1M grown tickets 9.5M entries where their tokens were
+    35.3M at 4 bytes) and 13 bytes of its own (up to 28). Reads take no lock:
     ``pack`` publishes the new arrays before it empties the dict, and a reader looks in the dict first.
     """
 
