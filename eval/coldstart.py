@@ -31,6 +31,7 @@ from embeddings import get_encoder
 from eval.bench import _free_port as free_port
 from eval.bench import api_key, serve_command, single_requests
 from eval.concurrency_bench import process_tree
+from eval.processes import stop_process
 from eval.report import publish, stamp
 from training.demo import build_demo
 
@@ -130,12 +131,7 @@ def one_start(
         torch = any(_torch_loaded(pid) for pid in process_tree(process.pid))
         first = _first_requests(base, key) if key is not None else []
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, signal.SIGINT, timeout=60)
     return {
         "seconds": seconds,
         "all_ready_seconds": every,

@@ -48,6 +48,7 @@ from embeddings import get_encoder
 from eval import loadgen
 from eval.adversarial import baseline, bound, probes, timed_post
 from eval.concurrency_bench import parse_variant
+from eval.processes import stop_process
 from eval.report import stamp, update_section
 from training.demo import build_demo
 from training.sample_data import generate_tickets
@@ -130,12 +131,8 @@ class Server:
             self.process.wait()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.process is not None:
+            stop_process(self.process)
 
     def rss_mb(self) -> float:
         assert self.process is not None

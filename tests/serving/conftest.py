@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from embeddings import get_encoder
+from eval.processes import stop_process
 from serving.app import create_app
 from serving.keys import ALL_SCOPES, KeyStore
 from serving.settings import load_settings
@@ -161,9 +162,5 @@ def live_server(demo_dir: Path) -> Iterator[str]:
             time.sleep(0.5)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, timeout=20)
         log.close()

@@ -25,6 +25,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from eval.processes import stop_process
 from serving.app import create_app
 from serving.keys import ALL_SCOPES, KeyStore, key_id_of
 from serving.limits import LimitSettings, LimitsMiddleware, RateLimit, TokenBuckets, scope_class
@@ -98,11 +99,7 @@ def bounded_server(bounded_dir: Path) -> Iterator[str]:
             time.sleep(0.5)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, timeout=20)
         log.close()
 
 

@@ -28,6 +28,7 @@ import httpx
 import joblib
 import pytest
 
+from eval.processes import stop_process
 from serving.keys import ALL_SCOPES, KeyStore
 from tests import backend
 from tests.backend import database_dump_file, server_env
@@ -86,12 +87,7 @@ def _server(data_dir: Path, log_path: Path, redact: bool) -> Iterator[str]:
             time.sleep(0.5)
         yield base
     finally:
-        if process.poll() is None:
-            process.terminate()  # a graceful stop: the lifespan flushes the index snapshots
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_process(process)  # a graceful stop: the lifespan flushes the index snapshots
         log.close()
 
 

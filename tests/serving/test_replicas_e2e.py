@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from eval.processes import stop_process
 from serving.keys import ALL_SCOPES, KeyStore
 from tests.postgres import PostgresServer
 from tests.serving.conftest import NETGUARD, _free_port, bearer
@@ -84,12 +84,7 @@ def _wait_ready(replica: Replica, timeout: float = 240) -> None:
 
 
 def _stop(replica: Replica) -> None:
-    if replica.process.poll() is None:
-        replica.process.send_signal(signal.SIGTERM)
-        try:
-            replica.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            replica.process.kill()
+    stop_process(replica.process)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from eval.processes import stop_process
 from serving.keys import ALL_SCOPES, KeyStore, key_id_of
 from tests import backend
 from tests.serving.conftest import NETGUARD, _free_port, bearer
@@ -127,13 +128,7 @@ def server(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         _wait_for_workers(running)
         yield running
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, timeout=60)
 
 
 def _wait_for_workers(server: Server, exclude: Collection[int] = ()) -> set[int]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from eval.processes import stop_process
 from tests.backend import copy_database, server_env
 from tests.serving.conftest import NETGUARD, _free_port
 
@@ -90,12 +91,8 @@ class Server:
         self.process.wait(timeout=20)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process is not None:
+            stop_process(self.process, timeout=20)
 
 
 @pytest.fixture(scope="module")
