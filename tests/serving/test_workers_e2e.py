@@ -29,16 +29,14 @@ import pytest
 
 from eval.processes import stop_process
 from serving.keys import ALL_SCOPES, KeyStore, key_id_of
-from tests import backend
 from tests.serving.conftest import NETGUARD, _free_port, bearer
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.slow,
-    pytest.mark.skipif(
-        backend.ROUTER is not None,
-        reason="SQLite WAL shared by worker processes; PostgreSQL replicas are test_replicas_e2e's",
-    ),
+    # The demo's SQLite file is copied with sqlite3's backup and the workers share it in WAL mode;
+    # several processes on one PostgreSQL database are test_replicas_e2e's.
+    pytest.mark.sqlite_only("the workers share a copy of the demo's SQLite file (WAL)"),
 ]
 
 WORKERS = 2
