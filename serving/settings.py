@@ -125,7 +125,7 @@ class Settings(BaseSettings):
             "Server processes (uvicorn's supervisor; each loads the models itself): 'auto' is one per "
             "CPU core. Python holds the GIL for most of a ticket, so one process serves about one core's "
             "worth of tickets; more processes use more cores (and more memory: one set of models each). "
-            "Metrics, rate limits, admission and console sessions are correct across them (docs/deployment.md)."
+            "Metrics, rate limits, admission and console sessions are correct across them (README, 'Several processes on one machine')."
         ),
     )
     close_on_overload: bool | None = Field(

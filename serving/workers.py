@@ -15,7 +15,8 @@ copy per process is made correct across them through a folder made fresh for eac
 
 Everything else a worker holds is either per process by design (the admission bound: each worker
 admits its share, ``Settings.in_flight_bound``) or already shared through the database, as between
-replicas: API keys and revocations (read per request), the model registry (its mark is checked per
+replicas: API keys and revocations (a key read from the database is checked from memory for at most
+``catch_up_interval``), the model registry (its mark is checked per
 request), knowledge-base writes (every worker follows the change log, ``catch_up_interval``),
 connector deliveries (database leases) and index snapshots (written atomically with a checksum).
 
