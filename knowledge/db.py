@@ -452,28 +452,32 @@ class Database:
                 return Session(conn, self.dialect).execute(sql, params)
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
-    def select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """The rows of one read-only statement, as plain tuples: a hot read's short path.
-
-        The statement runs on a pooled driver connection without SQLAlchemy's connection and
-        transaction bookkeeping (a search's document read, once a ticket: 0.80 -> 0.42 ms for 18 rows
-        at 100k cases). SQLite runs it in autocommit, so it is its own read transaction; on
-        PostgreSQL the pool rolls the connection back when it is returned. No retries: a lone read
-        meets no serialisation failure.
-        """
+    @contextmanager
+    def _raw_cursor(self, sql: str, params: Sequence[Any]) -> Iterator[Any]:
+        """A driver cursor on a pooled connection, ``sql`` executed on it: the short read path of
+        ``select`` and ``int_column``, without SQLAlchemy's connection and transaction bookkeeping.
+        SQLite runs it in autocommit, so it is its own read transaction; on PostgreSQL the pool rolls
+        the connection back when it is returned. No retries: a lone read meets no serialisation
+        failure."""
         conn = self.engine.raw_connection()
         try:
             cursor = conn.cursor()
             try:
-                if self.dialect == "sqlite":
-                    cursor.execute(sql, tuple(params))
-                    return cast("list[tuple[Any, ...]]", cursor.fetchall())  # sqlite3 rows are tuples
-                cursor.execute(_placeholders(sql), tuple(params))
-                return [tuple(_numeric(v) for v in row) for row in cursor.fetchall()]
+                cursor.execute(sql if self.dialect == "sqlite" else _placeholders(sql), tuple(params))
+                yield cursor
             finally:
                 cursor.close()
         finally:
             conn.close()
+
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only statement, as plain tuples: a hot read's short path
+        (``_raw_cursor``; a search's document read, once a ticket: 0.80 -> 0.42 ms for 18 rows at
+        100k cases)."""
+        with self._raw_cursor(sql, params) as cursor:
+            if self.dialect == "sqlite":
+                return cast("list[tuple[Any, ...]]", cursor.fetchall())  # sqlite3 rows are tuples
+            return [tuple(_numeric(v) for v in row) for row in cursor.fetchall()]
 
     def int_column(self, sql: str, params: Sequence[Any] = (), batch: int = 65_536) -> np.ndarray:
         """The first column of one read-only statement's rows as int64 (row ids), read ``batch`` rows
@@ -483,19 +487,11 @@ class Database:
         whole as ``Record`` objects, took ~400 MiB and 3 s for an 8 MB array (the server's loading
         peak, at its warm-up search).
         """
-        conn = self.engine.raw_connection()
-        try:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(sql if self.dialect == "sqlite" else _placeholders(sql), tuple(params))
-                parts = []
-                while rows := cursor.fetchmany(batch):
-                    parts.append(np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)))
-                return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-            finally:
-                cursor.close()
-        finally:
-            conn.close()
+        with self._raw_cursor(sql, params) as cursor:
+            parts = []
+            while rows := cursor.fetchmany(batch):
+                parts.append(np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)))
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.run(lambda session: session.executemany(sql, rows))
