@@ -44,6 +44,7 @@ EDGE_CASES = [
     "Ünïcödé straße İstanbul café",
     "tabs\tand\nnew\x1clines\u00a0nbsp\u3000ideographic",
     "mixed中文English混合text_1测试-2",
+    "中文" * 50 + " longer than the cached runs " + "中文" * 20,
     "㐀㐁 extension A is not Han here; 豈 compatibility neither",
 ]
 # Characters the pattern treats differently: letters, digits, the three joiners, other ASCII,
@@ -54,6 +55,11 @@ ALPHABET = "aZk0_.-9 \t\n,;:/?@#é中文㐀豈\u3000\u00a0İя"
 @pytest.mark.parametrize("text", EDGE_CASES)
 def test_words_are_the_reference_tokens(text: str) -> None:
     assert words(text) == reference_words(text)
+
+
+def test_a_remembered_run_gives_the_same_words() -> None:
+    text = "服务器无法连接数据库，报错 ORA-12541 服务器无法连接数据库"
+    assert words(text) == words(text) == reference_words(text)
 
 
 def test_words_match_on_random_texts() -> None:
