@@ -27,7 +27,7 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -312,36 +312,41 @@ class _Regexp:
         endpos = size if endpos is None else max(0, min(endpos, size))
         if pos > endpos:
             return
-        match = self._regexp.Match
-        if not isinstance(text, str):  # bytes: google-re2's match objects carry the current position
-            while True:
-                spans = match(anchor, text, pos, endpos)
-                if spans[0] == _NULL_SPAN:
-                    return
+        if isinstance(text, str):
+            for spans in self._spans(anchor, text, pos, endpos):
                 yield _Match(self, text, pos, endpos, spans)
-                if pos == endpos:
-                    return
-                pos = pos + 1 if pos == spans[0][1] else spans[0][1]
-        if not text.isascii():
-            yield from self._match_encoded(anchor, text, pos, endpos)
             return
-        # ASCII: the text's UTF-8 is itself, byte offsets are character offsets.
-        data = text.encode("ascii")
-        at = pos
+        match = self._regexp.Match  # bytes: google-re2's match objects carry the current position
         while True:
-            spans = match(anchor, data, at, endpos)
+            spans = match(anchor, text, pos, endpos)
             if spans[0] == _NULL_SPAN:
                 return
             yield _Match(self, text, pos, endpos, spans)
-            if at == endpos:
+            if pos == endpos:
                 return
-            at = at + 1 if at == spans[0][1] else spans[0][1]
+            pos = pos + 1 if pos == spans[0][1] else spans[0][1]
 
-    def _match_encoded(self, anchor: Any, text: str, pos: int, endpos: int) -> Any:
+    def _spans(self, anchor: Any, text: str, pos: int, endpos: int) -> Iterator[Any]:
+        """Each match's group spans in character offsets, left to right (``pos <= endpos`` clamped)."""
+        if not text.isascii():
+            yield from self._spans_encoded(anchor, text, pos, endpos)
+            return
+        # ASCII: the text's UTF-8 is itself, byte offsets are character offsets.
+        data = text.encode("ascii")
+        match = self._regexp.Match
+        while True:
+            spans = match(anchor, data, pos, endpos)
+            if spans[0] == _NULL_SPAN:
+                return
+            yield spans
+            if pos == endpos:
+                return
+            pos = pos + 1 if pos == spans[0][1] else spans[0][1]
+
+    def _spans_encoded(self, anchor: Any, text: str, pos: int, endpos: int) -> Iterator[Any]:
         data = text.encode("utf-8")
-        first = _chars_to_bytes(data, 0, pos)
-        end = len(data) if endpos == len(text) else first + _chars_to_bytes(data, first, endpos - pos)
-        at = first
+        at = _chars_to_bytes(data, 0, pos)
+        end = len(data) if endpos == len(text) else at + _chars_to_bytes(data, at, endpos - pos)
         # Offsets only grow from match to match: each converts from the last one, so a text is
         # scanned once in all, however many matches and groups it has.
         last_byte = last_char = 0
@@ -355,46 +360,74 @@ class _Regexp:
                 last_char += _bytes_to_chars(data, last_byte, offset)
                 last_byte = offset
                 chars[offset] = last_char
-            decoded = [span if span == _NULL_SPAN else (chars[span[0]], chars[span[1]]) for span in spans]
-            yield _Match(self, text, pos, endpos, decoded)
+            yield [span if span == _NULL_SPAN else (chars[span[0]], chars[span[1]]) for span in spans]
             if at == end:
                 return
             at = at + _chars_to_bytes(data, at, 1) if at == spans[0][1] else spans[0][1]
 
+    def _first(self, anchor: Any, text: Any, pos: int | None, endpos: int | None) -> Any:
+        """The first match (search, match, fullmatch): on ASCII text one RE2 call and no generator."""
+        if isinstance(text, str) and text.isascii():
+            size = len(text)
+            pos = 0 if pos is None else max(0, min(pos, size))
+            endpos = size if endpos is None else max(0, min(endpos, size))
+            if pos > endpos:
+                return None
+            spans = self._regexp.Match(anchor, text.encode("ascii"), pos, endpos)
+            return None if spans[0] == _NULL_SPAN else _Match(self, text, pos, endpos, spans)
+        return next(self._match(anchor, text, pos, endpos), None)
+
     def search(self, text: Any, pos: int | None = None, endpos: int | None = None) -> Any:
-        return next(self._match(_UNANCHORED, text, pos, endpos), None)
+        return self._first(_UNANCHORED, text, pos, endpos)
 
     def match(self, text: Any, pos: int | None = None, endpos: int | None = None) -> Any:
-        return next(self._match(_ANCHOR_START, text, pos, endpos), None)
+        return self._first(_ANCHOR_START, text, pos, endpos)
 
     def fullmatch(self, text: Any, pos: int | None = None, endpos: int | None = None) -> Any:
-        return next(self._match(_ANCHOR_BOTH, text, pos, endpos), None)
+        return self._first(_ANCHOR_BOTH, text, pos, endpos)
 
     def finditer(self, text: Any, pos: int | None = None, endpos: int | None = None) -> Any:
         return self._match(_UNANCHORED, text, pos, endpos)
 
     def findall(self, text: Any, pos: int | None = None, endpos: int | None = None) -> list[Any]:
-        matches = self._match(_UNANCHORED, text, pos, endpos)
-        if not self._groups:
-            return [m[0] for m in matches]
         empty = type(text)()
-        if self._groups == 1:
-            return [empty if g is None else g for g in (m[1] for m in matches)]
-        return [m.groups(default=empty) for m in matches]
+        if self._groups > 1 or not isinstance(text, str):
+            return [
+                m[0]
+                if not self._groups
+                else m.groups(default=empty)[0]
+                if self._groups == 1
+                else m.groups(default=empty)
+                for m in self._match(_UNANCHORED, text, pos, endpos)
+            ]
+        # Strings cut from the spans: no match object per match.
+        size = len(text)
+        pos = 0 if pos is None else max(0, min(pos, size))
+        endpos = size if endpos is None else max(0, min(endpos, size))
+        if pos > endpos:
+            return []
+        spans = self._spans(_UNANCHORED, text, pos, endpos)
+        if not self._groups:
+            return [text[s[0][0] : s[0][1]] for s in spans]
+        return [empty if s[1] == _NULL_SPAN else text[s[1][0] : s[1][1]] for s in spans]
 
     def _split(self, cb: Any, text: Any, maxsplit: int = 0) -> tuple[list[Any], int]:
+        """google-re2's ``_split``: the pieces between matches and ``cb(spans)``'s pieces for each."""
         if maxsplit < 0:
             return [text], 0
-        matches = self._match(_UNANCHORED, text)
+        if isinstance(text, str):
+            matches: Iterable[Any] = self._spans(_UNANCHORED, text, 0, len(text))
+        else:
+            matches = (m._spans for m in self._match(_UNANCHORED, text))
         if maxsplit > 0:
             matches = itertools.islice(matches, maxsplit)
         pieces = []
         end = 0
         count = 0
-        for m in matches:
-            start, stop = m._spans[0]
+        for spans in matches:
+            start, stop = spans[0]
             pieces.append(text[end:start])
-            pieces.extend(cb(m))
+            pieces.extend(cb(spans))
             end = stop
             count += 1
         pieces.append(text[end:])
@@ -402,16 +435,25 @@ class _Regexp:
 
     def split(self, text: Any, maxsplit: int = 0) -> list[Any]:
         groups = range(1, self._groups + 1)
-        pieces, _ = self._split(lambda m: [m[g] for g in groups], text, maxsplit)
+        pieces, _ = self._split(
+            lambda spans: [
+                None if spans[g] == _NULL_SPAN else text[spans[g][0] : spans[g][1]] for g in groups
+            ],
+            text,
+            maxsplit,
+        )
         return pieces
 
     def subn(self, repl: Any, text: Any, count: int = 0) -> tuple[Any, int]:
-        if callable(repl):
-            cb = lambda m: [repl(m)]  # noqa: E731
-        elif _is_literal(repl):  # what ``expand`` would give for every match: the text itself
-            cb = lambda m: [repl]  # noqa: E731
+        if not callable(repl) and _is_literal(repl):  # what ``expand`` gives every match: itself
+            cb: Any = lambda spans: [repl]  # noqa: E731
         else:
-            cb = lambda m: [m.expand(repl)]  # noqa: E731
+            size = len(text)
+
+            def cb(spans: Any) -> list[Any]:
+                m = _Match(self, text, 0, size, spans)
+                return [repl(m) if callable(repl) else m.expand(repl)]
+
         pieces, number = self._split(cb, text, count)
         return type(text)().join(pieces), number
 

@@ -168,6 +168,9 @@ def _results(compiled: object, text: str, pos: int, endpos: int) -> list[object]
     encoded = text.encode("utf-8")
     out.append(_spans(p.search(encoded, min(pos, len(encoded)))))  # type: ignore[attr-defined]
     out.append([_spans(m) for m in p.finditer(encoded)])  # type: ignore[attr-defined]
+    out.append(p.findall(encoded))  # type: ignore[attr-defined]
+    out.append(p.sub(b"-", encoded))  # type: ignore[attr-defined]
+    out.append(p.split(encoded))  # type: ignore[attr-defined]
     return out
 
 
