@@ -23,10 +23,11 @@ Usage mirrors ``re``::
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -213,13 +214,270 @@ def _options() -> Any:
     return options
 
 
+_NULL_SPAN = (-1, -1)
+_UNANCHORED = _re2._re2.RE2.Anchor.UNANCHORED
+_ANCHOR_START = _re2._re2.RE2.Anchor.ANCHOR_START
+_ANCHOR_BOTH = _re2._re2.RE2.Anchor.ANCHOR_BOTH
+_bytes_to_chars = _re2._re2.BytesToCharLen
+_chars_to_bytes = _re2._re2.CharLenToBytes
+
+
+class _Match(_re2._Match):
+    """google-re2's match object, reading its group count from the pattern once, not per call."""
+
+    __slots__ = ()
+
+    def __getitem__(self, group: int | str) -> Any:
+        if isinstance(group, int):
+            number = group
+        else:
+            try:
+                number = self._regexp._index[group]
+            except KeyError:
+                raise IndexError("bad group name") from None
+        if not 0 <= number <= self._regexp._groups:
+            raise IndexError("bad group index")
+        start, end = self._spans[number]
+        return None if start < 0 and end < 0 else self._text[start:end]
+
+    def group(self, *groups: int | str) -> Any:
+        if not groups:
+            return self.__getitem__(0)
+        if len(groups) == 1:
+            return self.__getitem__(groups[0])
+        return tuple(self.__getitem__(g) for g in groups)
+
+    def groups(self, default: Any = None) -> tuple[Any, ...]:
+        items = (self.__getitem__(g) for g in range(1, self._regexp._groups + 1))
+        return tuple(default if item is None else item for item in items)
+
+    def start(self, group: int = 0) -> int:
+        if not 0 <= group <= self._regexp._groups:
+            raise IndexError("bad group index")
+        return int(self._spans[group][0])
+
+    def end(self, group: int = 0) -> int:
+        if not 0 <= group <= self._regexp._groups:
+            raise IndexError("bad group index")
+        return int(self._spans[group][1])
+
+    def span(self, group: int = 0) -> tuple[int, int]:
+        if not 0 <= group <= self._regexp._groups:
+            raise IndexError("bad group index")
+        return self._spans[group]
+
+
+class _Regexp:
+    """A pattern compiled by RE2, searched with less per-call work than google-re2's own wrapper.
+
+    Results are those of ``re2.compile(pattern, options)`` call for call (the tests compare them on
+    random mixes of scripts); what changes is the Python around RE2's C++ ``Match``: an ASCII
+    ``str`` (``str.isascii`` is a flag CPython keeps, not a scan) is searched with its byte offsets
+    as character offsets, so no offset is converted; other text converts the offsets of a match
+    in one pass; the group count and names are read from RE2 once, at compile time, not per match.
+    """
+
+    __slots__ = ("_groups", "_index", "_pattern", "_reduce", "_regexp")
+
+    def __init__(self, pattern: str, options: Any, reduce: tuple[Any, ...]) -> None:
+        self._pattern = pattern
+        self._regexp = _re2._re2.RE2(pattern.encode("utf-8"), options)
+        if not self._regexp.ok():
+            raise _re2.error(self._regexp.error())
+        self._groups: int = self._regexp.NumberOfCapturingGroups()
+        self._index: dict[str, int] = {
+            name.decode("utf-8"): index for name, index in self._regexp.NamedCapturingGroups()
+        }
+        self._reduce = reduce
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self._reduce  # compiled again, through the same checks, when unpickled
+
+    @property
+    def pattern(self) -> str:
+        return self._pattern
+
+    @property
+    def groups(self) -> int:
+        return self._groups
+
+    @property
+    def groupindex(self) -> dict[str, int]:
+        return dict(self._index)
+
+    def _match(self, anchor: Any, text: Any, pos: int | None = None, endpos: int | None = None) -> Any:
+        """google-re2's ``_Regexp._match``, step for step, without its per-match offset tables."""
+        size = len(text)
+        pos = 0 if pos is None else max(0, min(pos, size))
+        endpos = size if endpos is None else max(0, min(endpos, size))
+        if pos > endpos:
+            return
+        if isinstance(text, str):
+            for spans in self._spans(anchor, text, pos, endpos):
+                yield _Match(self, text, pos, endpos, spans)
+            return
+        match = self._regexp.Match  # bytes: google-re2's match objects carry the current position
+        while True:
+            spans = match(anchor, text, pos, endpos)
+            if spans[0] == _NULL_SPAN:
+                return
+            yield _Match(self, text, pos, endpos, spans)
+            if pos == endpos:
+                return
+            pos = pos + 1 if pos == spans[0][1] else spans[0][1]
+
+    def _spans(self, anchor: Any, text: str, pos: int, endpos: int) -> Iterator[Any]:
+        """Each match's group spans in character offsets, left to right (``pos <= endpos`` clamped)."""
+        if not text.isascii():
+            yield from self._spans_encoded(anchor, text, pos, endpos)
+            return
+        # ASCII: the text's UTF-8 is itself, byte offsets are character offsets.
+        data = text.encode("ascii")
+        match = self._regexp.Match
+        while True:
+            spans = match(anchor, data, pos, endpos)
+            if spans[0] == _NULL_SPAN:
+                return
+            yield spans
+            if pos == endpos:
+                return
+            pos = pos + 1 if pos == spans[0][1] else spans[0][1]
+
+    def _spans_encoded(self, anchor: Any, text: str, pos: int, endpos: int) -> Iterator[Any]:
+        data = text.encode("utf-8")
+        at = _chars_to_bytes(data, 0, pos)
+        end = len(data) if endpos == len(text) else at + _chars_to_bytes(data, at, endpos - pos)
+        # Offsets only grow from match to match: each converts from the last one, so a text is
+        # scanned once in all, however many matches and groups it has.
+        last_byte = last_char = 0
+        match = self._regexp.Match
+        while True:
+            spans = match(anchor, data, at, end)
+            if spans[0] == _NULL_SPAN:
+                return
+            chars: dict[int, int] = {}
+            for offset in sorted({o for span in spans for o in span if o >= 0}):
+                last_char += _bytes_to_chars(data, last_byte, offset)
+                last_byte = offset
+                chars[offset] = last_char
+            yield [span if span == _NULL_SPAN else (chars[span[0]], chars[span[1]]) for span in spans]
+            if at == end:
+                return
+            at = at + _chars_to_bytes(data, at, 1) if at == spans[0][1] else spans[0][1]
+
+    def _first(self, anchor: Any, text: Any, pos: int | None, endpos: int | None) -> Any:
+        """The first match (search, match, fullmatch): on ASCII text one RE2 call and no generator."""
+        if isinstance(text, str) and text.isascii():
+            size = len(text)
+            pos = 0 if pos is None else max(0, min(pos, size))
+            endpos = size if endpos is None else max(0, min(endpos, size))
+            if pos > endpos:
+                return None
+            spans = self._regexp.Match(anchor, text.encode("ascii"), pos, endpos)
+            return None if spans[0] == _NULL_SPAN else _Match(self, text, pos, endpos, spans)
+        return next(self._match(anchor, text, pos, endpos), None)
+
+    def search(self, text: Any, pos: int | None = None, endpos: int | None = None) -> Any:
+        return self._first(_UNANCHORED, text, pos, endpos)
+
+    def match(self, text: Any, pos: int | None = None, endpos: int | None = None) -> Any:
+        return self._first(_ANCHOR_START, text, pos, endpos)
+
+    def fullmatch(self, text: Any, pos: int | None = None, endpos: int | None = None) -> Any:
+        return self._first(_ANCHOR_BOTH, text, pos, endpos)
+
+    def finditer(self, text: Any, pos: int | None = None, endpos: int | None = None) -> Any:
+        return self._match(_UNANCHORED, text, pos, endpos)
+
+    def findall(self, text: Any, pos: int | None = None, endpos: int | None = None) -> list[Any]:
+        empty = type(text)()
+        if self._groups > 1 or not isinstance(text, str):
+            return [
+                m[0]
+                if not self._groups
+                else m.groups(default=empty)[0]
+                if self._groups == 1
+                else m.groups(default=empty)
+                for m in self._match(_UNANCHORED, text, pos, endpos)
+            ]
+        # Strings cut from the spans: no match object per match.
+        size = len(text)
+        pos = 0 if pos is None else max(0, min(pos, size))
+        endpos = size if endpos is None else max(0, min(endpos, size))
+        if pos > endpos:
+            return []
+        spans = self._spans(_UNANCHORED, text, pos, endpos)
+        if not self._groups:
+            return [text[s[0][0] : s[0][1]] for s in spans]
+        return [empty if s[1] == _NULL_SPAN else text[s[1][0] : s[1][1]] for s in spans]
+
+    def _split(self, cb: Any, text: Any, maxsplit: int = 0) -> tuple[list[Any], int]:
+        """google-re2's ``_split``: the pieces between matches and ``cb(spans)``'s pieces for each."""
+        if maxsplit < 0:
+            return [text], 0
+        if isinstance(text, str):
+            matches: Iterable[Any] = self._spans(_UNANCHORED, text, 0, len(text))
+        else:
+            matches = (m._spans for m in self._match(_UNANCHORED, text))
+        if maxsplit > 0:
+            matches = itertools.islice(matches, maxsplit)
+        pieces = []
+        end = 0
+        count = 0
+        for spans in matches:
+            start, stop = spans[0]
+            pieces.append(text[end:start])
+            pieces.extend(cb(spans))
+            end = stop
+            count += 1
+        pieces.append(text[end:])
+        return pieces, count
+
+    def split(self, text: Any, maxsplit: int = 0) -> list[Any]:
+        groups = range(1, self._groups + 1)
+        pieces, _ = self._split(
+            lambda spans: [
+                None if spans[g] == _NULL_SPAN else text[spans[g][0] : spans[g][1]] for g in groups
+            ],
+            text,
+            maxsplit,
+        )
+        return pieces
+
+    def subn(self, repl: Any, text: Any, count: int = 0) -> tuple[Any, int]:
+        if not callable(repl) and _is_literal(repl):  # what ``expand`` gives every match: itself
+            cb: Any = lambda spans: [repl]  # noqa: E731
+        else:
+            size = len(text)
+
+            def cb(spans: Any) -> list[Any]:
+                m = _Match(self, text, 0, size, spans)
+                return [repl(m) if callable(repl) else m.expand(repl)]
+
+        pieces, number = self._split(cb, text, count)
+        return type(text)().join(pieces), number
+
+    def sub(self, repl: Any, text: Any, count: int = 0) -> Any:
+        return self.subn(repl, text, count)[0]
+
+
+@lru_cache(maxsize=256)
+def _is_literal(template: Any) -> bool:
+    """Whether google-re2's ``expand`` returns ``template`` unchanged (ASCII without a backslash)."""
+    if isinstance(template, str):
+        return template.isascii() and "\\" not in template
+    return isinstance(template, bytes) and template.isascii() and b"\\" not in template
+
+
 @lru_cache(maxsize=4096)
 def _compile(pattern: str, ignore_case: bool, multiline: bool, dotall: bool, name: str) -> Pattern:
     translated = to_re2(pattern)
     if translated is not None:
         try:
-            compiled: Pattern = _re2.compile(
-                _inline_flags(ignore_case, multiline, dotall) + translated, _options()
+            compiled: Pattern = _Regexp(
+                _inline_flags(ignore_case, multiline, dotall) + translated,
+                _options(),
+                (_compile, (pattern, ignore_case, multiline, dotall, name)),
             )
             return compiled
         except _re2.error:

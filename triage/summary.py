@@ -46,7 +46,6 @@ _MAX_SENTENCE_CHARS = 1_000
 _HAN = safe_regex.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAN_RUN = safe_regex.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _EN_TOKEN = safe_regex.compile(r"[a-z0-9]+(?:['._-][a-z0-9]+)*")
-_WHITESPACE = safe_regex.compile(r"\s+")
 _LOG_MARKER = safe_regex.compile(r"^\[log: \d+ lines\]\s*")
 _STOPWORDS = frozenset(
     [
@@ -94,11 +93,20 @@ def _content_tokens(text: str, language: str) -> list[str]:
     return tokens
 
 
+def _han_count(text: str, at_most: int | None = None) -> int:
+    """How many Chinese characters ``text`` holds (counted by runs: one RE2 match a run, not a character)."""
+    count = 0
+    for run in _HAN_RUN.finditer(text):
+        count += run.end() - run.start()
+        if at_most is not None and count >= at_most:
+            return at_most
+    return count
+
+
 def _is_short(text: str) -> bool:
     """Too little text to stand as a message on its own ("FYI", "see below")."""
-    # Counting stops at 4: a long message is not short, and counting all its characters would
-    # cost one RE2 match each.
-    han = sum(1 for _ in itertools.islice(_HAN.finditer(text), 4))
+    # Counting stops at 4: a long message is not short.
+    han = _han_count(text, at_most=4)
     words = sum(1 for _ in itertools.islice(_EN_TOKEN.finditer(text.lower()), 4))
     return han + words < (4 if han else 3)
 
@@ -220,7 +228,9 @@ def _strip_marker(sentence: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
+    # ``safe_regex.compile(r"\s+").sub(" ", text).strip()`` without a regex: safe_regex's \s and
+    # str.isspace take the same characters (a test checks every code point).
+    return " ".join(text.split())
 
 
 # --- headline shaping ------------------------------------------------------------------------
@@ -420,7 +430,7 @@ def _centrality(candidate: _Candidate, candidates: Sequence[_Candidate]) -> floa
 
 
 def _too_short_for_headline(headline: str) -> bool:
-    han = len(_HAN.findall(headline))
+    han = _han_count(headline)
     if han:
         return han + len(_EN_TOKEN.findall(headline.lower())) < 4
     return len(_EN_TOKEN.findall(headline.lower())) < 2
@@ -484,7 +494,7 @@ def _title_is_informative(title: str) -> bool:
     cleaned = _TITLE_PREFIX.sub("", _one_line(title)).strip(" !！?？.。-_*#")
     if cleaned.lower() in _GENERIC_TITLES:
         return False
-    han = len(_HAN.findall(cleaned))
+    han = _han_count(cleaned)
     words = [w for w in _EN_TOKEN.findall(cleaned.lower()) if w not in _STOPWORDS]
     return han >= 4 or len(words) >= 2 or (han >= 2 and len(words) >= 1)
 

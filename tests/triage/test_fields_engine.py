@@ -86,3 +86,34 @@ def test_extract_scans_adversarial_text_quickly(text: str) -> None:
     extractor.extract(text, "mixed")
     # Generous: RE2 scans these in milliseconds; a backtracking pattern would take minutes.
     assert time.perf_counter() - started < 20
+
+
+def test_lowercase_persons_skip_only_texts_where_no_first_name_starts_a_word(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import random
+
+    rng = random.Random(7)
+    first_names = sorted(names._EN_FIRST_NAMES)
+    words = [*first_names[:60], "smith", "lee", "printer", "é", "中", "A", "1", "x"]
+    separators = [" ", " ", "\n", ": ", ", ", "(", "-", "'", "’", ".", "@", "_", "1", "A", "é", "中", "x", ""]
+    texts = [
+        "".join(rng.choice(separators) + rng.choice(words) for _ in range(rng.randint(1, 12)))
+        for _ in range(1_000)
+    ]
+    texts += [
+        f"hi{before}{name}{after} smith"
+        for name in first_names
+        for before, after in ((" ", ""), ("\n", ""), ("(", ""), ("é", ""), ("x", ""), ("1", ""), (" ", "s"))
+    ]
+    with_prefilter = []
+    for text in texts:
+        out: list[object] = []
+        names.english_lowercase_persons(text, out)  # type: ignore[arg-type]
+        with_prefilter.append(out)
+    assert sum(1 for out in with_prefilter if out) > 500  # the texts do hold lowercase names
+    monkeypatch.setattr(names, "_FIRST_NAME_AT_WORD_START", safe_regex.compile(""))  # matches every text
+    for text, expected in zip(texts, with_prefilter, strict=True):
+        out = []
+        names.english_lowercase_persons(text, out)  # type: ignore[arg-type]
+        assert out == expected, text

@@ -324,3 +324,37 @@ def test_headline_beats_first_sentence_on_itsm_sample(shared_datasets: Path) -> 
         )
         first.append(rouge_l_f1(tokenize(first_sentence_headline(text, language)), tokenize(reference)))
     assert statistics.fmean(ours) > statistics.fmean(first)
+
+
+def test_one_line_and_han_count_equal_their_regex_spelling() -> None:
+    import random
+
+    from triage import safe_regex
+    from triage import summary as summary_module
+
+    whitespace = safe_regex.compile(r"\s+")
+    # _one_line splits on str.isspace: the same characters as safe_regex's \s, every code point.
+    points = (chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert [ch for ch in points if (whitespace.fullmatch(ch) is not None) != ch.isspace()] == []
+    rng = random.Random(3)
+    pieces = [
+        "a",
+        "中文",
+        "\u3000",
+        " ",
+        "\n\t",
+        "\xa0",
+        "\u2028",
+        "\U0001f600",
+        "é",
+        "\uf900",
+        "\u3400",
+        "x y",
+        "",
+    ]
+    for _ in range(500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        assert summary_module._one_line(text) == whitespace.sub(" ", text).strip()
+        han = len(summary_module._HAN.findall(text))
+        assert summary_module._han_count(text) == han
+        assert summary_module._han_count(text, at_most=4) == min(han, 4)
