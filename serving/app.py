@@ -212,6 +212,7 @@ def create_app(
         audit.open()
         key_store.open()
         service.load()
+        app.state.batcher.start()
         if settings.catch_up_interval > 0:
             service.knowledge.follow(settings.catch_up_interval)  # other replicas' writes
         worker.start()  # after the models: deliveries left pending by a stop are worked first

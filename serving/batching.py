@@ -76,7 +76,9 @@ class MicroBatcher(Generic[T, R]):
         self.on_batch = on_batch  # called on a batch thread with each batch's size (a metric)
         self._ready = threading.Condition()  # guards everything below
         self._waiting: deque[_Waiting[T, R]] = deque()
-        self._threads: list[threading.Thread] = []  # started with the first item
+        self._handed: deque[list[_Waiting[T, R]]] = deque()  # batches made for idle threads
+        self._threads: list[threading.Thread] = []  # started by start() or the first submit
+        self._idle = 0  # threads waiting for work
         self._closed = False
 
     @property
@@ -84,63 +86,89 @@ class MicroBatcher(Generic[T, R]):
         """Items queued for a batch (not yet started)."""
         return len(self._waiting)
 
+    def start(self) -> None:
+        """Start the batch threads and wait until each waits for work (the app's start-up; else the
+        first ``submit``), so that a request arriving at an idle service is handed to a thread at once."""
+        with self._ready:
+            if self._threads:
+                return
+            for index in range(self.settings.workers):
+                thread = threading.Thread(target=self._work, name=f"micro-batch-{index}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+            self._ready.wait_for(lambda: self._idle >= len(self._threads), timeout=30)
+
     async def submit(self, item: T) -> R:
         """The result of ``run`` for this item, computed in a batch with whatever else is waiting."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
+        if not self._threads:
+            self.start()
         with self._ready:
             if self._closed:
                 raise RuntimeError("the micro-batcher is closed (the server is stopping)")
-            if not self._threads:
-                self._start()
             self._waiting.append(_Waiting(item, future, loop, time.monotonic()))
+            # A thread waiting for work gets its batch now, made of what waits at this instant: which
+            # requests go together does not depend on how soon the OS wakes the thread.
+            if self.settings.window == 0 and self._idle > len(self._handed):
+                batch = self._take()
+                if batch:
+                    self._handed.append(batch)
             self._ready.notify()
         return await future
 
     def close(self) -> None:
         """Stop the batch threads once the batches they run are done (the app's shutdown); the
-        requests still waiting are cancelled. A later ``submit`` starts new threads."""
+        requests still waiting are cancelled. A later ``start`` or ``submit`` starts new threads."""
         with self._ready:
             self._closed = True
-            left, self._waiting = list(self._waiting), deque()
+            left = list(self._waiting) + [w for batch in self._handed for w in batch]
+            self._waiting.clear()
+            self._handed.clear()
             self._ready.notify_all()
             threads = list(self._threads)
         for waiting in left:
             _settle(waiting, None, cancel=True)
         for thread in threads:
             thread.join(timeout=30)
-        with self._ready:  # a later start (an app started again, as tests do) starts new threads
+        with self._ready:
             self._threads = [t for t in self._threads if t.is_alive()]
             self._closed = False
 
-    def _start(self) -> None:
-        for index in range(self.settings.workers):
-            thread = threading.Thread(target=self._work, name=f"micro-batch-{index}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+    def _take(self) -> list[_Waiting[T, R]]:
+        """(Lock held.) Up to ``max_batch`` waiting items whose requests are still there."""
+        batch: list[_Waiting[T, R]] = []
+        while self._waiting and len(batch) < self.settings.max_batch:
+            waiting = self._waiting.popleft()
+            if not waiting.future.done():  # cancelled: the client left
+                batch.append(waiting)
+        return batch
 
     def _next_batch(self) -> list[_Waiting[T, R]] | None:
         """On a batch thread: the next batch (waiting for one, and for the window); None when closed."""
         with self._ready:
             while True:
-                while self._waiting and self._waiting[0].future.done():  # cancelled: the client left
-                    self._waiting.popleft()
                 if self._closed:
                     return None
-                if not self._waiting:
+                if self._handed:
+                    return self._handed.popleft()
+                while self._waiting and self._waiting[0].future.done():
+                    self._waiting.popleft()
+                if self._waiting:
+                    left = self._waiting[0].arrived + self.settings.window - time.monotonic()
+                    if self.settings.window > 0 and len(self._waiting) < self.settings.max_batch and left > 0:
+                        self._ready.wait(left)
+                        continue
+                    batch = self._take()
+                    if batch:
+                        return batch
+                    continue
+                self._idle += 1
+                self._ready.notify_all()  # (start waits for every thread to be idle)
+                try:
                     self._ready.wait()
-                    continue
-                left = self._waiting[0].arrived + self.settings.window - time.monotonic()
-                if self.settings.window > 0 and len(self._waiting) < self.settings.max_batch and left > 0:
-                    self._ready.wait(left)
-                    continue
-                batch: list[_Waiting[T, R]] = []
-                while self._waiting and len(batch) < self.settings.max_batch:
-                    waiting = self._waiting.popleft()
-                    if not waiting.future.done():
-                        batch.append(waiting)
-                if batch:
-                    return batch
+                finally:
+                    self._idle -= 1
 
     def _work(self) -> None:
         while (batch := self._next_batch()) is not None:

@@ -135,8 +135,9 @@ def test_a_batch_thread_takes_its_next_batch_while_the_event_loop_is_busy() -> N
 
     async def main() -> tuple[list[int], float]:
         first = asyncio.ensure_future(batcher.submit(0))
+        await asyncio.sleep(0.01)  # the first batch runs (50 ms)
         second = asyncio.ensure_future(batcher.submit(1))
-        await asyncio.sleep(0.01)  # both queued; the first batch runs
+        await asyncio.sleep(0)  # the second is queued behind it
         blocked = time.perf_counter()
         time.sleep(0.4)  # the event loop holds on to the thread (as a burst of refusals would)
         return list(await asyncio.gather(first, second)), blocked
