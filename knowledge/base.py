@@ -807,7 +807,9 @@ class KnowledgeBase:
             similarities[LEXICAL] = column
         plain: dict[str, np.ndarray] = {}
         for name in dense_weights:
-            similarities[name], plain[name] = self._cosines(shard.dense[name], query_vectors[name], rows)
+            similarities[name], plain[name] = self._cosines(
+                shard.dense[name], query_vectors[name], rows, allowed
+            )
         weights = dict(dense_weights)
         if lexical_query is not None:
             weights[LEXICAL] = query.lexical_weight
@@ -866,13 +868,14 @@ class KnowledgeBase:
         return hits
 
     def _cosines(
-        self, index: VectorIndex, query: np.ndarray, rows: Sequence[int]
+        self, index: VectorIndex, query: np.ndarray, rows: Sequence[int], allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Cosine similarity around the collection's (shrunk) mean, and raw cosine; both clipped to
-        [0, 1], one value per row of ``rows`` (ascending; 0 for a row without a stored vector)."""
+        [0, 1], one value per row of ``rows`` (ascending; 0 for a row without a stored vector).
+        ``allowed``: the rows the search was restricted to (their vectors may be at hand)."""
         cosines = np.zeros(len(rows))
         plain = np.zeros(len(rows))
-        present, vectors = index.matrix(rows)
+        present, vectors = index.matrix(rows, within=allowed)
         if len(present) == 0:
             return cosines, plain
         at = np.searchsorted(np.asarray(rows, dtype=np.int64), present)
