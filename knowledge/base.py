@@ -786,7 +786,7 @@ class KnowledgeBase:
                 ids = dense_ids[name]
             else:
                 ids = shard.dense[name].search(query_vectors[name], fetch, allowed)[1][0]
-            candidates.update(int(i) for i in ids if i >= 0)
+            candidates.update(ids[ids >= 0].tolist())
         lexical_query = query.lexical
         raw: dict[int, float] = {}
         if lexical_query is not None:
@@ -816,7 +816,9 @@ class KnowledgeBase:
         scores, cross = self._fuse(rows, query.language, weights, similarities, plain, shard)
         fused = dict(zip(rows, scores.tolist(), strict=True))
         crossing = {rows[i] for i in np.flatnonzero(cross).tolist()}
-        ranked = sorted(fused, key=lambda r: (-fused[r], r))
+        # Best first, ties by row: one stable argsort of the negated scores (rows are ascending, so
+        # ties keep row order) rather than a Python key per row.
+        ranked = np.asarray(rows, dtype=np.int64)[np.argsort(-scores, kind="stable")].tolist()
         return _Ranking(ranked, fused, crossing, weights, rows, similarities, plain, lexical_query)
 
     def _pick(

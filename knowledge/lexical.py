@@ -633,7 +633,9 @@ class LexicalIndex:
         main, delta = segments
         if len(query.ids) == 0:
             return Scored(segments, self._rows_of(segments), np.zeros(0, dtype=np.float32))
-        scores = np.concatenate([main.scores(query.ids), delta.scores(query.ids)])
+        scores = main.scores(query.ids)
+        if len(delta.rows):  # no copy of every main score while the delta is empty (as the rows)
+            scores = np.concatenate([scores, delta.scores(query.ids)])
         return Scored(segments, self._rows_of(segments), scores)
 
     def search(
