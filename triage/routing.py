@@ -491,6 +491,17 @@ UNTRAINED_LANGUAGE_PROBABILITY = 0.9
 UNTRAINED_LANGUAGE_MIN_LETTERS = 20
 
 
+def _has_letters(text: str, count: int) -> bool:
+    """Whether ``text`` has at least ``count`` letters (``str.isalpha``): read only as far as the
+    count-th letter, not the whole text."""
+    for char in text:
+        if char.isalpha():
+            count -= 1
+            if count <= 0:
+                return True
+    return count <= 0
+
+
 def known_languages(
     texts: Sequence[str],
     min_share: float = 0.002,
@@ -548,7 +559,7 @@ class Router:
 
     def untrained_language(self, text: str) -> str | None:
         """The ticket's language when the model was clearly not trained on it, else None."""
-        if not self.languages or sum(ch.isalpha() for ch in text) < UNTRAINED_LANGUAGE_MIN_LETTERS:
+        if not self.languages or not _has_letters(text, UNTRAINED_LANGUAGE_MIN_LETTERS):
             return None
         code, probability = identify_language(text)
         if code == UNDETERMINED or probability < UNTRAINED_LANGUAGE_PROBABILITY or code in self.languages:
