@@ -328,9 +328,11 @@ class _Regexp:
 
     def _spans(self, anchor: Any, text: str, pos: int, endpos: int) -> Iterator[Any]:
         """Each match's group spans in character offsets, left to right (``pos <= endpos`` clamped)."""
-        if not text.isascii():
-            yield from self._spans_encoded(anchor, text, pos, endpos)
-            return
+        if text.isascii():
+            return self._spans_ascii(anchor, text, pos, endpos)
+        return self._spans_encoded(anchor, text, pos, endpos)
+
+    def _spans_ascii(self, anchor: Any, text: str, pos: int, endpos: int) -> Iterator[Any]:
         # ASCII: the text's UTF-8 is itself, byte offsets are character offsets.
         data = text.encode("ascii")
         match = self._regexp.Match
@@ -349,33 +351,44 @@ class _Regexp:
         end = len(data) if endpos == len(text) else at + _chars_to_bytes(data, at, endpos - pos)
         # Offsets only grow from match to match: each converts from the last one, so a text is
         # scanned once in all, however many matches and groups it has.
-        last_byte = last_char = 0
+        last_byte, last_char = at, pos
         match = self._regexp.Match
+        grouped = self._groups > 0
         while True:
             spans = match(anchor, data, at, end)
-            if spans[0] == _NULL_SPAN:
+            start, stop = spans[0]
+            if start < 0:
                 return
-            chars: dict[int, int] = {}
-            for offset in sorted({o for span in spans for o in span if o >= 0}):
-                last_char += _bytes_to_chars(data, last_byte, offset)
-                last_byte = offset
-                chars[offset] = last_char
-            yield [span if span == _NULL_SPAN else (chars[span[0]], chars[span[1]]) for span in spans]
+            if grouped:
+                chars: dict[int, int] = {}
+                for offset in sorted({o for span in spans for o in span if o >= 0}):
+                    last_char += _bytes_to_chars(data, last_byte, offset)
+                    last_byte = offset
+                    chars[offset] = last_char
+                yield [span if span == _NULL_SPAN else (chars[span[0]], chars[span[1]]) for span in spans]
+            else:  # one span: two conversions, no table
+                first = last_char + _bytes_to_chars(data, last_byte, start)
+                last_char = first + _bytes_to_chars(data, start, stop)
+                last_byte = stop
+                yield [(first, last_char)]
             if at == end:
                 return
-            at = at + _chars_to_bytes(data, at, 1) if at == spans[0][1] else spans[0][1]
+            at = at + _chars_to_bytes(data, at, 1) if at == stop else stop
 
     def _first(self, anchor: Any, text: Any, pos: int | None, endpos: int | None) -> Any:
-        """The first match (search, match, fullmatch): on ASCII text one RE2 call and no generator."""
-        if isinstance(text, str) and text.isascii():
-            size = len(text)
-            pos = 0 if pos is None else max(0, min(pos, size))
-            endpos = size if endpos is None else max(0, min(endpos, size))
-            if pos > endpos:
-                return None
+        """The first match (search, match, fullmatch): one RE2 call, no generator."""
+        if not isinstance(text, str):
+            return next(self._match(anchor, text, pos, endpos), None)
+        size = len(text)
+        pos = 0 if pos is None else max(0, min(pos, size))
+        endpos = size if endpos is None else max(0, min(endpos, size))
+        if pos > endpos:
+            return None
+        if text.isascii():
             spans = self._regexp.Match(anchor, text.encode("ascii"), pos, endpos)
             return None if spans[0] == _NULL_SPAN else _Match(self, text, pos, endpos, spans)
-        return next(self._match(anchor, text, pos, endpos), None)
+        found = next(self._spans_encoded(anchor, text, pos, endpos), None)
+        return None if found is None else _Match(self, text, pos, endpos, found)
 
     def search(self, text: Any, pos: int | None = None, endpos: int | None = None) -> Any:
         return self._first(_UNANCHORED, text, pos, endpos)
@@ -519,16 +532,29 @@ class PatternSet:
     pattern's own search would find.
     """
 
-    def __init__(self, patterns: Iterable[str], *, name: str = "pattern set") -> None:
+    def __init__(self, patterns: Iterable[str], *, name: str = "pattern set", translate: bool = True) -> None:
         self._set = _re2.Set.SearchSet(_options())
         self.size = 0
         for index, pattern in enumerate(patterns):
             try:
-                self._set.Add(to_re2(pattern) or pattern)
+                self._set.Add((to_re2(pattern) or pattern) if translate else pattern)
             except _re2.error as exc:
                 raise UnsafePattern(f"{name}: pattern {index} {pattern!r} cannot run on RE2") from exc
             self.size += 1
         self._set.Compile()
+
+    @classmethod
+    def of(cls, patterns: Iterable[Pattern], *, name: str = "pattern set") -> PatternSet:
+        """A set of patterns :func:`compile` made, as RE2 runs them (their flags included).
+
+        ``matching(text)`` then holds the index of a pattern exactly when ``pattern.search(text)``
+        finds a match: one pass instead of a search per pattern.
+        """
+        compiled = list(patterns)
+        for index, pattern in enumerate(compiled):
+            if not uses_re2(pattern):
+                raise UnsafePattern(f"{name}: pattern {index} {pattern.pattern!r} does not run on RE2")
+        return cls((pattern.pattern for pattern in compiled), name=name, translate=False)
 
     def matching(self, text: str) -> set[int]:
         """The indexes (in the order given) of the patterns that match somewhere in ``text``."""

@@ -786,7 +786,7 @@ class KnowledgeBase:
                 ids = dense_ids[name]
             else:
                 ids = shard.dense[name].search(query_vectors[name], fetch, allowed)[1][0]
-            candidates.update(int(i) for i in ids if i >= 0)
+            candidates.update(ids[ids >= 0].tolist())
         lexical_query = query.lexical
         raw: dict[int, float] = {}
         if lexical_query is not None:
@@ -807,14 +807,18 @@ class KnowledgeBase:
             similarities[LEXICAL] = column
         plain: dict[str, np.ndarray] = {}
         for name in dense_weights:
-            similarities[name], plain[name] = self._cosines(shard.dense[name], query_vectors[name], rows)
+            similarities[name], plain[name] = self._cosines(
+                shard.dense[name], query_vectors[name], rows, allowed
+            )
         weights = dict(dense_weights)
         if lexical_query is not None:
             weights[LEXICAL] = query.lexical_weight
         scores, cross = self._fuse(rows, query.language, weights, similarities, plain, shard)
         fused = dict(zip(rows, scores.tolist(), strict=True))
         crossing = {rows[i] for i in np.flatnonzero(cross).tolist()}
-        ranked = sorted(fused, key=lambda r: (-fused[r], r))
+        # Best first, ties by row: one stable argsort of the negated scores (rows are ascending, so
+        # ties keep row order) rather than a Python key per row.
+        ranked = np.asarray(rows, dtype=np.int64)[np.argsort(-scores, kind="stable")].tolist()
         return _Ranking(ranked, fused, crossing, weights, rows, similarities, plain, lexical_query)
 
     def _pick(
@@ -866,13 +870,14 @@ class KnowledgeBase:
         return hits
 
     def _cosines(
-        self, index: VectorIndex, query: np.ndarray, rows: Sequence[int]
+        self, index: VectorIndex, query: np.ndarray, rows: Sequence[int], allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Cosine similarity around the collection's (shrunk) mean, and raw cosine; both clipped to
-        [0, 1], one value per row of ``rows`` (ascending; 0 for a row without a stored vector)."""
+        [0, 1], one value per row of ``rows`` (ascending; 0 for a row without a stored vector).
+        ``allowed``: the rows the search was restricted to (their vectors may be at hand)."""
         cosines = np.zeros(len(rows))
         plain = np.zeros(len(rows))
-        present, vectors = index.matrix(rows)
+        present, vectors = index.matrix(rows, within=allowed)
         if len(present) == 0:
             return cosines, plain
         at = np.searchsorted(np.asarray(rows, dtype=np.int64), present)

@@ -36,6 +36,7 @@ MERGE_SHARE = 0.1
 ALLOWED_POSITIONS_SHARE = 0.125
 # Postings scored at a time when a segment is built (bounds its float64 temporaries).
 _SCORE_SLICE = 1 << 20
+_INT32_MIN, _INT32_MAX = int(np.iinfo(np.int32).min), int(np.iinfo(np.int32).max)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,16 @@ class _Packed:
         at, there = find_sorted(self.rows, rows)
         return np.where(there & self.alive[at], at, -1)
 
+    def slot(self, row: int) -> int:
+        """``slots`` of one row, without the arrays (a search's hits look up their words one by one)."""
+        rows = self.rows
+        if len(rows) == 0 or (rows.dtype == np.int32 and not _INT32_MIN <= row <= _INT32_MAX):
+            return -1
+        # The probe in the array's own type: a Python int would make numpy compare as int64, converting
+        # the whole int32 array first.
+        at = int(rows.searchsorted(rows.dtype.type(row)))
+        return at if at < len(rows) and int(rows[at]) == row and bool(self.alive[at]) else -1
+
     def tokens(self) -> np.ndarray:
         """Every document's tokens, concatenated in row order (each term repeated by its count)."""
         return np.repeat(self.terms, self.counts.astype(np.int64))
@@ -201,7 +212,7 @@ class _Documents:
         return found
 
     def _slot(self, row: int) -> int:
-        return int(self.packed.slots(np.array([row], dtype=np.int64))[0])
+        return self.packed.slot(row)
 
     def __contains__(self, row: object) -> bool:
         if not isinstance(row, int | np.integer):
@@ -214,7 +225,7 @@ class _Documents:
         if found is not None:
             return found[0]
         packed = self.packed
-        slot = int(packed.slots(np.array([row], dtype=np.int64))[0])
+        slot = packed.slot(row)
         return None if slot < 0 else packed.terms[packed.offsets[slot] : packed.offsets[slot + 1]]
 
     def add(self, row: int, tokens: np.ndarray, language: str, chinese: bool) -> None:
@@ -622,7 +633,9 @@ class LexicalIndex:
         main, delta = segments
         if len(query.ids) == 0:
             return Scored(segments, self._rows_of(segments), np.zeros(0, dtype=np.float32))
-        scores = np.concatenate([main.scores(query.ids), delta.scores(query.ids)])
+        scores = main.scores(query.ids)
+        if len(delta.rows):  # no copy of every main score while the delta is empty (as the rows)
+            scores = np.concatenate([scores, delta.scores(query.ids)])
         return Scored(segments, self._rows_of(segments), scores)
 
     def search(

@@ -199,3 +199,13 @@ def test_compiled_patterns_survive_pickling() -> None:
     copy = pickle.loads(pickle.dumps(compiled))
     assert copy is compiled  # compiled again through the cache: the same object
     assert copy.search("see inc-42")["id"] == "inc-42"  # type: ignore[index]
+
+
+def test_pattern_set_of_compiled_patterns_keeps_their_flags_and_refuses_fallbacks() -> None:
+    vpn = safe_regex.compile(r"\bvpn\b", ignore_case=True)
+    digits = safe_regex.compile(r"\d{3}")
+    patterns = safe_regex.PatternSet.of([vpn, digits])
+    assert patterns.matching("My VPN, ticket ３２１") == {0, 1}
+    assert patterns.matching("vpnx 12") == set()
+    with pytest.raises(safe_regex.UnsafePattern, match="cues: pattern 1"):
+        safe_regex.PatternSet.of([vpn, safe_regex.compile(r"(?<!a)b")], name="cues")

@@ -91,6 +91,32 @@ def test_hnsw_subset_search_follows_writes_with_the_same_allowed_array() -> None
     assert ids[0][0] == 7 and scores[0][0] > 0.99
 
 
+def test_matrix_within_a_searched_subset_equals_the_decoded_rows() -> None:
+    """``matrix(ids, within=allowed)`` reads a searched subset's cached vectors: the same arrays as
+    decoding the rows, in the order asked; after a write, or for a row outside it, it decodes."""
+    vectors = _vectors(300)
+    index = VectorIndex(16, "hnsw")
+    index.upsert(np.arange(300), vectors)
+    allowed = np.array([19, 3, 250, 7, 11])  # not ascending: looked up by the rows' sorted order
+    index.search(vectors[7], 2, allowed=allowed)  # caches the subset's decoded vectors
+
+    def same(ids: list[int]) -> None:
+        rows, matrix = index.matrix(ids, within=allowed)
+        expected_rows, expected = index.matrix(ids)
+        assert rows.tolist() == expected_rows.tolist() and matrix.tobytes() == expected.tobytes()
+
+    same([3, 7, 11, 250])
+    same([250, 3])
+    same([3, 42])  # 42 is not in the subset: decoded
+    same([])
+    index.upsert(np.array([11]), vectors[7:8])  # a write: the cached subset is stale
+    same([3, 11])
+    index.search(vectors[7], 2, allowed=allowed)
+    index.remove(np.array([3]))
+    same([3, 7])  # removed since: absent, as decoding says
+    assert index.matrix([7, 19], within=np.array([7, 19]))[0].tolist() == [7, 19]  # never searched
+
+
 def test_vector_index_switches_kind_by_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 100)
     vectors = _vectors(120)

@@ -134,6 +134,25 @@ def test_matched_terms_are_the_query_words_rarest_first() -> None:
     assert index.matched(query, 0, limit=0) == ()
 
 
+@pytest.mark.parametrize("far", [2**31 + 7, 2**40])
+def test_one_row_looked_up_in_packed_rows_of_either_width(far: int) -> None:
+    """Packed rows are int32 while every row id fits, int64 past: a row looked up alone (a hit's
+    matched words, ``in``) is found in either, and a row id past int32 is absent from int32 rows."""
+    narrow, wide = _index(), _index()
+    wide.upsert(far, tokenize("vpn error 809 after the update"))
+    for index in (narrow, wide):
+        index.merge()  # packs the documents
+    assert narrow._docs.packed.rows.dtype == np.int32 and wide._docs.packed.rows.dtype == np.int64
+    query = wide.query(surface_tokens("vpn error 809"))
+    assert set(wide.matched(query, far)) == {"809", "error", "vpn"} and far in wide
+    assert narrow.matched(narrow.query(surface_tokens("vpn error 809")), far) == () and far not in narrow
+    for index in (narrow, wide):
+        query = index.query(surface_tokens("vpn error 809"))
+        assert set(index.matched(query, 0)) == {"809", "error", "vpn"} and 0 in index and 6 not in index
+        index.remove([0])
+        assert index.matched(query, 0) == () and 0 not in index  # removed: masked, still packed
+
+
 def test_top_terms_name_a_group() -> None:
     index = _index()
     assert index.top_terms([0, 2, 5], limit=2)[0] == "vpn"

@@ -358,3 +358,55 @@ def test_one_line_and_han_count_equal_their_regex_spelling() -> None:
         han = len(summary_module._HAN.findall(text))
         assert summary_module._han_count(text) == han
         assert summary_module._han_count(text, at_most=4) == min(han, 4)
+
+
+def test_english_tokens_are_the_token_patterns_findall() -> None:
+    import random
+
+    from triage import summary as summary_module
+
+    rng = random.Random(5)
+    pieces = ["a", "z", "0", "9", "ab", "12", "'", ".", "_", "-", "’", " ", "\n", "A", "Q", "é", "ß", "中"]
+    pieces += ["\U0001f600", "..", "-a", "a-", "x.y", "İ", "\u0301", ",", "/", "@", ""]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 16))) for _ in range(3_000)]
+    texts += ["", "a", "'", "a'b", "a''b", "'a'", "e-mail re-set v1.2.3 don't o'neil -x- ..a.. 中文abc"]
+    for text in texts:
+        assert summary_module._en_tokens(text) == summary_module._EN_TOKEN.findall(text), text
+
+
+def test_cue_set_finds_exactly_what_each_cue_pattern_finds() -> None:
+    import random
+
+    from triage import summary as summary_module
+
+    patterns = (
+        summary_module._PROBLEM_EN,
+        summary_module._PROBLEM_ZH,
+        summary_module._REQUEST_EN,
+        summary_module._REQUEST_ZH,
+        summary_module._KEY_TOKEN,
+        summary_module._NOISE,
+    )
+    rng = random.Random(11)
+    pieces = ["cannot", "Can't", "ERROR", "please", "Kindly", "无法", "申请", "谢谢", "Thanks", "regards"]
+    pieces += [
+        "INC12345",
+        "0x1f2e",
+        "10.1.2.3",
+        "v2.1",
+        "NullPointerException",
+        "vpn",
+        "系统",
+        " ",
+        "\n",
+        ",",
+        "x",
+    ]
+    pieces += ["not working", "no signal", "see attached", "é", "\U0001f600", "FYI"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 10))) for _ in range(2_000)]
+    found_any = set()
+    for text in texts:
+        expected = {i for i, pattern in enumerate(patterns) if pattern.search(text) is not None}
+        assert summary_module._CUES.matching(text) == expected, text
+        found_any |= expected
+    assert found_any == set(range(len(patterns)))
