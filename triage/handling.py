@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -293,17 +294,17 @@ class _TextProjection:
             self._analyzer = _char_analyzer()
         if self._basis is None:
             self._basis = np.ascontiguousarray(self.components.T)  # (V, k): row gathers are cheap
-        vocabulary, out = self.vocabulary, np.zeros((len(texts), self.dim))
+        lookup, out = self.vocabulary.get, np.zeros((len(texts), self.dim))
         for row, text in enumerate(texts):
-            found = [
-                (vocabulary[gram], count)
-                for gram, count in Counter(self._analyzer(text[:MAX_TEXT_CHARS])).items()
-                if gram in vocabulary
-            ]
-            if not found:
+            counted = Counter(self._analyzer(text[:MAX_TEXT_CHARS]))
+            # One vocabulary lookup per distinct n-gram (-1: not in it), in first-occurrence order.
+            columns = np.fromiter(map(lookup, counted, repeat(-1)), dtype=np.intp, count=len(counted))
+            known = columns >= 0
+            if not known.any():
                 continue
-            index = np.array([i for i, _ in found])
-            weight = (1.0 + np.log(np.array([c for _, c in found], dtype=np.float64))) * self.idf[index]
+            index = columns[known]
+            counts = np.fromiter(counted.values(), dtype=np.float64, count=len(counted))[known]
+            weight = (1.0 + np.log(counts)) * self.idf[index]
             out[row] = (weight / np.linalg.norm(weight)) @ self._basis[index]
         return out
 
