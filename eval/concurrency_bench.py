@@ -151,6 +151,8 @@ def one_round(
         "starved": float(starved),
         "errors": float(len(outcomes) - len(served) - refused),
         "cpu_ms": cpu * 1000 / len(served),
+        # The load generator's own CPU (on the same cores), per request it sent (served or refused).
+        "generator_cpu_ms": result.cpu_seconds * 1000 / len(outcomes),
         "elapsed_s": elapsed,
     }
 
@@ -295,6 +297,12 @@ def run(
     return results, memory
 
 
+def _median_or_nan(rounds: Sequence[dict[str, float]], key: str) -> float:
+    """The median of a figure over rounds (NaN when rounds saved before it existed lack it)."""
+    values = [r[key] for r in rounds if key in r]
+    return statistics.median(values) if values else float("nan")
+
+
 def _memory_line(name: str, sizes: Sequence[float]) -> str:
     """What the server's processes held in memory after the rounds."""
     each = ", ".join(f"{size:.0f}" for size in sizes)
@@ -314,8 +322,8 @@ def _table(runs: dict[str, Results], name: str, memory: dict[str, list[float]] |
     lines = [
         "| clients | tickets/s | vs 1 client | p50 ms | p99 ms | p99 with retries ms | refused/s (503) | "
         "tickets never served in a round | clients never served in a round | server CPU ms/ticket | "
-        "errors (all rounds) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "generator CPU ms/request | errors (all rounds) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for clients in results:
         rate = median(clients, "tickets_per_s")
@@ -325,7 +333,8 @@ def _table(runs: dict[str, Results], name: str, memory: dict[str, list[float]] |
             f"| {label} | {rate:.1f} | {rate / base:.2f}x | {median(clients, 'p50_ms'):.1f} | "
             f"{median(clients, 'p99_ms'):.1f} | {median(clients, 'answer_p99_ms'):.0f} | "
             f"{median(clients, 'refused_per_s'):.1f} | {median(clients, 'unserved'):.0f} | "
-            f"{median(clients, 'starved'):.0f} | {median(clients, 'cpu_ms'):.1f} | {errors:.0f} |"
+            f"{median(clients, 'starved'):.0f} | {median(clients, 'cpu_ms'):.1f} | "
+            f"{_median_or_nan(results[clients], 'generator_cpu_ms'):.2f} | {errors:.0f} |"
         )
     if "hog" in results:
         share = median("hog", "hog_share")
@@ -380,7 +389,8 @@ def markdown(
         ),
         "- Server CPU ms/ticket: the server's processes' user + system CPU time over the round (`/proc`; "
         "with `workers` > 1 the supervisor and every worker), "
-        "divided by the tickets; the load generator runs on the same cores.",
+        "divided by the tickets; the load generator runs on the same cores: its own CPU (its worker "
+        "processes' user + system time) per request it sent, served or refused, is the column after.",
         "- The machine was shared with other engineers' work: compare the rows with each other, not with "
         "other sections.\n",
         *_table(runs, "current", memory),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,8 @@ class LoadResult:
     seconds: float
     outcomes: list[Outcome] = field(default_factory=list)
     probes: list[tuple[float, int, float]] = field(default_factory=list)  # (at, status, latency)
+    # User + system CPU seconds of the generator's worker processes (they share the server's cores).
+    cpu_seconds: float = 0.0
 
     def with_status(self, *statuses: int) -> list[Outcome]:
         return [o for o in self.outcomes if o.status in statuses]
@@ -326,6 +329,7 @@ def run(
         raise ValueError("pass seconds (or phases with a length)")
     scratch = tempfile.TemporaryDirectory(prefix="loadgen-")
     children = []
+    cpu_before = _children_cpu()
     # A fresh interpreter per worker (only this module and the standard library: well under a
     # second to start); every worker begins at the same instant after that.
     start = time.monotonic() + 1.0 + 0.3 * workers
@@ -363,8 +367,16 @@ def run(
                 raise RuntimeError(f"load generator worker exited with {child.returncode}")
             rows = pickle.loads((Path(scratch.name) / f"worker-{index}.pickle").read_bytes())
             result.outcomes.extend(Outcome(*row) for row in rows)
+    # The workers are waited for above: their CPU is in this process's children's usage now (so is
+    # any other child waited for meanwhile, which the benchmarks here do not do during a run).
+    result.cpu_seconds = _children_cpu() - cpu_before
     result.outcomes.sort(key=lambda o: o.due)
     return result
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

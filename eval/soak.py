@@ -47,7 +47,7 @@ import numpy as np
 from embeddings import get_encoder
 from eval import loadgen
 from eval.adversarial import baseline, bound, probes, timed_post
-from eval.concurrency_bench import parse_variant
+from eval.concurrency_bench import cpu_seconds, parse_variant
 from eval.processes import stop_process
 from eval.report import stamp, update_section
 from training.demo import build_demo
@@ -452,6 +452,7 @@ def run_overload(
             # The load and then half capacity, back to back: recovery is measured from the instant
             # the load stops, with the load's last admitted requests still in flight.
             rate = factor * capacity["served_per_s"]
+            server_cpu = cpu_seconds(server.process.pid) if server.process else 0.0
             both = loadgen.run(
                 host,
                 port,
@@ -460,12 +461,19 @@ def run_overload(
                 processes=processes,
                 probe=healthz,
             )
+            server_cpu = (cpu_seconds(server.process.pid) if server.process else 0.0) - server_cpu
             load = _window(both, 0, seconds)
             settle = _window(both, seconds, seconds + RECOVERY_GRACE)
             after = _window(both, seconds + RECOVERY_GRACE, seconds + recovery_seconds)
             loads[f"{factor:g}x"] = _figures(load) | {
+                # CPU over the load and its recovery together, per request sent (served or refused).
+                "server_cpu_ms": server_cpu * 1000 / max(1, len(both.outcomes)),
+                "generator_cpu_ms": both.cpu_seconds * 1000 / max(1, len(both.outcomes)),
+                "cpu_seconds": both.seconds,
+                "server_cpu_cores": server_cpu / both.seconds,
+                "generator_cpu_cores": both.cpu_seconds / both.seconds,
                 "recovery": _figures(after)
-                | {"grace": RECOVERY_GRACE, "grace_statuses": _figures(settle)["statuses"]}
+                | {"grace": RECOVERY_GRACE, "grace_statuses": _figures(settle)["statuses"]},
             }
     finally:
         server.stop()
@@ -714,6 +722,17 @@ def _overload_rows(o: dict[str, Any]) -> list[str]:
             f"{load['probes']} failed) | {_statuses(rec['grace_statuses'])} / "
             f"{rec['served_per_s'] * rec['seconds']:.0f} of {rec['offered_per_s'] * rec['seconds']:.0f}, "
             f"{rec['refused']}, {_ms(rec['admitted_p99'])} |\n"
+        )
+    cpu = [(name, load) for name, load in o["loads"].items() if "generator_cpu_ms" in load]
+    if cpu:
+        lines.append(
+            "\nCPU per request sent (served or refused), over each load and its recovery: "
+            + "; ".join(
+                f"{name}: server {load['server_cpu_ms']:.2f} ms ({load['server_cpu_cores']:.2f} cores), "
+                f"generator {load['generator_cpu_ms']:.2f} ms ({load['generator_cpu_cores']:.2f} cores)"
+                for name, load in cpu
+            )
+            + f" of the machine's {os.cpu_count()} cores.\n"
         )
     verdicts = overload_verdicts(o)
     missed = [name for name, ok in verdicts.items() if not ok]

@@ -31,7 +31,15 @@ from serving.connectors.store import ConnectorStore, load_key
 from serving.connectors.worker import DeliveryWorker, RetryPolicy
 from serving.errors import Problem, install_error_handlers, unexpected
 from serving.keys import SCOPES, KeyStore
-from serving.limits import LIMIT_RESPONSES, LimitSettings, LimitsMiddleware, RateLimit
+from serving.limits import (
+    LIMIT_RESPONSES,
+    Admission,
+    LimitSettings,
+    LimitsMiddleware,
+    RateLimit,
+    ShedGate,
+    WorkerLoads,
+)
 from serving.metrics import MeasureMiddleware, Metrics
 from serving.request_context import RequestContextMiddleware
 from serving.routers import audit as audit_routes
@@ -204,6 +212,7 @@ def create_app(
         audit.open()
         key_store.open()
         service.load()
+        app.state.batcher.start()
         if settings.catch_up_interval > 0:
             service.knowledge.follow(settings.catch_up_interval)  # other replicas' writes
         worker.start()  # after the models: deliveries left pending by a stop are worked first
@@ -218,6 +227,7 @@ def create_app(
         metrics.started()
         yield
         metrics.stopped()
+        app.state.batcher.close()
         if freeze_gc:
             gc.unfreeze()
         worker.stop()
@@ -267,24 +277,38 @@ def create_app(
     app.add_middleware(MeasureMiddleware, metrics=metrics)
     # Request limits (rate, work in flight, body size): outside the measuring, so refusals are
     # counted too, and inside the request context, so they carry X-Request-ID and problem+json.
+    limits = LimitSettings(
+        max_in_flight=settings.in_flight_bound,
+        max_queued=settings.queue_bound,
+        max_queue_wait=settings.max_queue_wait_ms / 1000,
+        retry_after=settings.retry_after,
+        max_body_bytes=settings.max_body_bytes,
+        max_bulk_body_bytes=settings.max_bulk_body_bytes,
+        trusted_hosts=tuple(settings.hosts),
+        rate_limits={k: RateLimit(v.per_second, v.burst) for k, v in settings.rate_limits.items()},
+        buckets_file=run.buckets if run is not None else None,
+        close_on_shed=settings.overload_closes,
+        loads_file=run.loads if run is not None else None,
+    )
+    admission = Admission.of(limits)
+    loads = WorkerLoads(run.loads, limits.max_in_flight) if run is not None else None
     app.add_middleware(
         LimitsMiddleware,
-        settings=LimitSettings(
-            max_in_flight=settings.in_flight_bound,
-            max_queued=settings.queue_bound,
-            max_queue_wait=settings.max_queue_wait_ms / 1000,
-            retry_after=settings.retry_after,
-            max_body_bytes=settings.max_body_bytes,
-            max_bulk_body_bytes=settings.max_bulk_body_bytes,
-            trusted_hosts=tuple(settings.hosts),
-            rate_limits={k: RateLimit(v.per_second, v.burst) for k, v in settings.rate_limits.items()},
-            buckets_file=run.buckets if run is not None else None,
-            close_on_shed=settings.overload_closes,
-        ),
+        settings=limits,
         on_refuse=lambda reason: metrics.refused.labels(reason).inc(),
         identify=_key_identifier(key_store, console),
+        admission=admission,
+        loads=loads,
     )
     app.add_middleware(RequestContextMiddleware, on_error=unexpected)
+    # Outermost: a request arriving at a full service is refused before anything else runs.
+    app.add_middleware(
+        ShedGate,
+        admission=admission,
+        settings=limits,
+        on_shed=metrics.refused.labels("overload").inc,
+        loads=loads,
+    )
 
     for area in (ops, triage, knowledge, models, feedback, keys, audit_routes, stats):
         app.include_router(area.router)

@@ -1,9 +1,15 @@
 """Micro-batching: single-ticket requests that arrive together are triaged in one batch call.
 
-Concurrent ``/v1/triage`` requests put their ticket on a queue on the event loop. A dispatcher hands
-what is waiting (at most ``max_batch`` items) to one of ``workers`` threads, which runs the batch
-function (``TriageService.triage_many``) once for all of them, and each request gets its own result.
+Concurrent ``/v1/triage`` requests put their ticket on a queue from the event loop. ``workers``
+batch threads of the batcher's own take what is waiting (at most ``max_batch`` items) and run the
+batch function (``TriageService.triage_many``) once for all of them; each request gets its own
+result back on the event loop.
 
+- A batch thread takes its next batch itself, the moment it is done with the last one: it never
+  waits for the event loop between batches. (When the event loop handed out the batches, a thread
+  that finished waited for the loop to take its results and start the next batch; under overload
+  the loop was answering refusals, holding the GIL, and the thread idled: BENCHMARKS.md,
+  "Concurrency (issue 12.5)", session 10.)
 - A lone request on an idle service starts at once: with ``window`` 0 nothing waits for company.
   Batches form by themselves under load, from the requests that queue while every worker is busy,
   so a batch grows with the traffic and the latency of a quiet service is unchanged.
@@ -17,14 +23,14 @@ function (``TriageService.triage_many``) once for all of them, and each request 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
-
-import anyio
-import anyio.to_thread
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +54,16 @@ class BatchSettings:
             )
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Waiting(Generic[T, R]):
     item: T
     future: asyncio.Future[R]
-    arrived: float
+    loop: asyncio.AbstractEventLoop
+    arrived: float  # time.monotonic()
 
 
 class MicroBatcher(Generic[T, R]):
-    """Groups items submitted from the event loop into calls of ``run`` on worker threads."""
+    """Groups items submitted from the event loop into calls of ``run`` on its own worker threads."""
 
     def __init__(
         self,
@@ -66,90 +73,117 @@ class MicroBatcher(Generic[T, R]):
     ) -> None:
         self._run = run
         self.settings = settings
-        self.on_batch = on_batch  # called on the event loop with each batch's size (a metric)
+        self.on_batch = on_batch  # called on a batch thread with each batch's size (a metric)
+        self._ready = threading.Condition()  # guards everything below
         self._waiting: deque[_Waiting[T, R]] = deque()
-        self._running = 0
-        self._timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._handed: deque[list[_Waiting[T, R]]] = deque()  # batches made for idle threads
+        self._threads: list[threading.Thread] = []  # started by start() or the first submit
+        self._idle = 0  # threads waiting for work
+        self._closed = False
 
     @property
     def waiting(self) -> int:
         """Items queued for a batch (not yet started)."""
         return len(self._waiting)
 
+    def start(self) -> None:
+        """Start the batch threads and wait until each waits for work (the app's start-up; else the
+        first ``submit``), so that a request arriving at an idle service is handed to a thread at once."""
+        with self._ready:
+            if self._threads:
+                return
+            for index in range(self.settings.workers):
+                thread = threading.Thread(target=self._work, name=f"micro-batch-{index}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+            self._ready.wait_for(lambda: self._idle >= len(self._threads), timeout=30)
+
     async def submit(self, item: T) -> R:
         """The result of ``run`` for this item, computed in a batch with whatever else is waiting."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
-        self._waiting.append(_Waiting(item, future, loop.time()))
-        self._dispatch()
+        if not self._threads:
+            self.start()
+        with self._ready:
+            if self._closed:
+                raise RuntimeError("the micro-batcher is closed (the server is stopping)")
+            self._waiting.append(_Waiting(item, future, loop, time.monotonic()))
+            # A thread waiting for work gets its batch now, made of what waits at this instant: which
+            # requests go together does not depend on how soon the OS wakes the thread.
+            if self.settings.window == 0 and self._idle > len(self._handed):
+                batch = self._take()
+                if batch:
+                    self._handed.append(batch)
+            self._ready.notify()
         return await future
 
-    def _dispatch(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._running < self.settings.workers:
-            while self._waiting and self._waiting[0].future.done():  # cancelled: the client left
-                self._waiting.popleft()
-            if not self._waiting:
-                return
-            due = self._waiting[0].arrived + self.settings.window
-            if (
-                self.settings.window > 0
-                and len(self._waiting) < self.settings.max_batch
-                and loop.time() < due
-            ):
-                if self._timer is None:
-                    self._timer = loop.call_at(due, self._on_timer)
-                return
-            batch: list[_Waiting[T, R]] = []
-            while self._waiting and len(batch) < self.settings.max_batch:
-                waiting = self._waiting.popleft()
-                if not waiting.future.done():
-                    batch.append(waiting)
-            if not batch:
-                return
-            self._running += 1
-            task = loop.create_task(self._run_batch(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def close(self) -> None:
+        """Stop the batch threads once the batches they run are done (the app's shutdown); the
+        requests still waiting are cancelled. A later ``start`` or ``submit`` starts new threads."""
+        with self._ready:
+            self._closed = True
+            left = list(self._waiting) + [w for batch in self._handed for w in batch]
+            self._waiting.clear()
+            self._handed.clear()
+            self._ready.notify_all()
+            threads = list(self._threads)
+        for waiting in left:
+            _settle(waiting, None, cancel=True)
+        for thread in threads:
+            thread.join(timeout=30)
+        with self._ready:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._closed = False
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._dispatch()
+    def _take(self) -> list[_Waiting[T, R]]:
+        """(Lock held.) Up to ``max_batch`` waiting items whose requests are still there."""
+        batch: list[_Waiting[T, R]] = []
+        while self._waiting and len(batch) < self.settings.max_batch:
+            waiting = self._waiting.popleft()
+            if not waiting.future.done():  # cancelled: the client left
+                batch.append(waiting)
+        return batch
 
-    async def _run_batch(self, batch: list[_Waiting[T, R]]) -> None:
-        if self._limiter is None:
-            # Own limiter: batches never queue behind the other handlers in anyio's default pool.
-            self._limiter = anyio.CapacityLimiter(self.settings.workers)
-        self.on_batch(len(batch))
-        try:
-            outcomes = await anyio.to_thread.run_sync(
-                self._call, [w.item for w in batch], limiter=self._limiter, abandon_on_cancel=False
-            )
+    def _next_batch(self) -> list[_Waiting[T, R]] | None:
+        """On a batch thread: the next batch (waiting for one, and for the window); None when closed."""
+        with self._ready:
+            while True:
+                if self._closed:
+                    return None
+                if self._handed:
+                    return self._handed.popleft()
+                while self._waiting and self._waiting[0].future.done():
+                    self._waiting.popleft()
+                if self._waiting:
+                    left = self._waiting[0].arrived + self.settings.window - time.monotonic()
+                    if self.settings.window > 0 and len(self._waiting) < self.settings.max_batch and left > 0:
+                        self._ready.wait(left)
+                        continue
+                    batch = self._take()
+                    if batch:
+                        return batch
+                    continue
+                self._idle += 1
+                self._ready.notify_all()  # (start waits for every thread to be idle)
+                try:
+                    self._ready.wait()
+                finally:
+                    self._idle -= 1
+
+    def _work(self) -> None:
+        while (batch := self._next_batch()) is not None:
+            self.on_batch(len(batch))
+            try:
+                outcomes = self._call([w.item for w in batch])
+            except BaseException as exc:  # not an error of the items (e.g. a wrong result count)
+                outcomes = [_Failed(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))] * len(
+                    batch
+                )
             for waiting, outcome in zip(batch, outcomes, strict=True):
-                if waiting.future.done():
-                    continue
-                if isinstance(outcome, _Failed):
-                    waiting.future.set_exception(outcome.error)
-                else:
-                    waiting.future.set_result(outcome)
-        except BaseException as exc:  # shutdown cancelled the batch: every waiter learns it
-            for waiting in batch:
-                if waiting.future.done():
-                    continue
-                if isinstance(exc, Exception):
-                    waiting.future.set_exception(exc)
-                else:
-                    waiting.future.cancel()
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            self._running -= 1
-            self._dispatch()
+                _settle(waiting, outcome)
 
     def _call(self, items: list[T]) -> list[R | _Failed]:
-        """On a worker thread: one call for the batch; item by item when it fails."""
+        """On a batch thread: one call for the batch; item by item when it fails."""
         try:
             results = list(self._run(items))
         except Exception as exc:
@@ -173,3 +207,21 @@ class MicroBatcher(Generic[T, R]):
 @dataclass(frozen=True)
 class _Failed:
     error: Exception
+
+
+def _settle(waiting: _Waiting[T, R], outcome: R | _Failed | None, cancel: bool = False) -> None:
+    """From a batch thread: hand the outcome to the request's event loop (gone: nothing to hand)."""
+
+    def settle() -> None:
+        future = waiting.future
+        if future.done():  # the client left while its batch ran
+            return
+        if cancel:
+            future.cancel()
+        elif isinstance(outcome, _Failed):
+            future.set_exception(outcome.error)
+        else:
+            future.set_result(outcome)  # type: ignore[arg-type]
+
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits for the answer any more
+        waiting.loop.call_soon_threadsafe(settle)

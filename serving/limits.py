@@ -32,6 +32,7 @@ import asyncio
 import fcntl
 import hashlib
 import heapq
+import json
 import logging
 import math
 import mmap
@@ -50,7 +51,8 @@ from starlette.requests import Request
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving.errors import problem, problem_response
+from serving.errors import PROBLEM_MEDIA_TYPE, TYPE_PREFIX, problem, problem_response
+from serving.request_context import request_id_for
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +221,81 @@ class SharedTokenBuckets:
         return stalest, burst, now
 
 
+# The workers' load table: a row per worker process of (pid, requests admitted or waiting, its bound).
+_LOAD_ROW = struct.Struct("<qii")
+_LOAD_ROWS = 256  # worker processes at most (serving.settings.MAX_WORKERS is 64)
+
+
+class WorkerLoads:
+    """How busy each worker process of one server start is, in a small table every worker maps
+    (``RunDir.loads``): so a worker that is full can tell whether another one has room, and close a
+    client's keep-alive connection only then, for the client's next request to connect anew and be
+    accepted by the worker with room (whose event loop is idle, so it accepts first).
+
+    A row per worker: its pid, its admitted + waiting requests and its in-flight bound. A worker
+    writes only its own row (claimed at start under an exclusive ``flock``: an empty row or a dead
+    worker's); reads take no lock (a row a moment stale only delays a close by a request).
+    """
+
+    def __init__(self, path: Path, bound: int, pid: int | None = None) -> None:
+        self._file = path.open("r+b")
+        self._map = mmap.mmap(self._file.fileno(), _LOAD_ROWS * _LOAD_ROW.size)
+        self.pid = pid or os.getpid()
+        self.bound = bound
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+        try:
+            row = next((r for r in range(_LOAD_ROWS) if not _alive(self._read(r)[0])), None)
+            if row is None:
+                raise RuntimeError(
+                    f"{path} has no free row for worker {self.pid}: more than {_LOAD_ROWS} workers"
+                )
+            self._row: int = row
+            _LOAD_ROW.pack_into(self._map, row * _LOAD_ROW.size, self.pid, 0, bound)
+        finally:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+
+    @staticmethod
+    def create_table(path: Path) -> None:
+        """An empty table (zeros), before the workers start."""
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.ftruncate(descriptor, _LOAD_ROWS * _LOAD_ROW.size)
+        finally:
+            os.close(descriptor)
+
+    def _read(self, row: int) -> tuple[int, int, int]:
+        pid, busy, bound = _LOAD_ROW.unpack_from(self._map, row * _LOAD_ROW.size)
+        return pid, busy, bound
+
+    def publish(self, busy: int) -> None:
+        """This worker's requests admitted or waiting, now."""
+        struct.pack_into("<i", self._map, self._row * _LOAD_ROW.size + 8, busy)
+
+    def other_has_room(self) -> bool:
+        """Whether another live worker has a free slot (fewer requests admitted or waiting than its bound)."""
+        for row in range(_LOAD_ROWS):
+            if row == self._row:
+                continue
+            pid, busy, bound = self._read(row)
+            if pid == 0:
+                return False  # rows are claimed in order: no worker past an empty one
+            if busy < bound and _alive(pid):
+                return True
+        return False
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process has the pid
+        return True
+    return True
+
+
 @dataclass(frozen=True)
 class LimitSettings:
     max_in_flight: int
@@ -232,8 +309,11 @@ class LimitSettings:
     buckets_file: Path | None = None  # the token buckets' table shared by the workers (RunDir.buckets)
     # A 503 for overload also closes the connection (several worker processes): the client's retry
     # connects anew, and the worker least busy accepts it first (its event loop is the first free),
-    # instead of the keep-alive connection taking it back to the worker that refused it.
+    # instead of the keep-alive connection taking it back to the worker that refused it. With
+    # ``loads_file`` only when another worker has room, and then an answer of a worker with
+    # requests waiting closes its connection too.
     close_on_shed: bool = False
+    loads_file: Path | None = None  # the workers' load table (RunDir.loads)
 
 
 @dataclass(frozen=True)
@@ -291,6 +371,11 @@ class Admission:
         self._refused: OrderedDict[bytes, float] = OrderedDict()  # fingerprint -> when refused
         self._arrived: dict[asyncio.Future[int], float] = {}  # waiting request -> when it arrived
         self.hold: float | None = None  # running mean of the seconds a request holds its slot
+
+    @classmethod
+    def of(cls, settings: LimitSettings) -> Admission:
+        """The admission the limit settings describe."""
+        return cls(settings.max_in_flight, settings.max_queued, settings.max_queue_wait, settings.retry_after)
 
     @property
     def in_flight(self) -> int:
@@ -466,6 +551,8 @@ class LimitsMiddleware:
         settings: LimitSettings,
         on_refuse: Callable[[str], None],
         identify: Callable[[str], str | None] = lambda token: None,
+        admission: Admission | None = None,
+        loads: WorkerLoads | None = None,
     ) -> None:
         self.app = app
         self.identify = identify
@@ -476,11 +563,12 @@ class LimitsMiddleware:
             else TokenBuckets(settings.rate_limits)
         )
         self.on_refuse = on_refuse
-        self.admission = Admission(
-            settings.max_in_flight, settings.max_queued, settings.max_queue_wait, settings.retry_after
+        # Shared with the ShedGate in front of the app, when there is one (``admission``).
+        self.admission = admission or Admission.of(settings)
+        self.loads = loads or (
+            WorkerLoads(settings.loads_file, settings.max_in_flight) if settings.loads_file else None
         )
-        self._any_host = "*" in settings.trusted_hosts
-        self._hosts = frozenset(h.lower() for h in settings.trusted_hosts)
+        self._trusted = _trusted_hosts(settings)
 
     async def _refuse(
         self,
@@ -502,7 +590,7 @@ class LimitsMiddleware:
             await self.app(scope, receive, send)
             return
         host = _host_name(_header(scope, b"host") or "").lower()
-        if not self._any_host and host not in self._hosts:
+        if not self._trusted(host):
             await self._refuse(
                 scope,
                 receive,
@@ -564,6 +652,7 @@ class LimitsMiddleware:
             )
             return
         slot = await self.admission.acquire(_fingerprint(method, path, body))
+        self._publish()
         if isinstance(slot, Refusal):
             await self._shed(scope, receive, send, slot)
             return
@@ -575,29 +664,40 @@ class LimitsMiddleware:
                 logger.info("client left before %s %s started; dropped", method, path)
                 return
             worked = True
-            await self.app(scope, replay, self._with_allow(scope, send))
+            await self.app(scope, replay, self._with_allow(scope, self._balancing(send)))
         finally:
             self.admission.release(slot, worked)
+            self._publish()
             replay.close()
+
+    def _publish(self) -> None:
+        if self.loads is not None:
+            self.loads.publish(self.admission.in_flight + self.admission.queued)
+
+    def _balancing(self, send: Send) -> Send:
+        """With several workers: ``send`` that closes the connection after this answer when requests
+        wait here and another worker has room, so the client's next request goes there."""
+        if self.loads is None or not self.settings.close_on_shed:
+            return send
+        loads, admission = self.loads, self.admission
+
+        async def sending(message: Message) -> None:
+            if (
+                message["type"] == "http.response.start"
+                and admission.in_flight - 1 + admission.queued >= admission.slots
+                and loads.other_has_room()
+            ):
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        return sending
 
     async def _shed(self, scope: Scope, receive: Receive, send: Send, refused: Refusal) -> None:
         headers = {"Retry-After": str(refused.retry_after)}
-        if self.settings.close_on_shed:
+        if _closes(self.settings, self.loads):
             headers["Connection"] = "close"
-        queue = (
-            f" and {self.admission.queue} waiting (at most {self.admission.max_wait * 1000:g} ms)"
-            if self.admission.queue
-            else ""
-        )
         await self._refuse(
-            scope,
-            receive,
-            send,
-            503,
-            refused.reason,
-            f"the service is at its bound of {self.admission.slots} requests in flight{queue}; "
-            f"retry in {refused.retry_after} s",
-            headers,
+            scope, receive, send, 503, refused.reason, _overload_detail(self.admission, refused), headers
         )
 
     def _body_limit(self, path: str) -> int:
@@ -636,6 +736,121 @@ class LimitsMiddleware:
             await send(message)
 
         return sending
+
+
+def _trusted_hosts(settings: LimitSettings) -> Callable[[str], bool]:
+    """Whether a ``Host`` (without its port, lower case) is one the settings trust."""
+    if "*" in settings.trusted_hosts:
+        return lambda host: True
+    return frozenset(h.lower() for h in settings.trusted_hosts).__contains__
+
+
+def _closes(settings: LimitSettings, loads: WorkerLoads | None) -> bool:
+    """Whether a refusal for overload closes its connection: with ``close_on_shed``, and with
+    several workers only when another one has room (else the retry would find every worker full
+    and pay for a new connection for nothing)."""
+    return settings.close_on_shed and (loads is None or loads.other_has_room())
+
+
+def _overload_detail(admission: Admission, refused: Refusal) -> str:
+    queue = (
+        f" and {admission.queue} waiting (at most {admission.max_wait * 1000:g} ms)"
+        if admission.queue
+        else ""
+    )
+    return (
+        f"the service is at its bound of {admission.slots} requests in flight{queue}; "
+        f"retry in {refused.retry_after} s"
+    )
+
+
+class ShedGate:
+    """The refusal of a request arriving at a full service, as cheap as it can be: outermost of all the
+    middleware, it answers a ``/v1`` request while the admission queue is full (``Admission.shed_early``,
+    the same admission ``LimitsMiddleware`` holds) with a 503 problem+json rendered from bytes made
+    once, before the request id, the request context, the body, the key or the routing.
+
+    Under overload most requests are refused, each on the event loop that the inference thread
+    shares the GIL with (and, with several worker processes, on cores the other workers need), so
+    every microsecond a refusal costs is taken from the requests being served (BENCHMARKS.md,
+    "Concurrency (issue 12.5)", session 10). The answer is the same as ``LimitsMiddleware``'s: status,
+    ``Retry-After``, ``Connection: close`` with ``close_on_shed``, ``X-Request-ID`` (the client's
+    when sane), the problem's fields, the ``overload`` refusal counted. An untrusted ``Host`` is
+    let through to ``LimitsMiddleware`` (a 400 there); probes and other paths are never refused here.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        admission: Admission,
+        settings: LimitSettings,
+        on_shed: Callable[[], None],
+        loads: WorkerLoads | None = None,
+    ) -> None:
+        self.app = app
+        self.admission = admission
+        self.on_shed = on_shed
+        self.loads = loads
+        self.settings = settings
+        self._trusted = _trusted_hosts(settings)
+        self._by_retry: dict[tuple[int, str], tuple[bytes, list[tuple[bytes, bytes]]]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1"):
+            refused = self.admission.shed_early()
+            if refused is not None:
+                host = given = ""
+                for name, value in scope["headers"]:
+                    if name == b"host":
+                        host = value.decode("latin-1")
+                    elif name == b"x-request-id":
+                        given = value.decode("latin-1")
+                if self._trusted(_host_name(host).lower()):
+                    await self._shed(scope["path"], request_id_for(given), refused, send)
+                    return
+        await self.app(scope, receive, send)
+
+    async def _shed(self, path: str, request_id: str, refused: Refusal, send: Send) -> None:
+        self.on_shed()
+        head, headers = self._rendered(refused)
+        body = b'%s%s,"request_id":"%s"}' % (
+            head,
+            json.dumps(path).encode(),
+            request_id.encode("latin-1"),  # sane: letters, digits and ._:@/+=- only
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    *headers,
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id.encode("latin-1")),
+                    *([(b"connection", b"close")] if _closes(self.settings, self.loads) else []),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _rendered(self, refused: Refusal) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        """The body up to the instance, and the fixed headers, for this Retry-After (made once)."""
+        detail = _overload_detail(self.admission, refused)
+        kept = self._by_retry.get((refused.retry_after, detail))
+        if kept is None:
+            type_, title = _PROBLEMS["overload"]
+            head = json.dumps(
+                {"type": f"{TYPE_PREFIX}{type_}", "title": title, "status": 503, "detail": detail},
+                separators=(",", ":"),
+                ensure_ascii=False,
+            )
+            headers = [
+                (b"retry-after", str(refused.retry_after).encode()),
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            ]
+            kept = (head[:-1].encode() + b',"instance":', headers)
+            if len(self._by_retry) < 64:
+                self._by_retry[(refused.retry_after, detail)] = kept
+        return kept
 
 
 # The problem type (after urn:triage:problem:) and title of each refusal.

@@ -30,6 +30,11 @@ def current_request_path() -> str:
     return _request_path.get()
 
 
+def request_id_for(given: str) -> str:
+    """The id of a request that sent ``given`` as its ``X-Request-ID``: that, when sane, else a new one."""
+    return given if _SANE.match(given) else uuid.uuid4().hex
+
+
 class RequestIdFilter(logging.Filter):
     """Adds ``request_id`` to every log record, for formats with ``%(request_id)s``."""
 
@@ -68,7 +73,7 @@ class RequestContextMiddleware:
             if name == b"x-request-id":
                 given = value.decode("latin-1")
                 break
-        request_id = given if _SANE.match(given) else uuid.uuid4().hex
+        request_id = request_id_for(given)
         token = _request_id.set(request_id)
         path_token = _request_path.set(str(scope.get("path", "")))
         started = False

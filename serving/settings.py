@@ -131,9 +131,10 @@ class Settings(BaseSettings):
     close_on_overload: bool | None = Field(
         None,
         description=(
-            "A 503 for overload also closes the client's connection, so its retry connects anew and is "
-            "accepted by the least busy worker process rather than sent back to the one that refused "
-            "it over the same keep-alive connection (default: on with several workers)."
+            "When another worker process has a free slot, a 503 for overload (and an answer of a "
+            "worker with requests waiting) also closes the client's connection, so its next request "
+            "connects anew and is accepted by the free worker rather than sent back to the busy one "
+            "over the same keep-alive connection (default: on with several workers)."
         ),
     )
     max_in_flight: int | None = Field(

@@ -10,6 +10,8 @@ copy per process is made correct across them through a folder made fresh for eac
 - ``buckets``: the per-caller token buckets, one fixed-size table in shared memory under a file
   lock, so a key gets its configured rate once, whichever worker its connections land on
   (``serving.limits.SharedTokenBuckets``);
+- ``loads``: each worker's requests admitted or waiting, so a full worker closes a client's
+  keep-alive connection only when another worker has room (``serving.limits.WorkerLoads``);
 - ``console.key``: the secret that signs web-console session keys, so a session issued by one
   worker is accepted by every other (``serving.auth.ConsoleSessions``).
 
@@ -68,6 +70,10 @@ class RunDir:
         return self.path / "buckets"
 
     @property
+    def loads(self) -> Path:
+        return self.path / "loads"
+
+    @property
     def console_key(self) -> Path:
         return self.path / "console.key"
 
@@ -77,7 +83,7 @@ class RunDir:
     @classmethod
     def create(cls) -> RunDir:
         """A fresh run folder (its metrics folder empty, a new console secret, an empty bucket table)."""
-        from serving.limits import SharedTokenBuckets
+        from serving.limits import SharedTokenBuckets, WorkerLoads
 
         path = Path(tempfile.mkdtemp(prefix=f"triage-serve-{os.getpid()}-"))
         run = cls(path)
@@ -86,6 +92,7 @@ class RunDir:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(secrets.token_bytes(_SECRET_BYTES))
         SharedTokenBuckets.create_table(run.buckets)
+        WorkerLoads.create_table(run.loads)
         return run
 
     def remove(self) -> None:

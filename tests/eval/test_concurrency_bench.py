@@ -21,6 +21,7 @@ def _round(rate: float, cpu: float = 15.0, **extra: float) -> dict[str, float]:
         "starved": 1.0,
         "errors": 0.0,
         "cpu_ms": cpu,
+        "generator_cpu_ms": 0.25,
     } | extra
 
 
@@ -44,7 +45,8 @@ def test_table_compares_client_counts_variants_and_the_hog() -> None:
     off: Results = {c: [_round(r["tickets_per_s"] / 2) for r in rounds] for c, rounds in current.items()}
     off["hog"] = [_round(20.0, hog_share=0.5)]
     text = markdown({"current": current, "off": off}, 192, "make bench")
-    assert "| 8 | 68.0 | 1.62x | 20.0 | 60.0 | 1060 | 5.0 | 3 | 1 | 15.0 | 0 |" in text
+    assert "| 8 | 68.0 | 1.62x | 20.0 | 60.0 | 1060 | 5.0 | 3 | 1 | 15.0 | 0.25 | 0 |" in text
+    assert "generator CPU ms/request" in text
     assert "at its default admission (`max_in_flight`" in text
     assert "raised to 1024" in markdown({"current": current}, 192, "make bench", unbounded=True)
     assert "| 8 + CPU hog | 41.0 | 0.98x |" in text

@@ -4,6 +4,7 @@ answers, closed loop keeps its connections busy, statuses and time-outs are coun
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -79,6 +80,8 @@ def test_open_loop_sends_at_its_rate_whatever_the_answers(server: tuple[str, int
     assert dues == sorted(dues) and dues[0] < 0.02 and 1.98 <= dues[-1] < 2.0
     assert 18 <= len(result.probes) <= 21 and all(status == 200 for _, status, _ in result.probes)
     assert len(seen) - before == 200 + len(result.probes)  # every request reached the server
+    # Its worker processes' own CPU: at least starting two interpreters, at most the 2 s run on every core.
+    assert 0.01 < result.cpu_seconds < 2.0 * (os.cpu_count() or 1) + 2.0
 
 
 def test_closed_loop_keeps_its_connections_busy(server: tuple[str, int, list[str]]) -> None:

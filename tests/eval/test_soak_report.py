@@ -51,7 +51,13 @@ def _load(served: float, p99: float) -> dict[str, object]:
         "probe_max": 0.008,
     }
     recovery = figures | {"seconds": 9.5, "refused": 0, "admitted_p99": 0.03, "grace_statuses": {"200": 12}}
-    return figures | {"recovery": recovery}
+    cpu = {
+        "server_cpu_ms": 2.5,
+        "generator_cpu_ms": 0.25,
+        "server_cpu_cores": 1.8,
+        "generator_cpu_cores": 0.1,
+    }
+    return figures | cpu | {"recovery": recovery}
 
 
 def _overload(bound: int, workers: int, capacity: float, p99: float, **settings: str) -> dict[str, object]:
@@ -86,6 +92,7 @@ def test_overload_reports_the_default_and_the_settings_compared_in_the_same_run(
     assert (
         "`two`: 2 server processes (`workers`), each with its share of the bounds; In-flight bound 4" in text
     )
+    assert "2x: server 2.50 ms (1.80 cores), generator 0.25 ms (0.10 cores); 5x: server" in text
     held, missed, _ = text.split("Same run, just after")
     assert "**All held.**" in held and "Missed" not in held
     assert "**Missed: 2x admitted p99 <= 3x unloaded p99; 5x admitted p99 <= 3x unloaded p99.**" in missed

@@ -10,19 +10,21 @@ the event loop, so the test decides how long a slot is busy).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from serving.limits import Admission, LimitSettings, LimitsMiddleware, Refusal
+from serving.limits import Admission, LimitSettings, LimitsMiddleware, Refusal, ShedGate, WorkerLoads
 
 
 def test_waiting_requests_get_the_slots_in_arrival_order() -> None:
@@ -250,14 +252,34 @@ def gated() -> Iterator[tuple[StandIn, list[str], Any]]:
     refused: list[str] = []
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(slots: int, queued: int, max_wait: float, close_on_shed: bool = False) -> str:
+    def start(
+        slots: int,
+        queued: int,
+        max_wait: float,
+        close_on_shed: bool = False,
+        gate: bool = False,
+        hosts: tuple[str, ...] = ("*",),
+        loads_file: Path | None = None,
+    ) -> str:
         settings = LimitSettings(
-            slots, 2, 10_000, 10_000, ("*",), {}, queued, max_wait, close_on_shed=close_on_shed
+            slots,
+            2,
+            10_000,
+            10_000,
+            hosts,
+            {},
+            queued,
+            max_wait,
+            close_on_shed=close_on_shed,
+            loads_file=loads_file,
         )
+        admission = Admission.of(settings)
+        loads = WorkerLoads(loads_file, slots) if loads_file else None
+        served: ASGIApp = LimitsMiddleware(app, settings, refused.append, admission=admission, loads=loads)
+        if gate:  # as create_app wires it: the gate in front, sharing the admission
+            served = ShedGate(served, admission, settings, lambda: refused.append("gate"), loads)
         port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(LimitsMiddleware(app, settings, refused.append), port=port, log_level="warning")
-        )
+        server = uvicorn.Server(uvicorn.Config(served, port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         servers.append((server, thread))
@@ -361,3 +383,126 @@ def test_server_queue_drops_a_waiting_request_whose_client_left(gated: Any) -> N
         assert hold.result()[0] == 200 and patient.result()[0] == 200
     assert app.started == ["s=0.8", "i=patient"]
     assert refused == ["disconnected"]
+
+
+def _refused_while_held(base: str, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    """The answer to ``path`` while ``/v1/hold`` holds the only slot (and the queue is full or 0)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hold = pool.submit(_post, base, "/v1/hold?s=0.8")
+        time.sleep(0.2)
+        answer = httpx.post(f"{base}{path}", json={"body": "VPN"}, headers=headers or {}, timeout=30)
+        assert hold.result()[0] == 200
+    return answer
+
+
+def test_the_shed_gate_refuses_at_a_full_service_as_the_limits_do(gated: Any) -> None:
+    """The cheap refusal in front of everything answers exactly what the limits middleware would
+    (status, Retry-After, problem+json, Connection: close with close_on_shed), with its own request id."""
+    app, refused, start = gated
+    plain = _refused_while_held(start(1, 0, 0.0, close_on_shed=True), "/v1/q?i=plain")
+    gate = start(1, 0, 0.0, close_on_shed=True, gate=True)
+    fast = _refused_while_held(gate, "/v1/q?i=fast")
+    echoed = _refused_while_held(gate, "/v1/triage", {"X-Request-ID": "ticket-42.retry"})
+    assert refused == ["overload", "gate", "gate"]  # the gate's two: counted by it, not by the limits
+    assert "i=plain" not in app.started and "i=fast" not in app.started
+    for answer in (plain, fast, echoed):
+        assert answer.status_code == 503
+        assert answer.headers["retry-after"] == "2"
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["connection"] == "close"
+    for answer in (fast, echoed):  # (the limits alone, without the request context, have no id)
+        assert answer.json()["request_id"] == answer.headers["x-request-id"]
+    mine = {k: v for k, v in fast.json().items() if k != "request_id"}
+    assert mine == {k: v for k, v in plain.json().items() if k != "request_id"}
+    assert mine["type"] == "urn:triage:problem:overloaded" and mine["instance"] == "/v1/q"
+    assert "bound of 1 requests in flight; retry in 2 s" in mine["detail"]
+    assert echoed.headers["x-request-id"] == "ticket-42.retry" and echoed.json()["instance"] == "/v1/triage"
+    assert int(fast.headers["content-length"]) == len(fast.content)
+
+
+def test_the_shed_gate_lets_probes_untrusted_hosts_and_free_services_through(gated: Any) -> None:
+    app, refused, start = gated
+    base = start(1, 0, 0.0, gate=True, hosts=("127.0.0.1",))
+    port = base.rsplit(":", 1)[1]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hold = pool.submit(_post, base, "/v1/hold?s=0.8")
+        time.sleep(0.2)
+        probe = httpx.get(f"{base}/healthz", timeout=30)  # never waits behind the bound
+        foreign = httpx.post(
+            f"{base}/v1/q?i=foreign", json={}, headers={"Host": f"evil.example:{port}"}, timeout=30
+        )
+        assert hold.result()[0] == 200
+    assert probe.status_code == 200
+    assert foreign.status_code == 400 and foreign.json()["type"] == "urn:triage:problem:untrusted-host"
+    served = httpx.post(f"{base}/v1/q?i=after", json={}, timeout=30)  # the slot is free again
+    assert served.status_code == 200
+    assert refused == ["host"] and app.started == ["s=0.8", "", "i=after"]
+
+
+def _dead_pid() -> int:
+    """A pid no process has now."""
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid -= 1
+
+
+def test_worker_loads_tell_a_worker_whether_another_has_room(tmp_path: Path) -> None:
+    table = tmp_path / "loads"
+    WorkerLoads.create_table(table)
+    one, two = WorkerLoads(table, 2), WorkerLoads(table, 2)  # two workers (one pid here: two rows)
+    assert one.other_has_room() and two.other_has_room()  # both idle
+    one.publish(2)
+    assert two.other_has_room() is False and one.other_has_room()  # one is full, two has room
+    two.publish(3)
+    assert one.other_has_room() is False
+    two.publish(1)
+    assert one.other_has_room()
+
+
+def test_worker_loads_rows_of_dead_workers_are_taken_again_and_never_have_room(tmp_path: Path) -> None:
+    table = tmp_path / "loads"
+    WorkerLoads.create_table(table)
+    mine = WorkerLoads(table, 2)
+    gone = WorkerLoads(table, 2, pid=_dead_pid())  # a worker that was killed, idle when it died
+    assert mine.other_has_room() is False  # the dead worker's free slots are no room
+    replacement = WorkerLoads(table, 2)  # the supervisor's new worker takes the dead one's row
+    assert replacement._row == gone._row and mine.other_has_room()
+
+
+def test_with_a_load_table_a_worker_closes_connections_only_when_another_has_room(
+    gated: Any, tmp_path: Path
+) -> None:
+    """Several workers: a refusal (gate or limits) closes its connection only when another worker
+    has room, and an answer of a worker with requests waiting closes its connection then too."""
+    _, refused, start = gated
+    table = tmp_path / "loads"
+    WorkerLoads.create_table(table)
+    other = WorkerLoads(table, 1)  # the other worker, in this test's hands
+    base = start(1, 1, 5.0, close_on_shed=True, gate=True, loads_file=table)
+
+    def burst() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            hold = pool.submit(httpx.post, f"{base}/v1/hold?s=0.8", json={}, timeout=30)
+            time.sleep(0.2)
+            waiting = pool.submit(httpx.post, f"{base}/v1/q?i=waits", json={}, timeout=30)
+            time.sleep(0.2)
+            over = httpx.post(f"{base}/v1/q?i=over", json={}, timeout=30)  # slot and queue full
+            return hold.result(), waiting.result(), over
+
+    other.publish(1)  # the other worker is full too: nothing to gain from a new connection
+    held, waited, over = burst()
+    assert [r.status_code for r in (held, waited, over)] == [200, 200, 503]
+    assert [r.headers.get("connection") for r in (held, waited, over)] == [None, None, None]
+    other.publish(0)  # the other worker has room
+    held, waited, over = burst()
+    assert [r.status_code for r in (held, waited, over)] == [200, 200, 503]
+    # The answer given while a request waited here, and the refusal, send their clients elsewhere;
+    # the last answer (nothing waiting behind it) keeps its connection.
+    assert [r.headers.get("connection") for r in (held, waited, over)] == ["close", None, "close"]
+    assert refused == ["gate", "gate"]

@@ -121,6 +121,32 @@ def test_a_request_cancelled_before_its_batch_starts_is_left_out() -> None:
     assert work.batches == [[0], [2]]
 
 
+def test_a_batch_thread_takes_its_next_batch_while_the_event_loop_is_busy() -> None:
+    """The next batch starts when the last one ends, not when the event loop (busy answering other
+    requests under overload) gets round to it."""
+    started: list[float] = []
+
+    def work(items: Sequence[int]) -> list[int]:
+        started.append(time.perf_counter())
+        time.sleep(0.05)
+        return [2 * i for i in items]
+
+    batcher = MicroBatcher(work, BatchSettings(max_batch=8, workers=1))
+
+    async def main() -> tuple[list[int], float]:
+        first = asyncio.ensure_future(batcher.submit(0))
+        await asyncio.sleep(0.01)  # the first batch runs (50 ms)
+        second = asyncio.ensure_future(batcher.submit(1))
+        await asyncio.sleep(0)  # the second is queued behind it
+        blocked = time.perf_counter()
+        time.sleep(0.4)  # the event loop holds on to the thread (as a burst of refusals would)
+        return list(await asyncio.gather(first, second)), blocked
+
+    results, blocked = asyncio.run(main())
+    assert results == [0, 2]
+    assert len(started) == 2 and started[1] - blocked < 0.3  # started during the loop's 0.4 s
+
+
 def test_settings_that_cannot_batch_are_refused() -> None:
     with pytest.raises(ValueError, match="max_batch >= 1"):
         BatchSettings(max_batch=0, workers=1)
