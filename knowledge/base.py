@@ -291,9 +291,13 @@ def _follow_kinds(shard: _Shard, touched: np.ndarray, kinds: Mapping[int, str], 
         shard.kind_rows[kind] = (mark, np.insert(kept, np.searchsorted(kept, added), added))
 
 
-def _pick_step(k: int, exclude_ids: Sequence[str]) -> int:
+# Ranked rows read beyond k and the excluded ids, for rows of other kinds among a search's nearest.
+PICK_MARGIN = 5
+
+
+def _pick_step(k: int, exclude_ids: Sequence[str], margin: int = PICK_MARGIN) -> int:
     """Ranked rows read from the database at a time while picking ``k`` hits."""
-    return k + len(set(exclude_ids)) + 5
+    return max(1, k + len(set(exclude_ids)) + margin)
 
 
 class KnowledgeBase:
@@ -656,14 +660,18 @@ class KnowledgeBase:
                 self._rank(shard, query, fetch, allowed, found)
                 for query, fetch, found in zip(queries, fetches, dense, strict=True)
             ]
+            # A kind searched over its own rows ranks only its documents: the first k (past the
+            # excluded ids) are its hits unless one changed meanwhile, which ``_pick`` reads on for.
+            margin = 0 if allowed is not None else PICK_MARGIN
             for ranking, excluded in zip(rankings, exclude_ids, strict=True):
-                wanted.update(ranking.ranked[: _pick_step(k, excluded)])
+                wanted.update(ranking.ranked[: _pick_step(k, excluded, margin)])
             plans.append((kind, k, allowed, rankings))
         docs = self.store.get_rows(sorted(wanted))
         out: list[dict[str, list[Hit]]] = [{} for _ in range(n)]
         for kind, k, allowed, rankings in plans:
             for i, ranking in enumerate(rankings):
-                hits = self._pick(shard, ranking, k, kind, exclude_ids[i], None, docs)
+                margin = 0 if allowed is not None else PICK_MARGIN
+                hits = self._pick(shard, ranking, k, kind, exclude_ids[i], None, docs, margin)
                 if len(hits) < k and allowed is None:
                     # As ``_search_kind``: too few of this kind among the nearest, search its rows.
                     rows = self._rows_of_kind(tenant, shard, kind)
@@ -761,7 +769,8 @@ class KnowledgeBase:
         allowed: np.ndarray | None,
     ) -> list[Hit]:
         ranking = self._rank(shard, query, self._fetch(k, exclude_ids), allowed)
-        return self._pick(shard, ranking, k, kind, exclude_ids, filters, {})
+        margin = 0 if allowed is not None else PICK_MARGIN
+        return self._pick(shard, ranking, k, kind, exclude_ids, filters, {}, margin)
 
     def _fetch(self, k: int, exclude_ids: Sequence[str]) -> int:
         """How many candidates each channel gives a query that wants ``k`` hits."""
@@ -830,17 +839,18 @@ class KnowledgeBase:
         exclude_ids: Sequence[str],
         filters: SearchFilters | None,
         docs: dict[int, Document],
+        margin: int = PICK_MARGIN,
     ) -> list[Hit]:
         """The first ``k`` ranked rows that are documents of ``kind`` the query may see, as hits.
 
         ``docs``: documents already read (a batch reads its queries' first rows at once); the rest
-        are read here, a few ranks at a time, and added to it.
+        are read here, a few ranks at a time (``_pick_step`` with ``margin``), and added to it.
         """
         excluded = set(exclude_ids)
         hits: list[Hit] = []
         ranked, fused, weights = ranking.ranked, ranking.fused, ranking.weights
         similarities, plain = ranking.similarities, ranking.plain
-        step = _pick_step(k, exclude_ids)
+        step = _pick_step(k, exclude_ids, margin)
         for start in range(0, len(ranked), step):
             batch = ranked[start : start + step]
             missing = [row for row in batch if row not in docs]

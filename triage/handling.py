@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,14 @@ class _Forest:
     right: np.ndarray
     value: np.ndarray  # leaf values (0 on split nodes)
     depth: int
+    # The walk's tables (``__post_init__``): a node is addressed as twice its index, plus one to go
+    # left, so one gather picks the child; the node tables are repeated to be read at that address.
+    _children: np.ndarray = field(init=False, repr=False, compare=False)
+    _split_feature: np.ndarray = field(init=False, repr=False, compare=False)
+    _split_threshold: np.ndarray = field(init=False, repr=False, compare=False)
+    _split_missing_left: np.ndarray = field(init=False, repr=False, compare=False)
+    _leaf_value: np.ndarray = field(init=False, repr=False, compare=False)
+    _trees_of: list[np.ndarray] = field(init=False, repr=False, compare=False)
 
     _FIELDS = (
         "baselines",
@@ -182,18 +191,38 @@ class _Forest:
         baselines = np.array([float(np.ravel(m._baseline_prediction)[0]) for m in models])
         return cls(baselines=baselines, depth=depth, **arrays)
 
+    def __post_init__(self) -> None:
+        # Derived once, so a level of the walk is seven array operations instead of eleven.
+        derived = {
+            "_children": np.column_stack([self.right, self.left]).ravel() * 2,
+            "_split_feature": np.repeat(self.feature, 2),
+            "_split_threshold": np.repeat(self.threshold, 2),
+            "_split_missing_left": np.repeat(self.missing_left, 2),
+            "_leaf_value": np.repeat(self.value, 2),
+            "_trees_of": [np.flatnonzero(self.outputs == output) for output in range(len(self.baselines))],
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(rows, outputs) raw predictions: each column equals its regressor's ``predict``."""
-        rows = np.arange(x.shape[0])[:, None]
-        node = np.broadcast_to(self.roots, (x.shape[0], len(self.roots)))
+        x = np.ascontiguousarray(x)
+        cells = x.ravel()
+        # Each row's first cell in ``cells`` (none needed for one row).
+        starts = (np.arange(x.shape[0]) * x.shape[1])[:, None] if x.shape[0] > 1 else None
+        has_missing = bool(np.isnan(cells).any())
+        node = np.broadcast_to(self.roots * 2, (x.shape[0], len(self.roots)))
         for _ in range(self.depth):
-            values = x[rows, self.feature[node]]
-            go_left = (values <= self.threshold[node]) | (np.isnan(values) & self.missing_left[node])
-            node = np.where(go_left, self.left[node], self.right[node])
-        leaves = self.value[node]
+            columns = self._split_feature[node]
+            values = cells[columns if starts is None else columns + starts]
+            go_left = values <= self._split_threshold[node]
+            if has_missing:
+                go_left |= np.isnan(values) & self._split_missing_left[node]
+            node = self._children[node + go_left]
+        leaves = self._leaf_value[node]
         out = np.tile(self.baselines, (x.shape[0], 1))
-        for output in range(len(self.baselines)):
-            out[:, output] += leaves[:, self.outputs == output].sum(axis=1)
+        for output, trees in enumerate(self._trees_of):
+            out[:, output] += leaves[:, trees].sum(axis=1)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,17 +294,17 @@ class _TextProjection:
             self._analyzer = _char_analyzer()
         if self._basis is None:
             self._basis = np.ascontiguousarray(self.components.T)  # (V, k): row gathers are cheap
-        vocabulary, out = self.vocabulary, np.zeros((len(texts), self.dim))
+        lookup, out = self.vocabulary.get, np.zeros((len(texts), self.dim))
         for row, text in enumerate(texts):
-            found = [
-                (vocabulary[gram], count)
-                for gram, count in Counter(self._analyzer(text[:MAX_TEXT_CHARS])).items()
-                if gram in vocabulary
-            ]
-            if not found:
+            counted = Counter(self._analyzer(text[:MAX_TEXT_CHARS]))
+            # One vocabulary lookup per distinct n-gram (-1: not in it), in first-occurrence order.
+            columns = np.fromiter(map(lookup, counted, repeat(-1)), dtype=np.intp, count=len(counted))
+            known = columns >= 0
+            if not known.any():
                 continue
-            index = np.array([i for i, _ in found])
-            weight = (1.0 + np.log(np.array([c for _, c in found], dtype=np.float64))) * self.idf[index]
+            index = columns[known]
+            counts = np.fromiter(counted.values(), dtype=np.float64, count=len(counted))[known]
+            weight = (1.0 + np.log(counts)) * self.idf[index]
             out[row] = (weight / np.linalg.norm(weight)) @ self._basis[index]
         return out
 

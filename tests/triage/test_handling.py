@@ -240,6 +240,27 @@ def test_forest_copy_predicts_like_the_regressor() -> None:
         models = [_regressor(0.5, 0).fit(x, y), _regressor(0.9, 0).fit(x, y)]
     forest = _Forest.of(models)
     np.testing.assert_allclose(forest.predict(x), np.column_stack([m.predict(x) for m in models]), atol=1e-9)
+    # The table walk gives the very floats of the plain walk (node by node, left or right), for a
+    # batch, one row alone and rows without missing values.
+    assert np.array_equal(forest.predict(x), _plain_walk(forest, x))
+    assert np.array_equal(forest.predict(x[:1]), _plain_walk(forest, x[:1]))
+    assert np.array_equal(forest.predict(x[1:4]), _plain_walk(forest, x[1:4]))
+    restored = _Forest.from_dict(forest.to_dict())
+    assert np.array_equal(restored.predict(x), forest.predict(x))
+
+
+def _plain_walk(forest: _Forest, x: np.ndarray) -> np.ndarray:
+    rows = np.arange(x.shape[0])[:, None]
+    node = np.broadcast_to(forest.roots, (x.shape[0], len(forest.roots)))
+    for _ in range(forest.depth):
+        values = x[rows, forest.feature[node]]
+        go_left = (values <= forest.threshold[node]) | (np.isnan(values) & forest.missing_left[node])
+        node = np.where(go_left, forest.left[node], forest.right[node])
+    leaves = forest.value[node]
+    out = np.tile(forest.baselines, (x.shape[0], 1))
+    for output in range(len(forest.baselines)):
+        out[:, output] += leaves[:, forest.outputs == output].sum(axis=1)
+    return out
 
 
 def test_text_projection_matches_sklearn_tfidf() -> None:
