@@ -482,15 +482,44 @@ def _is_literal(template: Any) -> bool:
     return isinstance(template, bytes) and template.isascii() and b"\\" not in template
 
 
+# Texts and patterns on which ``_Regexp`` must answer as google-re2's own wrapper does before it is used.
+_SELF_TEST_TEXTS = ("", "ORA-00600 at 10:30, v2.3", "打印机 ORA-00600 无法连接 ☃ café", "a\u0301b 😀 x1")
+_SELF_TEST_PATTERNS = (r"[A-Z]+-(\d+)", r"(?P<w>\w)(\d)?", r"\s*", r"[\x{4e00}-\x{9fff}]+")
+
+
+@lru_cache(maxsize=1)
+def _lean_wrapper_works() -> bool:
+    """Whether ``_Regexp`` (built on google-re2's internal ``_re2`` module and ``_Match``, which a
+    release may change) gives google-re2's own results here; if not, patterns use ``re2.compile``:
+    slower, never wrong."""
+    try:
+        for pattern in _SELF_TEST_PATTERNS:
+            lean, own = _Regexp(pattern, _options(), ()), _re2.compile(pattern, _options())
+            for text in _SELF_TEST_TEXTS:
+                if (
+                    [m.span() + m.groups() for m in lean.finditer(text)]
+                    != [m.span() + m.groups() for m in own.finditer(text)]
+                    or lean.findall(text) != own.findall(text)
+                    or lean.split(text) != own.split(text)
+                    or lean.sub("-", text) != own.sub("-", text)
+                ):
+                    raise ValueError(f"differs from google-re2 on {pattern!r}")
+    except Exception as exc:  # an internal API that moved: any failure means "do not use it"
+        logger.warning("google-re2 %s: its own wrapper is used (%s)", getattr(_re2, "__version__", "?"), exc)
+        return False
+    return True
+
+
 @lru_cache(maxsize=4096)
 def _compile(pattern: str, ignore_case: bool, multiline: bool, dotall: bool, name: str) -> Pattern:
     translated = to_re2(pattern)
     if translated is not None:
         try:
+            flagged = _inline_flags(ignore_case, multiline, dotall) + translated
+            if not _lean_wrapper_works():
+                return _re2.compile(flagged, _options())
             compiled: Pattern = _Regexp(
-                _inline_flags(ignore_case, multiline, dotall) + translated,
-                _options(),
-                (_compile, (pattern, ignore_case, multiline, dotall, name)),
+                flagged, _options(), (_compile, (pattern, ignore_case, multiline, dotall, name))
             )
             return compiled
         except _re2.error:

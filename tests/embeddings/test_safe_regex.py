@@ -209,3 +209,26 @@ def test_pattern_set_of_compiled_patterns_keeps_their_flags_and_refuses_fallback
     assert patterns.matching("vpnx 12") == set()
     with pytest.raises(safe_regex.UnsafePattern, match="cues: pattern 1"):
         safe_regex.PatternSet.of([vpn, safe_regex.compile(r"(?<!a)b")], name="cues")
+
+
+def test_a_google_re2_whose_internals_moved_falls_back_to_its_own_wrapper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lean wrapper uses google-re2's internal module; a release that changes it must cost speed only."""
+
+    class Moved(safe_regex._Regexp):
+        def finditer(self, text, pos=None, endpos=None):  # type: ignore[no-untyped-def]
+            raise AttributeError("_Match has no attribute '_spans'")
+
+    assert safe_regex._lean_wrapper_works()
+    monkeypatch.setattr(safe_regex, "_Regexp", Moved)
+    safe_regex._lean_wrapper_works.cache_clear()
+    safe_regex._compile.cache_clear()
+    try:
+        assert not safe_regex._lean_wrapper_works()
+        pattern = safe_regex.compile(r"(\d+)-(\w+)", name="moved internals")
+        assert not isinstance(pattern, safe_regex._Regexp)
+        assert pattern.findall("12-ab 打印 34-cd") == [("12", "ab"), ("34", "cd")]
+    finally:
+        safe_regex._lean_wrapper_works.cache_clear()
+        safe_regex._compile.cache_clear()
