@@ -171,12 +171,7 @@ def scores_matrix(model: Any, features: Any, n_labels: int, fill: float = -1e3) 
     (a cross-validation fold may miss a rare one) get ``fill``.
     """
     coef = np.atleast_2d(model.coef_)  # binary ridge models keep a 1-d coef_
-    return label_scores(model, np.asarray(features @ coef.T, dtype=np.float64), n_labels, fill)
-
-
-def label_scores(model: Any, products: np.ndarray, n_labels: int, fill: float = -1e3) -> np.ndarray:
-    """``scores_matrix`` from the products ``features @ coef.T`` computed already."""
-    scores = products + np.atleast_1d(model.intercept_)
+    scores = np.asarray(features @ coef.T, dtype=np.float64) + np.atleast_1d(model.intercept_)
     if scores.shape[1] == 1:
         scores = np.hstack([-scores, scores])
     if len(model.classes_) == n_labels:
@@ -328,22 +323,18 @@ class Head:
         vectors: np.ndarray,
         top: np.ndarray | None,
         top_sims: np.ndarray | None,
-        lexical_products: np.ndarray | None = None,
     ) -> Evidence:
-        """``lexical_products``: ``features @ coef.T`` of the lexical model when the caller computed
-        it already (``Router`` does, for all heads in one product)."""
         n_labels = len(self.classifier.classes_)
         blend = self.blend or Blend()
-        if lexical_products is not None:
-            scores = label_scores(self.classifier, lexical_products, n_labels)
-        else:
-            if self.legacy_joined(features.shape[1], vectors.shape[1]):
-                # A bundle from before the blend: its one classifier read TF-IDF joined with the embedding.
-                features = sparse.hstack(
-                    [features, sparse.csr_matrix(vectors * LEGACY_EMBEDDING_WEIGHT)], format="csr"
-                )
-            scores = scores_matrix(self.classifier, features, n_labels)
-        lexical = log_softmax(scores / blend.lexical_temperature)
+        if (
+            self.blend is None
+            and np.atleast_2d(self.classifier.coef_).shape[1] == features.shape[1] + vectors.shape[1]
+        ):
+            # A bundle from before the blend: its one classifier read TF-IDF joined with the embedding.
+            features = sparse.hstack(
+                [features, sparse.csr_matrix(vectors * LEGACY_EMBEDDING_WEIGHT)], format="csr"
+            )
+        lexical = log_softmax(scores_matrix(self.classifier, features, n_labels) / blend.lexical_temperature)
         semantic = None
         if self.semantic is not None and blend.semantic_weight:
             semantic = log_softmax(
@@ -358,11 +349,6 @@ class Head:
                     top, top_sims, self.neighbour_codes, n_labels, blend.knn_k, blend.knn_sigma
                 )
         return Evidence(lexical, semantic, votes, nearest)
-
-    def legacy_joined(self, n_features: int, n_dims: int) -> bool:
-        """Whether the lexical model is a bundle's from before the blend, which read the TF-IDF
-        features joined with the embedding (``n_features`` + ``n_dims`` columns)."""
-        return self.blend is None and np.atleast_2d(self.classifier.coef_).shape[1] == n_features + n_dims
 
     def distribution(self, evidence: Evidence) -> tuple[np.ndarray, np.ndarray]:
         """Label probabilities (n, labels) and the calibrated confidence of each row's top label."""
@@ -560,44 +546,7 @@ class Router:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["channel_encoder"] = None
-        state.pop("_stacked", None)  # derived on first use, never pickled
         return state
-
-    def _stacked_coefficients(self, n_features: int) -> tuple[np.ndarray, dict[str, slice]] | None:
-        """Every head's lexical coefficients side by side, (features, all heads' rows) in C order,
-        and each head's columns in it; None when a head's model cannot be read so (a bundle from
-        before the blend, or a model without ``coef_``). Built on first use, never pickled."""
-        cached: tuple[int, tuple[np.ndarray, dict[str, slice]] | None] | None = self.__dict__.get("_stacked")
-        if cached is not None and cached[0] == n_features:
-            return cached[1]
-        blocks: list[np.ndarray] = []
-        columns: dict[str, slice] = {}
-        stacked: tuple[np.ndarray, dict[str, slice]] | None = None
-        for name, head in self.heads.items():
-            coef = getattr(head.classifier, "coef_", None)
-            if not isinstance(coef, np.ndarray) or coef.dtype != np.float64 or head.blend is None:
-                break
-            coef = np.atleast_2d(coef)
-            if coef.shape[1] != n_features:
-                break
-            start = sum(len(block) for block in blocks)
-            columns[name] = slice(start, start + len(coef))
-            blocks.append(coef)
-        else:
-            stacked = (np.ascontiguousarray(np.vstack(blocks).T), columns)
-        self.__dict__["_stacked"] = (n_features, stacked)
-        return stacked
-
-    def _lexical_products(self, features: sparse.csr_matrix) -> dict[str, np.ndarray | None]:
-        """Each head's ``features @ coef.T`` from one sparse product for all heads: each column of a
-        product is its own sum over the row's features, so the numbers are those of one product per
-        head, for a third of scipy's per-call cost (and no transposed copy per call)."""
-        stacked = self._stacked_coefficients(features.shape[1]) if self.heads else None
-        if stacked is None:
-            return {name: None for name in self.heads}
-        coefficients, columns = stacked
-        products = np.asarray(features @ coefficients, dtype=np.float64)
-        return {name: products[:, part] for name, part in columns.items()}
 
     def attach_channel(self, encoder: Encoder) -> None:
         """The encoder that computes this router's channel vectors (``channel`` names its spec)."""
@@ -679,11 +628,9 @@ class Router:
 
     def _predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[dict[str, Prediction]]:
         features, vectors, sims, top, top_sims = self._inputs(texts, vectors)
-        products = self._lexical_products(features)
         results: list[dict[str, Prediction]] = [{} for _ in texts]
         for name, head in self.heads.items():
-            evidence = head.evidence(features, vectors, top, top_sims, products[name])
-            probs, confidence = head.distribution(evidence)
+            probs, confidence = head.distribution(head.evidence(features, vectors, top, top_sims))
             labels = head.labels
             best = probs.argmax(axis=1)
             best_labels = [labels[i] for i in best]

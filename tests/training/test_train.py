@@ -581,20 +581,3 @@ def test_a_saved_bundle_loads_and_predicts_without_scikit_learn(bundle: ModelBun
         "b.handling_time.predict('IT', 'P2', created_at='2026-01-05T09:00:00+08:00', text=texts[0])\n"
     )
     assert imported_after(script, ("sklearn", "scipy.stats", "pandas")) == []
-
-
-def test_one_stacked_product_gives_each_heads_own_scores(bundle: ModelBundle, tmp_path: Path) -> None:
-    # Router takes the heads' lexical scores from one product of their stacked coefficients; each
-    # head alone gives the very same floats (and the stack is rebuilt, never pickled).
-    bundle.save(tmp_path / "b")
-    router = ModelBundle.load(tmp_path / "b").router
-    texts = _table().texts[:12]
-    vectors = get_encoder(bundle.manifest["encoder"]).encode(texts)
-    features, vectors, _, top, top_sims = router._inputs(texts, vectors)
-    products = router._lexical_products(features)
-    assert all(products[name] is not None for name in router.heads)
-    for name, head in router.heads.items():
-        alone = head.evidence(features, vectors, top, top_sims)
-        stacked = head.evidence(features, vectors, top, top_sims, products[name])
-        assert np.array_equal(alone.lexical, stacked.lexical), name
-    assert "_stacked" in router.__dict__ and "_stacked" not in router.__getstate__()
