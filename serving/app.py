@@ -281,6 +281,7 @@ def create_app(
         max_in_flight=settings.in_flight_bound,
         max_queued=settings.queue_bound,
         max_queue_wait=settings.max_queue_wait_ms / 1000,
+        queue_wait_hold_share=settings.queue_wait_hold_share,
         retry_after=settings.retry_after,
         max_body_bytes=settings.max_body_bytes,
         max_bulk_body_bytes=settings.max_bulk_body_bytes,

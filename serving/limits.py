@@ -306,6 +306,8 @@ class LimitSettings:
     rate_limits: dict[str, RateLimit]
     max_queued: int = 0  # requests waiting for a slot at most (0: refused at once at the bound)
     max_queue_wait: float = 0.0  # seconds a request waits for a slot at most
+    # > 0: a request waits at most this many mean slot-hold times (and never over max_queue_wait)
+    queue_wait_hold_share: float = 0.0
     buckets_file: Path | None = None  # the token buckets' table shared by the workers (RunDir.buckets)
     # A 503 for overload also closes the connection (several worker processes): the client's retry
     # connects anew, and the worker least busy accepts it first (its event loop is the first free),
@@ -333,6 +335,11 @@ class Admission:
       over, the waiting requests that can no longer start within ``max_wait`` of their arrival are
       refused at once. So a request waits at most ``max_wait`` for its slot and a refusal never takes
       longer than that.
+    - ``hold_share`` > 0 ties that bound to the work: a request waits at most ``hold_share`` times the
+      running mean of how long requests hold a slot (and never over ``max_wait``). The latency of an
+      admitted request is its wait plus its own hold, so the bound follows the ticket's cost: with a
+      fixed bound, a faster ticket (a faster machine, a lighter model) made the wait a larger multiple
+      of the unloaded latency (BENCHMARKS.md, "Overload").
     - A freed slot goes straight to the first request waiting: a request arriving at that moment
       cannot take it first.
     - A retry goes first: a request whose fingerprint (method, path and body) was refused within the
@@ -354,14 +361,17 @@ class Admission:
         max_wait: float,
         retry_after: int,
         clock: Callable[[], float] = time.monotonic,
+        hold_share: float = 0.0,
     ) -> None:
-        if slots < 1 or queue < 0 or max_wait < 0:
+        if slots < 1 or queue < 0 or max_wait < 0 or hold_share < 0:
             raise ValueError(
-                f"admission needs slots >= 1, queue >= 0 and max_wait >= 0 (got {slots}, {queue}, {max_wait})"
+                "admission needs slots >= 1, queue >= 0, max_wait >= 0 and hold_share >= 0 "
+                f"(got {slots}, {queue}, {max_wait}, {hold_share})"
             )
         self.slots = slots
         self.queue = queue
         self.max_wait = max_wait
+        self.hold_share = hold_share
         self.retry_after = retry_after
         self._clock = clock
         self._started: dict[int, float] = {}  # slot holder -> when it took the slot
@@ -375,7 +385,13 @@ class Admission:
     @classmethod
     def of(cls, settings: LimitSettings) -> Admission:
         """The admission the limit settings describe."""
-        return cls(settings.max_in_flight, settings.max_queued, settings.max_queue_wait, settings.retry_after)
+        return cls(
+            settings.max_in_flight,
+            settings.max_queued,
+            settings.max_queue_wait,
+            settings.retry_after,
+            hold_share=settings.queue_wait_hold_share,
+        )
 
     @property
     def in_flight(self) -> int:
@@ -387,6 +403,14 @@ class Admission:
 
     def _free(self) -> bool:
         return len(self._started) < self.slots and not self.queued
+
+    @property
+    def wait_bound(self) -> float:
+        """Seconds a request may wait for a slot now: ``max_wait``, or ``hold_share`` mean hold times
+        when that is less (once a hold time has been measured)."""
+        if self.hold_share and self.hold is not None:
+            return min(self.max_wait, self.hold_share * self.hold)
+        return self.max_wait
 
     def predicted_wait(self, ahead: int | None = None) -> float:
         """Seconds a request arriving now would wait for a slot with ``ahead`` requests (default: all
@@ -422,14 +446,15 @@ class Admission:
         if self.queued >= self.queue:
             return self._refuse("overload", fingerprint, self.predicted_wait())
         wait = self.predicted_wait(len(self._retries) if retry else None)
-        if wait > self.max_wait:
+        bound = self.wait_bound
+        if wait > bound:
             return self._refuse("overload", fingerprint, wait)
         line = self._retries if retry else self._firsts
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         line.append(future)
         self._arrived[future] = self._clock()
         try:
-            await asyncio.wait((future,), timeout=self.max_wait)
+            await asyncio.wait((future,), timeout=bound)
         except BaseException:  # cancelled while it waited (shutdown): give back a slot handed over
             if not future.done():
                 self._leave(line, future)
@@ -465,14 +490,15 @@ class Admission:
 
     def _refuse_doomed(self) -> None:
         """Refuse now, not at their deadline, the waiting requests that the queue played forward can
-        no longer start within ``max_wait`` of their arrival (the running mean of hold times grew)."""
+        no longer start within the wait bound of their arrival (the running mean of hold times grew)."""
         if not self._arrived:
             return
+        bound = self.wait_bound
         _, hold, frees = self._slot_frees()
         for line in (self._retries, self._firsts):
             for future in list(line):
                 start = heapq.heappop(frees)
-                if start > self._arrived[future] + self.max_wait:
+                if start > self._arrived[future] + bound:
                     heapq.heappush(frees, start)  # it will not take the slot
                     line.remove(future)
                     del self._arrived[future]

@@ -29,6 +29,8 @@ class RateLimitSetting(BaseModel):
 ScopeClass = Literal["triage", "write", "read"]
 # One micro-batch thread: see Settings.batch_workers.
 DEFAULT_BATCH_WORKERS = 1
+# Mean slot-hold times a request waits for a slot at most (queue_wait_hold_share); 0 switches it off.
+QUEUE_WAIT_HOLD_SHARE = 0.5
 MAX_WORKERS = 64  # server processes at most (``workers``)
 
 
@@ -165,7 +167,18 @@ class Settings(BaseSettings):
         description=(
             "Longest a request waits for a slot; still waiting then, it answers 503 with Retry-After. "
             "Keep it well under the refusal latency promised (50 ms in BENCHMARKS.md, 'Overload'): it "
-            "adds to the latency of admitted requests under overload."
+            "adds to the latency of admitted requests under overload. See queue_wait_hold_share."
+        ),
+    )
+    queue_wait_hold_share: float = Field(
+        QUEUE_WAIT_HOLD_SHARE,
+        ge=0,
+        le=100,
+        description=(
+            "A request waits for a slot at most this many times the running mean of how long requests "
+            "hold one (and never over max_queue_wait_ms), so the wait follows the ticket's cost and an "
+            "admitted request's latency under overload stays a bounded multiple of the unloaded one "
+            "(BENCHMARKS.md, 'Overload'). 0: max_queue_wait_ms alone."
         ),
     )
     worker_threads: int | None = Field(

@@ -64,6 +64,7 @@ def readyz(service: LoadingServiceDep, settings: SettingsDep) -> JSONResponse:
                 "max_queued": settings.queue_bound,
             },
             "max_queue_wait_ms": settings.max_queue_wait_ms,
+            "queue_wait_hold_share": settings.queue_wait_hold_share,
             "micro_batch_workers": settings.batch_workers,
         }
     )

@@ -190,6 +190,63 @@ def test_a_predicted_wait_past_the_deadline_is_refused_at_once() -> None:
     assert gate.queued == 0
 
 
+def test_the_wait_bound_follows_the_mean_hold_time_under_the_cap() -> None:
+    """hold_share: a request waits at most that many mean hold times, never over max_wait."""
+    now = [0.0]
+    gate = Admission(slots=1, queue=8, max_wait=0.02, retry_after=1, clock=lambda: now[0], hold_share=0.5)
+    assert gate.wait_bound == 0.02  # nothing held yet: the cap
+
+    async def hold_for(seconds: float) -> None:
+        slot = await gate.acquire()
+        assert isinstance(slot, int)
+        now[0] += seconds
+        gate.release(slot)
+
+    async def main() -> Any:
+        await hold_for(0.01)  # a fast ticket: 10 ms
+        assert gate.wait_bound == pytest.approx(0.005)  # half of it, under the 20 ms cap
+        slot = await gate.acquire()
+        assert isinstance(slot, int)
+        now[0] += 0.004
+        # The slot frees in ~6 ms: a wait the 20 ms cap alone would queue, past the 5 ms bound.
+        refused = await gate.acquire()
+        gate.release(slot)
+        for _ in range(40):
+            await hold_for(0.1)  # the tickets got slow: the mean hold grows past twice the cap
+        return refused
+
+    refused = asyncio.run(main())
+    assert isinstance(refused, Refusal) and refused.reason == "overload"
+    assert gate.wait_bound == 0.02
+
+
+def test_without_a_hold_share_the_cap_alone_bounds_the_wait() -> None:
+    now = [0.0]
+    gate = Admission(slots=1, queue=8, max_wait=0.02, retry_after=1, clock=lambda: now[0])
+
+    async def main() -> Any:
+        slot = await gate.acquire()
+        assert isinstance(slot, int)
+        now[0] += 0.01
+        gate.release(slot)
+        slot = await gate.acquire()
+        assert isinstance(slot, int)
+        now[0] += 0.004
+        waiting = asyncio.ensure_future(gate.acquire())  # ~6 ms to wait: within 20 ms, so it queues
+        await asyncio.sleep(0)
+        assert gate.queued == 1
+        gate.release(slot)
+        return await waiting
+
+    assert gate.wait_bound == 0.02
+    assert isinstance(asyncio.run(main()), int)
+
+
+def test_admission_refuses_a_negative_hold_share() -> None:
+    with pytest.raises(ValueError, match="hold_share >= 0"):
+        Admission(slots=1, queue=1, max_wait=1, retry_after=1, hold_share=-1)
+
+
 def test_a_cancelled_waiter_leaves_the_queue_and_a_handed_slot_is_given_back() -> None:
     gate = Admission(slots=1, queue=4, max_wait=10, retry_after=1)
 

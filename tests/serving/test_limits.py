@@ -162,6 +162,7 @@ def test_the_default_bound_admits_one_request_per_core_and_sheds_the_rest(
     bound = ready["max_in_flight"]
     assert bound == max(2, os.cpu_count() or 1) and ready["micro_batch_workers"] == 1
     assert ready["max_queued"] == 4 * bound and ready["max_queue_wait_ms"] == 20
+    assert ready["queue_wait_hold_share"] == 0.5
     ticket = {"title": "VPN", "body": "中文工单，VPN 无法连接，报错 809。" * 300}
     burst = bound + ready["max_queued"] + 2
     statuses: list[int] = []
