@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -12,8 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
-
-from embeddings import safe_regex
 
 if TYPE_CHECKING:
     from embeddings.use_m3_split import SplitForward
@@ -154,7 +153,13 @@ def _chunks(texts: list[str], n: int) -> list[list[str]]:
     return [texts[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
-_TOKEN = safe_regex.compile(r"[\u4e00-\u9fff]|[\p{L}\p{N}]+")  # [^\W_]+ in re's spelling
+@functools.lru_cache(maxsize=1)
+def _token() -> Any:
+    """The hashing encoder's token pattern, compiled on first use: the USE-m3 encoder's own process
+    (``embeddings.process``) then never imports RE2."""
+    from embeddings import safe_regex
+
+    return safe_regex.compile(r"[\u4e00-\u9fff]|[\p{L}\p{N}]+")  # [^\W_]+ in re's spelling
 
 
 class HashingEncoder:
@@ -178,7 +183,7 @@ class HashingEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
-            tokens = [t.lower() for t in _TOKEN.findall(text)]
+            tokens = [t.lower() for t in _token().findall(text)]
             grams = tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
             for gram in grams:
                 index, sign = self._bucket(gram)
