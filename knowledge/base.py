@@ -33,7 +33,7 @@ import time
 import zipfile
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -213,6 +213,21 @@ class _Query:
     def of(
         cls, kb: KnowledgeBase, shard: _Shard, vector: np.ndarray, text: str | None, title: str | None
     ) -> _Query:
+        return cls.prepare(kb, shard, text, title).with_vector(kb, vector)
+
+    def with_vector(self, kb: KnowledgeBase, vector: np.ndarray) -> _Query:
+        """The query with the main encoder's vector of its text (``prepare`` works out the rest)."""
+        vectors = {kb.encoder.name: np.asarray(vector, dtype=np.float32).reshape(-1), **self.vectors}
+        return replace(
+            self,
+            dense_weights={n: w for n, w in self.dense_weights.items() if n in vectors},
+            vectors=vectors,
+        )
+
+    @classmethod
+    def prepare(cls, kb: KnowledgeBase, shard: _Shard, text: str | None, title: str | None) -> _Query:
+        """Everything of the query but the main encoder's vector: language, channel weights (all of the
+        language's, until ``with_vector``), the further encoders' vectors, BM25."""
         # A query reads what the encoder reads: the lexical channel's jieba HMM costs ~0.1 ms per
         # Han character, so a 20,000-character ticket would spend seconds on words past the cap.
         text = text[:MAX_TEXT_CHARS] if text else text
@@ -222,7 +237,7 @@ class _Query:
         query_language = text_language(text) if text else None
         family = None if query_language is None else ("zh" if query_language == "zh" else "en")
         dense_weights, lexical_weight = kb._channel_weights(family)
-        vectors = {kb.encoder.name: np.asarray(vector, dtype=np.float32).reshape(-1)}
+        vectors: dict[str, np.ndarray] = {}  # the further encoders' (the main one's: ``with_vector``)
         if text:
             query_text = embedding_text("", text)
             for encoder in kb.extra_encoders:
@@ -246,13 +261,24 @@ class _Query:
             scores = shard.lexical.score(lexical)
         return cls(
             query_language,
-            {n: w for n, w in dense_weights.items() if n in vectors},
+            dict(dense_weights),
             vectors,
             lexical_weight,
             lexical,
             norm,
             scores,
         )
+
+
+@dataclass(frozen=True)
+class PreparedQueries:
+    """``KnowledgeBase.prepare_queries``: queries worked out but for their main vectors."""
+
+    tenant: str
+    shard: _Shard
+    texts: tuple[str | None, ...]
+    titles: tuple[str | None, ...]
+    queries: tuple[_Query, ...]
 
 
 @dataclass(frozen=True)
@@ -622,6 +648,22 @@ class KnowledgeBase:
             out[kind] = hits
         return out
 
+    def prepare_queries(
+        self, tenant: str, texts: Sequence[str | None], titles: Sequence[str | None]
+    ) -> PreparedQueries:
+        """What ``search_kinds_many`` works out of its queries' texts without their vectors (language,
+        channel weights, BM25 scores), for a caller whose vectors are still being computed."""
+        shard = self._shard(tenant)
+        return PreparedQueries(
+            tenant,
+            shard,
+            tuple(texts),
+            tuple(titles),
+            tuple(
+                _Query.prepare(self, shard, text, title) for text, title in zip(texts, titles, strict=True)
+            ),
+        )
+
     def search_kinds_many(
         self,
         vectors: np.ndarray,
@@ -632,22 +674,36 @@ class KnowledgeBase:
         exclude_ids: Sequence[Sequence[str]],
         *,
         relevant_only: bool = False,
+        prepared: PreparedQueries | None = None,
     ) -> list[dict[str, list[Hit]]]:
         """``search_kinds`` for many queries of one tenant: each gets exactly what it gets alone.
 
         Per batch instead of per query: one FAISS call per kind and encoder for every query (where
         the index answers a query the same among others, ``VectorIndex.batch_exact``), and one
         database read of the documents the queries' first ranks need. BM25 and the fusion stay per
-        query. No filters: what a triage batch asks.
+        query. No filters: what a triage batch asks. ``prepared``: ``prepare_queries`` of the same
+        tenant, texts and titles (else ignored); its BM25 scores are those of the index then.
         """
         n = len(vectors)
         shard = self._shard(tenant)
         if len(shard.dense[self.encoder.name]) == 0:
             return [{kind: [] for kind in kinds} for _ in range(n)]
-        queries = [
-            _Query.of(self, shard, vector, text, title)
-            for vector, text, title in zip(vectors, texts, titles, strict=True)
-        ]
+        if (
+            prepared is not None
+            and prepared.tenant == tenant
+            and prepared.shard is shard
+            and prepared.texts == tuple(texts)
+            and prepared.titles == tuple(titles)
+        ):
+            queries = [
+                query.with_vector(self, vector)
+                for query, vector in zip(prepared.queries, vectors, strict=True)
+            ]
+        else:
+            queries = [
+                _Query.of(self, shard, vector, text, title)
+                for vector, text, title in zip(vectors, texts, titles, strict=True)
+            ]
         size = len(shard.dense[self.encoder.name])
         plans: list[tuple[str, int, np.ndarray | None, list[_Ranking]]] = []
         wanted: set[int] = set()

@@ -9,15 +9,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
 from embeddings import Encoder
 from knowledge import Document, Hit, KnowledgeBase
+from knowledge.base import PreparedQueries
 from knowledge.ledger import Feedback, HandlingRecord, Ledger, PredictionRecord
 from triage.bundle import ModelBundle
 from triage.completeness import CompletenessChecker
@@ -116,6 +118,9 @@ class TriageService:
             self.ledger.close()
         if self.models.registry is not None:
             self.models.registry.close()
+        close = getattr(self.encoder, "close", None)  # an encoder in a process of its own stops it
+        if close is not None:
+            close()
 
     @property
     def bundle(self) -> ModelBundle:
@@ -231,15 +236,16 @@ class TriageService:
         return _similar_cases(found)
 
     def similar_kinds_many(
-        self, tickets: Sequence[Ticket], vectors: np.ndarray, kinds: dict[str, int]
+        self,
+        tickets: Sequence[Ticket],
+        vectors: np.ndarray,
+        kinds: dict[str, int],
+        prepared: Mapping[str, PreparedQueries] | None = None,
     ) -> list[dict[str, list[SimilarCase]]]:
         """``similar_kinds`` for a batch: one search call per tenant for all its tickets (each ticket
-        gets exactly what it gets alone)."""
+        gets exactly what it gets alone). ``prepared``: ``prepare_similar``'s answer for the tickets."""
         out: list[dict[str, list[SimilarCase]]] = [{} for _ in tickets]
-        by_tenant: dict[str, list[int]] = {}
-        for i, ticket in enumerate(tickets):
-            by_tenant.setdefault(ticket.tenant, []).append(i)
-        for tenant, rows in by_tenant.items():
+        for tenant, rows in _by_tenant(tickets).items():
             found = self.knowledge.search_kinds_many(
                 vectors[rows],
                 tenant,
@@ -248,10 +254,20 @@ class TriageService:
                 titles=[tickets[i].title or None for i in rows],
                 exclude_ids=[[t.id] if t.id else [] for t in (tickets[i] for i in rows)],
                 relevant_only=True,
+                prepared=(prepared or {}).get(tenant),
             )
             for i, hits in zip(rows, found, strict=True):
                 out[i] = _similar_cases(hits)
         return out
+
+    def prepare_similar(self, tickets: Sequence[Ticket]) -> dict[str, PreparedQueries]:
+        """The searches' work that needs no vector (language, BM25), per tenant, for ``similar_kinds_many``."""
+        return {
+            tenant: self.knowledge.prepare_queries(
+                tenant, [tickets[i].text for i in rows], [tickets[i].title or None for i in rows]
+            )
+            for tenant, rows in _by_tenant(tickets).items()
+        }
 
     def triage(self, ticket: Ticket) -> TriageResult:
         return self.triage_many([ticket])[0]
@@ -267,10 +283,13 @@ class TriageService:
         assignments: Sequence[Assignment],
         log: bool,
         languages: Sequence[str] | None = None,
+        features: Mapping[int, Any] | None = None,
     ) -> tuple[list[dict[str, Prediction]], list[str]]:
         """Predictions from each ticket's assigned model; shadow candidates predict and are logged only.
 
         ``languages``: the tickets' languages when already detected (the ledger records them).
+        ``features``: each serving model's TF-IDF features of its tickets when already worked out
+        (``_routing_features``).
         """
         log = log and self.ledger is not None
         if log and languages is None:
@@ -284,7 +303,9 @@ class TriageService:
         records: list[PredictionRecord] = []
         for rows in groups.values():
             assignment = assignments[rows[0]]
-            predicted = assignment.serving.router.predict([texts[i] for i in rows], vectors[rows])
+            predicted = assignment.serving.router.predict(
+                [texts[i] for i in rows], vectors[rows], (features or {}).get(id(assignment.serving))
+            )
             for i, heads in zip(rows, predicted, strict=True):
                 out[i] = heads
                 if log and languages is not None:
@@ -310,19 +331,32 @@ class TriageService:
             self.ledger.log(records)
         return out, versions
 
+    @staticmethod
+    def _routing_features(texts: Sequence[str], assignments: Sequence[Assignment]) -> dict[int, Any]:
+        """Each serving model's TF-IDF features of its tickets (rows grouped as ``_predict`` groups them)."""
+        groups: dict[int, list[int]] = {}
+        for index, assignment in enumerate(assignments):
+            groups.setdefault(id(assignment.serving), []).append(index)
+        return {
+            key: assignments[rows[0]].serving.router.features([texts[i] for i in rows])
+            for key, rows in groups.items()
+        }
+
     def _triage(self, tickets: Sequence[Ticket], log: bool) -> list[TriageResult]:
         if not tickets:
             return []
         # Each ticket keeps the model it was assigned here, even if a promotion swaps models meanwhile.
         assignments = [self.models.assign(t.tenant, t.id) for t in tickets]
         t0 = time.perf_counter()
-        vectors = self.encode(tickets)
-        t1 = time.perf_counter()
+        # An encoder in a process of its own (embeddings.process) encodes while this thread extracts
+        # the fields and writes the summaries; any other encodes here, first.
+        texts = [model_text(t.title, t.body) for t in tickets]
+        submit = getattr(self.encoder, "submit", None)
+        pending = submit(texts) if submit is not None else None
+        vectors = self.encoder.encode(texts) if pending is None else None
+        encode_s = time.perf_counter() - t0
         # Each ticket's language once, for the ledger and the analysis both.
         languages = [_language(t) for t in tickets]
-        predictions, versions = self._predict(tickets, vectors, assignments, log, languages)
-        t2 = time.perf_counter()
-        share = 1000.0 / len(tickets)
         # Per ticket: analysis, business rules, search. Then handling time for the whole batch
         # (one feature and model call per model version), then the results.
         # Key fields for the whole batch in one call (spaCy reads its English documents together);
@@ -332,13 +366,33 @@ class TriageService:
             [(t.text, language, t.created_at) for t, language in zip(tickets, languages, strict=True)]
         )
         fields_share = (time.perf_counter() - s0) / len(tickets)
-        done: list[tuple[Analysis, dict[str, Prediction], float]] = []
-        for ticket, heads, assignment, language, fields in zip(
-            tickets, predictions, assignments, languages, fields_of, strict=True
-        ):
+        analysed: list[tuple[Analysis, float]] = []
+        for ticket, language, fields in zip(tickets, languages, fields_of, strict=True):
             s0 = time.perf_counter()
             summary = self.summarizer.summarize(ticket.title, ticket.body, language)
-            analysis = Analysis(language, tuple(fields), summary)
+            analysed.append((Analysis(language, tuple(fields), summary), time.perf_counter() - s0))
+        routing_s, features, searches, search_s = 0.0, None, None, 0.0
+        if pending is not None:
+            # The routing models' TF-IDF features and the searches' BM25 need no vector either:
+            # worked out meanwhile too.
+            t1 = time.perf_counter()
+            features = self._routing_features(texts, assignments)
+            routing_s = time.perf_counter() - t1
+            searches = self.prepare_similar(tickets)
+            search_s = time.perf_counter() - t1 - routing_s
+            t1 = time.perf_counter()
+            vectors = pending.result()
+            encode_s += time.perf_counter() - t1
+        assert vectors is not None
+        t1 = time.perf_counter() - routing_s  # the classify stage counts its features where they were made
+        predictions, versions = self._predict(tickets, vectors, assignments, log, languages, features)
+        t2 = time.perf_counter()
+        share = 1000.0 / len(tickets)
+        done: list[tuple[Analysis, dict[str, Prediction], float]] = []
+        for ticket, heads, assignment, (analysis, summary_s) in zip(
+            tickets, predictions, assignments, analysed, strict=True
+        ):
+            s0 = time.perf_counter()
             if self.rules is not None:
                 # Business rules see the model's predictions and the extracted fields; they may
                 # set or boost a head, and say so in the prediction's rules and reason.
@@ -346,11 +400,13 @@ class TriageService:
                 heads = self.rules.apply(
                     ticket, analysis.fields, heads, analysis.language, labels=assignment.serving.labels
                 )
-            done.append((analysis, heads, fields_share + time.perf_counter() - s0))
+            done.append((analysis, heads, fields_share + summary_s + time.perf_counter() - s0))
         # Similar cases and articles for the whole batch in one search call per tenant.
         t3 = time.perf_counter()
-        found = self.similar_kinds_many(tickets, vectors, {"case": self.similar_k, "article": ARTICLES_K})
-        similar_ms = round((time.perf_counter() - t3) * share, 3)
+        found = self.similar_kinds_many(
+            tickets, vectors, {"case": self.similar_k, "article": ARTICLES_K}, searches
+        )
+        similar_ms = round((time.perf_counter() - t3 + search_s) * share, 3)
         now = datetime.now(UTC)
         handling_times = self._handling_times(tickets, [d[1] for d in done], assignments, now)
         results = []
@@ -399,7 +455,7 @@ class TriageService:
                     articles=tuple(similar["article"]),
                     model_version=version,
                     timings_ms={
-                        "encode": round((t1 - t0) * share, 3),
+                        "encode": round(encode_s * share, 3),
                         "classify": round((t2 - t1) * share, 3),
                         "extract_summarize": round(extract_s * 1000, 3),
                         "similar": similar_ms,
@@ -440,6 +496,14 @@ class TriageService:
             for i, estimate in zip(rows, model.predict_many(requests), strict=True):
                 out[i] = estimate
         return out
+
+
+def _by_tenant(tickets: Sequence[Ticket]) -> dict[str, list[int]]:
+    """Each tenant's tickets (their positions), in the order the tenants first appear."""
+    rows: dict[str, list[int]] = {}
+    for i, ticket in enumerate(tickets):
+        rows.setdefault(ticket.tenant, []).append(i)
+    return rows
 
 
 def _similar_cases(found: dict[str, list[Hit]]) -> dict[str, list[SimilarCase]]:

@@ -412,7 +412,8 @@ def hybrid_similarities(
     queries = unit_rows(features)
     # Each query adds up the postings of its own terms: about twice as fast as a sparse product for
     # one query, 1.5x for a batch of 64 (the product's two passes over every pairing cost more than
-    # a slice per query), and a ticket's similarities are the same alone and in a batch.
+    # a slice per query), and a ticket's TF-IDF similarities are the same alone and in a batch (the
+    # embeddings' within BLAS's rounding: a batch's product may add up in another order than one query's).
     indptr, indices, data = queries.indptr, queries.indices, queries.data
     lexical = np.empty((queries.shape[0], stored_lexical.shape[1]))
     for row in range(queries.shape[0]):
@@ -604,15 +605,25 @@ class Router:
         k = max((h.blend.knn_k for h in self.heads.values() if h.blend is not None), default=1)
         return top_similar(sims, k)
 
-    def predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[dict[str, Prediction]]:
-        """Predictions of every head for each (text, vector)."""
+    def predict(
+        self, texts: Sequence[str], vectors: np.ndarray, features: Any = None
+    ) -> list[dict[str, Prediction]]:
+        """Predictions of every head for each (text, vector). ``features``: the texts' ``features``
+        when already worked out (while the vectors were being computed elsewhere)."""
         if len(texts) <= SINGLE_THREAD_BATCH:
             _single_thread_blas()
-        return self._predict(texts, vectors)
+        return self._predict(texts, vectors, features)
 
-    def _inputs(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[Any, np.ndarray, Any, Any, Any]:
+    def features(self, texts: Sequence[str]) -> Any:
+        """The texts' TF-IDF features: the part of ``predict``'s input that needs no vector."""
+        return transform(self.vectorizer, texts)
+
+    def _inputs(
+        self, texts: Sequence[str], vectors: np.ndarray, features: Any = None
+    ) -> tuple[Any, np.ndarray, Any, Any, Any]:
         """TF-IDF features, vectors, similarities to the labelled tickets and their top k."""
-        features = transform(self.vectorizer, texts)
+        if features is None:
+            features = self.features(texts)
         vectors = self.channel_vectors(texts, vectors)
         sims = self.neighbours.similarities(vectors, features) if self.neighbours is not None else None
         top, top_sims = self._top_neighbours(sims)
@@ -626,8 +637,10 @@ class Router:
         model = self.heads[head]
         return model.distribution(model.evidence(features, vectors, top, top_sims))
 
-    def _predict(self, texts: Sequence[str], vectors: np.ndarray) -> list[dict[str, Prediction]]:
-        features, vectors, sims, top, top_sims = self._inputs(texts, vectors)
+    def _predict(
+        self, texts: Sequence[str], vectors: np.ndarray, features: Any = None
+    ) -> list[dict[str, Prediction]]:
+        features, vectors, sims, top, top_sims = self._inputs(texts, vectors, features)
         results: list[dict[str, Prediction]] = [{} for _ in texts]
         for name, head in self.heads.items():
             probs, confidence = head.distribution(head.evidence(features, vectors, top, top_sims))

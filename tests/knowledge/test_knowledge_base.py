@@ -399,6 +399,37 @@ def test_search_kinds_many_equals_each_query_searched_alone(tmp_path: Path) -> N
     assert kb.search_kinds_many(vectors[:0], "nobody", kinds, [], [], []) == []
 
 
+def test_search_kinds_many_with_queries_prepared_before_their_vectors(tmp_path: Path) -> None:
+    """``prepare_queries`` (language, weights, BM25) before the vectors exist: the very same hits;
+    prepared for other texts or another tenant, it is not used."""
+    kb = _kb(tmp_path)
+    topics = ["vpn error 809", "printer jams on floor", "invoice amount wrong", "邮箱 无法 登录", "disk full"]
+    kb.add([_doc(f"c{i}", f"{topics[i % 5]} case {i}") for i in range(40)])
+    kb.add([_doc(f"a{i}", f"how to fix {topics[i % 5]}", kind="article") for i in range(5)])
+    texts: list[str | None] = [*topics, None]
+    titles: list[str | None] = ["vpn", None, None, "邮箱", None, None]
+    vectors = kb.encoder.encode([t or "disk" for t in texts])
+    kinds = {"case": 3, "article": 2}
+    excluded: list[list[str]] = [["c0"], [], [], [], [], []]
+    plain = kb.search_kinds_many(vectors, "default", kinds, texts, titles, excluded, relevant_only=True)
+    prepared = kb.prepare_queries("default", texts, titles)
+    again = kb.search_kinds_many(
+        vectors, "default", kinds, texts, titles, excluded, relevant_only=True, prepared=prepared
+    )
+    assert again == plain
+    assert sum(len(f["case"]) for f in again) == 3 * len(texts)
+    for other in (
+        kb.prepare_queries("default", list(reversed(texts)), titles),
+        kb.prepare_queries("acme", texts, titles),
+    ):
+        assert (
+            kb.search_kinds_many(
+                vectors, "default", kinds, texts, titles, excluded, relevant_only=True, prepared=other
+            )
+            == plain
+        )
+
+
 def test_bm25_snapshot_in_the_older_layout_is_written_again_when_loaded(tmp_path: Path) -> None:
     """A BM25 snapshot holding every token (the layout before packed terms and counts) loads, and the
     knowledge base writes it again in the current layout, with the same mark."""

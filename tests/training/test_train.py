@@ -115,6 +115,16 @@ def test_router_predicts_the_same_alone_and_in_batches(bundle: ModelBundle) -> N
         assert alone["department"] == batch[i]["department"]
 
 
+def test_router_predicts_the_same_from_features_worked_out_beforehand(bundle: ModelBundle) -> None:
+    """``features`` (what needs no vector, computed while the vectors are) then ``predict`` with them:
+    the very predictions of ``predict`` alone."""
+    encoder = get_encoder("hashing:128")
+    texts = _table(n_per_label=4, seed=11).texts
+    vectors = encoder.encode(texts)
+    features = bundle.router.features(texts)
+    assert bundle.router.predict(texts, vectors, features) == bundle.router.predict(texts, vectors)
+
+
 def test_router_runs_a_lexical_only_head() -> None:
     """Bundles without blend or neighbours (older ones) still predict from the lexical model."""
     from sklearn.svm import LinearSVC
