@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from embeddings import Encoder, get_encoder
+from embeddings.process import EncoderProcess
 from knowledge import DocumentStore, HybridConfig, KnowledgeBase
 from knowledge.audit import AuditLog
 from knowledge.ledger import Ledger
@@ -80,7 +81,7 @@ def build_knowledge(settings: Settings, encoder: Encoder) -> KnowledgeBase:
 
 def build_service(settings: Settings) -> TriageService:
     """Wire the components named by the settings (constructors only: no I/O yet)."""
-    encoder = get_encoder(settings.encoder)
+    encoder = EncoderProcess(settings.encoder) if settings.encoder_process else get_encoder(settings.encoder)
     knowledge_base = build_knowledge(settings, encoder)
     model_provider = ModelProvider(
         None if settings.model_dir else ModelRegistry(settings.models_dir, settings.database_target),

@@ -82,6 +82,14 @@ class Settings(BaseSettings):
         ),
     )
     encoder: str = Field("use-m3", description="Encoder spec, e.g. 'use-m3' or 'hashing:256'.")
+    encoder_process: bool = Field(
+        False,
+        description=(
+            "Run the encoder in a process of its own (embeddings.process), so that a ticket is encoded "
+            "while its fields and summary are worked out: lower single-ticket latency, for the child "
+            "interpreter's memory (see BENCHMARKS.md)."
+        ),
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     similar_k: int = Field(5, ge=1, le=50, description="Similar solved cases returned per ticket.")
