@@ -93,6 +93,8 @@ class HandlingRequest:
     category: str | None = None
     created_at: CreatedAt = None
     text: str | None = None
+    # ``HandlingTimeModel.text_projection`` of ``text`` when already worked out (a row).
+    projection: np.ndarray | None = None
 
 
 def _level(value: object) -> str:
@@ -336,9 +338,18 @@ class _Booster:
         categories: Sequence[str | None] | None,
         created_at: Sequence[CreatedAt] | None,
         texts: Sequence[str | None] | None,
+        projections: Sequence[np.ndarray | None] | None = None,
     ) -> np.ndarray:
         return _features(
-            self.inputs, self.levels, self.text, departments, priorities, categories, created_at, texts
+            self.inputs,
+            self.levels,
+            self.text,
+            departments,
+            priorities,
+            categories,
+            created_at,
+            texts,
+            projections,
         )
 
     def quantiles(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -381,7 +392,9 @@ def _features(
     categories: Sequence[str | None] | None,
     created_at: Sequence[CreatedAt] | None,
     texts: Sequence[str | None] | None,
+    projections: Sequence[np.ndarray | None] | None = None,
 ) -> np.ndarray:
+    """``projections``: each text's ``text.transform`` row when already worked out (all or none used)."""
     n = len(departments)
     given: dict[str, Sequence[str | None] | None] = {
         "department": departments,
@@ -406,7 +419,10 @@ def _features(
     if "text" in inputs and text is not None:
         docs = [t if isinstance(t, str) else "" for t in (texts or [None] * n)]
         blocks.append(np.log1p(np.array([[len(d)] for d in docs], dtype=float)))
-        blocks.append(text.transform(docs))
+        if projections is not None and len(projections) == n and all(p is not None for p in projections):
+            blocks.append(np.vstack([np.asarray(p).reshape(1, -1) for p in projections]))
+        else:
+            blocks.append(text.transform(docs))
     return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
 
@@ -712,6 +728,14 @@ class HandlingTimeModel:
         )
         return self._estimate(p50, p90, source, department, priority)
 
+    def text_projection(self, texts: Sequence[str]) -> np.ndarray | None:
+        """The texts' TF-IDF + SVD rows as the boosted model reads them (None: it reads no text), for
+        ``HandlingRequest.projection``: the part of a prediction that needs no routing decision."""
+        booster = self.booster
+        if booster is None or booster.text is None or "text" not in booster.inputs:
+            return None
+        return booster.text.transform(list(texts))
+
     def predict_many(self, requests: Sequence[HandlingRequest]) -> list[HandlingTime]:
         """``predict`` for many tickets: the boosted ones' features (text TF-IDF + SVD included) and
         quantiles are computed in one call for all of them, not one call each."""
@@ -729,6 +753,7 @@ class HandlingTimeModel:
                 [requests[i].category for i in boosted],
                 [requests[i].created_at for i in boosted],
                 [requests[i].text for i in boosted],
+                [requests[i].projection for i in boosted],
             )
             p50s, p90s = self.booster.quantiles(x)
             for i, p50, p90 in zip(boosted, p50s.tolist(), p90s.tolist(), strict=True):

@@ -332,6 +332,26 @@ class TriageService:
         return out, versions
 
     @staticmethod
+    def _handling_projections(
+        texts: Sequence[str], assignments: Sequence[Assignment]
+    ) -> list[np.ndarray | None]:
+        """Each ticket's text row for its serving model's handling-time model (None where it reads no
+        text): the part of the estimate that needs no routing decision."""
+        out: list[np.ndarray | None] = [None] * len(texts)
+        groups: dict[int, list[int]] = {}
+        for i, assignment in enumerate(assignments):
+            if assignment.serving.handling_time is not None:
+                groups.setdefault(id(assignment.serving), []).append(i)
+        for rows in groups.values():
+            model = assignments[rows[0]].serving.handling_time
+            assert model is not None
+            projected = model.text_projection([texts[i] for i in rows])
+            if projected is not None:
+                for i, row in zip(rows, projected, strict=True):
+                    out[i] = row
+        return out
+
+    @staticmethod
     def _routing_features(texts: Sequence[str], assignments: Sequence[Assignment]) -> dict[int, Any]:
         """Each serving model's TF-IDF features of its tickets (rows grouped as ``_predict`` groups them)."""
         groups: dict[int, list[int]] = {}
@@ -372,14 +392,16 @@ class TriageService:
             summary = self.summarizer.summarize(ticket.title, ticket.body, language)
             analysed.append((Analysis(language, tuple(fields), summary), time.perf_counter() - s0))
         routing_s, features, searches, search_s = 0.0, None, None, 0.0
+        projections: list[np.ndarray | None] | None = None
         if pending is not None:
-            # The routing models' TF-IDF features and the searches' BM25 need no vector either:
-            # worked out meanwhile too.
+            # The routing models' TF-IDF features, the searches' BM25 and the handling-time models'
+            # text rows need no vector either: worked out meanwhile too.
             t1 = time.perf_counter()
             features = self._routing_features(texts, assignments)
             routing_s = time.perf_counter() - t1
             searches = self.prepare_similar(tickets)
             search_s = time.perf_counter() - t1 - routing_s
+            projections = self._handling_projections(texts, assignments)
             t1 = time.perf_counter()
             vectors = pending.result()
             encode_s += time.perf_counter() - t1
@@ -408,7 +430,7 @@ class TriageService:
         )
         similar_ms = round((time.perf_counter() - t3 + search_s) * share, 3)
         now = datetime.now(UTC)
-        handling_times = self._handling_times(tickets, [d[1] for d in done], assignments, now)
+        handling_times = self._handling_times(tickets, [d[1] for d in done], assignments, now, projections)
         results = []
         for ticket, (analysis, heads, extract_s), similar, version, handling in zip(
             tickets, done, found, versions, handling_times, strict=True
@@ -470,9 +492,10 @@ class TriageService:
         heads: Sequence[dict[str, Prediction]],
         assignments: Sequence[Assignment],
         now: datetime,
+        projections: Sequence[np.ndarray | None] | None = None,
     ) -> list[HandlingTime | None]:
         """Each ticket's handling time by its serving model's handling-time model (None without one),
-        one ``predict_many`` call per model."""
+        one ``predict_many`` call per model. ``projections``: ``_handling_projections``."""
         out: list[HandlingTime | None] = [None] * len(tickets)
         groups: dict[int, list[int]] = {}
         for i, assignment in enumerate(assignments):
@@ -491,6 +514,7 @@ class TriageService:
                         category=category.value if category else None,
                         created_at=tickets[i].created_at or now,
                         text=model_text(tickets[i].title, tickets[i].body),
+                        projection=projections[i] if projections is not None else None,
                     )
                 )
             for i, estimate in zip(rows, model.predict_many(requests), strict=True):

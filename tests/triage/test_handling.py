@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -172,6 +173,14 @@ def test_predict_many_answers_as_predict_does_ticket_by_ticket(boosted: Handling
     ]
     assert boosted.predict_many(requests) == single
     assert boosted.predict_many([]) == []
+    # The text rows worked out beforehand (while a ticket is encoded), for all of them at once.
+    texts = [r.text or "" for r in requests]
+    rows = boosted.text_projection(texts)
+    assert rows is not None and len(rows) == len(requests)
+    projected = [dataclasses.replace(r, projection=row) for r, row in zip(requests, rows, strict=True)]
+    assert boosted.predict_many(projected) == single
+    no_text = HandlingTimeModel.from_dict({**boosted.to_dict(), "booster": None})
+    assert no_text.text_projection(texts) is None
 
 
 @pytest.mark.parametrize("boost", [True, False])
