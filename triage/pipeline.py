@@ -25,7 +25,7 @@ from triage.bundle import ModelBundle
 from triage.completeness import CompletenessChecker
 from triage.features import model_text
 from triage.fields import FieldExtractor
-from triage.handling import HandlingRequest
+from triage.handling import HandlingRequest, HandlingTimeModel
 from triage.language import detect_language
 from triage.models import Assignment, ModelProvider
 from triage.pii import PiiRedactor, pseudonym
@@ -338,13 +338,7 @@ class TriageService:
         """Each ticket's text row for its serving model's handling-time model (None where it reads no
         text): the part of the estimate that needs no routing decision."""
         out: list[np.ndarray | None] = [None] * len(texts)
-        groups: dict[int, list[int]] = {}
-        for i, assignment in enumerate(assignments):
-            if assignment.serving.handling_time is not None:
-                groups.setdefault(id(assignment.serving), []).append(i)
-        for rows in groups.values():
-            model = assignments[rows[0]].serving.handling_time
-            assert model is not None
+        for model, rows in _handling_models(assignments):
             projected = model.text_projection([texts[i] for i in rows])
             if projected is not None:
                 for i, row in zip(rows, projected, strict=True):
@@ -497,13 +491,7 @@ class TriageService:
         """Each ticket's handling time by its serving model's handling-time model (None without one),
         one ``predict_many`` call per model. ``projections``: ``_handling_projections``."""
         out: list[HandlingTime | None] = [None] * len(tickets)
-        groups: dict[int, list[int]] = {}
-        for i, assignment in enumerate(assignments):
-            if assignment.serving.handling_time is not None:
-                groups.setdefault(id(assignment.serving), []).append(i)
-        for rows in groups.values():
-            model = assignments[rows[0]].serving.handling_time
-            assert model is not None
+        for model, rows in _handling_models(assignments):
             requests = []
             for i in rows:
                 priority, category = heads[i].get("priority"), heads[i].get("category")
@@ -520,6 +508,21 @@ class TriageService:
             for i, estimate in zip(rows, model.predict_many(requests), strict=True):
                 out[i] = estimate
         return out
+
+
+def _handling_models(assignments: Sequence[Assignment]) -> list[tuple[HandlingTimeModel, list[int]]]:
+    """Each serving model's handling-time model and the positions of its tickets (models without one
+    left out), in the order the models first appear."""
+    groups: dict[int, list[int]] = {}
+    for i, assignment in enumerate(assignments):
+        if assignment.serving.handling_time is not None:
+            groups.setdefault(id(assignment.serving), []).append(i)
+    out = []
+    for rows in groups.values():
+        model = assignments[rows[0]].serving.handling_time
+        assert model is not None
+        out.append((model, rows))
+    return out
 
 
 def _by_tenant(tickets: Sequence[Ticket]) -> dict[str, list[int]]:
