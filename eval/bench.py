@@ -484,7 +484,7 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
             "≤ 5 s (demo)",
         )
         + row(
-            "`encoder_process` on: RSS, server + encoder process",
+            "`encoder_process` on: RSS after its single requests, server + encoder process",
             lambda r: (
                 " + ".join(f"{m:,.0f}" for m in r["process_rss_mib"])
                 + f" = {sum(r['process_rss_mib']):,.0f} MiB"

@@ -41,7 +41,14 @@ from triage.types import Ticket
 
 CLIENTS = (1, 8, 32)
 # What `make bench` runs: the default (one server process) and one worker process per core.
-MAKE_BENCH_ARGS = ["--variant", "workers-auto:TRIAGE_WORKERS=auto", "--out", "BENCHMARKS.md"]
+MAKE_BENCH_ARGS = [
+    "--variant",
+    "workers-auto:TRIAGE_WORKERS=auto",
+    "--variant",
+    "encoder-process:TRIAGE_ENCODER_PROCESS=true",
+    "--out",
+    "BENCHMARKS.md",
+]
 
 
 HOG_CLIENTS = 8

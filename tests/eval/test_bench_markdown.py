@@ -41,7 +41,7 @@ def test_the_table_shows_the_encoder_process_beside_the_default() -> None:
     assert "| single ticket p50 (HTTP round trip) | 11.5 ms | 12.0 ms | ≤ 10 ms |" in lines
     assert "| `encoder_process` on: single ticket p50 | 9.7 ms | 10.0 ms | ≤ 10 ms |" in lines
     assert (
-        "| `encoder_process` on: RSS, server + encoder process | 560 + 168 = 728 MiB | 560 + 168 = 728 MiB |  |"
+        "| `encoder_process` on: RSS after its single requests, server + encoder process | 560 + 168 = 728 MiB | 560 + 168 = 728 MiB |  |"
         in lines
     )
     assert "103,600 cases: 12.0, 12.4 / 9.9, 10.1 ms (stages on: encode 0.4, similar 2.3)" in text
