@@ -55,7 +55,8 @@ class EncoderProcess:
         self.name: str = inner.name
         self._dim = int(inner.dim)
         self._start_timeout = start_timeout
-        self._lock = threading.Lock()  # guards the fields below
+        self._lock = threading.Lock()  # guards the fields below; never held while a pipe is written
+        self._send_lock = threading.Lock()  # one message at a time into the child's pipe
         self._process: subprocess.Popen[bytes] | None = None
         self._send: Connection | None = None
         self._pending: dict[int, tuple[int, Future[np.ndarray]]] = {}  # id -> (child's start, future)
@@ -92,15 +93,20 @@ class EncoderProcess:
             if self._closed:
                 raise EncoderProcessError("the encoder process is closed (the service is stopping)")
             self._start()
-            assert self._send is not None
+            send = self._send
+            assert send is not None
             request = self._next_id
             self._next_id += 1
             self._pending[request] = (self._starts, future)
-            try:
-                self._send.send((request, texts))
-            except OSError as exc:  # the child is gone: its reader fails the rest
+        # Written without the lock: a large request may wait for the child to read it while the child
+        # waits for the reader thread to take an answer, and the reader needs the lock to hand it over.
+        try:
+            with self._send_lock:
+                send.send((request, texts))
+        except OSError as exc:  # the child is gone (its reader fails what it held)
+            with self._lock:
                 self._pending.pop(request, None)
-                raise EncoderProcessError(f"the encoder process ({self.spec}) is gone: {exc}") from exc
+            raise EncoderProcessError(f"the encoder process ({self.spec}) is gone: {exc}") from exc
         return future
 
     def close(self) -> None:
@@ -110,7 +116,7 @@ class EncoderProcess:
             process, send = self._process, self._send
             self._process = self._send = None
         if send is not None:
-            with contextlib.suppress(OSError):
+            with self._send_lock, contextlib.suppress(OSError):
                 send.send(None)
             send.close()
         if process is not None:
@@ -124,8 +130,9 @@ class EncoderProcess:
         """(Lock held.) A running child: the current one, or a new one."""
         if self._process is not None and self._process.poll() is None:
             return
-        if self._send is not None:
-            self._send.close()
+        if self._send is not None:  # the dead child's pipe (a write to it fails at once: no long wait)
+            with self._send_lock:
+                self._send.close()
         to_child_read, to_child_write = os.pipe()
         from_child_read, from_child_write = os.pipe()
         try:

@@ -116,3 +116,31 @@ def test_an_encoder_that_cannot_be_built_or_started_says_so(tmp_path: Path) -> N
         assert broken.pid is None
     finally:
         broken.close()
+
+
+def test_large_requests_and_answers_from_several_threads_at_once() -> None:
+    """Requests and answers past a pipe's buffer (64 KiB), from several threads: none waits for ever
+    (a request is written without the lock the reader thread needs to hand over an answer)."""
+    encoder = EncoderProcess("hashing:512")
+    here = get_encoder("hashing:512")
+    texts = [f"ticket {i}: " + "the printer on floor three is offline again " * 20 for i in range(300)]
+    try:
+        encoder.load()
+        pending = [encoder.submit(texts[i:] + texts[:i]) for i in range(6)]
+        results: dict[int, np.ndarray] = {}
+
+        def call(i: int) -> None:
+            results[i] = encoder.encode(texts[i:] + texts[:i])
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(6, 10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+        for i, future in enumerate(pending):
+            results[i] = future.result(timeout=120)
+        for i in range(10):
+            assert np.array_equal(results[i], here.encode(texts[i:] + texts[:i]))
+    finally:
+        encoder.close()
