@@ -24,6 +24,7 @@ import httpx
 import numpy as np
 
 from embeddings import Encoder, get_encoder
+from eval.processes import rss_mib
 from eval.report import DEFAULT_DATASETS, publish, stamp
 from training.demo import DemoPaths, build_demo
 from training.sample_data import generate_tickets
@@ -240,14 +241,6 @@ def _rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def _tree_rss_mib(pid: int) -> list[float]:
-    """Resident memory (MiB) of the server process, then of each of its children (the encoder's)."""
-    children: list[int] = []
-    for listed in Path(f"/proc/{pid}/task").glob("*/children"):
-        children += [int(child) for child in listed.read_text().split()]
-    return [_rss_mib(pid), *(_rss_mib(child) for child in children)]
-
-
 def _percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
@@ -372,7 +365,7 @@ def run(
                 base_url=base, timeout=60, headers={"Authorization": f"Bearer {key}"}
             ) as client:
                 again, again_stages = single_requests(client, tickets[:30], tickets[:n_single])
-            tree = _tree_rss_mib(process.pid)
+            tree = rss_mib(process.pid)  # the server, then its encoder process
         finally:
             process.terminate()
             process.wait(timeout=30)

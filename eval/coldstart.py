@@ -30,8 +30,7 @@ import httpx
 from embeddings import get_encoder
 from eval.bench import _free_port as free_port
 from eval.bench import api_key, serve_command, single_requests
-from eval.concurrency_bench import process_tree
-from eval.processes import stop_process
+from eval.processes import process_tree, stop_process
 from eval.report import publish, stamp
 from training.demo import build_demo
 

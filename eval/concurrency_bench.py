@@ -34,6 +34,7 @@ from embeddings import get_encoder
 from eval import loadgen
 from eval.bench import _start_server, api_key
 from eval.loadgen import http_request
+from eval.processes import process_tree, rss_mib
 from eval.profile_bench import real_tickets
 from eval.report import DEFAULT_DATASETS, missing_datasets, stamp, update_section
 from training.demo import build_demo
@@ -66,34 +67,6 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its live descendants (``/proc/<pid>/task/<tid>/children``)."""
-    found, pending = [], [pid]
-    while pending:
-        member = pending.pop()
-        found.append(member)
-        for children in Path(f"/proc/{member}/task").glob("*/children"):
-            try:
-                pending += [int(child) for child in children.read_text().split()]
-            except FileNotFoundError:
-                continue
-    return found
-
-
-def rss_mib(pid: int) -> list[float]:
-    """Resident memory (MiB) of each process of the server's tree (with ``--workers``: the workers,
-    the supervisor and multiprocessing's helper), largest first."""
-    sizes = []
-    for member in process_tree(pid):
-        try:
-            status = Path(f"/proc/{member}/status").read_text()
-        except FileNotFoundError:
-            continue
-        kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-        sizes.append(kib / 1024)
-    return sorted(sizes, reverse=True)
 
 
 ROUND_SECONDS = 4.0

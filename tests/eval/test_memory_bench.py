@@ -140,7 +140,8 @@ def test_cold_start_with_workers_reports_first_and_last_worker_and_memory_by_pro
 
 
 def test_the_process_tree_holds_a_server_and_its_workers() -> None:
-    from eval.concurrency_bench import cpu_seconds, process_tree, rss_mib
+    from eval.concurrency_bench import cpu_seconds
+    from eval.processes import process_tree, rss_mib
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
