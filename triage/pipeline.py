@@ -297,11 +297,8 @@ class TriageService:
         texts = [model_text(t.title, t.body) for t in tickets]
         out: list[dict[str, Prediction]] = [{} for _ in tickets]
         versions = [a.serving.version for a in assignments]
-        groups: dict[int, list[int]] = {}
-        for index, assignment in enumerate(assignments):
-            groups.setdefault(id(assignment.serving), []).append(index)
         records: list[PredictionRecord] = []
-        for rows in groups.values():
+        for rows in _by_model(assignments).values():
             assignment = assignments[rows[0]]
             predicted = assignment.serving.router.predict(
                 [texts[i] for i in rows], vectors[rows], (features or {}).get(id(assignment.serving))
@@ -348,9 +345,7 @@ class TriageService:
     @staticmethod
     def _routing_features(texts: Sequence[str], assignments: Sequence[Assignment]) -> dict[int, Any]:
         """Each serving model's TF-IDF features of its tickets (rows grouped as ``_predict`` groups them)."""
-        groups: dict[int, list[int]] = {}
-        for index, assignment in enumerate(assignments):
-            groups.setdefault(id(assignment.serving), []).append(index)
+        groups = _by_model(assignments)
         return {
             key: assignments[rows[0]].serving.router.features([texts[i] for i in rows])
             for key, rows in groups.items()
@@ -513,16 +508,17 @@ class TriageService:
 def _handling_models(assignments: Sequence[Assignment]) -> list[tuple[HandlingTimeModel, list[int]]]:
     """Each serving model's handling-time model and the positions of its tickets (models without one
     left out), in the order the models first appear."""
-    groups: dict[int, list[int]] = {}
+    models = ((assignments[rows[0]].serving.handling_time, rows) for rows in _by_model(assignments).values())
+    return [(model, rows) for model, rows in models if model is not None]
+
+
+def _by_model(assignments: Sequence[Assignment]) -> dict[int, list[int]]:
+    """The positions of each serving model's tickets (keyed by the model's identity), in the order the
+    models first appear."""
+    rows: dict[int, list[int]] = {}
     for i, assignment in enumerate(assignments):
-        if assignment.serving.handling_time is not None:
-            groups.setdefault(id(assignment.serving), []).append(i)
-    out = []
-    for rows in groups.values():
-        model = assignments[rows[0]].serving.handling_time
-        assert model is not None
-        out.append((model, rows))
-    return out
+        rows.setdefault(id(assignment.serving), []).append(i)
+    return rows
 
 
 def _by_tenant(tickets: Sequence[Ticket]) -> dict[str, list[int]]:
