@@ -160,17 +160,16 @@ class EncoderProcess:
                 )
             ready = receive.recv()
         except (EOFError, OSError, EncoderProcessError) as exc:
+            ready = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__}: it exited"
+        if ready != ("ready", self.name, self._dim):  # not started, or another encoder than asked for
             process.kill()
             process.wait()
             send.close()
             receive.close()
             raise EncoderProcessError(
-                f"the encoder process ({self.spec}) did not start: {exc or 'it exited'}; "
-                "its error is on the server's standard error"
-            ) from None
-        if ready != ("ready", self.name, self._dim):
-            process.kill()
-            raise EncoderProcessError(f"the encoder process answered {ready!r}, not ready for {self.name}")
+                f"the encoder process ({self.spec}) did not start ({ready!r}, not ready for "
+                f"{self.name}); its error is on the server's standard error"
+            )
         self._process, self._send = process, send
         self._starts += 1
         threading.Thread(

