@@ -86,8 +86,9 @@ class Settings(BaseSettings):
         False,
         description=(
             "Run the encoder in a process of its own (embeddings.process), so that a ticket is encoded "
-            "while its fields and summary are worked out: lower single-ticket latency, for the child "
-            "interpreter's memory (see BENCHMARKS.md)."
+            "while its fields, summary, TF-IDF features, BM25 scores and handling-time text rows are "
+            "worked out: lower single-ticket latency, for the child interpreter's memory (~40 MiB; "
+            "see BENCHMARKS.md)."
         ),
     )
     host: str = "127.0.0.1"
