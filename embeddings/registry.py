@@ -116,7 +116,8 @@ class USEMultilingualEncoder:
         # The same ids word by word, the words of recent tickets remembered (embeddings.use_m3_words).
         words = WordTokenizer.create(model._backend.sp)
         if words is not None:
-            model._backend.sp = words
+            # The package's tokenizer (its ~30 MiB dictionary of pieces and prefixes) is let go.
+            model._backend.sp = model._sp = words
         if self._threads > 1:
             from embeddings.use_m3_split import SplitForward
 

