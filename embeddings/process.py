@@ -24,6 +24,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -242,6 +243,11 @@ def _serve(spec: str, receive: Connection, send: Connection) -> None:
 
 def main(argv: Sequence[str]) -> int:
     spec, receive_fd, send_fd = argv
+    # The child ends when the server closes its pipe (a stop, or the server's death). A Ctrl-C in the
+    # server's terminal, or a stop signal sent to the whole group (systemd's default), reaches this
+    # process too: it keeps answering while the server finishes its requests, then ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _serve(spec, Connection(int(receive_fd), writable=False), Connection(int(send_fd), readable=False))
     return 0
 

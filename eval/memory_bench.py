@@ -36,7 +36,7 @@ import numpy as np
 
 from embeddings import get_encoder
 from eval.bench import api_key, grown_documents, single_requests, sync_models
-from eval.coldstart import baseline_demo, launch, memory
+from eval.coldstart import baseline_demo, launch, tree_memory
 from eval.profile_bench import real_tickets
 from eval.report import DEFAULT_DATASETS, publish, stamp
 from training.demo import DemoPaths, build_demo
@@ -164,10 +164,10 @@ def measure(data_dir: Path, tickets: int, datasets: Path, tree: Path | None = No
     key = api_key(data_dir, name="memory-bench")
     process, base, ready_s = launch(data_dir, tree)
     try:
-        at_ready = memory(process.pid)
+        at_ready = tree_memory(process.pid)
         with httpx.Client(base_url=base, timeout=120, headers={"Authorization": f"Bearer {key}"}) as client:
             latencies = single_requests(client, [], payloads)[0]
-        after = memory(process.pid)
+        after = tree_memory(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -179,6 +179,7 @@ def measure(data_dir: Path, tickets: int, datasets: Path, tree: Path | None = No
         "rss_mib": after["rss"],
         "anon_mib": after["anon"],
         "peak_mib": after["hwm"],
+        "processes": int(after["processes"]),
         "tickets": len(payloads),
         "p50_ms": float(np.percentile(latencies, 50)),
         "snapshots_mib": _snapshot_mib(data_dir),
@@ -195,11 +196,12 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
     return (
         "## Memory at 100k and 1M cases: the real server (issue 12.4)\n\n"
         + stamp(command)
-        + "- Server: `python -m serving.cli serve --data-dir DIR` (demo bundle, USE-m3), one uvicorn process; "
-        "the knowledge base is the demo's plus the grown cases (real texts of the shared datasets, the demo "
+        + "- Server: `python -m serving.cli serve --data-dir DIR` (demo bundle, USE-m3), one uvicorn process and "
+        "its encoder process (`encoder_process` 'auto'); every memory row is the sum over the server's "
+        f"processes ({results[0]['processes']} here). The knowledge base is the demo's plus the grown cases (real texts of the shared datasets, the demo "
         "cases' vectors perturbed in embedding space: `eval.memory_bench.grow`). Memory from `/proc/PID/status`: "
-        "VmRSS when `/readyz` first answers 200, then after the tickets (RssAnon: the process's own memory, "
-        "the rest mapped files), and VmHWM, the peak resident size since the process started.\n"
+        "VmRSS when `/readyz` first answers 200, then after the tickets (RssAnon: the processes' own memory, "
+        "the rest mapped files), and VmHWM, the peak resident size since each process started.\n"
         f"- Tickets: {results[0]['tickets']} real test-split tickets (itsm English : cn-ict Chinese = 3 : 1), "
         "sequential `/v1/triage` calls.\n"
         "- Knowledge base alone: a fresh process that only loads it from its snapshots (RSS added, peak "

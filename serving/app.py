@@ -81,7 +81,12 @@ def build_knowledge(settings: Settings, encoder: Encoder) -> KnowledgeBase:
 
 def build_service(settings: Settings) -> TriageService:
     """Wire the components named by the settings (constructors only: no I/O yet)."""
-    encoder = EncoderProcess(settings.encoder) if settings.encoder_process else get_encoder(settings.encoder)
+    # 'auto' is off here: `triage serve` resolves it (Settings.served) for the process it serves in.
+    encoder = (
+        EncoderProcess(settings.encoder)
+        if settings.encoder_process is True
+        else get_encoder(settings.encoder)
+    )
     knowledge_base = build_knowledge(settings, encoder)
     model_provider = ModelProvider(
         None if settings.model_dir else ModelRegistry(settings.models_dir, settings.database_target),

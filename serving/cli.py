@@ -287,6 +287,7 @@ def _serve(settings: Settings, config: Path | None = None, overrides: dict[str, 
     if settings.worker_count > 1:
         _serve_workers(settings, config, overrides or {})
         return
+    settings = settings.served()  # encoder_process 'auto' on: one process, and a second core to encode on
     console.print(f"serving on http://{settings.host}:{settings.port}  (console at /, API docs at /docs)")
     # The event loop (admission, 503s, /healthz) shares the GIL with the inference threads. At
     # CPython's default 5 ms switch interval a loop waiting behind 4 busy threads was late by 48-62 ms

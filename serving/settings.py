@@ -82,13 +82,16 @@ class Settings(BaseSettings):
         ),
     )
     encoder: str = Field("use-m3", description="Encoder spec, e.g. 'use-m3' or 'hashing:256'.")
-    encoder_process: bool = Field(
-        False,
+    encoder_process: bool | Literal["auto"] = Field(
+        "auto",
         description=(
             "Run the encoder in a process of its own (embeddings.process), so that a ticket is encoded "
             "while its fields, summary, TF-IDF features, BM25 scores and handling-time text rows are "
-            "worked out: lower single-ticket latency, for the child interpreter's memory (~40 MiB; "
-            "see BENCHMARKS.md)."
+            "worked out: lower single-ticket latency and more tickets a second from one server process, "
+            "for the child interpreter's memory (~20 MiB; see BENCHMARKS.md). 'auto' (the default): on "
+            "for 'triage serve' with one server process on a machine of 2 or more cores, off with "
+            "several worker processes (each is a process already) and where the service runs inside "
+            "another program (create_app, Ray Serve replicas, the CLI's batch commands)."
         ),
     )
     host: str = "127.0.0.1"
@@ -349,6 +352,20 @@ class Settings(BaseSettings):
                     )
         return value
 
+    @field_validator("encoder_process", mode="before")
+    @classmethod
+    def _encoder_process_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word == "auto":
+                return "auto"
+            if word in ("1", "true", "yes", "on"):
+                return True
+            if word in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"{value!r} is not a choice; give true, false or 'auto'")
+        return value
+
     @field_validator("workers", mode="before")
     @classmethod
     def _workers_text(cls, value: object) -> object:
@@ -366,6 +383,15 @@ class Settings(BaseSettings):
         if isinstance(value, int) and not 1 <= value <= MAX_WORKERS:
             raise ValueError(f"{value} server processes; give 1 to {MAX_WORKERS}, or 'auto' (one per core)")
         return value
+
+    def served(self) -> Settings:
+        """These settings as ``triage serve`` runs them in its one server process: ``encoder_process``
+        'auto' becomes on where a second core can encode while the server works (off otherwise)."""
+        if self.encoder_process != "auto":
+            return self
+        return self.model_copy(
+            update={"encoder_process": self.worker_count == 1 and (os.cpu_count() or 1) >= 2}
+        )
 
     @property
     def worker_count(self) -> int:

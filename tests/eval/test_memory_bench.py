@@ -74,6 +74,7 @@ def test_tables_name_their_sizes_and_goals() -> None:
         "rss_mib": 2000.0,
         "anon_mib": 1500.0,
         "peak_mib": 2500.0,
+        "processes": 2,
         "tickets": 200,
         "p50_ms": 30.0,
         "snapshots_mib": {"bm25.bin": 240.0, "dense-use-m3.bin": 790.0},
@@ -85,6 +86,7 @@ def test_tables_name_their_sizes_and_goals() -> None:
     assert "| server RSS after the tickets | 2,000 MiB | ≤ 1.5 GB at 1M |" in text
     assert "| server peak (VmHWM, loading included) | 2,500 MiB |" in text
     assert "dense-use-m3.bin 790 MiB" in text
+    assert "the sum over the server's processes (2 here)" in text
     starts = {
         "this checkout": [
             {"seconds": s, "rss_mib": 700.0, "torch": False, "first_ms": [f, 9.0]}

@@ -1,4 +1,5 @@
-"""``encoder_process``: the server encodes in a child process and answers exactly as it does without one."""
+"""``encoder_process``: the server encodes in a child process and answers exactly as it does without one;
+`triage serve` does so by default ('auto')."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
-from serving.app import create_app
-from serving.settings import load_settings
+from embeddings.process import EncoderProcess
+from eval.processes import process_tree
+from serving.app import build_service, create_app
+from serving.settings import SettingsError, load_settings
 from tests.serving.conftest import bearer
 
 TICKETS = [
@@ -53,3 +57,47 @@ def test_the_same_answers_with_the_encoder_in_a_process_of_its_own(demo_dir: Pat
         assert _answers(client) == expected
     # The service's shutdown stopped the child (gone, or a zombie until reaped).
     assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
+
+
+def test_settings_read_true_false_or_auto_and_name_the_choices() -> None:
+    assert load_settings().encoder_process == "auto"
+    for text, value in (("true", True), ("ON", True), ("0", False), ("no", False), (" Auto ", "auto")):
+        assert load_settings(encoder_process=text).encoder_process == value
+    with pytest.raises(SettingsError) as raised:
+        load_settings(encoder_process="sometimes")
+    assert "encoder_process" in str(raised.value) and "true, false or 'auto'" in str(raised.value)
+
+
+def test_serve_turns_auto_on_for_one_process_with_a_second_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert load_settings().served().encoder_process is True
+    assert load_settings(workers=2).served().encoder_process is False  # each worker is a process already
+    assert load_settings(encoder_process=False).served().encoder_process is False  # as set
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert load_settings().served().encoder_process is False  # no second core to encode on
+    assert load_settings(encoder_process=True).served().encoder_process is True
+
+
+def test_inside_another_program_auto_keeps_the_encoder_in_process(demo_dir: Path) -> None:
+    service = build_service(load_settings(data_dir=demo_dir))
+    assert not isinstance(service.encoder, EncoderProcess)
+
+
+def test_a_served_demo_encodes_in_its_child_by_default(live_server: str) -> None:
+    """The real server (`triage serve`, no TRIAGE_ settings): its one child is the encoder's process."""
+    port = live_server.rsplit(":", 1)[1]
+
+    def cmdline(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+
+    servers = [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit()
+        and (p / "cmdline").exists()
+        and "serving.cli" in cmdline(int(p.name))
+        and port in cmdline(int(p.name))
+    ]
+    assert len(servers) == 1
+    children = process_tree(servers[0])[1:]
+    assert [cmdline(pid)[1:4] for pid in children] == [["-m", "embeddings.process", "use-m3"]]
