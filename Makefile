@@ -53,7 +53,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m eval.bench --cases 100000 --out BENCHMARKS.md
 	$(BIN)/python -m eval.coldstart --rounds 5 --out BENCHMARKS.md
-	$(BIN)/python -m eval.concurrency_bench --variant workers-auto:TRIAGE_WORKERS=auto --variant encoder-process:TRIAGE_ENCODER_PROCESS=true --out BENCHMARKS.md
+	$(BIN)/python -m eval.concurrency_bench --variant workers-auto:TRIAGE_WORKERS=auto --variant in-process-encoder:TRIAGE_ENCODER_PROCESS=false --out BENCHMARKS.md
 	$(BIN)/python -m eval.webhook_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.headline_bench --out BENCHMARKS.md
 	$(BIN)/python -m eval.fields_bench --out BENCHMARKS.md

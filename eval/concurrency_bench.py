@@ -41,12 +41,13 @@ from training.demo import build_demo
 from triage.types import Ticket
 
 CLIENTS = (1, 8, 32)
-# What `make bench` runs: the default (one server process) and one worker process per core.
+# What `make bench` runs: the default (one server process and its encoder process), one worker process
+# per core, and one process with the encoder inside it.
 MAKE_BENCH_ARGS = [
     "--variant",
     "workers-auto:TRIAGE_WORKERS=auto",
     "--variant",
-    "encoder-process:TRIAGE_ENCODER_PROCESS=true",
+    "in-process-encoder:TRIAGE_ENCODER_PROCESS=false",
     "--out",
     "BENCHMARKS.md",
 ]
