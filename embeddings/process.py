@@ -77,8 +77,9 @@ class EncoderProcess:
         return None if process is None else process.pid
 
     def load(self) -> None:
-        """Start the child and wait until its encoder is loaded; idempotent."""
+        """Start the child and wait until its encoder is loaded; idempotent (refused after ``close``)."""
         with self._lock:
+            self._refuse_if_closed()
             self._start()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -92,8 +93,7 @@ class EncoderProcess:
             future.set_result(np.zeros((0, self._dim), dtype=np.float32))
             return future
         with self._lock:
-            if self._closed:
-                raise EncoderProcessError("the encoder process is closed (the service is stopping)")
+            self._refuse_if_closed()
             self._start()
             send = self._send
             assert send is not None
@@ -127,6 +127,10 @@ class EncoderProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise EncoderProcessError("the encoder process is closed (the service is stopping)")
 
     def _start(self) -> None:
         """(Lock held.) A running child: the current one, or a new one."""

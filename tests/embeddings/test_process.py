@@ -100,6 +100,9 @@ def test_close_stops_the_child_and_refuses_further_requests() -> None:
     assert not _alive(pid)
     with pytest.raises(EncoderProcessError, match="closed"):
         encoder.encode(["printer offline"])
+    with pytest.raises(EncoderProcessError, match="closed"):
+        encoder.load()  # no new child either
+    assert encoder.pid is None
 
 
 def test_an_encoder_that_cannot_be_built_or_started_says_so(tmp_path: Path) -> None:
