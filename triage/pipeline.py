@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 
@@ -29,6 +28,7 @@ from triage.handling import HandlingRequest, HandlingTimeModel
 from triage.language import detect_language
 from triage.models import Assignment, ModelProvider
 from triage.pii import PiiRedactor, pseudonym
+from triage.routing import RoutingFeatures
 from triage.rules import RuleEngine
 from triage.summary import Summarizer
 from triage.types import (
@@ -283,12 +283,12 @@ class TriageService:
         assignments: Sequence[Assignment],
         log: bool,
         languages: Sequence[str] | None = None,
-        features: Mapping[int, Any] | None = None,
+        features: Mapping[int, RoutingFeatures] | None = None,
     ) -> tuple[list[dict[str, Prediction]], list[str]]:
         """Predictions from each ticket's assigned model; shadow candidates predict and are logged only.
 
         ``languages``: the tickets' languages when already detected (the ledger records them).
-        ``features``: each serving model's TF-IDF features of its tickets when already worked out
+        ``features``: each serving model's vector-free routing features of its tickets when already worked out
         (``_routing_features``).
         """
         log = log and self.ledger is not None
@@ -343,8 +343,11 @@ class TriageService:
         return out
 
     @staticmethod
-    def _routing_features(texts: Sequence[str], assignments: Sequence[Assignment]) -> dict[int, Any]:
-        """Each serving model's TF-IDF features of its tickets (rows grouped as ``_predict`` groups them)."""
+    def _routing_features(
+        texts: Sequence[str], assignments: Sequence[Assignment]
+    ) -> dict[int, RoutingFeatures]:
+        """Each serving model's vector-free routing features of its tickets (TF-IDF, its cosine to the
+        labelled tickets, the lexical models' evidence; rows grouped as ``_predict`` groups them)."""
         groups = _by_model(assignments)
         return {
             key: assignments[rows[0]].serving.router.features([texts[i] for i in rows])
@@ -383,7 +386,7 @@ class TriageService:
         routing_s, features, searches, search_s = 0.0, None, None, 0.0
         projections: list[np.ndarray | None] | None = None
         if pending is not None:
-            # The routing models' TF-IDF features, the searches' BM25 and the handling-time models'
+            # The routing models' vector-free features, the searches' BM25 and the handling-time models'
             # text rows need no vector either: worked out meanwhile too.
             t1 = time.perf_counter()
             features = self._routing_features(texts, assignments)

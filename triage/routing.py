@@ -237,6 +237,16 @@ class Blend:
 
 
 @dataclass(frozen=True)
+class RoutingFeatures:
+    """The part of a prediction that needs no vector (``Router.features``): worked out while the
+    tickets are encoded elsewhere (``embeddings.process``), then read by ``Router.predict``."""
+
+    tfidf: sparse.csr_matrix  # (queries, terms) TF-IDF features
+    neighbours: np.ndarray | None  # (queries, labelled tickets) TF-IDF cosine; None without neighbours
+    lexical: dict[str, np.ndarray | None]  # head -> its lexical model's log-probabilities
+
+
+@dataclass(frozen=True)
 class Evidence:
     """One head's raw scores for a batch, before blending: lexical and semantic log-probabilities,
     neighbour votes and the similarity of the nearest labelled ticket."""
@@ -317,24 +327,39 @@ class Head:
     def labels(self) -> list[str]:
         return [str(c) for c in self.classifier.classes_]
 
+    def lexical_evidence(self, features: sparse.csr_matrix) -> np.ndarray | None:
+        """The lexical model's log-probabilities: the part of :meth:`evidence` that needs no vector
+        (None for a bundle from before the blend, whose one classifier also reads the embedding)."""
+        if self.blend is None:
+            return None
+        n_labels = len(self.classifier.classes_)
+        return log_softmax(
+            scores_matrix(self.classifier, features, n_labels) / self.blend.lexical_temperature
+        )
+
     def evidence(
         self,
         features: sparse.csr_matrix,
         vectors: np.ndarray,
         top: np.ndarray | None,
         top_sims: np.ndarray | None,
+        lexical: np.ndarray | None = None,
     ) -> Evidence:
+        """``lexical``: :meth:`lexical_evidence` of ``features`` when already worked out."""
         n_labels = len(self.classifier.classes_)
         blend = self.blend or Blend()
-        if (
-            self.blend is None
-            and np.atleast_2d(self.classifier.coef_).shape[1] == features.shape[1] + vectors.shape[1]
-        ):
-            # A bundle from before the blend: its one classifier read TF-IDF joined with the embedding.
-            features = sparse.hstack(
-                [features, sparse.csr_matrix(vectors * LEGACY_EMBEDDING_WEIGHT)], format="csr"
+        if lexical is None:
+            if (
+                self.blend is None
+                and np.atleast_2d(self.classifier.coef_).shape[1] == features.shape[1] + vectors.shape[1]
+            ):
+                # A bundle from before the blend: its one classifier read TF-IDF joined with the embedding.
+                features = sparse.hstack(
+                    [features, sparse.csr_matrix(vectors * LEGACY_EMBEDDING_WEIGHT)], format="csr"
+                )
+            lexical = log_softmax(
+                scores_matrix(self.classifier, features, n_labels) / blend.lexical_temperature
             )
-        lexical = log_softmax(scores_matrix(self.classifier, features, n_labels) / blend.lexical_temperature)
         semantic = None
         if self.semantic is not None and blend.semantic_weight:
             semantic = log_softmax(
@@ -403,12 +428,22 @@ def hybrid_similarities(
     stored_vectors: np.ndarray,
     features: sparse.spmatrix | None = None,
     stored_lexical: sparse.csr_matrix | None = None,
+    lexical: np.ndarray | None = None,
 ) -> np.ndarray:
     """(queries, tickets) similarity: the embeddings' cosine, averaged with the TF-IDF cosine when
-    both sides have TF-IDF rows (``stored_lexical`` as made by ``lexical_index``)."""
+    both sides have TF-IDF rows (``stored_lexical`` as made by ``lexical_index``). ``lexical``: that
+    TF-IDF cosine when already worked out (:func:`lexical_similarities`)."""
     sims = np.asarray(vectors, dtype=np.float32) @ stored_vectors.T
-    if features is None or stored_lexical is None:
-        return sims
+    if lexical is None:
+        if features is None or stored_lexical is None:
+            return sims
+        lexical = lexical_similarities(features, stored_lexical)
+    return (sims + lexical) / 2
+
+
+def lexical_similarities(features: sparse.spmatrix, stored_lexical: sparse.csr_matrix) -> np.ndarray:
+    """(queries, tickets) TF-IDF cosine, float64: the part of :func:`hybrid_similarities` that needs no
+    vector."""
     queries = unit_rows(features)
     # Each query adds up the postings of its own terms: about twice as fast as a sparse product for
     # one query, 1.5x for a batch of 64 (the product's two passes over every pairing cost more than
@@ -419,7 +454,7 @@ def hybrid_similarities(
     for row in range(queries.shape[0]):
         terms = slice(indptr[row], indptr[row + 1])
         lexical[row] = stored_lexical[indices[terms]].T @ data[terms]
-    return (sims + lexical) / 2
+    return lexical
 
 
 # Rows of a batch whose nearest labelled examples are ranked together (a masked copy of their
@@ -438,9 +473,20 @@ class Neighbours:
     # hybrid similarity, which then compare embeddings only (as they were trained).
     lexical: sparse.csr_matrix | None = None
 
-    def similarities(self, vectors: np.ndarray, features: sparse.spmatrix | None = None) -> np.ndarray:
-        """Similarity of each query to every training ticket (``features``: the queries' TF-IDF)."""
-        return hybrid_similarities(vectors, self.vectors, features, self.lexical)
+    def similarities(
+        self,
+        vectors: np.ndarray,
+        features: sparse.spmatrix | None = None,
+        lexical: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Similarity of each query to every training ticket (``features``: the queries' TF-IDF;
+        ``lexical``: their :meth:`lexical_similarities`, when already worked out)."""
+        return hybrid_similarities(vectors, self.vectors, features, self.lexical, lexical)
+
+    def lexical_similarities(self, features: sparse.spmatrix) -> np.ndarray | None:
+        """The queries' TF-IDF cosine to every training ticket; None where the bundle has no TF-IDF
+        rows of them."""
+        return None if self.lexical is None else lexical_similarities(features, self.lexical)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -606,7 +652,7 @@ class Router:
         return top_similar(sims, k)
 
     def predict(
-        self, texts: Sequence[str], vectors: np.ndarray, features: Any = None
+        self, texts: Sequence[str], vectors: np.ndarray, features: RoutingFeatures | None = None
     ) -> list[dict[str, Prediction]]:
         """Predictions of every head for each (text, vector). ``features``: the texts' ``features``
         when already worked out (while the vectors were being computed elsewhere)."""
@@ -614,18 +660,28 @@ class Router:
             _single_thread_blas()
         return self._predict(texts, vectors, features)
 
-    def features(self, texts: Sequence[str]) -> Any:
-        """The texts' TF-IDF features: the part of ``predict``'s input that needs no vector."""
-        return transform(self.vectorizer, texts)
+    def features(self, texts: Sequence[str]) -> RoutingFeatures:
+        """The part of ``predict``'s work that needs no vector: the texts' TF-IDF features, their
+        TF-IDF cosine to the labelled tickets, and each head's lexical evidence."""
+        tfidf = transform(self.vectorizer, texts)
+        return RoutingFeatures(
+            tfidf,
+            self.neighbours.lexical_similarities(tfidf) if self.neighbours is not None else None,
+            {name: head.lexical_evidence(tfidf) for name, head in self.heads.items()},
+        )
 
     def _inputs(
-        self, texts: Sequence[str], vectors: np.ndarray, features: Any = None
-    ) -> tuple[Any, np.ndarray, Any, Any, Any]:
-        """TF-IDF features, vectors, similarities to the labelled tickets and their top k."""
+        self, texts: Sequence[str], vectors: np.ndarray, features: RoutingFeatures | None = None
+    ) -> tuple[RoutingFeatures, np.ndarray, Any, Any, Any]:
+        """The vector-free features, vectors, similarities to the labelled tickets and their top k."""
         if features is None:
             features = self.features(texts)
         vectors = self.channel_vectors(texts, vectors)
-        sims = self.neighbours.similarities(vectors, features) if self.neighbours is not None else None
+        sims = (
+            self.neighbours.similarities(vectors, features.tfidf, features.neighbours)
+            if self.neighbours is not None
+            else None
+        )
         top, top_sims = self._top_neighbours(sims)
         return features, vectors, sims, top, top_sims
 
@@ -635,15 +691,20 @@ class Router:
         """One head's label probabilities (columns in ``heads[head].labels`` order) and confidences."""
         features, vectors, _, top, top_sims = self._inputs(texts, vectors)
         model = self.heads[head]
-        return model.distribution(model.evidence(features, vectors, top, top_sims))
+        return model.distribution(
+            model.evidence(features.tfidf, vectors, top, top_sims, features.lexical.get(head))
+        )
 
     def _predict(
-        self, texts: Sequence[str], vectors: np.ndarray, features: Any = None
+        self, texts: Sequence[str], vectors: np.ndarray, features: RoutingFeatures | None = None
     ) -> list[dict[str, Prediction]]:
-        features, vectors, sims, top, top_sims = self._inputs(texts, vectors, features)
+        prepared, vectors, sims, top, top_sims = self._inputs(texts, vectors, features)
+        tfidf = prepared.tfidf
         results: list[dict[str, Prediction]] = [{} for _ in texts]
         for name, head in self.heads.items():
-            probs, confidence = head.distribution(head.evidence(features, vectors, top, top_sims))
+            probs, confidence = head.distribution(
+                head.evidence(tfidf, vectors, top, top_sims, prepared.lexical.get(name))
+            )
             labels = head.labels
             best = probs.argmax(axis=1)
             best_labels = [labels[i] for i in best]
@@ -654,7 +715,7 @@ class Router:
             )
             for row in range(len(texts)):
                 results[row][name] = self._prediction(
-                    head, features, probs[row], float(confidence[row]), row, int(best[row]), examples[row]
+                    head, tfidf, probs[row], float(confidence[row]), row, int(best[row]), examples[row]
                 )
         return self._hold_untrained_languages(texts, results)
 

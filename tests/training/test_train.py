@@ -32,6 +32,7 @@ from triage.routing import (
     Router,
     hybrid_similarities,
     lexical_index,
+    lexical_similarities,
     neighbour_votes,
     scores_matrix,
     top_similar,
@@ -247,6 +248,10 @@ def test_hybrid_neighbours_average_embedding_and_tfidf_cosines() -> None:
         lexical_alone = hybrid_similarities(no_vectors[i : i + 1], vectors, batch_features[i], lexical)
         assert np.array_equal(lexical_together[i], lexical_alone[0])
     assert np.allclose(together[1], batch_vectors[1] @ vectors.T / 2)
+    # The TF-IDF half worked out beforehand (Router.features, while the vectors are computed
+    # elsewhere) gives the very same similarities.
+    prepared = lexical_similarities(batch_features, lexical)
+    assert np.array_equal(hybrid_similarities(batch_vectors, vectors, lexical=prepared), together)
 
 
 def test_router_neighbours_use_the_hybrid_similarity(tmp_path: Path) -> None:
