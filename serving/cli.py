@@ -344,8 +344,15 @@ def demo(
 
     with _friendly_errors():
         settings = _settings(config, host=host, port=port, data_dir=data_dir)
-        encoder = get_encoder(settings.encoder)
-        paths = build_demo(settings.data_dir, encoder, n_tickets=tickets, force=force, progress=_progress())
+        # The encoder that builds the demo is let go before serving: the server loads its own (in its
+        # encoder process by default), and this one would stay loaded beside it.
+        paths = build_demo(
+            settings.data_dir,
+            get_encoder(settings.encoder),
+            n_tickets=tickets,
+            force=force,
+            progress=_progress(),
+        )
         console.print(f"[green]demo ready[/] in {paths.data_dir}")
         secret, created = _demo_key(settings)
         out.print(
