@@ -329,7 +329,8 @@ class Head:
 
     def lexical_evidence(self, features: sparse.csr_matrix) -> np.ndarray | None:
         """The lexical model's log-probabilities: the part of :meth:`evidence` that needs no vector
-        (None for a bundle from before the blend, whose one classifier also reads the embedding)."""
+        (None for a head without a blend, from a bundle before it: its one classifier may also read
+        the embedding, and :meth:`evidence` works that out)."""
         if self.blend is None:
             return None
         n_labels = len(self.classifier.classes_)
