@@ -71,6 +71,12 @@ class EncoderProcess:
         return self._dim
 
     @property
+    def starts(self) -> int:
+        """Children started so far: more than one means a child died and the next request started
+        another (``/metrics``: ``triage_encoder_process_starts_total``)."""
+        return self._starts
+
+    @property
     def pid(self) -> int | None:
         """The child's process id (None before it starts)."""
         process = self._process
@@ -207,9 +213,19 @@ class EncoderProcess:
             with self._lock:
                 if self._process is process:
                     self._process = None
+                closing = self._closed
                 # This child's requests only (a new child may already hold others).
                 lost = [request for request, (owner, _) in self._pending.items() if owner == start]
                 futures = [self._pending.pop(request)[1] for request in lost]
+            if not closing:
+                logger.warning(
+                    "encoder process %d (%s) exited with code %s; %d request(s) it held failed, the next "
+                    "request starts a new one",
+                    process.pid,
+                    self.spec,
+                    code,
+                    len(futures),
+                )
             for future in futures:
                 future.set_exception(
                     EncoderProcessError(

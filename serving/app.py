@@ -41,7 +41,7 @@ from serving.limits import (
     ShedGate,
     WorkerLoads,
 )
-from serving.metrics import MeasureMiddleware, Metrics
+from serving.metrics import EncoderProcessCollector, MeasureMiddleware, Metrics
 from serving.request_context import RequestContextMiddleware
 from serving.routers import audit as audit_routes
 from serving.routers import connectors as connector_routes
@@ -265,6 +265,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    if isinstance(service.encoder, EncoderProcess):
+        encoder_process = service.encoder
+        metrics.register(EncoderProcessCollector(lambda: encoder_process.starts))
     app.state.audit = audit
     app.state.keys = key_store
     app.state.console = console = ConsoleSessions(secret=run.console_secret() if run is not None else None)

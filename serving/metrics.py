@@ -31,9 +31,11 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,6 +50,21 @@ NO_TENANT = "-"
 
 logger = logging.getLogger(__name__)
 _LIVE_FILE = re.compile(r"gauge_live\w*?_(\d+)\.db")
+
+
+class EncoderProcessCollector(Collector):
+    """Encoder processes started (``embeddings.process``), read at scrape time: 1 while the first child
+    lives, one more each time one died and the next request started another."""
+
+    def __init__(self, starts: Callable[[], int]) -> None:
+        self.starts = starts
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "triage_encoder_process_starts",
+            "Encoder processes started by this server (more than 1: a child died and was replaced)",
+            value=self.starts(),
+        )
 
 
 class Metrics:

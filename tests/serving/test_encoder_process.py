@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ def test_the_same_answers_with_the_encoder_in_a_process_of_its_own(demo_dir: Pat
         pid = app.state.service.encoder.pid
         assert pid is not None and pid != os.getpid()
         assert _answers(client) == expected
+        assert "triage_encoder_process_starts_total 1.0" in client.get("/metrics").text
     # The service's shutdown stopped the child (gone, or a zombie until reaped).
     assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
 
@@ -101,3 +104,22 @@ def test_a_served_demo_encodes_in_its_child_by_default(live_server: str) -> None
     assert len(servers) == 1
     children = process_tree(servers[0])[1:]
     assert [cmdline(pid)[1:4] for pid in children] == [["-m", "embeddings.process", "use-m3"]]
+
+
+def test_a_dead_child_is_replaced_counted_and_logged(
+    demo_dir: Path, admin_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGKILL the encoder's process between requests: the next request starts another and is
+    answered; /metrics counts the starts and the log names the exit."""
+    app = create_app(load_settings(data_dir=demo_dir, encoder_process=True))
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(admin_key)) as client:
+        first = app.state.service.encoder.pid
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while "exited with code -9" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "exited with code -9" in caplog.text  # the reader saw it go
+        answer = client.post("/v1/triage", json=TICKETS[0])
+        assert answer.status_code == 200, answer.text
+        assert app.state.service.encoder.pid not in (None, first)
+        assert "triage_encoder_process_starts_total 2.0" in client.get("/metrics").text
