@@ -305,6 +305,24 @@ def batch_rates(
     }
 
 
+def warm_file_cache(database: Path, chunk: int = 8 << 20) -> int:
+    """Read the database file (and its write-ahead log) once, so the servers measured next find it in
+    the operating system's page cache, as a server that has been running does; bytes read.
+
+    A search reads its hits' rows from the database: 15 random case rows of the 100k folder took
+    1.0 ms with the file out of the page cache and 0.15 ms in it. On a host that reclaims cold page
+    cache (this project's VMs run DAMON's pageout), a folder not read for a while would otherwise
+    be measured from disk: single-ticket p50 at 103,600 cases 11.0 ms for the first server of a run
+    against 9.6-9.8 ms once the file was read (BENCHMARKS.md, "Single ticket", session 13)."""
+    total = 0
+    for path in (database, database.with_name(database.name + "-wal")):
+        if path.exists():
+            with path.open("rb", buffering=0) as handle:
+                while block := handle.read(chunk):
+                    total += len(block)
+    return total
+
+
 def run(
     data_dir: Path,
     n_single: int,
@@ -322,6 +340,7 @@ def run(
     counter = DocumentStore(DemoPaths(data_dir).database)
     indexed = counter.count("default", "case")
     counter.close()
+    warm_file_cache(DemoPaths(data_dir).database)
     tickets = [
         {"title": t["title"], "body": t["body"]}
         for t in generate_tickets(max(n_single, n_batch_tickets), seed=1)
@@ -424,7 +443,9 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
         + ". FAISS index as the knowledge base picks it by size (exact below 20k vectors, HNSW above).\n"
         + f"- Tickets: held-out generated tickets (seed 1), mean {first['mean_chars']:.0f} characters; "
         f"{first['n_single']:.0f} sequential single requests after 30 warm-up; batch calls of "
-        f"{first['batch_size']:.0f}, {first['n_batch']:.0f} tickets a round. Each size is its own server process; "
+        f"{first['batch_size']:.0f}, {first['n_batch']:.0f} tickets a round. The folder's database file is read "
+        "once before the servers start, so they find it in the page cache as a running server does "
+        "(`eval.bench.warm_file_cache`). Each size is its own server process; "
         "the single-ticket rows are the median of the default's two servers (the first and the last of the "
         "ABBA below), the batch rows the first's. "
         f"Batch rows: {len(first['batch_rounds']['batch'])} alternating rounds of the batch calls and the "

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from eval.bench import markdown
+from eval.bench import markdown, warm_file_cache
 
 
 def _result(cases: int, p50: float, inprocess_p50: float) -> dict[str, Any]:
@@ -54,3 +55,12 @@ def test_the_table_shows_the_in_process_encoder_beside_the_default() -> None:
         "103,600 cases: 9.9, 10.3 / 12.1, 12.3 ms (stages in the server's process: encode 2.4, similar 2.3)"
         in text
     )
+
+
+def test_the_database_file_and_its_log_are_read_before_measuring(tmp_path: Path) -> None:
+    database = tmp_path / "knowledge.db"
+    database.write_bytes(b"x" * 3000)
+    assert warm_file_cache(database, chunk=1024) == 3000
+    (tmp_path / "knowledge.db-wal").write_bytes(b"y" * 500)
+    assert warm_file_cache(database, chunk=1024) == 3500
+    assert warm_file_cache(tmp_path / "absent.db") == 0
