@@ -114,11 +114,14 @@ def test_a_request_without_an_answer_in_time_is_a_timeout(server: tuple[str, int
     host, port, _ = server
     hang = loadgen.http_request("GET", host, port, "/hang")
     result = loadgen.run(host, port, [hang], rate=4, seconds=0.5, processes=1, timeout=0.3)
+    # Ended by the client's own timeout (TIMEOUT: the client gave up; the server answers only after
+    # 5 s), and not before it: timed from when each request went out (``latency`` counts from when it
+    # was due, so a worker process that started late on a loaded CI box adds its lag there). No upper
+    # bound on top of the status: a fresh-clone CI run on a busy 2-core VM once failed the old "under
+    # 4 s" bound (the lower bound holds by construction: the timeout starts after the request went out).
     assert [o.status for o in result.outcomes] == [loadgen.TIMEOUT] * 2
-    # Ended by the client's own timeout, not by the server's answer after 5 s: timed from when each
-    # request went out (``latency`` counts from when it was due, so a worker process that started late
-    # on a loaded CI box adds its lag there; the bound is loose for the same reason).
-    assert all(0.3 <= o.latency - o.lag < 4.0 for o in result.outcomes)
+    spans = [o.latency - o.lag for o in result.outcomes]
+    assert all(span >= 0.3 for span in spans), spans
 
 
 def test_phases_follow_each_other_without_a_pause(server: tuple[str, int, list[str]]) -> None:
