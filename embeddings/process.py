@@ -21,7 +21,6 @@ process then does not hold (BENCHMARKS.md, "Memory").
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import signal
@@ -236,14 +235,12 @@ class EncoderProcess:
 
 def _serve(spec: str, receive: Connection, send: Connection) -> None:
     """The child's loop: load the encoder, then answer (id, texts) with (id, vectors, error)."""
+    from embeddings.heap import release_free_memory
     from embeddings.registry import get_encoder
 
     encoder = get_encoder(spec)
     encoder.load()
-    # Loading's temporary arrays back to the system (as knowledge.memory.release_free_memory does in
-    # the server, whose import this process avoids): ~8 MiB of free heap otherwise stays resident.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
+    release_free_memory()  # loading's temporary arrays: ~8 MiB of free heap otherwise stays resident
     send.send(("ready", encoder.name, int(encoder.dim)))
     while True:
         try:

@@ -1,43 +1,13 @@
-"""Handing freed memory back to the operating system after a bulk load.
-
-Loading or rebuilding an index allocates large temporary numpy arrays. glibc serves arrays under its
-mmap threshold (which rises up to 32 MiB as large blocks are freed) from the heap, and a freed heap
-block stays part of the process's resident memory until ``malloc_trim`` returns it. Measured on the
-BM25 index of 103,722 documents in a fresh process: 190 MiB resident after loading, of which 153 MiB
-free heap that ``malloc_trim(0)`` returned (37 MiB in use).
-"""
+"""Memory helpers of the knowledge base: freed heap back to the system after a bulk load
+(:func:`release_free_memory`, from ``embeddings.heap``), and compact row arrays."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import logging
-from functools import cache
-from typing import Any
-
 import numpy as np
 
-logger = logging.getLogger(__name__)
+from embeddings.heap import release_free_memory
 
-
-@cache
-def _libc() -> Any:
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        return libc if hasattr(libc, "malloc_trim") else None
-    except OSError:
-        return None
-
-
-def release_free_memory() -> bool:
-    """Return the heap's free memory to the operating system (glibc); False where not available."""
-    libc = _libc()
-    if libc is None:
-        return False
-    libc.malloc_trim(0)
-    return True
-
+__all__ = ["find_sorted", "release_free_memory", "row_array"]
 
 _INT32 = np.iinfo(np.int32)
 
