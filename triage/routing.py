@@ -331,12 +331,12 @@ class Head:
         """The lexical model's log-probabilities: the part of :meth:`evidence` that needs no vector
         (None for a head without a blend, from a bundle before it: its one classifier may also read
         the embedding, and :meth:`evidence` works that out)."""
-        if self.blend is None:
-            return None
+        return None if self.blend is None else self._lexical(features)
+
+    def _lexical(self, features: sparse.csr_matrix) -> np.ndarray:
+        blend = self.blend or Blend()
         n_labels = len(self.classifier.classes_)
-        return log_softmax(
-            scores_matrix(self.classifier, features, n_labels) / self.blend.lexical_temperature
-        )
+        return log_softmax(scores_matrix(self.classifier, features, n_labels) / blend.lexical_temperature)
 
     def evidence(
         self,
@@ -358,9 +358,7 @@ class Head:
                 features = sparse.hstack(
                     [features, sparse.csr_matrix(vectors * LEGACY_EMBEDDING_WEIGHT)], format="csr"
                 )
-            lexical = log_softmax(
-                scores_matrix(self.classifier, features, n_labels) / blend.lexical_temperature
-            )
+            lexical = self._lexical(features)
         semantic = None
         if self.semantic is not None and blend.semantic_weight:
             semantic = log_softmax(
@@ -661,14 +659,15 @@ class Router:
             _single_thread_blas()
         return self._predict(texts, vectors, features)
 
-    def features(self, texts: Sequence[str]) -> RoutingFeatures:
+    def features(self, texts: Sequence[str], heads: Sequence[str] | None = None) -> RoutingFeatures:
         """The part of ``predict``'s work that needs no vector: the texts' TF-IDF features, their
-        TF-IDF cosine to the labelled tickets, and each head's lexical evidence."""
+        TF-IDF cosine to the labelled tickets, and the lexical evidence of each head (of ``heads``
+        only, when given)."""
         tfidf = transform(self.vectorizer, texts)
         return RoutingFeatures(
             tfidf,
             self.neighbours.lexical_similarities(tfidf) if self.neighbours is not None else None,
-            {name: head.lexical_evidence(tfidf) for name, head in self.heads.items()},
+            {name: self.heads[name].lexical_evidence(tfidf) for name in heads or self.heads},
         )
 
     def _inputs(
@@ -690,7 +689,7 @@ class Router:
         self, head: str, texts: Sequence[str], vectors: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """One head's label probabilities (columns in ``heads[head].labels`` order) and confidences."""
-        features, vectors, _, top, top_sims = self._inputs(texts, vectors)
+        features, vectors, _, top, top_sims = self._inputs(texts, vectors, self.features(texts, (head,)))
         model = self.heads[head]
         return model.distribution(
             model.evidence(features.tfidf, vectors, top, top_sims, features.lexical.get(head))
