@@ -364,7 +364,7 @@ def run(
     finally:
         process.terminate()
         process.wait(timeout=30)
-    # The same requests to a server with the encoder inside its own process (``encoder_process``
+    # The same requests to a server with the encoder inside the server's process (``encoder_process``
     # false), then once more to each, the order flipped (ABBA: the second server of a pair measured
     # slower).
     variant: dict[str, list[Any]] = {"p50": [], "p99": [], "stages": [], "rss": [], "start": []}
